@@ -1,0 +1,99 @@
+// Package app is the processing core: read a participant, process a
+// webhook. It knows nothing about Lambda event types; the trigger package
+// translates events into the neutral Request and back.
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/signalwire-lambda/participants/internal/credentials"
+	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/participant"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+)
+
+// CredentialSource yields SignalWire credentials and replaces a rejected set.
+type CredentialSource interface {
+	Get(ctx context.Context) (credentials.Credentials, uint64, error)
+	Refresh(ctx context.Context, stale uint64) (credentials.Credentials, uint64, error)
+}
+
+// ParticipantGetter is the one SignalWire call the core makes.
+type ParticipantGetter interface {
+	GetParticipant(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef) (*signalwire.Participant, error)
+}
+
+// App is the core, built once at init and shared by every invocation.
+type App struct {
+	creds    CredentialSource
+	upstream ParticipantGetter
+	log      *slog.Logger
+	webhooks *Webhooks
+}
+
+// New returns the core; NewWebhooks adds the webhook route to it.
+func New(creds CredentialSource, upstream ParticipantGetter, log *slog.Logger) *App {
+	return &App{creds: creds, upstream: upstream, log: log}
+}
+
+// Participant reads one participant and normalizes it. The SIDs are
+// validated before anything else; a 401 from SignalWire refreshes the
+// credentials once and retries once.
+func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error) {
+	if err := ref.Validate(); err != nil {
+		return participant.Participant{}, err
+	}
+	inv := obs.InvocationFrom(ctx)
+	inv.SetSIDs(ref.AccountSID, ref.ConferenceSID, ref.CallSID)
+	creds, version, err := a.creds.Get(ctx)
+	if err != nil {
+		return participant.Participant{}, err
+	}
+	p, err := a.get(ctx, creds, ref)
+	if kind, ok := signalwire.KindOf(err); ok && kind == signalwire.KindUnauthorized {
+		a.log.WarnContext(ctx, "SignalWire rejected the credentials; refreshing them once", "error", err.Error())
+		inv.Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
+		creds, _, rerr := a.creds.Refresh(ctx, version)
+		if rerr != nil {
+			return participant.Participant{}, errors.Join(err, rerr)
+		}
+		p, err = a.get(ctx, creds, ref)
+	}
+	if err != nil {
+		return participant.Participant{}, err
+	}
+	return participant.Normalize(p), nil
+}
+
+// get makes one client call and records its latency and error class.
+func (a *App) get(ctx context.Context, creds credentials.Credentials, ref signalwire.ParticipantRef) (*signalwire.Participant, error) {
+	start := time.Now()
+	p, err := a.upstream.GetParticipant(ctx, signalwire.Auth{ProjectID: creds.ProjectID, APIToken: creds.APIToken, SpaceHost: creds.SpaceHost}, ref)
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	batch := obs.InvocationFrom(ctx).Batch()
+	batch.Add(obs.MetricUpstreamLatency, obs.UnitMilliseconds, ms)
+	status := 200
+	var apiErr *signalwire.APIError
+	if errors.As(err, &apiErr) {
+		status = apiErr.StatusCode
+		batch.AddDim(obs.MetricUpstreamErrors, obs.UnitCount, 1, "StatusClass", statusClass(apiErr.StatusCode))
+	}
+	a.log.DebugContext(ctx, "upstream call", "upstream_status", status, "upstream_latency_ms", ms)
+	return p, err
+}
+
+func statusClass(code int) string {
+	switch {
+	case code == 0:
+		return "network"
+	case code >= 500:
+		return "5xx"
+	case code >= 400:
+		return "4xx"
+	default:
+		return "other"
+	}
+}

@@ -1,0 +1,134 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/signalwire-lambda/participants/internal/problem"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+)
+
+// WebhookRoute is the path suffix of the webhook route.
+const WebhookRoute = "/webhooks/signalwire"
+
+// Request is an HTTP request as every HTTP trigger (HTTP API, REST API,
+// Function URL) delivers it, translated by the trigger package.
+type Request struct {
+	Method string
+	// Path is the raw (still percent-encoded) path the function saw.
+	Path string
+	// PathParams are API Gateway's route parameters, when it matched a route.
+	PathParams map[string]string
+	// Headers has lower-case names.
+	Headers map[string]string
+	// Host is the domain name the caller used (API Gateway's domainName).
+	Host string
+	// URLPaths are every path the caller may have used, for signature checks
+	// (REST APIs: with and without the stage prefix).
+	URLPaths []string
+	RawQuery string
+	Body     string
+	Base64   bool
+}
+
+// Header returns a header by case-insensitive name.
+func (r Request) Header(name string) string { return r.Headers[strings.ToLower(name)] }
+
+// Response is the HTTP answer, translated back by the trigger package.
+type Response struct {
+	Status  int
+	Headers map[string]string
+	Body    []byte
+}
+
+// ServeHTTP routes an HTTP request to the read or the webhook route.
+func (a *App) ServeHTTP(ctx context.Context, r Request) Response {
+	if ref, ok := readRoute(r); ok {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return ProblemResponse(methodNotAllowed("GET"))
+		}
+		p, err := a.Participant(ctx, ref)
+		if err != nil {
+			return a.errorResponse(ctx, err)
+		}
+		body, err := json.Marshal(p)
+		if err != nil {
+			return a.errorResponse(ctx, err)
+		}
+		return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: body}
+	}
+	if strings.HasSuffix(r.Path, WebhookRoute) {
+		if r.Method != http.MethodPost {
+			return ProblemResponse(methodNotAllowed("POST"))
+		}
+		if a.webhooks == nil {
+			return ProblemResponse(problem.New(KindRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
+		}
+		return a.webhooks.ServeHTTP(ctx, r)
+	}
+	return ProblemResponse(problem.New(KindRouteNotFound, http.StatusNotFound,
+		"no route for "+r.Method+" "+truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+WebhookRoute))
+}
+
+// errorResponse logs a failure at the level it deserves and renders it.
+func (a *App) errorResponse(ctx context.Context, err error) Response {
+	p := ProblemFor(err)
+	if p.Status >= 500 {
+		a.log.ErrorContext(ctx, "request failed", "status", p.Status, "problem", p.Type, "error", err.Error())
+	} else {
+		a.log.InfoContext(ctx, "request rejected", "status", p.Status, "problem", p.Type, "error", err.Error())
+	}
+	return ProblemResponse(p)
+}
+
+// ProblemResponse renders p as an application/problem+json response.
+func ProblemResponse(p problem.Problem) Response {
+	h := map[string]string{"Content-Type": problem.ContentType}
+	if p.RetryAfterSeconds > 0 {
+		h["Retry-After"] = strconv.Itoa(p.RetryAfterSeconds)
+	}
+	return Response{Status: p.Status, Headers: h, Body: p.JSON()}
+}
+
+func methodNotAllowed(allow string) problem.Problem {
+	return problem.New(KindMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only")
+}
+
+// readRoute recognises the read route. API Gateway's path parameters win;
+// otherwise (Function URLs, REST proxies) the path must end in
+// accounts/{a}/conferences/{c}/participants/{p}. Segments stay encoded: an
+// encoded slash or dot segment then fails SID validation instead of
+// changing the upstream path.
+func readRoute(r Request) (signalwire.ParticipantRef, bool) {
+	pp := r.PathParams
+	if a, c, p := pp["account_sid"], pp["conference_sid"], pp["call_sid"]; a != "" && c != "" && p != "" {
+		return signalwire.ParticipantRef{AccountSID: a, ConferenceSID: c, CallSID: p}, true
+	}
+	segs := strings.Split(strings.TrimSuffix(r.Path, "/"), "/")
+	n := len(segs)
+	if n < 6 || segs[n-6] != "accounts" || segs[n-4] != "conferences" || segs[n-2] != "participants" {
+		return signalwire.ParticipantRef{}, false
+	}
+	return signalwire.ParticipantRef{AccountSID: segs[n-5], ConferenceSID: segs[n-3], CallSID: segs[n-1]}, true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+
+// mediaType returns the lower-case media type of a Content-Type header.
+func mediaType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	return mt
+}

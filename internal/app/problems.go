@@ -1,0 +1,99 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/signalwire-lambda/participants/internal/credentials"
+	"github.com/signalwire-lambda/participants/internal/problem"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+)
+
+// Problem kinds (suffixes of the problem type URI) and the Lambda error
+// types direct invocations get for them. The README's error table lists them.
+const (
+	KindInvalidSID             = "invalid-sid"
+	KindBadRequest             = "bad-request"
+	KindNotFound               = "participant-not-found"
+	KindRouteNotFound          = "route-not-found"
+	KindMethodNotAllowed       = "method-not-allowed"
+	KindPayloadTooLarge        = "payload-too-large"
+	KindUnsupportedMediaType   = "unsupported-media-type"
+	KindInvalidSignature       = "invalid-signature"
+	KindUpstreamUnauthorized   = "upstream-unauthorized"
+	KindUpstreamRateLimited    = "upstream-rate-limited"
+	KindUpstreamError          = "upstream-error"
+	KindUpstreamTimeout        = "upstream-timeout"
+	KindCredentialsUnavailable = "credentials-unavailable"
+	KindUnavailable            = "service-unavailable"
+	KindInternal               = "internal-error"
+)
+
+var errorTypes = map[string]string{
+	KindInvalidSID:             "InvalidSid",
+	KindBadRequest:             "BadRequest",
+	KindNotFound:               "ParticipantNotFound",
+	KindUpstreamUnauthorized:   "UpstreamUnauthorized",
+	KindUpstreamRateLimited:    "UpstreamRateLimited",
+	KindUpstreamError:          "UpstreamError",
+	KindUpstreamTimeout:        "UpstreamTimeout",
+	KindCredentialsUnavailable: "CredentialsUnavailable",
+	KindInternal:               "InternalError",
+}
+
+// BadRequest returns a 400 problem for a malformed request.
+func BadRequest(detail string) problem.Problem {
+	return problem.New(KindBadRequest, http.StatusBadRequest, detail)
+}
+
+// ProblemFor maps an error from the core to the problem the caller sees.
+// Details describe the cause without internals: no secret id, no credentials.
+func ProblemFor(err error) problem.Problem {
+	var p problem.Problem
+	var sidErr *signalwire.InvalidSIDError
+	var apiErr *signalwire.APIError
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &sidErr):
+		p = problem.New(KindInvalidSID, http.StatusBadRequest, sidErr.Error()+"; SIDs are UUIDs such as 3f2b6a1e-5c4d-4e8f-9a0b-1c2d3e4f5a6b")
+		p.Field = sidErr.Field
+		return p
+	case errors.Is(err, credentials.ErrNotFound), errors.Is(err, credentials.ErrAccessDenied),
+		errors.Is(err, credentials.ErrMalformed), errors.Is(err, credentials.ErrUnavailable):
+		return problem.New(KindCredentialsUnavailable, http.StatusServiceUnavailable, "the function could not load its SignalWire credentials; see its logs")
+	case errors.As(err, &apiErr):
+		return upstreamProblem(apiErr)
+	}
+	return problem.New(KindInternal, http.StatusInternalServerError, "unexpected error; see the function's logs")
+}
+
+func upstreamProblem(e *signalwire.APIError) problem.Problem {
+	switch e.Kind {
+	case signalwire.KindNotFound:
+		return problem.New(KindNotFound, http.StatusNotFound, "SignalWire has no such participant in that conference (it may have left, or the conference ended)")
+	case signalwire.KindUnauthorized:
+		return problem.New(KindUpstreamUnauthorized, http.StatusBadGateway, "SignalWire rejected the function's credentials (check the API token and its Voice scope)")
+	case signalwire.KindRateLimited:
+		p := problem.New(KindUpstreamRateLimited, http.StatusServiceUnavailable, "SignalWire is rate limiting requests; retry later")
+		p.RetryAfterSeconds = max(1, int(e.RetryAfter.Seconds()))
+		return p
+	case signalwire.KindTimeout:
+		return problem.New(KindUpstreamTimeout, http.StatusGatewayTimeout, "SignalWire did not answer before the function's deadline")
+	default:
+		return problem.New(KindUpstreamError, http.StatusBadGateway, fmt.Sprintf("SignalWire answered with an error (%s, HTTP %d)", e.Kind, e.StatusCode))
+	}
+}
+
+// LambdaError turns a problem into the error a direct invocation returns:
+// a clear errorType and the problem's detail as message.
+func LambdaError(p problem.Problem) error {
+	kind := p.Type[len(problem.TypeBase):]
+	t, ok := errorTypes[kind]
+	if !ok {
+		t = "Error"
+	}
+	return messages.InvokeResponse_Error{Type: t, Message: p.Detail}
+}

@@ -1,0 +1,274 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/problem"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+	"github.com/signalwire-lambda/participants/internal/webhook"
+)
+
+// Enqueuer parks a verified webhook on the retry queue.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, body []byte, attrs map[string]string) error
+}
+
+// WebhookOptions configures the webhook processor.
+type WebhookOptions struct {
+	// PublicBaseURL is the URL prefix SignalWire calls (PUBLIC_BASE_URL).
+	PublicBaseURL string
+	// Verify turns signature verification on (off only in local runs).
+	Verify bool
+	// Destinations receive every envelope; none means the HTTP answer carries it.
+	Destinations []forward.Destination
+	// Retry parks webhooks whose processing failed; nil means answer 503 instead.
+	Retry Enqueuer
+	// InlineBudget bounds the fetch+forward work done before answering
+	// SignalWire; what does not finish in it goes to the retry queue.
+	InlineBudget time.Duration
+	// MaxReceiveCount is the retry queue's redrive maxReceiveCount.
+	MaxReceiveCount int
+	// Policy bounds the retries of each destination.
+	Policy forward.Policy
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+// Webhooks verifies, processes and forwards SignalWire status callbacks.
+type Webhooks struct {
+	app  *App
+	opts WebhookOptions
+}
+
+// NewWebhooks returns the webhook processor for the core a.
+func NewWebhooks(a *App, opts WebhookOptions) *Webhooks {
+	if opts.InlineBudget <= 0 {
+		opts.InlineBudget = 3 * time.Second
+	}
+	if opts.MaxReceiveCount <= 0 {
+		opts.MaxReceiveCount = 5
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w := &Webhooks{app: a, opts: opts}
+	a.webhooks = w
+	return w
+}
+
+// Job is a verified webhook as it travels through the retry queue, and
+// the payload of a direct invocation ({"signalwire_webhook": Job}).
+type Job struct {
+	// Form is the raw form-encoded body SignalWire sent.
+	Form string `json:"form"`
+	// Query is the raw query string of the callback URL.
+	Query string `json:"query,omitempty"`
+	// ReceivedAt is when the function first accepted the webhook.
+	ReceivedAt time.Time `json:"received_at"`
+	// EventID is the envelope id (for FIFO deduplication and logs).
+	EventID string `json:"event_id,omitempty"`
+}
+
+// Outcome says what happened to an accepted webhook.
+type Outcome string
+
+// Outcomes of processing a webhook.
+const (
+	OutcomeDelivered Outcome = "delivered" // every destination has it
+	OutcomeReturned  Outcome = "returned"  // no destination: the answer carries it
+	OutcomeQueued    Outcome = "queued"    // parked on the retry queue
+)
+
+// ServeHTTP handles POST /webhooks/signalwire.
+func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
+	received := w.opts.Now().UTC()
+	body, err := webhook.DecodeBody(r.Body, r.Base64)
+	switch {
+	case errors.Is(err, webhook.ErrBodyTooLarge):
+		return w.reject(ctx, problem.New(KindPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes)), "body too large")
+	case err != nil:
+		return w.reject(ctx, BadRequest("the body is not valid base64"), "bad base64")
+	}
+	if ct := mediaType(r.Header("Content-Type")); ct != webhook.FormContentType {
+		return w.reject(ctx, problem.New(KindUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire status callbacks are "+webhook.FormContentType), "unsupported media type")
+	}
+	form, err := webhook.ParseForm(body)
+	if err != nil {
+		return w.reject(ctx, BadRequest("the body is not valid form encoding"), "malformed form")
+	}
+	if w.opts.Verify {
+		creds, _, err := w.app.creds.Get(ctx)
+		if err != nil {
+			// Not the caller's fault: SignalWire will retry on a 5xx.
+			return w.app.errorResponse(ctx, err)
+		}
+		candidates := webhook.RequestURL{PublicBaseURL: w.opts.PublicBaseURL, Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, Route: WebhookRoute}.Candidates()
+		sig := webhook.SignatureFromHeaders(r.Header)
+		if err := webhook.Verify(creds.SigningKey, candidates, r.Header("Content-Type"), body, form, sig); err != nil {
+			obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
+			w.app.log.WarnContext(ctx, "webhook rejected", "reason", err.Error(), "candidate_urls", len(candidates))
+			return ProblemResponse(problem.New(KindInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature"))
+		}
+	}
+	query, _ := url.ParseQuery(r.RawQuery) // a bad query string only loses the optional ConferenceSid
+	if _, err := webhook.Normalize(form, query); err != nil {
+		return w.reject(ctx, BadRequest(err.Error()), "not a status callback")
+	}
+	job := Job{Form: string(body), Query: r.RawQuery, ReceivedAt: received}
+	env, outcome, err := w.Accept(ctx, job)
+	if err != nil {
+		// Even the retry queue failed: a 503 makes SignalWire send it again.
+		w.app.log.ErrorContext(ctx, "webhook not accepted; SignalWire will retry", "error", err.Error())
+		p := problem.New(KindUnavailable, http.StatusServiceUnavailable, "the webhook could not be processed or queued; retry later")
+		p.RetryAfterSeconds = 5
+		return ProblemResponse(p)
+	}
+	if outcome == OutcomeReturned {
+		b, err := json.Marshal(env)
+		if err != nil {
+			return w.app.errorResponse(ctx, err)
+		}
+		return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: b}
+	}
+	b, _ := json.Marshal(map[string]string{"id": env.ID, "outcome": string(outcome)})
+	return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: b}
+}
+
+func (w *Webhooks) reject(ctx context.Context, p problem.Problem, reason string) Response {
+	obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
+	w.app.log.InfoContext(ctx, "webhook rejected", "reason", reason, "status", p.Status)
+	return ProblemResponse(p)
+}
+
+// Accept processes a verified webhook within the inline budget and, when
+// that fails, parks it on the retry queue. It returns an error only when the
+// webhook is neither processed nor queued.
+func (w *Webhooks) Accept(ctx context.Context, job Job) (webhook.Envelope, Outcome, error) {
+	inline, cancel := context.WithTimeout(ctx, w.inlineBudget(ctx))
+	env, outcome, err := w.Process(inline, job)
+	cancel()
+	if err == nil {
+		return env, outcome, nil
+	}
+	if w.opts.Retry == nil {
+		return env, "", fmt.Errorf("processing failed and no retry queue is configured: %w", err)
+	}
+	job.EventID = env.ID
+	b, merr := json.Marshal(job)
+	if merr != nil {
+		return env, "", merr
+	}
+	if qerr := w.opts.Retry.Enqueue(ctx, b, map[string]string{"event_id": env.ID, "conference_sid": env.Source.ConferenceSID()}); qerr != nil {
+		return env, "", fmt.Errorf("processing failed (%w) and enqueueing failed: %w", err, qerr)
+	}
+	obs.InvocationFrom(ctx).Batch().Add(obs.MetricEnqueued, obs.UnitCount, 1)
+	w.app.log.WarnContext(ctx, "webhook queued for retry", "event_id", env.ID, "error", err.Error())
+	return env, OutcomeQueued, nil
+}
+
+// inlineBudget leaves a second of the Lambda deadline for enqueueing.
+func (w *Webhooks) inlineBudget(ctx context.Context) time.Duration {
+	budget := w.opts.InlineBudget
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl) - time.Second; left < budget {
+			budget = max(left, 0)
+		}
+	}
+	return budget
+}
+
+// Process turns a verified webhook into an envelope: it fetches the
+// participant when the webhook names a conference and a call (a 404 gives
+// participant null: the participant left or the conference ended), then
+// delivers the envelope to every destination.
+func (w *Webhooks) Process(ctx context.Context, job Job) (webhook.Envelope, Outcome, error) {
+	form, err := webhook.ParseForm([]byte(job.Form))
+	if err != nil {
+		return webhook.Envelope{}, "", permanent(fmt.Errorf("stored webhook form: %w", err))
+	}
+	query, _ := url.ParseQuery(job.Query)
+	src, err := webhook.Normalize(form, query)
+	if err != nil {
+		return webhook.Envelope{}, "", permanent(fmt.Errorf("stored webhook: %w", err))
+	}
+	env := webhook.NewEnvelope(src, job.ReceivedAt)
+	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
+	env.ParticipantLookup = "skipped"
+	if src.ConferenceSID() != "" && src.CallSID() != "" {
+		ref := signalwire.ParticipantRef{AccountSID: src.AccountSID(), ConferenceSID: src.ConferenceSID(), CallSID: src.CallSID()}
+		p, err := w.app.Participant(ctx, ref)
+		var sidErr *signalwire.InvalidSIDError
+		switch kind, _ := signalwire.KindOf(err); {
+		case err == nil:
+			env.ParticipantLookup = "found"
+			if env.Participant, err = json.Marshal(p); err != nil {
+				return env, "", err
+			}
+		case errors.As(err, &sidErr):
+			w.app.log.WarnContext(ctx, "webhook SIDs are not UUIDs; participant lookup skipped", "error", err.Error())
+		case kind == signalwire.KindNotFound:
+			env.ParticipantLookup = "not_found"
+		default:
+			return env, "", fmt.Errorf("fetching the participant: %w", err)
+		}
+	}
+	if len(w.opts.Destinations) == 0 {
+		return env, OutcomeReturned, nil
+	}
+	body, err := json.Marshal(env)
+	if err != nil {
+		return env, "", err
+	}
+	res, err := forward.Deliver(ctx, w.opts.Destinations, forward.Message{ID: env.ID, Type: env.Type, ConferenceSID: src.ConferenceSID(), Body: body}, w.opts.Policy)
+	batch := obs.InvocationFrom(ctx).Batch()
+	for _, name := range res.Delivered {
+		batch.AddDim(obs.MetricForwarded, obs.UnitCount, 1, "Destination", name)
+	}
+	for _, name := range res.Failed {
+		batch.AddDim(obs.MetricForwardFailures, obs.UnitCount, 1, "Destination", name)
+	}
+	if err != nil {
+		return env, "", fmt.Errorf("forwarding: %w", err)
+	}
+	w.app.log.InfoContext(ctx, "webhook delivered", "event_id", env.ID, "type", env.Type, "participant_lookup", env.ParticipantLookup, "destinations", len(res.Delivered))
+	return env, OutcomeDelivered, nil
+}
+
+// ProcessRetry handles one retry-queue message (the SQS trigger). A nil
+// error deletes the message; an error leaves it for the next receive and,
+// after MaxReceiveCount receives, SQS moves it to the dead-letter queue.
+func (w *Webhooks) ProcessRetry(ctx context.Context, body string, receiveCount int) error {
+	var job Job
+	if err := json.Unmarshal([]byte(body), &job); err != nil || job.Form == "" {
+		w.deadLetterWarning(ctx, receiveCount, "malformed retry message")
+		return permanent(errors.New("retry message is not a stored webhook"))
+	}
+	if _, _, err := w.Process(ctx, job); err != nil {
+		w.deadLetterWarning(ctx, receiveCount, err.Error())
+		return err
+	}
+	return nil
+}
+
+func (w *Webhooks) deadLetterWarning(ctx context.Context, receiveCount int, reason string) {
+	if receiveCount >= w.opts.MaxReceiveCount {
+		obs.InvocationFrom(ctx).Batch().Add(obs.MetricDeadLettered, obs.UnitCount, 1)
+		w.app.log.ErrorContext(ctx, "retry message failed its last receive; SQS moves it to the dead-letter queue", "receive_count", receiveCount, "reason", reason)
+	}
+}
+
+// permanentError marks failures that retrying cannot fix.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func permanent(err error) error { return permanentError{err} }
+

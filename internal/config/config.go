@@ -1,0 +1,186 @@
+// Package config reads and validates the function's settings once, at init.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Variable describes one environment variable the function reads. The
+// README's configuration table lists exactly these (a test compares them).
+type Variable struct {
+	Name     string
+	Required bool
+	Default  string
+	Form     string // the expected form, used in error messages
+}
+
+// Variables is every setting, in README order.
+var Variables = []Variable{
+	{Name: "SIGNALWIRE_SECRET_ID", Required: true, Form: "a Secrets Manager secret name or ARN"},
+	{Name: "CREDENTIALS_TTL", Default: "5m", Form: "a Go duration between 1s and 24h, e.g. 5m"},
+	{Name: "LOG_LEVEL", Default: "info", Form: "one of debug, info, warn, error"},
+	{Name: "PUBLIC_BASE_URL", Form: "an absolute https URL without query, e.g. https://hooks.example.com/prod"},
+	{Name: "WEBHOOK_SIGNATURE_VERIFICATION", Default: "on", Form: "on or off (off only when AWS_SAM_LOCAL=true)"},
+	{Name: "FORWARD_HTTPS_URL", Form: "an absolute https URL"},
+	{Name: "FORWARD_EVENT_BUS", Form: "an EventBridge bus name or ARN"},
+	{Name: "FORWARD_SQS_QUEUE_URL", Form: "an SQS queue URL"},
+	{Name: "RETRY_QUEUE_URL", Form: "an SQS queue URL"},
+	{Name: "RETRY_MAX_RECEIVE_COUNT", Default: "5", Form: "an integer from 1 to 1000, the retry queue's redrive maxReceiveCount"},
+	{Name: "METRICS_NAMESPACE", Default: "SignalWireParticipants", Form: "a CloudWatch namespace (1-255 of A-Za-z0-9 . - _ / # :)"},
+}
+
+// Config is the validated configuration.
+type Config struct {
+	SecretID         string
+	CredentialsTTL   time.Duration
+	LogLevel         slog.Level
+	PublicBaseURL    string
+	VerifySignatures bool
+	ForwardHTTPSURL  string
+	ForwardEventBus  string
+	ForwardQueueURL  string
+	RetryQueueURL    string
+	// MaxReceiveCount mirrors the retry queue's redrive policy, so the
+	// function can log and count a message's last attempt.
+	MaxReceiveCount  int
+	MetricsNamespace string
+	// FunctionName is AWS_LAMBDA_FUNCTION_NAME (set by Lambda).
+	FunctionName string
+	// Local is true under `sam local` (AWS_SAM_LOCAL=true) and the README's local run.
+	Local bool
+}
+
+var (
+	busName   = regexp.MustCompile(`^([A-Za-z0-9._\-/]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]{1,256})$`)
+	namespace = regexp.MustCompile(`^[A-Za-z0-9.\-_/#:]{1,255}$`)
+)
+
+// Load reads every setting through getenv and validates it. The error names
+// each bad variable and the form it expects, on one line.
+func Load(getenv func(string) string) (Config, error) {
+	var errs []string
+	bad := func(name, detail string) {
+		form := ""
+		for _, v := range Variables {
+			if v.Name == name {
+				form = v.Form
+			}
+		}
+		errs = append(errs, fmt.Sprintf("%s %s: want %s", name, detail, form))
+	}
+	get := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, v := range Variables {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		return ""
+	}
+	c := Config{
+		FunctionName: getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		Local:        strings.EqualFold(getenv("AWS_SAM_LOCAL"), "true"),
+	}
+
+	if c.SecretID = get("SIGNALWIRE_SECRET_ID"); c.SecretID == "" {
+		bad("SIGNALWIRE_SECRET_ID", "is not set")
+	}
+	if d, err := time.ParseDuration(get("CREDENTIALS_TTL")); err != nil || d < time.Second || d > 24*time.Hour {
+		bad("CREDENTIALS_TTL", fmt.Sprintf("is %q", get("CREDENTIALS_TTL")))
+	} else {
+		c.CredentialsTTL = d
+	}
+	// Lambda's advanced logging controls win over our own variable.
+	level, levelVar := get("LOG_LEVEL"), "LOG_LEVEL"
+	if v := getenv("AWS_LAMBDA_LOG_LEVEL"); v != "" {
+		level, levelVar = v, "AWS_LAMBDA_LOG_LEVEL"
+	}
+	if l, ok := parseLevel(level); ok {
+		c.LogLevel = l
+	} else {
+		bad(levelVar, fmt.Sprintf("is %q", level))
+	}
+	if c.PublicBaseURL = strings.TrimRight(get("PUBLIC_BASE_URL"), "/"); c.PublicBaseURL != "" {
+		if err := checkURL(c.PublicBaseURL, c.Local, true); err != nil {
+			bad("PUBLIC_BASE_URL", err.Error())
+		}
+	}
+	switch v := strings.ToLower(get("WEBHOOK_SIGNATURE_VERIFICATION")); v {
+	case "on", "true":
+		c.VerifySignatures = true
+	case "off", "false":
+		if !c.Local {
+			bad("WEBHOOK_SIGNATURE_VERIFICATION", "is off outside a local run (AWS_SAM_LOCAL is not true)")
+		}
+	default:
+		bad("WEBHOOK_SIGNATURE_VERIFICATION", fmt.Sprintf("is %q", v))
+	}
+	if c.ForwardHTTPSURL = get("FORWARD_HTTPS_URL"); c.ForwardHTTPSURL != "" {
+		if err := checkURL(c.ForwardHTTPSURL, c.Local, false); err != nil {
+			bad("FORWARD_HTTPS_URL", err.Error())
+		}
+	}
+	if c.ForwardEventBus = get("FORWARD_EVENT_BUS"); c.ForwardEventBus != "" && !busName.MatchString(c.ForwardEventBus) {
+		bad("FORWARD_EVENT_BUS", fmt.Sprintf("is %q", c.ForwardEventBus))
+	}
+	for name, dst := range map[string]*string{"FORWARD_SQS_QUEUE_URL": &c.ForwardQueueURL, "RETRY_QUEUE_URL": &c.RetryQueueURL} {
+		if *dst = get(name); *dst != "" {
+			if err := checkURL(*dst, true, false); err != nil {
+				bad(name, err.Error())
+			}
+		}
+	}
+	if n, err := strconv.Atoi(get("RETRY_MAX_RECEIVE_COUNT")); err != nil || n < 1 || n > 1000 {
+		bad("RETRY_MAX_RECEIVE_COUNT", fmt.Sprintf("is %q", get("RETRY_MAX_RECEIVE_COUNT")))
+	} else {
+		c.MaxReceiveCount = n
+	}
+	if c.MetricsNamespace = get("METRICS_NAMESPACE"); !namespace.MatchString(c.MetricsNamespace) {
+		bad("METRICS_NAMESPACE", fmt.Sprintf("is %q", c.MetricsNamespace))
+	}
+	if len(errs) > 0 {
+		return Config{}, errors.New("invalid configuration: " + strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// checkURL accepts an absolute URL; plain http only when allowHTTP (local
+// runs, and SQS endpoints the SDK itself signs). Errors never echo the
+// value: a URL can carry a token.
+func checkURL(s string, allowHTTP, noQuery bool) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return errors.New("is not an absolute http(s) URL")
+	case u.Scheme == "http" && !allowHTTP:
+		return errors.New("is not https")
+	case u.User != nil:
+		return errors.New("contains credentials")
+	case noQuery && (u.RawQuery != "" || u.Fragment != ""):
+		return errors.New("has a query or fragment")
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, bool) {
+	switch strings.ToUpper(s) {
+	case "TRACE", "DEBUG":
+		return slog.LevelDebug, true
+	case "INFO":
+		return slog.LevelInfo, true
+	case "WARN", "WARNING":
+		return slog.LevelWarn, true
+	case "ERROR", "FATAL":
+		return slog.LevelError, true
+	}
+	return 0, false
+}

@@ -1,0 +1,95 @@
+package config
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(map[string]string{"SIGNALWIRE_SECRET_ID": "sw/creds", "AWS_LAMBDA_FUNCTION_NAME": "fn"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SecretID != "sw/creds" || c.CredentialsTTL != 5*time.Minute || c.LogLevel != slog.LevelInfo ||
+		!c.VerifySignatures || c.MetricsNamespace != "SignalWireParticipants" || c.MaxReceiveCount != 5 || c.FunctionName != "fn" || c.Local {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestEverySetting(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"SIGNALWIRE_SECRET_ID":           "arn:aws:secretsmanager:us-east-1:123456789012:secret:sw-AbCdEf",
+		"CREDENTIALS_TTL":                "90s",
+		"LOG_LEVEL":                      "DEBUG",
+		"PUBLIC_BASE_URL":                "https://hooks.example.com/prod/",
+		"FORWARD_HTTPS_URL":              "https://sink.example.com/in",
+		"FORWARD_EVENT_BUS":              "arn:aws:events:us-east-1:123456789012:event-bus/sw",
+		"FORWARD_SQS_QUEUE_URL":          "https://sqs.us-east-1.amazonaws.com/123456789012/out.fifo",
+		"RETRY_QUEUE_URL":                "https://sqs.us-east-1.amazonaws.com/123456789012/retry",
+		"METRICS_NAMESPACE":              "Acme/SignalWire",
+		"WEBHOOK_SIGNATURE_VERIFICATION": "on",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CredentialsTTL != 90*time.Second || c.LogLevel != slog.LevelDebug || c.PublicBaseURL != "https://hooks.example.com/prod" ||
+		c.ForwardHTTPSURL == "" || c.ForwardEventBus == "" || c.ForwardQueueURL == "" || c.RetryQueueURL == "" || c.MetricsNamespace != "Acme/SignalWire" {
+		t.Fatalf("parsed: %+v", c)
+	}
+}
+
+func TestLambdaLogLevelWins(t *testing.T) {
+	c, err := Load(env(map[string]string{"SIGNALWIRE_SECRET_ID": "s", "LOG_LEVEL": "debug", "AWS_LAMBDA_LOG_LEVEL": "WARN"}))
+	if err != nil || c.LogLevel != slog.LevelWarn {
+		t.Fatalf("level = %v, err = %v", c.LogLevel, err)
+	}
+}
+
+func TestErrorsNameVariableAndForm(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "SIGNALWIRE_SECRET_ID is not set: want a Secrets Manager secret name or ARN"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "CREDENTIALS_TTL": "5"}, `CREDENTIALS_TTL is "5": want a Go duration`},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "CREDENTIALS_TTL": "1ms"}, `CREDENTIALS_TTL is "1ms"`},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "LOG_LEVEL": "loud"}, `LOG_LEVEL is "loud": want one of debug`},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "AWS_LAMBDA_LOG_LEVEL": "loud"}, `AWS_LAMBDA_LOG_LEVEL is "loud"`},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "PUBLIC_BASE_URL": "hooks.example.com"}, "PUBLIC_BASE_URL is not an absolute http(s) URL"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "PUBLIC_BASE_URL": "https://h.example.com/p?x=1"}, "PUBLIC_BASE_URL has a query"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "PUBLIC_BASE_URL": "http://h.example.com"}, "PUBLIC_BASE_URL is not https"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "FORWARD_HTTPS_URL": "http://sink.example.com/?token=abc"}, "FORWARD_HTTPS_URL is not https"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "FORWARD_EVENT_BUS": "bad bus!"}, "FORWARD_EVENT_BUS"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "RETRY_QUEUE_URL": "retry"}, "RETRY_QUEUE_URL is not an absolute"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "METRICS_NAMESPACE": "bad namespace"}, "METRICS_NAMESPACE"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "RETRY_MAX_RECEIVE_COUNT": "0"}, `RETRY_MAX_RECEIVE_COUNT is "0": want an integer`},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "WEBHOOK_SIGNATURE_VERIFICATION": "off"}, "WEBHOOK_SIGNATURE_VERIFICATION is off outside a local run"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "WEBHOOK_SIGNATURE_VERIFICATION": "maybe"}, `WEBHOOK_SIGNATURE_VERIFICATION is "maybe"`},
+	}
+	for _, tc := range cases {
+		_, err := Load(env(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("env %v: err = %v, want it to contain %q", tc.env, err, tc.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("error spans lines: %q", err)
+		}
+		if strings.Contains(err.Error(), "token=abc") {
+			t.Errorf("error echoes a URL that may carry a token: %q", err)
+		}
+	}
+}
+
+func TestVerificationOffOnlyLocally(t *testing.T) {
+	c, err := Load(env(map[string]string{"SIGNALWIRE_SECRET_ID": "s", "WEBHOOK_SIGNATURE_VERIFICATION": "off", "AWS_SAM_LOCAL": "true", "FORWARD_HTTPS_URL": "http://127.0.0.1:9/in"}))
+	if err != nil || c.VerifySignatures || !c.Local {
+		t.Fatalf("local off: %+v %v", c, err)
+	}
+}

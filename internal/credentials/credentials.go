@@ -1,0 +1,138 @@
+// Package credentials loads the SignalWire credentials from an AWS Secrets
+// Manager secret and caches them across warm invocations.
+package credentials
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Secret JSON keys. The README documents them.
+const (
+	KeyProjectID            = "project_id"
+	KeyAPIToken             = "api_token"
+	KeySpaceHost            = "space_host"
+	KeySigningKey           = "signing_key"
+	KeyForwardSigningSecret = "forward_signing_secret"
+)
+
+// Credentials are the values held in the secret. Its String and GoString
+// methods redact every value, so a stray %v never prints one.
+type Credentials struct {
+	ProjectID            string
+	APIToken             string
+	SpaceHost            string
+	SigningKey           string
+	ForwardSigningSecret string
+}
+
+// String redacts the credentials.
+func (c Credentials) String() string { return "credentials{redacted}" }
+
+// GoString redacts the credentials.
+func (c Credentials) GoString() string { return c.String() }
+
+// Requirements says which optional keys the running configuration needs.
+type Requirements struct {
+	// ForwardSigningSecret is needed when an HTTPS destination is configured.
+	ForwardSigningSecret bool
+}
+
+// ErrMalformed is wrapped by every error about the secret's content.
+var ErrMalformed = errors.New("credentials secret is malformed")
+
+// Parse decodes and validates the secret's JSON. Errors name the offending
+// keys but never include a value.
+func Parse(secret []byte, req Requirements) (Credentials, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(secret, &raw); err != nil {
+		// encoding/json's messages can quote a character of the input: report
+		// only where it went wrong.
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return Credentials{}, fmt.Errorf("%w: not valid JSON (syntax error at byte %d)", ErrMalformed, syn.Offset)
+		}
+		return Credentials{}, fmt.Errorf("%w: not a JSON object", ErrMalformed)
+	}
+	if raw == nil {
+		return Credentials{}, fmt.Errorf("%w: not a JSON object", ErrMalformed)
+	}
+	required := []string{KeyProjectID, KeyAPIToken, KeySpaceHost, KeySigningKey}
+	if req.ForwardSigningSecret {
+		required = append(required, KeyForwardSigningSecret)
+	}
+	values := map[string]string{}
+	var missing, wrongType []string
+	for _, k := range []string{KeyProjectID, KeyAPIToken, KeySpaceHost, KeySigningKey, KeyForwardSigningSecret} {
+		v, ok := raw[k]
+		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			continue
+		}
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			wrongType = append(wrongType, k)
+			continue
+		}
+		values[k] = strings.TrimSpace(s)
+	}
+	for _, k := range required {
+		if values[k] == "" && !contains(wrongType, k) {
+			missing = append(missing, k)
+		}
+	}
+	var problems []string
+	if len(missing) > 0 {
+		problems = append(problems, "missing key(s) "+strings.Join(missing, ", "))
+	}
+	if len(wrongType) > 0 {
+		sort.Strings(wrongType)
+		problems = append(problems, "key(s) "+strings.Join(wrongType, ", ")+" must be strings")
+	}
+	if len(problems) > 0 {
+		return Credentials{}, fmt.Errorf("%w: %s", ErrMalformed, strings.Join(problems, "; "))
+	}
+	host, err := normalizeSpaceHost(values[KeySpaceHost])
+	if err != nil {
+		return Credentials{}, fmt.Errorf("%w: %s %v", ErrMalformed, KeySpaceHost, err)
+	}
+	return Credentials{
+		ProjectID:            values[KeyProjectID],
+		APIToken:             values[KeyAPIToken],
+		SpaceHost:            host,
+		SigningKey:           values[KeySigningKey],
+		ForwardSigningSecret: values[KeyForwardSigningSecret],
+	}, nil
+}
+
+// normalizeSpaceHost accepts "example.signalwire.com", "host:port" or an
+// https:// URL with no path, and returns the host[:port].
+func normalizeSpaceHost(s string) (string, error) {
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "", errors.New("must be a host name such as example.signalwire.com")
+	}
+	if u.Scheme != "https" {
+		return "", errors.New("must use https")
+	}
+	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("must be a bare host name (no credentials, path or query)")
+	}
+	return u.Host, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

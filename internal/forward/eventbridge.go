@@ -1,0 +1,75 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+)
+
+// EventBridge event identity; rules match on these (the README documents them).
+const (
+	// EventBridgeSource is the Source of every event put on the bus.
+	EventBridgeSource = "signalwire.participants"
+	// EventBridgeDetailType is the DetailType of every event put on the bus.
+	EventBridgeDetailType = "SignalWire Conference Event"
+)
+
+// EventBridgeAPI is the part of the EventBridge client this package uses.
+type EventBridgeAPI interface {
+	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+}
+
+// EventBridge delivers events to an EventBridge bus.
+type EventBridge struct {
+	client EventBridgeAPI
+	bus    string
+}
+
+// NewEventBridge returns a destination putting events on bus (a name or ARN).
+func NewEventBridge(client EventBridgeAPI, bus string) (*EventBridge, error) {
+	if client == nil {
+		return nil, errors.New("eventbridge destination: nil client")
+	}
+	if bus == "" {
+		return nil, errors.New("eventbridge destination: empty event bus name")
+	}
+	return &EventBridge{client: client, bus: bus}, nil
+}
+
+// Name returns "eventbridge".
+func (e *EventBridge) Name() string { return "eventbridge" }
+
+// Send puts m as one event whose Detail is m.Body. An entry the bus refuses
+// is returned as *EntryError (ThrottlingException and InternalException
+// retryable).
+func (e *EventBridge) Send(ctx context.Context, m Message) error {
+	if len(m.Body) == 0 {
+		return errors.New("eventbridge destination: empty message body")
+	}
+	out, err := e.client.PutEvents(ctx, &eventbridge.PutEventsInput{
+		Entries: []types.PutEventsRequestEntry{{
+			EventBusName: aws.String(e.bus),
+			Source:       aws.String(EventBridgeSource),
+			DetailType:   aws.String(EventBridgeDetailType),
+			Detail:       aws.String(string(m.Body)),
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("eventbridge destination: put event on %s: %w", e.bus, err)
+	}
+	for _, entry := range out.Entries {
+		if code := aws.ToString(entry.ErrorCode); code != "" {
+			return fmt.Errorf("eventbridge destination: put event on %s: %w", e.bus,
+				&EntryError{Code: code, Message: aws.ToString(entry.ErrorMessage)})
+		}
+	}
+	if out.FailedEntryCount > 0 {
+		return fmt.Errorf("eventbridge destination: put event on %s: %w", e.bus,
+			&EntryError{Code: "UnknownError", Message: fmt.Sprintf("%d entries failed without an error code", out.FailedEntryCount)})
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+// Package forward delivers normalized events to their destinations: an HTTPS
+// endpoint (signed as Standard Webhooks do), an EventBridge bus and an SQS
+// queue. It also parks webhooks that failed processing on the retry queue.
+//
+// Every destination implements [Destination]; [Deliver] sends one [Message] to
+// a set of destinations with bounded, jittered retries of the failures
+// [Retryable] classifies as transient.
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+)
+
+// Message is one event to deliver; Body is the JSON envelope.
+type Message struct {
+	// ID identifies the event; it is the Standard Webhooks webhook-id and the
+	// SQS FIFO deduplication id, so redeliveries of one event share it.
+	ID string
+	// Type is the event type, e.g. "participant-join".
+	Type string
+	// ConferenceSID is the SignalWire conference the event belongs to; it
+	// groups FIFO messages so one conference's events stay in order.
+	ConferenceSID string
+	// Body is the JSON envelope, sent unchanged.
+	Body []byte
+}
+
+// Destination is somewhere a Message can be delivered.
+type Destination interface {
+	// Name is a short, stable label for logs and metrics ("https", "eventbridge", "sqs").
+	Name() string
+	// Send delivers m once; it does not retry on its own account.
+	Send(ctx context.Context, m Message) error
+}
+
+// StatusError reports an HTTPS destination's answer that was not 2xx.
+type StatusError struct {
+	// StatusCode is the HTTP status the endpoint answered.
+	StatusCode int
+}
+
+// Error describes the status.
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("endpoint answered HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// HTTPStatusCode returns the HTTP status the endpoint answered.
+func (e *StatusError) HTTPStatusCode() int { return e.StatusCode }
+
+// RetryableError reports whether the status is transient: 408, 429 and 5xx.
+func (e *StatusError) RetryableError() bool { return retryableStatus(e.StatusCode) }
+
+// EntryError reports an event EventBridge refused in an otherwise successful
+// PutEvents call (FailedEntryCount > 0).
+type EntryError struct {
+	// Code is the entry's ErrorCode, e.g. "ThrottlingException".
+	Code string
+	// Message is the entry's ErrorMessage.
+	Message string
+}
+
+// Error describes the failed entry.
+func (e *EntryError) Error() string {
+	if e.Message == "" {
+		return "event bus rejected the event: " + e.Code
+	}
+	return "event bus rejected the event: " + e.Code + ": " + e.Message
+}
+
+// ErrorCode returns the entry's ErrorCode.
+func (e *EntryError) ErrorCode() string { return e.Code }
+
+// RetryableError reports whether the entry's failure is transient.
+func (e *EntryError) RetryableError() bool { return retryableCode(e.Code) }
+
+// Retryable reports whether err is a transient delivery failure worth trying
+// again: timeouts and other transport errors, HTTP 408, 429 and 5xx (except
+// 501), and AWS throttling and internal errors. Cancellation, validation
+// failures and other 4xx answers are permanent. For an error joining several
+// failures (as [Deliver] returns), Retryable reports whether any of them is
+// retryable.
+func Retryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if Retryable(e) {
+				return true
+			}
+		}
+		return false
+	}
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	switch retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) {
+	case aws.TrueTernary:
+		return true
+	case aws.FalseTernary:
+		return false
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		if retryableCode(apiErr.ErrorCode()) {
+			return true
+		}
+		if apiErr.ErrorFault() == smithy.FaultServer {
+			return true
+		}
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		return retryableStatus(status.HTTPStatusCode())
+	}
+	return false
+}
+
+// retryableStatus reports whether an HTTP status is worth retrying.
+func retryableStatus(code int) bool {
+	switch {
+	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:
+		return true
+	case code == http.StatusNotImplemented:
+		return false
+	default:
+		return code >= 500 && code <= 599
+	}
+}
+
+// retryableCode reports whether an AWS error code names a transient failure.
+func retryableCode(code string) bool {
+	switch code {
+	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestThrottled",
+		"InternalException", "InternalFailure", "InternalError", "InternalServerError",
+		"ServiceUnavailable", "ServiceUnavailableException",
+		"KmsThrottled", "KMS.ThrottlingException", "RequestTimeout", "RequestTimeoutException":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,245 @@
+package forward
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Standard Webhooks header names.
+const (
+	// HeaderWebhookID carries the event id (Message.ID).
+	HeaderWebhookID = "webhook-id"
+	// HeaderWebhookTimestamp carries the signing time in unix seconds.
+	HeaderWebhookTimestamp = "webhook-timestamp"
+	// HeaderWebhookSignature carries "v1,<base64 HMAC-SHA256>".
+	HeaderWebhookSignature = "webhook-signature"
+	// HeaderTraceID carries the AWS X-Ray trace header on to the endpoint.
+	HeaderTraceID = "X-Amzn-Trace-Id"
+)
+
+// SigningSecretPrefix is the optional prefix of a Standard Webhooks secret.
+const SigningSecretPrefix = "whsec_"
+
+// Signing key size bounds recommended by the Standard Webhooks specification.
+const (
+	minSigningKeyBytes = 24
+	maxSigningKeyBytes = 64
+)
+
+// lambdaTraceIDKey is the context key aws-lambda-go stores the invocation's
+// X-Ray trace header under. It is a plain string, so it is matched as one.
+const lambdaTraceIDKey = "x-amzn-trace-id"
+
+// maxDrainBytes caps how much of a response body is read (and discarded) so
+// the connection can be reused without trusting the endpoint's body size.
+const maxDrainBytes = 16 << 10
+
+// ErrInvalidSigningSecret is returned (wrapped) for a signing secret that is
+// not a base64-encoded key of 24 to 64 bytes, optionally prefixed "whsec_".
+// Errors wrapping it never contain the secret.
+var ErrInvalidSigningSecret = errors.New("invalid webhook signing secret")
+
+// ValidateSigningSecret checks that s is a usable Standard Webhooks secret:
+// standard base64 (after an optional "whsec_" prefix) of a 24 to 64 byte key.
+func ValidateSigningSecret(s string) error {
+	_, err := decodeSigningSecret(s)
+	return err
+}
+
+// decodeSigningSecret returns the HMAC key a secret encodes.
+func decodeSigningSecret(s string) ([]byte, error) {
+	encoded := strings.TrimPrefix(s, SigningSecretPrefix)
+	if encoded == "" {
+		return nil, fmt.Errorf("%w: empty", ErrInvalidSigningSecret)
+	}
+	key, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		// The base64 error names only an offset, never the input.
+		return nil, fmt.Errorf("%w: not standard base64: %w", ErrInvalidSigningSecret, err)
+	}
+	if len(key) < minSigningKeyBytes || len(key) > maxSigningKeyBytes {
+		return nil, fmt.Errorf("%w: key is %d bytes, want %d to %d", ErrInvalidSigningSecret, len(key), minSigningKeyBytes, maxSigningKeyBytes)
+	}
+	return key, nil
+}
+
+// traceIDKey is the context key of an explicitly set trace header.
+type traceIDKey struct{}
+
+// ContextWithTraceID returns a copy of ctx carrying traceID as the X-Ray trace
+// header to forward; it takes precedence over the one aws-lambda-go stores for
+// the invocation (useful when the trace comes from elsewhere, e.g. an SQS
+// message's AWSTraceHeader).
+func ContextWithTraceID(ctx context.Context, traceID string) context.Context {
+	return context.WithValue(ctx, traceIDKey{}, traceID)
+}
+
+// TraceIDFromContext returns the X-Ray trace header to forward: the one set by
+// ContextWithTraceID, else the one aws-lambda-go stores under the string key
+// "x-amzn-trace-id", else "".
+func TraceIDFromContext(ctx context.Context) string {
+	if v, ok := ctx.Value(traceIDKey{}).(string); ok && v != "" {
+		return v
+	}
+	if v, ok := ctx.Value(lambdaTraceIDKey).(string); ok {
+		return v
+	}
+	return ""
+}
+
+// HTTPSOption configures an HTTPS destination.
+type HTTPSOption func(*HTTPS)
+
+// WithClock sets the clock that stamps webhook-timestamp (default time.Now).
+func WithClock(now func() time.Time) HTTPSOption {
+	return func(h *HTTPS) {
+		if now != nil {
+			h.now = now
+		}
+	}
+}
+
+// WithUserAgent sets the User-Agent header sent with every request.
+func WithUserAgent(ua string) HTTPSOption {
+	return func(h *HTTPS) { h.userAgent = ua }
+}
+
+// HTTPS delivers events by POSTing them to an endpoint, signed as Standard
+// Webhooks specifies. Redirects are not followed.
+type HTTPS struct {
+	endpoint  string
+	safeURL   string
+	key       []byte
+	client    *http.Client
+	now       func() time.Time
+	userAgent string
+}
+
+// NewHTTPS returns a destination that POSTs to endpoint, signing with secret
+// (see ValidateSigningSecret). The endpoint must be https, or http on a
+// loopback host (local runs). client may be nil for a default client; it is
+// copied, not modified. Requests are bounded by the Send context.
+func NewHTTPS(endpoint, secret string, client *http.Client, opts ...HTTPSOption) (*HTTPS, error) {
+	safe, err := validateEndpoint(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	key, err := decodeSigningSecret(secret)
+	if err != nil {
+		return nil, fmt.Errorf("https destination: %w", err)
+	}
+	c := &http.Client{}
+	if client != nil {
+		copied := *client
+		c = &copied
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	h := &HTTPS{
+		endpoint:  endpoint,
+		safeURL:   safe,
+		key:       key,
+		client:    c,
+		now:       time.Now,
+		userAgent: "signalwire-participants-forwarder",
+	}
+	for _, opt := range opts {
+		opt(h)
+	}
+	return h, nil
+}
+
+// validateEndpoint checks the endpoint URL and returns a form of it safe to
+// put in errors (no user info, query or fragment).
+func validateEndpoint(endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", errors.New("https destination: endpoint is not a valid URL")
+	}
+	if u.Host == "" {
+		return "", errors.New("https destination: endpoint has no host")
+	}
+	safe := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return "", fmt.Errorf("https destination: %s: plain http is allowed only for loopback hosts", safe)
+		}
+	default:
+		return "", fmt.Errorf("https destination: %s: scheme must be https", safe)
+	}
+	return safe, nil
+}
+
+// isLoopback reports whether host is localhost or a loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Name returns "https".
+func (h *HTTPS) Name() string { return "https" }
+
+// Send POSTs m.Body once. A 2xx answer is success; other answers are returned
+// as *StatusError (408, 429 and 5xx retryable), transport failures as they come.
+func (h *HTTPS) Send(ctx context.Context, m Message) error {
+	if m.ID == "" {
+		return errors.New("https destination: message has no id")
+	}
+	timestamp := strconv.FormatInt(h.now().Unix(), 10)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.endpoint, bytes.NewReader(m.Body))
+	if err != nil {
+		return fmt.Errorf("https destination %s: build request: %w", h.safeURL, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if h.userAgent != "" {
+		req.Header.Set("User-Agent", h.userAgent)
+	}
+	req.Header.Set(HeaderWebhookID, m.ID)
+	req.Header.Set(HeaderWebhookTimestamp, timestamp)
+	req.Header.Set(HeaderWebhookSignature, "v1,"+sign(h.key, m.ID, timestamp, m.Body))
+	if trace := TraceIDFromContext(ctx); trace != "" {
+		req.Header.Set(HeaderTraceID, trace)
+	}
+
+	resp, err := h.client.Do(req)
+	if err != nil {
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			urlErr.URL = h.safeURL // keep query strings (tokens) out of errors
+		}
+		return fmt.Errorf("https destination: POST %s: %w", h.safeURL, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBytes))
+	_ = resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("https destination: POST %s: %w", h.safeURL, &StatusError{StatusCode: resp.StatusCode})
+	}
+	return nil
+}
+
+// sign returns base64(HMAC-SHA256(key, id.timestamp.body)).
+func sign(key []byte, id, timestamp string, body []byte) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id))
+	mac.Write([]byte{'.'})
+	mac.Write([]byte(timestamp))
+	mac.Write([]byte{'.'})
+	mac.Write(body)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}

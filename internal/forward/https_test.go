@@ -1,0 +1,410 @@
+package forward_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signalwire-lambda/participants/internal/forward"
+)
+
+// testSecret is the Standard Webhooks specification's published test secret.
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// fixedTime is the clock every signing test uses.
+var fixedTime = time.Unix(1_700_000_000, 0)
+
+func fixedClock() time.Time { return fixedTime }
+
+// captured is one request an httptest endpoint received.
+type captured struct {
+	Method string
+	Header http.Header
+	Body   []byte
+}
+
+// endpoint is an httptest server that records requests and answers with the
+// statuses it is given in turn (200 once they run out).
+type endpoint struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	statuses []int
+	requests []captured
+}
+
+func newEndpoint(t *testing.T, statuses ...int) *endpoint {
+	t.Helper()
+	e := &endpoint{statuses: statuses}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		e.mu.Lock()
+		e.requests = append(e.requests, captured{Method: r.Method, Header: r.Header.Clone(), Body: body})
+		status := http.StatusOK
+		if len(e.statuses) > 0 {
+			status, e.statuses = e.statuses[0], e.statuses[1:]
+		}
+		e.mu.Unlock()
+		if status >= 300 && status < 400 {
+			w.Header().Set("Location", "/elsewhere")
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *endpoint) got() []captured {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]captured(nil), e.requests...)
+}
+
+// expectedSignature computes base64(HMAC-SHA256(key, id.timestamp.body)) from
+// first principles, independently of the package under test.
+func expectedSignature(t *testing.T, secret, id, timestamp string, body []byte) []byte {
+	t.Helper()
+	raw := secret
+	if strings.HasPrefix(raw, "whsec_") {
+		raw = raw[len("whsec_"):]
+	}
+	key, err := base64.StdEncoding.DecodeString(raw)
+	if err != nil {
+		t.Fatalf("test secret is not base64: %v", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + timestamp + "." + string(body)))
+	return mac.Sum(nil)
+}
+
+// verifyStandardWebhook is an independent Standard Webhooks verifier: it
+// checks the timestamp against now within tolerance and accepts the request
+// when any "v1,<base64>" entry of the space-separated signature list matches.
+func verifyStandardWebhook(t *testing.T, secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
+	t.Helper()
+	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
+	if id == "" || ts == "" || sigs == "" {
+		return errors.New("missing webhook headers")
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("bad timestamp %q: %w", ts, err)
+	}
+	if skew := now.Sub(time.Unix(sec, 0)); skew > tolerance || skew < -tolerance {
+		return fmt.Errorf("timestamp %s outside tolerance (skew %s)", ts, skew)
+	}
+	want := expectedSignature(t, secret, id, ts, body)
+	for _, entry := range strings.Split(sigs, " ") {
+		version, sig, ok := strings.Cut(entry, ",")
+		if !ok || version != "v1" {
+			continue
+		}
+		got, err := base64.StdEncoding.DecodeString(sig)
+		if err != nil {
+			continue
+		}
+		if hmac.Equal(got, want) {
+			return nil
+		}
+	}
+	return errors.New("no matching v1 signature")
+}
+
+func testMessage() forward.Message {
+	return forward.Message{
+		ID:            "evt_01HZX3",
+		Type:          "participant-join",
+		ConferenceSID: "CF0123456789abcdef0123456789abcdef",
+		Body:          []byte(`{"id":"evt_01HZX3","type":"participant-join","data":{"muted":false, "name":"Ann \u00e9"}}`),
+	}
+}
+
+func TestHTTPSRequestShapeAndSignature(t *testing.T) {
+	for _, secret := range []string{testSecret, strings.TrimPrefix(testSecret, "whsec_")} {
+		t.Run(secret[:6], func(t *testing.T) {
+			ep := newEndpoint(t)
+			dest, err := forward.NewHTTPS(ep.srv.URL+"/hook?token=abc", secret, ep.srv.Client(), forward.WithClock(fixedClock))
+			if err != nil {
+				t.Fatalf("NewHTTPS: %v", err)
+			}
+			m := testMessage()
+			if err := dest.Send(t.Context(), m); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			reqs := ep.got()
+			if len(reqs) != 1 {
+				t.Fatalf("endpoint got %d requests, want 1", len(reqs))
+			}
+			r := reqs[0]
+			if r.Method != http.MethodPost {
+				t.Errorf("method = %s, want POST", r.Method)
+			}
+			if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			if string(r.Body) != string(m.Body) {
+				t.Errorf("body changed:\n got %s\nwant %s", r.Body, m.Body)
+			}
+			if id := r.Header.Get("webhook-id"); id != m.ID {
+				t.Errorf("webhook-id = %q, want %q", id, m.ID)
+			}
+			if ts := r.Header.Get("webhook-timestamp"); ts != "1700000000" {
+				t.Errorf("webhook-timestamp = %q, want 1700000000", ts)
+			}
+			if !strings.HasPrefix(r.Header.Get("webhook-signature"), "v1,") {
+				t.Errorf("webhook-signature = %q, want v1,<sig>", r.Header.Get("webhook-signature"))
+			}
+			if err := verifyStandardWebhook(t, testSecret, r.Header, r.Body, fixedTime.Add(2*time.Minute), 5*time.Minute); err != nil {
+				t.Errorf("independent verification failed: %v", err)
+			}
+			if err := verifyStandardWebhook(t, testSecret, r.Header, r.Body, fixedTime.Add(time.Hour), 5*time.Minute); err == nil {
+				t.Error("verifier accepted a stale timestamp")
+			}
+			tampered := append([]byte(nil), r.Body...)
+			tampered[len(tampered)-2] = ' '
+			if err := verifyStandardWebhook(t, testSecret, r.Header, tampered, fixedTime, 5*time.Minute); err == nil {
+				t.Error("verifier accepted a tampered body")
+			}
+			if r.Header.Get("X-Amzn-Trace-Id") != "" {
+				t.Errorf("unexpected trace header %q", r.Header.Get("X-Amzn-Trace-Id"))
+			}
+		})
+	}
+}
+
+// The Standard Webhooks specification publishes this vector; reproducing it
+// is what says receivers' libraries will accept our signatures.
+func TestHTTPSMatchesPublishedVector(t *testing.T) {
+	ep := newEndpoint(t)
+	dest, err := forward.NewHTTPS(ep.srv.URL, testSecret, nil, forward.WithClock(func() time.Time { return time.Unix(1614265330, 0) }))
+	if err != nil {
+		t.Fatalf("NewHTTPS: %v", err)
+	}
+	m := forward.Message{ID: "msg_p5jXN8AQM9LWM0D4loKWxJek", Body: []byte(`{"test": 2432232314}`)}
+	if err := dest.Send(t.Context(), m); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	const want = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+	if got := ep.got()[0].Header.Get("webhook-signature"); got != want {
+		t.Errorf("webhook-signature = %q, want %q", got, want)
+	}
+}
+
+func TestHTTPSOverTLS(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	dest, err := forward.NewHTTPS(srv.URL, testSecret, srv.Client())
+	if err != nil {
+		t.Fatalf("NewHTTPS: %v", err)
+	}
+	if err := dest.Send(t.Context(), testMessage()); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if got.Get("webhook-id") != testMessage().ID {
+		t.Errorf("webhook-id = %q", got.Get("webhook-id"))
+	}
+}
+
+func TestValidateSigningSecret(t *testing.T) {
+	valid := []string{testSecret, strings.TrimPrefix(testSecret, "whsec_"), "whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 64))}
+	for _, s := range valid {
+		if err := forward.ValidateSigningSecret(s); err != nil {
+			t.Errorf("ValidateSigningSecret(%q) = %v, want nil", s, err)
+		}
+	}
+	invalid := map[string]string{
+		"empty":        "",
+		"prefix only":  "whsec_",
+		"not base64":   "whsec_not*base64*at*all!!!!!!!!!!",
+		"url alphabet": "whsec_" + base64.URLEncoding.EncodeToString([]byte{0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe}),
+		"too short":    "whsec_" + base64.StdEncoding.EncodeToString([]byte("short-key")),
+		"too long":     base64.StdEncoding.EncodeToString(make([]byte, 65)),
+	}
+	for name, s := range invalid {
+		t.Run(name, func(t *testing.T) {
+			err := forward.ValidateSigningSecret(s)
+			if !errors.Is(err, forward.ErrInvalidSigningSecret) {
+				t.Fatalf("ValidateSigningSecret = %v, want ErrInvalidSigningSecret", err)
+			}
+			if body := strings.TrimPrefix(s, "whsec_"); body != "" && strings.Contains(err.Error(), body) {
+				t.Errorf("error %q reveals the secret", err)
+			}
+			_, err = forward.NewHTTPS("https://example.com/hook", s, nil)
+			if !errors.Is(err, forward.ErrInvalidSigningSecret) {
+				t.Errorf("NewHTTPS = %v, want ErrInvalidSigningSecret", err)
+			}
+		})
+	}
+}
+
+func TestNewHTTPSEndpointValidation(t *testing.T) {
+	for _, ok := range []string{"https://hooks.example.com/x", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:9/x"} {
+		if _, err := forward.NewHTTPS(ok, testSecret, nil); err != nil {
+			t.Errorf("NewHTTPS(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "http://hooks.example.com/x", "ftp://hooks.example.com/x", "https:///nohost", "://bad"} {
+		if _, err := forward.NewHTTPS(bad, testSecret, nil); err == nil {
+			t.Errorf("NewHTTPS(%q) = nil error, want rejection", bad)
+		}
+	}
+}
+
+func TestHTTPSForwardsTraceHeader(t *testing.T) {
+	// aws-lambda-go stores the trace under this plain string key; an
+	// interface-typed key reproduces exactly what it does.
+	var lambdaKey any = "x-amzn-trace-id"
+	const lambdaTrace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	const explicit = "Root=1-67891233-abcdef012345678912345678;Sampled=0"
+	cases := []struct {
+		name string
+		ctx  context.Context
+		want string
+	}{
+		{"lambda context", context.WithValue(t.Context(), lambdaKey, lambdaTrace), lambdaTrace},
+		{"explicit wins", forward.ContextWithTraceID(context.WithValue(t.Context(), lambdaKey, lambdaTrace), explicit), explicit},
+		{"explicit only", forward.ContextWithTraceID(t.Context(), explicit), explicit},
+		{"empty lambda value", context.WithValue(t.Context(), lambdaKey, ""), ""},
+		{"non-string lambda value", context.WithValue(t.Context(), lambdaKey, 42), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ep := newEndpoint(t)
+			dest, err := forward.NewHTTPS(ep.srv.URL, testSecret, nil)
+			if err != nil {
+				t.Fatalf("NewHTTPS: %v", err)
+			}
+			if err := dest.Send(tc.ctx, testMessage()); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			reqs := ep.got()
+			if got := reqs[0].Header.Get("X-Amzn-Trace-Id"); got != tc.want {
+				t.Errorf("X-Amzn-Trace-Id = %q, want %q", got, tc.want)
+			}
+			if _, present := reqs[0].Header["X-Amzn-Trace-Id"]; tc.want == "" && present {
+				t.Error("trace header sent although there is no trace")
+			}
+		})
+	}
+}
+
+func TestHTTPSStatusClassification(t *testing.T) {
+	cases := []struct {
+		status    int
+		retryable bool
+	}{
+		{http.StatusInternalServerError, true},
+		{http.StatusBadGateway, true},
+		{http.StatusServiceUnavailable, true},
+		{http.StatusRequestTimeout, true},
+		{http.StatusTooManyRequests, true},
+		{http.StatusNotImplemented, false},
+		{http.StatusBadRequest, false},
+		{http.StatusUnauthorized, false},
+		{http.StatusNotFound, false},
+		{http.StatusFound, false},
+	}
+	for _, tc := range cases {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
+			ep := newEndpoint(t, tc.status)
+			dest, err := forward.NewHTTPS(ep.srv.URL+"/hook", testSecret, nil)
+			if err != nil {
+				t.Fatalf("NewHTTPS: %v", err)
+			}
+			err = dest.Send(t.Context(), testMessage())
+			var se *forward.StatusError
+			if !errors.As(err, &se) || se.StatusCode != tc.status {
+				t.Fatalf("Send = %v, want *StatusError %d", err, tc.status)
+			}
+			if got := forward.Retryable(err); got != tc.retryable {
+				t.Errorf("Retryable = %v, want %v", got, tc.retryable)
+			}
+			if n := len(ep.got()); n != 1 {
+				t.Errorf("endpoint got %d requests, want 1 (redirects must not be followed)", n)
+			}
+		})
+	}
+}
+
+func TestHTTPSSlowEndpointBoundedByContext(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+
+	dest, err := forward.NewHTTPS(srv.URL, testSecret, nil)
+	if err != nil {
+		t.Fatalf("NewHTTPS: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	err = dest.Send(ctx, testMessage())
+	if err == nil {
+		t.Fatal("Send to a hanging endpoint returned nil")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Send = %v, want it to wrap context.DeadlineExceeded", err)
+	}
+}
+
+func TestHTTPSTransportErrorRetryableAndRedacted(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there any more: connection refused
+
+	dest, err := forward.NewHTTPS(url+"/hook?token=s3cr3t-token", testSecret, nil)
+	if err != nil {
+		t.Fatalf("NewHTTPS: %v", err)
+	}
+	err = dest.Send(t.Context(), testMessage())
+	if err == nil {
+		t.Fatal("Send to a closed port returned nil")
+	}
+	if !forward.Retryable(err) {
+		t.Errorf("Retryable(%v) = false, want true for a transport error", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t-token") {
+		t.Errorf("error %q reveals the endpoint's query string", err)
+	}
+	if strings.Contains(err.Error(), strings.TrimPrefix(testSecret, "whsec_")) {
+		t.Errorf("error %q reveals the signing secret", err)
+	}
+}
+
+func TestHTTPSRejectsMessageWithoutID(t *testing.T) {
+	ep := newEndpoint(t)
+	dest, err := forward.NewHTTPS(ep.srv.URL, testSecret, nil)
+	if err != nil {
+		t.Fatalf("NewHTTPS: %v", err)
+	}
+	m := testMessage()
+	m.ID = ""
+	err = dest.Send(t.Context(), m)
+	if err == nil || forward.Retryable(err) {
+		t.Fatalf("Send without id = %v, want a permanent error", err)
+	}
+	if n := len(ep.got()); n != 0 {
+		t.Errorf("endpoint got %d requests, want 0", n)
+	}
+}

@@ -1,0 +1,130 @@
+// Package function builds the Lambda handler from the environment: it reads
+// the configuration, builds the AWS and SignalWire clients once, and wires
+// them into the core and the trigger router. functions/participants/main.go
+// calls New and hands the result to lambda.Start.
+package function
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/signalwire-lambda/participants/internal/app"
+	"github.com/signalwire-lambda/participants/internal/config"
+	"github.com/signalwire-lambda/participants/internal/credentials"
+	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+	"github.com/signalwire-lambda/participants/internal/trigger"
+)
+
+// Version is reported in the User-Agent of outbound requests.
+const Version = "0.1.0"
+
+// New reads the configuration through getenv and returns the handler.
+// Logs and EMF metrics go to stdout. A configuration error comes back as
+// one line naming the variable and the expected form.
+func New(ctx context.Context, getenv func(string) string, stdout io.Writer) (*trigger.Router, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	log := obs.NewLogger(stdout, cfg.LogLevel)
+	service := cfg.FunctionName
+	if service == "" {
+		service = "signalwire-participants"
+	}
+	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, service)
+
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS SDK configuration: %w", err)
+	}
+	creds := credentials.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, cfg.CredentialsTTL,
+		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""}))
+	userAgent := "signalwire-participants-lambda/" + Version
+	core := app.New(creds, signalwire.NewClient(signalwire.Options{UserAgent: userAgent}), log)
+
+	opts := app.WebhookOptions{PublicBaseURL: cfg.PublicBaseURL, Verify: cfg.VerifySignatures, MaxReceiveCount: cfg.MaxReceiveCount}
+	var sqsClient *sqs.Client
+	if cfg.ForwardQueueURL != "" || cfg.RetryQueueURL != "" {
+		sqsClient = sqs.NewFromConfig(awsCfg)
+	}
+	if cfg.ForwardHTTPSURL != "" {
+		opts.Destinations = append(opts.Destinations, &signedHTTPS{
+			endpoint: cfg.ForwardHTTPSURL, creds: creds, userAgent: userAgent,
+			client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		})
+	}
+	if cfg.ForwardEventBus != "" {
+		d, err := forward.NewEventBridge(eventbridge.NewFromConfig(awsCfg), cfg.ForwardEventBus)
+		if err != nil {
+			return nil, fmt.Errorf("FORWARD_EVENT_BUS: %w", err)
+		}
+		opts.Destinations = append(opts.Destinations, d)
+	}
+	if cfg.ForwardQueueURL != "" {
+		d, err := forward.NewSQS(sqsClient, cfg.ForwardQueueURL)
+		if err != nil {
+			return nil, fmt.Errorf("FORWARD_SQS_QUEUE_URL: %w", err)
+		}
+		opts.Destinations = append(opts.Destinations, d)
+	}
+	if cfg.RetryQueueURL != "" {
+		q, err := forward.NewQueue(sqsClient, cfg.RetryQueueURL)
+		if err != nil {
+			return nil, fmt.Errorf("RETRY_QUEUE_URL: %w", err)
+		}
+		opts.Retry = q
+	}
+	hooks := app.NewWebhooks(core, opts)
+	if !cfg.VerifySignatures {
+		log.Warn("WEBHOOK SIGNATURE VERIFICATION IS OFF: the webhook route accepts unsigned requests. This is allowed only in local runs (AWS_SAM_LOCAL=true).")
+	}
+	return trigger.NewRouter(core, hooks, log, metrics), nil
+}
+
+// SecretSource is the part of the credentials cache the HTTPS destination needs.
+type SecretSource interface {
+	Get(ctx context.Context) (credentials.Credentials, uint64, error)
+}
+
+// signedHTTPS is the HTTPS destination whose Standard Webhooks secret comes
+// from the Secrets Manager secret: it is built on first use and rebuilt
+// when the cached credentials change (rotation), never at init.
+type signedHTTPS struct {
+	endpoint, userAgent string
+	creds               SecretSource
+	client              *http.Client
+
+	mu      sync.Mutex
+	version uint64
+	dest    *forward.HTTPS
+}
+
+func (s *signedHTTPS) Name() string { return "https" }
+
+func (s *signedHTTPS) Send(ctx context.Context, m forward.Message) error {
+	c, v, err := s.creds.Get(ctx)
+	if err != nil {
+		return fmt.Errorf("https destination: %w", err)
+	}
+	s.mu.Lock()
+	d := s.dest
+	if d == nil || v != s.version {
+		if d, err = forward.NewHTTPS(s.endpoint, c.ForwardSigningSecret, s.client, forward.WithUserAgent(s.userAgent)); err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("https destination: %w", err)
+		}
+		s.dest, s.version = d, v
+	}
+	s.mu.Unlock()
+	return d.Send(ctx, m)
+}
+

@@ -1,0 +1,73 @@
+package obs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLogLineCarriesInvocation(t *testing.T) {
+	var buf bytes.Buffer
+	log := NewLogger(&buf, slog.LevelInfo)
+	inv := &Invocation{RequestID: "req-1", FunctionName: "fn", ColdStart: true, TraceID: "Root=1-abc"}
+	inv.SetTrigger("http-api")
+	inv.SetSIDs("a", "c", "p")
+	log.InfoContext(WithInvocation(context.Background(), inv), "done", "status", 200)
+	log.DebugContext(context.Background(), "hidden")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("want 1 line (debug filtered), got %d: %s", len(lines), buf.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"message": "done", "level": "INFO", "requestId": "req-1", "function_name": "fn", "cold_start": true,
+		"trigger": "http-api", "trace_id": "Root=1-abc", "account_sid": "a", "conference_sid": "c", "call_sid": "p", "status": float64(200)}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if _, ok := got["timestamp"]; !ok {
+		t.Error("no timestamp")
+	}
+}
+
+func TestEMFShape(t *testing.T) {
+	var buf bytes.Buffer
+	m := NewMetrics(&buf, "NS", "svc")
+	m.now = func() time.Time { return time.UnixMilli(1700000000123) }
+	b := m.NewBatch()
+	b.Add(MetricColdStart, UnitCount, 1)
+	b.Add(MetricUpstreamLatency, UnitMilliseconds, 12.5)
+	b.Add(MetricUpstreamLatency, UnitMilliseconds, 7)
+	b.AddDim(MetricUpstreamErrors, UnitCount, 1, "StatusClass", "5xx")
+	if err := m.Flush(b); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 EMF lines, got %d", len(lines))
+	}
+	want := []string{
+		`{"ColdStart":1,"Service":"svc","UpstreamLatency":[12.5,7],"_aws":{"Timestamp":1700000000123,"CloudWatchMetrics":[{"Namespace":"NS","Dimensions":[["Service"]],"Metrics":[{"Name":"ColdStart","Unit":"Count"},{"Name":"UpstreamLatency","Unit":"Milliseconds"}]}]}}`,
+		`{"Service":"svc","StatusClass":"5xx","UpstreamErrors":1,"_aws":{"Timestamp":1700000000123,"CloudWatchMetrics":[{"Namespace":"NS","Dimensions":[["Service","StatusClass"]],"Metrics":[{"Name":"UpstreamErrors","Unit":"Count"}]}]}}`,
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d:\n got %s\nwant %s", i, lines[i], want[i])
+		}
+	}
+	buf.Reset()
+	m.Flush(b)
+	if buf.Len() != 0 {
+		t.Fatal("a flushed batch wrote again")
+	}
+	var nilBatch *Batch
+	nilBatch.Add("x", UnitCount, 1) // must not panic
+}

@@ -1,0 +1,211 @@
+package signalwire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Participant is SignalWire's answer to "Retrieve a Participant", decoded
+// leniently (see DecodeParticipant). A nil pointer means the field was
+// absent or null.
+type Participant struct {
+	// AccountSID is the Project that created the conference.
+	AccountSID *string
+	// CallSID is the participant's call.
+	CallSID *string
+	// CallSIDToCoach is the call this participant coaches, if any.
+	CallSIDToCoach *string
+	// ConferenceSID is the conference.
+	ConferenceSID *string
+	// DateCreated is kept as sent (RFC 2822 in the reference); the
+	// participant package converts it.
+	DateCreated *string
+	// DateUpdated is kept as sent, like DateCreated.
+	DateUpdated *string
+	// Status is an open set: "in-progress", "completed" and others pass
+	// through unchanged.
+	Status *string
+	// URI is the resource's path, ending in ".json".
+	URI *string
+
+	// Coaching says whether this participant coaches another call.
+	Coaching *bool
+	// EndConferenceOnExit says whether the conference ends when this
+	// participant leaves.
+	EndConferenceOnExit *bool
+	// Muted says whether the participant is muted.
+	Muted *bool
+	// Hold says whether the participant is on hold.
+	Hold *bool
+	// StartConferenceOnEnter says whether the conference starts when this
+	// participant joins.
+	StartConferenceOnEnter *bool
+
+	// Extra holds fields the reference does not document (such as label
+	// and queue_time), unchanged. Nil when there are none.
+	Extra map[string]json.RawMessage
+	// Invalid holds documented fields whose value had an unusable type,
+	// as sent. Nil when there are none.
+	Invalid map[string]json.RawMessage
+}
+
+// Documented field names of the participant resource.
+const (
+	fieldAccountSID             = "account_sid"
+	fieldCallSID                = "call_sid"
+	fieldCallSIDToCoach         = "call_sid_to_coach"
+	fieldCoaching               = "coaching"
+	fieldConferenceSID          = "conference_sid"
+	fieldDateCreated            = "date_created"
+	fieldDateUpdated            = "date_updated"
+	fieldStatus                 = "status"
+	fieldEndConferenceOnExit    = "end_conference_on_exit"
+	fieldMuted                  = "muted"
+	fieldHold                   = "hold"
+	fieldStartConferenceOnEnter = "start_conference_on_enter"
+	fieldURI                    = "uri"
+)
+
+// stringFields and boolFields map each documented field to where it lands.
+func (p *Participant) stringFields() map[string]**string {
+	return map[string]**string{
+		fieldAccountSID:     &p.AccountSID,
+		fieldCallSID:        &p.CallSID,
+		fieldCallSIDToCoach: &p.CallSIDToCoach,
+		fieldConferenceSID:  &p.ConferenceSID,
+		fieldDateCreated:    &p.DateCreated,
+		fieldDateUpdated:    &p.DateUpdated,
+		fieldStatus:         &p.Status,
+		fieldURI:            &p.URI,
+	}
+}
+
+func (p *Participant) boolFields() map[string]**bool {
+	return map[string]**bool{
+		fieldCoaching:               &p.Coaching,
+		fieldEndConferenceOnExit:    &p.EndConferenceOnExit,
+		fieldMuted:                  &p.Muted,
+		fieldHold:                   &p.Hold,
+		fieldStartConferenceOnEnter: &p.StartConferenceOnEnter,
+	}
+}
+
+// DecodeParticipant decodes a participant leniently: one odd field never
+// fails the whole response. It returns an error only when body is not a
+// JSON object (a leading UTF-8 byte order mark is ignored).
+//
+// The rules, field by field:
+//   - a JSON null, or an absent field, leaves the pointer nil;
+//   - string fields (ids, dates, status, uri) accept only JSON strings,
+//     kept exactly as sent: ids that are not UUIDs, unknown status values
+//     and dates in any format pass through. Any other JSON type (a number
+//     included) is put in Invalid unchanged, so its original type is kept;
+//   - boolean fields accept JSON true/false and the strings "true"/"false"
+//     (any letter case, surrounding spaces ignored); anything else goes to
+//     Invalid;
+//   - fields the reference does not document go to Extra unchanged.
+func DecodeParticipant(body []byte) (*Participant, error) {
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, fmt.Errorf("participant is not a JSON object: %w", describeJSONError(err))
+	}
+	if raw == nil { // the body was the JSON literal null
+		return nil, errors.New("participant is not a JSON object: got null")
+	}
+	p := &Participant{}
+	strs, bools := p.stringFields(), p.boolFields()
+	for name, value := range raw {
+		if isNull(value) {
+			if _, ok := strs[name]; ok {
+				continue
+			}
+			if _, ok := bools[name]; ok {
+				continue
+			}
+		}
+		if dst, ok := strs[name]; ok {
+			if s, ok := lenientString(value); ok {
+				*dst = &s
+			} else {
+				p.addInvalid(name, value)
+			}
+			continue
+		}
+		if dst, ok := bools[name]; ok {
+			if b, ok := lenientBool(value); ok {
+				*dst = &b
+			} else {
+				p.addInvalid(name, value)
+			}
+			continue
+		}
+		if p.Extra == nil {
+			p.Extra = make(map[string]json.RawMessage)
+		}
+		p.Extra[name] = value
+	}
+	return p, nil
+}
+
+func (p *Participant) addInvalid(name string, value json.RawMessage) {
+	if p.Invalid == nil {
+		p.Invalid = make(map[string]json.RawMessage)
+	}
+	p.Invalid[name] = value
+}
+
+// describeJSONError keeps the type of a decoding error but replaces
+// encoding/json's message, which can quote the input, by its position.
+func describeJSONError(err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Errorf("invalid JSON at byte %d: %w", syn.Offset, err)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return fmt.Errorf("got a JSON %s: %w", typ.Value, err)
+	}
+	return err
+}
+
+func isNull(v json.RawMessage) bool {
+	return string(bytes.TrimSpace(v)) == "null"
+}
+
+// lenientString accepts a JSON string.
+func lenientString(v json.RawMessage) (string, bool) {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 || v[0] != '"' {
+		return "", false
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// lenientBool accepts JSON booleans and the strings "true" and "false".
+func lenientBool(v json.RawMessage) (bool, bool) {
+	switch string(bytes.TrimSpace(v)) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	s, ok := lenientString(v)
+	if !ok {
+		return false, false
+	}
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}

@@ -1,0 +1,203 @@
+package signalwire
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Field names used in *InvalidSIDError.Field by ParticipantRef.Validate.
+const (
+	FieldAccountSID    = "account_sid"
+	FieldConferenceSID = "conference_sid"
+	FieldCallSID       = "call_sid"
+)
+
+// sidLen is the length in bytes of a canonical UUID: 8-4-4-4-12 hex digits.
+const sidLen = 36
+
+// maxQuotedValue bounds how much of a rejected value an error quotes.
+const maxQuotedValue = 64
+
+// ParticipantRef names one participant: the account (the SignalWire Project
+// ID), the conference and the participant's call.
+type ParticipantRef struct {
+	AccountSID    string
+	ConferenceSID string
+	CallSID       string
+}
+
+// Validate checks the three SIDs in the order account, conference, call and
+// returns an *InvalidSIDError for the first one that is not a UUID.
+func (r ParticipantRef) Validate() error {
+	if err := ValidateSID(FieldAccountSID, r.AccountSID); err != nil {
+		return err
+	}
+	if err := ValidateSID(FieldConferenceSID, r.ConferenceSID); err != nil {
+		return err
+	}
+	return ValidateSID(FieldCallSID, r.CallSID)
+}
+
+// InvalidSIDError reports a SID that is not a UUID. Its message names the
+// field and the reason, and quotes the value truncated to 64 bytes.
+type InvalidSIDError struct {
+	// Field is the name of the offending field, e.g. "call_sid".
+	Field string
+	// Value is the rejected value, truncated to 64 bytes.
+	Value string
+	// Reason says what is wrong, e.g. "is empty".
+	Reason string
+}
+
+// Error implements error.
+func (e *InvalidSIDError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("signalwire: invalid %s: %s", e.Field, e.Reason)
+	}
+	return fmt.Sprintf("signalwire: invalid %s: %s, got %q", e.Field, e.Reason, e.Value)
+}
+
+// ValidateSID checks that value is a UUID written as 8-4-4-4-12 hexadecimal
+// digits (upper or lower case) with hyphens: exactly 36 bytes, nothing
+// before or after. Version and variant bits are not checked. The error is
+// an *InvalidSIDError naming field.
+//
+// Every accepted value is unchanged by url.PathEscape, so it can never
+// alter the request path.
+func ValidateSID(field, value string) error {
+	if value == "" {
+		return &InvalidSIDError{Field: field, Reason: "is empty"}
+	}
+	if len(value) != sidLen {
+		return &InvalidSIDError{
+			Field:  field,
+			Value:  truncate(value, maxQuotedValue),
+			Reason: "must be a UUID of 36 bytes (8-4-4-4-12 hex digits), got " + strconv.Itoa(len(value)) + " bytes",
+		}
+	}
+	for i := 0; i < sidLen; i++ {
+		c := value[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return &InvalidSIDError{Field: field, Value: value, Reason: "must be a UUID (8-4-4-4-12 hex digits): expected '-' at byte " + strconv.Itoa(i)}
+			}
+		default:
+			if !isHex(c) {
+				return &InvalidSIDError{Field: field, Value: value, Reason: "must be a UUID (8-4-4-4-12 hex digits): not a hex digit at byte " + strconv.Itoa(i)}
+			}
+		}
+	}
+	return nil
+}
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// truncate cuts s to at most n bytes. %q escapes a rune split by the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// ValidateSpaceHost checks that host is a bare "hostname" or "hostname:port"
+// (an IP address, or an IPv6 address in brackets, is accepted in place of
+// the hostname): no scheme, user info, path, query or fragment. The client
+// always uses https. Hostname labels are 1-63 bytes of letters, digits, '-'
+// and '_', not starting or ending with '-'; a trailing dot is rejected. The
+// error never quotes the value.
+func ValidateSpaceHost(host string) error {
+	if host == "" {
+		return errors.New("space host is empty")
+	}
+	if len(host) > 262 { // 253 for the name, ':' and 5 digits, brackets
+		return errors.New("space host is too long")
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		switch {
+		case c == '/' || c == '@' || c == '?' || c == '#' || c == '\\':
+			return errors.New("space host must be a bare host[:port] (no scheme, user info, path, query or fragment)")
+		case isAlnum(c) || c == '-' || c == '.' || c == '_' || c == ':' || c == '[' || c == ']':
+		default:
+			return fmt.Errorf("space host has a forbidden byte at offset %d", i)
+		}
+	}
+	name, port := host, ""
+	switch {
+	case strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]"):
+		name = host[1 : len(host)-1]
+		if ip := net.ParseIP(name); ip == nil || !strings.Contains(name, ":") {
+			return errors.New("space host has a malformed IPv6 address")
+		}
+		return nil
+	case strings.Contains(host, ":"):
+		h, p, err := net.SplitHostPort(host)
+		if err != nil {
+			return errors.New("space host must be host or host:port")
+		}
+		name, port = h, p
+		if strings.HasPrefix(host, "[") {
+			if ip := net.ParseIP(name); ip == nil || !strings.Contains(name, ":") {
+				return errors.New("space host has a malformed IPv6 address")
+			}
+			return validatePort(port)
+		}
+	}
+	if strings.ContainsAny(name, "[]:") {
+		return errors.New("space host must be host or host:port")
+	}
+	if err := validateHostname(name); err != nil {
+		return err
+	}
+	if port != "" || strings.HasSuffix(host, ":") {
+		return validatePort(port)
+	}
+	return nil
+}
+
+func validatePort(p string) error {
+	if p == "" || len(p) > 5 {
+		return errors.New("space host port must be 1-65535")
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return errors.New("space host port must be 1-65535")
+		}
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 1 || n > 65535 {
+		return errors.New("space host port must be 1-65535")
+	}
+	return nil
+}
+
+func validateHostname(name string) error {
+	if name == "" || len(name) > 253 {
+		return errors.New("space host name must be 1-253 bytes")
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 {
+			return errors.New("space host name has an empty or over-long label")
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return errors.New("space host name has a label starting or ending with '-'")
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !isAlnum(c) && c != '-' && c != '_' {
+				return errors.New("space host name may contain only letters, digits, '-', '_' and '.'")
+			}
+		}
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}

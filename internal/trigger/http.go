@@ -1,0 +1,160 @@
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/signalwire-lambda/participants/internal/app"
+)
+
+// httpAPI adapts an HTTP API (payload format 2.0) event.
+func (r *Router) httpAPI(ctx context.Context, payload []byte) ([]byte, any, error) {
+	var e events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return r.badEvent(ctx, err)
+	}
+	resp := r.core.ServeHTTP(ctx, app.Request{
+		Method:     e.RequestContext.HTTP.Method,
+		Path:       e.RawPath,
+		PathParams: e.PathParameters,
+		Headers:    lowerHeaders(e.Headers, nil),
+		Host:       e.RequestContext.DomainName,
+		URLPaths:   []string{e.RawPath},
+		RawQuery:   e.RawQueryString,
+		Body:       e.Body,
+		Base64:     e.IsBase64Encoded,
+	})
+	out, err := json.Marshal(events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
+	return out, resp.Status, err
+}
+
+// functionURL adapts a Lambda Function URL event.
+func (r *Router) functionURL(ctx context.Context, payload []byte) ([]byte, any, error) {
+	var e events.LambdaFunctionURLRequest
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return r.badEvent(ctx, err)
+	}
+	resp := r.core.ServeHTTP(ctx, app.Request{
+		Method:   e.RequestContext.HTTP.Method,
+		Path:     e.RawPath,
+		Headers:  lowerHeaders(e.Headers, nil),
+		Host:     e.RequestContext.DomainName,
+		URLPaths: []string{e.RawPath},
+		RawQuery: e.RawQueryString,
+		Body:     e.Body,
+		Base64:   e.IsBase64Encoded,
+	})
+	out, err := json.Marshal(events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
+	return out, resp.Status, err
+}
+
+// restAPI adapts a REST API (payload format 1.0) proxy event. REST APIs do
+// not pass the raw query string; it is rebuilt from the parameters (sorted),
+// which is why webhooks with query strings should use an HTTP API or a
+// configured PUBLIC_BASE_URL without one.
+func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, error) {
+	var e events.APIGatewayProxyRequest
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return r.badEvent(ctx, err)
+	}
+	q := url.Values{}
+	for k, vs := range e.MultiValueQueryStringParameters {
+		q[k] = vs
+	}
+	for k, v := range e.QueryStringParameters {
+		if _, ok := q[k]; !ok {
+			q.Set(k, v)
+		}
+	}
+	paths := []string{e.RequestContext.Path, e.Path}
+	if e.RequestContext.Path == "" || e.RequestContext.Path == e.Path {
+		paths = paths[1:]
+	}
+	resp := r.core.ServeHTTP(ctx, app.Request{
+		Method:     e.HTTPMethod,
+		Path:       e.Path,
+		PathParams: e.PathParameters,
+		Headers:    lowerHeaders(e.Headers, e.MultiValueHeaders),
+		Host:       e.RequestContext.DomainName,
+		URLPaths:   paths,
+		RawQuery:   q.Encode(),
+		Body:       e.Body,
+		Base64:     e.IsBase64Encoded,
+	})
+	out, err := json.Marshal(events.APIGatewayProxyResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
+	return out, resp.Status, err
+}
+
+// badEvent answers an event that looked like an HTTP trigger but did not
+// decode: a 400 in the shape every HTTP trigger accepts.
+func (r *Router) badEvent(ctx context.Context, err error) ([]byte, any, error) {
+	r.log.WarnContext(ctx, "malformed event", "error", err.Error())
+	resp := app.ProblemResponse(app.BadRequest("the event does not match its trigger's format"))
+	out, merr := json.Marshal(events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
+	return out, resp.Status, merr
+}
+
+func lowerHeaders(single map[string]string, multi map[string][]string) map[string]string {
+	h := make(map[string]string, len(single)+len(multi))
+	for k, vs := range multi {
+		if len(vs) > 0 {
+			h[strings.ToLower(k)] = vs[0]
+		}
+	}
+	for k, v := range single {
+		h[strings.ToLower(k)] = v
+	}
+	return h
+}
+
+// sqsParallelism bounds how many retry messages run at once.
+const sqsParallelism = 4
+
+// sqs processes a retry-queue batch and reports each failed message, so one
+// bad message neither blocks nor repeats its neighbours (ReportBatchItemFailures).
+func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
+	var e events.SQSEvent
+	if err := json.Unmarshal(payload, &e); err != nil {
+		// Returning an error makes Lambda retry the whole batch, which is
+		// right: nothing in it was processed.
+		return nil, "rejected", err
+	}
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, sqsParallelism)
+	for _, rec := range e.Records {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(rec events.SQSMessage) {
+			defer func() { <-sem; wg.Done() }()
+			var err error
+			if r.hooks == nil {
+				err = errNoRetryConsumer
+			} else {
+				n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+				err = r.hooks.ProcessRetry(ctx, rec.Body, n)
+			}
+			if err != nil {
+				r.log.WarnContext(ctx, "retry message failed; it stays on the queue", "message_id", rec.MessageId, "error", err.Error())
+				mu.Lock()
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				mu.Unlock()
+			}
+		}(rec)
+	}
+	wg.Wait()
+	out, err := json.Marshal(resp)
+	return out, map[string]int{"records": len(e.Records), "failed": len(resp.BatchItemFailures)}, err
+}
+
+type constError string
+
+func (e constError) Error() string { return string(e) }
+
+const errNoRetryConsumer = constError("no retry consumer is configured")

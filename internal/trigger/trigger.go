@@ -1,0 +1,206 @@
+// Package trigger adapts Lambda events to the processing core: it detects
+// which trigger sent an event (HTTP API, REST API, Function URL, SQS, direct
+// invocation), translates it into the core's neutral request, and renders
+// the answer in the shape that trigger expects. It uses aws-lambda-go's
+// events types throughout.
+package trigger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/signalwire-lambda/participants/internal/app"
+	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/participant"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+	"github.com/signalwire-lambda/participants/internal/webhook"
+)
+
+// Trigger kinds, as logged in the `trigger` field.
+const (
+	KindHTTPAPI     = "http-api"
+	KindRESTAPI     = "rest-api"
+	KindFunctionURL = "function-url"
+	KindDirect      = "direct"
+	KindWebhookJob  = "direct-webhook"
+	KindSQS         = "sqs"
+	KindUnknown     = "unknown"
+)
+
+// Core is what the adapters need from the processing core.
+type Core interface {
+	ServeHTTP(ctx context.Context, r app.Request) app.Response
+	Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error)
+}
+
+// Webhooks is what the SQS and direct adapters need from the webhook processor.
+type Webhooks interface {
+	// Accept processes a verified webhook, queueing it for retry on failure.
+	Accept(ctx context.Context, job app.Job) (webhook.Envelope, app.Outcome, error)
+	// ProcessRetry handles one retry-queue message; nil error deletes it.
+	ProcessRetry(ctx context.Context, body string, receiveCount int) error
+}
+
+// Router is the Lambda handler: it implements lambda.Handler, so the
+// runtime hands it raw bytes and no reflection runs per invocation.
+type Router struct {
+	core    Core
+	hooks   Webhooks
+	log     *slog.Logger
+	metrics *obs.Metrics
+	warm    atomic.Bool
+}
+
+// NewRouter returns the handler. hooks may be nil when webhooks are not processed.
+func NewRouter(core Core, hooks Webhooks, log *slog.Logger, metrics *obs.Metrics) *Router {
+	return &Router{core: core, hooks: hooks, log: log, metrics: metrics}
+}
+
+// probe holds just enough of any event to tell the triggers apart.
+type probe struct {
+	Version        string `json:"version"`
+	HTTPMethod     string `json:"httpMethod"`
+	RequestContext struct {
+		DomainName string          `json:"domainName"`
+		HTTP       json.RawMessage `json:"http"`
+	} `json:"requestContext"`
+	Records []struct {
+		EventSource string `json:"eventSource"`
+	} `json:"Records"`
+	AccountSID *string          `json:"account_sid"`
+	WebhookJob json.RawMessage `json:"signalwire_webhook"`
+}
+
+// Detect names the trigger that produced payload, or KindUnknown.
+func Detect(payload []byte) string {
+	var p probe
+	if json.Unmarshal(payload, &p) != nil {
+		return KindUnknown
+	}
+	switch {
+	case len(p.Records) > 0 && p.Records[0].EventSource == "aws:sqs":
+		return KindSQS
+	case p.Version == "2.0" && len(p.RequestContext.HTTP) > 0:
+		if strings.Contains(p.RequestContext.DomainName, ".lambda-url.") {
+			return KindFunctionURL
+		}
+		return KindHTTPAPI
+	case p.HTTPMethod != "":
+		return KindRESTAPI
+	case p.AccountSID != nil:
+		return KindDirect
+	case len(p.WebhookJob) > 0:
+		return KindWebhookJob
+	}
+	return KindUnknown
+}
+
+// Invoke handles one invocation of any trigger.
+func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	start := time.Now()
+	inv := &obs.Invocation{FunctionName: lambdacontext.FunctionName, ColdStart: !r.warm.Swap(true), Metrics: r.metrics.NewBatch()}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		inv.RequestID = lc.AwsRequestID
+	}
+	if t, ok := ctx.Value("x-amzn-trace-id").(string); ok { // the key aws-lambda-go uses
+		inv.TraceID = t
+	}
+	ctx = obs.WithInvocation(ctx, inv)
+	if inv.ColdStart {
+		inv.Metrics.Add(obs.MetricColdStart, obs.UnitCount, 1)
+	}
+	kind := Detect(payload)
+	inv.SetTrigger(kind)
+
+	out, outcome, err := r.dispatch(ctx, kind, payload)
+
+	attrs := []any{"outcome", outcome, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+	if err != nil {
+		attrs = append(attrs, "error", err.Error())
+	}
+	r.log.InfoContext(ctx, "invocation", attrs...)
+	if ferr := r.metrics.Flush(inv.Metrics); ferr != nil {
+		r.log.WarnContext(ctx, "writing metrics failed", "error", ferr.Error())
+	}
+	return out, err
+}
+
+// dispatch runs the adapter for kind and returns its output, a short
+// outcome for the log line, and the Lambda error (direct invocations only).
+func (r *Router) dispatch(ctx context.Context, kind string, payload []byte) ([]byte, any, error) {
+	switch kind {
+	case KindHTTPAPI:
+		return r.httpAPI(ctx, payload)
+	case KindFunctionURL:
+		return r.functionURL(ctx, payload)
+	case KindRESTAPI:
+		return r.restAPI(ctx, payload)
+	case KindSQS:
+		return r.sqs(ctx, payload)
+	case KindDirect:
+		return r.direct(ctx, payload)
+	case KindWebhookJob:
+		return r.webhookJob(ctx, payload)
+	}
+	err := app.LambdaError(app.BadRequest("unrecognised event: expected an API Gateway (HTTP or REST API), Function URL or SQS event, {\"account_sid\":..,\"conference_sid\":..,\"call_sid\":..} or {\"signalwire_webhook\":{\"form\":..}}"))
+	return nil, "rejected", err
+}
+
+// direct handles {"account_sid":..,"conference_sid":..,"call_sid":..}.
+func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error) {
+	var in struct {
+		AccountSID    string `json:"account_sid"`
+		ConferenceSID string `json:"conference_sid"`
+		CallSID       string `json:"call_sid"`
+	}
+	if err := json.Unmarshal(payload, &in); err != nil {
+		return nil, "rejected", app.LambdaError(app.BadRequest("the direct invocation payload must be {\"account_sid\":string,\"conference_sid\":string,\"call_sid\":string}"))
+	}
+	p, err := r.core.Participant(ctx, signalwire.ParticipantRef{AccountSID: in.AccountSID, ConferenceSID: in.ConferenceSID, CallSID: in.CallSID})
+	if err != nil {
+		prob := app.ProblemFor(err)
+		level := slog.LevelInfo
+		if prob.Status >= 500 {
+			level = slog.LevelError
+		}
+		r.log.Log(ctx, level, "direct invocation failed", "status", prob.Status, "problem", prob.Type, "error", err.Error())
+		return nil, prob.Status, app.LambdaError(prob)
+	}
+	out, err := json.Marshal(p)
+	if err != nil {
+		return nil, 500, errors.New("encoding the participant failed")
+	}
+	return out, 200, nil
+}
+
+// webhookJob handles {"signalwire_webhook":{"form":"AccountSid=...","query":"..."}}:
+// a webhook handed over by a trusted (IAM-authorised) caller, processed by
+// the same core as the HTTP route. It returns the envelope.
+func (r *Router) webhookJob(ctx context.Context, payload []byte) ([]byte, any, error) {
+	var in struct {
+		Job app.Job `json:"signalwire_webhook"`
+	}
+	if err := json.Unmarshal(payload, &in); err != nil || in.Job.Form == "" {
+		return nil, "rejected", app.LambdaError(app.BadRequest("signalwire_webhook must be {\"form\":\"<form-encoded status callback>\",\"query\":\"<optional query string>\"}"))
+	}
+	if r.hooks == nil {
+		return nil, "rejected", app.LambdaError(app.BadRequest("webhook processing is not configured"))
+	}
+	if in.Job.ReceivedAt.IsZero() {
+		in.Job.ReceivedAt = time.Now().UTC()
+	}
+	env, outcome, err := r.hooks.Accept(ctx, in.Job)
+	if err != nil {
+		prob := app.ProblemFor(err)
+		r.log.ErrorContext(ctx, "direct webhook failed", "error", err.Error())
+		return nil, prob.Status, app.LambdaError(prob)
+	}
+	out, err := json.Marshal(env)
+	return out, outcome, err
+}

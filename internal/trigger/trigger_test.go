@@ -1,0 +1,239 @@
+package trigger
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/signalwire-lambda/participants/internal/app"
+	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/participant"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+	"github.com/signalwire-lambda/participants/internal/webhook"
+)
+
+type fakeCore struct {
+	mu   sync.Mutex
+	reqs []app.Request
+	refs []signalwire.ParticipantRef
+	err  error
+}
+
+func (f *fakeCore) ServeHTTP(ctx context.Context, r app.Request) app.Response {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, r)
+	f.mu.Unlock()
+	return app.Response{Status: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: []byte(`{"ok":true}`)}
+}
+
+func (f *fakeCore) Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error) {
+	f.refs = append(f.refs, ref)
+	if f.err != nil {
+		return participant.Participant{}, f.err
+	}
+	s := "in-progress"
+	return participant.Participant{SchemaVersion: 1, Status: &s}, nil
+}
+
+type fakeRetry struct{ fail map[string]bool }
+
+func (f fakeRetry) Accept(ctx context.Context, job app.Job) (webhook.Envelope, app.Outcome, error) {
+	return webhook.Envelope{ID: "evt_test"}, app.OutcomeReturned, nil
+}
+
+func (f fakeRetry) ProcessRetry(ctx context.Context, body string, n int) error {
+	if f.fail[body] {
+		return errors.New("poison")
+	}
+	return nil
+}
+
+func newRouter(core Core, retry Webhooks) (*Router, *bytes.Buffer) {
+	var buf bytes.Buffer
+	return NewRouter(core, retry, obs.NewLogger(&buf, slog.LevelDebug), obs.NewMetrics(&buf, "NS", "svc")), &buf
+}
+
+func readEvent(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDetectEverySampleEvent(t *testing.T) {
+	want := map[string]string{
+		"http-api-read.json":     KindHTTPAPI,
+		"rest-api-read.json":     KindRESTAPI,
+		"function-url-read.json": KindFunctionURL,
+		"direct-read.json":       KindDirect,
+	}
+	for name, kind := range want {
+		if got := Detect(readEvent(t, name)); got != kind {
+			t.Errorf("%s: Detect = %s, want %s", name, got, kind)
+		}
+	}
+	for _, bad := range []string{``, `null`, `[]`, `{}`, `{"version":"2.0"}`, `"x"`, `{"Records":[{"eventSource":"aws:s3"}]}`} {
+		if got := Detect([]byte(bad)); got != KindUnknown {
+			t.Errorf("Detect(%q) = %s, want unknown", bad, got)
+		}
+	}
+	if Detect([]byte(`{"Records":[{"eventSource":"aws:sqs","body":"x"}]}`)) != KindSQS {
+		t.Error("SQS not detected")
+	}
+}
+
+func TestHTTPAPIAdapter(t *testing.T) {
+	core := &fakeCore{}
+	r, _ := newRouter(core, nil)
+	out, err := r.Invoke(context.Background(), readEvent(t, "http-api-read.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 200 || resp.Body != `{"ok":true}` || resp.Headers["Content-Type"] != "application/json" {
+		t.Fatalf("response %s (%v)", out, err)
+	}
+	req := core.reqs[0]
+	if req.Method != "GET" || req.PathParams["call_sid"] != "ca110001-5a4d-4b0c-9a11-000000000001" || req.Host != "abc123def4.execute-api.us-east-1.amazonaws.com" ||
+		req.Header("Accept") != "application/json" || len(req.URLPaths) != 1 {
+		t.Fatalf("request %+v", req)
+	}
+}
+
+func TestRESTAdapterKeepsStagePathAndRebuildsQuery(t *testing.T) {
+	core := &fakeCore{}
+	r, _ := newRouter(core, nil)
+	var e map[string]any
+	json.Unmarshal(readEvent(t, "rest-api-read.json"), &e)
+	e["multiValueQueryStringParameters"] = map[string][]string{"b": {"2"}, "a": {"1", "3"}}
+	e["queryStringParameters"] = map[string]string{"b": "2", "a": "3"}
+	payload, _ := json.Marshal(e)
+	out, err := r.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayProxyResponse
+	if json.Unmarshal(out, &resp); resp.StatusCode != 200 {
+		t.Fatalf("response %s", out)
+	}
+	req := core.reqs[0]
+	if len(req.URLPaths) != 2 || !strings.HasPrefix(req.URLPaths[0], "/Prod/accounts/") || strings.HasPrefix(req.URLPaths[1], "/Prod") {
+		t.Fatalf("URLPaths = %v, want the stage path and the resource path", req.URLPaths)
+	}
+	if req.RawQuery != "a=1&a=3&b=2" || req.Header("host") == "" {
+		t.Fatalf("query %q headers %v", req.RawQuery, req.Headers)
+	}
+}
+
+func TestFunctionURLAdapter(t *testing.T) {
+	core := &fakeCore{}
+	r, _ := newRouter(core, nil)
+	out, err := r.Invoke(context.Background(), readEvent(t, "function-url-read.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.LambdaFunctionURLResponse
+	if json.Unmarshal(out, &resp); resp.StatusCode != 200 {
+		t.Fatalf("response %s", out)
+	}
+	if req := core.reqs[0]; len(req.PathParams) != 0 || !strings.HasSuffix(req.Path, "/participants/ca110001-5a4d-4b0c-9a11-000000000004") {
+		t.Fatalf("request %+v", req)
+	}
+}
+
+func TestDirectInvocation(t *testing.T) {
+	core := &fakeCore{}
+	r, _ := newRouter(core, nil)
+	out, err := r.Invoke(context.Background(), readEvent(t, "direct-read.json"))
+	if err != nil || !strings.Contains(string(out), `"status":"in-progress"`) {
+		t.Fatalf("out %s err %v", out, err)
+	}
+	if core.refs[0].CallSID != "ca110001-5a4d-4b0c-9a11-000000000007" {
+		t.Fatalf("ref %+v", core.refs[0])
+	}
+	core.err = &signalwire.APIError{Kind: signalwire.KindNotFound, StatusCode: 404}
+	_, err = r.Invoke(context.Background(), readEvent(t, "direct-read.json"))
+	var le messages.InvokeResponse_Error
+	if !errors.As(err, &le) || le.Type != "ParticipantNotFound" {
+		t.Fatalf("err = %#v, want errorType ParticipantNotFound", err)
+	}
+	_, err = r.Invoke(context.Background(), []byte(`{"account_sid":5}`))
+	if !errors.As(err, &le) || le.Type != "BadRequest" {
+		t.Fatalf("wrong types: err = %#v", err)
+	}
+	_, err = r.Invoke(context.Background(), []byte(`{"hello":"world"}`))
+	if !errors.As(err, &le) || le.Type != "BadRequest" || !strings.Contains(le.Message, "unrecognised event") {
+		t.Fatalf("unknown event: err = %#v", err)
+	}
+}
+
+func TestMalformedHTTPEventIs400(t *testing.T) {
+	r, _ := newRouter(&fakeCore{}, nil)
+	out, err := r.Invoke(context.Background(), []byte(`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"headers":"not-a-map"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	json.Unmarshal(out, &resp)
+	if resp.StatusCode != 400 || resp.Headers["Content-Type"] != "application/problem+json" {
+		t.Fatalf("response %s", out)
+	}
+}
+
+func TestSQSReportsOnlyFailedItems(t *testing.T) {
+	r, _ := newRouter(&fakeCore{}, fakeRetry{fail: map[string]bool{"poison": true}})
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "m1", Body: "ok-1", EventSource: "aws:sqs", Attributes: map[string]string{"ApproximateReceiveCount": "1"}},
+		{MessageId: "m2", Body: "poison", EventSource: "aws:sqs"},
+		{MessageId: "m3", Body: "ok-2", EventSource: "aws:sqs"},
+	}}
+	payload, _ := json.Marshal(ev)
+	out, err := r.Invoke(context.Background(), payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.SQSEventResponse
+	json.Unmarshal(out, &resp)
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m2" {
+		t.Fatalf("failures %+v", resp.BatchItemFailures)
+	}
+}
+
+func TestInvocationLogAndColdStartMetric(t *testing.T) {
+	r, buf := newRouter(&fakeCore{}, nil)
+	lc := &lambdacontext.LambdaContext{AwsRequestID: "req-42"}
+	ctx := context.WithValue(lambdacontext.NewContext(context.Background(), lc), "x-amzn-trace-id", "Root=1-abc") //nolint:staticcheck // the key aws-lambda-go uses
+	r.Invoke(ctx, readEvent(t, "http-api-read.json"))
+	r.Invoke(ctx, readEvent(t, "http-api-read.json"))
+	var logs, emf []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not JSON: %s", line)
+		}
+		if _, ok := m["_aws"]; ok {
+			emf = append(emf, m)
+		} else if m["message"] == "invocation" {
+			logs = append(logs, m)
+		}
+	}
+	if len(logs) != 2 || logs[0]["cold_start"] != true || logs[1]["cold_start"] != false || logs[0]["requestId"] != "req-42" ||
+		logs[0]["trigger"] != "http-api" || logs[0]["trace_id"] != "Root=1-abc" || logs[0]["outcome"] != float64(200) {
+		t.Fatalf("invocation logs %v", logs)
+	}
+	if len(emf) != 1 || emf[0]["ColdStart"] != float64(1) {
+		t.Fatalf("want exactly one ColdStart EMF line, got %v", emf)
+	}
+}

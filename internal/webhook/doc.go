@@ -1,0 +1,43 @@
+// Package webhook turns a SignalWire status callback into the event this function
+// delivers downstream. It is pure: no AWS, no HTTP server, no clock (callers pass
+// times in).
+//
+// The steps, in the order a caller applies them:
+//
+//   - [DecodeBody] and [ParseForm] read an API Gateway body into form parameters,
+//     enforcing [MaxBodyBytes].
+//   - [RequestURL.Candidates] reconstructs the public URL(s) SignalWire may have
+//     called, and [Verify] checks the X-SignalWire-Signature (Twilio's scheme) over
+//     them with the project's Signing Key.
+//   - [Normalize] converts the parameters into a typed, snake_case [Source].
+//   - [NewEnvelope] wraps the Source into the schema v1 [Envelope]
+//     (schema/envelope.v1.schema.json).
+package webhook
+
+// Error is the type of this package's sentinel errors. They are constants;
+// match them with errors.Is, since returned errors wrap them with context.
+type Error string
+
+// Error returns the sentinel's message.
+func (e Error) Error() string { return string(e) }
+
+// Sentinel errors. Every error this package returns wraps exactly one of them.
+const (
+	// ErrBodyTooLarge: the request body exceeds MaxBodyBytes (caller answers 413).
+	ErrBodyTooLarge Error = "webhook: body too large"
+	// ErrMalformedBody: the body is not valid base64 or not a valid
+	// application/x-www-form-urlencoded form (caller answers 400).
+	ErrMalformedBody Error = "webhook: malformed body"
+	// ErrMissingSignature: neither X-SignalWire-Signature nor X-Twilio-Signature
+	// was sent (caller answers 401 or 403).
+	ErrMissingSignature Error = "webhook: missing signature"
+	// ErrInvalidSignature: a signature was sent but does not match (caller
+	// answers 403).
+	ErrInvalidSignature Error = "webhook: invalid signature"
+	// ErrNoSigningKey: Verify was called with an empty signing key; a server
+	// misconfiguration, not the caller's fault (caller answers 500).
+	ErrNoSigningKey Error = "webhook: no signing key configured"
+	// ErrInvalidWebhook: the parameters are not a usable status callback, for
+	// example AccountSid is missing (caller answers 400).
+	ErrInvalidWebhook Error = "webhook: invalid webhook parameters"
+)
