@@ -11,9 +11,13 @@ import (
 
 // Policy defaults, used for zero (or negative) Policy fields.
 const (
-	DefaultMaxAttempts    = 3
-	DefaultBaseBackoff    = 50 * time.Millisecond
-	DefaultMaxBackoff     = 500 * time.Millisecond
+	// DefaultMaxAttempts is Policy.MaxAttempts' default.
+	DefaultMaxAttempts = 3
+	// DefaultBaseBackoff is Policy.BaseBackoff's default.
+	DefaultBaseBackoff = 50 * time.Millisecond
+	// DefaultMaxBackoff is Policy.MaxBackoff's default.
+	DefaultMaxBackoff = 500 * time.Millisecond
+	// DefaultAttemptReserve is Policy.AttemptReserve's default.
 	DefaultAttemptReserve = 100 * time.Millisecond
 )
 

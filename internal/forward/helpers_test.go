@@ -2,7 +2,6 @@ package forward_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -136,14 +135,4 @@ func newKumo(t *testing.T) *kumoEnv {
 			o.HTTPClient = httpClient
 		}),
 	}
-}
-
-// decodeJSON unmarshals b into a generic map, failing the test on error.
-func decodeJSON(t *testing.T, b []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("decode JSON %q: %v", b, err)
-	}
-	return m
 }

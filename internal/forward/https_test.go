@@ -22,10 +22,11 @@ import (
 // testSecret is the Standard Webhooks specification's published test secret.
 const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-// fixedTime is the clock every signing test uses.
-var fixedTime = time.Unix(1_700_000_000, 0)
+// fixedUnix is the time, in unix seconds, of the clock signing tests use.
+const fixedUnix = 1_700_000_000
 
-func fixedClock() time.Time { return fixedTime }
+// fixedClock is the clock signing tests use.
+func fixedClock() time.Time { return time.Unix(fixedUnix, 0) }
 
 // captured is one request an httptest endpoint received.
 type captured struct {
@@ -76,11 +77,7 @@ func (e *endpoint) got() []captured {
 // first principles, independently of the package under test.
 func expectedSignature(t *testing.T, secret, id, timestamp string, body []byte) []byte {
 	t.Helper()
-	raw := secret
-	if strings.HasPrefix(raw, "whsec_") {
-		raw = raw[len("whsec_"):]
-	}
-	key, err := base64.StdEncoding.DecodeString(raw)
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil {
 		t.Fatalf("test secret is not base64: %v", err)
 	}
@@ -166,15 +163,15 @@ func TestHTTPSRequestShapeAndSignature(t *testing.T) {
 			if !strings.HasPrefix(r.Header.Get("webhook-signature"), "v1,") {
 				t.Errorf("webhook-signature = %q, want v1,<sig>", r.Header.Get("webhook-signature"))
 			}
-			if err := verifyStandardWebhook(t, testSecret, r.Header, r.Body, fixedTime.Add(2*time.Minute), 5*time.Minute); err != nil {
+			if err := verifyStandardWebhook(t, testSecret, r.Header, r.Body, fixedClock().Add(2*time.Minute), 5*time.Minute); err != nil {
 				t.Errorf("independent verification failed: %v", err)
 			}
-			if err := verifyStandardWebhook(t, testSecret, r.Header, r.Body, fixedTime.Add(time.Hour), 5*time.Minute); err == nil {
+			if err := verifyStandardWebhook(t, testSecret, r.Header, r.Body, fixedClock().Add(time.Hour), 5*time.Minute); err == nil {
 				t.Error("verifier accepted a stale timestamp")
 			}
 			tampered := append([]byte(nil), r.Body...)
 			tampered[len(tampered)-2] = ' '
-			if err := verifyStandardWebhook(t, testSecret, r.Header, tampered, fixedTime, 5*time.Minute); err == nil {
+			if err := verifyStandardWebhook(t, testSecret, r.Header, tampered, fixedClock(), 5*time.Minute); err == nil {
 				t.Error("verifier accepted a tampered body")
 			}
 			if r.Header.Get("X-Amzn-Trace-Id") != "" {
@@ -266,10 +263,14 @@ func TestNewHTTPSEndpointValidation(t *testing.T) {
 	}
 }
 
+// lambdaContext stores v the way aws-lambda-go stores the invocation's trace
+// header: under the plain string key "x-amzn-trace-id".
+func lambdaContext(ctx context.Context, v any) context.Context {
+	//lint:ignore SA1029 reproduces aws-lambda-go's own string key on purpose
+	return context.WithValue(ctx, "x-amzn-trace-id", v)
+}
+
 func TestHTTPSForwardsTraceHeader(t *testing.T) {
-	// aws-lambda-go stores the trace under this plain string key; an
-	// interface-typed key reproduces exactly what it does.
-	var lambdaKey any = "x-amzn-trace-id"
 	const lambdaTrace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 	const explicit = "Root=1-67891233-abcdef012345678912345678;Sampled=0"
 	cases := []struct {
@@ -277,11 +278,11 @@ func TestHTTPSForwardsTraceHeader(t *testing.T) {
 		ctx  context.Context
 		want string
 	}{
-		{"lambda context", context.WithValue(t.Context(), lambdaKey, lambdaTrace), lambdaTrace},
-		{"explicit wins", forward.ContextWithTraceID(context.WithValue(t.Context(), lambdaKey, lambdaTrace), explicit), explicit},
+		{"lambda context", lambdaContext(t.Context(), lambdaTrace), lambdaTrace},
+		{"explicit wins", forward.ContextWithTraceID(lambdaContext(t.Context(), lambdaTrace), explicit), explicit},
 		{"explicit only", forward.ContextWithTraceID(t.Context(), explicit), explicit},
-		{"empty lambda value", context.WithValue(t.Context(), lambdaKey, ""), ""},
-		{"non-string lambda value", context.WithValue(t.Context(), lambdaKey, 42), ""},
+		{"empty lambda value", lambdaContext(t.Context(), ""), ""},
+		{"non-string lambda value", lambdaContext(t.Context(), 42), ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,12 +13,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// SQS message attribute names set on every forwarded event.
+// SQS message attribute names. SQS sets event_id and event_type on every
+// forwarded event; Queue.Enqueue reads event_id and conference_sid.
 const (
 	// AttributeEventID carries Message.ID.
 	AttributeEventID = "event_id"
 	// AttributeEventType carries Message.Type.
 	AttributeEventType = "event_type"
+	// AttributeConferenceSID, when given to Queue.Enqueue, is the FIFO
+	// MessageGroupId of the parked webhook.
+	AttributeConferenceSID = "conference_sid"
 )
 
 // DefaultMessageGroupID is the FIFO MessageGroupId used when a message has no
@@ -82,7 +86,7 @@ func NewQueue(client SQSAPI, queueURL string) (*Queue, error) {
 // derives from attrs["event_id"] (the body's hash when absent) and the group
 // id from attrs["conference_sid"] (DefaultMessageGroupID when absent).
 func (q *Queue) Enqueue(ctx context.Context, body []byte, attrs map[string]string) error {
-	if err := sendMessage(ctx, q.client, q.queueURL, q.fifo, body, attrs, attrs[AttributeEventID], attrs["conference_sid"]); err != nil {
+	if err := sendMessage(ctx, q.client, q.queueURL, q.fifo, body, attrs, attrs[AttributeEventID], attrs[AttributeConferenceSID]); err != nil {
 		return fmt.Errorf("retry queue: %w", err)
 	}
 	return nil

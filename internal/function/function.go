@@ -52,10 +52,9 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer) (*tr
 	core := app.New(creds, signalwire.NewClient(signalwire.Options{UserAgent: userAgent}), log)
 
 	opts := app.WebhookOptions{PublicBaseURL: cfg.PublicBaseURL, Verify: cfg.VerifySignatures, MaxReceiveCount: cfg.MaxReceiveCount}
-	var sqsClient *sqs.Client
-	if cfg.ForwardQueueURL != "" || cfg.RetryQueueURL != "" {
-		sqsClient = sqs.NewFromConfig(awsCfg)
-	}
+	// forward.Deliver retries destinations itself, so their SDK clients make
+	// one attempt each; the retry queue keeps the SDK's standard retries.
+	once := func(o *sqs.Options) { o.RetryMaxAttempts = 1 }
 	if cfg.ForwardHTTPSURL != "" {
 		opts.Destinations = append(opts.Destinations, &signedHTTPS{
 			endpoint: cfg.ForwardHTTPSURL, creds: creds, userAgent: userAgent,
@@ -63,21 +62,21 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer) (*tr
 		})
 	}
 	if cfg.ForwardEventBus != "" {
-		d, err := forward.NewEventBridge(eventbridge.NewFromConfig(awsCfg), cfg.ForwardEventBus)
+		d, err := forward.NewEventBridge(eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 }), cfg.ForwardEventBus)
 		if err != nil {
 			return nil, fmt.Errorf("FORWARD_EVENT_BUS: %w", err)
 		}
 		opts.Destinations = append(opts.Destinations, d)
 	}
 	if cfg.ForwardQueueURL != "" {
-		d, err := forward.NewSQS(sqsClient, cfg.ForwardQueueURL)
+		d, err := forward.NewSQS(sqs.NewFromConfig(awsCfg, once), cfg.ForwardQueueURL)
 		if err != nil {
 			return nil, fmt.Errorf("FORWARD_SQS_QUEUE_URL: %w", err)
 		}
 		opts.Destinations = append(opts.Destinations, d)
 	}
 	if cfg.RetryQueueURL != "" {
-		q, err := forward.NewQueue(sqsClient, cfg.RetryQueueURL)
+		q, err := forward.NewQueue(sqs.NewFromConfig(awsCfg), cfg.RetryQueueURL)
 		if err != nil {
 			return nil, fmt.Errorf("RETRY_QUEUE_URL: %w", err)
 		}

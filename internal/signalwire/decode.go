@@ -158,8 +158,8 @@ func (p *Participant) addInvalid(name string, value json.RawMessage) {
 	p.Invalid[name] = value
 }
 
-// describeJSONError keeps the type of a decoding error but replaces
-// encoding/json's message, which can quote the input, by its position.
+// describeJSONError adds to a decoding error where it went wrong (syntax
+// errors) or what JSON type was found instead of an object.
 func describeJSONError(err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {

@@ -8,7 +8,6 @@ import (
 // zoneOffset maps the zone names RFC 5322 allows (and "UTC", "Z") to numeric
 // offsets, so that parsing never depends on the process's local time zone.
 // Other zone names do not parse.
-
 func zoneOffset(name string) (string, bool) {
 	switch strings.ToUpper(name) {
 	case "UT", "UTC", "GMT", "Z":

@@ -1,0 +1,207 @@
+// Command demo is the README's local run. On a machine with only Go it
+// builds the real bootstrap, starts a local AWS (kumo: Secrets Manager
+// holding the credentials secret, SQS, EventBridge), the local SignalWire
+// sandbox and an HTTPS receiver, runs the bootstrap under the AWS Lambda
+// Runtime Interface Emulator as `sam local invoke` does inside its
+// container, invokes it with every file in events/, and prints the answers
+// and what reached each destination. The function's JSON logs and EMF lines
+// go to stderr.
+//
+//	go run ./cmd/demo                  # every event
+//	go run ./cmd/demo -event events/direct-read.json
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/signalwire-lambda/participants/internal/localenv"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	event := fs.String("event", "", "invoke only this event file (default: every file in events/)")
+	quiet := fs.Bool("quiet", false, "do not stream the function's logs to stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// kumo logs through the default slog logger; keep stdout for results.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The demo's own SDK clients (talking to kumo) stay on this machine too.
+	for k, v := range map[string]string{"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"} {
+		os.Setenv(k, v)
+	}
+	root, err := localenv.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	files, err := eventFiles(root, *event)
+	if err != nil {
+		return err
+	}
+
+	buildDir := filepath.Join(root, ".aws-sam", "local")
+	fmt.Fprintf(stdout, "building bootstrap (linux/%s, -tags lambda.norpc) and the Lambda Runtime Interface Emulator...\n", runtime.GOARCH)
+	bootstrap, err := localenv.BuildBootstrap(ctx, buildDir, runtime.GOARCH)
+	if err != nil {
+		return err
+	}
+	rie, err := localenv.BuildRIE(ctx, buildDir)
+	if err != nil {
+		return err
+	}
+
+	env, err := localenv.Start(ctx, localenv.Options{ExactNames: true})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	fmt.Fprintf(stdout, "local AWS (kumo) at %s: secret %q, retry queue + DLQ, destination queue, bus %q\n", env.KumoURL, env.SecretName, env.EventBusName)
+	fmt.Fprintf(stdout, "SignalWire sandbox at https://%s, HTTPS receiver at %s\n", env.Sandbox.Host(), env.Receiver.URL())
+
+	var logs io.Writer = io.Discard
+	if !*quiet {
+		logs = stderr
+	}
+	fn, err := localenv.StartRIE(ctx, rie, bootstrap, env.FunctionEnv(), localenv.RIEOptions{LogOutput: logs})
+	if err != nil {
+		return err
+	}
+	defer fn.Close()
+	fmt.Fprintf(stdout, "bootstrap running under the RIE at %s\n", fn.URL())
+
+	for _, f := range files {
+		payload, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		out, err := fn.Invoke(ctx, payload)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		rel, _ := filepath.Rel(root, f)
+		fmt.Fprintf(stdout, "\n=== %s (%s)\n%s\n", rel, time.Since(start).Round(time.Millisecond), describe(out))
+	}
+	if fn.FirstInvoke() > 0 {
+		fmt.Fprintf(stdout, "\ncold start (first invocation, RIE round trip): %s\n", fn.FirstInvoke().Round(time.Millisecond))
+	}
+	return summarizeDestinations(ctx, env, stdout)
+}
+
+// eventFiles lists the event files to invoke, sorted; env.json is the
+// environment file for `sam local invoke --env-vars`, not an event.
+func eventFiles(root, only string) ([]string, error) {
+	if only != "" {
+		if !filepath.IsAbs(only) {
+			only = filepath.Join(root, only)
+		}
+		return []string{only}, nil
+	}
+	all, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range all {
+		if filepath.Base(f) != "env.json" {
+			files = append(files, f)
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// describe renders an invocation result: HTTP-shaped answers as status,
+// content type and indented body; anything else indented as is.
+func describe(out []byte) string {
+	var resp struct {
+		StatusCode *int              `json:"statusCode"`
+		Headers    map[string]string `json:"headers"`
+		Body       string            `json:"body"`
+	}
+	if json.Unmarshal(out, &resp) == nil && resp.StatusCode != nil {
+		return fmt.Sprintf("HTTP %d %s\n%s", *resp.StatusCode, resp.Headers["Content-Type"], indent([]byte(resp.Body)))
+	}
+	return indent(out)
+}
+
+func indent(b []byte) string {
+	var buf bytes.Buffer
+	if json.Indent(&buf, b, "", "  ") != nil {
+		return string(b)
+	}
+	return buf.String()
+}
+
+// summarizeDestinations prints what reached the HTTPS receiver, the
+// EventBridge bus and the SQS queues.
+func summarizeDestinations(ctx context.Context, env *localenv.Env, stdout io.Writer) error {
+	wait, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	fmt.Fprintln(stdout, "\n=== destinations")
+	accepted := env.Receiver.Accepted()
+	fmt.Fprintf(stdout, "HTTPS receiver: %d signed deliveries\n", len(accepted))
+	for _, r := range accepted {
+		fmt.Fprintf(stdout, "  webhook-id %s  %s\n", r.Header.Get("webhook-id"), summary(r.Body))
+	}
+	events, _ := env.WaitEvents(wait, len(accepted))
+	fmt.Fprintf(stdout, "EventBridge bus %s: %d events\n", env.EventBusName, len(events))
+	for _, e := range events {
+		fmt.Fprintf(stdout, "  %s / %s  %s\n", e.Source, e.DetailType, summary(e.Detail))
+	}
+	msgs, _ := env.WaitMessages(wait, env.DestinationQueueURL, len(accepted))
+	fmt.Fprintf(stdout, "SQS destination queue: %d messages\n", len(msgs))
+	for _, m := range msgs {
+		if m.Body != nil {
+			fmt.Fprintf(stdout, "  %s\n", summary([]byte(*m.Body)))
+		}
+	}
+	if len(accepted) > 0 {
+		fmt.Fprintf(stdout, "\none forwarded envelope:\n%s\n", indent(accepted[0].Body))
+	}
+	retry, err := env.QueueDepth(ctx, env.RetryQueueURL)
+	if err != nil {
+		return err
+	}
+	dlq, err := env.QueueDepth(ctx, env.RetryDLQURL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "retry queue: %d waiting, dead-letter queue: %d\n", retry, dlq)
+	return nil
+}
+
+// summary is one line about an envelope: id, type and participant lookup.
+func summary(b []byte) string {
+	var env struct {
+		ID     string `json:"id"`
+		Type   string `json:"type"`
+		Lookup string `json:"participant_lookup"`
+	}
+	if json.Unmarshal(b, &env) != nil || env.ID == "" {
+		return strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%s %s participant:%s", env.ID, env.Type, env.Lookup)
+}

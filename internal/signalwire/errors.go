@@ -1,0 +1,257 @@
+package signalwire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Kind classifies a failed call.
+type Kind int
+
+// The kinds of *APIError. The zero Kind is not used.
+const (
+	// KindNotFound: upstream 404 (or 410). For a participant this usually
+	// means it left or the conference ended.
+	KindNotFound Kind = iota + 1
+	// KindUnauthorized: upstream 401 or 403 (bad credentials, missing
+	// Voice scope).
+	KindUnauthorized
+	// KindRateLimited: upstream 429, after retries.
+	KindRateLimited
+	// KindUpstream: upstream 5xx, after retries.
+	KindUpstream
+	// KindTimeout: the context's deadline passed or it was canceled.
+	KindTimeout
+	// KindNetwork: a transport error (connection refused or reset, TLS,
+	// body cut short, ...), after retries.
+	KindNetwork
+	// KindBadResponse: a success status whose body is not a JSON object
+	// (HTML page, non-JSON body, truncated or invalid JSON, too big), or an
+	// unexpected status such as a redirect.
+	KindBadResponse
+	// KindBadRequest: upstream 400 or another 4xx not listed above.
+	KindBadRequest
+)
+
+// String returns a snake_case name, suitable as a metric dimension.
+func (k Kind) String() string {
+	switch k {
+	case KindNotFound:
+		return "not_found"
+	case KindUnauthorized:
+		return "unauthorized"
+	case KindRateLimited:
+		return "rate_limited"
+	case KindUpstream:
+		return "upstream"
+	case KindTimeout:
+		return "timeout"
+	case KindNetwork:
+		return "network"
+	case KindBadResponse:
+		return "bad_response"
+	case KindBadRequest:
+		return "bad_request"
+	}
+	return "unknown(" + strconv.Itoa(int(k)) + ")"
+}
+
+// phrase is how Error names a kind that has no HTTP status to show.
+func (k Kind) phrase() string {
+	switch k {
+	case KindTimeout:
+		return "timeout"
+	case KindNetwork:
+		return "network error"
+	case KindBadResponse:
+		return "bad response"
+	}
+	return strings.ReplaceAll(k.String(), "_", " ")
+}
+
+// APIError is the error of a failed GetParticipant call (other than
+// invalid input, which returns *InvalidSIDError or a plain error before
+// any request is sent).
+type APIError struct {
+	// Kind classifies the failure.
+	Kind Kind
+	// StatusCode is the HTTP status of the last response; 0 when none
+	// was received.
+	StatusCode int
+	// Code is SignalWire's error code from the body (e.g. 20404); 0 when
+	// absent.
+	Code int
+	// Message is SignalWire's error message from the body, or the HTTP
+	// status text when the body carried none (HTML page, empty body).
+	Message string
+	// MoreInfo is SignalWire's more_info link, when sent.
+	MoreInfo string
+	// Attempts is how many HTTP attempts were made.
+	Attempts int
+	// RetryAfter is the last response's Retry-After, as sent (not capped);
+	// 0 when absent.
+	RetryAfter time.Duration
+	// Err is the underlying error (transport, context, decoding); nil for
+	// a plain HTTP error status.
+	Err error
+}
+
+// Error implements error, e.g.
+// `signalwire: GET participant: 404 not found (code 20404: "The requested resource ... was not found")`.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("signalwire: GET participant: ")
+	statusText := strings.ToLower(http.StatusText(e.StatusCode))
+	switch {
+	case e.StatusCode != 0 && e.Kind != KindBadResponse && e.Kind != KindTimeout && e.Kind != KindNetwork:
+		if statusText == "" {
+			statusText = e.Kind.phrase()
+		}
+		fmt.Fprintf(&b, "%d %s", e.StatusCode, statusText)
+	case e.StatusCode != 0:
+		fmt.Fprintf(&b, "%s (HTTP %d)", e.Kind.phrase(), e.StatusCode)
+	default:
+		b.WriteString(e.Kind.phrase())
+	}
+	msg := e.Message
+	if strings.EqualFold(msg, statusText) {
+		msg = ""
+	}
+	switch {
+	case e.Code != 0 && msg != "":
+		fmt.Fprintf(&b, " (code %d: %q)", e.Code, msg)
+	case e.Code != 0:
+		fmt.Fprintf(&b, " (code %d)", e.Code)
+	case msg != "":
+		fmt.Fprintf(&b, " (%q)", msg)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *APIError) Unwrap() error { return e.Err }
+
+// KindOf returns the Kind of the *APIError in err's chain, if there is one.
+func KindOf(err error) (Kind, bool) {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.Kind, true
+	}
+	return 0, false
+}
+
+// kindForStatus maps an HTTP error status to a Kind.
+func kindForStatus(status int) Kind {
+	switch {
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return KindNotFound
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return KindUnauthorized
+	case status == http.StatusTooManyRequests:
+		return KindRateLimited
+	case status >= 500 && status <= 599:
+		return KindUpstream
+	case status >= 400 && status <= 499:
+		return KindBadRequest
+	}
+	return KindBadResponse
+}
+
+// retryableStatus reports whether a response with this status is retried.
+func retryableStatus(status int) bool {
+	return status == http.StatusTooManyRequests || (status >= 500 && status <= 599)
+}
+
+// maxMessageBytes bounds the upstream message carried in an APIError.
+const maxMessageBytes = 512
+
+// errorBody is what parseErrorBody finds in an error response.
+type errorBody struct {
+	code     int
+	status   int
+	message  string
+	moreInfo string
+}
+
+// parseErrorBody reads SignalWire's error body leniently:
+// {"code":20404,"message":"...","more_info":"...","status":404}, where code
+// and status may be numbers or numeric strings, "detail" may stand for
+// "message", and {"errors":[{...}]} carries the same fields in its first
+// element. Anything else (HTML, empty, other JSON) yields the zero value.
+func parseErrorBody(body []byte) errorBody {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+		return errorBody{}
+	}
+	out := errorFields(raw)
+	if list, ok := raw["errors"]; ok {
+		var items []json.RawMessage
+		if err := json.Unmarshal(list, &items); err == nil && len(items) > 0 {
+			var first map[string]json.RawMessage
+			if err := json.Unmarshal(items[0], &first); err == nil && first != nil {
+				inner := errorFields(first)
+				if out.code == 0 {
+					out.code = inner.code
+				}
+				if out.status == 0 {
+					out.status = inner.status
+				}
+				if out.message == "" {
+					out.message = inner.message
+				}
+				if out.moreInfo == "" {
+					out.moreInfo = inner.moreInfo
+				}
+			}
+		}
+	}
+	return out
+}
+
+func errorFields(raw map[string]json.RawMessage) errorBody {
+	var out errorBody
+	out.code, _ = lenientInt(raw["code"])
+	out.status, _ = lenientInt(raw["status"])
+	for _, key := range []string{"message", "detail", "title"} {
+		if s, ok := lenientString(raw[key]); ok && strings.TrimSpace(s) != "" {
+			out.message = s
+			break
+		}
+	}
+	out.moreInfo, _ = lenientString(raw["more_info"])
+	return out
+}
+
+// lenientInt accepts an integral JSON number or a string holding one.
+func lenientInt(v json.RawMessage) (int, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	if s, ok := lenientString(v); ok {
+		v = json.RawMessage(strings.TrimSpace(s))
+	}
+	var n json.Number
+	if err := json.Unmarshal(v, &n); err != nil {
+		return 0, false
+	}
+	if i, err := strconv.Atoi(n.String()); err == nil {
+		return i, true
+	}
+	f, err := n.Float64()
+	if err != nil || f != float64(int64(f)) || f > 1<<31 || f < -(1<<31) {
+		return 0, false
+	}
+	return int(f), true
+}

@@ -1,0 +1,374 @@
+package webhook
+
+import (
+	"encoding/json"
+	"errors"
+	"net/url"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	accountSID    = "b3877c40-da60-4998-90ad-b792e98472af"
+	conferenceSID = "cf9a0c4f-7e2e-4cbb-a6a2-6f2cbb9ab8c3"
+	callSID       = "d4f5a2c1-3b6e-4e8f-9a0b-1c2d3e4f5a6b"
+)
+
+// participantJoinBody is a conference participant-join callback as SignalWire
+// (Twilio-compatibly) sends it.
+const participantJoinBody = "AccountSid=" + accountSID +
+	"&ConferenceSid=" + conferenceSID +
+	"&CallSid=" + callSID +
+	"&FriendlyName=Room+1234" +
+	"&StatusCallbackEvent=participant-join" +
+	"&Timestamp=Mon%2C+24+Sep+2018+21%3A00%3A00+%2B0000" +
+	"&Muted=false&Hold=false&Coaching=false" +
+	"&EndConferenceOnExit=true&StartConferenceOnEnter=true" +
+	"&SequenceNumber=3" +
+	"&CallSidEndingConference=" +
+	"&ApiVersion=2010-04-01"
+
+func mustParse(t testing.TB, body string) url.Values {
+	t.Helper()
+	form, err := ParseForm([]byte(body))
+	if err != nil {
+		t.Fatalf("ParseForm(%q): %v", body, err)
+	}
+	return form
+}
+
+func mustNormalize(t testing.TB, form, query url.Values) Source {
+	t.Helper()
+	src, err := Normalize(form, query)
+	if err != nil {
+		t.Fatalf("Normalize: %v", err)
+	}
+	return src
+}
+
+// assertJSON compares v's JSON with want, ignoring key order and spacing.
+func assertJSON(t *testing.T, v any, want string) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	var got, exp any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("unmarshal own JSON %s: %v", b, err)
+	}
+	if err := json.Unmarshal([]byte(want), &exp); err != nil {
+		t.Fatalf("bad want JSON: %v", err)
+	}
+	if !reflect.DeepEqual(got, exp) {
+		t.Errorf("JSON\n got %s\nwant %s", b, want)
+	}
+}
+
+func TestNormalizeParticipantJoin(t *testing.T) {
+	src := mustNormalize(t, mustParse(t, participantJoinBody), nil)
+	assertJSON(t, src, `{
+		"account_sid": "`+accountSID+`",
+		"conference_sid": "`+conferenceSID+`",
+		"call_sid": "`+callSID+`",
+		"friendly_name": "Room 1234",
+		"status_callback_event": "participant-join",
+		"timestamp": "2018-09-24T21:00:00Z",
+		"muted": false, "hold": false, "coaching": false,
+		"end_conference_on_exit": true, "start_conference_on_enter": true,
+		"sequence_number": 3,
+		"call_sid_ending_conference": "",
+		"api_version": "2010-04-01",
+		"unparsed": {}
+	}`)
+	if src.AccountSID() != accountSID || src.ConferenceSID() != conferenceSID || src.CallSID() != callSID {
+		t.Errorf("ids: %q %q %q", src.AccountSID(), src.ConferenceSID(), src.CallSID())
+	}
+	if src.EventName() != "participant-join" || src.Kind() != KindConference {
+		t.Errorf("event %q kind %q", src.EventName(), src.Kind())
+	}
+	if n := src.SequenceNumber(); n == nil || *n != 3 {
+		t.Errorf("SequenceNumber = %v", n)
+	}
+	if ts, ok := src.Timestamp(); !ok || !ts.Equal(time.Date(2018, 9, 24, 21, 0, 0, 0, time.UTC)) || ts.Location() != time.UTC {
+		t.Errorf("Timestamp = %v, %v", ts, ok)
+	}
+	if v, ok := src.Value("muted"); !ok || v != false {
+		t.Errorf("Value(muted) = %v, %v", v, ok)
+	}
+	if _, ok := src.Value("nope"); ok {
+		t.Error("Value(nope) ok")
+	}
+}
+
+func TestNormalizeConferenceEnd(t *testing.T) {
+	form := url.Values{
+		"AccountSid": {accountSID}, "ConferenceSid": {conferenceSID}, "FriendlyName": {"Room 1234"},
+		"StatusCallbackEvent": {"conference-end"}, "Timestamp": {"Tue, 25 Sept 2018 08:01:02 +0200"},
+		"ReasonConferenceEnded": {"last-participant-left"}, "CallSidEndingConference": {callSID},
+	}
+	src := mustNormalize(t, form, url.Values{"ConferenceSid": {"ignored-form-wins"}})
+	if src.CallSID() != "" || src.ConferenceSID() != conferenceSID || src.Kind() != KindConference || src.EventName() != "conference-end" {
+		t.Errorf("call %q conference %q kind %q event %q", src.CallSID(), src.ConferenceSID(), src.Kind(), src.EventName())
+	}
+	if src.SequenceNumber() != nil {
+		t.Error("SequenceNumber should be nil")
+	}
+	assertJSON(t, src, `{
+		"account_sid": "`+accountSID+`", "conference_sid": "`+conferenceSID+`", "friendly_name": "Room 1234",
+		"status_callback_event": "conference-end", "timestamp": "2018-09-25T06:01:02Z",
+		"reason_conference_ended": "last-participant-left", "call_sid_ending_conference": "`+callSID+`",
+		"unparsed": {}
+	}`)
+}
+
+func TestNormalizeCallStatusWithQueryConference(t *testing.T) {
+	body := "AccountSid=" + accountSID + "&ApiVersion=2010-04-01&CallSid=" + callSID +
+		"&CallStatus=completed&Direction=outbound-api&From=%2B15551230000&To=sip%3Aalice%40example.com" +
+		"&CallDuration=42&SipResultCode=200&SequenceNumber=7&HangupBy=%2B15551230000&CallbackSource=call-progress-events" +
+		"&Timestamp=Thu%2C+01+Aug+2024+12%3A34%3A56+-0700"
+	query, err := url.ParseQuery("ConferenceSid=" + conferenceSID + "&other=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := mustNormalize(t, mustParse(t, body), query)
+	if src.ConferenceSID() != conferenceSID || src.Kind() != KindCall || src.EventName() != "completed" {
+		t.Errorf("conference %q kind %q event %q", src.ConferenceSID(), src.Kind(), src.EventName())
+	}
+	assertJSON(t, src, `{
+		"account_sid": "`+accountSID+`", "api_version": "2010-04-01", "call_sid": "`+callSID+`",
+		"call_status": "completed", "direction": "outbound-api", "from": "+15551230000", "to": "sip:alice@example.com",
+		"call_duration": 42, "sip_result_code": 200, "sequence_number": 7, "hangup_by": "+15551230000",
+		"callback_source": "call-progress-events", "timestamp": "2024-08-01T19:34:56Z",
+		"conference_sid": "`+conferenceSID+`",
+		"unparsed": {}
+	}`)
+	// Without the query, the call event has no conference.
+	if got := mustNormalize(t, mustParse(t, body), nil).ConferenceSID(); got != "" {
+		t.Errorf("ConferenceSID without query = %q", got)
+	}
+	// An empty ConferenceSid in the form does not hide the query's.
+	form := mustParse(t, body+"&ConferenceSid=")
+	if got := mustNormalize(t, form, query).ConferenceSID(); got != conferenceSID {
+		t.Errorf("empty form ConferenceSid: got %q", got)
+	}
+}
+
+func TestNormalizeTypes(t *testing.T) {
+	form := url.Values{
+		"AccountSid": {"a"}, "StatusCallbackEvent": {"participant-mute"},
+		"Muted": {"true"}, "Hold": {"False"}, "Coaching": {" true "}, "EndConferenceOnExit": {"1"}, "StartConferenceOnEnter": {"0"},
+		"SequenceNumber": {"12"}, "Duration": {"0"}, "CallDuration": {"-1"}, "RecordingFileSize": {"9007199254740993"}, "SipResultCode": {" 486 "},
+		"Timestamp":    {"24 Sep 2018 21:00:00 GMT"},
+		"EventName":    {"participant-mute"},
+		"RecordingUrl": {"https://example.com/r.wav"},
+		"Custom-Param": {"x"},
+	}
+	src := mustNormalize(t, form, nil)
+	assertJSON(t, src, `{
+		"account_sid": "a", "status_callback_event": "participant-mute",
+		"muted": true, "hold": false, "coaching": true, "end_conference_on_exit": true, "start_conference_on_enter": false,
+		"sequence_number": 12, "duration": 0, "call_duration": -1, "recording_file_size": 9007199254740993, "sip_result_code": 486,
+		"timestamp": "2018-09-24T21:00:00Z", "event_name": "participant-mute", "recording_url": "https://example.com/r.wav",
+		"custom_param": "x",
+		"unparsed": {}
+	}`)
+	// Integers beyond float64 precision survive (int64, not float64).
+	b, _ := json.Marshal(src)
+	if !json.Valid(b) || !strings.Contains(string(b), `"recording_file_size":9007199254740993`) {
+		t.Errorf("big integer lost: %s", b)
+	}
+}
+
+func TestNormalizeUnparsable(t *testing.T) {
+	form := url.Values{
+		"AccountSid": {"a"}, "CallStatus": {"in-progress"},
+		"Muted": {"yes"}, "SequenceNumber": {"3.0"}, "SipResultCode": {""}, "Timestamp": {"yesterday at noon"},
+		"Duration": {"99999999999999999999"},
+	}
+	src := mustNormalize(t, form, nil)
+	assertJSON(t, src, `{
+		"account_sid": "a", "call_status": "in-progress",
+		"muted": null, "sequence_number": null, "sip_result_code": null, "timestamp": null, "duration": null,
+		"unparsed": {"muted": "yes", "sequence_number": "3.0", "sip_result_code": "", "timestamp": "yesterday at noon", "duration": "99999999999999999999"}
+	}`)
+	if src.SequenceNumber() != nil {
+		t.Error("SequenceNumber should be nil")
+	}
+	if _, ok := src.Timestamp(); ok {
+		t.Error("Timestamp should not be ok")
+	}
+	if u := src.Unparsed(); u["muted"] != "yes" || len(u) != 5 {
+		t.Errorf("Unparsed = %v", u)
+	}
+}
+
+func TestNormalizeRepeatedAndCollisions(t *testing.T) {
+	form := url.Values{
+		"AccountSid": {"a"}, "CallStatus": {"ringing"},
+		"Tag":     {"b", "a"},
+		"Muted":   {"true", "false"},
+		"CallSid": {"c1"}, "call_sid": {"c2"},
+		"Unparsed": {"u"},
+		"":         {"empty name"},
+		"X--Y":     {"xy"},
+	}
+	src := mustNormalize(t, form, nil)
+	assertJSON(t, src, `{
+		"account_sid": "a", "call_status": "ringing",
+		"tag": ["b", "a"],
+		"muted": null,
+		"call_sid": "c1", "call_sid_2": "c2",
+		"unparsed_2": "u",
+		"param": "empty name",
+		"x_y": "xy",
+		"unparsed": {"muted": ["true", "false"]}
+	}`)
+	if src.CallSID() != "c1" {
+		t.Errorf("CallSID = %q (the byte-order first name owns the key)", src.CallSID())
+	}
+	v, _ := src.Value("tag")
+	v.([]string)[0] = "changed"
+	if again, _ := src.Value("tag"); again.([]string)[0] != "b" {
+		t.Error("Value must return a copy")
+	}
+}
+
+func TestNormalizeErrors(t *testing.T) {
+	base := func() url.Values {
+		return url.Values{"AccountSid": {"a"}, "ConferenceSid": {"c"}, "CallSid": {"d"}, "StatusCallbackEvent": {"participant-join"}}
+	}
+	tests := []struct {
+		name  string
+		edit  func(url.Values)
+		query url.Values
+	}{
+		{"no AccountSid", func(f url.Values) { f.Del("AccountSid") }, nil},
+		{"empty AccountSid", func(f url.Values) { f.Set("AccountSid", "") }, nil},
+		{"no event", func(f url.Values) { f.Del("StatusCallbackEvent") }, nil},
+		{"empty events", func(f url.Values) { f.Set("StatusCallbackEvent", ""); f.Set("CallStatus", "") }, nil},
+		{"repeated AccountSid", func(f url.Values) { f.Add("AccountSid", "b") }, nil},
+		{"repeated CallSid", func(f url.Values) { f.Add("CallSid", "e") }, nil},
+		{"repeated ConferenceSid", func(f url.Values) { f.Add("ConferenceSid", "e") }, nil},
+		{"repeated StatusCallbackEvent", func(f url.Values) { f.Add("StatusCallbackEvent", "participant-leave") }, nil},
+		{"repeated query ConferenceSid", func(f url.Values) { f.Del("ConferenceSid") }, url.Values{"ConferenceSid": {"x", "y"}}},
+	}
+	for _, tt := range tests {
+		form := base()
+		tt.edit(form)
+		if _, err := Normalize(form, tt.query); !errors.Is(err, ErrInvalidWebhook) {
+			t.Errorf("%s: Normalize = %v, want ErrInvalidWebhook", tt.name, err)
+		}
+	}
+	if _, err := Normalize(nil, nil); !errors.Is(err, ErrInvalidWebhook) {
+		t.Errorf("nil form: %v", err)
+	}
+	// CallStatus alone is a call event; both present make a conference event.
+	f := base()
+	f.Set("CallStatus", "in-progress")
+	if src := mustNormalize(t, f, nil); src.Kind() != KindConference || src.EventName() != "participant-join" {
+		t.Errorf("both: kind %q event %q", src.Kind(), src.EventName())
+	}
+}
+
+func TestSnakeCase(t *testing.T) {
+	tests := map[string]string{
+		"StatusCallbackEvent":     "status_callback_event",
+		"CallSid":                 "call_sid",
+		"SipResultCode":           "sip_result_code",
+		"AccountSid":              "account_sid",
+		"CallSidEndingConference": "call_sid_ending_conference",
+		"ApiVersion":              "api_version",
+		"RecordingUrl":            "recording_url",
+		"bodySHA256":              "body_sha256",
+		"CallSIDToCoach":          "call_sid_to_coach",
+		"HTTPStatus2XX":           "http_status2_xx",
+		"Stir-Verstat":            "stir_verstat",
+		"already_snake":           "already_snake",
+		"__x__":                   "x",
+		"To":                      "to",
+		"X":                       "x",
+		"ÉtéParam":                "été_param",
+		"":                        "param",
+		"---":                     "param",
+	}
+	for in, want := range tests {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseTimestamp(t *testing.T) {
+	want := time.Date(2018, 9, 24, 21, 0, 0, 0, time.UTC)
+	good := []string{
+		"Mon, 24 Sep 2018 21:00:00 +0000",
+		"Mon, 24 Sept 2018 21:00:00 +0000",
+		"Monday, 24 September 2018 21:00:00 +0000",
+		"24 Sept 2018 21:00:00 +0000",
+		"24 sep 2018 21:00:00 GMT",
+		"Mon 24 Sep 2018 21:00:00 UTC",
+		"  Mon,  24 Sep 2018   21:00:00 +0000 ",
+		"Mon, 24 Sep 2018 21:00:00 +0000 (UTC)",
+		"Mon, 24 Sep 2018 21:00 +0000",
+		"Mon, 24 Sep 2018 23:00:00 +02:00",
+		"Mon, 24 Sep 2018 17:00:00 EDT",
+		"Mon, 24 Sep 2018 14:00:00 PDT",
+		"Tue, 24 Sep 2018 21:00:00 +0000", // wrong weekday: ignored
+		"2018-09-24T21:00:00Z",
+		"2018-09-24T23:00:00+02:00",
+	}
+	for _, s := range good {
+		got, ok := parseTimestamp(s)
+		if !ok || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("parseTimestamp(%q) = %v, %v", s, got, ok)
+		}
+	}
+	if got, ok := parseTimestamp("Sun, 1 Jun 2025 01:02:03 -0000"); !ok || !got.Equal(time.Date(2025, 6, 1, 1, 2, 3, 0, time.UTC)) {
+		t.Errorf("single-digit day: %v %v", got, ok)
+	}
+	bad := []string{"", "yesterday", "Mon, 24 Foo 2018 21:00:00 +0000", "Mon, 24 Sep 2018 21:00:00 XYZ", "Mon, 24 Sep 2018",
+		"Mon, 32 Sep 2018 21:00:00 +0000", "Mon, 24 Sep 2018 25:00:00 +0000", "1537822800"}
+	for _, s := range bad {
+		if got, ok := parseTimestamp(s); ok {
+			t.Errorf("parseTimestamp(%q) = %v, want failure", s, got)
+		}
+	}
+}
+
+func TestSourceJSONRoundTrip(t *testing.T) {
+	form := mustParse(t, participantJoinBody+"&Tag=b&Tag=a&Muted=maybe&Timestamp=x")
+	form.Set("Muted", "maybe")
+	src := mustNormalize(t, form, nil)
+	b1, err := json.Marshal(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Source
+	if err := json.Unmarshal(b1, &back); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := json.Marshal(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b1) != string(b2) {
+		t.Errorf("round trip\n got %s\nwant %s", b2, b1)
+	}
+	if !reflect.DeepEqual(back, src) {
+		t.Errorf("round trip: %#v != %#v", back, src)
+	}
+	if EventID(back) != EventID(src) {
+		t.Error("EventID changed across a JSON round trip")
+	}
+	for _, bad := range []string{`null`, `[]`, `{"a":1.5}`, `{"a":{}}`, `{"unparsed":{"a":1}}`, `{"unparsed":[]}`, `{"a":[1]}`} {
+		var s Source
+		if err := json.Unmarshal([]byte(bad), &s); err == nil {
+			t.Errorf("Unmarshal(%s) = nil error", bad)
+		}
+	}
+	var zero Source
+	assertJSON(t, zero, `{"unparsed":{}}`)
+}
