@@ -123,7 +123,6 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-
 // mediaType returns the lower-case media type of a Content-Type header.
 func mediaType(contentType string) string {
 	mt, _, err := mime.ParseMediaType(contentType)

@@ -271,4 +271,3 @@ type permanentError struct{ error }
 func (e permanentError) Unwrap() error { return e.error }
 
 func permanent(err error) error { return permanentError{err} }
-

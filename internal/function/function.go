@@ -126,4 +126,3 @@ func (s *signedHTTPS) Send(ctx context.Context, m forward.Message) error {
 	s.mu.Unlock()
 	return d.Send(ctx, m)
 }
-

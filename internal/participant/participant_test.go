@@ -73,7 +73,7 @@ func TestNormalizeFullResponse(t *testing.T) {
 		"date_created": "2018-09-24T21:00:00Z", "date_updated": "2018-09-24T23:30:00Z",
 		"status": "in-progress", "end_conference_on_exit": false, "muted": true, "hold": false,
 		"start_conference_on_enter": true,
-		"uri": "/api/laml/2010-04-01/Accounts/b3877c40-da60-4998-90ad-b792e98472af/Conferences/b3877c40-da60-4998-90ad-b792e98472cf/Participants/b3877c40-da60-4998-90ad-b792e98472ca.json",
+		"uri":                       "/api/laml/2010-04-01/Accounts/b3877c40-da60-4998-90ad-b792e98472af/Conferences/b3877c40-da60-4998-90ad-b792e98472cf/Participants/b3877c40-da60-4998-90ad-b792e98472ca.json",
 	}
 	for k, v := range want {
 		if got[k] != v {

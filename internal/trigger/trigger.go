@@ -73,7 +73,7 @@ type probe struct {
 	Records []struct {
 		EventSource string `json:"eventSource"`
 	} `json:"Records"`
-	AccountSID *string          `json:"account_sid"`
+	AccountSID *string         `json:"account_sid"`
 	WebhookJob json.RawMessage `json:"signalwire_webhook"`
 }
 
