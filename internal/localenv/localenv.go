@@ -1,8 +1,8 @@
 // Package localenv runs the function's whole world on loopback, for
 // cmd/demo, the end-to-end tests and the benchmarks: kumo (an in-process AWS
 // emulator: Secrets Manager, SQS, EventBridge), the SignalWire sandbox, an
-// HTTPS webhook receiver, an EventBridge observer, and the AWS Lambda Runtime
-// Interface Emulator (RIE) that runs the real bootstrap binary.
+// HTTPS webhook receiver, a view of the events put on the bus, and the AWS
+// Lambda Runtime Interface Emulator (RIE) that runs the real bootstrap.
 //
 // Nothing it starts listens beyond 127.0.0.1, and every AWS client it builds
 // or configures uses static test credentials with IMDS disabled.
@@ -66,9 +66,7 @@ const (
 	retryQueueBase       = "signalwire-retry"
 	retryDLQBase         = "signalwire-retry-dlq"
 	destinationQueueBase = "signalwire-destination"
-	eventsQueueBase      = "signalwire-events-observed"
 	ruleBase             = "signalwire-events-observe"
-	observerBase         = "signalwire-events-observer"
 )
 
 // Options configures Start. The zero value is ready to use.
@@ -127,11 +125,8 @@ type Env struct {
 	RetryDLQURL   string
 	// DestinationQueueURL is the SQS destination (FORWARD_SQS_QUEUE_URL).
 	DestinationQueueURL string
-	// EventsQueueURL receives a copy of every event put on the bus (the
-	// EventBridge envelope JSON), through the observer; see Events.
-	EventsQueueURL  string
-	PublicBaseURL   string
-	MaxReceiveCount int
+	PublicBaseURL       string
+	MaxReceiveCount     int
 
 	logLevel string
 	cfg      aws.Config
@@ -140,8 +135,7 @@ type Env struct {
 	eb       *eventbridge.Client
 	observer *observer
 
-	ruleName     string
-	observerName string // connection and API destination name
+	ruleName string
 
 	mu     sync.Mutex
 	secret Secret
@@ -173,7 +167,6 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		MaxReceiveCount: opts.MaxReceiveCount,
 		logLevel:        withDefault(opts.LogLevel, "info"),
 		ruleName:        ruleBase + suffix,
-		observerName:    observerBase + suffix,
 	}
 	if e.MaxReceiveCount <= 0 {
 		e.MaxReceiveCount = DefaultMaxReceiveCount
@@ -210,8 +203,10 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if err := e.createQueues(ctx, suffix, opts.RetryVisibilityTimeout); err != nil {
 		return nil, err
 	}
-	e.observer = newObserver(e.sqs, e.EventsQueueURL)
 	if err := e.createBus(ctx); err != nil {
+		return nil, err
+	}
+	if e.observer, err = newObserver(ctx, e.KumoURL, e.EventBusName, e.ruleName); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -284,9 +279,6 @@ func (e *Env) createQueues(ctx context.Context, suffix string, visibility time.D
 	if e.DestinationQueueURL, err = e.createQueue(ctx, destinationQueueBase+suffix, nil); err != nil {
 		return err
 	}
-	if e.EventsQueueURL, err = e.createQueue(ctx, eventsQueueBase+suffix, nil); err != nil {
-		return err
-	}
 	return nil
 }
 
@@ -304,38 +296,15 @@ func (e *Env) createQueue(ctx context.Context, name string, attrs map[string]str
 	return e.KumoURL + u.Path, nil
 }
 
-// createBus creates the bus and routes all of its events to the observer:
-// kumo delivers rule targets of type SQS only to a fixed localhost:4566
-// endpoint, but delivers API destinations to any URL, so the rule's target is
-// an API destination pointing at the observer, which records each event and
-// copies it to EventsQueueURL.
+// createBus creates the bus and a rule matching every event on it, whose
+// target is a CloudWatch Logs log group: kumo records the rule's matches in
+// its delivery log, which Events and WaitEvents read (see observer).
 func (e *Env) createBus(ctx context.Context) error {
 	bus, err := e.eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(e.EventBusName)})
 	if err != nil {
 		return fmt.Errorf("localenv: create bus %s: %w", e.EventBusName, err)
 	}
 	e.EventBusARN = aws.ToString(bus.EventBusArn)
-	conn, err := e.eb.CreateConnection(ctx, &eventbridge.CreateConnectionInput{
-		Name:              aws.String(e.observerName),
-		AuthorizationType: ebtypes.ConnectionAuthorizationTypeApiKey,
-		AuthParameters: &ebtypes.CreateConnectionAuthRequestParameters{
-			ApiKeyAuthParameters: &ebtypes.CreateConnectionApiKeyAuthRequestParameters{
-				ApiKeyName: aws.String("X-Observer"), ApiKeyValue: aws.String("local"),
-			},
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("localenv: create connection: %w", err)
-	}
-	dest, err := e.eb.CreateApiDestination(ctx, &eventbridge.CreateApiDestinationInput{
-		Name:               aws.String(e.observerName),
-		ConnectionArn:      conn.ConnectionArn,
-		HttpMethod:         ebtypes.ApiDestinationHttpMethodPost,
-		InvocationEndpoint: aws.String(e.observer.url()),
-	})
-	if err != nil {
-		return fmt.Errorf("localenv: create API destination: %w", err)
-	}
 	if _, err := e.eb.PutRule(ctx, &eventbridge.PutRuleInput{
 		Name:         aws.String(e.ruleName),
 		EventBusName: aws.String(e.EventBusName),
@@ -343,10 +312,11 @@ func (e *Env) createBus(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("localenv: put rule: %w", err)
 	}
+	logGroup := "arn:aws:logs:" + Region + ":000000000000:log-group:/aws/events/" + e.EventBusName
 	if _, err := e.eb.PutTargets(ctx, &eventbridge.PutTargetsInput{
 		Rule:         aws.String(e.ruleName),
 		EventBusName: aws.String(e.EventBusName),
-		Targets:      []ebtypes.Target{{Id: aws.String("observer"), Arn: dest.ApiDestinationArn}},
+		Targets:      []ebtypes.Target{{Id: aws.String("observer"), Arn: aws.String(logGroup)}},
 	}); err != nil {
 		return fmt.Errorf("localenv: put targets: %w", err)
 	}
@@ -523,7 +493,7 @@ func (e *Env) deleteResources(ctx context.Context) []error {
 		})
 		keep("secret", err)
 	}
-	for _, q := range []string{e.RetryQueueURL, e.RetryDLQURL, e.DestinationQueueURL, e.EventsQueueURL} {
+	for _, q := range []string{e.RetryQueueURL, e.RetryDLQURL, e.DestinationQueueURL} {
 		if q != "" {
 			_, err := e.sqs.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(q)})
 			keep("queue "+q, err)
@@ -538,8 +508,6 @@ func (e *Env) deleteResources(ctx context.Context) []error {
 		_, _ = e.eb.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String(e.ruleName), EventBusName: aws.String(e.EventBusName)})
 		_, err := e.eb.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String(e.EventBusName)})
 		keep("event bus", err)
-		_, _ = e.eb.DeleteApiDestination(ctx, &eventbridge.DeleteApiDestinationInput{Name: aws.String(e.observerName)})
-		_, _ = e.eb.DeleteConnection(ctx, &eventbridge.DeleteConnectionInput{Name: aws.String(e.observerName)})
 	}
 	return errs
 }
@@ -587,10 +555,11 @@ func (e *Env) QueueDepth(ctx context.Context, queueURL string) (int, error) {
 	return n, nil
 }
 
-// Events returns the events delivered from the bus so far, oldest first.
-func (e *Env) Events() []Event { return e.observer.events() }
+// Events returns the events put on the Env's bus so far, oldest first.
+// kumo keeps only the last 1000 matched events of the whole process.
+func (e *Env) Events(ctx context.Context) ([]Event, error) { return e.observer.fetch(ctx) }
 
-// WaitEvents waits until at least n events were delivered from the bus and
+// WaitEvents waits until at least n events were put on the Env's bus and
 // returns all of them (oldest first), or what it has when ctx is done.
 func (e *Env) WaitEvents(ctx context.Context, n int) ([]Event, error) { return e.observer.wait(ctx, n) }
 

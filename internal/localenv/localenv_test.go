@@ -113,7 +113,7 @@ func TestStartCreatesTheSecret(t *testing.T) {
 func TestStartCreatesTheQueues(t *testing.T) {
 	env := start(t, localenv.Options{MaxReceiveCount: 2})
 	ctx := timeout(t)
-	for _, q := range []string{env.RetryQueueURL, env.RetryDLQURL, env.DestinationQueueURL, env.EventsQueueURL} {
+	for _, q := range []string{env.RetryQueueURL, env.RetryDLQURL, env.DestinationQueueURL} {
 		if !strings.HasPrefix(q, env.KumoURL+"/") {
 			t.Errorf("queue URL %q is not on kumo (%s)", q, env.KumoURL)
 		}
@@ -165,39 +165,60 @@ func TestStartCreatesTheQueues(t *testing.T) {
 	}
 }
 
-func TestBusDeliversToTheObserver(t *testing.T) {
+func putEvent(t *testing.T, env *localenv.Env, bus, detailType string, at *time.Time) string {
+	t.Helper()
+	out, err := env.EventBridge().PutEvents(timeout(t), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		EventBusName: aws.String(bus),
+		Source:       aws.String("signalwire.conference"),
+		DetailType:   aws.String(detailType),
+		Detail:       aws.String(`{"conference_sid":"` + sandbox.ConferenceStandup + `"}`),
+		Time:         at,
+	}}})
+	if err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents: %v, %+v", err, out)
+	}
+	return aws.ToString(out.Entries[0].EventId)
+}
+
+func TestEventsOnTheBus(t *testing.T) {
 	env := start(t, localenv.Options{})
 	ctx := timeout(t)
 	if _, err := env.EventBridge().DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String(env.EventBusName)}); err != nil {
 		t.Fatalf("DescribeEventBus: %v", err)
 	}
-	out, err := env.EventBridge().PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
-		EventBusName: aws.String(env.EventBusName),
-		Source:       aws.String("signalwire.conference"),
-		DetailType:   aws.String("participant-join"),
-		Detail:       aws.String(`{"conference_sid":"` + sandbox.ConferenceStandup + `"}`),
-	}}})
-	if err != nil || out.FailedEntryCount != 0 {
-		t.Fatalf("PutEvents: %v, %+v", err, out)
-	}
-	events, err := env.WaitEvents(ctx, 1)
+	other := start(t, localenv.Options{}) // shares kumo's process-wide state
+	at := time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC)
+	id := putEvent(t, env, env.EventBusName, "participant-join", &at)
+	putEvent(t, other, other.EventBusName, "elsewhere", nil)
+	putEvent(t, env, env.EventBusName, "participant-leave", nil)
+
+	events, err := env.WaitEvents(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(events) != 2 {
+		t.Fatalf("events = %+v", events)
 	}
 	ev := events[0]
-	if ev.Source != "signalwire.conference" || ev.DetailType != "participant-join" || ev.EventBusName != env.EventBusName ||
-		ev.ID != aws.ToString(out.Entries[0].EventId) || !strings.Contains(string(ev.Detail), sandbox.ConferenceStandup) {
-		t.Errorf("event = %+v (raw %s)", ev, ev.Raw)
+	if ev.ID != id || ev.Source != "signalwire.conference" || ev.DetailType != "participant-join" ||
+		ev.EventBusName != env.EventBusName || ev.Time != "2026-11-26T10:15:00Z" ||
+		!strings.Contains(string(ev.Detail), sandbox.ConferenceStandup) {
+		t.Errorf("event = %+v", ev)
 	}
-	msgs, err := env.WaitMessages(ctx, env.EventsQueueURL, 1)
-	if err != nil {
-		t.Fatal(err)
+	var detail map[string]string
+	if err := json.Unmarshal(ev.Detail, &detail); err != nil || detail["conference_sid"] != sandbox.ConferenceStandup {
+		t.Errorf("Detail %s: %v", ev.Detail, err)
 	}
-	if aws.ToString(msgs[0].Body) != string(ev.Raw) {
-		t.Errorf("observation queue message = %s, want %s", aws.ToString(msgs[0].Body), ev.Raw)
+	if events[1].DetailType != "participant-leave" {
+		t.Errorf("second event = %+v", events[1])
 	}
-	if got := env.Events(); len(got) != 1 {
-		t.Errorf("Events() = %d events", len(got))
+	if got, err := other.Events(ctx); err != nil || len(got) != 1 || got[0].DetailType != "elsewhere" {
+		t.Errorf("other Env's events = %+v, %v", got, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if got, err := env.WaitEvents(short, 3); err == nil || len(got) != 2 {
+		t.Errorf("WaitEvents(3) = %d, %v", len(got), err)
 	}
 }
 
@@ -272,6 +293,14 @@ func TestExactNamesAndCleanup(t *testing.T) {
 		}
 		if env.SecretName != "localenv-test/exact" || env.EventBusName != "localenv-test-exact" {
 			t.Errorf("names = %q %q", env.SecretName, env.EventBusName)
+		}
+		// Events of an earlier Env with the same names are not this one's.
+		if got, err := env.Events(ctx); err != nil || len(got) != 0 {
+			t.Errorf("fresh Env has events %+v, %v", got, err)
+		}
+		putEvent(t, env, env.EventBusName, "exact", nil)
+		if got, err := env.WaitEvents(ctx, 1); err != nil || len(got) != 1 {
+			t.Errorf("WaitEvents = %+v, %v", got, err)
 		}
 		dir := env.Dir
 		if err := env.Close(); err != nil {

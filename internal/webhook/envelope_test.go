@@ -34,18 +34,22 @@ func TestEventIDDeterministic(t *testing.T) {
 func TestEventIDDistinct(t *testing.T) {
 	base := func() url.Values { return mustParse(t, participantJoinBody) }
 	variants := map[string]func(url.Values) url.Values{
-		"base":               func(f url.Values) url.Values { return f },
-		"account":            func(f url.Values) url.Values { f.Set("AccountSid", "other"); return f },
-		"conference":         func(f url.Values) url.Values { f.Set("ConferenceSid", "other"); return f },
-		"call":               func(f url.Values) url.Values { f.Set("CallSid", "other"); return f },
-		"no call":            func(f url.Values) url.Values { f.Del("CallSid"); return f },
-		"event":              func(f url.Values) url.Values { f.Set("StatusCallbackEvent", "participant-leave"); return f },
-		"sequence":           func(f url.Values) url.Values { f.Set("SequenceNumber", "4"); return f },
-		"sequence text":      func(f url.Values) url.Values { f.Set("SequenceNumber", "x4"); return f },
-		"no seq":             func(f url.Values) url.Values { f.Del("SequenceNumber"); return f },
-		"no seq, other time": func(f url.Values) url.Values { f.Del("SequenceNumber"); f.Set("Timestamp", "Mon, 24 Sep 2018 21:00:01 +0000"); return f },
-		"no seq, odd time":   func(f url.Values) url.Values { f.Del("SequenceNumber"); f.Set("Timestamp", "soon"); return f },
-		"no seq, no time":    func(f url.Values) url.Values { f.Del("SequenceNumber"); f.Del("Timestamp"); return f },
+		"base":          func(f url.Values) url.Values { return f },
+		"account":       func(f url.Values) url.Values { f.Set("AccountSid", "other"); return f },
+		"conference":    func(f url.Values) url.Values { f.Set("ConferenceSid", "other"); return f },
+		"call":          func(f url.Values) url.Values { f.Set("CallSid", "other"); return f },
+		"no call":       func(f url.Values) url.Values { f.Del("CallSid"); return f },
+		"event":         func(f url.Values) url.Values { f.Set("StatusCallbackEvent", "participant-leave"); return f },
+		"sequence":      func(f url.Values) url.Values { f.Set("SequenceNumber", "4"); return f },
+		"sequence text": func(f url.Values) url.Values { f.Set("SequenceNumber", "x4"); return f },
+		"no seq":        func(f url.Values) url.Values { f.Del("SequenceNumber"); return f },
+		"no seq, other time": func(f url.Values) url.Values {
+			f.Del("SequenceNumber")
+			f.Set("Timestamp", "Mon, 24 Sep 2018 21:00:01 +0000")
+			return f
+		},
+		"no seq, odd time": func(f url.Values) url.Values { f.Del("SequenceNumber"); f.Set("Timestamp", "soon"); return f },
+		"no seq, no time":  func(f url.Values) url.Values { f.Del("SequenceNumber"); f.Del("Timestamp"); return f },
 		"call kind": func(f url.Values) url.Values {
 			f.Del("StatusCallbackEvent")
 			f.Set("CallStatus", "participant-join")

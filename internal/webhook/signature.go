@@ -18,7 +18,9 @@ import (
 // Signature header names. SignalWire sends the first; its SDKs accept the
 // second as an alias.
 const (
-	SignatureHeader       = "X-SignalWire-Signature"
+	// SignatureHeader is the header SignalWire signs webhooks in.
+	SignatureHeader = "X-SignalWire-Signature"
+	// TwilioSignatureHeader is the Twilio-compatible alias, accepted too.
 	TwilioSignatureHeader = "X-Twilio-Signature"
 )
 
