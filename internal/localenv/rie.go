@@ -190,7 +190,9 @@ func (r *RIE) URL() string { return r.url }
 // Invoke invokes the function with payload and returns the raw response
 // body. The RIE runs one invocation at a time, so concurrent calls queue. A
 // status other than 200 gives an *InvokeError; a function error is a 200
-// whose body is the error JSON ({"errorMessage":...,"errorType":...}).
+// whose body is the error JSON ({"errorMessage":...,"errorType":...}), and
+// so is a timeout (AWS_LAMBDA_FUNCTION_TIMEOUT), whose body is "Task timed
+// out after N.00 seconds".
 func (r *RIE) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	r.invokeMu.Lock()
 	defer r.invokeMu.Unlock()
