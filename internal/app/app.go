@@ -73,7 +73,8 @@ func (a *App) get(ctx context.Context, creds credentials.Credentials, ref signal
 	start := time.Now()
 	p, err := a.upstream.GetParticipant(ctx, signalwire.Auth{ProjectID: creds.ProjectID, APIToken: creds.APIToken, SpaceHost: creds.SpaceHost}, ref)
 	ms := float64(time.Since(start).Microseconds()) / 1000
-	batch := obs.InvocationFrom(ctx).Batch()
+	inv := obs.InvocationFrom(ctx)
+	batch := inv.Batch()
 	batch.Add(obs.MetricUpstreamLatency, obs.UnitMilliseconds, ms)
 	status := 200
 	var apiErr *signalwire.APIError
@@ -81,7 +82,8 @@ func (a *App) get(ctx context.Context, creds credentials.Credentials, ref signal
 		status = apiErr.StatusCode
 		batch.AddDim(obs.MetricUpstreamErrors, obs.UnitCount, 1, "StatusClass", statusClass(apiErr.StatusCode))
 	}
-	a.log.DebugContext(ctx, "upstream call", "upstream_status", status, "upstream_latency_ms", ms)
+	inv.SetUpstream(status, ms)
+	a.log.DebugContext(ctx, "upstream call")
 	return p, err
 }
 

@@ -201,21 +201,21 @@ func (w *Webhooks) Process(ctx context.Context, job Job) (webhook.Envelope, Outc
 	}
 	env := webhook.NewEnvelope(src, job.ReceivedAt)
 	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
-	env.ParticipantLookup = "skipped"
+	env.ParticipantLookup = webhook.LookupSkipped
 	if src.ConferenceSID() != "" && src.CallSID() != "" {
 		ref := signalwire.ParticipantRef{AccountSID: src.AccountSID(), ConferenceSID: src.ConferenceSID(), CallSID: src.CallSID()}
 		p, err := w.app.Participant(ctx, ref)
 		var sidErr *signalwire.InvalidSIDError
 		switch kind, _ := signalwire.KindOf(err); {
 		case err == nil:
-			env.ParticipantLookup = "found"
+			env.ParticipantLookup = webhook.LookupFound
 			if env.Participant, err = json.Marshal(p); err != nil {
 				return env, "", err
 			}
 		case errors.As(err, &sidErr):
 			w.app.log.WarnContext(ctx, "webhook SIDs are not UUIDs; participant lookup skipped", "error", err.Error())
 		case kind == signalwire.KindNotFound:
-			env.ParticipantLookup = "not_found"
+			env.ParticipantLookup = webhook.LookupNotFound
 		default:
 			return env, "", fmt.Errorf("fetching the participant: %w", err)
 		}

@@ -23,6 +23,11 @@ type Invocation struct {
 	AccountSID    string
 	ConferenceSID string
 	CallSID       string
+	// UpstreamStatus and UpstreamLatencyMs describe the last SignalWire call
+	// (status 0: a transport error).
+	UpstreamStatus    int
+	UpstreamLatencyMs float64
+	upstreamCalled    bool
 	// Metrics collects the invocation's metrics; flushed once at its end.
 	Metrics *Batch
 }
@@ -68,6 +73,16 @@ func (i *Invocation) SetSIDs(account, conference, call string) {
 	i.mu.Unlock()
 }
 
+// SetUpstream records the outcome of a SignalWire call.
+func (i *Invocation) SetUpstream(status int, latencyMs float64) {
+	if i == nil {
+		return
+	}
+	i.mu.Lock()
+	i.UpstreamStatus, i.UpstreamLatencyMs, i.upstreamCalled = status, latencyMs, true
+	i.mu.Unlock()
+}
+
 func (i *Invocation) attrs() []slog.Attr {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -85,6 +100,9 @@ func (i *Invocation) attrs() []slog.Attr {
 	add("account_sid", i.AccountSID)
 	add("conference_sid", i.ConferenceSID)
 	add("call_sid", i.CallSID)
+	if i.upstreamCalled {
+		a = append(a, slog.Int("upstream_status", i.UpstreamStatus), slog.Float64("upstream_latency_ms", i.UpstreamLatencyMs))
+	}
 	return a
 }
 

@@ -16,6 +16,7 @@ func TestLogLineCarriesInvocation(t *testing.T) {
 	inv := &Invocation{RequestID: "req-1", FunctionName: "fn", ColdStart: true, TraceID: "Root=1-abc"}
 	inv.SetTrigger("http-api")
 	inv.SetSIDs("a", "c", "p")
+	inv.SetUpstream(404, 12.5)
 	log.InfoContext(WithInvocation(context.Background(), inv), "done", "status", 200)
 	log.DebugContext(context.Background(), "hidden")
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -27,7 +28,8 @@ func TestLogLineCarriesInvocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{"message": "done", "level": "INFO", "requestId": "req-1", "function_name": "fn", "cold_start": true,
-		"trigger": "http-api", "trace_id": "Root=1-abc", "account_sid": "a", "conference_sid": "c", "call_sid": "p", "status": float64(200)}
+		"trigger": "http-api", "trace_id": "Root=1-abc", "account_sid": "a", "conference_sid": "c", "call_sid": "p", "status": float64(200),
+		"upstream_status": float64(404), "upstream_latency_ms": 12.5}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %v, want %v", k, got[k], v)
