@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -209,5 +208,3 @@ func (s *stack) depth(t *testing.T, queueURL string) int {
 	}
 	return n
 }
-
-func atoi(s string) int { n, _ := strconv.Atoi(s); return n }

@@ -214,7 +214,8 @@ func TestSQSReportsOnlyFailedItems(t *testing.T) {
 func TestInvocationLogAndColdStartMetric(t *testing.T) {
 	r, buf := newRouter(&fakeCore{}, nil)
 	lc := &lambdacontext.LambdaContext{AwsRequestID: "req-42"}
-	ctx := context.WithValue(lambdacontext.NewContext(context.Background(), lc), "x-amzn-trace-id", "Root=1-abc") //nolint:staticcheck // the key aws-lambda-go uses
+	//lint:ignore SA1029 aws-lambda-go stores the trace id under this string key
+	ctx := context.WithValue(lambdacontext.NewContext(context.Background(), lc), "x-amzn-trace-id", "Root=1-abc")
 	r.Invoke(ctx, readEvent(t, "http-api-read.json"))
 	r.Invoke(ctx, readEvent(t, "http-api-read.json"))
 	var logs, emf []map[string]any
