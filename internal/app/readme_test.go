@@ -1,0 +1,45 @@
+package app
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestREADMEErrorTableMatchesCode: every problem kind the code emits is in
+// the README's error table with its Lambda errorType, and nothing else is.
+func TestREADMEErrorTableMatchesCode(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| (\\d{3}) \\| `([a-z-]+)` \\| `?([A-Za-z]*)`? ?\\|")
+	rows := row.FindAllStringSubmatch(string(b), -1)
+	kinds := []string{KindInvalidSID, KindBadRequest, KindNotFound, KindRouteNotFound, KindMethodNotAllowed, KindPayloadTooLarge,
+		KindUnsupportedMediaType, KindInvalidSignature, KindUpstreamUnauthorized, KindUpstreamRateLimited, KindUpstreamError,
+		KindUpstreamTimeout, KindCredentialsUnavailable, KindUnavailable, KindInternal}
+	documented := map[string]bool{}
+	for _, r := range rows {
+		status, _ := strconv.Atoi(r[1])
+		kind, errType := r[2], r[3]
+		documented[kind] = true
+		if http.StatusText(status) == "" {
+			t.Errorf("%s: bad status %s", kind, r[1])
+		}
+		if errType != errorTypes[kind] {
+			t.Errorf("%s: README errorType %q, code %q", kind, errType, errorTypes[kind])
+		}
+	}
+	for _, k := range kinds {
+		if !documented[k] {
+			t.Errorf("problem kind %q is not in the README's error table", k)
+		}
+	}
+	if len(documented) != len(kinds) {
+		t.Errorf("README documents %d kinds, the code has %d: %s", len(documented), len(kinds), strings.Join(kinds, ","))
+	}
+}
