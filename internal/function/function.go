@@ -27,10 +27,36 @@ import (
 // Version is reported in the User-Agent of outbound requests.
 const Version = "0.1.0"
 
+// Option adjusts what New builds; the Lambda entry point uses none.
+type Option func(*options)
+
+type options struct {
+	signalwireHTTP *http.Client
+	forwardHTTP    *http.Client
+}
+
+// WithSignalWireHTTPClient replaces the HTTP client used for SignalWire
+// (tests and benchmarks that trust a local sandbox's certificate).
+func WithSignalWireHTTPClient(c *http.Client) Option {
+	return func(o *options) { o.signalwireHTTP = c }
+}
+
+// WithForwardHTTPClient replaces the HTTP client of the HTTPS destination.
+func WithForwardHTTPClient(c *http.Client) Option { return func(o *options) { o.forwardHTTP = c } }
+
 // New reads the configuration through getenv and returns the handler.
 // Logs and EMF metrics go to stdout. A configuration error comes back as
-// one line naming the variable and the expected form.
-func New(ctx context.Context, getenv func(string) string, stdout io.Writer) (*trigger.Router, error) {
+// one line naming the variable and the expected form. The AWS SDK reads its
+// own settings (region, credentials, AWS_ENDPOINT_URL_*) from the process
+// environment, as on Lambda.
+func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts ...Option) (*trigger.Router, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.forwardHTTP == nil {
+		o.forwardHTTP = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return nil, err
@@ -49,16 +75,16 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer) (*tr
 	creds := credentials.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, cfg.CredentialsTTL,
 		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""}))
 	userAgent := "signalwire-participants-lambda/" + Version
-	core := app.New(creds, signalwire.NewClient(signalwire.Options{UserAgent: userAgent}), log)
+	core := app.New(creds, signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP}), log)
 
-	opts := app.WebhookOptions{PublicBaseURL: cfg.PublicBaseURL, Verify: cfg.VerifySignatures, MaxReceiveCount: cfg.MaxReceiveCount}
+	hookOpts := app.WebhookOptions{PublicBaseURL: cfg.PublicBaseURL, Verify: cfg.VerifySignatures, MaxReceiveCount: cfg.MaxReceiveCount}
 	// forward.Deliver retries destinations itself, so their SDK clients make
 	// one attempt each; the retry queue keeps the SDK's standard retries.
 	once := func(o *sqs.Options) { o.RetryMaxAttempts = 1 }
 	if cfg.ForwardHTTPSURL != "" {
-		opts.Destinations = append(opts.Destinations, &signedHTTPS{
+		hookOpts.Destinations = append(hookOpts.Destinations, &signedHTTPS{
 			endpoint: cfg.ForwardHTTPSURL, creds: creds, userAgent: userAgent,
-			client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+			client: o.forwardHTTP,
 		})
 	}
 	if cfg.ForwardEventBus != "" {
@@ -66,23 +92,23 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer) (*tr
 		if err != nil {
 			return nil, fmt.Errorf("FORWARD_EVENT_BUS: %w", err)
 		}
-		opts.Destinations = append(opts.Destinations, d)
+		hookOpts.Destinations = append(hookOpts.Destinations, d)
 	}
 	if cfg.ForwardQueueURL != "" {
 		d, err := forward.NewSQS(sqs.NewFromConfig(awsCfg, once), cfg.ForwardQueueURL)
 		if err != nil {
 			return nil, fmt.Errorf("FORWARD_SQS_QUEUE_URL: %w", err)
 		}
-		opts.Destinations = append(opts.Destinations, d)
+		hookOpts.Destinations = append(hookOpts.Destinations, d)
 	}
 	if cfg.RetryQueueURL != "" {
 		q, err := forward.NewQueue(sqs.NewFromConfig(awsCfg), cfg.RetryQueueURL)
 		if err != nil {
 			return nil, fmt.Errorf("RETRY_QUEUE_URL: %w", err)
 		}
-		opts.Retry = q
+		hookOpts.Retry = q
 	}
-	hooks := app.NewWebhooks(core, opts)
+	hooks := app.NewWebhooks(core, hookOpts)
 	if !cfg.VerifySignatures {
 		log.Warn("WEBHOOK SIGNATURE VERIFICATION IS OFF: the webhook route accepts unsigned requests. This is allowed only in local runs (AWS_SAM_LOCAL=true).")
 	}

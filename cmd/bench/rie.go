@@ -1,0 +1,332 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/signalwire-lambda/participants/internal/localenv"
+)
+
+// trivialEvent is what the baselines answer in the cold-start comparison
+// (they echo it).
+var trivialEvent = []byte(`{"bench":"trivial"}`)
+
+// routeNotFoundEvent is the cheapest request the real function answers
+// successfully: an HTTP API event for an unknown route, a 404 that needs
+// neither Secrets Manager nor SignalWire. Its cold start is the function's
+// init cost alone.
+var routeNotFoundEvent = []byte(`{"version":"2.0","routeKey":"$default","rawPath":"/bench","rawQueryString":"",` +
+	`"headers":{"accept":"application/json"},"requestContext":{"domainName":"abc123def4.execute-api.us-east-1.amazonaws.com",` +
+	`"http":{"method":"GET","path":"/bench","protocol":"HTTP/1.1","sourceIp":"198.51.100.7"}},"isBase64Encoded":false}`)
+
+// invokeTimeout bounds one invocation.
+const invokeTimeout = 30 * time.Second
+
+// coldSpec is one kind of cold start to measure.
+type coldSpec struct {
+	name    string
+	bin     string
+	env     []string
+	payload []byte
+	// status, when non-zero, is the HTTP statusCode the answer must carry;
+	// zero means the answer must echo the payload.
+	status int
+}
+
+// coldResult holds one coldSpec's runs, index i being run i.
+type coldResult struct {
+	// first is the RIE round trip of the first invocation: process start,
+	// runtime and function init, and the first request.
+	first []time.Duration
+	// warm is, per run, the median of a few later invocations of the same
+	// payload on the same emulator.
+	warm []time.Duration
+	// reported is the RIE REPORT line's Init Duration.
+	reported []time.Duration
+	// hwm is the bootstrap's peak RSS (VmHWM) at the end of the run.
+	hwm []int64
+}
+
+// warmPerColdRun is how many warm invocations follow each cold one.
+const warmPerColdRun = 3
+
+// measureCold runs every spec `runs` times, interleaved (run i of every spec,
+// in rotating order, before run i+1), each on a fresh emulator, after one
+// discarded round that loads the binaries into the page cache.
+func measureCold(ctx context.Context, rieBin string, specs []coldSpec, runs int, logs io.Writer, progress func(string, ...any)) (map[string]*coldResult, error) {
+	results := map[string]*coldResult{}
+	for _, s := range specs {
+		results[s.name] = &coldResult{}
+	}
+	for i := -1; i < runs; i++ {
+		if i < 0 {
+			progress("cold start: warm-up round (discarded)")
+		} else {
+			progress("cold start: round %d/%d", i+1, runs)
+		}
+		for k := range specs {
+			s := specs[(k+max(i, 0))%len(specs)]
+			r, err := coldRun(ctx, rieBin, s, logs)
+			if err != nil {
+				return nil, fmt.Errorf("cold start %s: %w", s.name, err)
+			}
+			if i >= 0 {
+				res := results[s.name]
+				res.first = append(res.first, r.first[0])
+				res.warm = append(res.warm, r.warm[0])
+				res.reported = append(res.reported, r.reported...)
+				res.hwm = append(res.hwm, r.hwm...)
+			}
+		}
+	}
+	return results, nil
+}
+
+// coldRun starts a fresh emulator, invokes it once cold and a few times warm.
+func coldRun(ctx context.Context, rieBin string, s coldSpec, logs io.Writer) (*coldResult, error) {
+	fn, err := localenv.StartRIE(ctx, rieBin, s.bin, s.env, localenv.RIEOptions{LogOutput: logs})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = fn.Close() }()
+	if err := invokeCheck(ctx, fn, s.payload, s.status); err != nil {
+		return nil, fmt.Errorf("%w\nlogs:\n%s", err, fn.Logs())
+	}
+	r := &coldResult{first: []time.Duration{fn.FirstInvoke()}}
+	var warm []time.Duration
+	for range warmPerColdRun {
+		start := time.Now()
+		if err := invokeCheck(ctx, fn, s.payload, s.status); err != nil {
+			return nil, err
+		}
+		warm = append(warm, time.Since(start))
+	}
+	r.warm = []time.Duration{time.Duration(ms(warm...).median() * float64(time.Millisecond))}
+	if d, ok := fn.InitDuration(); ok {
+		r.reported = []time.Duration{d}
+	}
+	if hwm, _, err := procMemory(s.bin); err == nil {
+		r.hwm = []int64{hwm}
+	}
+	return r, nil
+}
+
+// invokeCheck invokes once and checks the answer: an HTTP-shaped answer with
+// the given status, or (status 0) the payload echoed.
+func invokeCheck(ctx context.Context, fn *localenv.RIE, payload []byte, status int) error {
+	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
+	defer cancel()
+	out, err := fn.Invoke(ctx, payload)
+	if err != nil {
+		return err
+	}
+	if status == 0 {
+		if !jsonEqual(out, payload) {
+			return fmt.Errorf("answer %s is not the echoed payload", out)
+		}
+		return nil
+	}
+	var resp struct {
+		StatusCode int `json:"statusCode"`
+	}
+	if json.Unmarshal(out, &resp) != nil || resp.StatusCode != status {
+		return fmt.Errorf("answer %s, want statusCode %d", truncate(out, 400), status)
+	}
+	return nil
+}
+
+func jsonEqual(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	ja, _ := json.Marshal(x)
+	jb, _ := json.Marshal(y)
+	return bytes.Equal(ja, jb)
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…"
+}
+
+// warmResult is the long warm run of the real function.
+type warmResult struct {
+	read, webhook []time.Duration
+	// coldSMCalls counts GetSecretValue calls of the first (cold) invocation;
+	// warmSMCalls those of every later one (warm-up included).
+	coldSMCalls, warmSMCalls int64
+	// invocations is the number of warm invocations warmSMCalls covers.
+	invocations int
+	// hwm and rss are the bootstrap's peak and current RSS at the end.
+	hwm, rss int64
+	// outcomes counts the webhook answers' outcome field.
+	outcomes map[string]int
+}
+
+// warmUpPerRoute is how many untimed invocations of each route precede the timing.
+const warmUpPerRoute = 20
+
+// measureWarm runs the real function under one emulator, with Secrets
+// Manager behind a counting proxy: one cold read, a warm-up, then perRoute
+// timed invocations of each route, alternating.
+func measureWarm(ctx context.Context, env *localenv.Env, rieBin, bin string, readEvent, webhookEvent []byte, perRoute int, logs io.Writer, progress func(string, ...any)) (*warmResult, error) {
+	var smCalls atomic.Int64
+	target, err := url.Parse(env.KumoURL)
+	if err != nil {
+		return nil, fmt.Errorf("bench: kumo URL: %w", err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") == "secretsmanager.GetSecretValue" {
+			smCalls.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer counting.Close()
+
+	fnEnv := env.FunctionEnv(localenv.WithVar("AWS_ENDPOINT_URL_SECRETS_MANAGER", counting.URL))
+	fn, err := localenv.StartRIE(ctx, rieBin, bin, fnEnv, localenv.RIEOptions{LogOutput: logs})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = fn.Close() }()
+
+	res := &warmResult{outcomes: map[string]int{}}
+	if err := invokeCheck(ctx, fn, readEvent, http.StatusOK); err != nil {
+		return nil, fmt.Errorf("cold read: %w\nlogs:\n%s", err, fn.Logs())
+	}
+	res.coldSMCalls = smCalls.Load()
+	progress("warm: %d untimed + %d timed invocations per route", warmUpPerRoute, perRoute)
+	for i := range warmUpPerRoute + perRoute {
+		for _, route := range []string{"read", "webhook"} {
+			payload := readEvent
+			if route == "webhook" {
+				payload = webhookEvent
+			}
+			d, out, err := timedInvoke(ctx, fn, payload)
+			if err != nil {
+				return nil, fmt.Errorf("warm %s: %w\nlogs:\n%s", route, err, truncate([]byte(fn.Logs()), 4000))
+			}
+			outcome, err := httpOutcome(out)
+			if err != nil {
+				return nil, fmt.Errorf("warm %s: %w", route, err)
+			}
+			res.invocations++
+			if i < warmUpPerRoute {
+				continue
+			}
+			if route == "read" {
+				res.read = append(res.read, d)
+			} else {
+				res.webhook = append(res.webhook, d)
+				res.outcomes[outcome]++
+			}
+		}
+	}
+	res.warmSMCalls = smCalls.Load() - res.coldSMCalls
+	res.hwm, res.rss, err = procMemory(bin)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func timedInvoke(ctx context.Context, fn *localenv.RIE, payload []byte) (time.Duration, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
+	defer cancel()
+	start := time.Now()
+	out, err := fn.Invoke(ctx, payload)
+	return time.Since(start), out, err
+}
+
+// httpOutcome checks for a 200 HTTP answer and returns the "outcome" of its
+// JSON body, if any (the webhook route's).
+func httpOutcome(out []byte) (string, error) {
+	var resp struct {
+		StatusCode int    `json:"statusCode"`
+		Body       string `json:"body"`
+	}
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("answer %s, want statusCode 200", truncate(out, 400))
+	}
+	var body struct {
+		Outcome string `json:"outcome"`
+	}
+	_ = json.Unmarshal([]byte(resp.Body), &body)
+	return body.Outcome, nil
+}
+
+// procMemory finds the running process whose executable is bin and returns
+// its VmHWM (peak resident set) and VmRSS from /proc/<pid>/status, in bytes.
+// The RIE's REPORT line cannot be used: it prints the configured memory
+// size (3008 MB) as Max Memory Used.
+func procMemory(bin string) (hwm, rss int64, err error) {
+	want, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: peak RSS needs /proc: %w", err)
+	}
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil || exe != want {
+			continue
+		}
+		return readStatus(filepath.Join("/proc", e.Name(), "status"))
+	}
+	return 0, 0, fmt.Errorf("bench: no running process of %s", bin)
+}
+
+func readStatus(path string) (hwm, rss int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (key != "VmHWM" && key != "VmRSS") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bench: %s %q: %w", key, val, err)
+		}
+		if key == "VmHWM" {
+			hwm = kb << 10
+		} else {
+			rss = kb << 10
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	if hwm == 0 {
+		return 0, 0, errors.New("bench: no VmHWM in " + path)
+	}
+	return hwm, rss, nil
+}

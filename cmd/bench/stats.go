@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// sample is a set of measurements of one quantity.
+type sample []float64
+
+// sorted returns a sorted copy.
+func (s sample) sorted() []float64 {
+	c := slices.Clone([]float64(s))
+	slices.Sort(c)
+	return c
+}
+
+// median is the middle value (the mean of the two middle ones for an even
+// count); NaN when empty.
+func (s sample) median() float64 { return s.quantile(0.5) }
+
+// quantile interpolates linearly between the closest ranks; NaN when empty.
+func (s sample) quantile(q float64) float64 {
+	c := s.sorted()
+	if len(c) == 0 {
+		return math.NaN()
+	}
+	pos := q * float64(len(c)-1)
+	lo := int(math.Floor(pos))
+	hi := int(math.Ceil(pos))
+	return c[lo] + (c[hi]-c[lo])*(pos-float64(lo))
+}
+
+func (s sample) min() float64 {
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	return slices.Min(s)
+}
+
+func (s sample) max() float64 {
+	if len(s) == 0 {
+		return math.NaN()
+	}
+	return slices.Max(s)
+}
+
+// ratios divides a by b element-wise (paired measurements of the same run).
+func ratios(a, b sample) sample {
+	n := min(len(a), len(b))
+	out := make(sample, 0, n)
+	for i := range n {
+		if b[i] != 0 {
+			out = append(out, a[i]/b[i])
+		}
+	}
+	return out
+}
+
+// ms converts durations to milliseconds.
+func ms(ds ...time.Duration) sample {
+	out := make(sample, len(ds))
+	for i, d := range ds {
+		out[i] = float64(d) / float64(time.Millisecond)
+	}
+	return out
+}
+
+// fmtMedian renders "median [min–max]" with the given unit and precision.
+func fmtMedian(s sample, prec int, unit string) string {
+	if len(s) == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.*f %s [%.*f–%.*f]", prec, s.median(), unit, prec, s.min(), prec, s.max())
+}
+
+// fmtRatio renders a ratio of medians and, when paired ratios exist, their
+// range: "1.23× [1.10–1.40]".
+func fmtRatio(num, den float64, paired sample) string {
+	if den == 0 || math.IsNaN(num) || math.IsNaN(den) {
+		return "n/a"
+	}
+	r := fmt.Sprintf("%.2f×", num/den)
+	if len(paired) > 1 {
+		r += fmt.Sprintf(" [%.2f–%.2f]", paired.min(), paired.max())
+	}
+	return r
+}
+
+// fmtBytes renders a byte count in MiB.
+func fmtBytes(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
