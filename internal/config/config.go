@@ -34,6 +34,7 @@ var Variables = []Variable{
 	{Name: "RETRY_QUEUE_URL", Form: "an SQS queue URL"},
 	{Name: "RETRY_MAX_RECEIVE_COUNT", Default: "5", Form: "an integer from 1 to 1000, the retry queue's redrive maxReceiveCount"},
 	{Name: "METRICS_NAMESPACE", Default: "SignalWireParticipants", Form: "a CloudWatch namespace (1-255 of A-Za-z0-9 . - _ / # :)"},
+	{Name: "METRICS_SERVICE", Form: "a dimension value of 1-255 characters"},
 }
 
 // Config is the validated configuration.
@@ -51,6 +52,8 @@ type Config struct {
 	// function can log and count a message's last attempt.
 	MaxReceiveCount  int
 	MetricsNamespace string
+	// MetricsService is the Service dimension of every metric (default: the function name).
+	MetricsService string
 	// FunctionName is AWS_LAMBDA_FUNCTION_NAME (set by Lambda).
 	FunctionName string
 	// Local is true under `sam local` (AWS_SAM_LOCAL=true) and the README's local run.
@@ -146,6 +149,16 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.MetricsNamespace = get("METRICS_NAMESPACE"); !namespace.MatchString(c.MetricsNamespace) {
 		bad("METRICS_NAMESPACE", fmt.Sprintf("is %q", c.MetricsNamespace))
+	}
+	c.MetricsService = get("METRICS_SERVICE")
+	if len(c.MetricsService) > 255 {
+		bad("METRICS_SERVICE", "is too long")
+	}
+	if c.MetricsService == "" {
+		c.MetricsService = c.FunctionName
+	}
+	if c.MetricsService == "" {
+		c.MetricsService = "signalwire-participants"
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.New("invalid configuration: " + strings.Join(errs, "; "))

@@ -17,7 +17,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.SecretID != "sw/creds" || c.CredentialsTTL != 5*time.Minute || c.LogLevel != slog.LevelInfo ||
-		!c.VerifySignatures || c.MetricsNamespace != "SignalWireParticipants" || c.MaxReceiveCount != 5 || c.FunctionName != "fn" || c.Local {
+		!c.VerifySignatures || c.MetricsNamespace != "SignalWireParticipants" || c.MaxReceiveCount != 5 || c.FunctionName != "fn" || c.Local || c.MetricsService != "fn" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -34,12 +34,13 @@ func TestEverySetting(t *testing.T) {
 		"RETRY_QUEUE_URL":                "https://sqs.us-east-1.amazonaws.com/123456789012/retry",
 		"METRICS_NAMESPACE":              "Acme/SignalWire",
 		"WEBHOOK_SIGNATURE_VERIFICATION": "on",
+		"METRICS_SERVICE":                "participants-prod",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.CredentialsTTL != 90*time.Second || c.LogLevel != slog.LevelDebug || c.PublicBaseURL != "https://hooks.example.com/prod" ||
-		c.ForwardHTTPSURL == "" || c.ForwardEventBus == "" || c.ForwardQueueURL == "" || c.RetryQueueURL == "" || c.MetricsNamespace != "Acme/SignalWire" {
+		c.ForwardHTTPSURL == "" || c.ForwardEventBus == "" || c.ForwardQueueURL == "" || c.RetryQueueURL == "" || c.MetricsNamespace != "Acme/SignalWire" || c.MetricsService != "participants-prod" {
 		t.Fatalf("parsed: %+v", c)
 	}
 }

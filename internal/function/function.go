@@ -62,11 +62,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		return nil, err
 	}
 	log := obs.NewLogger(stdout, cfg.LogLevel)
-	service := cfg.FunctionName
-	if service == "" {
-		service = "signalwire-participants"
-	}
-	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, service)
+	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService)
 
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
