@@ -269,17 +269,25 @@ func TestMisconfigurationFailsFast(t *testing.T) {
 // participant webhook (distinct sequence number, so a distinct event id).
 func signedWebhook(t *testing.T, s *stack, event, call string, seq int) []byte {
 	t.Helper()
+	return signWebhook(t, s.env.PublicBaseURL, readEvent(t, "webhook-participant-join.json"), event, call, fmt.Sprint(seq))
+}
+
+// signWebhook turns the template event into a webhook for event/call/seq,
+// signed with the sandbox key for base.
+func signWebhook(tb testing.TB, base string, template []byte, event, call, seq string) []byte {
+	tb.Helper()
 	form := url.Values{
 		"AccountSid": {sandbox.ProjectID}, "ConferenceSid": {sandbox.ConferenceStandup}, "CallSid": {call},
-		"StatusCallbackEvent": {event}, "SequenceNumber": {fmt.Sprint(seq)}, "Timestamp": {"Thu, 26 Nov 2026 10:15:00 +0000"},
+		"StatusCallbackEvent": {event}, "SequenceNumber": {seq}, "Timestamp": {"Thu, 26 Nov 2026 10:15:00 +0000"},
 		"Muted": {"false"}, "Hold": {"false"}, "FriendlyName": {"daily-standup"},
 	}
 	var e map[string]any
-	json.Unmarshal(readEvent(t, "webhook-participant-join.json"), &e)
-	body := form.Encode()
-	e["body"] = body
+	if err := json.Unmarshal(template, &e); err != nil {
+		tb.Fatal(err)
+	}
+	e["body"] = form.Encode()
 	e["isBase64Encoded"] = false
-	e["headers"].(map[string]any)["x-signalwire-signature"] = webhook.SignForm(sandbox.SigningKey, s.env.PublicBaseURL+"/webhooks/signalwire", form)
+	e["headers"].(map[string]any)["x-signalwire-signature"] = webhook.SignForm(sandbox.SigningKey, base+"/webhooks/signalwire", form)
 	b, _ := json.Marshal(e)
 	return b
 }

@@ -136,9 +136,14 @@ func (s *stack) invokeHTTP(t *testing.T, payload []byte) httpResponse {
 
 func readEvent(t *testing.T, name string) []byte {
 	t.Helper()
+	return readEventTB(t, name)
+}
+
+func readEventTB(tb testing.TB, name string) []byte {
+	tb.Helper()
 	b, err := os.ReadFile(filepath.Join(moduleRoot, "events", name))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return b
 }
