@@ -2,6 +2,8 @@ module github.com/signalwire-lambda/participants
 
 go 1.26.6
 
+toolchain go1.26.10
+
 require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
 	github.com/aclements/go-moremath v0.0.0-20210112150236-f10218a38794 // indirect

@@ -233,10 +233,10 @@ func TestRoutingErrors(t *testing.T) {
 	}
 	req := get(readPath(acct, conf, call))
 	req.Method = "DELETE"
-	if r := a.ServeHTTP(context.Background(), req); r.Status != 405 {
-		t.Fatalf("DELETE: %d", r.Status)
+	if r := a.ServeHTTP(context.Background(), req); r.Status != 405 || r.Headers["Allow"] != "GET, HEAD" {
+		t.Fatalf("DELETE: %d %v", r.Status, r.Headers)
 	}
-	if r := a.ServeHTTP(context.Background(), get("/webhooks/signalwire")); r.Status != 405 {
-		t.Fatalf("GET webhook: %d", r.Status)
+	if r := a.ServeHTTP(context.Background(), get("/webhooks/signalwire")); r.Status != 405 || r.Headers["Allow"] != "POST" {
+		t.Fatalf("GET webhook: %d %v", r.Status, r.Headers)
 	}
 }

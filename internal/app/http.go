@@ -49,7 +49,7 @@ type Response struct {
 func (a *App) ServeHTTP(ctx context.Context, r Request) Response {
 	if ref, ok := readRoute(r); ok {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return ProblemResponse(methodNotAllowed("GET"))
+			return methodNotAllowed("GET, HEAD")
 		}
 		p, err := a.Participant(ctx, ref)
 		if err != nil {
@@ -63,7 +63,7 @@ func (a *App) ServeHTTP(ctx context.Context, r Request) Response {
 	}
 	if strings.HasSuffix(r.Path, WebhookRoute) {
 		if r.Method != http.MethodPost {
-			return ProblemResponse(methodNotAllowed("POST"))
+			return methodNotAllowed("POST")
 		}
 		if a.webhooks == nil {
 			return ProblemResponse(problem.New(KindRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
@@ -94,8 +94,11 @@ func ProblemResponse(p problem.Problem) Response {
 	return Response{Status: p.Status, Headers: h, Body: p.JSON()}
 }
 
-func methodNotAllowed(allow string) problem.Problem {
-	return problem.New(KindMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only")
+// methodNotAllowed answers 405 with the Allow header RFC 9110 requires.
+func methodNotAllowed(allow string) Response {
+	r := ProblemResponse(problem.New(KindMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only"))
+	r.Headers["Allow"] = allow
+	return r
 }
 
 // readRoute recognises the read route. API Gateway's path parameters win;

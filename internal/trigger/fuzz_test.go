@@ -273,8 +273,12 @@ func targetedSeeds(ev map[string][]byte) [][]byte {
 			editJSON(hook, func(m map[string]any) { m["rawQueryString"] = "ConferenceSid=" + sandbox.ConferenceSupport }),
 			editJSON(hook, func(m map[string]any) { m["rawPath"] = "/Prod/webhooks/signalwire" }),
 			editJSON(hook, func(m map[string]any) { m["headers"].(map[string]any)["content-type"] = "application/json" }),
-			editJSON(hook, func(m map[string]any) { m["headers"].(map[string]any)["content-type"] = "application/x-www-form-urlencoded; charset=utf-8" }),
-			editJSON(hook, func(m map[string]any) { m["requestContext"].(map[string]any)["http"].(map[string]any)["method"] = "GET" }),
+			editJSON(hook, func(m map[string]any) {
+				m["headers"].(map[string]any)["content-type"] = "application/x-www-form-urlencoded; charset=utf-8"
+			}),
+			editJSON(hook, func(m map[string]any) {
+				m["requestContext"].(map[string]any)["http"].(map[string]any)["method"] = "GET"
+			}),
 			editJSON(hook, func(m map[string]any) { m["body"] = m["body"].(string) + "&Muted=false" }),
 			editJSON(hook, func(m map[string]any) {
 				m["body"], m["isBase64Encoded"] = decodeSeedBody(m)+"&CallSid="+sandbox.CallGone, false

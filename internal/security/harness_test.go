@@ -1,0 +1,359 @@
+package security
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/signalwire-lambda/participants/internal/app"
+	"github.com/signalwire-lambda/participants/internal/credentials"
+	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/problem"
+	"github.com/signalwire-lambda/participants/internal/sandbox"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+	"github.com/signalwire-lambda/participants/internal/trigger"
+	"github.com/signalwire-lambda/participants/internal/webhook"
+)
+
+// publicBaseURL is the PUBLIC_BASE_URL of the function under test; webhooks
+// are signed for publicBaseURL + app.WebhookRoute.
+const publicBaseURL = "https://hooks.security.test"
+
+// Domain names the trigger shapes carry.
+const (
+	apiDomain = "abc123def4.execute-api.us-east-1.amazonaws.com"
+	urlDomain = "xyz789abcd1234efgh567ijk.lambda-url.us-east-1.on.aws"
+)
+
+// staticCreds hands out the sandbox's credentials for a sandbox on host.
+type staticCreds struct{ c credentials.Credentials }
+
+func (s staticCreds) Get(context.Context) (credentials.Credentials, uint64, error) {
+	return s.c, 1, nil
+}
+
+func (s staticCreds) Refresh(context.Context, uint64) (credentials.Credentials, uint64, error) {
+	return s.c, 1, nil
+}
+
+// countingDestination accepts, counts and keeps forwarded envelopes.
+type countingDestination struct {
+	n    atomic.Int64
+	mu   sync.Mutex
+	msgs []forward.Message
+}
+
+func (d *countingDestination) Name() string { return "test" }
+
+func (d *countingDestination) Send(_ context.Context, m forward.Message) error {
+	d.n.Add(1)
+	d.mu.Lock()
+	d.msgs = append(d.msgs, m)
+	d.mu.Unlock()
+	return nil
+}
+
+// last returns the last envelope forwarded, decoded.
+func (d *countingDestination) last(t *testing.T) map[string]any {
+	t.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.msgs) == 0 {
+		t.Fatal("nothing was forwarded")
+	}
+	var env map[string]any
+	if err := json.Unmarshal(d.msgs[len(d.msgs)-1].Body, &env); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// countingQueue accepts and counts webhooks parked for retry.
+type countingQueue struct{ n atomic.Int64 }
+
+func (q *countingQueue) Enqueue(context.Context, []byte, map[string]string) error {
+	q.n.Add(1)
+	return nil
+}
+
+// syncBuffer collects the function's logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// fn is the function under test: the real router and core, the sandbox as
+// SignalWire (reached through sandbox.Client()), signature verification on.
+type fn struct {
+	sb     *sandbox.Server
+	router *trigger.Router
+	dest   *countingDestination
+	queue  *countingQueue
+	logs   *syncBuffer
+}
+
+// edges counts what reached the outside world.
+type edges struct{ upstream, forwarded, queued int64 }
+
+func newFn(t *testing.T) *fn {
+	t.Helper()
+	sb := sandbox.New()
+	t.Cleanup(sb.Close)
+	projectID, token := sb.Credentials()
+	creds := staticCreds{credentials.Credentials{
+		ProjectID: projectID, APIToken: token, SpaceHost: sb.Host(), SigningKey: sandbox.SigningKey,
+	}}
+	f := &fn{sb: sb, dest: &countingDestination{}, queue: &countingQueue{}, logs: &syncBuffer{}}
+	log := obs.NewLogger(f.logs, slog.LevelDebug)
+	client := signalwire.NewClient(signalwire.Options{HTTPClient: sb.Client(), MaxAttempts: 1})
+	core := app.New(creds, client, log)
+	hooks := app.NewWebhooks(core, app.WebhookOptions{
+		PublicBaseURL: publicBaseURL,
+		Verify:        true,
+		Destinations:  []forward.Destination{f.dest},
+		Retry:         f.queue,
+		InlineBudget:  5 * time.Second,
+		Policy:        forward.Policy{MaxAttempts: 1},
+	})
+	f.router = trigger.NewRouter(core, hooks, log, obs.NewMetrics(f.logs, "Security", "security"))
+	t.Cleanup(func() {
+		// Whatever the input, no credential ever reaches a log line.
+		for _, secret := range []string{token, sandbox.SigningKey} {
+			if strings.Contains(f.logs.String(), secret) {
+				t.Errorf("a credential leaked into the logs")
+			}
+		}
+	})
+	return f
+}
+
+func (f *fn) edges() edges {
+	return edges{f.sb.Requests(), f.dest.n.Load(), f.queue.n.Load()}
+}
+
+// invoke runs one invocation and returns the raw output and error.
+func (f *fn) invoke(t *testing.T, payload []byte) ([]byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := f.router.Invoke(ctx, payload)
+	for _, secret := range []string{sandbox.APIToken, sandbox.SigningKey} {
+		if strings.Contains(string(out), secret) || (err != nil && strings.Contains(err.Error(), secret)) {
+			t.Fatalf("a credential leaked into an answer")
+		}
+	}
+	return out, err
+}
+
+// answer is an HTTP-shaped invocation result.
+type answer struct {
+	Status  int               `json:"statusCode"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+}
+
+// http invokes an HTTP-shaped event and decodes the answer.
+func (f *fn) http(t *testing.T, payload []byte) answer {
+	t.Helper()
+	out, err := f.invoke(t, payload)
+	if err != nil {
+		t.Fatalf("HTTP event answered with a Lambda error: %v", err)
+	}
+	var a answer
+	if err := json.Unmarshal(out, &a); err != nil {
+		t.Fatalf("answer %q: %v", out, err)
+	}
+	return a
+}
+
+// problemOf asserts a is an RFC 9457 problem with status, type kind and (when
+// field is not empty) that field, and returns it.
+func problemOf(t *testing.T, a answer, status int, kind, field string) problem.Problem {
+	t.Helper()
+	if a.Status != status || a.Headers["Content-Type"] != problem.ContentType {
+		t.Fatalf("answer %d %q, want %d %s: %s", a.Status, a.Headers["Content-Type"], status, problem.ContentType, truncate(a.Body))
+	}
+	var p problem.Problem
+	if err := json.Unmarshal([]byte(a.Body), &p); err != nil {
+		t.Fatalf("problem body %q: %v", truncate(a.Body), err)
+	}
+	if p.Status != status || p.Type != problem.TypeBase+kind || p.Title == "" {
+		t.Fatalf("problem %s, want status %d type %s", truncate(a.Body), status, kind)
+	}
+	if field != "" && p.Field != field {
+		t.Fatalf("problem names field %q, want %q: %s", p.Field, field, truncate(a.Body))
+	}
+	if len(a.Body) > 2048 {
+		t.Fatalf("problem body of %d bytes echoes the input", len(a.Body))
+	}
+	return p
+}
+
+// lambdaError asserts err is a direct invocation error of the given type.
+func lambdaError(t *testing.T, err error, errorType string) messages.InvokeResponse_Error {
+	t.Helper()
+	var le messages.InvokeResponse_Error
+	if !errors.As(err, &le) || le.Type != errorType {
+		t.Fatalf("error %#v, want errorType %s", err, errorType)
+	}
+	return le
+}
+
+// unchanged asserts nothing reached SignalWire, a destination or the retry queue.
+func (f *fn) unchanged(t *testing.T, before edges, what string) {
+	t.Helper()
+	if after := f.edges(); after != before {
+		t.Fatalf("%s reached the outside: upstream %d→%d, forwarded %d→%d, queued %d→%d", what,
+			before.upstream, after.upstream, before.forwarded, after.forwarded, before.queued, after.queued)
+	}
+}
+
+func truncate(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// req describes one HTTP request, rendered in any trigger shape.
+type req struct {
+	method  string
+	path    string            // raw path, as the caller sent it
+	params  map[string]string // API Gateway route parameters (decoded)
+	headers map[string]string
+	query   string
+	body    string
+	base64  bool
+}
+
+// httpAPI renders r as an HTTP API (payload 2.0) event.
+func (r req) httpAPI(t *testing.T) []byte {
+	return mustJSON(t, events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: r.path, RawQueryString: r.query,
+		Headers: r.headers, PathParameters: r.params, Body: r.body, IsBase64Encoded: r.base64,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			DomainName: apiDomain, Stage: "$default",
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.method, Path: r.path},
+		},
+	})
+}
+
+// functionURL renders r as a Function URL event: no route parameters.
+func (r req) functionURL(t *testing.T) []byte {
+	return mustJSON(t, events.LambdaFunctionURLRequest{
+		Version: "2.0", RawPath: r.path, RawQueryString: r.query, Headers: r.headers, Body: r.body, IsBase64Encoded: r.base64,
+		RequestContext: events.LambdaFunctionURLRequestContext{
+			DomainName: urlDomain,
+			HTTP:       events.LambdaFunctionURLRequestContextHTTPDescription{Method: r.method, Path: r.path},
+		},
+	})
+}
+
+// restAPI renders r as a REST API (payload 1.0) proxy event on stage Prod.
+func (r req) restAPI(t *testing.T) []byte {
+	q, _ := url.ParseQuery(r.query)
+	single := map[string]string{}
+	for k, vs := range q {
+		single[k] = vs[len(vs)-1]
+	}
+	return mustJSON(t, events.APIGatewayProxyRequest{
+		Path: r.path, HTTPMethod: r.method, Headers: r.headers, PathParameters: r.params,
+		QueryStringParameters: single, MultiValueQueryStringParameters: q,
+		Body: r.body, IsBase64Encoded: r.base64,
+		RequestContext: events.APIGatewayProxyRequestContext{DomainName: apiDomain, Stage: "Prod", Path: "/Prod" + r.path, HTTPMethod: r.method},
+	})
+}
+
+// shapes renders r in every HTTP trigger shape; the Function URL shape
+// drops r.params (Function URLs have no route parameters).
+func (r req) shapes(t *testing.T) map[string][]byte {
+	return map[string][]byte{
+		"http-api":     r.httpAPI(t),
+		"rest-api":     r.restAPI(t),
+		"function-url": r.functionURL(t),
+	}
+}
+
+// readPath is the read route's path for three (raw) segments.
+func readPath(a, c, p string) string {
+	return "/accounts/" + a + "/conferences/" + c + "/participants/" + p
+}
+
+// callbackForm is a participant-join status callback for the sandbox's
+// seeded participant; seq varies its event id.
+func callbackForm(seq int) url.Values {
+	return url.Values{
+		"AccountSid":          {sandbox.ProjectID},
+		"ApiVersion":          {"2010-04-01"},
+		"ConferenceSid":       {sandbox.ConferenceStandup},
+		"FriendlyName":        {"daily-standup"},
+		"StatusCallbackEvent": {"participant-join"},
+		"CallSid":             {sandbox.CallAlice},
+		"Muted":               {"false"},
+		"Hold":                {"false"},
+		"SequenceNumber":      {strconv.Itoa(seq)},
+		"Timestamp":           {"Thu, 26 Nov 2026 10:15:00 +0000"},
+	}
+}
+
+// signedWebhook returns a POST of form to the webhook route, signed with the
+// sandbox's signing key for the public URL.
+func signedWebhook(form url.Values) req {
+	return req{
+		method: "POST",
+		path:   app.WebhookRoute,
+		body:   form.Encode(),
+		headers: map[string]string{
+			"content-type":           webhook.FormContentType,
+			"x-signalwire-signature": webhook.SignForm(sandbox.SigningKey, publicBaseURL+app.WebhookRoute, form),
+		},
+	}
+}
+
+// withHeader returns a copy of r with one header set (deleted when v is "-").
+func (r req) withHeader(k, v string) req {
+	h := make(map[string]string, len(r.headers)+1)
+	for hk, hv := range r.headers {
+		h[hk] = hv
+	}
+	if v == "-" {
+		delete(h, k)
+	} else {
+		h[k] = v
+	}
+	r.headers = h
+	return r
+}
