@@ -11,11 +11,13 @@ import (
 	"github.com/signalwire-lambda/participants/internal/localenv"
 )
 
-// Variant names: the real function and its two baselines.
+// Variant names: the real function, its two baselines, and minsdk with a
+// reachable GetSecretValue call (a diagnostic).
 const (
-	ours   = "ours"
-	minsdk = "minsdk"
-	hello  = "hello"
+	ours       = "ours"
+	minsdk     = "minsdk"
+	hello      = "hello"
+	minsdkCall = "minsdkcall"
 )
 
 // variants maps each variant to the main package it is built from.
@@ -23,6 +25,7 @@ var variants = []struct{ name, pkg string }{
 	{ours, localenv.FunctionPackage},
 	{minsdk, "./internal/benchdata/minsdk"},
 	{hello, "./internal/benchdata/hello"},
+	{minsdkCall, "./internal/benchdata/minsdkcall"},
 }
 
 // sizeArches are the architectures whose bootstrap sizes are compared.

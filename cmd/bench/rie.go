@@ -43,9 +43,41 @@ type coldSpec struct {
 	bin     string
 	env     []string
 	payload []byte
-	// status, when non-zero, is the HTTP statusCode the answer must carry;
-	// zero means the answer must echo the payload.
-	status int
+	// check validates each answer.
+	check func(answer []byte) error
+}
+
+// echoes checks that the answer is the payload.
+func echoes(payload []byte) func([]byte) error {
+	return func(out []byte) error {
+		if !jsonEqual(out, payload) {
+			return fmt.Errorf("answer %s is not the echoed payload", truncate(out, 400))
+		}
+		return nil
+	}
+}
+
+// hasStatus checks for an HTTP-shaped answer with the given statusCode.
+func hasStatus(status int) func([]byte) error {
+	return func(out []byte) error {
+		var resp struct {
+			StatusCode int `json:"statusCode"`
+		}
+		if json.Unmarshal(out, &resp) != nil || resp.StatusCode != status {
+			return fmt.Errorf("answer %s, want statusCode %d", truncate(out, 400), status)
+		}
+		return nil
+	}
+}
+
+// contains checks that the answer contains substr.
+func contains(substr string) func([]byte) error {
+	return func(out []byte) error {
+		if !bytes.Contains(out, []byte(substr)) {
+			return fmt.Errorf("answer %s does not contain %s", truncate(out, 400), substr)
+		}
+		return nil
+	}
 }
 
 // coldResult holds one coldSpec's runs, index i being run i.
@@ -60,6 +92,10 @@ type coldResult struct {
 	reported []time.Duration
 	// hwm is the bootstrap's peak RSS (VmHWM) at the end of the run.
 	hwm []int64
+	// handler and upstream are, for the real function, the first
+	// invocation's duration_ms and upstream_latency_ms from its log line
+	// (the handler's own time, and the SignalWire call's within it).
+	handler, upstream []time.Duration
 }
 
 // warmPerColdRun is how many warm invocations follow each cold one.
@@ -91,6 +127,8 @@ func measureCold(ctx context.Context, rieBin string, specs []coldSpec, runs int,
 				res.warm = append(res.warm, r.warm[0])
 				res.reported = append(res.reported, r.reported...)
 				res.hwm = append(res.hwm, r.hwm...)
+				res.handler = append(res.handler, r.handler...)
+				res.upstream = append(res.upstream, r.upstream...)
 			}
 		}
 	}
@@ -104,14 +142,17 @@ func coldRun(ctx context.Context, rieBin string, s coldSpec, logs io.Writer) (*c
 		return nil, err
 	}
 	defer func() { _ = fn.Close() }()
-	if err := invokeCheck(ctx, fn, s.payload, s.status); err != nil {
+	if err := invokeCheck(ctx, fn, s.payload, s.check); err != nil {
 		return nil, fmt.Errorf("%w\nlogs:\n%s", err, fn.Logs())
 	}
 	r := &coldResult{first: []time.Duration{fn.FirstInvoke()}}
+	if h, u, ok := invocationLog(fn.Logs()); ok {
+		r.handler, r.upstream = []time.Duration{h}, []time.Duration{u}
+	}
 	var warm []time.Duration
 	for range warmPerColdRun {
 		start := time.Now()
-		if err := invokeCheck(ctx, fn, s.payload, s.status); err != nil {
+		if err := invokeCheck(ctx, fn, s.payload, s.check); err != nil {
 			return nil, err
 		}
 		warm = append(warm, time.Since(start))
@@ -126,28 +167,34 @@ func coldRun(ctx context.Context, rieBin string, s coldSpec, logs io.Writer) (*c
 	return r, nil
 }
 
-// invokeCheck invokes once and checks the answer: an HTTP-shaped answer with
-// the given status, or (status 0) the payload echoed.
-func invokeCheck(ctx context.Context, fn *localenv.RIE, payload []byte, status int) error {
+// invokeCheck invokes once and checks the answer.
+func invokeCheck(ctx context.Context, fn *localenv.RIE, payload []byte, check func([]byte) error) error {
 	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
 	defer cancel()
 	out, err := fn.Invoke(ctx, payload)
 	if err != nil {
 		return err
 	}
-	if status == 0 {
-		if !jsonEqual(out, payload) {
-			return fmt.Errorf("answer %s is not the echoed payload", out)
+	return check(out)
+}
+
+// invocationLog finds the real function's first "invocation" log line and
+// returns its duration_ms and upstream_latency_ms.
+func invocationLog(logs string) (handler, upstream time.Duration, ok bool) {
+	for line := range strings.Lines(logs) {
+		if !strings.Contains(line, `"message":"invocation"`) {
+			continue
 		}
-		return nil
+		var l struct {
+			DurationMs float64 `json:"duration_ms"`
+			UpstreamMs float64 `json:"upstream_latency_ms"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil {
+			continue
+		}
+		return time.Duration(l.DurationMs * float64(time.Millisecond)), time.Duration(l.UpstreamMs * float64(time.Millisecond)), true
 	}
-	var resp struct {
-		StatusCode int `json:"statusCode"`
-	}
-	if json.Unmarshal(out, &resp) != nil || resp.StatusCode != status {
-		return fmt.Errorf("answer %s, want statusCode %d", truncate(out, 400), status)
-	}
-	return nil
+	return 0, 0, false
 }
 
 func jsonEqual(a, b []byte) bool {
@@ -210,7 +257,7 @@ func measureWarm(ctx context.Context, env *localenv.Env, rieBin, bin string, rea
 	defer func() { _ = fn.Close() }()
 
 	res := &warmResult{outcomes: map[string]int{}}
-	if err := invokeCheck(ctx, fn, readEvent, http.StatusOK); err != nil {
+	if err := invokeCheck(ctx, fn, readEvent, hasStatus(http.StatusOK)); err != nil {
 		return nil, fmt.Errorf("cold read: %w\nlogs:\n%s", err, fn.Logs())
 	}
 	res.coldSMCalls = smCalls.Load()

@@ -76,17 +76,31 @@ func fmtMedian(s sample, prec int, unit string) string {
 	return fmt.Sprintf("%.*f %s [%.*f–%.*f]", prec, s.median(), unit, prec, s.min(), prec, s.max())
 }
 
-// fmtRatio renders a ratio of medians and, when paired ratios exist, their
-// range: "1.23× [1.10–1.40]".
+// fmtRatio renders a ratio and, when paired ratios exist, their range. With
+// pairs (measurements of the same round or run), the ratio shown is their
+// median, which resists the load drifting between rounds better than the
+// ratio of the two medians; without, it is num/den. "1.23× [1.10–1.40]".
 func fmtRatio(num, den float64, paired sample) string {
-	if den == 0 || math.IsNaN(num) || math.IsNaN(den) {
+	r := headlineRatio(num, den, paired)
+	if math.IsNaN(r) {
 		return "n/a"
 	}
-	r := fmt.Sprintf("%.2f×", num/den)
+	s := fmt.Sprintf("%.2f×", r)
 	if len(paired) > 1 {
-		r += fmt.Sprintf(" [%.2f–%.2f]", paired.min(), paired.max())
+		s += fmt.Sprintf(" [%.2f–%.2f]", paired.min(), paired.max())
 	}
-	return r
+	return s
+}
+
+// headlineRatio is the ratio fmtRatio shows and the targets are checked on.
+func headlineRatio(num, den float64, paired sample) float64 {
+	if len(paired) > 0 {
+		return paired.median()
+	}
+	if den == 0 {
+		return math.NaN()
+	}
+	return num / den
 }
 
 // fmtBytes renders a byte count in MiB.

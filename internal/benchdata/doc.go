@@ -5,5 +5,8 @@
 //
 //   - hello: aws-lambda-go only, echoing its input;
 //   - minsdk: aws-lambda-go plus aws-sdk-go-v2's config.LoadDefaultConfig
-//     and a Secrets Manager client built at init and unused per request.
+//     and a Secrets Manager client built at init and unused per request;
+//   - minsdkcall: minsdk with a reachable GetSecretValue call (made only for
+//     an event naming a secret), so that it links the SDK's request
+//     pipeline, which minsdk's linker drops: a diagnostic baseline.
 package benchdata

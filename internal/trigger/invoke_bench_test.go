@@ -1,24 +1,28 @@
 package trigger_test
 
 // Per-request overhead of the function, in process (cmd/bench runs these
-// and prints them beside their baselines; `go test -bench . -benchmem
-// ./internal/trigger/` runs them alone).
+// and prints them beside their baselines; `go test -run '^$' -bench .
+// -benchmem ./internal/trigger/` runs them alone).
 //
-// "ours" is the real trigger.Router.Invoke, wired like internal/function
-// does it (config aside): JSON logger and EMF metrics (to io.Discard), the
-// credentials cache, the SignalWire client, the core and the webhook
-// processor with signature verification on and no destinations. Only the
-// Secrets Manager client is a fake returning the sandbox secret: the cache
-// fetches it once, before the timed loop, as a warm function would have.
+// "ours" is the real trigger.Router.Invoke as internal/function.New builds
+// it from the function's environment (LOG_LEVEL info, signature
+// verification on, PUBLIC_BASE_URL, no destinations), its logs and EMF
+// lines going to io.Discard, with the SignalWire sandbox as upstream
+// (function.WithSignalWireHTTPClient trusting its certificate). The AWS SDK
+// talks to a local fake Secrets Manager endpoint answering the sandbox
+// secret: the credentials cache fetches it once, before the timed loop, as
+// in a warm function.
 //
 // "bare" is the least any implementation must do: a net/http GET of the
 // same participant URL with Basic auth and a json.Unmarshal into a map.
 //
-// Two upstreams:
+// The upstreams:
 //   - loopback: the SignalWire sandbox over HTTPS on 127.0.0.1 (its server
 //     side runs in this process too, for both variants);
 //   - canned: an http.RoundTripper answering the sandbox's body from memory,
-//     so that only the CPU work of each variant is left (no TLS, no socket).
+//     so that only the CPU work of each variant is left (no TLS, no socket);
+//   - loopback-5ms (read path only): the sandbox answering after 5 ms
+//     (sandbox.WithLatency), roughly a nearby real upstream.
 
 import (
 	"bytes"
@@ -26,8 +30,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,13 +39,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/signalwire-lambda/participants/internal/app"
 	"github.com/signalwire-lambda/participants/internal/credentials"
-	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/function"
 	"github.com/signalwire-lambda/participants/internal/sandbox"
-	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 )
 
@@ -49,9 +49,6 @@ import (
 // for (localenv.DefaultPublicBaseURL, not imported to keep kumo out of this
 // test binary).
 const benchPublicBaseURL = "https://hooks.local.test"
-
-// benchUserAgent is the User-Agent internal/function sends.
-const benchUserAgent = "signalwire-participants-lambda/0.1.0"
 
 // routes are the two paths measured: the event file each invocation gets and
 // the participant the bare baseline fetches (the one the event names).
@@ -77,7 +74,11 @@ func benchRoute(b *testing.B, name string) {
 		if r.name != name {
 			continue
 		}
-		for _, upstream := range []string{"loopback", "canned"} {
+		upstreams := []string{"loopback", "canned"}
+		if name == "read" {
+			upstreams = append(upstreams, "loopback-5ms")
+		}
+		for _, upstream := range upstreams {
 			b.Run("ours/"+upstream, func(b *testing.B) { benchOurs(b, r.event, upstream, r.want) })
 			b.Run("bare/"+upstream, func(b *testing.B) { benchBare(b, r.conference, r.call, upstream) })
 		}
@@ -86,10 +87,10 @@ func benchRoute(b *testing.B, name string) {
 
 // benchOurs times trigger.Router.Invoke on one event file.
 func benchOurs(b *testing.B, event, upstream, want string) {
-	sb := sandbox.New()
+	sb := newSandbox(upstream)
 	defer sb.Close()
 	payload := readBenchEvent(b, event)
-	router := newBenchRouter(sb, upstreamClient(b, sb, upstream))
+	router := newBenchRouter(b, sb, upstreamClient(b, sb, upstream))
 	ctx := benchContext(b)
 	out, err := router.Invoke(ctx, payload) // the cold invocation: fills the credentials cache
 	if err != nil || !strings.Contains(string(out), want) {
@@ -105,7 +106,7 @@ func benchOurs(b *testing.B, event, upstream, want string) {
 
 // benchBare times the baseline: GET with Basic auth, json.Unmarshal into a map.
 func benchBare(b *testing.B, conference, call, upstream string) {
-	sb := sandbox.New()
+	sb := newSandbox(upstream)
 	defer sb.Close()
 	client := upstreamClient(b, sb, upstream)
 	projectID, token := sb.Credentials()
@@ -143,11 +144,11 @@ func benchBare(b *testing.B, conference, call, upstream string) {
 	}
 }
 
-// newBenchRouter wires the handler as internal/function.New does, with the
-// sandbox as SignalWire and client as its HTTP client.
-func newBenchRouter(sb *sandbox.Server, client *http.Client) *trigger.Router {
-	log := obs.NewLogger(io.Discard, slog.LevelInfo)
-	metrics := obs.NewMetrics(io.Discard, "SignalWireParticipants", "signalwire-participants")
+// newBenchRouter builds the handler with internal/function.New, with the
+// sandbox as SignalWire (reached through client) and a local fake Secrets
+// Manager holding the sandbox secret. The AWS SDK reads its settings from
+// the process environment, as on Lambda; they are set for the benchmark.
+func newBenchRouter(b *testing.B, sb *sandbox.Server, client *http.Client) *trigger.Router {
 	projectID, token := sb.Credentials()
 	secret, _ := json.Marshal(map[string]string{
 		credentials.KeyProjectID:  projectID,
@@ -155,16 +156,55 @@ func newBenchRouter(sb *sandbox.Server, client *http.Client) *trigger.Router {
 		credentials.KeySpaceHost:  sb.Host(),
 		credentials.KeySigningKey: sandbox.SigningKey,
 	})
-	creds := credentials.NewCache(fakeSecrets{secret: string(secret)}, "signalwire/participants", credentials.DefaultTTL)
-	core := app.New(creds, signalwire.NewClient(signalwire.Options{HTTPClient: client, UserAgent: benchUserAgent}), log)
-	hooks := app.NewWebhooks(core, app.WebhookOptions{PublicBaseURL: benchPublicBaseURL, Verify: true})
-	return trigger.NewRouter(core, hooks, log, metrics)
+	sm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" {
+			http.Error(w, `{"__type":"InvalidRequestException"}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		out, _ := json.Marshal(map[string]any{
+			"ARN": "arn:aws:secretsmanager:us-east-1:000000000000:secret:" + benchSecretID, "Name": benchSecretID,
+			"SecretString": string(secret), "VersionId": "bench-v1", "VersionStages": []string{"AWSCURRENT"},
+		})
+		_, _ = w.Write(out)
+	}))
+	b.Cleanup(sm.Close)
+	for k, v := range map[string]string{
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_SECRETS_MANAGER": sm.URL,
+		// The function's environment has no CA bundle (see cmd/bench).
+		"AWS_CA_BUNDLE": "",
+	} {
+		b.Setenv(k, v)
+	}
+	fnEnv := map[string]string{
+		"SIGNALWIRE_SECRET_ID": benchSecretID,
+		"LOG_LEVEL":            "info",
+		"PUBLIC_BASE_URL":      benchPublicBaseURL,
+	}
+	router, err := function.New(context.Background(), func(k string) string { return fnEnv[k] }, io.Discard,
+		function.WithSignalWireHTTPClient(client))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return router
+}
+
+// benchSecretID is the secret's name (SIGNALWIRE_SECRET_ID).
+const benchSecretID = "signalwire/participants"
+
+// newSandbox starts the sandbox, with the upstream's latency.
+func newSandbox(upstream string) *sandbox.Server {
+	if upstream == "loopback-5ms" {
+		return sandbox.New(sandbox.WithLatency(5 * time.Millisecond))
+	}
+	return sandbox.New()
 }
 
 // upstreamClient returns the HTTP client both variants use: the sandbox's
 // (trusting its certificate) or one answering from memory.
 func upstreamClient(b *testing.B, sb *sandbox.Server, upstream string) *http.Client {
-	if upstream == "loopback" {
+	if upstream != "canned" {
 		return sb.Client()
 	}
 	return &http.Client{Transport: newCannedTransport(sb)}
@@ -185,13 +225,6 @@ func readBenchEvent(b *testing.B, name string) []byte {
 		b.Fatal(err)
 	}
 	return p
-}
-
-// fakeSecrets is the Secrets Manager client: it returns the secret.
-type fakeSecrets struct{ secret string }
-
-func (f fakeSecrets) GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
-	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(f.secret)}, nil
 }
 
 // cannedTransport answers every participant GET with the sandbox's body for
