@@ -78,7 +78,7 @@ func (a *App) get(ctx context.Context, creds credentials.Credentials, ref signal
 	batch.Add(obs.MetricUpstreamLatency, obs.UnitMilliseconds, ms)
 	status := 200
 	var apiErr *signalwire.APIError
-	if errors.As(err, &apiErr) {
+	if err != nil && errors.As(err, &apiErr) {
 		status = apiErr.StatusCode
 		batch.AddDim(obs.MetricUpstreamErrors, obs.UnitCount, 1, "StatusClass", statusClass(apiErr.StatusCode))
 	}

@@ -132,7 +132,7 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 		return ProblemResponse(p)
 	}
 	if outcome == OutcomeReturned {
-		b, err := json.Marshal(env)
+		b, err := env.MarshalJSON()
 		if err != nil {
 			return w.app.errorResponse(ctx, err)
 		}
@@ -223,7 +223,7 @@ func (w *Webhooks) Process(ctx context.Context, job Job) (webhook.Envelope, Outc
 	if len(w.opts.Destinations) == 0 {
 		return env, OutcomeReturned, nil
 	}
-	body, err := json.Marshal(env)
+	body, err := env.MarshalJSON()
 	if err != nil {
 		return env, "", err
 	}

@@ -69,6 +69,7 @@ func TestErrorsNameVariableAndForm(t *testing.T) {
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "FORWARD_EVENT_BUS": "bad bus!"}, "FORWARD_EVENT_BUS"},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "RETRY_QUEUE_URL": "retry"}, "RETRY_QUEUE_URL is not an absolute"},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "METRICS_NAMESPACE": "bad namespace"}, "METRICS_NAMESPACE"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "METRICS_NAMESPACE": strings.Repeat("n", 256)}, "METRICS_NAMESPACE"},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "RETRY_MAX_RECEIVE_COUNT": "0"}, `RETRY_MAX_RECEIVE_COUNT is "0": want an integer`},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "WEBHOOK_SIGNATURE_VERIFICATION": "off"}, "WEBHOOK_SIGNATURE_VERIFICATION is off outside a local run"},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "WEBHOOK_SIGNATURE_VERIFICATION": "maybe"}, `WEBHOOK_SIGNATURE_VERIFICATION is "maybe"`},

@@ -422,6 +422,8 @@ func (e *Env) FunctionEnv(opts ...EnvOption) []string {
 		{"AWS_LAMBDA_FUNCTION_TIMEOUT", strconv.Itoa(DefaultFunctionTimeout)},
 		{"AWS_SAM_LOCAL", "true"},
 		{"SSL_CERT_FILE", e.CAFile},
+		// As in template.yaml: no certificate directories to parse.
+		{"SSL_CERT_DIR", filepath.Join(e.Dir, "no-cert-dir")},
 		{"SIGNALWIRE_SECRET_ID", e.SecretName},
 		{"LOG_LEVEL", e.logLevel},
 		{"PUBLIC_BASE_URL", e.PublicBaseURL},

@@ -25,6 +25,7 @@ var designEnvVars = []string{
 	"RETRY_MAX_RECEIVE_COUNT",
 	"RETRY_QUEUE_URL",
 	"SIGNALWIRE_SECRET_ID",
+	"SSL_CERT_DIR",
 	"WEBHOOK_SIGNATURE_VERIFICATION",
 }
 
@@ -162,6 +163,7 @@ func TestEnvironmentVariableValues(t *testing.T) {
 		"RETRY_QUEUE_URL":                `{"Ref": "RetryQueue"}`,
 		"RETRY_MAX_RECEIVE_COUNT":        `"5"`,
 		"METRICS_NAMESPACE":              `{"Ref": "MetricsNamespace"}`,
+		"SSL_CERT_DIR":                   `"/nonexistent"`,
 	} {
 		assertJSON(t, name, vars[name], want)
 	}
@@ -181,7 +183,8 @@ func TestEnvironmentVariableValues(t *testing.T) {
 			"WEBHOOK_SIGNATURE_VERIFICATION": "on",
 			"RETRY_QUEUE_URL": "ref:RetryQueue",
 			"RETRY_MAX_RECEIVE_COUNT": "5",
-			"METRICS_NAMESPACE": "SignalWireParticipants"
+			"METRICS_NAMESPACE": "SignalWireParticipants",
+			"SSL_CERT_DIR": "/nonexistent"
 		}`)
 	})
 	t.Run("every destination", func(t *testing.T) {

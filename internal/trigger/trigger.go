@@ -201,6 +201,6 @@ func (r *Router) webhookJob(ctx context.Context, payload []byte) ([]byte, any, e
 		r.log.ErrorContext(ctx, "direct webhook failed", "error", err.Error())
 		return nil, prob.Status, app.LambdaError(prob)
 	}
-	out, err := json.Marshal(env)
+	out, err := env.MarshalJSON()
 	return out, outcome, err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/signalwire-lambda/participants/internal/rfc2822"
 	"net/url"
 	"slices"
 	"strconv"
@@ -158,7 +159,7 @@ func convert(key, text string) (value any, ok bool) {
 		}
 		return n, true
 	case inList(TimeKeys, key):
-		t, ok := parseTimestamp(text)
+		t, ok := rfc2822.Parse(text)
 		if !ok {
 			return nil, false
 		}

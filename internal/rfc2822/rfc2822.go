@@ -1,9 +1,15 @@
-package webhook
+// Package rfc2822 parses dates as SignalWire writes them: RFC 2822 / 5322,
+// leniently (SignalWire's own examples are not strict). The webhook
+// Timestamp and the participant's date_created/date_updated use it.
+package rfc2822
 
 import (
 	"strings"
 	"time"
 )
+
+// maxLen bounds the input: no date is longer, and the parser's work stays small.
+const maxLen = 96
 
 // zoneOffset maps the zone names RFC 5322 allows (and "UTC", "Z") to numeric
 // offsets, so that parsing never depends on the process's local time zone.
@@ -34,15 +40,15 @@ const (
 	weekdayNames = "monday tuesday wednesday thursday friday saturday sunday"
 )
 
-// parseTimestamp parses a webhook Timestamp: RFC 2822 / 5322 ("Mon, 24 Sep
+// Parse parses a date: RFC 2822 / 5322 ("Mon, 24 Sep
 // 2018 21:00:00 +0000"), leniently: the weekday is optional, months and
 // weekdays may be written longer than three letters ("Sept"), seconds are
 // optional, the zone may be numeric (with or without ':') or UT/UTC/GMT/Z or a
 // North American RFC 822 zone, and a trailing "(comment)" is ignored. RFC 3339
 // is accepted too. The result is in UTC.
-func parseTimestamp(s string) (time.Time, bool) {
+func Parse(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	if s == "" {
+	if s == "" || len(s) > maxLen {
 		return time.Time{}, false
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
