@@ -192,12 +192,12 @@ func (w *Webhooks) inlineBudget(ctx context.Context) time.Duration {
 func (w *Webhooks) Process(ctx context.Context, job Job) (webhook.Envelope, Outcome, error) {
 	form, err := webhook.ParseForm([]byte(job.Form))
 	if err != nil {
-		return webhook.Envelope{}, "", permanent(fmt.Errorf("stored webhook form: %w", err))
+		return webhook.Envelope{}, "", fmt.Errorf("stored webhook form: %w", err)
 	}
 	query, _ := url.ParseQuery(job.Query)
 	src, err := webhook.Normalize(form, query)
 	if err != nil {
-		return webhook.Envelope{}, "", permanent(fmt.Errorf("stored webhook: %w", err))
+		return webhook.Envelope{}, "", fmt.Errorf("stored webhook: %w", err)
 	}
 	env := webhook.NewEnvelope(src, job.ReceivedAt)
 	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
@@ -249,7 +249,7 @@ func (w *Webhooks) ProcessRetry(ctx context.Context, body string, receiveCount i
 	var job Job
 	if err := json.Unmarshal([]byte(body), &job); err != nil || job.Form == "" {
 		w.deadLetterWarning(ctx, receiveCount, "malformed retry message")
-		return permanent(errors.New("retry message is not a stored webhook"))
+		return errors.New("retry message is not a stored webhook")
 	}
 	if _, _, err := w.Process(ctx, job); err != nil {
 		w.deadLetterWarning(ctx, receiveCount, err.Error())
@@ -264,10 +264,3 @@ func (w *Webhooks) deadLetterWarning(ctx context.Context, receiveCount int, reas
 		w.app.log.ErrorContext(ctx, "retry message failed its last receive; SQS moves it to the dead-letter queue", "receive_count", receiveCount, "reason", reason)
 	}
 }
-
-// permanentError marks failures that retrying cannot fix.
-type permanentError struct{ error }
-
-func (e permanentError) Unwrap() error { return e.error }
-
-func permanent(err error) error { return permanentError{err} }
