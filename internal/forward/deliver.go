@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/signalwire-lambda/participants/internal/backoff"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -72,11 +73,7 @@ func (p Policy) withDefaults() Policy {
 
 // backoff returns the delay after the given (1-based) failed attempt.
 func (p Policy) backoff(attempt int) time.Duration {
-	limit := p.BaseBackoff
-	for i := 1; i < attempt && limit < p.MaxBackoff; i++ {
-		limit *= 2
-	}
-	limit = min(limit, p.MaxBackoff)
+	limit := backoff.Ceiling(p.BaseBackoff, p.MaxBackoff, attempt)
 	return min(max(p.Jitter(limit), 0), limit)
 }
 
@@ -151,26 +148,11 @@ func deliverOne(ctx context.Context, d Destination, m Message, p Policy) (int, e
 			return attempt, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		}
 		delay := p.backoff(attempt)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay+p.AttemptReserve {
+		if !backoff.Leaves(ctx, delay+p.AttemptReserve) {
 			return attempt, fmt.Errorf("gave up after %d attempt(s): %w: %w", attempt, ErrNoTimeLeft, err)
 		}
-		if waitErr := sleep(ctx, delay); waitErr != nil {
+		if waitErr := backoff.Sleep(ctx, delay); waitErr != nil {
 			return attempt, fmt.Errorf("gave up after %d attempt(s), backoff interrupted (%w): %w", attempt, waitErr, err)
 		}
-	}
-}
-
-// sleep waits for d or until ctx is done, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
 	}
 }

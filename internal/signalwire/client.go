@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/signalwire-lambda/participants/internal/backoff"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -130,7 +131,7 @@ func NewClient(opts Options) *Client {
 		onAttempt:     opts.OnAttempt,
 		userAgent:     opts.UserAgent,
 		now:           time.Now,
-		sleep:         sleepContext,
+		sleep:         backoff.Sleep,
 	}
 	if c.http == nil {
 		c.http = defaultHTTPClient()
@@ -230,7 +231,7 @@ func (c *Client) GetParticipant(ctx context.Context, auth Auth, ref ParticipantR
 			return nil, apiErr
 		}
 		wait := c.backoff(n, retryAfter)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+minAttemptBudget {
+		if !backoff.Leaves(ctx, wait+minAttemptBudget) {
 			return nil, apiErr
 		}
 		if err := c.sleep(ctx, wait); err != nil {
@@ -384,11 +385,7 @@ func (c *Client) backoff(n int, retryAfter time.Duration) time.Duration {
 	if retryAfter >= 0 {
 		return min(retryAfter, c.maxRetryAfter)
 	}
-	ceiling := c.baseBackoff
-	for i := 1; i < n && ceiling < c.maxBackoff; i++ {
-		ceiling *= 2
-	}
-	ceiling = min(ceiling, c.maxBackoff)
+	ceiling := backoff.Ceiling(c.baseBackoff, c.maxBackoff, n)
 	j := c.jitter()
 	if !(j >= 0) { // also catches NaN
 		j = 0
@@ -420,19 +417,4 @@ func (c *Client) parseRetryAfter(v string) time.Duration {
 		return -1
 	}
 	return max(t.Sub(c.now()), 0)
-}
-
-// sleepContext waits for d or until ctx is done, whichever comes first.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -1,6 +1,8 @@
 package signalwire
 
 import (
+	"github.com/signalwire-lambda/participants/internal/backoff"
+
 	"bufio"
 	"context"
 	"crypto/tls"
@@ -747,7 +749,7 @@ func TestGetParticipantContextCanceled(t *testing.T) {
 		c := f.client(Options{BaseBackoff: time.Hour, MaxBackoff: time.Hour, Jitter: func() float64 { return 0.5 }}, nil, false)
 		c.sleep = func(ctx context.Context, d time.Duration) error {
 			cancel()
-			return sleepContext(ctx, d) // must return at once: ctx is done
+			return backoff.Sleep(ctx, d) // must return at once: ctx is done
 		}
 		_, err := c.GetParticipant(ctx, f.auth(), testRef())
 		e := asAPIError(t, err)
