@@ -1,8 +1,6 @@
 package signalwire
 
 import (
-	"github.com/signalwire-lambda/participants/internal/backoff"
-
 	"bufio"
 	"context"
 	"crypto/tls"
@@ -19,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/signalwire-lambda/participants/internal/backoff"
 )
 
 const (
