@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/signalwire-lambda/participants/internal/backoff"
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/signalwire-lambda/participants/internal/backoff"
 )
 
 // Policy defaults, used for zero (or negative) Policy fields.

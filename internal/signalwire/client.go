@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/signalwire-lambda/participants/internal/backoff"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signalwire-lambda/participants/internal/backoff"
 )
 
 // Defaults applied by NewClient to zero (or negative) Options fields.
