@@ -30,10 +30,16 @@ type fakeCreds struct {
 	gets      int
 	refreshes int
 	err       error
+	// signingKeys[v-1] is the signing key of version v (default "PSK_key").
+	signingKeys []string
 }
 
 func (f *fakeCreds) creds() credentials.Credentials {
-	return credentials.Credentials{ProjectID: acct, APIToken: fmt.Sprintf("PTtoken-v%d", f.version), SpaceHost: "example.signalwire.com", SigningKey: "PSK_key"}
+	key := "PSK_key"
+	if int(f.version) <= len(f.signingKeys) {
+		key = f.signingKeys[f.version-1]
+	}
+	return credentials.Credentials{ProjectID: acct, APIToken: fmt.Sprintf("PTtoken-v%d", f.version), SpaceHost: "example.signalwire.com", SigningKey: key}
 }
 
 func (f *fakeCreds) Get(ctx context.Context) (credentials.Credentials, uint64, error) {

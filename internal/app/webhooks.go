@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
@@ -42,10 +43,28 @@ type WebhookOptions struct {
 	Now func() time.Time
 }
 
+// KeyRefreshInterval is the least time between two secret refreshes caused
+// by a signature that did not match the cached signing key.
+const KeyRefreshInterval = time.Minute
+
 // Webhooks verifies, processes and forwards SignalWire status callbacks.
 type Webhooks struct {
 	app  *App
 	opts WebhookOptions
+	// lastKeyRefresh is when a signature mismatch last refreshed the secret
+	// (unix nanoseconds).
+	lastKeyRefresh atomic.Int64
+}
+
+// mayRefreshSigningKey reports whether a signature mismatch may refresh the
+// secret now, and if so claims the slot.
+func (w *Webhooks) mayRefreshSigningKey() bool {
+	now := w.opts.Now().UnixNano()
+	last := w.lastKeyRefresh.Load()
+	if last != 0 && now-last < int64(KeyRefreshInterval) {
+		return false
+	}
+	return w.lastKeyRefresh.CompareAndSwap(last, now)
 }
 
 // NewWebhooks returns the webhook processor for the core a.
@@ -105,14 +124,25 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 		return w.reject(ctx, BadRequest("the body is not valid form encoding"), "malformed form")
 	}
 	if w.opts.Verify {
-		creds, _, err := w.app.creds.Get(ctx)
+		creds, version, err := w.app.creds.Get(ctx)
 		if err != nil {
 			// Not the caller's fault: SignalWire will retry on a 5xx.
 			return w.app.errorResponse(ctx, err)
 		}
 		candidates := webhook.RequestURL{PublicBaseURL: w.opts.PublicBaseURL, Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, Route: WebhookRoute}.Candidates()
 		sig := webhook.SignatureFromHeaders(r.Header)
-		if err := webhook.Verify(creds.SigningKey, candidates, r.Header("Content-Type"), body, form, sig); err != nil {
+		err = webhook.Verify(creds.SigningKey, candidates, r.Header("Content-Type"), body, form, sig)
+		if errors.Is(err, webhook.ErrInvalidSignature) && w.mayRefreshSigningKey() {
+			// The signing key may have been rotated since the secret was
+			// cached: SignalWire does not retry a 403, so check once against
+			// a fresh secret. At most one such refresh per KeyRefreshInterval,
+			// so forged requests cannot drive Secrets Manager calls.
+			if fresh, _, rerr := w.app.creds.Refresh(ctx, version); rerr == nil && fresh.SigningKey != creds.SigningKey {
+				obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
+				err = webhook.Verify(fresh.SigningKey, candidates, r.Header("Content-Type"), body, form, sig)
+			}
+		}
+		if err != nil {
 			obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
 			w.app.log.WarnContext(ctx, "webhook rejected", "reason", err.Error(), "candidate_urls", len(candidates))
 			return ProblemResponse(problem.New(KindInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature"))
