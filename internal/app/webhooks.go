@@ -94,6 +94,9 @@ type Job struct {
 	ReceivedAt time.Time `json:"received_at"`
 	// EventID is the envelope id (for FIFO deduplication and logs).
 	EventID string `json:"event_id,omitempty"`
+	// TraceID is the X-Ray trace of the invocation that accepted the
+	// webhook, so a later delivery from the retry queue continues it.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Outcome says what happened to an accepted webhook.
@@ -192,6 +195,7 @@ func (w *Webhooks) Accept(ctx context.Context, job Job) (webhook.Envelope, Outco
 		return env, "", fmt.Errorf("processing failed and no retry queue is configured: %w", err)
 	}
 	job.EventID = env.ID
+	job.TraceID = forward.TraceIDFromContext(ctx)
 	b, merr := json.Marshal(job)
 	if merr != nil {
 		return env, "", merr
@@ -280,6 +284,9 @@ func (w *Webhooks) ProcessRetry(ctx context.Context, body string, receiveCount i
 	if err := json.Unmarshal([]byte(body), &job); err != nil || job.Form == "" {
 		w.deadLetterWarning(ctx, receiveCount, "malformed retry message")
 		return errors.New("retry message is not a stored webhook")
+	}
+	if job.TraceID != "" {
+		ctx = forward.ContextWithTraceID(ctx, job.TraceID)
 	}
 	if _, _, err := w.Process(ctx, job); err != nil {
 		w.deadLetterWarning(ctx, receiveCount, err.Error())

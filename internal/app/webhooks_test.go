@@ -328,3 +328,39 @@ func TestSigningKeyRotation(t *testing.T) {
 		t.Fatalf("after the interval: outcome %s, refreshes %d", got, cr.refreshes)
 	}
 }
+
+// TestTraceIDSurvivesTheRetryQueue: a webhook queued under one trace is
+// forwarded later with that trace, not the retry invocation's.
+func TestTraceIDSurvivesTheRetryQueue(t *testing.T) {
+	got := make(chan string, 4)
+	fail := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if fail {
+			w.WriteHeader(503)
+			return
+		}
+		got <- r.Header.Get("X-Amzn-Trace-Id")
+	}))
+	defer srv.Close()
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	dest, err := forward.NewHTTPS(srv.URL, secret, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
+	//lint:ignore SA1029 aws-lambda-go stores the trace id under this string key
+	ctx := context.WithValue(f.ctx(), "x-amzn-trace-id", "Root=1-aaaaaaaa-original")
+	if outcomeOf(t, f.app.ServeHTTP(ctx, signedPost(joinForm(call), "PSK_key"))) != "queued" {
+		t.Fatal("not queued")
+	}
+	fail = false
+	//lint:ignore SA1029 aws-lambda-go stores the trace id under this string key
+	retryCtx := context.WithValue(f.ctx(), "x-amzn-trace-id", "Root=1-bbbbbbbb-retry")
+	if err := f.hooks.ProcessRetry(retryCtx, string(f.queue.bodies[0]), 1); err != nil {
+		t.Fatal(err)
+	}
+	if h := <-got; h != "Root=1-aaaaaaaa-original" {
+		t.Fatalf("retried delivery carries trace %q", h)
+	}
+}
