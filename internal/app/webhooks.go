@@ -152,11 +152,12 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 		}
 	}
 	query, _ := url.ParseQuery(r.RawQuery) // a bad query string only loses the optional ConferenceSid
-	if _, err := webhook.Normalize(form, query); err != nil {
+	src, err := webhook.Normalize(form, query)
+	if err != nil {
 		return w.reject(ctx, BadRequest(err.Error()), "not a status callback")
 	}
 	job := Job{Form: string(body), Query: r.RawQuery, ReceivedAt: received}
-	env, outcome, err := w.Accept(ctx, job)
+	env, outcome, err := w.accept(ctx, job, &src)
 	if err != nil {
 		// Even the retry queue failed: a 503 makes SignalWire send it again.
 		w.app.log.ErrorContext(ctx, "webhook not accepted; SignalWire will retry", "error", err.Error())
@@ -185,8 +186,14 @@ func (w *Webhooks) reject(ctx context.Context, p problem.Problem, reason string)
 // that fails, parks it on the retry queue. It returns an error only when the
 // webhook is neither processed nor queued.
 func (w *Webhooks) Accept(ctx context.Context, job Job) (webhook.Envelope, Outcome, error) {
+	return w.accept(ctx, job, nil)
+}
+
+// accept is Accept with the webhook's source already normalized (src), or
+// nil to normalize it from the job.
+func (w *Webhooks) accept(ctx context.Context, job Job, src *webhook.Source) (webhook.Envelope, Outcome, error) {
 	inline, cancel := context.WithTimeout(ctx, w.inlineBudget(ctx))
-	env, outcome, err := w.Process(inline, job)
+	env, outcome, err := w.process(inline, job, src)
 	cancel()
 	if err == nil {
 		return env, outcome, nil
@@ -224,15 +231,25 @@ func (w *Webhooks) inlineBudget(ctx context.Context) time.Duration {
 // participant null: the participant left or the conference ended), then
 // delivers the envelope to every destination.
 func (w *Webhooks) Process(ctx context.Context, job Job) (webhook.Envelope, Outcome, error) {
-	form, err := webhook.ParseForm([]byte(job.Form))
-	if err != nil {
-		return webhook.Envelope{}, "", fmt.Errorf("stored webhook form: %w", err)
+	return w.process(ctx, job, nil)
+}
+
+// process is Process with the source already normalized (the HTTP route
+// has just done it), or nil to parse it from the stored form.
+func (w *Webhooks) process(ctx context.Context, job Job, parsed *webhook.Source) (webhook.Envelope, Outcome, error) {
+	if parsed == nil {
+		form, err := webhook.ParseForm([]byte(job.Form))
+		if err != nil {
+			return webhook.Envelope{}, "", fmt.Errorf("stored webhook form: %w", err)
+		}
+		query, _ := url.ParseQuery(job.Query)
+		src, err := webhook.Normalize(form, query)
+		if err != nil {
+			return webhook.Envelope{}, "", fmt.Errorf("stored webhook: %w", err)
+		}
+		parsed = &src
 	}
-	query, _ := url.ParseQuery(job.Query)
-	src, err := webhook.Normalize(form, query)
-	if err != nil {
-		return webhook.Envelope{}, "", fmt.Errorf("stored webhook: %w", err)
-	}
+	src := *parsed
 	env := webhook.NewEnvelope(src, job.ReceivedAt)
 	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
 	env.ParticipantLookup = webhook.LookupSkipped
