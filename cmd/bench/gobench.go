@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/signalwire-lambda/participants/internal/localenv"
 )
 
 // benchPattern selects the in-process benchmarks of internal/trigger.
@@ -63,7 +65,7 @@ func benchEnv() []string {
 			env = append(env, kv)
 		}
 	}
-	return append(env, offlineAWS...)
+	return append(env, localenv.OfflineAWSEnv()...)
 }
 
 // runGoBench runs the compiled benchmarks `rounds` times, each round running

@@ -48,20 +48,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/localenv"
 )
-
-// offlineAWS keeps every AWS SDK in this process and its children on
-// loopback with static test credentials.
-var offlineAWS = []string{
-	"AWS_EC2_METADATA_DISABLED=true",
-	"AWS_ACCESS_KEY_ID=" + localenv.AccessKeyID,
-	"AWS_SECRET_ACCESS_KEY=" + localenv.SecretAccessKey,
-	"AWS_REGION=" + localenv.Region,
-}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -108,11 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	// kumo logs through the default slog logger.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	for _, kv := range offlineAWS {
-		k, v, _ := strings.Cut(kv, "=")
-		if err := os.Setenv(k, v); err != nil {
-			return fmt.Errorf("bench: %w", err)
-		}
+	if err := localenv.UseOfflineAWS(); err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
 	var logs io.Writer
 	if o.verbose {

@@ -49,8 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// kumo logs through the default slog logger; keep stdout for results.
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// The demo's own SDK clients (talking to kumo) stay on this machine too.
-	for k, v := range map[string]string{"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"} {
-		os.Setenv(k, v)
+	if err := localenv.UseOfflineAWS(); err != nil {
+		return err
 	}
 	root, err := localenv.ModuleRoot()
 	if err != nil {

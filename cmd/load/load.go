@@ -50,11 +50,6 @@ const invocationTimeout = localenv.DefaultFunctionTimeout * time.Second
 // more deliveries than this, the bus cannot be checked event by event.
 const busRetention = 1000
 
-// offlineAWS keeps every AWS SDK in this process on this machine.
-var offlineAWS = map[string]string{
-	"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
-}
-
 // Options configures Run.
 type Options struct {
 	// N is the number of requests of the mix, Concurrency how many are in
@@ -220,8 +215,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if progress == nil {
 		progress = func(string, ...any) {}
 	}
-	for k, v := range offlineAWS {
-		os.Setenv(k, v)
+	if err := localenv.UseOfflineAWS(); err != nil {
+		return nil, err
 	}
 	env, err := localenv.Start(ctx, localenv.Options{})
 	if err != nil {

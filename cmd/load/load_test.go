@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signalwire-lambda/participants/internal/localenv"
 )
 
 // TestLoadSmall runs a small in-process load (200 requests, 4 in flight,
@@ -19,7 +21,8 @@ func TestLoadSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a local environment and runs 200 invocations")
 	}
-	for k, v := range offlineAWS {
+	for _, kv := range localenv.OfflineAWSEnv() {
+		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil))) // kumo's logs

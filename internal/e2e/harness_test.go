@@ -27,8 +27,9 @@ import (
 var bootstrapBin, rieBin, moduleRoot string
 
 func TestMain(m *testing.M) {
-	for k, v := range map[string]string{"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"} {
-		os.Setenv(k, v)
+	if err := localenv.UseOfflineAWS(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	flag.Parse()
 	if testing.Short() {

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -210,6 +211,30 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// OfflineAWSEnv is the environment that keeps an AWS SDK on this machine:
+// static test credentials, the region, and no EC2 metadata probe. The
+// demo, the load run, the benchmarks and the end-to-end tests set it for
+// their own SDK clients (FunctionEnv has it too, for the bootstrap).
+func OfflineAWSEnv() []string {
+	return []string{
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
+		"AWS_REGION=" + Region,
+	}
+}
+
+// UseOfflineAWS sets OfflineAWSEnv in this process's environment.
+func UseOfflineAWS() error {
+	for _, kv := range OfflineAWSEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("localenv: %w", err)
+		}
+	}
+	return nil
 }
 
 // AWSConfig returns the SDK configuration for kumo: region, static test
