@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # govulncheck without network access to vuln.go.dev: builds a local
 # vulnerability database from golang.org/x/vulndb's OSV entries (data/osv)
-# in the govulncheck v1 layout (internal/tools/vulndb), then runs
+# in the govulncheck v1 layout (cmd/vulndb), then runs
 # `go tool govulncheck -db file://<db>` on the module.
 #
 #   scripts/vuln.sh                                  # ./... (text, traces abbreviated)
@@ -30,7 +30,7 @@ if [ -z "$src" ] || [ ! -d "$src/data/osv" ]; then
   exit 1
 fi
 
-go run ./internal/tools/vulndb -src "$src/data/osv" -out "$tmp/db"
+go run ./cmd/vulndb -src "$src/data/osv" -out "$tmp/db"
 
 args=("$@")
 if [ ${#args[@]} -eq 0 ]; then args=(./...); fi

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
+	"github.com/signalwire-lambda/participants/test/localenv"
 )
 
 // Variant names: the real function, its two baselines, and minsdk with a
@@ -23,9 +23,9 @@ const (
 // variants maps each variant to the main package it is built from.
 var variants = []struct{ name, pkg string }{
 	{ours, localenv.FunctionPackage},
-	{minsdk, "./internal/benchdata/minsdk"},
-	{hello, "./internal/benchdata/hello"},
-	{minsdkCall, "./internal/benchdata/minsdkcall"},
+	{minsdk, "./test/benchdata/minsdk"},
+	{hello, "./test/benchdata/hello"},
+	{minsdkCall, "./test/benchdata/minsdkcall"},
 }
 
 // sizeArches are the architectures whose bootstrap sizes are compared.

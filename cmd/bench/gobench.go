@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
+	"github.com/signalwire-lambda/participants/test/localenv"
 )
 
 // benchPattern selects the in-process benchmarks of internal/trigger.

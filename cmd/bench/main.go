@@ -3,9 +3,9 @@
 // ranges and ratios, each beside its target:
 //
 //  1. stripped bootstrap size for linux/arm64 and linux/amd64, against a
-//     hello-world aws-lambda-go function (internal/benchdata/hello) and a
+//     hello-world aws-lambda-go function (test/benchdata/hello) and a
 //     minimal one linking aws-lambda-go, config.LoadDefaultConfig and a
-//     Secrets Manager client (internal/benchdata/minsdk), all built with
+//     Secrets Manager client (test/benchdata/minsdk), all built with
 //     the bootstrap's flags;
 //  2. cold start under the Lambda Runtime Interface Emulator, a fresh
 //     emulator per run: time to the first answer of a real read request
@@ -24,7 +24,7 @@
 // Diagnostic rows without targets explain the figures: the cold start of the
 // function answering a route-not-found event (init only) and of its read
 // with SSL_CERT_DIR pointing at an empty directory, minsdkcall
-// (internal/benchdata/minsdkcall) fetching the secret, minsdk with this
+// (test/benchdata/minsdkcall) fetching the secret, minsdk with this
 // machine's AWS_CA_BUNDLE, the CPU-only in-process paths and the read path
 // against a sandbox answering after 5 ms.
 //
@@ -50,7 +50,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
+	"github.com/signalwire-lambda/participants/test/localenv"
 )
 
 func main() {

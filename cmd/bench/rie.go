@@ -19,7 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
+	"github.com/signalwire-lambda/participants/test/localenv"
 )
 
 // trivialEvent is what the baselines answer in the cold-start comparison

@@ -27,7 +27,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
+	"github.com/signalwire-lambda/participants/test/localenv"
 )
 
 func main() {

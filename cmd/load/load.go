@@ -22,10 +22,10 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/signalwire-lambda/participants/internal/app"
 	"github.com/signalwire-lambda/participants/internal/function"
-	"github.com/signalwire-lambda/participants/internal/localenv"
 	"github.com/signalwire-lambda/participants/internal/problem"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
 	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/localenv"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // Request kinds.

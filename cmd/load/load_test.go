@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
+	"github.com/signalwire-lambda/participants/test/localenv"
 )
 
 // TestLoadSmall runs a small in-process load (200 requests, 4 in flight,

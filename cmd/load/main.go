@@ -38,7 +38,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
+	"github.com/signalwire-lambda/participants/test/localenv"
 )
 
 func main() {

@@ -31,9 +31,9 @@ import (
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/problem"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // fuzzBaseURL is the PUBLIC_BASE_URL the webhooks in events/ are signed for

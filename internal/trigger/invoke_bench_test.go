@@ -41,8 +41,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/function"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
 	"github.com/signalwire-lambda/participants/internal/trigger"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // benchPublicBaseURL is the PUBLIC_BASE_URL events/webhook-*.json are signed

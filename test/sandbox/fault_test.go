@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/sandbox"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 var alicePath = participantPath(sandbox.ConferenceStandup, sandbox.CallAlice)

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
 	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/localenv"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // TestNoSecretInAnyOutput runs every path — reads, errors, webhooks

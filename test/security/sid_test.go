@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/signalwire-lambda/participants/internal/app"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // hostileSID is a SID an attacker may put in a request.

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/signalwire-lambda/participants/internal/app"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
 	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // accepted asserts a genuine webhook went through: 200, one sandbox fetch,

@@ -4,7 +4,7 @@
 // gives the same result as the code it would replace. They are evidence for
 // the suggestions, not code the function uses:
 //
-//	go test -run . -bench . -benchmem ./internal/bench/
+//	go test -run . -bench . -benchmem ./test/bench/
 //
 // Package trigger's BenchmarkReadPath and BenchmarkWebhookPath measure the
 // whole paths; cmd/bench runs those.

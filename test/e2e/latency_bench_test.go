@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
+	"github.com/signalwire-lambda/participants/test/localenv"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // BenchmarkWebhookRouteUnderRIE measures the webhook route as SignalWire
@@ -17,7 +17,7 @@ import (
 // in 100 ms, all three destinations on. It reports p50/p99 of the RIE round
 // trip (issue target: p99 under 1 s).
 //
-//	go test -run '^$' -bench WebhookRouteUnderRIE -benchtime 200x ./internal/e2e
+//	go test -run '^$' -bench WebhookRouteUnderRIE -benchtime 200x ./test/e2e
 func BenchmarkWebhookRouteUnderRIE(b *testing.B) {
 	ctx := context.Background()
 	env, err := localenv.Start(ctx, localenv.Options{Sandbox: []sandbox.Option{sandbox.WithLatency(100 * time.Millisecond)}})

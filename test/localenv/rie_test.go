@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
+	"github.com/signalwire-lambda/participants/test/localenv"
 )
 
 // buildHello builds the emulator and the hello function into a temp dir.
@@ -28,7 +28,7 @@ func buildHello(t *testing.T) (rie, hello string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hello, err = localenv.BuildLambda(ctx, "./internal/localenv/testdata/hello", filepath.Join(dir, "hello"), "")
+	hello, err = localenv.BuildLambda(ctx, "./test/localenv/testdata/hello", filepath.Join(dir, "hello"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

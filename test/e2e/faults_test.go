@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/signalwire-lambda/participants/internal/localenv"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
+	"github.com/signalwire-lambda/participants/test/localenv"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // ledger counts webhooks through the fault tests: every accepted webhook is

@@ -20,7 +20,7 @@
 // path (golang.org/x/vulndb@v0.0.0-20261105234957-...), or else the latest
 // entry time.
 //
-//	go run ./internal/tools/vulndb -src $(go env GOMODCACHE)/golang.org/x/vulndb@v0.0.0-.../data/osv -out /tmp/vulndb
+//	go run ./cmd/vulndb -src $(go env GOMODCACHE)/golang.org/x/vulndb@v0.0.0-.../data/osv -out /tmp/vulndb
 package main
 
 import (

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/sandbox"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // get performs an authenticated (unless user is empty) GET on the sandbox.

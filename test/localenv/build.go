@@ -44,7 +44,7 @@ func BuildBootstrap(ctx context.Context, dir, goarch string) (string, error) {
 }
 
 // BuildLambda builds pkg (a package path, or a directory relative to the
-// module root such as "./internal/localenv/testdata/hello") like
+// module root such as "./test/localenv/testdata/hello") like
 // BuildBootstrap, into dir/bootstrap.
 func BuildLambda(ctx context.Context, pkg, dir, goarch string) (string, error) {
 	if goarch == "" {

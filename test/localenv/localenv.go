@@ -39,7 +39,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/sivchari/kumo"
 
-	"github.com/signalwire-lambda/participants/internal/sandbox"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // Fixed values of the local environment.

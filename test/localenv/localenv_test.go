@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/signalwire-lambda/participants/internal/localenv"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
+	"github.com/signalwire-lambda/participants/test/localenv"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 func start(t *testing.T, opts localenv.Options) *localenv.Env {

@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/function"
-	"github.com/signalwire-lambda/participants/internal/localenv"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
 	"github.com/signalwire-lambda/participants/internal/trigger"
+	"github.com/signalwire-lambda/participants/test/localenv"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // The fault matrix runs the real handler (function.New, as the bootstrap

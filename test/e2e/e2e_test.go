@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/signalwire-lambda/participants/internal/localenv"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
 	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/localenv"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 func compileSchemas(t *testing.T) (participant, envelope *jsonschema.Schema) {
