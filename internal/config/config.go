@@ -33,6 +33,7 @@ var Variables = []Variable{
 	{Name: "FORWARD_SQS_QUEUE_URL", Form: "an SQS queue URL"},
 	{Name: "RETRY_QUEUE_URL", Form: "an SQS queue URL"},
 	{Name: "RETRY_MAX_RECEIVE_COUNT", Default: "5", Form: "an integer from 1 to 1000, the retry queue's redrive maxReceiveCount"},
+	{Name: "DEAD_LETTER_QUEUE_URL", Form: "an SQS queue URL"},
 	{Name: "METRICS_NAMESPACE", Default: "SignalWireParticipants", Form: "a CloudWatch namespace (1-255 of A-Za-z0-9 . - _ / # :)"},
 	{Name: "METRICS_SERVICE", Form: "a dimension value of 1-255 characters"},
 }
@@ -48,6 +49,10 @@ type Config struct {
 	ForwardEventBus  string
 	ForwardQueueURL  string
 	RetryQueueURL    string
+	// DeadLetterQueueURL receives a destination's permanent failures at once
+	// (the retry queue's dead-letter queue); empty leaves them to the retry
+	// queue's redrive.
+	DeadLetterQueueURL string
 	// MaxReceiveCount mirrors the retry queue's redrive policy, so the
 	// function can log and count a message's last attempt.
 	MaxReceiveCount  int
@@ -138,7 +143,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.ForwardEventBus = get("FORWARD_EVENT_BUS"); c.ForwardEventBus != "" && (len(c.ForwardEventBus) > 1600 || !busName.MatchString(c.ForwardEventBus)) {
 		bad("FORWARD_EVENT_BUS", fmt.Sprintf("is %q", c.ForwardEventBus))
 	}
-	for name, dst := range map[string]*string{"FORWARD_SQS_QUEUE_URL": &c.ForwardQueueURL, "RETRY_QUEUE_URL": &c.RetryQueueURL} {
+	for name, dst := range map[string]*string{"FORWARD_SQS_QUEUE_URL": &c.ForwardQueueURL, "RETRY_QUEUE_URL": &c.RetryQueueURL, "DEAD_LETTER_QUEUE_URL": &c.DeadLetterQueueURL} {
 		if *dst = get(name); *dst != "" {
 			if err := checkURL(*dst, true, false); err != nil {
 				bad(name, err.Error())

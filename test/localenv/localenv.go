@@ -456,6 +456,7 @@ func (e *Env) FunctionEnv(opts ...EnvOption) []string {
 		{"FORWARD_EVENT_BUS", e.EventBusName},
 		{"FORWARD_SQS_QUEUE_URL", e.DestinationQueueURL},
 		{"RETRY_QUEUE_URL", e.RetryQueueURL},
+		{"DEAD_LETTER_QUEUE_URL", e.RetryDLQURL},
 	} {
 		b.set(kv[0], kv[1])
 	}

@@ -251,6 +251,7 @@ func TestFunctionEnv(t *testing.T) {
 		"FORWARD_EVENT_BUS":                env.EventBusName,
 		"FORWARD_SQS_QUEUE_URL":            env.DestinationQueueURL,
 		"RETRY_QUEUE_URL":                  env.RetryQueueURL,
+		"DEAD_LETTER_QUEUE_URL":            env.RetryDLQURL,
 		"PUBLIC_BASE_URL":                  localenv.DefaultPublicBaseURL,
 		"LOG_LEVEL":                        "info",
 		"AWS_SAM_LOCAL":                    "true",

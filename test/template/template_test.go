@@ -16,6 +16,7 @@ import (
 // template sets exactly these on the function.
 var designEnvVars = []string{
 	"CREDENTIALS_TTL",
+	"DEAD_LETTER_QUEUE_URL",
 	"FORWARD_EVENT_BUS",
 	"FORWARD_HTTPS_URL",
 	"FORWARD_SQS_QUEUE_URL",
@@ -162,6 +163,7 @@ func TestEnvironmentVariableValues(t *testing.T) {
 		"FORWARD_EVENT_BUS":              `{"Fn::If": ["HasForwardEventBus", {"Ref": "ForwardEventBusName"}, {"Ref": "AWS::NoValue"}]}`,
 		"RETRY_QUEUE_URL":                `{"Ref": "RetryQueue"}`,
 		"RETRY_MAX_RECEIVE_COUNT":        `"5"`,
+		"DEAD_LETTER_QUEUE_URL":          `{"Ref": "RetryDeadLetterQueue"}`,
 		"METRICS_NAMESPACE":              `{"Ref": "MetricsNamespace"}`,
 		"SSL_CERT_DIR":                   `"/nonexistent"`,
 	} {
@@ -183,6 +185,7 @@ func TestEnvironmentVariableValues(t *testing.T) {
 			"WEBHOOK_SIGNATURE_VERIFICATION": "on",
 			"RETRY_QUEUE_URL": "ref:RetryQueue",
 			"RETRY_MAX_RECEIVE_COUNT": "5",
+			"DEAD_LETTER_QUEUE_URL": "ref:RetryDeadLetterQueue",
 			"METRICS_NAMESPACE": "SignalWireParticipants",
 			"SSL_CERT_DIR": "/nonexistent"
 		}`)
@@ -357,9 +360,10 @@ func TestRolePolicies(t *testing.T) {
 		resource string
 	}
 	fixed := map[string]want{
-		"WriteOwnLogs":         {[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, `{"Fn::GetAtt": ["ParticipantsLogGroup", "Arn"]}`},
-		"ReadSignalWireSecret": {[]string{"secretsmanager:GetSecretValue"}, `{"Ref": "SignalWireSecretArn"}`},
-		"ParkFailedWebhooks":   {[]string{"sqs:SendMessage"}, `{"Fn::GetAtt": ["RetryQueue", "Arn"]}`},
+		"WriteOwnLogs":                {[]string{"logs:CreateLogStream", "logs:PutLogEvents"}, `{"Fn::GetAtt": ["ParticipantsLogGroup", "Arn"]}`},
+		"ReadSignalWireSecret":        {[]string{"secretsmanager:GetSecretValue"}, `{"Ref": "SignalWireSecretArn"}`},
+		"ParkFailedWebhooks":          {[]string{"sqs:SendMessage"}, `{"Fn::GetAtt": ["RetryQueue", "Arn"]}`},
+		"DeadLetterPermanentFailures": {[]string{"sqs:SendMessage"}, `{"Fn::GetAtt": ["RetryDeadLetterQueue", "Arn"]}`},
 		"ConsumeRetryQueue": {[]string{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"},
 			`{"Fn::GetAtt": ["RetryQueue", "Arn"]}`},
 	}
@@ -434,24 +438,27 @@ func TestRolePolicies(t *testing.T) {
 			want   map[string]string // Sid -> rendered Resource
 		}{
 			{"defaults", nil, map[string]string{
-				"WriteOwnLogs":         "getatt:ParticipantsLogGroup.Arn",
-				"ReadSignalWireSecret": testSecretArn,
-				"ParkFailedWebhooks":   "getatt:RetryQueue.Arn",
-				"ConsumeRetryQueue":    "getatt:RetryQueue.Arn",
+				"WriteOwnLogs":                "getatt:ParticipantsLogGroup.Arn",
+				"ReadSignalWireSecret":        testSecretArn,
+				"ParkFailedWebhooks":          "getatt:RetryQueue.Arn",
+				"DeadLetterPermanentFailures": "getatt:RetryDeadLetterQueue.Arn",
+				"ConsumeRetryQueue":           "getatt:RetryQueue.Arn",
 			}},
 			{"every destination", allDestinations, map[string]string{
-				"WriteOwnLogs":         "getatt:ParticipantsLogGroup.Arn",
-				"ReadSignalWireSecret": testSecretArn,
-				"ParkFailedWebhooks":   "getatt:RetryQueue.Arn",
-				"ConsumeRetryQueue":    "getatt:RetryQueue.Arn",
-				"ForwardToEventBus":    "arn:aws:events:eu-west-1:123456789012:event-bus/participants-bus",
-				"ForwardToQueue":       "arn:aws:sqs:us-west-2:210987654321:participant-events.fifo",
+				"WriteOwnLogs":                "getatt:ParticipantsLogGroup.Arn",
+				"ReadSignalWireSecret":        testSecretArn,
+				"ParkFailedWebhooks":          "getatt:RetryQueue.Arn",
+				"DeadLetterPermanentFailures": "getatt:RetryDeadLetterQueue.Arn",
+				"ConsumeRetryQueue":           "getatt:RetryQueue.Arn",
+				"ForwardToEventBus":           "arn:aws:events:eu-west-1:123456789012:event-bus/participants-bus",
+				"ForwardToQueue":              "arn:aws:sqs:us-west-2:210987654321:participant-events.fifo",
 			}},
 			{"https only", map[string]string{"ForwardHttpsUrl": "https://x.example/h"}, map[string]string{
-				"WriteOwnLogs":         "getatt:ParticipantsLogGroup.Arn",
-				"ReadSignalWireSecret": testSecretArn,
-				"ParkFailedWebhooks":   "getatt:RetryQueue.Arn",
-				"ConsumeRetryQueue":    "getatt:RetryQueue.Arn",
+				"WriteOwnLogs":                "getatt:ParticipantsLogGroup.Arn",
+				"ReadSignalWireSecret":        testSecretArn,
+				"ParkFailedWebhooks":          "getatt:RetryQueue.Arn",
+				"DeadLetterPermanentFailures": "getatt:RetryDeadLetterQueue.Arn",
+				"ConsumeRetryQueue":           "getatt:RetryQueue.Arn",
 			}},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
