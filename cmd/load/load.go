@@ -18,12 +18,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/signalwire-lambda/participants/internal/app"
 	"github.com/signalwire-lambda/participants/internal/function"
 	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/httpevent"
 	"github.com/signalwire-lambda/participants/test/localenv"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
@@ -712,11 +712,6 @@ func callback(rng *rand.Rand, i int) url.Values {
 	}
 }
 
-const (
-	apiDomain = "abc123def4.execute-api.us-east-1.amazonaws.com"
-	urlDomain = "xyz789abcd1234efgh567ijk.lambda-url.us-east-1.on.aws"
-)
-
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -727,23 +722,15 @@ func mustJSON(v any) []byte {
 
 // readEvent is a read of a/c/p in the given trigger shape.
 func readEvent(shape, a, c, p string) []byte {
-	path := "/accounts/" + a + "/conferences/" + c + "/participants/" + p
 	params := map[string]string{"account_sid": a, "conference_sid": c, "call_sid": p}
-	headers := map[string]string{"accept": "application/json"}
-	switch shape {
-	case "direct":
+	if shape == "direct" {
 		return mustJSON(params)
-	case "rest-api":
-		return restEvent("GET", path, params, headers, "", false)
-	case "function-url":
-		return mustJSON(events.LambdaFunctionURLRequest{
-			Version: "2.0", RawPath: path, Headers: headers,
-			RequestContext: events.LambdaFunctionURLRequestContext{DomainName: urlDomain,
-				HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "GET", Path: path}},
-		})
-	default:
-		return httpAPIEvent("GET", path, params, headers, "", false)
 	}
+	path := "/accounts/" + a + "/conferences/" + c + "/participants/" + p
+	return event(shape, httpevent.Request{
+		Method: "GET", Path: path, Params: params, RouteKey: "GET " + path,
+		Headers: map[string]string{"accept": "application/json"},
+	})
 }
 
 // webhookEvent is a POST of body to the webhook route, with signature sig
@@ -756,32 +743,21 @@ func webhookEvent(shape, body, sig string, b64 bool) []byte {
 	if b64 {
 		body = base64.StdEncoding.EncodeToString([]byte(body))
 	}
+	return event(shape, httpevent.Request{
+		Method: "POST", Path: app.WebhookRoute, RouteKey: "POST " + app.WebhookRoute,
+		Headers: headers, Body: body, Base64: b64,
+	})
+}
+
+// event renders r in the trigger shape ("rest-api", "function-url", else
+// the HTTP API).
+func event(shape string, r httpevent.Request) []byte {
 	switch shape {
 	case "rest-api":
-		return restEvent("POST", app.WebhookRoute, nil, headers, body, b64)
+		return mustJSON(r.RESTAPI())
 	case "function-url":
-		return mustJSON(events.LambdaFunctionURLRequest{
-			Version: "2.0", RawPath: app.WebhookRoute, Headers: headers, Body: body, IsBase64Encoded: b64,
-			RequestContext: events.LambdaFunctionURLRequestContext{DomainName: urlDomain,
-				HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST", Path: app.WebhookRoute}},
-		})
+		return mustJSON(r.FunctionURL())
 	default:
-		return httpAPIEvent("POST", app.WebhookRoute, nil, headers, body, b64)
+		return mustJSON(r.HTTPAPI())
 	}
-}
-
-func httpAPIEvent(method, path string, params, headers map[string]string, body string, b64 bool) []byte {
-	return mustJSON(events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: method + " " + path, RawPath: path, Headers: headers, PathParameters: params,
-		Body: body, IsBase64Encoded: b64,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: apiDomain, Stage: "$default",
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}},
-	})
-}
-
-func restEvent(method, path string, params, headers map[string]string, body string, b64 bool) []byte {
-	return mustJSON(events.APIGatewayProxyRequest{
-		Path: path, HTTPMethod: method, Headers: headers, PathParameters: params, Body: body, IsBase64Encoded: b64,
-		RequestContext: events.APIGatewayProxyRequestContext{DomainName: apiDomain, Stage: "Prod", Path: "/Prod" + path, HTTPMethod: method},
-	})
 }

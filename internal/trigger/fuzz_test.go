@@ -33,6 +33,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/fake"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
@@ -96,38 +97,20 @@ func (u *countingUpstream) badRefs() []signalwire.ParticipantRef {
 	return slices.Clone(u.bad)
 }
 
-// countingDestination is a forward destination that accepts and counts.
-type countingDestination struct{ sends atomic.Int64 }
-
-func (d *countingDestination) Name() string { return "fuzz" }
-
-func (d *countingDestination) Send(context.Context, forward.Message) error {
-	d.sends.Add(1)
-	return nil
-}
-
-// countingQueue is a retry queue that accepts and counts.
-type countingQueue struct{ enqueued atomic.Int64 }
-
-func (q *countingQueue) Enqueue(context.Context, []byte, map[string]string) error {
-	q.enqueued.Add(1)
-	return nil
-}
-
 // fuzzHarness is the real core (app.App with webhooks, verification on)
 // behind the real Router, with counting fakes at every edge.
 type fuzzHarness struct {
 	router   *Router
 	upstream *countingUpstream
-	dest     *countingDestination
-	queue    *countingQueue
+	dest     *fake.Destination
+	queue    *fake.Queue
 }
 
 // counts is a snapshot of the harness's counters.
 type counts struct{ fetches, sends, enqueued int64 }
 
 func newFuzzHarness() *fuzzHarness {
-	h := &fuzzHarness{upstream: &countingUpstream{}, dest: &countingDestination{}, queue: &countingQueue{}}
+	h := &fuzzHarness{upstream: &countingUpstream{}, dest: &fake.Destination{}, queue: &fake.Queue{}}
 	log := obs.NewLogger(io.Discard, slog.LevelDebug)
 	core := app.New(fuzzCreds{}, h.upstream, log)
 	hooks := app.NewWebhooks(core, app.WebhookOptions{
@@ -143,7 +126,7 @@ func newFuzzHarness() *fuzzHarness {
 }
 
 func (h *fuzzHarness) counts() counts {
-	return counts{h.upstream.calls.Load(), h.dest.sends.Load(), h.queue.enqueued.Load()}
+	return counts{h.upstream.calls.Load(), h.dest.Sends(), h.queue.Enqueued()}
 }
 
 // eventSeeds returns every events/*.json file, by name.

@@ -10,13 +10,13 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/function"
 	"github.com/signalwire-lambda/participants/internal/trigger"
+	"github.com/signalwire-lambda/participants/test/fake"
 	"github.com/signalwire-lambda/participants/test/localenv"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
@@ -25,27 +25,10 @@ import (
 // builds it) in-process against kumo and the sandbox, so each fault can be
 // injected and each outcome asserted exactly, with a chosen deadline.
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type inProc struct {
 	env    *localenv.Env
 	router *trigger.Router
-	logs   *lockedBuffer
+	logs   *fake.Buffer
 }
 
 // awsFault answers matching AWS API calls with an AWS JSON error, and
@@ -86,7 +69,7 @@ func startInProcess(t *testing.T) *inProc {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { env.Close() })
-	return &inProc{env: env, logs: &lockedBuffer{}}
+	return &inProc{env: env, logs: &fake.Buffer{}}
 }
 
 // build makes the handler; the AWS SDK reads its endpoints from the process

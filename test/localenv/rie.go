@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/signalwire-lambda/participants/test/fake"
 )
 
 // InvocationPath is the RIE's invoke path.
@@ -37,7 +39,7 @@ type RIEOptions struct {
 type RIE struct {
 	cmd    *exec.Cmd
 	url    string
-	logs   *logBuffer
+	logs   *fake.Buffer
 	done   chan struct{} // closed when the process has exited
 	client *http.Client
 
@@ -89,7 +91,7 @@ func startRIE(ctx context.Context, rieBin, bootstrap string, env []string, opts 
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
-	logs := &logBuffer{}
+	logs := &fake.Buffer{}
 	var out io.Writer = logs
 	if opts.LogOutput != nil {
 		out = io.MultiWriter(logs, opts.LogOutput)
@@ -304,26 +306,4 @@ func (r *RIE) Close() error {
 	}
 	<-r.done
 	return nil
-}
-
-// logBuffer is a bytes.Buffer safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n, err := b.buf.Write(p)
-	if err != nil {
-		return n, fmt.Errorf("localenv: log buffer: %w", err)
-	}
-	return n, nil
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

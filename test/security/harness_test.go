@@ -1,7 +1,6 @@
 package security
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,12 +8,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/signalwire-lambda/participants/internal/app"
 	"github.com/signalwire-lambda/participants/internal/credentials"
@@ -24,18 +20,14 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/fake"
+	"github.com/signalwire-lambda/participants/test/httpevent"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // publicBaseURL is the PUBLIC_BASE_URL of the function under test; webhooks
 // are signed for publicBaseURL + app.WebhookRoute.
 const publicBaseURL = "https://hooks.security.test"
-
-// Domain names the trigger shapes carry.
-const (
-	apiDomain = "abc123def4.execute-api.us-east-1.amazonaws.com"
-	urlDomain = "xyz789abcd1234efgh567ijk.lambda-url.us-east-1.on.aws"
-)
 
 // staticCreds hands out the sandbox's credentials for a sandbox on host.
 type staticCreds struct{ c credentials.Credentials }
@@ -48,72 +40,14 @@ func (s staticCreds) Refresh(context.Context, uint64) (credentials.Credentials, 
 	return s.c, 1, nil
 }
 
-// countingDestination accepts, counts and keeps forwarded envelopes.
-type countingDestination struct {
-	n    atomic.Int64
-	mu   sync.Mutex
-	msgs []forward.Message
-}
-
-func (d *countingDestination) Name() string { return "test" }
-
-func (d *countingDestination) Send(_ context.Context, m forward.Message) error {
-	d.n.Add(1)
-	d.mu.Lock()
-	d.msgs = append(d.msgs, m)
-	d.mu.Unlock()
-	return nil
-}
-
-// last returns the last envelope forwarded, decoded.
-func (d *countingDestination) last(t *testing.T) map[string]any {
-	t.Helper()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.msgs) == 0 {
-		t.Fatal("nothing was forwarded")
-	}
-	var env map[string]any
-	if err := json.Unmarshal(d.msgs[len(d.msgs)-1].Body, &env); err != nil {
-		t.Fatal(err)
-	}
-	return env
-}
-
-// countingQueue accepts and counts webhooks parked for retry.
-type countingQueue struct{ n atomic.Int64 }
-
-func (q *countingQueue) Enqueue(context.Context, []byte, map[string]string) error {
-	q.n.Add(1)
-	return nil
-}
-
-// syncBuffer collects the function's logs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fn is the function under test: the real router and core, the sandbox as
 // SignalWire (reached through sandbox.Client()), signature verification on.
 type fn struct {
 	sb     *sandbox.Server
 	router *trigger.Router
-	dest   *countingDestination
-	queue  *countingQueue
-	logs   *syncBuffer
+	dest   *fake.Destination
+	queue  *fake.Queue
+	logs   *fake.Buffer
 }
 
 // edges counts what reached the outside world.
@@ -127,7 +61,7 @@ func newFn(t *testing.T) *fn {
 	creds := staticCreds{credentials.Credentials{
 		ProjectID: projectID, APIToken: token, SpaceHost: sb.Host(), SigningKey: sandbox.SigningKey,
 	}}
-	f := &fn{sb: sb, dest: &countingDestination{}, queue: &countingQueue{}, logs: &syncBuffer{}}
+	f := &fn{sb: sb, dest: &fake.Destination{}, queue: &fake.Queue{}, logs: &fake.Buffer{}}
 	log := obs.NewLogger(f.logs, slog.LevelDebug)
 	client := signalwire.NewClient(signalwire.Options{HTTPClient: sb.Client(), MaxAttempts: 1})
 	core := app.New(creds, client, log)
@@ -152,7 +86,7 @@ func newFn(t *testing.T) *fn {
 }
 
 func (f *fn) edges() edges {
-	return edges{f.sb.Requests(), f.dest.n.Load(), f.queue.n.Load()}
+	return edges{f.sb.Requests(), f.dest.Sends(), f.queue.Enqueued()}
 }
 
 // invoke runs one invocation and returns the raw output and error.
@@ -259,52 +193,46 @@ type req struct {
 	base64  bool
 }
 
-// httpAPI renders r as an HTTP API (payload 2.0) event.
-func (r req) httpAPI(t *testing.T) []byte {
-	return mustJSON(t, events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: "$default", RawPath: r.path, RawQueryString: r.query,
-		Headers: r.headers, PathParameters: r.params, Body: r.body, IsBase64Encoded: r.base64,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			DomainName: apiDomain, Stage: "$default",
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.method, Path: r.path},
-		},
-	})
+// event is r as the shared trigger-event builder's request.
+func (r req) event() httpevent.Request {
+	return httpevent.Request{
+		Method: r.method, Path: r.path, Params: r.params, Headers: r.headers,
+		Query: r.query, Body: r.body, Base64: r.base64,
+	}
 }
+
+// httpAPI renders r as an HTTP API (payload 2.0) event.
+func (r req) httpAPI(t *testing.T) []byte { return mustJSON(t, r.event().HTTPAPI()) }
 
 // functionURL renders r as a Function URL event: no route parameters.
-func (r req) functionURL(t *testing.T) []byte {
-	return mustJSON(t, events.LambdaFunctionURLRequest{
-		Version: "2.0", RawPath: r.path, RawQueryString: r.query, Headers: r.headers, Body: r.body, IsBase64Encoded: r.base64,
-		RequestContext: events.LambdaFunctionURLRequestContext{
-			DomainName: urlDomain,
-			HTTP:       events.LambdaFunctionURLRequestContextHTTPDescription{Method: r.method, Path: r.path},
-		},
-	})
-}
+func (r req) functionURL(t *testing.T) []byte { return mustJSON(t, r.event().FunctionURL()) }
 
 // restAPI renders r as a REST API (payload 1.0) proxy event on stage Prod.
-func (r req) restAPI(t *testing.T) []byte {
-	q, _ := url.ParseQuery(r.query)
-	single := map[string]string{}
-	for k, vs := range q {
-		single[k] = vs[len(vs)-1]
-	}
-	return mustJSON(t, events.APIGatewayProxyRequest{
-		Path: r.path, HTTPMethod: r.method, Headers: r.headers, PathParameters: r.params,
-		QueryStringParameters: single, MultiValueQueryStringParameters: q,
-		Body: r.body, IsBase64Encoded: r.base64,
-		RequestContext: events.APIGatewayProxyRequestContext{DomainName: apiDomain, Stage: "Prod", Path: "/Prod" + r.path, HTTPMethod: r.method},
-	})
-}
+func (r req) restAPI(t *testing.T) []byte { return mustJSON(t, r.event().RESTAPI()) }
 
 // shapes renders r in every HTTP trigger shape; the Function URL shape
 // drops r.params (Function URLs have no route parameters).
 func (r req) shapes(t *testing.T) map[string][]byte {
-	return map[string][]byte{
-		"http-api":     r.httpAPI(t),
-		"rest-api":     r.restAPI(t),
-		"function-url": r.functionURL(t),
+	t.Helper()
+	shapes, err := r.event().Shapes()
+	if err != nil {
+		t.Fatal(err)
 	}
+	return shapes
+}
+
+// lastForwarded returns the last envelope forwarded, decoded.
+func (f *fn) lastForwarded(t *testing.T) map[string]any {
+	t.Helper()
+	m, ok := f.dest.Last()
+	if !ok {
+		t.Fatal("nothing was forwarded")
+	}
+	var env map[string]any
+	if err := json.Unmarshal(m.Body, &env); err != nil {
+		t.Fatal(err)
+	}
+	return env
 }
 
 // readPath is the read route's path for three (raw) segments.

@@ -183,7 +183,7 @@ func TestSignedWebhookWithHostileSIDs(t *testing.T) {
 			if after.upstream != before.upstream || after.forwarded != before.forwarded+1 {
 				t.Fatalf("%s in %s: upstream %d→%d forwarded %d→%d", h.name, param, before.upstream, after.upstream, before.forwarded, after.forwarded)
 			}
-			if env := f.dest.last(t); env["participant_lookup"] != "skipped" || env["participant"] != nil {
+			if env := f.lastForwarded(t); env["participant_lookup"] != "skipped" || env["participant"] != nil {
 				t.Fatalf("%s in %s: lookup %v participant %v", h.name, param, env["participant_lookup"], env["participant"])
 			}
 		}
