@@ -50,16 +50,20 @@ func (e *EventBridge) Send(ctx context.Context, m Message) error {
 	if len(m.Body) == 0 {
 		return errors.New("eventbridge destination: empty message body")
 	}
+	body := m.Body
+	if !ValidSQSText(string(body)) {
+		body = CompactJSON(body) // the same bytes the other destinations get
+	}
 	out, err := e.client.PutEvents(ctx, &eventbridge.PutEventsInput{
 		Entries: []types.PutEventsRequestEntry{{
 			EventBusName: aws.String(e.bus),
 			Source:       aws.String(EventBridgeSource),
 			DetailType:   aws.String(EventBridgeDetailType),
-			Detail:       aws.String(string(m.Body)),
+			Detail:       aws.String(string(body)),
 		}},
 	})
 	if err != nil {
-		return fmt.Errorf("eventbridge destination: put event on %s: %w", e.bus, err)
+		return fmt.Errorf("eventbridge destination: put event on %s: %w", e.bus, &serviceAnswer{err})
 	}
 	for _, entry := range out.Entries {
 		if code := aws.ToString(entry.ErrorCode); code != "" {

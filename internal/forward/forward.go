@@ -123,6 +123,77 @@ func Retryable(err error) bool {
 	return false
 }
 
+// Permanent reports whether err is a destination's answer that another
+// attempt cannot change: an HTTP 3xx, or a 4xx other than 408 and 429 (see
+// [StatusError]); an AWS error the service attributes to the request
+// (client fault) that is not a throttling or timeout code, e.g. SQS
+// InvalidMessageContents, or EventBridge ValidationException; an
+// EventBridge entry refused with a validation code (see [EntryError]).
+// Transport failures, timeouts, cancellation and errors that are not a
+// destination's answer (e.g. credentials that could not be loaded) are not
+// permanent. For an error joining several failures, Permanent reports
+// whether all of them are.
+func Permanent(err error) bool {
+	if err == nil {
+		return false
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs := joined.Unwrap()
+		for _, e := range errs {
+			if !Permanent(e) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || Retryable(err) {
+		return false
+	}
+	var entry *EntryError
+	if errors.As(err, &entry) {
+		return permanentEntryCode(entry.Code)
+	}
+	var status *StatusError
+	if errors.As(err, &status) {
+		return status.StatusCode >= 300 && status.StatusCode <= 499
+	}
+	var answer *serviceAnswer
+	var apiErr smithy.APIError
+	if errors.As(err, &answer) && errors.As(answer.err, &apiErr) {
+		if apiErr.ErrorFault() == smithy.FaultServer {
+			return false
+		}
+		var code interface{ HTTPStatusCode() int }
+		if errors.As(err, &code) {
+			return code.HTTPStatusCode() >= 400 && code.HTTPStatusCode() <= 499 && !retryableStatus(code.HTTPStatusCode())
+		}
+		return apiErr.ErrorFault() == smithy.FaultClient
+	}
+	return false
+}
+
+// serviceAnswer marks an error returned by a destination's own AWS call
+// (SQS SendMessage, EventBridge PutEvents), as opposed to one from another
+// service on the way (e.g. Secrets Manager), which Permanent never
+// classifies as permanent.
+type serviceAnswer struct{ err error }
+
+func (e *serviceAnswer) Error() string { return e.err.Error() }
+func (e *serviceAnswer) Unwrap() error { return e.err }
+
+// permanentEntryCode reports whether an EventBridge entry's ErrorCode says
+// the event itself is refused (validation, size, authorization of its
+// source or detail type), so that sending it again cannot succeed.
+func permanentEntryCode(code string) bool {
+	switch code {
+	case "ValidationException", "InvalidArgument", "MalformedDetail", "InvalidEventPatternException",
+		"NotAuthorizedForSourceException", "NotAuthorizedForDetailTypeException", "AccessDeniedException",
+		"ResourceNotFoundException", "EventTooLarge":
+		return true
+	}
+	return false
+}
+
 // retryableStatus reports whether an HTTP status is worth retrying.
 func retryableStatus(code int) bool {
 	switch {

@@ -111,6 +111,11 @@ func sendMessage(ctx context.Context, client SQSAPI, queueURL string, fifo bool,
 	if len(body) == 0 {
 		return errors.New("empty message body")
 	}
+	if !ValidSQSText(string(body)) {
+		// Bodies are JSON: escape what SQS refuses (e.g. U+FFFF) without
+		// changing the value.
+		body = CompactJSON(body)
+	}
 	in := &sqs.SendMessageInput{
 		QueueUrl:    aws.String(queueURL),
 		MessageBody: aws.String(string(body)),
@@ -122,7 +127,7 @@ func sendMessage(ctx context.Context, client SQSAPI, queueURL string, fifo bool,
 		if in.MessageAttributes == nil {
 			in.MessageAttributes = make(map[string]types.MessageAttributeValue, len(attrs))
 		}
-		in.MessageAttributes[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(value)}
+		in.MessageAttributes[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(SafeAttribute(value))}
 	}
 	if fifo {
 		dedup := FIFOID(dedupSource)
@@ -138,7 +143,7 @@ func sendMessage(ctx context.Context, client SQSAPI, queueURL string, fifo bool,
 		in.MessageGroupId = aws.String(group)
 	}
 	if _, err := client.SendMessage(ctx, in); err != nil {
-		return fmt.Errorf("send message to %s: %w", queueURL, err)
+		return fmt.Errorf("send message to %s: %w", queueURL, &serviceAnswer{err})
 	}
 	return nil
 }

@@ -373,14 +373,17 @@ func TestRetryableWithRealSDKErrors(t *testing.T) {
 		status    int
 		errType   string
 		retryable bool
+		permanent bool
 	}{
-		{"server error", http.StatusInternalServerError, "InternalError", true},
-		{"unavailable", http.StatusServiceUnavailable, "ServiceUnavailable", true},
-		{"throttled", http.StatusBadRequest, "ThrottlingException", true},
-		{"request throttled", http.StatusBadRequest, "RequestThrottled", true},
-		{"no queue", http.StatusBadRequest, "com.amazonaws.sqs#QueueDoesNotExist", false},
-		{"access denied", http.StatusForbidden, "AccessDenied", false},
-		{"invalid", http.StatusBadRequest, "InvalidParameterValue", false},
+		{"server error", http.StatusInternalServerError, "InternalError", true, false},
+		{"unavailable", http.StatusServiceUnavailable, "ServiceUnavailable", true, false},
+		{"throttled", http.StatusBadRequest, "ThrottlingException", true, false},
+		{"request throttled", http.StatusBadRequest, "RequestThrottled", true, false},
+		{"kms throttled", http.StatusBadRequest, "KmsThrottled", true, false},
+		{"no queue", http.StatusBadRequest, "com.amazonaws.sqs#QueueDoesNotExist", false, true},
+		{"access denied", http.StatusForbidden, "AccessDenied", false, true},
+		{"invalid", http.StatusBadRequest, "InvalidParameterValue", false, true},
+		{"invalid contents", http.StatusBadRequest, "InvalidMessageContents", false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -405,6 +408,9 @@ func TestRetryableWithRealSDKErrors(t *testing.T) {
 			if got := forward.Retryable(err); got != tc.retryable {
 				t.Errorf("Retryable(%v) = %v, want %v", err, got, tc.retryable)
 			}
+			if got := forward.Permanent(err); got != tc.permanent {
+				t.Errorf("Permanent(%v) = %v, want %v", err, got, tc.permanent)
+			}
 		})
 	}
 
@@ -421,8 +427,8 @@ func TestRetryableWithRealSDKErrors(t *testing.T) {
 			t.Fatalf("NewSQS: %v", err)
 		}
 		err = dest.Send(t.Context(), testMessage())
-		if err == nil || !forward.Retryable(err) {
-			t.Errorf("Send = %v, want a retryable transport error", err)
+		if err == nil || !forward.Retryable(err) || forward.Permanent(err) {
+			t.Errorf("Send = %v, want a retryable, not permanent, transport error", err)
 		}
 	})
 }

@@ -1,0 +1,152 @@
+package forward
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxMessageBytes is the largest message every destination accepts: SQS's
+// 256 KiB (the default of queues created before the 1 MiB limit, and the
+// least a queue may be set to; message attributes count) and EventBridge's
+// 256 KB entry (Source, DetailType and Detail count).
+const MaxMessageBytes = 256 << 10
+
+// SQSAllowed reports whether r is in the character set SQS accepts in
+// message bodies and attribute values: #x9 #xA #xD #x20-#xD7FF
+// #xE000-#xFFFD #x10000-#x10FFFF.
+func SQSAllowed(r rune) bool {
+	switch {
+	case r == 0x9, r == 0xA, r == 0xD:
+		return true
+	case r >= 0x20 && r <= 0xD7FF:
+		return true
+	case r >= 0xE000 && r <= 0xFFFD:
+		return true
+	case r >= 0x10000 && r <= 0x10FFFF:
+		return true
+	}
+	return false
+}
+
+// ValidSQSText reports whether s is valid UTF-8 made only of characters
+// SQSAllowed accepts.
+func ValidSQSText(s string) bool {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				return false
+			}
+		}
+		if !SQSAllowed(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// SafeAttribute returns s with every character SQS does not accept (and
+// every invalid UTF-8 byte) replaced by U+FFFD, so that it can be sent as a
+// message attribute value. Valid text is returned unchanged.
+func SafeAttribute(s string) string {
+	if ValidSQSText(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				b.WriteRune(utf8.RuneError)
+				continue
+			}
+		}
+		if !SQSAllowed(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// CompactJSON rewrites a JSON text so that every destination accepts it and
+// it is as small as JSON allows, without changing the value it encodes:
+//   - characters SQS does not accept inside strings (U+FFFE, U+FFFF, which
+//     encoding/json writes raw) become \ufffe and \uffff escapes, which keep
+//     the value exactly; any other disallowed character becomes a \u escape
+//     too, and an invalid UTF-8 byte becomes \ufffd (as encoding/json would
+//     decode it);
+//   - the escapes encoding/json writes for HTML safety (\u003c, \u003e,
+//     \u0026) become the characters themselves (6 bytes become 1).
+//
+// Everything outside strings is copied. b must be a JSON text (as
+// encoding/json produces); the result of CompactJSON on it is again one,
+// and CompactJSON is idempotent.
+func CompactJSON(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	inString := false
+	for i := 0; i < len(b); {
+		c := b[i]
+		if !inString {
+			if c == '"' {
+				inString = true
+			}
+			out = append(out, c)
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			inString = false
+			out = append(out, c)
+			i++
+		case c == '\\':
+			if i+1 >= len(b) {
+				out = append(out, b[i:]...)
+				return out
+			}
+			if b[i+1] == 'u' && i+6 <= len(b) {
+				switch strings.ToLower(string(b[i+2 : i+6])) {
+				case "003c":
+					out = append(out, '<')
+					i += 6
+					continue
+				case "003e":
+					out = append(out, '>')
+					i += 6
+					continue
+				case "0026":
+					out = append(out, '&')
+					i += 6
+					continue
+				}
+			}
+			out = append(out, c, b[i+1])
+			i += 2
+		case c < utf8.RuneSelf:
+			if c < 0x20 { // not valid JSON, but never send it raw
+				out = appendEscape(out, rune(c))
+			} else {
+				out = append(out, c)
+			}
+			i++
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size <= 1 {
+				out = appendEscape(out, utf8.RuneError)
+			} else if !SQSAllowed(r) {
+				out = appendEscape(out, r)
+			} else {
+				out = append(out, b[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return out
+}
+
+// appendEscape appends the JSON \u escape of r (r ≤ U+FFFF: the characters
+// CompactJSON escapes are all in the BMP).
+func appendEscape(out []byte, r rune) []byte {
+	const hex = "0123456789abcdef"
+	return append(out, '\\', 'u', hex[r>>12&0xF], hex[r>>8&0xF], hex[r>>4&0xF], hex[r&0xF])
+}
