@@ -24,6 +24,7 @@ type Variable struct {
 // Variables is every setting, in README order.
 var Variables = []Variable{
 	{Name: "SIGNALWIRE_SECRET_ID", Required: true, Form: "a Secrets Manager secret name or ARN"},
+	{Name: "SIGNALWIRE_SPACE_HOST", Form: "the Space host of the secret's space_host, e.g. example.signalwire.com"},
 	{Name: "CREDENTIALS_TTL", Default: "5m", Form: "a Go duration between 1s and 24h, e.g. 5m"},
 	{Name: "LOG_LEVEL", Default: "info", Form: "one of debug, info, warn, error"},
 	{Name: "PUBLIC_BASE_URL", Form: "an absolute https URL without query, e.g. https://hooks.example.com/prod"},
@@ -40,7 +41,11 @@ var Variables = []Variable{
 
 // Config is the validated configuration.
 type Config struct {
-	SecretID         string
+	SecretID string
+	// SpaceHost is the SignalWire Space host[:port] (no scheme), known
+	// before the secret so that init can open the connection early; empty
+	// when not configured.
+	SpaceHost        string
 	CredentialsTTL   time.Duration
 	LogLevel         slog.Level
 	PublicBaseURL    string
@@ -104,6 +109,13 @@ func Load(getenv func(string) string) (Config, error) {
 
 	if c.SecretID = get("SIGNALWIRE_SECRET_ID"); c.SecretID == "" {
 		bad("SIGNALWIRE_SECRET_ID", "is not set")
+	}
+	if v := get("SIGNALWIRE_SPACE_HOST"); v != "" {
+		if h, err := spaceHost(v); err != nil {
+			bad("SIGNALWIRE_SPACE_HOST", err.Error())
+		} else {
+			c.SpaceHost = h
+		}
 	}
 	if d, err := time.ParseDuration(get("CREDENTIALS_TTL")); err != nil || d < time.Second || d > 24*time.Hour {
 		bad("CREDENTIALS_TTL", fmt.Sprintf("is %q", get("CREDENTIALS_TTL")))
@@ -190,6 +202,23 @@ func checkURL(s string, allowHTTP, noQuery bool) error {
 		return errors.New("has a query or fragment")
 	}
 	return nil
+}
+
+// spaceHost accepts a host[:port] or an https:// URL without path, as the
+// secret's space_host, and returns the host[:port].
+func spaceHost(v string) (string, error) {
+	s := v
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || u.Scheme != "https":
+		return "", fmt.Errorf("is %q", v)
+	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("is %q (a bare host, no path or query)", v)
+	}
+	return u.Host, nil
 }
 
 func parseLevel(s string) (slog.Level, bool) {

@@ -25,6 +25,7 @@ func TestDefaults(t *testing.T) {
 func TestEverySetting(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"SIGNALWIRE_SECRET_ID":           "arn:aws:secretsmanager:us-east-1:123456789012:secret:sw-AbCdEf",
+		"SIGNALWIRE_SPACE_HOST":          "https://Example.signalwire.com/",
 		"CREDENTIALS_TTL":                "90s",
 		"LOG_LEVEL":                      "DEBUG",
 		"PUBLIC_BASE_URL":                "https://hooks.example.com/prod/",
@@ -39,7 +40,7 @@ func TestEverySetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.CredentialsTTL != 90*time.Second || c.LogLevel != slog.LevelDebug || c.PublicBaseURL != "https://hooks.example.com/prod" ||
+	if c.CredentialsTTL != 90*time.Second || c.SpaceHost != "Example.signalwire.com" || c.LogLevel != slog.LevelDebug || c.PublicBaseURL != "https://hooks.example.com/prod" ||
 		c.ForwardHTTPSURL == "" || c.ForwardEventBus == "" || c.ForwardQueueURL == "" || c.RetryQueueURL == "" || c.MetricsNamespace != "Acme/SignalWire" || c.MetricsService != "participants-prod" {
 		t.Fatalf("parsed: %+v", c)
 	}
@@ -58,6 +59,8 @@ func TestErrorsNameVariableAndForm(t *testing.T) {
 		want string
 	}{
 		{map[string]string{}, "SIGNALWIRE_SECRET_ID is not set: want a Secrets Manager secret name or ARN"},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "SIGNALWIRE_SPACE_HOST": "example.signalwire.com/api"}, `SIGNALWIRE_SPACE_HOST is "example.signalwire.com/api" (a bare host`},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "SIGNALWIRE_SPACE_HOST": "http://example.signalwire.com"}, `SIGNALWIRE_SPACE_HOST is "http://example.signalwire.com": want the Space host`},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "CREDENTIALS_TTL": "5"}, `CREDENTIALS_TTL is "5": want a Go duration`},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "CREDENTIALS_TTL": "1ms"}, `CREDENTIALS_TTL is "1ms"`},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "LOG_LEVEL": "loud"}, `LOG_LEVEL is "loud": want one of debug`},

@@ -6,6 +6,7 @@ package function
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,6 +33,7 @@ type Option func(*options)
 
 type options struct {
 	signalwireHTTP *http.Client
+	signalwireCAs  *x509.CertPool
 	forwardHTTP    *http.Client
 }
 
@@ -39,6 +41,13 @@ type options struct {
 // (tests and benchmarks that trust a local sandbox's certificate).
 func WithSignalWireHTTPClient(c *http.Client) Option {
 	return func(o *options) { o.signalwireHTTP = c }
+}
+
+// WithSignalWireRootCAs makes the function's own SignalWire client trust
+// pool instead of the system roots (tests of the connection opened at init,
+// which WithSignalWireHTTPClient would replace).
+func WithSignalWireRootCAs(pool *x509.CertPool) Option {
+	return func(o *options) { o.signalwireCAs = pool }
 }
 
 // WithForwardHTTPClient replaces the HTTP client of the HTTPS destination.
@@ -68,10 +77,17 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS SDK configuration: %w", err)
 	}
-	creds := credentials.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, cfg.CredentialsTTL,
-		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""}))
+	creds := newInitCreds(credentials.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, cfg.CredentialsTTL,
+		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""})), cfg.SpaceHost)
 	userAgent := "signalwire-participants-lambda/" + Version
-	core := app.New(creds, signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP}), log)
+	sw := signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP, RootCAs: o.signalwireCAs})
+	// The first request needs both the secret and a TLS connection to the
+	// Space: start both now, concurrently, without waiting for either.
+	creds.prefetch()
+	if cfg.SpaceHost != "" {
+		sw.Preconnect(cfg.SpaceHost)
+	}
+	core := app.New(creds, sw, log)
 
 	hookOpts := app.WebhookOptions{PublicBaseURL: cfg.PublicBaseURL, Verify: cfg.VerifySignatures, MaxReceiveCount: cfg.MaxReceiveCount}
 	// forward.Deliver retries destinations itself, so their SDK clients make

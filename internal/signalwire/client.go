@@ -3,11 +3,11 @@ package signalwire
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -66,6 +66,10 @@ type Options struct {
 	// transport, TLS 1.2+, HTTP/2 when offered, no redirects followed and
 	// no client-level timeout (the context bounds each call).
 	HTTPClient *http.Client
+	// RootCAs, when set, replaces the system roots for the default
+	// client's TLS connections (tests trusting a local server). Ignored with
+	// HTTPClient.
+	RootCAs *x509.CertPool
 	// MaxBodyBytes caps a response body; a longer one is a KindBadResponse
 	// error. Default 1 MiB.
 	MaxBodyBytes int64
@@ -113,6 +117,9 @@ type Client struct {
 	jitter        func() float64
 	onAttempt     func(Attempt)
 	userAgent     string
+	// dialer opens the default client's TLS connections (Preconnect); nil
+	// when Options.HTTPClient was given.
+	dialer *tlsDialer
 
 	// Seams for tests in this package.
 	now   func() time.Time
@@ -135,7 +142,9 @@ func NewClient(opts Options) *Client {
 		sleep:         backoff.Sleep,
 	}
 	if c.http == nil {
-		c.http = defaultHTTPClient()
+		c.dialer = newTLSDialer()
+		c.dialer.conf.RootCAs = opts.RootCAs
+		c.http = defaultHTTPClient(c.dialer)
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBodyBytes
@@ -164,13 +173,15 @@ func NewClient(opts Options) *Client {
 	return c
 }
 
-// defaultHTTPClient keeps connections alive across warm invocations.
-func defaultHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+// defaultHTTPClient keeps connections alive across warm invocations. Its
+// TLS connections come from dialer (TLS 1.2+, system roots, h2 offered),
+// which can open one ahead of the first request.
+func defaultHTTPClient(dialer *tlsDialer) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           dialer.DialContext,
+			DialContext:           dialer.net.DialContext,
+			DialTLSContext:        dialer.DialTLSContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          16,
 			MaxIdleConnsPerHost:   8,
