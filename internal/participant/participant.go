@@ -22,7 +22,7 @@ type Participant struct {
 	CallSID                *string `json:"call_sid"`
 	CallSIDToCoach         *string `json:"call_sid_to_coach"`
 	Coaching               *bool   `json:"coaching"`
-	Status                 *string `json:"status"`
+	Status                 *string `json:"status"` // as SignalWire sent it, known value or not
 	Muted                  *bool   `json:"muted"`
 	Hold                   *bool   `json:"hold"`
 	EndConferenceOnExit    *bool   `json:"end_conference_on_exit"`
@@ -35,10 +35,6 @@ type Participant struct {
 	// Unparsed carries documented fields whose value could not be converted, as sent.
 	Unparsed map[string]json.RawMessage `json:"unparsed"`
 }
-
-// KnownStatuses lists the participant status values documented by
-// SignalWire and its Twilio-compatible semantics. Other values pass through.
-var KnownStatuses = []string{"in-progress", "completed", "complete", "queued", "connecting", "ringing", "connected", "failed"}
 
 // Normalize converts SignalWire's leniently decoded participant into schema
 // v1: dates become RFC 3339 UTC, everything else is carried as given. It
