@@ -1,6 +1,16 @@
-// Package app is the processing core: read a participant, process a
-// webhook. It knows nothing about Lambda event types; the trigger package
-// translates events into the neutral Request and back.
+// Package app is the processing core, shared by every trigger:
+//
+//   - the read route (http.go, app.go): App.ServeHTTP answers
+//     GET /accounts/{a}/conferences/{c}/participants/{p} with App.Participant,
+//     one SignalWire call with the cached credentials, refreshed once on a 401;
+//   - the webhook route (webhooks.go): Webhooks.ServeHTTP verifies the
+//     signature, normalizes the callback, delivers its envelope to every
+//     destination within the inline budget and parks what is left on the
+//     retry queue; Webhooks.ProcessRetry delivers a parked job again;
+//   - one mapping of errors to RFC 9457 problems (problems.go).
+//
+// It speaks the neutral Request and Response of http.go; the trigger package
+// translates the Lambda events into them and back.
 package app
 
 import (

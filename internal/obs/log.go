@@ -53,7 +53,8 @@ func (i *Invocation) Batch() *Batch {
 	return i.Metrics
 }
 
-// SetTrigger records the trigger kind (http-api, rest-api, function-url, direct, sqs).
+// SetTrigger records the trigger kind (trigger.Detect's answer: http-api,
+// rest-api, function-url, direct, direct-webhook, sqs or unknown).
 func (i *Invocation) SetTrigger(kind string) {
 	if i == nil {
 		return

@@ -29,13 +29,14 @@ const (
 	// application/x-www-form-urlencoded form (caller answers 400).
 	ErrMalformedBody Error = "webhook: malformed body"
 	// ErrMissingSignature: neither X-SignalWire-Signature nor X-Twilio-Signature
-	// was sent (caller answers 401 or 403).
+	// was sent (caller answers 403).
 	ErrMissingSignature Error = "webhook: missing signature"
 	// ErrInvalidSignature: a signature was sent but does not match (caller
 	// answers 403).
 	ErrInvalidSignature Error = "webhook: invalid signature"
-	// ErrNoSigningKey: Verify was called with an empty signing key; a server
-	// misconfiguration, not the caller's fault (caller answers 500).
+	// ErrNoSigningKey: Verify was called with an empty signing key, so no
+	// signature can match: a server misconfiguration, answered like any
+	// other failed verification (403) and logged with this reason.
 	ErrNoSigningKey Error = "webhook: no signing key configured"
 	// ErrInvalidWebhook: the parameters are not a usable status callback, for
 	// example AccountSid is missing (caller answers 400).
