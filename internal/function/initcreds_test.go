@@ -17,8 +17,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/signalwire-lambda/participants/internal/credentials"
-	"github.com/signalwire-lambda/participants/internal/sandbox"
 	"github.com/signalwire-lambda/participants/internal/trigger"
+	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
 // fakeSecretsManager answers GetSecretValue with answer(n) for the n-th call
