@@ -68,6 +68,8 @@ type Config struct {
 	FunctionName string
 	// Local is true under `sam local` (AWS_SAM_LOCAL=true) and the README's local run.
 	Local bool
+	// Warnings are settings that were accepted with a caveat (logged at init).
+	Warnings []string
 }
 
 // The patterns use + and a separate length check: bounded repetitions such
@@ -76,6 +78,9 @@ type Config struct {
 var (
 	busName   = regexp.MustCompile(`^([A-Za-z0-9._\-/]+|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]+)$`)
 	namespace = regexp.MustCompile(`^[A-Za-z0-9.\-_/#:]+$`)
+	// logicalID is a CloudFormation logical id: what `sam local` puts in a
+	// variable whose value is a Ref to a resource it cannot create.
+	logicalID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
 )
 
 // Load reads every setting through getenv and validates it. The error names
@@ -155,8 +160,20 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.ForwardEventBus = get("FORWARD_EVENT_BUS"); c.ForwardEventBus != "" && (len(c.ForwardEventBus) > 1600 || !busName.MatchString(c.ForwardEventBus)) {
 		bad("FORWARD_EVENT_BUS", fmt.Sprintf("is %q", c.ForwardEventBus))
 	}
-	for name, dst := range map[string]*string{"FORWARD_SQS_QUEUE_URL": &c.ForwardQueueURL, "RETRY_QUEUE_URL": &c.RetryQueueURL, "DEAD_LETTER_QUEUE_URL": &c.DeadLetterQueueURL} {
+	for _, q := range []struct {
+		name string
+		dst  *string
+	}{{"FORWARD_SQS_QUEUE_URL", &c.ForwardQueueURL}, {"RETRY_QUEUE_URL", &c.RetryQueueURL}, {"DEAD_LETTER_QUEUE_URL", &c.DeadLetterQueueURL}} {
+		name, dst := q.name, q.dst
 		if *dst = get(name); *dst != "" {
+			// Under `sam local`, a Ref to a queue SAM cannot create arrives
+			// as the queue's logical id ("RetryQueue"): no queue in this
+			// local run, rather than a function that cannot start.
+			if c.Local && len(*dst) <= 255 && logicalID.MatchString(*dst) {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s is %q, a CloudFormation logical id that sam local could not resolve: no such queue in this local run (set it in the --env-vars file to use one)", name, *dst))
+				*dst = ""
+				continue
+			}
 			if err := checkURL(*dst, true, false); err != nil {
 				bad(name, err.Error())
 			}

@@ -98,3 +98,25 @@ func TestVerificationOffOnlyLocally(t *testing.T) {
 		t.Fatalf("local off: %+v %v", c, err)
 	}
 }
+
+// TestLocalUnresolvedQueueRef: `sam local` turns `!Ref RetryQueue` into the
+// logical id "RetryQueue". Locally that means "no queue" (with a warning),
+// not a function that cannot start; deployed, it stays an error.
+func TestLocalUnresolvedQueueRef(t *testing.T) {
+	vars := map[string]string{"SIGNALWIRE_SECRET_ID": "sw", "RETRY_QUEUE_URL": "RetryQueue", "FORWARD_SQS_QUEUE_URL": "DestinationQueue", "AWS_SAM_LOCAL": "true"}
+	c, err := Load(env(vars))
+	if err != nil {
+		t.Fatalf("local run with unresolved refs: %v", err)
+	}
+	if c.RetryQueueURL != "" || c.ForwardQueueURL != "" || len(c.Warnings) != 2 || !strings.Contains(c.Warnings[1], `RETRY_QUEUE_URL is "RetryQueue"`) {
+		t.Fatalf("config %+v", c)
+	}
+	delete(vars, "AWS_SAM_LOCAL")
+	if _, err := Load(env(vars)); err == nil || !strings.Contains(err.Error(), "RETRY_QUEUE_URL is not an absolute http(s) URL") {
+		t.Fatalf("deployed: err = %v, want the RETRY_QUEUE_URL error", err)
+	}
+	// A local value that is neither a URL nor a logical id is still an error.
+	if _, err := Load(env(map[string]string{"SIGNALWIRE_SECRET_ID": "sw", "RETRY_QUEUE_URL": "not a url", "AWS_SAM_LOCAL": "true"})); err == nil {
+		t.Fatal("local run accepted RETRY_QUEUE_URL=\"not a url\"")
+	}
+}

@@ -121,6 +121,9 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		hookOpts.Retry = q
 	}
 	hooks := app.NewWebhooks(core, hookOpts)
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 	if !cfg.VerifySignatures {
 		log.Warn("WEBHOOK SIGNATURE VERIFICATION IS OFF: the webhook route accepts unsigned requests. This is allowed only in local runs (AWS_SAM_LOCAL=true).")
 	}
