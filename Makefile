@@ -25,9 +25,10 @@ help: ## list targets
 build: ## build bootstrap for linux/$(GOARCH) into $(BUILD_DIR)
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build $(LAMBDA_FLAGS) -o $(BUILD_DIR)/bootstrap ./functions/participants
 
-# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
-build-ParticipantsFunction:
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/participants
+# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set: the
+# same build into SAM's directory, for GOARCH (template.yaml's Architectures).
+build-ParticipantsFunction: BUILD_DIR = $(or $(ARTIFACTS_DIR),$(error ARTIFACTS_DIR is unset: sam build sets it))
+build-ParticipantsFunction: build
 
 test: ## run every test (the README's test command)
 	$(GO) test ./...
@@ -58,5 +59,10 @@ fuzz: ## run every fuzz target for FUZZTIME each
 load: ## bounded mixed load against the bootstrap under the RIE
 	$(GO) run ./cmd/load
 
-clean: ## remove build output
-	rm -rf .aws-sam bin
+# What `make build`, `sam build`, the demo and `go build`/`go test -c` of this
+# module's commands leave in the repository root (.gitignore's list).
+BUILD_OUTPUTS = .aws-sam bin build bootstrap participants bench demo load samcheck vulndb \
+                *.test *.out *.prof *.pprof
+
+clean: ## remove every build output (.gitignore's list)
+	rm -rf $(BUILD_OUTPUTS)
