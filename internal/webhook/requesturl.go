@@ -1,8 +1,6 @@
 package webhook
 
 import (
-	"fmt"
-	"net/url"
 	"strings"
 )
 
@@ -130,31 +128,4 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
-}
-
-// ValidatePublicBaseURL checks a configured public base URL (PUBLIC_BASE_URL):
-// an absolute http or https URL with a host and no query or fragment; a
-// trailing '/' is allowed. Callers skip it when the setting is empty.
-func ValidatePublicBaseURL(s string) error {
-	if s == "" {
-		return fmt.Errorf("public base URL: empty")
-	}
-	if strings.TrimSpace(s) != s {
-		return fmt.Errorf("public base URL %q: surrounding spaces", s)
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("public base URL: %w", err)
-	}
-	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("public base URL %q: scheme must be http or https", s)
-	case u.Opaque != "" || u.Hostname() == "":
-		return fmt.Errorf("public base URL %q: must be absolute, with a host", s)
-	case u.RawQuery != "" || u.ForceQuery:
-		return fmt.Errorf("public base URL %q: must not have a query", s)
-	case u.Fragment != "" || strings.Contains(s, "#"):
-		return fmt.Errorf("public base URL %q: must not have a fragment", s)
-	}
-	return nil
 }

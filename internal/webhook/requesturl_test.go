@@ -116,19 +116,3 @@ func TestVerifyURLShapes(t *testing.T) {
 		}
 	}
 }
-
-func TestValidatePublicBaseURL(t *testing.T) {
-	good := []string{"https://hooks.example.com", "https://hooks.example.com/prod", "https://hooks.example.com/prod/", "http://localhost:3000", "https://hooks.example.com:443/a/b"}
-	bad := []string{"", " https://hooks.example.com", "hooks.example.com/prod", "/prod", "ftp://hooks.example.com", "https://hooks.example.com/prod?x=1",
-		"https://hooks.example.com/prod?", "https://hooks.example.com/prod#frag", "https://hooks.example.com/#", "https://", "https://:443/x", "https:hooks.example.com", "https://exa mple.com"}
-	for _, s := range good {
-		if err := ValidatePublicBaseURL(s); err != nil {
-			t.Errorf("ValidatePublicBaseURL(%q) = %v", s, err)
-		}
-	}
-	for _, s := range bad {
-		if err := ValidatePublicBaseURL(s); err == nil {
-			t.Errorf("ValidatePublicBaseURL(%q) = nil, want an error", s)
-		}
-	}
-}
