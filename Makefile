@@ -50,7 +50,7 @@ samcheck: ## validate template.yaml against the official SAM schema (../shared/s
 vuln: ## govulncheck against a local copy of the Go vulnerability database (offline)
 	./scripts/vuln.sh
 
-bench: ## cold start, size, warm latency and per-request overhead against same-run baselines
+bench: ## size, cold first response at 0 and 20 ms RTT, warm latency, CPU, RSS, Secrets Manager calls vs a bare peer (same run)
 	$(GO) run ./cmd/bench
 
 fuzz: ## run every fuzz target for FUZZTIME each

@@ -11,21 +11,17 @@ import (
 	"github.com/signalwire-lambda/participants/test/localenv"
 )
 
-// Variant names: the real function, its two baselines, and minsdk with a
-// reachable GetSecretValue call (a diagnostic).
+// Variant names: the real function and the bare peer of the same job
+// (test/benchdata/bare).
 const (
-	ours       = "ours"
-	minsdk     = "minsdk"
-	hello      = "hello"
-	minsdkCall = "minsdkcall"
+	ours = "ours"
+	bare = "bare"
 )
 
 // variants maps each variant to the main package it is built from.
 var variants = []struct{ name, pkg string }{
 	{ours, localenv.FunctionPackage},
-	{minsdk, "./test/benchdata/minsdk"},
-	{hello, "./test/benchdata/hello"},
-	{minsdkCall, "./test/benchdata/minsdkcall"},
+	{bare, "./test/benchdata/barepeer"},
 }
 
 // sizeArches are the architectures whose bootstrap sizes are compared.

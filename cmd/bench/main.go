@@ -1,54 +1,57 @@
-// Command bench (`make bench`) measures the function against baselines
-// built and run in the same invocation, and prints one table of medians,
-// ranges and ratios, each beside its target:
+// Command bench (`make bench`) measures the function against a bare peer
+// of the same job (test/benchdata/bare: the SDK's GetSecretValue, one
+// net/http GET with Basic auth, json.Decode into a struct; for a webhook
+// the same plus one SQS SendMessage), built and run in the same invocation,
+// and prints one table of medians, ranges and same-run ratios, each beside
+// its target and status:
 //
-//  1. stripped bootstrap size for linux/arm64 and linux/amd64, against a
-//     hello-world aws-lambda-go function (test/benchdata/hello) and a
-//     minimal one linking aws-lambda-go, config.LoadDefaultConfig and a
-//     Secrets Manager client (test/benchdata/minsdk), all built with
-//     the bootstrap's flags;
-//  2. cold start under the Lambda Runtime Interface Emulator, a fresh
-//     emulator per run: time to the first answer of a real read request
-//     (events/http-api-read.json, against the SignalWire sandbox and kumo)
-//     against the baselines answering a trivial event;
-//  3. warm latency under the RIE of the read and the webhook route
-//     (events/webhook-participant-join.json, signed for the local
-//     PUBLIC_BASE_URL; delivered to every destination);
-//  4. in-process per-request cost (internal/trigger's BenchmarkReadPath and
-//     BenchmarkWebhookPath, -benchmem) against a bare net/http GET +
-//     json.Unmarshal of the same participant;
-//  5. peak RSS of the bootstrap (/proc/<pid>/status VmHWM) and Secrets
-//     Manager GetSecretValue calls per 1,000 warm invocations, counted by a
-//     reverse proxy in front of kumo.
+//  1. stripped bootstrap size (linux/arm64 and linux/amd64), both built
+//     like the bootstrap;
+//  2. cold first response under the Lambda Runtime Interface Emulator, a
+//     fresh emulator per run, of a read (events/http-api-read.json) and of a
+//     webhook (events/webhook-participant-join.json, forwarded to one SQS
+//     queue), at each simulated round-trip time (-rtt, default 0 and 20 ms):
+//     every connection to SignalWire (the sandbox), Secrets Manager and SQS
+//     (kumo, behind a TLS front like the real endpoints) goes through a
+//     loopback proxy that costs one RTT for TCP, one for TLS and one per
+//     request (rtt.go);
+//  3. warm latency, the median of later invocations on the same emulators;
+//  4. in-process CPU per invocation (internal/trigger's BenchmarkReadPath
+//     and BenchmarkWebhookPath, canned in-memory upstream, -benchmem) of
+//     trigger.Router.Invoke against the bare peer's Handler.Invoke on the
+//     same event;
+//  5. peak RSS of the bootstrap (/proc/<pid>/status VmHWM) after a long
+//     warm run, and Secrets Manager GetSecretValue calls per 1,000 warm
+//     invocations, counted by a reverse proxy in front of kumo.
 //
-// Diagnostic rows without targets explain the figures: the cold start of the
-// function answering a route-not-found event (init only) and of its read
-// with SSL_CERT_DIR pointing at an empty directory, minsdkcall
-// (test/benchdata/minsdkcall) fetching the secret, minsdk with this
-// machine's AWS_CA_BUNDLE, the CPU-only in-process paths and the read path
-// against a sandbox answering after 5 ms.
+// Everything runs on loopback with static test credentials and without
+// AWS_CA_BUNDLE. The machine is shared, so absolute times are noise: compare
+// the ratios, which pair measurements taken in the same round.
 //
-// Everything runs on loopback with static test credentials. The machine is
-// shared, so absolute times are noise: compare the ratios, which pair
-// measurements taken in the same run (interleaved rounds).
-//
-//	go run ./cmd/bench                     # defaults: -runs 10 -warm 500 -rounds 10
+//	go run ./cmd/bench                     # defaults: -runs 9 -rtt 0,20ms -warm 500 -rounds 8
 //	go run ./cmd/bench -out bench.md       # also write the table to bench.md
 //	go run ./cmd/bench -pprof prof/        # also profile the in-process paths
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/signalwire-lambda/participants/test/localenv"
 )
@@ -65,6 +68,7 @@ func main() {
 // options are the command's flags.
 type options struct {
 	runs      int
+	rtts      []time.Duration
 	warm      int
 	rounds    int
 	benchtime string
@@ -78,10 +82,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.runs, "runs", 10, "cold starts per variant, each on a fresh emulator")
-	fs.IntVar(&o.warm, "warm", 500, "timed warm invocations per route under the RIE (the Secrets Manager count covers 2×warm)")
-	fs.IntVar(&o.rounds, "rounds", 10, "rounds of the in-process benchmarks, each running every benchmark once")
-	fs.StringVar(&o.benchtime, "benchtime", "400ms", "go test -benchtime of each in-process benchmark per round")
+	rtts := fs.String("rtt", "0,20ms", "simulated network round-trip times, comma-separated Go durations")
+	fs.IntVar(&o.runs, "runs", 9, "cold starts per variant, route and RTT, each on a fresh emulator")
+	fs.IntVar(&o.warm, "warm", 500, "timed warm invocations per route for peak RSS and Secrets Manager calls (the count covers 2×warm)")
+	fs.IntVar(&o.rounds, "rounds", 8, "rounds of the in-process benchmarks, each running every benchmark once")
+	fs.StringVar(&o.benchtime, "benchtime", "300ms", "go test -benchtime of each in-process benchmark per round")
 	fs.StringVar(&o.out, "out", "", "also write the table as markdown to this file")
 	fs.StringVar(&o.pprofDir, "pprof", "", "also write CPU and allocation profiles of the in-process paths (and their pprof -top) to this directory")
 	fs.BoolVar(&o.verbose, "v", false, "stream the functions' logs to stderr")
@@ -92,6 +97,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.runs < 1 || o.warm < 1 || o.rounds < 1 {
 		return fmt.Errorf("-runs, -warm and -rounds must be at least 1")
 	}
+	for _, f := range strings.Split(*rtts, ",") {
+		f = strings.TrimSpace(f)
+		if f == "0" {
+			f = "0s"
+		}
+		d, err := time.ParseDuration(f)
+		if err != nil || d < 0 {
+			return fmt.Errorf("-rtt %q: want comma-separated durations", *rtts)
+		}
+		o.rtts = append(o.rtts, d)
+	}
 	started := time.Now()
 	progress := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "bench [%5.1fs]: %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, a...))
@@ -101,6 +117,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := localenv.UseOfflineAWS(); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
+	// Measurements run without this machine's CA bundle, as on Lambda.
+	_ = os.Unsetenv("AWS_CA_BUNDLE")
 	var logs io.Writer
 	if o.verbose {
 		logs = stderr
@@ -134,44 +152,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	readEvent, err := os.ReadFile(filepath.Join(root, "events", "http-api-read.json"))
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	webhookEvent, err := os.ReadFile(filepath.Join(root, "events", "webhook-participant-join.json"))
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+	events := map[string][]byte{}
+	for route, file := range map[string]string{routeRead: "http-api-read.json", routeWebhook: "webhook-participant-join.json"} {
+		if events[route], err = os.ReadFile(filepath.Join(root, "events", file)); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
 	}
 
-	// 2, 3 and 5 under the RIE, against kumo and the sandbox.
-	progress("starting kumo, the SignalWire sandbox and the HTTPS receiver")
+	// 2 and 3 under the RIE, against kumo and the sandbox behind the simulated network.
+	progress("starting kumo, the SignalWire sandbox and the simulated network")
 	env, err := localenv.Start(ctx, localenv.Options{})
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	fnEnv := env.FunctionEnv()
-	emptyCertDir := filepath.Join(dir, "empty-cert-dir")
-	if err := os.MkdirAll(emptyCertDir, 0o755); err != nil {
-		return fmt.Errorf("bench: %w", err)
+	specs, closeNet, err := rttSpecs(ctx, env, b, o.rtts, events)
+	if err != nil {
+		return err
 	}
-	specs := []coldSpec{
-		{name: ours, bin: b.host(ours), env: fnEnv, payload: readEvent, check: hasStatus(200)},
-		{name: minsdk, bin: b.host(minsdk), env: fnEnv, payload: trivialEvent, check: echoes(trivialEvent)},
-		{name: hello, bin: b.host(hello), env: fnEnv, payload: trivialEvent, check: echoes(trivialEvent)},
-		{name: oursInit, bin: b.host(ours), env: fnEnv, payload: routeNotFoundEvent, check: hasStatus(404)},
-		{name: oursCertDir, bin: b.host(ours), env: env.FunctionEnv(localenv.WithVar("SSL_CERT_DIR", emptyCertDir)), payload: readEvent, check: hasStatus(200)},
-		{name: minsdkSecret, bin: b.host(minsdkCall), env: fnEnv, payload: []byte(`{"secret_id":` + strconv.Quote(env.SecretName) + `}`), check: contains(`"secret_bytes"`)},
-	}
-	caBundle := os.Getenv("AWS_CA_BUNDLE")
-	if caBundle != "" {
-		specs = append(specs, coldSpec{name: minsdkCA, bin: b.host(minsdk), env: append(append([]string(nil), fnEnv...), "AWS_CA_BUNDLE="+caBundle), payload: trivialEvent, check: echoes(trivialEvent)})
-	}
+	defer closeNet()
 	cold, err := measureCold(ctx, rieBin, specs, o.runs, logs, progress)
 	if err != nil {
 		return err
 	}
-	warm, err := measureWarm(ctx, env, rieBin, b.host(ours), readEvent, webhookEvent, o.warm, logs, progress)
+	closeNet()
+	warm, err := measureWarm(ctx, env, rieBin, b.host(ours), events[routeRead], events[routeWebhook], o.warm, logs, progress)
 	if err != nil {
 		return err
 	}
@@ -191,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	t := buildTable(o, b, cold, warm, gb, caBundle != "")
+	t := buildTable(o, b, cold, warm, gb)
 	progress("done in %s", time.Since(started).Round(time.Second))
 	if err := t.writeMarkdown(stdout); err != nil {
 		return err
@@ -212,13 +217,94 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// Names of the diagnostic cold-start specs.
+// Routes measured under the RIE.
 const (
-	oursInit     = "ours-init"     // the real function answering a route-not-found event
-	oursCertDir  = "ours-certdir"  // the real read with SSL_CERT_DIR set to an empty directory
-	minsdkSecret = "minsdk-secret" // minsdkcall fetching the function's secret from kumo
-	minsdkCA     = "minsdk-ca"     // minsdk with this machine's AWS_CA_BUNDLE
+	routeRead    = "read"
+	routeWebhook = "webhook"
 )
+
+// specName names one cold-start spec: variant, route, RTT, and a suffix for
+// diagnostic configurations.
+func specName(variant, route string, rtt time.Duration, suffix string) string {
+	return fmt.Sprintf("%s/%s/%s%s", variant, route, rtt, suffix)
+}
+
+// noSpaceHost is the suffix of ours' read without SIGNALWIRE_SPACE_HOST
+// (no connection opened at init): what the overlap saves.
+const noSpaceHost = "/no-space-host"
+
+// rttSpecs starts the simulated network for every RTT and returns the
+// cold-start specs: ours and the bare peer, read and webhook, at each RTT,
+// plus ours' read without SIGNALWIRE_SPACE_HOST. Each RTT has its own copy
+// of the secret, whose space_host is that RTT's proxy in front of the
+// sandbox. Both variants forward webhooks to the same SQS queue; ours has no
+// other destination.
+func rttSpecs(ctx context.Context, env *localenv.Env, b builds, rtts []time.Duration, events map[string][]byte) ([]coldSpec, func(), error) {
+	cert, err := loopbackCert()
+	if err != nil {
+		return nil, nil, err
+	}
+	kumo := strings.TrimPrefix(env.KumoURL, "http://")
+	var nets []*upstreams
+	closeNet := func() {
+		for _, n := range nets {
+			n.Close()
+		}
+		nets = nil
+	}
+	var specs []coldSpec
+	for _, rtt := range rtts {
+		n, err := startUpstreams(rtt, env.Sandbox.Host(), kumo, cert)
+		if err != nil {
+			closeNet()
+			return nil, nil, err
+		}
+		nets = append(nets, n)
+		secret := env.Secret()
+		secret.SpaceHost = n.signalwire.Addr()
+		name := fmt.Sprintf("%s-rtt-%d", env.SecretName, rtt.Milliseconds())
+		raw, _ := json.Marshal(secret)
+		if _, err := env.SecretsManager().CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+			Name: aws.String(name), SecretString: aws.String(string(raw)),
+		}); err != nil {
+			closeNet()
+			return nil, nil, fmt.Errorf("bench: creating %s: %w", name, err)
+		}
+		base := []localenv.EnvOption{
+			localenv.WithVar("SIGNALWIRE_SECRET_ID", name),
+			localenv.WithVar("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://"+n.sm.Addr()),
+			localenv.WithVar("AWS_ENDPOINT_URL_SQS", "https://"+n.sqs.Addr()),
+			localenv.WithoutHTTPSDestination(),
+			localenv.WithoutEventBus(),
+		}
+		withHost := append(slices.Clone(base), localenv.WithVar("SIGNALWIRE_SPACE_HOST", n.signalwire.Addr()))
+		for _, v := range []string{ours, bare} {
+			for _, route := range []string{routeRead, routeWebhook} {
+				opts := withHost
+				if v == bare {
+					opts = base
+				}
+				specs = append(specs, coldSpec{name: specName(v, route, rtt, ""),
+					bin: b.host(v), env: env.FunctionEnv(opts...), payload: events[route], check: hasStatus(200)})
+			}
+		}
+		specs = append(specs, coldSpec{name: specName(ours, routeRead, rtt, noSpaceHost),
+			bin: b.host(ours), env: env.FunctionEnv(base...), payload: events[routeRead], check: hasStatus(200)})
+	}
+	return specs, closeNet, nil
+}
+
+// loopbackCert is the certificate every httptest TLS server uses (valid for
+// 127.0.0.1), which the function trusts through localenv's SSL_CERT_FILE.
+func loopbackCert() (tls.Certificate, error) {
+	s := httptest.NewUnstartedServer(nil)
+	s.StartTLS()
+	defer s.Close()
+	if len(s.TLS.Certificates) == 0 {
+		return tls.Certificate{}, errNoCert
+	}
+	return s.TLS.Certificates[0], nil
+}
 
 // hostInfo describes the machine for the notes.
 func hostInfo() string {

@@ -3,223 +3,152 @@ package main
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
 )
 
-// Targets.
+// Targets (issue 12).
 const (
-	maxColdVsMinSDK   = 1.25
-	maxColdVsHello    = 2.0
-	maxOverheadVsBare = 1.1
-	maxSizeVsMinSDK   = 1.25
+	maxSizeVsBare = 1.15
+	// maxColdVsBare is the cold first-response target at a given RTT.
+	maxColdVsBareLoopback = 1.0
+	maxColdVsBare20ms     = 0.7
+	maxWarmVsBare20ms     = 1.02
+	maxReadCPUVsBare      = 3.0
+	maxWebhookCPUVsBare   = 5.0
 	// maxPeakRSS is 40 MB, counted strictly in decimal megabytes.
 	maxPeakRSS = 40_000_000
 )
 
+// coldTarget returns the cold-start target at rtt: ≤ 1.0× on loopback,
+// ≤ 0.7× at 20 ms and above; none in between.
+func coldTarget(rtt time.Duration) (float64, bool) {
+	switch {
+	case rtt == 0:
+		return maxColdVsBareLoopback, true
+	case rtt >= 20*time.Millisecond:
+		return maxColdVsBare20ms, true
+	}
+	return 0, false
+}
+
 // buildTable turns every measurement into the results table.
-func buildTable(o options, b builds, cold map[string]*coldResult, warm *warmResult, gb map[string]*goBench, withCA bool) *table {
+func buildTable(o options, b builds, cold map[string]*coldResult, warm *warmResult, gb map[string]*goBench) *table {
 	t := &table{}
 
 	// 1. Sizes.
 	for _, arch := range sizeArches {
-		our, msdk, hel, call := b.sizes[ours][arch], b.sizes[minsdk][arch], b.sizes[hello][arch], b.sizes[minsdkCall][arch]
-		r := float64(our) / float64(msdk)
+		our, peer := b.sizes[ours][arch], b.sizes[bare][arch]
+		r := float64(our) / float64(peer)
 		t.add(row{
 			measure:  "bootstrap size, linux/" + arch + " (stripped)",
 			ours:     fmtBytes(our),
-			baseline: "minsdk " + fmtBytes(msdk) + "; hello " + fmtBytes(hel) + "; minsdkcall " + fmtBytes(call),
-			ratio:    fmt.Sprintf("%.2f× minsdk; %.2f× hello; %.2f× minsdkcall", r, float64(our)/float64(hel), float64(our)/float64(call)),
-			target:   fmt.Sprintf("≤ %.2f× minsdk", maxSizeVsMinSDK),
-			status:   verdict(r <= maxSizeVsMinSDK),
+			baseline: "bare " + fmtBytes(peer),
+			ratio:    fmt.Sprintf("%.2f×", r),
+			target:   fmt.Sprintf("≤ %.2f×", maxSizeVsBare),
+			status:   verdict(r <= maxSizeVsBare),
 		})
 	}
 
-	// 2. Cold starts.
-	co, cm, ch := ms(cold[ours].first...), ms(cold[minsdk].first...), ms(cold[hello].first...)
-	coldMeasure := fmt.Sprintf("cold start under the RIE, first answer, n=%d (ours: real read; baselines: trivial event)", o.runs)
-	t.add(row{
-		measure:  coldMeasure,
-		ours:     fmtMedian(co, 1, "ms"),
-		baseline: "minsdk " + fmtMedian(cm, 1, "ms"),
-		ratio:    fmtRatio(co.median(), cm.median(), ratios(co, cm)),
-		target:   fmt.Sprintf("≤ %.2f× minsdk", maxColdVsMinSDK),
-		status:   verdict(headlineRatio(co.median(), cm.median(), ratios(co, cm)) <= maxColdVsMinSDK),
-	})
-	t.add(row{
-		measure:  coldMeasure,
-		ours:     fmtMedian(co, 1, "ms"),
-		baseline: "hello " + fmtMedian(ch, 1, "ms"),
-		ratio:    fmtRatio(co.median(), ch.median(), ratios(co, ch)),
-		target:   fmt.Sprintf("≤ %.0f× hello", maxColdVsHello),
-		status:   verdict(headlineRatio(co.median(), ch.median(), ratios(co, ch)) <= maxColdVsHello),
-	})
-	if h, u := ms(cold[ours].handler...), ms(cold[ours].upstream...); len(h) == len(co) && len(h) > 0 {
-		startup := make(sample, len(co))
-		rest := make(sample, len(h))
-		for i := range co {
-			startup[i] = co[i] - h[i]
-			rest[i] = h[i] - u[i]
+	// 2. Cold first response, per route and RTT.
+	routeLabel := map[string]string{routeRead: "read", routeWebhook: "webhook (+ one SQS forward)"}
+	for _, route := range []string{routeRead, routeWebhook} {
+		for _, rtt := range o.rtts {
+			c, p := cold[specName(ours, route, rtt, "")], cold[specName(bare, route, rtt, "")]
+			co, cp := ms(c.first...), ms(p.first...)
+			paired := ratios(co, cp)
+			r := headlineRatio(co.median(), cp.median(), paired)
+			target, status := info, info
+			if max, ok := coldTarget(rtt); ok {
+				target, status = fmt.Sprintf("≤ %.1f×", max), verdict(r <= max)
+			}
+			t.add(row{
+				measure:  fmt.Sprintf("cold first response, %s, RTT %s, n=%d fresh emulators", routeLabel[route], rtt, len(co)),
+				ours:     fmtMedian(co, 1, "ms"),
+				baseline: "bare " + fmtMedian(cp, 1, "ms"),
+				ratio:    fmtRatio(co.median(), cp.median(), paired),
+				target:   target,
+				status:   status,
+			})
 		}
-		t.add(row{
-			measure: "breakdown of ours' cold read (its invocation log line)",
-			ours: "start+init+RIE " + fmtMedian(startup, 1, "ms") + "; handler " + fmtMedian(h, 1, "ms") + " = SignalWire call " + fmtMedian(u, 1, "ms") +
-				" (first TLS connection, system roots) + rest " + fmtMedian(rest, 1, "ms") + " (Secrets Manager fetch, decoding, logs)",
-			baseline: "minsdk " + fmtMedian(cm, 1, "ms"),
-			ratio:    fmtRatio(startup.median(), cm.median(), nil) + " (start+init / minsdk)",
-			target:   info,
-			status:   info,
-		})
 	}
-	ci := ms(cold[oursInit].first...)
-	t.add(row{
-		measure:  "cold start, ours answering a route-not-found event (init only: no Secrets Manager, no SignalWire)",
-		ours:     fmtMedian(ci, 1, "ms"),
-		baseline: "minsdk " + fmtMedian(cm, 1, "ms") + "; hello " + fmtMedian(ch, 1, "ms"),
-		ratio:    fmtRatio(ci.median(), cm.median(), ratios(ci, cm)) + " minsdk; " + fmtRatio(ci.median(), ch.median(), nil) + " hello",
-		target:   info,
-		status:   info,
-	})
-	cd := ms(cold[oursCertDir].first...)
-	t.add(row{
-		measure:  "cold start, ours' real read with SSL_CERT_DIR set to an empty directory (no host roots parsed besides SSL_CERT_FILE)",
-		ours:     fmtMedian(cd, 1, "ms") + " vs " + fmtMedian(co, 1, "ms") + " as deployed",
-		baseline: "minsdk " + fmtMedian(cm, 1, "ms"),
-		ratio:    fmtRatio(cd.median(), co.median(), ratios(cd, co)) + " of ours; " + fmtRatio(cd.median(), cm.median(), ratios(cd, cm)) + " minsdk",
-		target:   info,
-		status:   info,
-	})
-	cs := ms(cold[minsdkSecret].first...)
-	t.add(row{
-		measure:  "cold start, minsdkcall fetching the function's secret from kumo (the SDK's first call, no TLS)",
-		ours:     info,
-		baseline: "minsdkcall+GetSecretValue " + fmtMedian(cs, 1, "ms") + " vs minsdk " + fmtMedian(cm, 1, "ms"),
-		ratio:    fmtRatio(cs.median(), cm.median(), ratios(cs, cm)) + "; ours/this " + fmtRatio(co.median(), cs.median(), ratios(co, cs)),
-		target:   info,
-		status:   info,
-	})
-	initOf := func(name string) sample {
-		r := cold[name]
-		out := make(sample, 0, len(r.first))
-		for i := range r.first {
-			out = append(out, float64(r.first[i]-r.warm[i])/float64(time.Millisecond))
+	for _, rtt := range o.rtts {
+		c, n := cold[specName(ours, routeRead, rtt, "")], cold[specName(ours, routeRead, rtt, noSpaceHost)]
+		if n == nil {
+			continue
 		}
-		return out
-	}
-	t.add(row{
-		measure:  "first-answer penalty = first answer − warm answer (same emulator, same event)",
-		ours:     "read " + fmtMedian(initOf(ours), 1, "ms") + "; init-only " + fmtMedian(initOf(oursInit), 1, "ms"),
-		baseline: "minsdk " + fmtMedian(initOf(minsdk), 1, "ms") + "; hello " + fmtMedian(initOf(hello), 1, "ms"),
-		ratio:    fmtRatio(initOf(oursInit).median(), initOf(minsdk).median(), nil) + " (init-only/minsdk)",
-		target:   info,
-		status:   info,
-	})
-	t.add(row{
-		measure:  "RIE REPORT \"Init Duration\" (not the runtime's init under the RIE, see notes)",
-		ours:     fmtMedian(ms(cold[ours].reported...), 2, "ms"),
-		baseline: "minsdk " + fmtMedian(ms(cold[minsdk].reported...), 2, "ms") + "; hello " + fmtMedian(ms(cold[hello].reported...), 2, "ms"),
-		ratio:    info,
-		target:   info,
-		status:   info,
-	})
-	if withCA {
-		cc := ms(cold[minsdkCA].first...)
+		cn, co := ms(n.first...), ms(c.first...)
 		t.add(row{
-			measure:  "cold start of minsdk with this machine's AWS_CA_BUNDLE added (the function's environment has none)",
-			ours:     info,
-			baseline: "minsdk+AWS_CA_BUNDLE " + fmtMedian(cc, 1, "ms") + " vs minsdk " + fmtMedian(cm, 1, "ms"),
-			ratio:    fmtRatio(cc.median(), cm.median(), ratios(cc, cm)),
+			measure:  fmt.Sprintf("cold first response, read, RTT %s, ours without SIGNALWIRE_SPACE_HOST (secret, then connection)", rtt),
+			ours:     fmtMedian(cn, 1, "ms"),
+			baseline: "ours with it " + fmtMedian(co, 1, "ms"),
+			ratio:    fmtRatio(cn.median(), co.median(), ratios(cn, co)),
 			target:   info,
 			status:   info,
 		})
 	}
 
-	// 3. Warm latency under the RIE.
-	hw := ms(cold[hello].warm...)
+	// 3. Warm latency (median of each run's later invocations).
+	for _, route := range []string{routeRead, routeWebhook} {
+		for _, rtt := range o.rtts {
+			c, p := cold[specName(ours, route, rtt, "")], cold[specName(bare, route, rtt, "")]
+			wo, wp := ms(c.warm...), ms(p.warm...)
+			paired := ratios(wo, wp)
+			r := headlineRatio(wo.median(), wp.median(), paired)
+			target, status := info, info
+			if route == routeRead && rtt >= 20*time.Millisecond {
+				target, status = fmt.Sprintf("≤ %.2f×", maxWarmVsBare20ms), verdict(r <= maxWarmVsBare20ms)
+			}
+			t.add(row{
+				measure:  fmt.Sprintf("warm latency, %s, RTT %s (median of %d invocations per emulator)", routeLabel[route], rtt, warmPerColdRun),
+				ours:     fmtMedian(wo, 2, "ms"),
+				baseline: "bare " + fmtMedian(wp, 2, "ms"),
+				ratio:    fmtRatio(wo.median(), wp.median(), paired),
+				target:   target,
+				status:   status,
+			})
+		}
+	}
+
+	// 4. In-process CPU per invocation.
 	for _, route := range []struct {
-		name string
-		d    []time.Duration
-	}{{"read (events/http-api-read.json)", warm.read}, {"webhook (events/webhook-participant-join.json, 3 destinations)", warm.webhook}} {
-		s := ms(route.d...)
-		t.add(row{
-			measure:  fmt.Sprintf("warm latency under the RIE, %s, n=%d", route.name, len(s)),
-			ours:     fmt.Sprintf("p50 %.2f ms, p99 %.2f ms", s.median(), s.quantile(0.99)),
-			baseline: fmt.Sprintf("hello warm trivial p50 %.2f ms", hw.median()),
-			ratio:    fmtRatio(s.median(), hw.median(), nil) + " (p50)",
-			target:   info,
-			status:   info,
-		})
-	}
-
-	// 4. In-process per-request cost.
-	for _, route := range []struct{ name, bench string }{{"read", "BenchmarkReadPath"}, {"webhook", "BenchmarkWebhookPath"}} {
-		our, bare := gb[route.bench+"/ours/loopback"], gb[route.bench+"/bare/loopback"]
-		if our == nil || bare == nil {
+		name, bench string
+		max         float64
+	}{{"read", "BenchmarkReadPath", maxReadCPUVsBare}, {"webhook", "BenchmarkWebhookPath", maxWebhookCPUVsBare}} {
+		our, peer := gb[route.bench+"/ours/canned"], gb[route.bench+"/bare/canned"]
+		if our == nil || peer == nil {
 			t.add(row{measure: "in-process " + route.name + " path", ours: "missing", status: verdict(false)})
 			continue
 		}
-		r := headlineRatio(our.ns.median(), bare.ns.median(), ratios(our.ns, bare.ns))
+		paired := ratios(our.ns, peer.ns)
+		r := headlineRatio(our.ns.median(), peer.ns.median(), paired)
 		t.add(row{
-			measure:  fmt.Sprintf("in-process %s path, time/op (sandbox over loopback HTTPS), %d rounds", route.name, len(our.ns)),
-			ours:     fmtMedian(scale(our.ns, 1e-3), 1, "µs"),
-			baseline: "bare GET+Unmarshal " + fmtMedian(scale(bare.ns, 1e-3), 1, "µs"),
-			ratio:    fmtRatio(our.ns.median(), bare.ns.median(), ratios(our.ns, bare.ns)) + fmt.Sprintf(" (+%.1f µs/request)", (our.ns.median()-bare.ns.median())/1e3),
-			target:   fmt.Sprintf("≤ %.1f× bare", maxOverheadVsBare),
-			status:   verdict(r <= maxOverheadVsBare),
+			measure:  fmt.Sprintf("CPU per invocation, %s path (in process, canned upstream), %d rounds", route.name, len(our.ns)),
+			ours:     fmtMedian(scale(our.ns, 1e-3), 1, "µs") + fmt.Sprintf("; %.0f allocs, %.1f KiB", our.allocs.median(), our.bytes.median()/1024),
+			baseline: "bare " + fmtMedian(scale(peer.ns, 1e-3), 1, "µs") + fmt.Sprintf("; %.0f allocs, %.1f KiB", peer.allocs.median(), peer.bytes.median()/1024),
+			ratio:    fmtRatio(our.ns.median(), peer.ns.median(), paired),
+			target:   fmt.Sprintf("≤ %.0f×", route.max),
+			status:   verdict(r <= route.max),
 		})
-	}
-	for _, route := range []struct{ name, bench string }{{"read", "BenchmarkReadPath"}, {"webhook", "BenchmarkWebhookPath"}} {
-		our, bare := gb[route.bench+"/ours/canned"], gb[route.bench+"/bare/canned"]
-		if our == nil || bare == nil {
-			continue
+		if g := gb[route.bench+"/getdecode/canned"]; g != nil {
+			t.add(row{
+				measure:  fmt.Sprintf("CPU per invocation, %s path, against the GET + json.Decode alone (no event, no answer)", route.name),
+				ours:     fmtMedian(scale(our.ns, 1e-3), 1, "µs"),
+				baseline: "GET+decode " + fmtMedian(scale(g.ns, 1e-3), 1, "µs"),
+				ratio:    fmtRatio(our.ns.median(), g.ns.median(), ratios(our.ns, g.ns)),
+				target:   info,
+				status:   info,
+			})
 		}
-		t.add(row{
-			measure:  fmt.Sprintf("in-process %s path, CPU only (canned in-memory upstream)", route.name),
-			ours:     fmtMedian(scale(our.ns, 1e-3), 1, "µs"),
-			baseline: "bare " + fmtMedian(scale(bare.ns, 1e-3), 1, "µs"),
-			ratio:    fmtRatio(our.ns.median(), bare.ns.median(), ratios(our.ns, bare.ns)),
-			target:   info,
-			status:   info,
-		})
-	}
-	if our, bare := gb["BenchmarkReadPath/ours/loopback-5ms"], gb["BenchmarkReadPath/bare/loopback-5ms"]; our != nil && bare != nil {
-		t.add(row{
-			measure:  "in-process read path, sandbox answering after 5 ms (sandbox.WithLatency, ~a nearby upstream)",
-			ours:     fmtMedian(scale(our.ns, 1e-3), 1, "µs"),
-			baseline: "bare " + fmtMedian(scale(bare.ns, 1e-3), 1, "µs"),
-			ratio:    fmtRatio(our.ns.median(), bare.ns.median(), ratios(our.ns, bare.ns)) + fmt.Sprintf(" (+%.1f µs/request)", (our.ns.median()-bare.ns.median())/1e3),
-			target:   info,
-			status:   info,
-		})
-	}
-	for _, route := range []struct{ name, bench string }{{"read", "BenchmarkReadPath"}, {"webhook", "BenchmarkWebhookPath"}} {
-		our, bare := gb[route.bench+"/ours/loopback"], gb[route.bench+"/bare/loopback"]
-		if our == nil || bare == nil {
-			continue
-		}
-		t.add(row{
-			measure:  fmt.Sprintf("allocations per request, %s path (loopback)", route.name),
-			ours:     fmt.Sprintf("%.0f allocs, %.1f KiB", our.allocs.median(), our.bytes.median()/1024),
-			baseline: fmt.Sprintf("bare %.0f allocs, %.1f KiB", bare.allocs.median(), bare.bytes.median()/1024),
-			ratio:    fmt.Sprintf("%.2f× allocs; %.2f× bytes", our.allocs.median()/bare.allocs.median(), our.bytes.median()/bare.bytes.median()),
-			target:   info,
-			status:   info,
-		})
 	}
 
 	// 5. Memory and Secrets Manager calls.
-	hwmMedian := func(name string) string {
-		s := make(sample, 0, len(cold[name].hwm))
-		for _, v := range cold[name].hwm {
-			s = append(s, float64(v)/(1<<20))
-		}
-		return fmtMedian(s, 1, "MiB")
-	}
 	t.add(row{
 		measure:  fmt.Sprintf("peak RSS of the bootstrap, /proc VmHWM after 1 cold + %d warm invocations", warm.invocations),
 		ours:     fmtBytes(warm.hwm) + fmt.Sprintf(" (%.1f MB)", float64(warm.hwm)/1e6),
-		baseline: "after 1 cold + 3 warm: ours " + hwmMedian(ours) + "; minsdk " + hwmMedian(minsdk) + "; hello " + hwmMedian(hello),
+		baseline: "bare after 1 cold + 10 warm: " + hwmMedian(cold, bare),
 		ratio:    info,
 		target:   "≤ 40 MB",
 		status:   verdict(warm.hwm <= maxPeakRSS),
@@ -235,14 +164,28 @@ func buildTable(o options, b builds, cold map[string]*coldResult, warm *warmResu
 	})
 
 	// Notes.
-	t.note("Machine: %s; %s. Shared cores: absolute times are noise, compare ratios: with paired measurements (same round or run, rounds interleaved) the ratio is the median of the paired ratios, brackets their min–max; values are median [min–max].", hostInfo(), time.Now().UTC().Format(time.RFC3339))
-	t.note("Every bootstrap (ours, minsdk, hello) runs with localenv's FunctionEnv, built from scratch: kumo endpoints, static test credentials, IMDS off, SSL_CERT_FILE for the sandbox, and no AWS_CA_BUNDLE, although this machine sets it globally%s.",
-		map[bool]string{true: " (the minsdk+AWS_CA_BUNDLE row shows what it would cost)", false: ""}[withCA])
-	t.note("Cold start: a fresh RIE per run (`localenv.StartRIE`, `FirstInvoke()`: process start, runtime init, function init and the first request), %d runs per variant in rotating order after one discarded round. Ours' first read also fetches the secret from kumo and opens the TLS connection to the sandbox.", o.runs)
-	t.note("Under the RIE, REPORT's Init Duration only times the emulator's asynchronous init dispatch, and Max Memory Used prints the configured 3008 MB; hence the first-answer penalty row and /proc/<pid>/status VmHWM of the bootstrap process.")
-	t.note("Warm webhook answers by outcome: %s (each delivered to the HTTPS receiver, EventBridge and SQS, kumo and the receiver running in this process).", fmtCounts(warm.outcomes))
-	t.note("In-process: ours = trigger.Router.Invoke as function.New builds it (JSON logs and EMF to io.Discard, signature verification on, no destinations; the SDK reads a local fake Secrets Manager once, then the cache holds the secret), bare = net/http GET with Basic auth + json.Unmarshal into a map; loopback = the sandbox over HTTPS in the same process, canned = an in-memory RoundTripper (CPU work only); -benchtime %s, %d rounds.", o.benchtime, o.rounds)
+	t.note("Machine: %s; %s. Shared cores: absolute times are noise, compare ratios: with paired measurements (same round, rounds interleaved) the ratio is the median of the paired ratios, brackets their min–max; values are median [min–max].", hostInfo(), time.Now().UTC().Format(time.RFC3339))
+	t.note("Bare peer (test/benchdata/bare): events.APIGatewayV2HTTPRequest in, the SDK's GetSecretValue (once, cached), one net/http GET with Basic auth (http.DefaultClient), json.Decode into a struct, json.Marshal out; a webhook also SendMessage's the participant to the SQS queue. No validation, normalization, signature check, retries, logs or metrics.")
+	t.note("Simulated network (cmd/bench/rtt.go): every connection to SignalWire (the sandbox), Secrets Manager and SQS (kumo behind a TLS 1.3 front, separate hosts) passes a loopback relay adding RTT/2 per direction and one more RTT before the client's first bytes (the TCP handshake): a new connection costs TCP + TLS + request = 3 RTT, a request on an open one 1 RTT. The Lambda runtime API (the RIE) is not delayed, as on Lambda.")
+	t.note("Cold: a fresh RIE and bootstrap per run (`FirstInvoke()`: process start, init, first request), %d runs per spec in rotating order after one discarded round. Ours runs with SIGNALWIRE_SPACE_HOST (init fetches the secret and opens the SignalWire connection concurrently), no HTTPS or EventBridge destination, the SQS destination and the retry queue. Warm: the median of %d later invocations on each emulator.", o.runs, warmPerColdRun)
+	t.note("Webhook answers of the long warm run (loopback, every destination: HTTPS receiver, EventBridge, SQS) by outcome: %s.", fmtCounts(warm.outcomes))
+	t.note("CPU: ours = trigger.Router.Invoke as function.New builds it (JSON logs and EMF to io.Discard, signature verification on, no destination), bare = bare.Handler.Invoke without a queue, both on the same event with the SignalWire answer from memory (an http.RoundTripper) and the secret cached; -benchtime %s, %d rounds.", o.benchtime, o.rounds)
 	return t
+}
+
+func hwmMedian(cold map[string]*coldResult, variant string) string {
+	var s sample
+	for name, r := range cold {
+		if strings.HasPrefix(name, variant+"/") {
+			for _, v := range r.hwm {
+				s = append(s, float64(v)/(1<<20))
+			}
+		}
+	}
+	if len(s) == 0 || math.IsNaN(s.median()) {
+		return "n/a"
+	}
+	return fmtMedian(s, 1, "MiB")
 }
 
 func scale(s sample, f float64) sample {

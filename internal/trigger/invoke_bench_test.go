@@ -1,28 +1,23 @@
 package trigger_test
 
-// Per-request overhead of the function, in process (cmd/bench runs these
-// and prints them beside their baselines; `go test -run '^$' -bench .
-// -benchmem ./internal/trigger/` runs them alone).
+// CPU per invocation of the function, in process, against the bare peer
+// of the same job (cmd/bench runs these and prints them beside their
+// targets; `go test -run '^$' -bench . -benchmem ./internal/trigger/` runs
+// them alone).
 //
 // "ours" is the real trigger.Router.Invoke as internal/function.New builds
 // it from the function's environment (LOG_LEVEL info, signature
 // verification on, PUBLIC_BASE_URL, no destinations), its logs and EMF
-// lines going to io.Discard, with the SignalWire sandbox as upstream
-// (function.WithSignalWireHTTPClient trusting its certificate). The AWS SDK
-// talks to a local fake Secrets Manager endpoint answering the sandbox
-// secret: the credentials cache fetches it once, before the timed loop, as
-// in a warm function.
+// lines going to io.Discard. "bare" is test/benchdata/bare's Handler.Invoke
+// (decode the API Gateway event, GET with Basic auth, json.Decode into a
+// struct, encode the answer; no forward). "getdecode" is the GET and the
+// json.Decode alone. The AWS SDK of both talks to a local fake Secrets
+// Manager endpoint answering the sandbox secret, fetched once before the
+// timed loop, as in a warm function.
 //
-// "bare" is the least any implementation must do: a net/http GET of the
-// same participant URL with Basic auth and a json.Unmarshal into a map.
-//
-// The upstreams:
-//   - loopback: the SignalWire sandbox over HTTPS on 127.0.0.1 (its server
-//     side runs in this process too, for both variants);
-//   - canned: an http.RoundTripper answering the sandbox's body from memory,
-//     so that only the CPU work of each variant is left (no TLS, no socket);
-//   - loopback-5ms (read path only): the sandbox answering after 5 ms
-//     (sandbox.WithLatency), roughly a nearby real upstream.
+// The upstream is "canned": an http.RoundTripper answering the sandbox's
+// body from memory, so that only the CPU work of each variant is left (no
+// TLS, no socket).
 
 import (
 	"bytes"
@@ -39,9 +34,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/function"
 	"github.com/signalwire-lambda/participants/internal/trigger"
+	"github.com/signalwire-lambda/participants/test/benchdata/bare"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
@@ -74,23 +72,18 @@ func benchRoute(b *testing.B, name string) {
 		if r.name != name {
 			continue
 		}
-		upstreams := []string{"loopback", "canned"}
-		if name == "read" {
-			upstreams = append(upstreams, "loopback-5ms")
-		}
-		for _, upstream := range upstreams {
-			b.Run("ours/"+upstream, func(b *testing.B) { benchOurs(b, r.event, upstream, r.want) })
-			b.Run("bare/"+upstream, func(b *testing.B) { benchBare(b, r.conference, r.call, upstream) })
-		}
+		b.Run("ours/canned", func(b *testing.B) { benchOurs(b, r.event, r.want) })
+		b.Run("bare/canned", func(b *testing.B) { benchBare(b, r.event) })
+		b.Run("getdecode/canned", func(b *testing.B) { benchGetDecode(b, r.conference, r.call) })
 	}
 }
 
 // benchOurs times trigger.Router.Invoke on one event file.
-func benchOurs(b *testing.B, event, upstream, want string) {
-	sb := newSandbox(upstream)
+func benchOurs(b *testing.B, event, want string) {
+	sb := sandbox.New()
 	defer sb.Close()
 	payload := readBenchEvent(b, event)
-	router := newBenchRouter(b, sb, upstreamClient(b, sb, upstream))
+	router := newBenchRouter(b, sb, cannedClient(sb))
 	ctx := benchContext(b)
 	out, err := router.Invoke(ctx, payload) // the cold invocation: fills the credentials cache
 	if err != nil || !strings.Contains(string(out), want) {
@@ -104,11 +97,35 @@ func benchOurs(b *testing.B, event, upstream, want string) {
 	}
 }
 
-// benchBare times the baseline: GET with Basic auth, json.Unmarshal into a map.
-func benchBare(b *testing.B, conference, call, upstream string) {
-	sb := newSandbox(upstream)
+// benchBare times the bare peer's handler on the same event.
+func benchBare(b *testing.B, event string) {
+	sb := sandbox.New()
 	defer sb.Close()
-	client := upstreamClient(b, sb, upstream)
+	payload := readBenchEvent(b, event)
+	fakeSecretsManager(b, sb)
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &bare.Handler{SM: secretsmanager.NewFromConfig(cfg), HTTP: cannedClient(sb), SecretID: benchSecretID}
+	ctx := benchContext(b)
+	out, err := h.Invoke(ctx, payload) // fetches the secret
+	if err != nil || !strings.Contains(string(out), `"statusCode":200`) {
+		b.Fatalf("first invocation: err %v, answer %s", err, out)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := h.Invoke(ctx, payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchGetDecode times the GET with Basic auth and the json.Decode alone.
+func benchGetDecode(b *testing.B, conference, call string) {
+	sb := sandbox.New()
+	defer sb.Close()
+	client := cannedClient(sb)
 	projectID, token := sb.Credentials()
 	target := sb.URL() + sandbox.ParticipantPath(projectID, conference, call) + ".json"
 	ctx := benchContext(b)
@@ -122,18 +139,14 @@ func benchBare(b *testing.B, conference, call, upstream string) {
 		if err != nil {
 			return err
 		}
-		body, err := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if err != nil {
-			return err
-		}
+		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d: %s", resp.StatusCode, body)
+			return fmt.Errorf("status %d", resp.StatusCode)
 		}
-		var m map[string]any
-		return json.Unmarshal(body, &m)
+		var p bare.Participant
+		return json.NewDecoder(resp.Body).Decode(&p)
 	}
-	if err := get(); err != nil { // opens the keep-alive connection
+	if err := get(); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -149,6 +162,23 @@ func benchBare(b *testing.B, conference, call, upstream string) {
 // Manager holding the sandbox secret. The AWS SDK reads its settings from
 // the process environment, as on Lambda; they are set for the benchmark.
 func newBenchRouter(b *testing.B, sb *sandbox.Server, client *http.Client) *trigger.Router {
+	fakeSecretsManager(b, sb)
+	fnEnv := map[string]string{
+		"SIGNALWIRE_SECRET_ID": benchSecretID,
+		"LOG_LEVEL":            "info",
+		"PUBLIC_BASE_URL":      benchPublicBaseURL,
+	}
+	router, err := function.New(context.Background(), func(k string) string { return fnEnv[k] }, io.Discard,
+		function.WithSignalWireHTTPClient(client))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return router
+}
+
+// fakeSecretsManager starts a local Secrets Manager endpoint answering the
+// sandbox secret and points the process's AWS SDK settings at it.
+func fakeSecretsManager(b *testing.B, sb *sandbox.Server) {
 	projectID, token := sb.Credentials()
 	secret, _ := json.Marshal(map[string]string{
 		credentials.KeyProjectID:  projectID,
@@ -177,36 +207,13 @@ func newBenchRouter(b *testing.B, sb *sandbox.Server, client *http.Client) *trig
 	} {
 		b.Setenv(k, v)
 	}
-	fnEnv := map[string]string{
-		"SIGNALWIRE_SECRET_ID": benchSecretID,
-		"LOG_LEVEL":            "info",
-		"PUBLIC_BASE_URL":      benchPublicBaseURL,
-	}
-	router, err := function.New(context.Background(), func(k string) string { return fnEnv[k] }, io.Discard,
-		function.WithSignalWireHTTPClient(client))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return router
 }
 
 // benchSecretID is the secret's name (SIGNALWIRE_SECRET_ID).
 const benchSecretID = "signalwire/participants"
 
-// newSandbox starts the sandbox, with the upstream's latency.
-func newSandbox(upstream string) *sandbox.Server {
-	if upstream == "loopback-5ms" {
-		return sandbox.New(sandbox.WithLatency(5 * time.Millisecond))
-	}
-	return sandbox.New()
-}
-
-// upstreamClient returns the HTTP client both variants use: the sandbox's
-// (trusting its certificate) or one answering from memory.
-func upstreamClient(b *testing.B, sb *sandbox.Server, upstream string) *http.Client {
-	if upstream != "canned" {
-		return sb.Client()
-	}
+// cannedClient answers from memory what the sandbox would.
+func cannedClient(sb *sandbox.Server) *http.Client {
 	return &http.Client{Transport: newCannedTransport(sb)}
 }
 

@@ -1,12 +1,8 @@
-// Package benchdata holds the baseline Lambda functions cmd/bench measures
-// the real bootstrap against. Each subdirectory is a tiny main package built
-// exactly like the bootstrap (localenv.BuildLambda: CGO_ENABLED=0, -tags
-// lambda.norpc, -trimpath, -ldflags='-s -w'):
-//
-//   - hello: aws-lambda-go only, echoing its input;
-//   - minsdk: aws-lambda-go plus aws-sdk-go-v2's config.LoadDefaultConfig
-//     and a Secrets Manager client built at init and unused per request;
-//   - minsdkcall: minsdk with a reachable GetSecretValue call (made only for
-//     an event naming a secret), so that it links the SDK's request
-//     pipeline, which minsdk's linker drops: a diagnostic baseline.
+// Package benchdata holds the peer cmd/bench measures the real bootstrap
+// against: bare, the least code doing the same job (the SDK's
+// GetSecretValue, one net/http GET with Basic auth, json.Decode into a
+// struct; for a webhook one SQS SendMessage more), and barepeer, its Lambda
+// entry point, built exactly like the bootstrap (localenv.BuildLambda:
+// CGO_ENABLED=0, -tags lambda.norpc, -trimpath, -ldflags='-s -w').
+// internal/trigger's in-process benchmarks call bare.Handler too.
 package benchdata
