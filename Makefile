@@ -17,7 +17,7 @@ export AWS_REGION                ?= us-east-1
 
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: help build build-ParticipantsFunction test demo invoke lint vuln samcheck bench fuzz load clean
+.PHONY: help build build-ParticipantsFunction test demo invoke lint vuln lint-template samcheck bench fuzz load clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-28s %s\n", $$1, $$2}'
@@ -44,8 +44,10 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
-samcheck: ## validate template.yaml against the official SAM schema (../shared/sam)
-	$(GO) run ./cmd/samcheck -schema ../shared/sam/sam.schema.re2.json template.yaml
+lint-template: ## cfn-lint template.yaml, SAM transform included (pip install cfn-lint); any finding fails
+	./scripts/cfn-lint.sh
+
+samcheck: lint-template ## the former name of lint-template
 
 vuln: ## govulncheck against a local copy of the Go vulnerability database (offline)
 	./scripts/vuln.sh

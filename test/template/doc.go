@@ -17,7 +17,6 @@
 // build), every trigger and its authorization, the environment variables
 // listed in docs/DESIGN.md, least-privilege IAM with no "*" in any action or
 // resource, the retry queue's redrive to its dead-letter queue, and the
-// outputs. When ../shared/sam/sam.schema.re2.json sits beside the repository,
-// the template is also validated against the official SAM schema (as
-// `make samcheck` does).
+// outputs. TestCfnLint runs cfn-lint (with the SAM transform) on the
+// template, as `make lint-template` and .ci/run do.
 package template

@@ -21,9 +21,6 @@ const (
 	samconfigPath = "../../samconfig.toml"
 	designPath    = "../../docs/DESIGN.md"
 	envJSONPath   = "../../events/env.json"
-	// schemaPath is where CI and developers find the shared SAM schema: the
-	// shared/ folder beside the repository.
-	schemaPath = "../../../shared/sam/sam.schema.re2.json"
 
 	functionID = "ParticipantsFunction"
 	roleID     = "ParticipantsFunctionRole"

@@ -1,7 +1,6 @@
 package template_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"regexp"
@@ -10,27 +9,7 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
-
-// validateSAMSchema validates the raw template against the SAM schema at
-// schemaPath.
-func validateSAMSchema(t *testing.T) error {
-	t.Helper()
-	sch, err := jsonschema.NewCompiler().Compile(schemaPath)
-	if err != nil {
-		t.Fatalf("compile %s: %v", schemaPath, err)
-	}
-	doc, err := json.Marshal(rawTemplate(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch.Validate(inst)
-}
 
 // parameterOverrides parses SAM CLI's "Key=Value Key2=Value2" string.
 func parameterOverrides(t *testing.T, s string) map[string]string {

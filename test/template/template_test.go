@@ -831,15 +831,3 @@ func TestReferencesResolve(t *testing.T) {
 		}
 	}
 }
-
-// TestSAMSchema validates the template against the official SAM schema when
-// the shared copy is present (it is beside the repository in development
-// and CI); `make samcheck` runs the same check.
-func TestSAMSchema(t *testing.T) {
-	if _, err := os.Stat(schemaPath); err != nil {
-		t.Skipf("SAM schema not available: %v", err)
-	}
-	if err := validateSAMSchema(t); err != nil {
-		t.Errorf("template.yaml is not valid against %s:\n%v", schemaPath, err)
-	}
-}
