@@ -17,7 +17,7 @@ export AWS_REGION                ?= us-east-1
 
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: help build build-ParticipantsFunction test demo invoke lint vuln lint-template samcheck bench fuzz load clean
+.PHONY: help build build-ParticipantsFunction test demo invoke lint vuln lint-template samcheck rehearsal bench fuzz load clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-28s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ lint-template: ## cfn-lint template.yaml, SAM transform included (pip install cf
 	./scripts/cfn-lint.sh
 
 samcheck: lint-template ## the former name of lint-template
+
+rehearsal: ## deploy rehearsal: SAM transform -> stack in moto_server -> the bootstrap under the RIE with its env (pip install aws-sam-translator "moto[server]")
+	$(GO) test -count=1 -v -run TestDeployRehearsal ./test/rehearsal/
 
 vuln: ## govulncheck against a local copy of the Go vulnerability database (offline)
 	./scripts/vuln.sh
