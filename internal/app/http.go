@@ -31,8 +31,11 @@ type Request struct {
 	// (REST APIs: with and without the stage prefix).
 	URLPaths []string
 	RawQuery string
-	Body     string
-	Base64   bool
+	// QueryVariants are other query strings the caller may have sent (REST
+	// APIs lose the parameters' order; see webhook.QueryOrderings).
+	QueryVariants []string
+	Body          string
+	Base64        bool
 }
 
 // Header returns a header by case-insensitive name.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +28,10 @@ type Enqueuer interface {
 type WebhookOptions struct {
 	// PublicBaseURL is the URL prefix SignalWire calls (PUBLIC_BASE_URL).
 	PublicBaseURL string
+	// PublicWebhookURL is the full URL SignalWire calls, without query
+	// (PUBLIC_WEBHOOK_URL), for proxies that rewrite the path; it wins over
+	// PublicBaseURL.
+	PublicWebhookURL string
 	// Verify turns signature verification on (off only in local runs).
 	Verify bool
 	// Destinations receive every envelope; none means the HTTP answer carries it.
@@ -86,8 +92,16 @@ func NewWebhooks(a *App, opts WebhookOptions) *Webhooks {
 // Job is a verified webhook as it travels through the retry queue, and
 // the payload of a direct invocation ({"signalwire_webhook": Job}).
 type Job struct {
-	// Form is the raw form-encoded body SignalWire sent.
-	Form string `json:"form"`
+	// Form is a form callback's body as signed (form-encoded): the body
+	// SignalWire sent, or, when the signature covered only some of its values
+	// (see webhook.FormOrderings), those values re-encoded.
+	Form string `json:"form,omitempty"`
+	// Body is the raw body of a callback of another media type
+	// (ContentType), byte for byte; empty for form callbacks.
+	Body string `json:"body,omitempty"`
+	// ContentType is Body's media type (webhook.JSONContentType); empty for
+	// form callbacks.
+	ContentType string `json:"content_type,omitempty"`
 	// Query is the raw query string of the callback URL.
 	Query string `json:"query,omitempty"`
 	// ReceivedAt is when the function first accepted the webhook.
@@ -119,22 +133,27 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 	case err != nil:
 		return w.reject(ctx, BadRequest("the body is not valid base64"), "bad base64")
 	}
-	if ct := mediaType(r.Header("Content-Type")); ct != webhook.FormContentType {
-		return w.reject(ctx, problem.New(KindUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire status callbacks are "+webhook.FormContentType), "unsupported media type")
+	ct := mediaType(r.Header("Content-Type"))
+	isJSON := ct == webhook.JSONContentType || strings.HasSuffix(ct, "+json")
+	if ct != webhook.FormContentType && !isJSON {
+		return w.reject(ctx, problem.New(KindUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire callbacks are "+webhook.FormContentType+" or "+webhook.JSONContentType), "unsupported media type")
 	}
-	form, err := webhook.ParseForm(body)
-	if err != nil {
-		return w.reject(ctx, BadRequest("the body is not valid form encoding"), "malformed form")
+	var form url.Values
+	if !isJSON {
+		if form, err = webhook.ParseForm(body); err != nil {
+			return w.reject(ctx, BadRequest("the body is not valid form encoding"), "malformed form")
+		}
 	}
 	if w.opts.Verify {
+		// The signature is checked on the raw body before any JSON parsing.
 		creds, version, err := w.app.creds.Get(ctx)
 		if err != nil {
 			// Not the caller's fault: SignalWire will retry on a 5xx.
 			return w.app.errorResponse(ctx, err)
 		}
-		candidates := webhook.RequestURL{PublicBaseURL: w.opts.PublicBaseURL, Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, Route: WebhookRoute}.Candidates()
+		candidates := w.candidates(r)
 		sig := webhook.SignatureFromHeaders(r.Header)
-		err = webhook.Verify(creds.SigningKey, candidates, r.Header("Content-Type"), body, form, sig)
+		verified, err := webhook.VerifyScheme(creds.SigningKey, candidates, ct, body, form, sig)
 		if errors.Is(err, webhook.ErrInvalidSignature) && w.mayRefreshSigningKey() {
 			// The signing key may have been rotated since the secret was
 			// cached: SignalWire does not retry a 403, so check once against
@@ -142,7 +161,7 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 			// so forged requests cannot drive Secrets Manager calls.
 			if fresh, _, rerr := w.app.creds.Refresh(ctx, version); rerr == nil && fresh.SigningKey != creds.SigningKey {
 				obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
-				err = webhook.Verify(fresh.SigningKey, candidates, r.Header("Content-Type"), body, form, sig)
+				verified, err = webhook.VerifyScheme(fresh.SigningKey, candidates, ct, body, form, sig)
 			}
 		}
 		if err != nil {
@@ -150,13 +169,27 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 			w.app.log.WarnContext(ctx, "webhook rejected", "reason", err.Error(), "candidate_urls", len(candidates))
 			return ProblemResponse(problem.New(KindInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature"))
 		}
+		if verified.Form != nil && !sameValues(verified.Form, form) {
+			// Only the values the signature covers go on (see
+			// webhook.FormOrderings); the others were never signed.
+			form, body = verified.Form, []byte(verified.Form.Encode())
+		}
+		w.app.log.DebugContext(ctx, "webhook verified", "scheme", string(verified.Scheme))
 	}
 	query, _ := url.ParseQuery(r.RawQuery) // a bad query string only loses the optional ConferenceSid
-	src, err := webhook.Normalize(form, query)
-	if err != nil {
-		return w.reject(ctx, BadRequest(err.Error()), "not a status callback")
+	var src webhook.Source
+	var job Job
+	if isJSON {
+		if src, err = webhook.ParseJSON(body, query); err != nil {
+			return w.reject(ctx, BadRequest("the body is not well-formed JSON: "+err.Error()), "malformed JSON")
+		}
+		job = Job{Body: string(body), ContentType: webhook.JSONContentType, Query: r.RawQuery, ReceivedAt: received}
+	} else {
+		if src, err = webhook.Normalize(form, query); err != nil {
+			return w.reject(ctx, BadRequest("not a usable status callback: "+err.Error()), "not a status callback")
+		}
+		job = Job{Form: string(body), Query: r.RawQuery, ReceivedAt: received}
 	}
-	job := Job{Form: string(body), Query: r.RawQuery, ReceivedAt: received}
 	env, outcome, err := w.accept(ctx, job, &src)
 	if err != nil {
 		// Even the retry queue failed: a 503 makes SignalWire send it again.
@@ -174,6 +207,27 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 	}
 	b, _ := json.Marshal(map[string]string{"id": env.ID, "outcome": string(outcome)})
 	return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: b}
+}
+
+// candidates returns the URLs SignalWire may have called for r.
+func (w *Webhooks) candidates(r Request) []string {
+	return webhook.RequestURL{
+		PublicURL: w.opts.PublicWebhookURL, PublicBaseURL: w.opts.PublicBaseURL,
+		Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, QueryVariants: r.QueryVariants, Route: WebhookRoute,
+	}.Candidates()
+}
+
+// sameValues reports whether a and b hold the same values in the same order.
+func sameValues(a, b url.Values) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, va := range a {
+		if !slices.Equal(va, b[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *Webhooks) reject(ctx context.Context, p problem.Problem, reason string) Response {
@@ -238,14 +292,9 @@ func (w *Webhooks) Process(ctx context.Context, job Job) (webhook.Envelope, Outc
 // has just done it), or nil to parse it from the stored form.
 func (w *Webhooks) process(ctx context.Context, job Job, parsed *webhook.Source) (webhook.Envelope, Outcome, error) {
 	if parsed == nil {
-		form, err := webhook.ParseForm([]byte(job.Form))
+		src, err := job.source()
 		if err != nil {
-			return webhook.Envelope{}, "", fmt.Errorf("stored webhook form: %w", err)
-		}
-		query, _ := url.ParseQuery(job.Query)
-		src, err := webhook.Normalize(form, query)
-		if err != nil {
-			return webhook.Envelope{}, "", fmt.Errorf("stored webhook: %w", err)
+			return webhook.Envelope{}, "", err
 		}
 		parsed = &src
 	}
@@ -293,12 +342,39 @@ func (w *Webhooks) process(ctx context.Context, job Job, parsed *webhook.Source)
 	return env, OutcomeDelivered, nil
 }
 
+// source parses a stored job: a form callback, or a JSON one.
+func (j Job) source() (webhook.Source, error) {
+	query, _ := url.ParseQuery(j.Query)
+	switch {
+	case j.Form != "" && j.Body == "":
+		form, err := webhook.ParseForm([]byte(j.Form))
+		if err != nil {
+			return webhook.Source{}, fmt.Errorf("stored webhook form: %w", err)
+		}
+		src, err := webhook.Normalize(form, query)
+		if err != nil {
+			return webhook.Source{}, fmt.Errorf("stored webhook: %w", err)
+		}
+		return src, nil
+	case j.Form == "" && j.Body != "" && j.ContentType == webhook.JSONContentType:
+		src, err := webhook.ParseJSON([]byte(j.Body), query)
+		if err != nil {
+			return webhook.Source{}, fmt.Errorf("stored JSON webhook: %w", err)
+		}
+		return src, nil
+	}
+	return webhook.Source{}, fmt.Errorf("stored webhook: want a form, or a body with content type %s: %w", webhook.JSONContentType, webhook.ErrInvalidWebhook)
+}
+
+// Empty reports whether the job carries no callback.
+func (j Job) Empty() bool { return j.Form == "" && j.Body == "" }
+
 // ProcessRetry handles one retry-queue message (the SQS trigger). A nil
 // error deletes the message; an error leaves it for the next receive and,
 // after MaxReceiveCount receives, SQS moves it to the dead-letter queue.
 func (w *Webhooks) ProcessRetry(ctx context.Context, body string, receiveCount int) error {
 	var job Job
-	if err := json.Unmarshal([]byte(body), &job); err != nil || job.Form == "" {
+	if err := json.Unmarshal([]byte(body), &job); err != nil || job.Empty() {
 		w.deadLetterWarning(ctx, receiveCount, "malformed retry message")
 		return errors.New("retry message is not a stored webhook")
 	}

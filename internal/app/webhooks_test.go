@@ -155,7 +155,8 @@ func TestWebhookRejections(t *testing.T) {
 			r.Body, r.Base64 = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("a"), webhook.MaxBodyBytes+1)), true
 		}, 413, KindPayloadTooLarge},
 		{"bad base64", func(r *Request) { r.Body, r.Base64 = "%%%not base64", true }, 400, KindBadRequest},
-		{"json body", func(r *Request) { r.Headers["content-type"] = "application/json" }, 415, KindUnsupportedMediaType},
+		{"text body", func(r *Request) { r.Headers["content-type"] = "text/plain" }, 415, KindUnsupportedMediaType},
+		{"form signature on a JSON body", func(r *Request) { r.Headers["content-type"] = "application/json" }, 403, KindInvalidSignature},
 		{"malformed form", func(r *Request) { r.Body = "AccountSid=%zz" }, 400, KindBadRequest},
 	}
 	for _, tc := range cases {

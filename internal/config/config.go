@@ -28,6 +28,7 @@ var Variables = []Variable{
 	{Name: "CREDENTIALS_TTL", Default: "5m", Form: "a Go duration between 1s and 24h, e.g. 5m"},
 	{Name: "LOG_LEVEL", Default: "info", Form: "one of debug, info, warn, error"},
 	{Name: "PUBLIC_BASE_URL", Form: "an absolute https URL without query, e.g. https://hooks.example.com/prod"},
+	{Name: "PUBLIC_WEBHOOK_URL", Form: "an absolute https URL without query, e.g. https://example.ngrok.io/webhook"},
 	{Name: "WEBHOOK_SIGNATURE_VERIFICATION", Default: "on", Form: "on or off (off only when AWS_SAM_LOCAL=true)"},
 	{Name: "FORWARD_HTTPS_URL", Form: "an absolute https URL"},
 	{Name: "FORWARD_EVENT_BUS", Form: "an EventBridge bus name or ARN"},
@@ -49,6 +50,9 @@ type Config struct {
 	CredentialsTTL   time.Duration
 	LogLevel         slog.Level
 	PublicBaseURL    string
+	// PublicWebhookURL is the full public URL of the webhook route, for
+	// proxies that rewrite the path; it wins over PublicBaseURL.
+	PublicWebhookURL string
 	VerifySignatures bool
 	ForwardHTTPSURL  string
 	ForwardEventBus  string
@@ -140,6 +144,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.PublicBaseURL = strings.TrimRight(get("PUBLIC_BASE_URL"), "/"); c.PublicBaseURL != "" {
 		if err := checkURL(c.PublicBaseURL, c.Local, true); err != nil {
 			bad("PUBLIC_BASE_URL", err.Error())
+		}
+	}
+	if c.PublicWebhookURL = get("PUBLIC_WEBHOOK_URL"); c.PublicWebhookURL != "" {
+		if err := checkURL(c.PublicWebhookURL, c.Local, true); err != nil {
+			bad("PUBLIC_WEBHOOK_URL", err.Error())
 		}
 	}
 	switch v := strings.ToLower(get("WEBHOOK_SIGNATURE_VERIFICATION")); v {

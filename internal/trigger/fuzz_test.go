@@ -553,6 +553,7 @@ func genuinelySigned(kind string, payload []byte) bool {
 			queries = append(queries, url.Values{k: {v}}.Encode())
 		}
 		queries = append(queries, q.Encode())
+		queries = append(queries, oraclePermutations(q)...)
 	default:
 		var e events.APIGatewayV2HTTPRequest
 		if json.Unmarshal(payload, &e) != nil {
@@ -572,7 +573,7 @@ func genuinelySigned(kind string, payload []byte) bool {
 	}
 	form, err := url.ParseQuery(string(raw))
 	if err != nil {
-		return false
+		form = nil // a JSON body: only the hex and bodySHA256 schemes apply
 	}
 	sum := sha256.Sum256(raw)
 	bodyHash := hex.EncodeToString(sum[:])
@@ -591,7 +592,12 @@ func genuinelySigned(kind string, payload []byte) bool {
 						u += "?" + strings.TrimPrefix(q, "?")
 					}
 					for _, sig := range sigs {
-						if sig == oracleSign(u, form) {
+						for _, f := range oracleOrderings(form) {
+							if sig == oracleSign(u, f) {
+								return true
+							}
+						}
+						if strings.ToLower(sig) == oracleHex(u, raw) {
 							return true
 						}
 						if uq, err := url.Parse(u); err == nil && uq.Query().Get("bodySHA256") == bodyHash && sig == oracleMAC(u) {
@@ -603,6 +609,71 @@ func genuinelySigned(kind string, payload []byte) bool {
 		}
 	}
 	return false
+}
+
+// oracleOrderings returns the forms a repeated parameter may have been
+// signed as: as received, each name's values sorted, sorted without
+// duplicates, first value only.
+func oracleOrderings(form url.Values) []url.Values {
+	if form == nil {
+		return nil
+	}
+	sorted, dedup, first := url.Values{}, url.Values{}, url.Values{}
+	for name, vs := range form {
+		s := append([]string(nil), vs...)
+		sort.Strings(s)
+		sorted[name] = s
+		var d []string
+		for _, v := range s {
+			if len(d) == 0 || d[len(d)-1] != v {
+				d = append(d, v)
+			}
+		}
+		dedup[name] = d
+		first[name] = vs[:1]
+	}
+	return []url.Values{form, sorted, dedup, first}
+}
+
+// oraclePermutations returns q encoded with its names in every order, for up
+// to 4 names (REST APIs lose the order).
+func oraclePermutations(q url.Values) []string {
+	var names []string
+	for name := range q {
+		names = append(names, name)
+	}
+	if len(names) > 4 {
+		return nil
+	}
+	var out []string
+	var rec func(prefix []string, rest []string)
+	rec = func(prefix, rest []string) {
+		if len(rest) == 0 {
+			var parts []string
+			for _, n := range prefix {
+				for _, v := range q[n] {
+					parts = append(parts, url.QueryEscape(n)+"="+url.QueryEscape(v))
+				}
+			}
+			out = append(out, strings.Join(parts, "&"))
+			return
+		}
+		for i := range rest {
+			next := append(append([]string(nil), rest[:i]...), rest[i+1:]...)
+			rec(append(append([]string(nil), prefix...), rest[i]), next)
+		}
+	}
+	rec(nil, names)
+	return out
+}
+
+// oracleHex is the hex scheme of SignalWire's JSON callbacks:
+// hex(HMAC-SHA1(key, URL + raw body)).
+func oracleHex(u string, raw []byte) string {
+	mac := hmac.New(sha1.New, []byte(fuzzCredentials.SigningKey))
+	mac.Write([]byte(u))
+	mac.Write(raw)
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // oracleSign is SignalWire's form signature, written out independently:
@@ -649,7 +720,7 @@ func TestFuzzHarnessProcessesSignedSeeds(t *testing.T) {
 			t.Fatalf("%s: the oracle rejects a genuinely signed webhook", name)
 		}
 		tampered := editJSON(ev[name], func(m map[string]any) {
-			m["body"], m["isBase64Encoded"] = decodeSeedBody(m)+"&Muted=false", false
+			m["body"], m["isBase64Encoded"] = decodeSeedBody(m)+"&Label=x", false
 		})
 		if genuinelySigned(Detect(tampered), tampered) {
 			t.Fatalf("%s: the oracle accepts a tampered webhook", name)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/signalwire-lambda/participants/internal/app"
+	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
 // httpAPI adapts an HTTP API (payload format 2.0) event.
@@ -76,15 +77,16 @@ func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 		paths = paths[1:]
 	}
 	resp := r.core.ServeHTTP(ctx, app.Request{
-		Method:     e.HTTPMethod,
-		Path:       e.Path,
-		PathParams: e.PathParameters,
-		Headers:    lowerHeaders(e.Headers, e.MultiValueHeaders),
-		Host:       e.RequestContext.DomainName,
-		URLPaths:   paths,
-		RawQuery:   q.Encode(),
-		Body:       e.Body,
-		Base64:     e.IsBase64Encoded,
+		Method:        e.HTTPMethod,
+		Path:          e.Path,
+		PathParams:    e.PathParameters,
+		Headers:       lowerHeaders(e.Headers, e.MultiValueHeaders),
+		Host:          e.RequestContext.DomainName,
+		URLPaths:      paths,
+		RawQuery:      q.Encode(),
+		QueryVariants: webhook.QueryOrderings(q),
+		Body:          e.Body,
+		Base64:        e.IsBase64Encoded,
 	})
 	out, err := json.Marshal(events.APIGatewayProxyResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
 	return out, resp.Status, err

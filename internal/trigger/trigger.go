@@ -186,8 +186,8 @@ func (r *Router) webhookJob(ctx context.Context, payload []byte) ([]byte, any, e
 	var in struct {
 		Job app.Job `json:"signalwire_webhook"`
 	}
-	if err := json.Unmarshal(payload, &in); err != nil || in.Job.Form == "" {
-		return nil, "rejected", app.LambdaError(app.BadRequest("signalwire_webhook must be {\"form\":\"<form-encoded status callback>\",\"query\":\"<optional query string>\"}"))
+	if err := json.Unmarshal(payload, &in); err != nil || in.Job.Empty() {
+		return nil, "rejected", app.LambdaError(app.BadRequest("signalwire_webhook must be {\"form\":\"<form-encoded status callback>\",\"query\":\"<optional query string>\"} or {\"body\":\"<JSON callback>\",\"content_type\":\"application/json\",\"query\":\"…\"}"))
 	}
 	if r.hooks == nil {
 		return nil, "rejected", app.LambdaError(app.BadRequest("webhook processing is not configured"))

@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,14 +41,22 @@ type Envelope struct {
 	SchemaVersion int `json:"schema_version"`
 	// ID identifies the webhook; a duplicate delivery has the same ID (see EventID).
 	ID string `json:"id"`
-	// Type is, for example, "signalwire.conference.participant-join" or
-	// "signalwire.call.completed".
+	// Type is, for example, "signalwire.conference.participant-join",
+	// "signalwire.call.completed" or, for JSON callbacks,
+	// "signalwire.calling.call.state.answered" (see EventType).
 	Type string `json:"type"`
 	// OccurredAt is the webhook's Timestamp, else ReceivedAt. UTC.
 	OccurredAt time.Time `json:"occurred_at"`
 	// ReceivedAt is when the function received the webhook. UTC.
 	ReceivedAt time.Time `json:"received_at"`
-	// Source is the webhook's parameters, normalized.
+	// Account is the SignalWire project: AccountSid, or a JSON callback's
+	// project_id; "" (omitted) when the callback names none.
+	Account string `json:"account,omitempty"`
+	// Call is the call: CallSid, or a JSON callback's call_id; "" (omitted)
+	// when the callback names none.
+	Call string `json:"call,omitempty"`
+	// Source is the webhook's parameters, normalized (form callbacks), or
+	// the JSON callback's payload.
 	Source Source `json:"source"`
 	// ParticipantLookup is LookupFound, LookupNotFound or LookupSkipped.
 	ParticipantLookup string `json:"participant_lookup"`
@@ -69,6 +80,8 @@ func NewEnvelope(src Source, receivedAt time.Time) Envelope {
 		Type:              EventType(src),
 		OccurredAt:        occurredAt,
 		ReceivedAt:        receivedAt,
+		Account:           src.AccountSID(),
+		Call:              src.CallSID(),
 		Source:            src,
 		ParticipantLookup: LookupSkipped,
 	}
@@ -76,8 +89,13 @@ func NewEnvelope(src Source, receivedAt time.Time) Envelope {
 
 // EventType returns TypePrefix + kind + "." + event name, the event name
 // lowercased with characters other than [a-z0-9._-] replaced by '-' ("unknown"
-// for a missing kind or event).
+// for a missing kind or event). JSON callbacks have their own types (see
+// ParseJSON): TypeCallingCallState + call_state, TypeSWMLCall + call_state, or
+// TypeJSONUnknown.
 func EventType(src Source) string {
+	if src.js != nil {
+		return src.js.typ
+	}
 	kind, event := src.Kind(), src.EventName()
 	if kind == "" {
 		kind = "unknown"
@@ -97,50 +115,77 @@ func EventType(src Source) string {
 	return TypePrefix + kind + "." + event
 }
 
-// EventID returns the webhook's deterministic id, "evt_" + 32 lowercase hex
-// digits: a hash of the account, conference, call, kind, event name and the
-// sequence number, or when there is none, the timestamp (its UTC form when it
-// parsed, else the text sent). A duplicate delivery of a webhook has the same
-// id; webhooks that differ in any of these have different ids. Webhooks with
-// neither a sequence number nor a timestamp are told apart only by the rest.
+// EventID returns the webhook's id, "evt_" + 32 lowercase hex digits: the
+// first 128 bits of a SHA-256 over everything the signature covered except
+// the host and path (which differ between the URLs a webhook may be verified
+// against), in an unambiguous encoding: every name and value
+// length-prefixed, names sorted in byte order, each name's values in the
+// order signed, then the callback URL's query the same way. A JSON
+// callback's id covers the raw body, byte for byte, and the query without
+// bodySHA256 (derived from the body). So a retry of one callback (the same
+// signed parameters) has the same id, and callbacks that differ in anything
+// signed have different ids; byte-identical callbacks cannot be told apart.
 func EventID(src Source) string {
-	h := sha256.New()
-	field := func(s string) {
-		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
-		h.Write([]byte(s))
+	if src.id != "" {
+		return src.id
 	}
-	field("signalwire-webhook-v1")
-	field(src.AccountSID())
-	field(src.ConferenceSID())
-	field(src.CallSID())
-	field(src.Kind())
-	field(src.EventName())
-	raw := func(tag string, v any) {
-		field(tag)
-		switch v := v.(type) {
-		case string:
-			field(v)
-		case []string:
-			field(strconv.Itoa(len(v)))
-			for _, s := range v {
-				field(s)
-			}
+	// A Source decoded from JSON: hash what it holds.
+	b, _ := src.MarshalJSON()
+	h := newIDHash("decoded")
+	idField(h, string(b))
+	return idSum(h)
+}
+
+// formEventID is the id of a form callback (see EventID).
+func formEventID(form, query url.Values) string {
+	h := newIDHash("form")
+	idPairs(h, form, "")
+	idPairs(h, query, "")
+	return idSum(h)
+}
+
+// jsonEventID is the id of a JSON callback (see EventID).
+func jsonEventID(rawBody []byte, query url.Values) string {
+	h := newIDHash("json")
+	idField(h, string(rawBody))
+	idPairs(h, query, bodyHashParam)
+	return idSum(h)
+}
+
+func newIDHash(kind string) hash.Hash {
+	h := sha256.New()
+	idField(h, "signalwire-webhook-v2")
+	idField(h, kind)
+	return h
+}
+
+// idField writes s length-prefixed.
+func idField(h hash.Hash, s string) {
+	h.Write(binary.AppendUvarint(nil, uint64(len(s))))
+	h.Write([]byte(s))
+}
+
+// idPairs writes the number of names, then each name (byte order) with the
+// number of its values and the values in order; skip is left out.
+func idPairs(h hash.Hash, v url.Values, skip string) {
+	names := make([]string, 0, len(v))
+	for name := range v {
+		if name != skip || skip == "" {
+			names = append(names, name)
 		}
 	}
-	switch {
-	case src.SequenceNumber() != nil:
-		field("seq")
-		field(strconv.FormatInt(*src.SequenceNumber(), 10))
-	case src.unparsed["sequence_number"] != nil:
-		raw("seq-text", src.unparsed["sequence_number"])
-	case src.str("timestamp") != "":
-		field("ts")
-		field(src.str("timestamp"))
-	case src.unparsed["timestamp"] != nil:
-		raw("ts-text", src.unparsed["timestamp"])
-	default:
-		field("none")
+	slices.Sort(names)
+	idField(h, strconv.Itoa(len(names)))
+	for _, name := range names {
+		idField(h, name)
+		idField(h, strconv.Itoa(len(v[name])))
+		for _, value := range v[name] {
+			idField(h, value)
+		}
 	}
+}
+
+func idSum(h hash.Hash) string {
 	sum := h.Sum(nil)
 	return "evt_" + hex.EncodeToString(sum[:16])
 }

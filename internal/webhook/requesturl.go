@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -10,6 +12,11 @@ import (
 // stage in requestContext.path, HTTP APIs keep a named stage in rawPath, custom
 // domains add or strip base-path mappings, and ports may differ.
 type RequestURL struct {
+	// PublicURL is the configured full public URL of the webhook route,
+	// without query (PUBLIC_WEBHOOK_URL), for proxies that rewrite the path
+	// (for example "https://example.ngrok.io/webhook"); "" when not
+	// configured. When set it wins over everything else but the query.
+	PublicURL string
 	// PublicBaseURL is the configured public URL prefix (PUBLIC_BASE_URL), for
 	// example "https://hooks.example.com/prod"; "" when not configured. When
 	// set it wins over Scheme and Host.
@@ -27,6 +34,10 @@ type RequestURL struct {
 	// expose only decoded parameters, the caller must re-encode it; the
 	// signature only matches if that reproduces SignalWire's bytes.
 	RawQuery string
+	// QueryVariants are other query strings (without '?') that may be the
+	// one sent, tried after RawQuery: REST APIs lose the order of the
+	// parameters (see QueryOrderings).
+	QueryVariants []string
 	// Route is the function's route, for example "/webhooks/signalwire". With
 	// PublicBaseURL, the part of each path from Route onward is appended to the
 	// base; when Route is empty or not in a path, the whole path is.
@@ -40,9 +51,26 @@ type RequestURL struct {
 // when the query is not empty. Verify also tries each with its default port
 // added or removed.
 func (r RequestURL) Candidates() []string {
-	query := strings.TrimPrefix(r.RawQuery, "?")
+	var out []string
+	seen := map[string]bool{}
+	for _, q := range append([]string{r.RawQuery}, r.QueryVariants...) {
+		q = strings.TrimPrefix(q, "?")
+		if seen[q] {
+			continue
+		}
+		seen[q] = true
+		out = append(out, r.candidates(q)...)
+	}
+	return dedupe(out)
+}
+
+// candidates returns the candidate URLs for one query string.
+func (r RequestURL) candidates(query string) []string {
 	if query != "" {
 		query = "?" + query
+	}
+	if u := strings.TrimSpace(r.PublicURL); u != "" {
+		return []string{u + query}
 	}
 	paths := r.paths()
 	var out []string
@@ -53,7 +81,7 @@ func (r RequestURL) Candidates() []string {
 		for _, p := range paths {
 			out = append(out, base+r.routeSuffix(p)+query)
 		}
-		return dedupe(out)
+		return out
 	}
 	host := strings.TrimSpace(r.Host)
 	if host == "" {
@@ -69,6 +97,58 @@ func (r RequestURL) Candidates() []string {
 	for _, p := range paths {
 		out = append(out, scheme+"://"+host+p+query)
 	}
+	return out
+}
+
+// maxQueryPermutationNames bounds QueryOrderings: 4 names give 24 orders.
+const maxQueryPermutationNames = 4
+
+// QueryOrderings returns the query strings a REST API request may have had,
+// given only its parameters (API Gateway's REST APIs pass them as maps, in
+// no order): the names sorted first, then, with at most 4 distinct names,
+// every other order of the names (each name's values kept in the order
+// given). Values are encoded as url.Values.Encode does; a query SignalWire
+// encoded differently only verifies through PUBLIC_WEBHOOK_URL or an HTTP
+// API.
+func QueryOrderings(q url.Values) []string {
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	encode := func(order []string) string {
+		var b strings.Builder
+		for _, name := range order {
+			for _, v := range q[name] {
+				if b.Len() > 0 {
+					b.WriteByte('&')
+				}
+				b.WriteString(url.QueryEscape(name))
+				b.WriteByte('=')
+				b.WriteString(url.QueryEscape(v))
+			}
+		}
+		return b.String()
+	}
+	out := []string{encode(names)}
+	if len(names) < 2 || len(names) > maxQueryPermutationNames {
+		return out
+	}
+	var permute func(k int)
+	permute = func(k int) {
+		if k == len(names) {
+			if s := encode(names); s != out[0] {
+				out = append(out, s)
+			}
+			return
+		}
+		for i := k; i < len(names); i++ {
+			names[k], names[i] = names[i], names[k]
+			permute(k + 1)
+			names[k], names[i] = names[i], names[k]
+		}
+	}
+	permute(0)
 	return dedupe(out)
 }
 

@@ -90,7 +90,7 @@ func TestEnvelopeSchema(t *testing.T) {
 	notFound.ParticipantLookup = LookupNotFound
 
 	callForm := url.Values{"AccountSid": {accountSID}, "CallSid": {callSID}, "CallStatus": {"completed"},
-		"CallDuration": {"abc"}, "Timestamp": {"nope"}, "Tag": {"x", "y"}, "Muted": {"true", "false"}}
+		"CallDuration": {"abc"}, "Tag": {"x", "y"}, "Duration": {"1", "2"}}
 	call := NewEnvelope(mustNormalize(t, callForm, url.Values{"ConferenceSid": {conferenceSID}}), received)
 
 	valid := map[string]Envelope{"skipped": join, "found": found, "not_found": notFound, "call with unparsed values": call}

@@ -11,6 +11,7 @@ import (
 	"hash"
 	"mime"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -62,40 +63,80 @@ func SignatureFromHeaders(get func(string) string) string {
 	return strings.TrimSpace(get(TwilioSignatureHeader))
 }
 
-// Verify checks signature, the base64 value of X-SignalWire-Signature, against
-// every URL in candidateURLs, each also tried with its default port (:443 for
-// https, :80 for http) added or removed. It returns nil on the first match.
+// Scheme names the signature scheme a webhook was verified with.
+type Scheme string
+
+// The signature schemes SignalWire uses.
+const (
+	// SchemeForm: base64 HMAC-SHA1 over the URL and the sorted form
+	// parameters (Twilio's scheme, the Compatibility API's form callbacks).
+	SchemeForm Scheme = "form"
+	// SchemeBodySHA256: base64 HMAC-SHA1 over the URL alone, whose bodySHA256
+	// query parameter is the lowercase hex SHA-256 of the raw body.
+	SchemeBodySHA256 Scheme = "bodySHA256"
+	// SchemeHex: lowercase hex HMAC-SHA1 over the URL followed by the raw
+	// body (SignalWire's own JSON callbacks: RELAY / Calling API, SWML).
+	SchemeHex Scheme = "hex"
+)
+
+// Verify checks signature, the value of X-SignalWire-Signature, with one
+// signing key. It is VerifyScheme without the scheme; callers holding several
+// keys (a rotation) call it once per key.
+func Verify(key string, candidateURLs []string, contentType string, body []byte, form url.Values, signature string) error {
+	_, err := VerifyScheme(key, candidateURLs, contentType, body, form, signature)
+	return err
+}
+
+// Verified is what a signature authenticated.
+type Verified struct {
+	// Scheme is the scheme that matched.
+	Scheme Scheme
+	// Form is, for SchemeForm, the form exactly as signed: the received form,
+	// or the ordering of it (see FormOrderings) that matched. A lossy
+	// ordering (duplicates dropped, first value only) means values were
+	// received that no signature covers: only Form may be used. Nil for the
+	// other schemes.
+	Form url.Values
+}
+
+// VerifyScheme checks signature against every URL in candidateURLs, each also
+// tried with its default port (:443 for https, :80 for http) added or
+// removed, and returns what the first match authenticated. Every comparison is
+// constant time; the work depends on the request, never on the key.
 //
-// Two schemes are accepted:
-//   - form callbacks: SignForm over the URL and form. When form is nil and
-//     contentType is application/x-www-form-urlencoded (or empty), the form is
-//     parsed from body. A non-nil form must be the one parsed from body: it is
-//     what the signature authenticates.
-//   - JSON bodies: when a candidate URL carries a bodySHA256 query parameter,
-//     the signature covers the URL alone and the lowercase hex SHA-256 of body
+// Three schemes are tried on each URL:
+//   - SchemeForm, when there is a form: when form is nil and contentType is
+//     application/x-www-form-urlencoded (or empty), the form is parsed from
+//     body; a non-nil form must be the one parsed from body. A repeated
+//     parameter is signed differently by different validators, so each of
+//     FormOrderings is tried.
+//   - SchemeBodySHA256, when the URL carries a bodySHA256 query parameter: the
+//     signature covers the URL alone and the lowercase hex SHA-256 of body
 //     must equal that parameter.
+//   - SchemeHex, for any body: hex HMAC-SHA1 over the URL + the raw body
+//     (the signature compared case-insensitively).
 //
 // Errors wrap ErrMissingSignature (signature is empty), ErrNoSigningKey,
 // ErrMalformedBody (a form body that does not parse) or ErrInvalidSignature.
 // They name the URLs tried, never the key or an expected signature.
-func Verify(key string, candidateURLs []string, contentType string, body []byte, form url.Values, signature string) error {
+func VerifyScheme(key string, candidateURLs []string, contentType string, body []byte, form url.Values, signature string) (Verified, error) {
 	signature = strings.TrimSpace(signature)
 	if signature == "" {
-		return fmt.Errorf("verify signature: %w", ErrMissingSignature)
+		return Verified{}, fmt.Errorf("verify signature: %w", ErrMissingSignature)
 	}
 	if key == "" {
-		return fmt.Errorf("verify signature: %w", ErrNoSigningKey)
+		return Verified{}, fmt.Errorf("verify signature: %w", ErrNoSigningKey)
 	}
 	urls := expandCandidates(candidateURLs)
 	if len(urls) == 0 {
-		return fmt.Errorf("verify signature: no candidate URL: %w", ErrInvalidSignature)
+		return Verified{}, fmt.Errorf("verify signature: no candidate URL: %w", ErrInvalidSignature)
 	}
 	if form == nil {
 		switch mediaType(contentType) {
 		case FormContentType:
 			parsed, err := ParseForm(body)
 			if err != nil {
-				return fmt.Errorf("verify signature: %w", err)
+				return Verified{}, fmt.Errorf("verify signature: %w", err)
 			}
 			form = parsed
 		case "":
@@ -104,15 +145,20 @@ func Verify(key string, candidateURLs []string, contentType string, body []byte,
 			}
 		}
 	}
+	var orderings []url.Values
+	if form != nil {
+		orderings = FormOrderings(form)
+	}
 	got := []byte(signature)
+	gotHex := []byte(strings.ToLower(signature))
 	mac := hmac.New(sha1.New, []byte(key))
 	var hashMismatch bool
 	for _, u := range urls {
-		if form != nil {
+		for _, f := range orderings {
 			mac.Reset()
-			writeSigned(mac, u, form)
+			writeSigned(mac, u, f)
 			if equalBase64(mac.Sum(nil), got) {
-				return nil
+				return Verified{Scheme: SchemeForm, Form: f}, nil
 			}
 		}
 		if want, ok := bodyHash(u); ok {
@@ -121,16 +167,102 @@ func Verify(key string, candidateURLs []string, contentType string, body []byte,
 			if equalBase64(mac.Sum(nil), got) {
 				sum := sha256.Sum256(body)
 				if subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(want)) == 1 {
-					return nil
+					return Verified{Scheme: SchemeBodySHA256}, nil
 				}
 				hashMismatch = true
 			}
 		}
+		mac.Reset()
+		mac.Write([]byte(u))
+		mac.Write(body)
+		if equalHex(mac.Sum(nil), gotHex) {
+			return Verified{Scheme: SchemeHex}, nil
+		}
 	}
 	if hashMismatch {
-		return fmt.Errorf("verify signature: body does not match the URL's %s: %w", bodyHashParam, ErrInvalidSignature)
+		return Verified{}, fmt.Errorf("verify signature: body does not match the URL's %s: %w", bodyHashParam, ErrInvalidSignature)
 	}
-	return fmt.Errorf("verify signature: no match for %s: %w", strings.Join(urls, ", "), ErrInvalidSignature)
+	return Verified{}, fmt.Errorf("verify signature: no match for %s: %w", strings.Join(urls, ", "), ErrInvalidSignature)
+}
+
+// SignJSON returns the signature SignalWire's own APIs (RELAY / Calling,
+// SWML) send with a JSON callback: lowercase hex HMAC-SHA1(key, fullURL +
+// rawBody).
+func SignJSON(key, fullURL string, rawBody []byte) string {
+	mac := hmac.New(sha1.New, []byte(key))
+	mac.Write([]byte(fullURL))
+	mac.Write(rawBody)
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// WithBodySHA256 returns fullURL with a bodySHA256 query parameter holding
+// the lowercase hex SHA-256 of rawBody appended; the Compatibility scheme
+// then signs that URL alone: SignForm(key, WithBodySHA256(u, body), nil).
+func WithBodySHA256(fullURL string, rawBody []byte) string {
+	sum := sha256.Sum256(rawBody)
+	sep := "?"
+	if strings.Contains(fullURL, "?") {
+		sep = "&"
+	}
+	return fullURL + sep + bodyHashParam + "=" + hex.EncodeToString(sum[:])
+}
+
+// FormOrderings returns the forms a validator may have signed for form: the
+// values of each repeated parameter in the order received (SignalWire's and
+// Twilio's documented scheme), sorted, deduplicated then sorted, and only the
+// first value (twilio-go's RequestValidator). Reference validators disagree
+// on repeated parameters and SignalWire documents none of them, so each is
+// accepted; they differ only in how the values of one parameter are ordered
+// or repeated, never in which names or values were sent. Without repeated
+// parameters there is one ordering, form itself.
+func FormOrderings(form url.Values) []url.Values {
+	repeated := false
+	for _, vs := range form {
+		if len(vs) > 1 {
+			repeated = true
+			break
+		}
+	}
+	if !repeated {
+		return []url.Values{form}
+	}
+	sortedVals, dedup, first := url.Values{}, url.Values{}, url.Values{}
+	for name, vs := range form {
+		s := slices.Clone(vs)
+		slices.Sort(s)
+		sortedVals[name] = s
+		dedup[name] = slices.Compact(slices.Clone(s))
+		if len(vs) > 0 {
+			first[name] = vs[:1]
+		}
+	}
+	out := []url.Values{form}
+	for _, f := range []url.Values{sortedVals, dedup, first} {
+		if !slices.ContainsFunc(out, func(o url.Values) bool { return sameForm(o, f) }) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// sameForm reports whether a and b hold the same values in the same order.
+func sameForm(a, b url.Values) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, va := range a {
+		if !slices.Equal(va, b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// equalHex compares sum, lowercase-hex-encoded, with got in constant time.
+func equalHex(sum, got []byte) bool {
+	want := make([]byte, hex.EncodedLen(len(sum)))
+	hex.Encode(want, sum)
+	return hmac.Equal(want, got)
 }
 
 // equalBase64 compares sum, base64-encoded, with got in constant time.

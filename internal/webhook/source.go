@@ -54,16 +54,32 @@ const unparsedKey = "unparsed"
 type Source struct {
 	fields   map[string]any // nil, bool, int64, string or []string
 	unparsed map[string]any // string or []string
+	// id is the event id, derived from everything that was signed (see
+	// EventID); "" for a Source decoded from JSON.
+	id string
+	// js is set for JSON callbacks (see ParseJSON); fields is then empty.
+	js *jsonSource
 }
 
 // Normalize converts a webhook's form parameters into a Source. ConferenceSid
 // is taken from the callback URL's query when the form has none (call status
 // callbacks carry none; users add ?ConferenceSid=...); other query parameters
-// are ignored. It fails, wrapping ErrInvalidWebhook, when AccountSid is
-// missing, when neither StatusCallbackEvent nor CallStatus is present, or when
-// one of them, ConferenceSid or CallSid, is repeated.
+// are ignored. form must be the form as signed (Verified.Form).
+//
+// The core fields must parse strictly, or Normalize fails wrapping
+// ErrInvalidWebhook: the signed string joins names and values with no
+// separator, so a captured form can be re-split at other boundaries
+// ("Muted=falseSequenceNumber7" without SequenceNumber) and still verify; the
+// core fields are what such a re-split cannot keep well-formed. They are:
+// AccountSid (required), ConferenceSid, CallSid and ParentCallSid (UUIDs, or
+// Twilio-style SIDs: two letters and 32 hex digits; ParentCallSid may be
+// empty), StatusCallbackEvent and CallStatus (at least one; lowercase words
+// joined by '-', '_' or '.'), SequenceNumber (decimal digits), Timestamp (an
+// RFC 2822 date) and the BoolKeys (true or false); none may be repeated.
+// Other parameters are carried as sent (typed ones that do not convert are
+// null, with the text in unparsed).
 func Normalize(form url.Values, query url.Values) (Source, error) {
-	src := Source{fields: make(map[string]any, len(form)+1), unparsed: map[string]any{}}
+	src := Source{fields: make(map[string]any, len(form)+1), unparsed: map[string]any{}, id: formEventID(form, query)}
 	names := make([]string, 0, len(form))
 	for name, values := range form {
 		if len(values) > 0 {
@@ -87,21 +103,119 @@ func Normalize(form url.Values, query url.Values) (Source, error) {
 			src.fields["conference_sid"] = validUTF8(q[0])
 		}
 	}
-	for _, p := range [...]struct{ key, name string }{
-		{"account_sid", "AccountSid"}, {"conference_sid", "ConferenceSid"}, {"call_sid", "CallSid"},
-		{"status_callback_event", "StatusCallbackEvent"}, {"call_status", "CallStatus"},
-	} {
-		if v, ok := src.fields[p.key].([]string); ok {
-			return Source{}, fmt.Errorf("normalize: %s sent %d times: %w", p.name, len(v), ErrInvalidWebhook)
-		}
-	}
-	if src.AccountSID() == "" {
-		return Source{}, fmt.Errorf("normalize: AccountSid missing: %w", ErrInvalidWebhook)
-	}
-	if src.EventName() == "" {
-		return Source{}, fmt.Errorf("normalize: neither StatusCallbackEvent nor CallStatus: %w", ErrInvalidWebhook)
+	if err := src.checkCore(); err != nil {
+		return Source{}, fmt.Errorf("normalize: %w: %w", err, ErrInvalidWebhook)
 	}
 	return src, nil
+}
+
+// coreFields are the snake_case keys Normalize parses strictly, with the
+// parameter name used in errors. The BoolKeys are core too.
+var coreFields = [...]struct{ key, name string }{
+	{"account_sid", "AccountSid"}, {"conference_sid", "ConferenceSid"}, {"call_sid", "CallSid"},
+	{"parent_call_sid", "ParentCallSid"},
+	{"status_callback_event", "StatusCallbackEvent"}, {"call_status", "CallStatus"},
+	{"sequence_number", "SequenceNumber"}, {"timestamp", "Timestamp"},
+	{"coaching", "Coaching"}, {"end_conference_on_exit", "EndConferenceOnExit"}, {"hold", "Hold"},
+	{"muted", "Muted"}, {"start_conference_on_enter", "StartConferenceOnEnter"},
+}
+
+// checkCore enforces Normalize's rules on the core fields.
+func (s Source) checkCore() error {
+	for _, f := range coreFields {
+		v, present := s.fields[f.key]
+		if !present {
+			continue
+		}
+		if raw, bad := s.unparsed[f.key]; bad {
+			if list, repeated := raw.([]string); repeated {
+				return fmt.Errorf("%s sent %d times", f.name, len(list))
+			}
+			return fmt.Errorf("%s %.80q does not parse", f.name, raw)
+		}
+		if list, repeated := v.([]string); repeated {
+			return fmt.Errorf("%s sent %d times", f.name, len(list))
+		}
+		text, isString := v.(string)
+		if !isString {
+			continue // a converted boolean, integer or time
+		}
+		switch f.key {
+		case "account_sid", "conference_sid", "call_sid", "parent_call_sid":
+			if !IsSID(text) && !(f.key == "parent_call_sid" && text == "") {
+				return fmt.Errorf("%s %.80q is not a SID", f.name, text)
+			}
+		case "status_callback_event", "call_status":
+			if !isEventName(text) {
+				return fmt.Errorf("%s %.80q is not an event name", f.name, text)
+			}
+		}
+	}
+	if s.AccountSID() == "" {
+		return fmt.Errorf("AccountSid missing")
+	}
+	if s.EventName() == "" {
+		return fmt.Errorf("neither StatusCallbackEvent nor CallStatus")
+	}
+	return nil
+}
+
+// IsSID reports whether s is a SignalWire SID (a UUID, any case) or a
+// Twilio-style SID (two ASCII letters and 32 hex digits).
+func IsSID(s string) bool {
+	switch len(s) {
+	case 36:
+		for i := 0; i < len(s); i++ {
+			if i == 8 || i == 13 || i == 18 || i == 23 {
+				if s[i] != '-' {
+					return false
+				}
+			} else if !isHex(s[i]) {
+				return false
+			}
+		}
+		return true
+	case 34:
+		if !isLetter(s[0]) || !isLetter(s[1]) {
+			return false
+		}
+		for i := 2; i < len(s); i++ {
+			if !isHex(s[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// isEventName reports whether s is 1-64 lowercase letters and digits in words
+// joined by single '-', '_' or '.' ("participant-join", "in-progress").
+func isEventName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	sep := true // no separator first
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			sep = false
+		case c == '-' || c == '_' || c == '.':
+			if sep {
+				return false
+			}
+			sep = true
+		default:
+			return false
+		}
+	}
+	return !sep
 }
 
 // validUTF8 replaces invalid UTF-8 with U+FFFD, as JSON encoding would, so
@@ -147,11 +261,24 @@ func (s Source) set(key string, values []string) {
 func convert(key, text string) (value any, ok bool) {
 	switch {
 	case inList(BoolKeys, key):
-		b, err := strconv.ParseBool(strings.TrimSpace(text))
+		// Exactly true or false: a re-split form ("falseSequenceNumber7")
+		// must not convert.
+		switch {
+		case strings.EqualFold(text, "true"):
+			return true, true
+		case strings.EqualFold(text, "false"):
+			return false, true
+		}
+		return nil, false
+	case key == "sequence_number":
+		if text == "" || strings.TrimLeft(text, "0123456789") != "" {
+			return nil, false
+		}
+		n, err := strconv.ParseInt(text, 10, 64)
 		if err != nil {
 			return nil, false
 		}
-		return b, true
+		return n, true
 	case inList(IntKeys, key):
 		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
 		if err != nil {
@@ -219,19 +346,40 @@ func (s Source) str(key string) string {
 	return v
 }
 
-// AccountSID returns AccountSid (the project id).
-func (s Source) AccountSID() string { return s.str("account_sid") }
+// AccountSID returns AccountSid (the project id); for a JSON callback, its
+// project_id.
+func (s Source) AccountSID() string {
+	if s.js != nil {
+		return s.js.account
+	}
+	return s.str("account_sid")
+}
 
 // ConferenceSID returns ConferenceSid, from the form or else the callback
-// URL's query; "" when neither had one.
-func (s Source) ConferenceSID() string { return s.str("conference_sid") }
+// URL's query; "" when neither had one. JSON callbacks take it from the query.
+func (s Source) ConferenceSID() string {
+	if s.js != nil {
+		return s.js.conference
+	}
+	return s.str("conference_sid")
+}
 
-// CallSID returns CallSid; "" for conference-start and conference-end.
-func (s Source) CallSID() string { return s.str("call_sid") }
+// CallSID returns CallSid; "" for conference-start and conference-end. For a
+// JSON callback, its call_id.
+func (s Source) CallSID() string {
+	if s.js != nil {
+		return s.js.call
+	}
+	return s.str("call_sid")
+}
 
 // EventName returns StatusCallbackEvent ("participant-join", ...) or, for call
-// status callbacks, CallStatus ("completed", ...).
+// status callbacks, CallStatus ("completed", ...). For a JSON callback, its
+// call_state ("" for an unrecognized one).
 func (s Source) EventName() string {
+	if s.js != nil {
+		return s.js.state
+	}
 	if e := s.str("status_callback_event"); e != "" {
 		return e
 	}
@@ -241,6 +389,9 @@ func (s Source) EventName() string {
 // Kind returns KindConference when StatusCallbackEvent is set, KindCall when
 // only CallStatus is, and "" otherwise.
 func (s Source) Kind() string {
+	if s.js != nil {
+		return s.js.kind
+	}
 	switch {
 	case s.str("status_callback_event") != "":
 		return KindConference
@@ -262,6 +413,9 @@ func (s Source) SequenceNumber() *int64 {
 // Timestamp returns the webhook's Timestamp in UTC; ok is false when it was
 // absent or did not parse.
 func (s Source) Timestamp() (t time.Time, ok bool) {
+	if s.js != nil {
+		return s.js.occurred, s.js.hasTime
+	}
 	text, isString := s.fields["timestamp"].(string)
 	if !isString {
 		return time.Time{}, false
@@ -298,7 +452,13 @@ func (s Source) Unparsed() map[string]any {
 
 // MarshalJSON encodes the Source as one JSON object, keys sorted, with an
 // "unparsed" object (empty when every value converted).
+//
+// A JSON callback's Source encodes as its payload, compacted (an object), or
+// {"payload": <value>} when the payload is not an object.
 func (s Source) MarshalJSON() ([]byte, error) {
+	if s.js != nil {
+		return s.js.marshal(), nil
+	}
 	m := make(map[string]any, len(s.fields)+1)
 	for k, v := range s.fields {
 		m[k] = v
@@ -315,7 +475,8 @@ func (s Source) MarshalJSON() ([]byte, error) {
 	return b, nil
 }
 
-// UnmarshalJSON decodes what MarshalJSON encodes: members are null, booleans,
+// UnmarshalJSON decodes what MarshalJSON encodes for a form callback (a JSON
+// callback's payload does not decode back): members are null, booleans,
 // integers, strings or arrays of strings; "unparsed" is an object of strings or
 // arrays of strings.
 func (s *Source) UnmarshalJSON(b []byte) error {

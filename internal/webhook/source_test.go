@@ -158,8 +158,8 @@ func TestNormalizeCallStatusWithQueryConference(t *testing.T) {
 
 func TestNormalizeTypes(t *testing.T) {
 	form := url.Values{
-		"AccountSid": {"a"}, "StatusCallbackEvent": {"participant-mute"},
-		"Muted": {"true"}, "Hold": {"False"}, "Coaching": {" true "}, "EndConferenceOnExit": {"1"}, "StartConferenceOnEnter": {"0"},
+		"AccountSid": {accountSID}, "StatusCallbackEvent": {"participant-mute"},
+		"Muted": {"true"}, "Hold": {"False"}, "Coaching": {"TRUE"}, "EndConferenceOnExit": {"true"}, "StartConferenceOnEnter": {"false"},
 		"SequenceNumber": {"12"}, "Duration": {"0"}, "CallDuration": {"-1"}, "RecordingFileSize": {"9007199254740993"}, "SipResultCode": {" 486 "},
 		"Timestamp":    {"24 Sep 2018 21:00:00 GMT"},
 		"EventName":    {"participant-mute"},
@@ -168,7 +168,7 @@ func TestNormalizeTypes(t *testing.T) {
 	}
 	src := mustNormalize(t, form, nil)
 	assertJSON(t, src, `{
-		"account_sid": "a", "status_callback_event": "participant-mute",
+		"account_sid": "`+accountSID+`", "status_callback_event": "participant-mute",
 		"muted": true, "hold": false, "coaching": true, "end_conference_on_exit": true, "start_conference_on_enter": false,
 		"sequence_number": 12, "duration": 0, "call_duration": -1, "recording_file_size": 9007199254740993, "sip_result_code": 486,
 		"timestamp": "2018-09-24T21:00:00Z", "event_name": "participant-mute", "recording_url": "https://example.com/r.wav",
@@ -182,17 +182,18 @@ func TestNormalizeTypes(t *testing.T) {
 	}
 }
 
+// Non-core typed parameters that do not convert are carried: null, with the
+// text in unparsed.
 func TestNormalizeUnparsable(t *testing.T) {
 	form := url.Values{
-		"AccountSid": {"a"}, "CallStatus": {"in-progress"},
-		"Muted": {"yes"}, "SequenceNumber": {"3.0"}, "SipResultCode": {""}, "Timestamp": {"yesterday at noon"},
-		"Duration": {"99999999999999999999"},
+		"AccountSid": {accountSID}, "CallStatus": {"in-progress"},
+		"SipResultCode": {""}, "Duration": {"99999999999999999999"}, "QueueTime": {"soon"},
 	}
 	src := mustNormalize(t, form, nil)
 	assertJSON(t, src, `{
-		"account_sid": "a", "call_status": "in-progress",
-		"muted": null, "sequence_number": null, "sip_result_code": null, "timestamp": null, "duration": null,
-		"unparsed": {"muted": "yes", "sequence_number": "3.0", "sip_result_code": "", "timestamp": "yesterday at noon", "duration": "99999999999999999999"}
+		"account_sid": "`+accountSID+`", "call_status": "in-progress",
+		"sip_result_code": null, "duration": null, "queue_time": null,
+		"unparsed": {"sip_result_code": "", "duration": "99999999999999999999", "queue_time": "soon"}
 	}`)
 	if src.SequenceNumber() != nil {
 		t.Error("SequenceNumber should be nil")
@@ -200,33 +201,72 @@ func TestNormalizeUnparsable(t *testing.T) {
 	if _, ok := src.Timestamp(); ok {
 		t.Error("Timestamp should not be ok")
 	}
-	if u := src.Unparsed(); u["muted"] != "yes" || len(u) != 5 {
+	if u := src.Unparsed(); u["queue_time"] != "soon" || len(u) != 3 {
 		t.Errorf("Unparsed = %v", u)
 	}
 }
 
+// Core fields that do not parse strictly are rejected, never carried: a
+// re-split signed form must not become a forwarded event (issue 10 §5).
+func TestNormalizeStrictCoreFields(t *testing.T) {
+	base := func() url.Values { return mustParse(t, participantJoinBody) }
+	tests := map[string]func(url.Values){
+		"Muted yes":                func(f url.Values) { f.Set("Muted", "yes") },
+		"Muted 1":                  func(f url.Values) { f.Set("Muted", "1") },
+		"Hold padded":              func(f url.Values) { f.Set("Hold", " false") },
+		"Muted absorbed a name":    func(f url.Values) { f.Set("Muted", "falseSequenceNumber7"); f.Del("SequenceNumber") },
+		"Coaching repeated":        func(f url.Values) { f.Add("Coaching", "true") },
+		"SequenceNumber signed":    func(f url.Values) { f.Set("SequenceNumber", "+3") },
+		"SequenceNumber 3.0":       func(f url.Values) { f.Set("SequenceNumber", "3.0") },
+		"SequenceNumber empty":     func(f url.Values) { f.Set("SequenceNumber", "") },
+		"SequenceNumber overflow":  func(f url.Values) { f.Set("SequenceNumber", "99999999999999999999") },
+		"Timestamp absorbed":       func(f url.Values) { f.Set("Timestamp", f.Get("Timestamp")+"ApiVersion2010-04-01"); f.Del("ApiVersion") },
+		"Timestamp text":           func(f url.Values) { f.Set("Timestamp", "yesterday") },
+		"event absorbed Timestamp": func(f url.Values) { f.Set("StatusCallbackEvent", "participant-joinTimestamp"+f.Get("Timestamp")); f.Del("Timestamp") },
+		"event upper case":         func(f url.Values) { f.Set("StatusCallbackEvent", "Participant-Join") },
+		"event empty":              func(f url.Values) { f.Set("StatusCallbackEvent", "") },
+		"event with a space":       func(f url.Values) { f.Set("StatusCallbackEvent", "participant join") },
+		"CallStatus absorbed":      func(f url.Values) { f.Set("CallStatus", "completedDirectioninbound") },
+		"CallSid absorbed":         func(f url.Values) { f.Set("CallSid", f.Get("CallSid")+"ConferenceSid"+f.Get("ConferenceSid")); f.Del("ConferenceSid") },
+		"AccountSid short":         func(f url.Values) { f.Set("AccountSid", "a") },
+		"ConferenceSid not a SID":  func(f url.Values) { f.Set("ConferenceSid", "../x") },
+		"ParentCallSid junk":       func(f url.Values) { f.Set("ParentCallSid", "x") },
+	}
+	for name, edit := range tests {
+		f := base()
+		edit(f)
+		if _, err := Normalize(f, nil); !errors.Is(err, ErrInvalidWebhook) {
+			t.Errorf("%s: Normalize = %v, want ErrInvalidWebhook", name, err)
+		}
+	}
+	// Accepted: Twilio-style SIDs, an empty ParentCallSid, any case of true/false.
+	f := base()
+	f.Set("CallSid", "CA0123456789abcdef0123456789abcdef")
+	f.Set("ParentCallSid", "")
+	f.Set("Muted", "True")
+	mustNormalize(t, f, nil)
+}
+
 func TestNormalizeRepeatedAndCollisions(t *testing.T) {
 	form := url.Values{
-		"AccountSid": {"a"}, "CallStatus": {"ringing"},
+		"AccountSid": {accountSID}, "CallStatus": {"ringing"},
 		"Tag":     {"b", "a"},
-		"Muted":   {"true", "false"},
-		"CallSid": {"c1"}, "call_sid": {"c2"},
+		"CallSid": {callSID}, "call_sid": {"c2"},
 		"Unparsed": {"u"},
 		"":         {"empty name"},
 		"X--Y":     {"xy"},
 	}
 	src := mustNormalize(t, form, nil)
 	assertJSON(t, src, `{
-		"account_sid": "a", "call_status": "ringing",
+		"account_sid": "`+accountSID+`", "call_status": "ringing",
 		"tag": ["b", "a"],
-		"muted": null,
-		"call_sid": "c1", "call_sid_2": "c2",
+		"call_sid": "`+callSID+`", "call_sid_2": "c2",
 		"unparsed_2": "u",
 		"param": "empty name",
 		"x_y": "xy",
-		"unparsed": {"muted": ["true", "false"]}
+		"unparsed": {}
 	}`)
-	if src.CallSID() != "c1" {
+	if src.CallSID() != callSID {
 		t.Errorf("CallSID = %q (the byte-order first name owns the key)", src.CallSID())
 	}
 	v, _ := src.Value("tag")
@@ -238,7 +278,7 @@ func TestNormalizeRepeatedAndCollisions(t *testing.T) {
 
 func TestNormalizeErrors(t *testing.T) {
 	base := func() url.Values {
-		return url.Values{"AccountSid": {"a"}, "ConferenceSid": {"c"}, "CallSid": {"d"}, "StatusCallbackEvent": {"participant-join"}}
+		return url.Values{"AccountSid": {accountSID}, "ConferenceSid": {conferenceSID}, "CallSid": {callSID}, "StatusCallbackEvent": {"participant-join"}}
 	}
 	tests := []struct {
 		name  string
@@ -249,9 +289,9 @@ func TestNormalizeErrors(t *testing.T) {
 		{"empty AccountSid", func(f url.Values) { f.Set("AccountSid", "") }, nil},
 		{"no event", func(f url.Values) { f.Del("StatusCallbackEvent") }, nil},
 		{"empty events", func(f url.Values) { f.Set("StatusCallbackEvent", ""); f.Set("CallStatus", "") }, nil},
-		{"repeated AccountSid", func(f url.Values) { f.Add("AccountSid", "b") }, nil},
-		{"repeated CallSid", func(f url.Values) { f.Add("CallSid", "e") }, nil},
-		{"repeated ConferenceSid", func(f url.Values) { f.Add("ConferenceSid", "e") }, nil},
+		{"repeated AccountSid", func(f url.Values) { f.Add("AccountSid", accountSID) }, nil},
+		{"repeated CallSid", func(f url.Values) { f.Add("CallSid", callSID) }, nil},
+		{"repeated ConferenceSid", func(f url.Values) { f.Add("ConferenceSid", conferenceSID) }, nil},
 		{"repeated StatusCallbackEvent", func(f url.Values) { f.Add("StatusCallbackEvent", "participant-leave") }, nil},
 		{"repeated query ConferenceSid", func(f url.Values) { f.Del("ConferenceSid") }, url.Values{"ConferenceSid": {"x", "y"}}},
 	}
@@ -302,8 +342,7 @@ func TestSnakeCase(t *testing.T) {
 }
 
 func TestSourceJSONRoundTrip(t *testing.T) {
-	form := mustParse(t, participantJoinBody+"&Tag=b&Tag=a&Muted=maybe&Timestamp=x")
-	form.Set("Muted", "maybe")
+	form := mustParse(t, participantJoinBody+"&Tag=b&Tag=a&QueueTime=x&Duration=1&Duration=2")
 	src := mustNormalize(t, form, nil)
 	b1, err := json.Marshal(src)
 	if err != nil {
@@ -320,11 +359,9 @@ func TestSourceJSONRoundTrip(t *testing.T) {
 	if string(b1) != string(b2) {
 		t.Errorf("round trip\n got %s\nwant %s", b2, b1)
 	}
+	back.id = src.id // the id is the envelope's, not the source JSON's
 	if !reflect.DeepEqual(back, src) {
 		t.Errorf("round trip: %#v != %#v", back, src)
-	}
-	if EventID(back) != EventID(src) {
-		t.Error("EventID changed across a JSON round trip")
 	}
 	for _, bad := range []string{`null`, `[]`, `{"a":1.5}`, `{"a":{}}`, `{"unparsed":{"a":1}}`, `{"unparsed":[]}`, `{"a":[1]}`} {
 		var s Source

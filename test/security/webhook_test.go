@@ -89,7 +89,6 @@ func TestForgedWebhooksAreRejected(t *testing.T) {
 		"replay, Muted flipped":    modified(func(v url.Values) { v.Set("Muted", "true") }),
 		"replay, param added":      modified(func(v url.Values) { v.Set("Extra", "1") }),
 		"replay, param removed":    modified(func(v url.Values) { v.Del("SequenceNumber") }),
-		"replay, value repeated":   modified(func(v url.Values) { v.Add("StatusCallbackEvent", "participant-leave") }),
 		"replay, event changed":    modified(func(v url.Values) { v.Set("StatusCallbackEvent", "participant-leave") }),
 		"replay, query added": func() req {
 			r := genuine
@@ -99,6 +98,16 @@ func TestForgedWebhooksAreRejected(t *testing.T) {
 	}
 	for name, r := range forgeries {
 		rejected(t, f, r, http.StatusForbidden, app.KindInvalidSignature, name)
+	}
+	// A value appended to a signed parameter verifies under the "first
+	// value only" ordering (see webhook.FormOrderings), but only what was
+	// signed goes on: it is the genuine event again, under its id.
+	repeated := modified(func(v url.Values) { v.Add("StatusCallbackEvent", "participant-leave") })
+	if again := accepted(t, f, repeated, "replay, value repeated"); again != id {
+		t.Fatalf("replay with a repeated value got id %s, want %s", again, id)
+	}
+	if env := f.lastForwarded(t); env["type"] != "signalwire.conference.participant-join" {
+		t.Fatalf("replay with a repeated value forwarded type %v", env["type"])
 	}
 	// The signature only ever travels in the header: a form parameter of the
 	// same name is just a parameter.
@@ -143,13 +152,14 @@ func TestOversizedWebhookBodies(t *testing.T) {
 	rejected(t, f, atLimit, http.StatusForbidden, app.KindInvalidSignature, "MaxBodyBytes, unsigned")
 }
 
-// TestWebhookContentTypes: SignalWire's callbacks are form-encoded;
+// TestWebhookContentTypes: SignalWire's callbacks are form-encoded or JSON;
 // anything else is 415 without any processing, even when the body is a
-// correctly signed form.
+// correctly signed form; a signed form sent as JSON does not verify (403).
 func TestWebhookContentTypes(t *testing.T) {
 	f := newFn(t)
 	genuine := signedWebhook(callbackForm(4))
-	for _, ct := range []string{"-", "", "application/json", "text/plain", "multipart/form-data; boundary=x",
+	rejected(t, f, genuine.withHeader("content-type", "application/json"), http.StatusForbidden, app.KindInvalidSignature, "form as JSON")
+	for _, ct := range []string{"-", "", "text/plain", "multipart/form-data; boundary=x",
 		"application/x-www-form-urlencoded-evil", "application/x-www-form-urlencoded; charset", "form"} {
 		rejected(t, f, genuine.withHeader("content-type", ct), http.StatusUnsupportedMediaType, app.KindUnsupportedMediaType, "content type "+ct)
 	}
