@@ -65,6 +65,7 @@ type signatureVector struct {
 	Body          *string `json:"body"`
 	SigningString string  `json:"signing_string"`
 	Signature     string  `json:"signature"`
+	Scheme        Scheme  `json:"scheme"`
 	Valid         bool    `json:"valid"`
 }
 

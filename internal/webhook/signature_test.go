@@ -40,10 +40,12 @@ func TestSignatureVectors(t *testing.T) {
 			}
 			// With the parsed form, and with form nil (Verify parses the body).
 			for _, f := range []url.Values{form, nil} {
-				err := Verify(v.Key, []string{v.URL}, v.ContentType, body, f, v.Signature)
+				got, err := VerifyScheme(v.Key, []string{v.URL}, v.ContentType, body, f, v.Signature)
 				switch {
 				case v.Valid && err != nil:
 					t.Errorf("Verify(form=%v): %v", f != nil, err)
+				case v.Valid && got.Scheme != v.Scheme:
+					t.Errorf("Verify(form=%v): scheme %s, want %s", f != nil, got.Scheme, v.Scheme)
 				case !v.Valid && !errors.Is(err, ErrInvalidSignature):
 					t.Errorf("Verify(form=%v) = %v, want ErrInvalidSignature", f != nil, err)
 				}
