@@ -115,7 +115,7 @@ func TestSWMLAndUnknownJSONAreForwarded(t *testing.T) {
 	swml := `{"call":{"call_id":"` + call + `","node_id":"n","segment_id":"s","call_state":"created","direction":"inbound","type":"phone","from":"+1555","to":"+1666","project_id":"` + acct + `","space_id":"sp"},"vars":{}}`
 	for body, want := range map[string]string{
 		swml: "signalwire.swml.call.created",
-		`{"event_type":"calling.call.receive","params":{"call_id":"x"}}`:   "signalwire.json.unknown",
+		`{"event_type":"calling.call.receive","params":{"call_id":"x"}}`:    "signalwire.json.unknown",
 		`{"event_type":"calling.call.state","params":{"call_state":"A B"}}`: "signalwire.json.unknown",
 		`[1,2,3]`: "signalwire.json.unknown",
 		`"text"`:  "signalwire.json.unknown",
@@ -141,7 +141,11 @@ func TestJSONCallbackRejections(t *testing.T) {
 		{"malformed JSON, signed", jsonPost(`{"event_type":`, "", "PSK_key"), 400, KindBadRequest},
 		{"invalid UTF-8, signed", jsonPost("{\"a\":\"\xff\"}", "", "PSK_key"), 400, KindBadRequest},
 		{"forged", jsonPost(callStateBody, "", "PSK_other"), 403, KindInvalidSignature},
-		{"unsigned", func() Request { r := jsonPost(callStateBody, "", "PSK_key"); delete(r.Headers, "x-signalwire-signature"); return r }(), 403, KindInvalidSignature},
+		{"unsigned", func() Request {
+			r := jsonPost(callStateBody, "", "PSK_key")
+			delete(r.Headers, "x-signalwire-signature")
+			return r
+		}(), 403, KindInvalidSignature},
 		{"malformed JSON, unsigned", func() Request {
 			r := jsonPost(`{`, "", "PSK_key")
 			r.Headers["x-signalwire-signature"] = "00"

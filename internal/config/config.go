@@ -46,10 +46,10 @@ type Config struct {
 	// SpaceHost is the SignalWire Space host[:port] (no scheme), known
 	// before the secret so that init can open the connection early; empty
 	// when not configured.
-	SpaceHost        string
-	CredentialsTTL   time.Duration
-	LogLevel         slog.Level
-	PublicBaseURL    string
+	SpaceHost      string
+	CredentialsTTL time.Duration
+	LogLevel       slog.Level
+	PublicBaseURL  string
 	// PublicWebhookURL is the full public URL of the webhook route, for
 	// proxies that rewrite the path; it wins over PublicBaseURL.
 	PublicWebhookURL string

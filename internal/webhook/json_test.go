@@ -213,9 +213,11 @@ func TestVerifyJSONSchemesTampering(t *testing.T) {
 			t.Fatalf("%s: %+v %v", c.scheme, got, err)
 		}
 		tampered := map[string]func() (string, []byte, string){
-			"body":      func() (string, []byte, string) { return c.url, flip(body, 40), c.sig },
-			"URL":       func() (string, []byte, string) { return strings.Replace(c.url, "hooks.", "hookz.", 1), body, c.sig },
-			"query":     func() (string, []byte, string) { return strings.Replace(c.url, "ConferenceSid=cf", "ConferenceSid=cF", 1), body, c.sig },
+			"body": func() (string, []byte, string) { return c.url, flip(body, 40), c.sig },
+			"URL":  func() (string, []byte, string) { return strings.Replace(c.url, "hooks.", "hookz.", 1), body, c.sig },
+			"query": func() (string, []byte, string) {
+				return strings.Replace(c.url, "ConferenceSid=cf", "ConferenceSid=cF", 1), body, c.sig
+			},
 			"signature": func() (string, []byte, string) { return c.url, body, string(flip([]byte(c.sig), 3)) },
 		}
 		for name, mk := range tampered {

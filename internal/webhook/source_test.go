@@ -211,26 +211,32 @@ func TestNormalizeUnparsable(t *testing.T) {
 func TestNormalizeStrictCoreFields(t *testing.T) {
 	base := func() url.Values { return mustParse(t, participantJoinBody) }
 	tests := map[string]func(url.Values){
-		"Muted yes":                func(f url.Values) { f.Set("Muted", "yes") },
-		"Muted 1":                  func(f url.Values) { f.Set("Muted", "1") },
-		"Hold padded":              func(f url.Values) { f.Set("Hold", " false") },
-		"Muted absorbed a name":    func(f url.Values) { f.Set("Muted", "falseSequenceNumber7"); f.Del("SequenceNumber") },
-		"Coaching repeated":        func(f url.Values) { f.Add("Coaching", "true") },
-		"SequenceNumber signed":    func(f url.Values) { f.Set("SequenceNumber", "+3") },
-		"SequenceNumber 3.0":       func(f url.Values) { f.Set("SequenceNumber", "3.0") },
-		"SequenceNumber empty":     func(f url.Values) { f.Set("SequenceNumber", "") },
-		"SequenceNumber overflow":  func(f url.Values) { f.Set("SequenceNumber", "99999999999999999999") },
-		"Timestamp absorbed":       func(f url.Values) { f.Set("Timestamp", f.Get("Timestamp")+"ApiVersion2010-04-01"); f.Del("ApiVersion") },
-		"Timestamp text":           func(f url.Values) { f.Set("Timestamp", "yesterday") },
-		"event absorbed Timestamp": func(f url.Values) { f.Set("StatusCallbackEvent", "participant-joinTimestamp"+f.Get("Timestamp")); f.Del("Timestamp") },
-		"event upper case":         func(f url.Values) { f.Set("StatusCallbackEvent", "Participant-Join") },
-		"event empty":              func(f url.Values) { f.Set("StatusCallbackEvent", "") },
-		"event with a space":       func(f url.Values) { f.Set("StatusCallbackEvent", "participant join") },
-		"CallStatus absorbed":      func(f url.Values) { f.Set("CallStatus", "completedDirectioninbound") },
-		"CallSid absorbed":         func(f url.Values) { f.Set("CallSid", f.Get("CallSid")+"ConferenceSid"+f.Get("ConferenceSid")); f.Del("ConferenceSid") },
-		"AccountSid short":         func(f url.Values) { f.Set("AccountSid", "a") },
-		"ConferenceSid not a SID":  func(f url.Values) { f.Set("ConferenceSid", "../x") },
-		"ParentCallSid junk":       func(f url.Values) { f.Set("ParentCallSid", "x") },
+		"Muted yes":               func(f url.Values) { f.Set("Muted", "yes") },
+		"Muted 1":                 func(f url.Values) { f.Set("Muted", "1") },
+		"Hold padded":             func(f url.Values) { f.Set("Hold", " false") },
+		"Muted absorbed a name":   func(f url.Values) { f.Set("Muted", "falseSequenceNumber7"); f.Del("SequenceNumber") },
+		"Coaching repeated":       func(f url.Values) { f.Add("Coaching", "true") },
+		"SequenceNumber signed":   func(f url.Values) { f.Set("SequenceNumber", "+3") },
+		"SequenceNumber 3.0":      func(f url.Values) { f.Set("SequenceNumber", "3.0") },
+		"SequenceNumber empty":    func(f url.Values) { f.Set("SequenceNumber", "") },
+		"SequenceNumber overflow": func(f url.Values) { f.Set("SequenceNumber", "99999999999999999999") },
+		"Timestamp absorbed":      func(f url.Values) { f.Set("Timestamp", f.Get("Timestamp")+"ApiVersion2010-04-01"); f.Del("ApiVersion") },
+		"Timestamp text":          func(f url.Values) { f.Set("Timestamp", "yesterday") },
+		"event absorbed Timestamp": func(f url.Values) {
+			f.Set("StatusCallbackEvent", "participant-joinTimestamp"+f.Get("Timestamp"))
+			f.Del("Timestamp")
+		},
+		"event upper case":    func(f url.Values) { f.Set("StatusCallbackEvent", "Participant-Join") },
+		"event empty":         func(f url.Values) { f.Set("StatusCallbackEvent", "") },
+		"event with a space":  func(f url.Values) { f.Set("StatusCallbackEvent", "participant join") },
+		"CallStatus absorbed": func(f url.Values) { f.Set("CallStatus", "completedDirectioninbound") },
+		"CallSid absorbed": func(f url.Values) {
+			f.Set("CallSid", f.Get("CallSid")+"ConferenceSid"+f.Get("ConferenceSid"))
+			f.Del("ConferenceSid")
+		},
+		"AccountSid short":        func(f url.Values) { f.Set("AccountSid", "a") },
+		"ConferenceSid not a SID": func(f url.Values) { f.Set("ConferenceSid", "../x") },
+		"ParentCallSid junk":      func(f url.Values) { f.Set("ParentCallSid", "x") },
 	}
 	for name, edit := range tests {
 		f := base()
