@@ -239,7 +239,7 @@ func targetedSeeds(ev map[string][]byte) [][]byte {
 		[]byte(`{"version":"2.0","requestContext":{"http":{"method":"POST"},"domainName":"x.lambda-url.us-east-1.on.aws"},"rawPath":"/webhooks/signalwire","body":"a=%zz","headers":{"content-type":"application/x-www-form-urlencoded","x-signalwire-signature":"AAAA"}}`),
 		[]byte(`{"httpMethod":"POST","path":"/webhooks/signalwire","body":"AccountSid=x","headers":{"Content-Type":"application/x-www-form-urlencoded"}}`),
 	)
-	for _, name := range []string{"webhook-participant-join.json", "webhook-call-status.json", "webhook-participant-leave.json"} {
+	for _, name := range []string{"webhook-participant-join.json", "webhook-call-status.json", "webhook-participant-leave.json", "webhook-json-call-state.json"} { // HTTP API events
 		hook := ev[name]
 		if hook == nil {
 			continue
@@ -709,7 +709,7 @@ func oracleMAC(s string) string {
 func TestFuzzHarnessProcessesSignedSeeds(t *testing.T) {
 	ev := eventSeeds(t)
 	h := newFuzzHarness()
-	for _, name := range []string{"webhook-participant-join.json", "webhook-call-status.json", "webhook-participant-leave.json"} {
+	for _, name := range []string{"webhook-participant-join.json", "webhook-call-status.json", "webhook-participant-leave.json", "webhook-json-call-state.json", "webhook-json-call-state-bodysha256.json"} {
 		before := h.counts()
 		out, err := h.router.Invoke(context.Background(), ev[name])
 		after := h.counts()

@@ -101,9 +101,11 @@ func TestEveryEventFile(t *testing.T) {
 				t.Fatalf("%d %s", r.StatusCode, r.Body)
 			}
 		},
-		"webhook-participant-join.json":  webhookCheck("delivered"),
-		"webhook-participant-leave.json": webhookCheck("delivered"),
-		"webhook-call-status.json":       webhookCheck("delivered"),
+		"webhook-participant-join.json":           webhookCheck("delivered"),
+		"webhook-participant-leave.json":          webhookCheck("delivered"),
+		"webhook-call-status.json":                webhookCheck("delivered"),
+		"webhook-json-call-state.json":            webhookCheck("delivered"),
+		"webhook-json-call-state-bodysha256.json": webhookCheck("delivered"),
 		"webhook-forged.json": func(t *testing.T, out []byte) {
 			r := httpOf(t, out)
 			if r.StatusCode != 403 || !strings.HasSuffix(problemType(t, r), "invalid-signature") {
@@ -139,12 +141,12 @@ func TestEveryEventFile(t *testing.T) {
 			t.Errorf("events/%s is missing", name)
 		}
 	}
-	// Four accepted webhooks (three files plus the SQS batch's good record):
+	// Six accepted webhooks (five files plus the SQS batch's good record):
 	// each reached every destination, matching the envelope schema.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	got, err := s.env.Receiver.WaitAccepted(ctx, 4)
-	if err != nil || len(got) != 4 {
+	got, err := s.env.Receiver.WaitAccepted(ctx, 6)
+	if err != nil || len(got) != 6 {
 		t.Fatalf("HTTPS receiver got %d deliveries: %v", len(got), err)
 	}
 	lookups := map[string]int{}
@@ -155,15 +157,16 @@ func TestEveryEventFile(t *testing.T) {
 			t.Errorf("delivery headers %v", r.Header)
 		}
 	}
-	want := map[string]int{"signalwire.conference.participant-join/found": 2, "signalwire.conference.participant-leave/not_found": 1, "signalwire.call.in-progress/found": 1}
+	want := map[string]int{"signalwire.conference.participant-join/found": 2, "signalwire.conference.participant-leave/not_found": 1, "signalwire.call.in-progress/found": 1,
+		"signalwire.calling.call.state.answered/found": 1, "signalwire.calling.call.state.ended/skipped": 1}
 	if fmt.Sprint(lookups) != fmt.Sprint(want) {
 		t.Errorf("delivered %v, want %v", lookups, want)
 	}
-	if evs, _ := s.env.WaitEvents(ctx, 4); len(evs) != 4 {
-		t.Errorf("EventBridge got %d events, want 4", len(evs))
+	if evs, _ := s.env.WaitEvents(ctx, 6); len(evs) != 6 {
+		t.Errorf("EventBridge got %d events, want 6", len(evs))
 	}
-	if msgs, _ := s.env.WaitMessages(ctx, s.env.DestinationQueueURL, 4); len(msgs) != 4 {
-		t.Errorf("SQS destination got %d messages, want 4", len(msgs))
+	if msgs, _ := s.env.WaitMessages(ctx, s.env.DestinationQueueURL, 6); len(msgs) != 6 {
+		t.Errorf("SQS destination got %d messages, want 6", len(msgs))
 	}
 }
 

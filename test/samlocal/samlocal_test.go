@@ -266,15 +266,17 @@ func TestSAMLocalInvokeEveryEvent(t *testing.T) {
 				t.Fatalf("direct read: %s", out)
 			}
 		},
-		"http-api-read.json":             status(200, `"call_sid"`),
-		"rest-api-read.json":             status(200, `"call_sid"`),
-		"function-url-read.json":         status(200, `"call_sid"`),
-		"http-api-invalid-sid.json":      status(400, "invalid-sid"),
-		"http-api-not-found.json":        status(404, "participant-not-found"),
-		"webhook-participant-join.json":  status(200, `"participant_lookup":"found"`),
-		"webhook-participant-leave.json": status(200, `"participant_lookup":"not_found"`),
-		"webhook-call-status.json":       status(200, `"participant_lookup":"found"`),
-		"webhook-forged.json":            status(403, "invalid-signature"),
+		"http-api-read.json":                      status(200, `"call_sid"`),
+		"rest-api-read.json":                      status(200, `"call_sid"`),
+		"function-url-read.json":                  status(200, `"call_sid"`),
+		"http-api-invalid-sid.json":               status(400, "invalid-sid"),
+		"http-api-not-found.json":                 status(404, "participant-not-found"),
+		"webhook-participant-join.json":           status(200, `"participant_lookup":"found"`),
+		"webhook-participant-leave.json":          status(200, `"participant_lookup":"not_found"`),
+		"webhook-call-status.json":                status(200, `"participant_lookup":"found"`),
+		"webhook-json-call-state.json":            status(200, `"type":"signalwire.calling.call.state.answered"`),
+		"webhook-json-call-state-bodysha256.json": status(200, `"type":"signalwire.calling.call.state.ended"`),
+		"webhook-forged.json":                     status(403, "invalid-signature"),
 		"sqs-retry-batch.json": func(t *testing.T, out []byte) {
 			var r struct {
 				Failures []struct {
