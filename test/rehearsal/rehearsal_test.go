@@ -417,6 +417,9 @@ func TestDeployRehearsal(t *testing.T) {
 		}
 		return id
 	}
+	// The read route at the stack's ReadRouteUrlTemplate.
+	readParticipant(t, ctx, fn, outputValue(stack, "ReadRouteUrlTemplate"), sandbox.ProjectID, sandbox.ConferenceStandup, sandbox.CallCarol)
+
 	ids := []string{accept(sandbox.CallAlice, 1, "delivered")}
 
 	// A destination outage parks webhooks on the stack's retry queue.
@@ -875,6 +878,51 @@ func sendWebhook(t *testing.T, ctx context.Context, fn *localenv.RIE, webhookURL
 		t.Fatalf("webhook answer: %s", out)
 	}
 	return body.ID, body.Outcome
+}
+
+// readParticipant fills the stack's ReadRouteUrlTemplate output and sends
+// the GET as the HTTP API would deliver it (IAM-authorized), expecting the
+// participant.
+func readParticipant(t *testing.T, ctx context.Context, fn *localenv.RIE, urlTemplate, account, conference, call string) {
+	t.Helper()
+	u, err := url.Parse(urlTemplate)
+	if err != nil || u.Host == "" {
+		t.Fatalf("ReadRouteUrlTemplate %q: %v", urlTemplate, err)
+	}
+	routePath, _ := url.PathUnescape(u.EscapedPath())
+	params := map[string]string{"account_sid": account, "conference_sid": conference, "call_sid": call}
+	path := routePath
+	for k, v := range params {
+		if !strings.Contains(path, "{"+k+"}") {
+			t.Fatalf("ReadRouteUrlTemplate %q has no {%s}", urlTemplate, k)
+		}
+		path = strings.ReplaceAll(path, "{"+k+"}", v)
+	}
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "GET " + routePath, RawPath: path, PathParameters: params,
+		Headers: map[string]string{"host": u.Host, "accept": "application/json"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: "GET " + routePath, AccountID: account, Stage: "$default", RequestID: "rehearsal-read",
+			APIID: strings.Split(u.Host, ".")[0], DomainName: u.Host, DomainPrefix: strings.Split(u.Host, ".")[0],
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: path, Protocol: "HTTP/1.1", SourceIP: "203.0.113.10"},
+		},
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := fn.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+	var resp events.APIGatewayV2HTTPResponse
+	var p struct {
+		CallSid string `json:"call_sid"`
+	}
+	if json.Unmarshal(out, &resp) != nil || resp.StatusCode != 200 || json.Unmarshal([]byte(resp.Body), &p) != nil || p.CallSid != call {
+		t.Fatalf("read route answer: %s", out)
+	}
+	t.Logf("read route %s: 200, participant %s", path, p.CallSid)
 }
 
 // envelopeIDs counts the envelopes the HTTPS destination accepted, by id.
