@@ -21,6 +21,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/preconnect"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 )
@@ -63,8 +64,9 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	for _, opt := range opts {
 		opt(&o)
 	}
+	var forwardDialer *preconnect.Dialer
 	if o.forwardHTTP == nil {
-		o.forwardHTTP = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		o.forwardHTTP, forwardDialer = preconnectingHTTP()
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -73,19 +75,26 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	log := obs.NewLogger(stdout, cfg.LogLevel)
 	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService)
 
+	// A cold request needs the secret and a TLS connection to the Space
+	// (and, for a webhook, to its destinations): open the connections and
+	// fetch the secret now, concurrently, without waiting for any of them.
+	userAgent := "signalwire-participants-lambda/" + Version
+	sw := signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP, RootCAs: o.signalwireCAs})
+	if cfg.SpaceHost != "" {
+		sw.Preconnect(cfg.SpaceHost)
+	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS SDK configuration: %w", err)
 	}
+	awsDialer := preconnectingAWS(&awsCfg)
 	creds := newInitCreds(credentials.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, cfg.CredentialsTTL,
 		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""})), cfg.SpaceHost)
-	userAgent := "signalwire-participants-lambda/" + Version
-	sw := signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP, RootCAs: o.signalwireCAs})
-	// The first request needs both the secret and a TLS connection to the
-	// Space: start both now, concurrently, without waiting for either.
 	creds.prefetch()
-	if cfg.SpaceHost != "" {
-		sw.Preconnect(cfg.SpaceHost)
+	if forwardDialer != nil && cfg.ForwardHTTPSURL != "" {
+		if addr := urlAddr(cfg.ForwardHTTPSURL); addr != "" {
+			forwardDialer.Preconnect(addr)
+		}
 	}
 	core := app.New(creds, sw, log)
 
@@ -100,18 +109,26 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		})
 	}
 	if cfg.ForwardEventBus != "" {
-		d, err := forward.NewEventBridge(eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 }), cfg.ForwardEventBus)
+		eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
+		d, err := forward.NewEventBridge(eb, cfg.ForwardEventBus)
 		if err != nil {
 			return nil, fmt.Errorf("FORWARD_EVENT_BUS: %w", err)
 		}
 		hookOpts.Destinations = append(hookOpts.Destinations, d)
+		if addr := eventBridgeEndpoint(ctx, eb); awsDialer != nil && addr != "" {
+			awsDialer.Preconnect(addr)
+		}
 	}
 	if cfg.ForwardQueueURL != "" {
-		d, err := forward.NewSQS(sqs.NewFromConfig(awsCfg, once), cfg.ForwardQueueURL)
+		q := sqs.NewFromConfig(awsCfg, once)
+		d, err := forward.NewSQS(q, cfg.ForwardQueueURL)
 		if err != nil {
 			return nil, fmt.Errorf("FORWARD_SQS_QUEUE_URL: %w", err)
 		}
 		hookOpts.Destinations = append(hookOpts.Destinations, d)
+		if addr := sqsEndpoint(ctx, q); awsDialer != nil && addr != "" {
+			awsDialer.Preconnect(addr)
+		}
 	}
 	if cfg.RetryQueueURL != "" {
 		q, err := forward.NewQueue(sqs.NewFromConfig(awsCfg), cfg.RetryQueueURL)

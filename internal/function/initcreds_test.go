@@ -6,9 +6,12 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -229,5 +232,68 @@ func TestSpaceHostMismatchIsRefused(t *testing.T) {
 	}
 	if !sameHost("Example.signalwire.com:443", "example.signalwire.com") || sameHost("a.signalwire.com", "b.signalwire.com") {
 		t.Error("sameHost")
+	}
+}
+
+// TestInitOpensTheDestinationConnections: with destinations configured,
+// init opens the TLS connections to the SQS endpoint (through the SDK's
+// client, with AWS_CA_BUNDLE's roots) and to the HTTPS destination before
+// any invocation, so a cold webhook does not pay their handshakes; with
+// and without AWS_CA_BUNDLE (which makes LoadDefaultConfig build the SDK's
+// HTTP client itself).
+func TestInitOpensTheDestinationConnections(t *testing.T) {
+	for _, withBundle := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sdk-default-client", true: "aws-ca-bundle"}[withBundle], func(t *testing.T) {
+			testInitOpensTheDestinationConnections(t, withBundle)
+		})
+	}
+}
+
+func testInitOpensTheDestinationConnections(t *testing.T, withBundle bool) {
+	offline(t)
+	sb := sandbox.New()
+	defer sb.Close()
+	newFakeSecretsManager(t, func(int) (string, string) { return sandboxSecret(sb), "" })
+	accepted := func() (*httptest.Server, chan struct{}) {
+		ch := make(chan struct{}, 8)
+		s := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				ch <- struct{}{}
+			}
+		}
+		s.Config.ErrorLog = log.New(io.Discard, "", 0)
+		s.StartTLS()
+		t.Cleanup(s.Close)
+		return s, ch
+	}
+	sqsSrv, sqsConns := accepted()
+	hooksSrv, hooksConns := accepted()
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, sb.Certificate(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CA_BUNDLE", "")
+	if withBundle {
+		t.Setenv("AWS_CA_BUNDLE", bundle)
+	}
+	t.Setenv("AWS_ENDPOINT_URL_SQS", sqsSrv.URL)
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
+		t.Setenv(k, "")
+	}
+	env := map[string]string{
+		"SIGNALWIRE_SECRET_ID": "sw", "AWS_SAM_LOCAL": "true",
+		"FORWARD_SQS_QUEUE_URL": sqsSrv.URL + "/000000000000/dest",
+		"FORWARD_HTTPS_URL":     hooksSrv.URL + "/in",
+	}
+	if _, err := New(context.Background(), func(k string) string { return env[k] }, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range map[string]chan struct{}{"SQS": sqsConns, "HTTPS destination": hooksConns} {
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Errorf("init opened no connection to the %s", name)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/backoff"
+	"github.com/signalwire-lambda/participants/internal/preconnect"
 )
 
 // Defaults applied by NewClient to zero (or negative) Options fields.
@@ -118,8 +120,8 @@ type Client struct {
 	onAttempt     func(Attempt)
 	userAgent     string
 	// dialer opens the default client's TLS connections (Preconnect); nil
-	// when Options.HTTPClient was given.
-	dialer *tlsDialer
+	// when Options.HTTPClient was given or a proxy is configured.
+	dialer *preconnect.Dialer
 
 	// Seams for tests in this package.
 	now   func() time.Time
@@ -142,9 +144,12 @@ func NewClient(opts Options) *Client {
 		sleep:         backoff.Sleep,
 	}
 	if c.http == nil {
-		c.dialer = newTLSDialer()
-		c.dialer.conf.RootCAs = opts.RootCAs
-		c.http = defaultHTTPClient(c.dialer)
+		tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs}
+		if !preconnect.ProxyConfigured() {
+			// h2 first, as the transport offers it (ForceAttemptHTTP2).
+			c.dialer = preconnect.New(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs, NextProtos: []string{"h2", "http/1.1"}})
+		}
+		c.http = defaultHTTPClient(tlsConf, c.dialer)
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = DefaultMaxBodyBytes
@@ -174,22 +179,25 @@ func NewClient(opts Options) *Client {
 }
 
 // defaultHTTPClient keeps connections alive across warm invocations. Its
-// TLS connections come from dialer (TLS 1.2+, system roots, h2 offered),
-// which can open one ahead of the first request.
-func defaultHTTPClient(dialer *tlsDialer) *http.Client {
+// TLS connections come from dialer when there is one (TLS 1.2+, h2
+// offered), which can open one ahead of the first request.
+func defaultHTTPClient(tlsConf *tls.Config, dialer *preconnect.Dialer) *http.Client {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          16,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       tlsConf,
+	}
+	if dialer != nil {
+		tr.DialTLSContext = dialer.DialTLSContext
+	}
 	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           dialer.net.DialContext,
-			DialTLSContext:        dialer.DialTLSContext,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          16,
-			MaxIdleConnsPerHost:   8,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ExpectContinueTimeout: time.Second,
-			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-		},
+		Transport: tr,
 		// A redirect would be a misconfigured Space host; never follow it
 		// with the credentials.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -429,4 +437,17 @@ func (c *Client) parseRetryAfter(v string) time.Duration {
 		return -1
 	}
 	return max(t.Sub(c.now()), 0)
+}
+
+// Preconnect starts opening the TLS connection to the Space host in the
+// background, so that the first request finds it ready (the function calls
+// it at init, while the secret is being fetched). It returns at once and
+// never fails: an invalid host, an unreachable Space, a proxy or a client
+// built with Options.HTTPClient (whose transport is not the client's own)
+// make it do nothing useful, and the first request then dials as usual.
+func (c *Client) Preconnect(spaceHost string) {
+	if c.dialer == nil || ValidateSpaceHost(spaceHost) != nil {
+		return
+	}
+	c.dialer.Preconnect(preconnect.HostPort(spaceHost))
 }

@@ -1,10 +1,16 @@
-package signalwire
+// Package preconnect opens TLS connections ahead of the first request: at
+// init, while the secret is being fetched, the function starts the TCP and
+// TLS handshakes with SignalWire and its destinations, and each one's first
+// request finds the connection ready. A Dialer is an http.Transport's
+// DialTLSContext; the transport pools the connections as usual.
+package preconnect
 
 import (
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -20,12 +26,15 @@ const (
 	handshakeTimeout  = 10 * time.Second
 )
 
-// tlsDialer opens the client's TLS connections itself (the transport's
-// DialTLSContext), so that one connection can be opened ahead of the first
+// Dialer opens a transport's TLS connections itself (its DialTLSContext),
+// so that one connection per address can be opened ahead of the first
 // request (Preconnect) and handed to it. Every other dial is an ordinary
-// TCP + TLS handshake with the same settings the transport would use.
-type tlsDialer struct {
-	net  net.Dialer
+// TCP + TLS handshake with the Dialer's TLS configuration. Use it only on a
+// transport without a proxy (ProxyConfigured): with a proxy, net/http would
+// hand it the proxy's address.
+type Dialer struct {
+	// Net dials the TCP connections.
+	Net  net.Dialer
 	conf *tls.Config
 	now  func() time.Time
 
@@ -41,28 +50,45 @@ type predial struct {
 	at   time.Time // when the handshake finished
 }
 
-func newTLSDialer() *tlsDialer {
-	return &tlsDialer{
-		net: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
-		// h2 first, as the transport offers it (ForceAttemptHTTP2).
-		conf:    &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}},
+// New returns a Dialer whose connections use a copy of conf (nil: TLS 1.2+,
+// system roots). Its NextProtos must match the transport's: set h2 and
+// http/1.1 for a transport with ForceAttemptHTTP2, as net/http would.
+func New(conf *tls.Config) *Dialer {
+	if conf == nil {
+		conf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return &Dialer{
+		Net:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+		conf:    conf.Clone(),
 		now:     time.Now,
 		pending: map[string]*predial{},
 	}
 }
 
-// hostPort adds the https port to a host without one.
-func hostPort(host string) string {
+// ProxyConfigured reports whether the process has an HTTP(S) proxy in its
+// environment; a Dialer must not then replace the transport's dialing.
+func ProxyConfigured() bool {
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
+		if os.Getenv(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// HostPort adds the https port to a host without one.
+func HostPort(host string) string {
 	if _, _, err := net.SplitHostPort(host); err == nil {
 		return host
 	}
 	return net.JoinHostPort(strings.Trim(host, "[]"), "443")
 }
 
-// preconnect starts opening one TLS connection to addr in the background,
-// bounded by preconnectTimeout; it never blocks. A second call for the same
-// address while one is pending does nothing.
-func (d *tlsDialer) preconnect(addr string) {
+// Preconnect starts opening one TLS connection to addr (host:port) in the
+// background, bounded by a few seconds; it never blocks and never fails (a
+// failed preconnection is replaced by an ordinary dial). A second call for
+// the same address while one is pending does nothing.
+func (d *Dialer) Preconnect(addr string) {
 	d.mu.Lock()
 	if _, ok := d.pending[addr]; ok {
 		d.mu.Unlock()
@@ -84,7 +110,7 @@ func (d *tlsDialer) preconnect(addr string) {
 // one (waiting for its handshake to finish), or dials a new one. A failed or
 // stale preconnection is discarded and a new connection dialed, so the
 // preconnection never makes a request fail.
-func (d *tlsDialer) DialTLSContext(ctx context.Context, network, addr string) (net.Conn, error) {
+func (d *Dialer) DialTLSContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	d.mu.Lock()
 	p := d.pending[addr]
 	delete(d.pending, addr)
@@ -113,12 +139,12 @@ func (d *tlsDialer) DialTLSContext(ctx context.Context, network, addr string) (n
 
 // dial opens a TCP connection and completes the TLS handshake, verifying
 // the server's certificate for the host against the system roots.
-func (d *tlsDialer) dial(ctx context.Context, addr string) (net.Conn, error) {
+func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("dialing %s: %w", addr, err)
 	}
-	raw, err := d.net.DialContext(ctx, "tcp", addr)
+	raw, err := d.Net.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -132,17 +158,4 @@ func (d *tlsDialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// Preconnect starts opening the TLS connection to the Space host in the
-// background, so that the first request finds it ready (the function calls
-// it at init, while the secret is being fetched). It returns at once and
-// never fails: an invalid host, an unreachable Space or a client built with
-// Options.HTTPClient (whose transport is not the client's own) make it do
-// nothing, and the first request then dials as usual.
-func (c *Client) Preconnect(spaceHost string) {
-	if c.dialer == nil || ValidateSpaceHost(spaceHost) != nil {
-		return
-	}
-	c.dialer.preconnect(hostPort(spaceHost))
 }

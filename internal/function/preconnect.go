@@ -1,0 +1,103 @@
+package function
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http"
+	"net/url"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/signalwire-lambda/participants/internal/preconnect"
+)
+
+// preconnectingAWS makes the SDK's HTTP client (shared by every service
+// client built from cfg) open its TLS connections through a
+// preconnect.Dialer with the SDK's own TLS settings, and returns that
+// Dialer; nil, leaving cfg as is, when the client is not the SDK's
+// buildable one or a proxy is configured.
+func preconnectingAWS(cfg *aws.Config) *preconnect.Dialer {
+	if preconnect.ProxyConfigured() {
+		return nil
+	}
+	if cfg.HTTPClient == nil { // what each service client would build itself
+		cfg.HTTPClient = awshttp.NewBuildableClient()
+	}
+	bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient)
+	if !ok {
+		return nil
+	}
+	var d *preconnect.Dialer
+	cfg.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) {
+		conf := &tls.Config{MinVersion: tls.VersionTLS12}
+		if tr.TLSClientConfig != nil {
+			conf = tr.TLSClientConfig.Clone() // AWS_CA_BUNDLE's roots, the SDK's curves
+		}
+		conf.NextProtos = []string{"http/1.1"}
+		if tr.ForceAttemptHTTP2 {
+			conf.NextProtos = []string{"h2", "http/1.1"}
+		}
+		d = preconnect.New(conf)
+		tr.DialTLSContext = d.DialTLSContext
+	})
+	return d
+}
+
+// preconnectingHTTP returns a clone of http.DefaultTransport whose TLS
+// connections come from a preconnect.Dialer (nil Dialer and a plain clone
+// when a proxy is configured).
+func preconnectingHTTP() (*http.Client, *preconnect.Dialer) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if preconnect.ProxyConfigured() {
+		return &http.Client{Transport: tr}, nil
+	}
+	d := preconnect.New(&tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	tr.DialTLSContext = d.DialTLSContext
+	return &http.Client{Transport: tr}, d
+}
+
+// sqsEndpoint and eventBridgeEndpoint resolve the host:port a client sends
+// to, as the SDK will (its endpoint resolver with the client's region and
+// base endpoint, e.g. AWS_ENDPOINT_URL_SQS); "" when unknown or not HTTPS.
+func sqsEndpoint(ctx context.Context, c *sqs.Client) string {
+	o := c.Options()
+	if o.EndpointResolverV2 == nil {
+		return ""
+	}
+	ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, sqs.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint})
+	if err != nil {
+		return ""
+	}
+	return httpsAddr(ep.URI)
+}
+
+func eventBridgeEndpoint(ctx context.Context, c *eventbridge.Client) string {
+	o := c.Options()
+	if o.EndpointResolverV2 == nil {
+		return ""
+	}
+	ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint})
+	if err != nil {
+		return ""
+	}
+	return httpsAddr(ep.URI)
+}
+
+// httpsAddr is an https URL's host:port, "" for any other scheme.
+func httpsAddr(u url.URL) string {
+	if u.Scheme != "https" || u.Host == "" {
+		return ""
+	}
+	return preconnect.HostPort(u.Host)
+}
+
+// urlAddr is httpsAddr of a URL string.
+func urlAddr(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return httpsAddr(*u)
+}
