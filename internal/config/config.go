@@ -2,6 +2,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,25 +20,33 @@ type Variable struct {
 	Required bool
 	Default  string
 	Form     string // the expected form, used in error messages
+	// Override names a variable Lambda sets that wins over this one when
+	// set (AWS_LAMBDA_LOG_LEVEL over LOG_LEVEL); errors then name it.
+	Override string
+	// set validates the value (trimmed; Default when unset or blank) and
+	// stores it in c. Its error is the detail after the variable's name,
+	// such as "is not https"; it never echoes a URL (URLs can carry tokens).
+	set func(c *Config, v string) error
 }
 
-// Variables is every setting, in README order.
+// Variables is every setting, in README order. Load reads them in this
+// order, so the same bad configuration always gives the same message.
 var Variables = []Variable{
-	{Name: "SIGNALWIRE_SECRET_ID", Required: true, Form: "a Secrets Manager secret name or ARN"},
-	{Name: "SIGNALWIRE_SPACE_HOST", Form: "the Space host of the secret's space_host, e.g. example.signalwire.com"},
-	{Name: "CREDENTIALS_TTL", Default: "5m", Form: "a Go duration between 1s and 24h, e.g. 5m"},
-	{Name: "LOG_LEVEL", Default: "info", Form: "one of debug, info, warn, error"},
-	{Name: "PUBLIC_BASE_URL", Form: "an absolute https URL without query, e.g. https://hooks.example.com/prod"},
-	{Name: "PUBLIC_WEBHOOK_URL", Form: "an absolute https URL without query, e.g. https://example.ngrok.io/webhook"},
-	{Name: "WEBHOOK_SIGNATURE_VERIFICATION", Default: "on", Form: "on or off (off only when AWS_SAM_LOCAL=true)"},
-	{Name: "FORWARD_HTTPS_URL", Form: "an absolute https URL"},
-	{Name: "FORWARD_EVENT_BUS", Form: "an EventBridge bus name or ARN"},
-	{Name: "FORWARD_SQS_QUEUE_URL", Form: "an SQS queue URL"},
-	{Name: "RETRY_QUEUE_URL", Form: "an SQS queue URL"},
-	{Name: "RETRY_MAX_RECEIVE_COUNT", Default: "5", Form: "an integer from 1 to 1000, the retry queue's redrive maxReceiveCount"},
-	{Name: "DEAD_LETTER_QUEUE_URL", Form: "an SQS queue URL"},
-	{Name: "METRICS_NAMESPACE", Default: "SignalWireParticipants", Form: "a CloudWatch namespace (1-255 of A-Za-z0-9 . - _ / # :)"},
-	{Name: "METRICS_SERVICE", Form: "a dimension value of 1-255 characters"},
+	{Name: "SIGNALWIRE_SECRET_ID", Required: true, Form: "a Secrets Manager secret name or ARN", set: setSecretID},
+	{Name: "SIGNALWIRE_SPACE_HOST", Form: "the Space host of the secret's space_host, e.g. example.signalwire.com", set: setSpaceHost},
+	{Name: "CREDENTIALS_TTL", Default: "5m", Form: "a Go duration between 1s and 24h, e.g. 5m", set: setCredentialsTTL},
+	{Name: "LOG_LEVEL", Default: "info", Form: "one of debug, info, warn, error", Override: "AWS_LAMBDA_LOG_LEVEL", set: setLogLevel},
+	{Name: "PUBLIC_BASE_URL", Form: "an absolute https URL without query, e.g. https://hooks.example.com/prod", set: setPublicBaseURL},
+	{Name: "PUBLIC_WEBHOOK_URL", Form: "an absolute https URL without query, e.g. https://example.ngrok.io/webhook", set: setPublicWebhookURL},
+	{Name: "WEBHOOK_SIGNATURE_VERIFICATION", Default: "on", Form: "on or off (off only when AWS_SAM_LOCAL=true)", set: setVerification},
+	{Name: "FORWARD_HTTPS_URL", Form: "an absolute https URL", set: setForwardHTTPSURL},
+	{Name: "FORWARD_EVENT_BUS", Form: "an EventBridge bus name or ARN", set: setForwardEventBus},
+	{Name: "FORWARD_SQS_QUEUE_URL", Form: "an SQS queue URL", set: queueURL("FORWARD_SQS_QUEUE_URL", func(c *Config) *string { return &c.ForwardQueueURL })},
+	{Name: "RETRY_QUEUE_URL", Form: "an SQS queue URL", set: queueURL("RETRY_QUEUE_URL", func(c *Config) *string { return &c.RetryQueueURL })},
+	{Name: "RETRY_MAX_RECEIVE_COUNT", Default: "5", Form: "an integer from 1 to 1000, the retry queue's redrive maxReceiveCount", set: setMaxReceiveCount},
+	{Name: "DEAD_LETTER_QUEUE_URL", Form: "an SQS queue URL", set: queueURL("DEAD_LETTER_QUEUE_URL", func(c *Config) *string { return &c.DeadLetterQueueURL })},
+	{Name: "METRICS_NAMESPACE", Default: "SignalWireParticipants", Form: "a CloudWatch namespace (1-255 of A-Za-z0-9 . - _ / # :)", set: setMetricsNamespace},
+	{Name: "METRICS_SERVICE", Form: "a dimension value of 1-255 characters", set: setMetricsService},
 }
 
 // Config is the validated configuration.
@@ -88,128 +97,160 @@ var (
 )
 
 // Load reads every setting through getenv and validates it. The error names
-// each bad variable and the form it expects, on one line.
+// each bad variable and the form it expects, on one line, in Variables order.
 func Load(getenv func(string) string) (Config, error) {
-	var errs []string
-	bad := func(name, detail string) {
-		form := ""
-		for _, v := range Variables {
-			if v.Name == name {
-				form = v.Form
-			}
-		}
-		errs = append(errs, fmt.Sprintf("%s %s: want %s", name, detail, form))
-	}
-	get := func(name string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		for _, v := range Variables {
-			if v.Name == name {
-				return v.Default
-			}
-		}
-		return ""
-	}
 	c := Config{
 		FunctionName: getenv("AWS_LAMBDA_FUNCTION_NAME"),
 		Local:        strings.EqualFold(getenv("AWS_SAM_LOCAL"), "true"),
 	}
-
-	if c.SecretID = get("SIGNALWIRE_SECRET_ID"); c.SecretID == "" {
-		bad("SIGNALWIRE_SECRET_ID", "is not set")
-	}
-	if v := get("SIGNALWIRE_SPACE_HOST"); v != "" {
-		if h, err := spaceHost(v); err != nil {
-			bad("SIGNALWIRE_SPACE_HOST", err.Error())
-		} else {
-			c.SpaceHost = h
+	var errs []string
+	for _, v := range Variables {
+		name, value := v.Name, strings.TrimSpace(getenv(v.Name))
+		if value == "" {
+			value = v.Default
 		}
-	}
-	if d, err := time.ParseDuration(get("CREDENTIALS_TTL")); err != nil || d < time.Second || d > 24*time.Hour {
-		bad("CREDENTIALS_TTL", fmt.Sprintf("is %q", get("CREDENTIALS_TTL")))
-	} else {
-		c.CredentialsTTL = d
-	}
-	// Lambda's advanced logging controls win over our own variable.
-	level, levelVar := get("LOG_LEVEL"), "LOG_LEVEL"
-	if v := getenv("AWS_LAMBDA_LOG_LEVEL"); v != "" {
-		level, levelVar = v, "AWS_LAMBDA_LOG_LEVEL"
-	}
-	if l, ok := parseLevel(level); ok {
-		c.LogLevel = l
-	} else {
-		bad(levelVar, fmt.Sprintf("is %q", level))
-	}
-	if c.PublicBaseURL = strings.TrimRight(get("PUBLIC_BASE_URL"), "/"); c.PublicBaseURL != "" {
-		if err := checkURL(c.PublicBaseURL, c.Local, true); err != nil {
-			bad("PUBLIC_BASE_URL", err.Error())
-		}
-	}
-	if c.PublicWebhookURL = get("PUBLIC_WEBHOOK_URL"); c.PublicWebhookURL != "" {
-		if err := checkURL(c.PublicWebhookURL, c.Local, true); err != nil {
-			bad("PUBLIC_WEBHOOK_URL", err.Error())
-		}
-	}
-	switch v := strings.ToLower(get("WEBHOOK_SIGNATURE_VERIFICATION")); v {
-	case "on", "true":
-		c.VerifySignatures = true
-	case "off", "false":
-		if !c.Local {
-			bad("WEBHOOK_SIGNATURE_VERIFICATION", "is off outside a local run (AWS_SAM_LOCAL is not true)")
-		}
-	default:
-		bad("WEBHOOK_SIGNATURE_VERIFICATION", fmt.Sprintf("is %q", v))
-	}
-	if c.ForwardHTTPSURL = get("FORWARD_HTTPS_URL"); c.ForwardHTTPSURL != "" {
-		if err := checkURL(c.ForwardHTTPSURL, c.Local, false); err != nil {
-			bad("FORWARD_HTTPS_URL", err.Error())
-		}
-	}
-	if c.ForwardEventBus = get("FORWARD_EVENT_BUS"); c.ForwardEventBus != "" && (len(c.ForwardEventBus) > 1600 || !busName.MatchString(c.ForwardEventBus)) {
-		bad("FORWARD_EVENT_BUS", fmt.Sprintf("is %q", c.ForwardEventBus))
-	}
-	for _, q := range []struct {
-		name string
-		dst  *string
-	}{{"FORWARD_SQS_QUEUE_URL", &c.ForwardQueueURL}, {"RETRY_QUEUE_URL", &c.RetryQueueURL}, {"DEAD_LETTER_QUEUE_URL", &c.DeadLetterQueueURL}} {
-		name, dst := q.name, q.dst
-		if *dst = get(name); *dst != "" {
-			// Under `sam local`, a Ref to a queue SAM cannot create arrives
-			// as the queue's logical id ("RetryQueue"): no queue in this
-			// local run, rather than a function that cannot start.
-			if c.Local && len(*dst) <= 255 && logicalID.MatchString(*dst) {
-				c.Warnings = append(c.Warnings, fmt.Sprintf("%s is %q, a CloudFormation logical id that sam local could not resolve: no such queue in this local run (set it in the --env-vars file to use one)", name, *dst))
-				*dst = ""
-				continue
-			}
-			if err := checkURL(*dst, true, false); err != nil {
-				bad(name, err.Error())
+		if v.Override != "" {
+			if o := getenv(v.Override); o != "" {
+				name, value = v.Override, o
 			}
 		}
-	}
-	if n, err := strconv.Atoi(get("RETRY_MAX_RECEIVE_COUNT")); err != nil || n < 1 || n > 1000 {
-		bad("RETRY_MAX_RECEIVE_COUNT", fmt.Sprintf("is %q", get("RETRY_MAX_RECEIVE_COUNT")))
-	} else {
-		c.MaxReceiveCount = n
-	}
-	if c.MetricsNamespace = get("METRICS_NAMESPACE"); len(c.MetricsNamespace) > 255 || !namespace.MatchString(c.MetricsNamespace) {
-		bad("METRICS_NAMESPACE", fmt.Sprintf("is %q", c.MetricsNamespace))
-	}
-	c.MetricsService = get("METRICS_SERVICE")
-	if len(c.MetricsService) > 255 {
-		bad("METRICS_SERVICE", "is too long")
-	}
-	if c.MetricsService == "" {
-		c.MetricsService = c.FunctionName
-	}
-	if c.MetricsService == "" {
-		c.MetricsService = "signalwire-participants"
+		err := v.set(&c, value)
+		if err == nil && v.Required && value == "" {
+			err = errors.New("is not set")
+		}
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s %s: want %s", name, err, v.Form))
+		}
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.New("invalid configuration: " + strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+func setSecretID(c *Config, v string) error {
+	c.SecretID = v
+	return nil
+}
+
+func setSpaceHost(c *Config, v string) error {
+	if v == "" {
+		return nil
+	}
+	h, err := spaceHost(v)
+	c.SpaceHost = h
+	return err
+}
+
+func setCredentialsTTL(c *Config, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d > 24*time.Hour {
+		return fmt.Errorf("is %q", v)
+	}
+	c.CredentialsTTL = d
+	return nil
+}
+
+func setLogLevel(c *Config, v string) error {
+	l, ok := parseLevel(v)
+	if !ok {
+		return fmt.Errorf("is %q", v)
+	}
+	c.LogLevel = l
+	return nil
+}
+
+func setPublicBaseURL(c *Config, v string) error {
+	c.PublicBaseURL = strings.TrimRight(v, "/")
+	if c.PublicBaseURL == "" {
+		return nil
+	}
+	return checkURL(c.PublicBaseURL, c.Local, true)
+}
+
+func setPublicWebhookURL(c *Config, v string) error {
+	c.PublicWebhookURL = v
+	if v == "" {
+		return nil
+	}
+	return checkURL(v, c.Local, true)
+}
+
+func setVerification(c *Config, v string) error {
+	switch v = strings.ToLower(v); v {
+	case "on", "true":
+		c.VerifySignatures = true
+	case "off", "false":
+		if !c.Local {
+			return errors.New("is off outside a local run (AWS_SAM_LOCAL is not true)")
+		}
+	default:
+		return fmt.Errorf("is %q", v)
+	}
+	return nil
+}
+
+func setForwardHTTPSURL(c *Config, v string) error {
+	c.ForwardHTTPSURL = v
+	if v == "" {
+		return nil
+	}
+	return checkURL(v, c.Local, false)
+}
+
+func setForwardEventBus(c *Config, v string) error {
+	c.ForwardEventBus = v
+	if v != "" && (len(v) > 1600 || !busName.MatchString(v)) {
+		return fmt.Errorf("is %q", v)
+	}
+	return nil
+}
+
+// queueURL returns the setter of an SQS queue URL variable (name) stored
+// in the field that field(c) points at.
+func queueURL(name string, field func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		dst := field(c)
+		*dst = v
+		if v == "" {
+			return nil
+		}
+		// Under `sam local`, a Ref to a queue SAM cannot create arrives
+		// as the queue's logical id ("RetryQueue"): no queue in this
+		// local run, rather than a function that cannot start.
+		if c.Local && len(v) <= 255 && logicalID.MatchString(v) {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s is %q, a CloudFormation logical id that sam local could not resolve: no such queue in this local run (set it in the --env-vars file to use one)", name, v))
+			*dst = ""
+			return nil
+		}
+		return checkURL(v, true, false)
+	}
+}
+
+func setMaxReceiveCount(c *Config, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return fmt.Errorf("is %q", v)
+	}
+	c.MaxReceiveCount = n
+	return nil
+}
+
+func setMetricsNamespace(c *Config, v string) error {
+	c.MetricsNamespace = v
+	if len(v) > 255 || !namespace.MatchString(v) {
+		return fmt.Errorf("is %q", v)
+	}
+	return nil
+}
+
+// setMetricsService defaults the Service dimension to the function's name.
+func setMetricsService(c *Config, v string) error {
+	if len(v) > 255 {
+		return errors.New("is too long")
+	}
+	c.MetricsService = cmp.Or(v, c.FunctionName, "signalwire-participants")
+	return nil
 }
 
 // checkURL accepts an absolute URL; plain http only when allowHTTP (local

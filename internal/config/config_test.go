@@ -92,6 +92,33 @@ func TestErrorsNameVariableAndForm(t *testing.T) {
 	}
 }
 
+// TestErrorsInVariablesOrder: with every variable bad, the error names them
+// all, in Variables order, so the same configuration gives the same message.
+func TestErrorsInVariablesOrder(t *testing.T) {
+	bad := map[string]string{
+		"SIGNALWIRE_SPACE_HOST": "http://example.signalwire.com", "CREDENTIALS_TTL": "5", "LOG_LEVEL": "loud",
+		"PUBLIC_BASE_URL": "x", "PUBLIC_WEBHOOK_URL": "x", "WEBHOOK_SIGNATURE_VERIFICATION": "maybe", "FORWARD_HTTPS_URL": "x",
+		"FORWARD_EVENT_BUS": "bad bus!", "FORWARD_SQS_QUEUE_URL": "x", "RETRY_QUEUE_URL": "x",
+		"RETRY_MAX_RECEIVE_COUNT": "0", "DEAD_LETTER_QUEUE_URL": "x", "METRICS_NAMESPACE": "bad namespace",
+		"METRICS_SERVICE": strings.Repeat("s", 256),
+	} // SIGNALWIRE_SECRET_ID is bad by being unset
+	_, err := Load(env(bad))
+	if err == nil {
+		t.Fatal("Load accepted every variable bad")
+	}
+	msg, at := err.Error(), 0
+	for _, v := range Variables {
+		i := strings.Index(msg[at:], "; "+v.Name+" ")
+		if v.Name == Variables[0].Name {
+			i = strings.Index(msg[at:], ": "+v.Name+" ")
+		}
+		if i < 0 {
+			t.Fatalf("%s missing or out of Variables order in %q", v.Name, msg)
+		}
+		at += i + 1
+	}
+}
+
 func TestVerificationOffOnlyLocally(t *testing.T) {
 	c, err := Load(env(map[string]string{"SIGNALWIRE_SECRET_ID": "s", "WEBHOOK_SIGNATURE_VERIFICATION": "off", "AWS_SAM_LOCAL": "true", "FORWARD_HTTPS_URL": "http://127.0.0.1:9/in"}))
 	if err != nil || c.VerifySignatures || !c.Local {
