@@ -9,12 +9,19 @@
 //
 //	go run ./cmd/demo                  # every event
 //	go run ./cmd/demo -event events/direct-read.json
+//	go run ./cmd/demo -serve -sam-env .aws-sam/demo-env.json   # for sam local invoke
+//
+// With -serve it builds nothing and invokes nothing: it keeps kumo, the
+// sandbox and the receiver running behind a gateway reachable from SAM's
+// container (host.docker.internal) and writes a `sam local invoke
+// --env-vars` file pointing the function at them (see serve.go).
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +41,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the usage was printed
+		}
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
@@ -43,6 +53,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	event := fs.String("event", "", "invoke only this event file (default: every file in events/)")
 	quiet := fs.Bool("quiet", false, "do not stream the function's logs to stderr")
+	serveMode := fs.Bool("serve", false, "keep kumo, the SignalWire sandbox and the receiver running for sam local invoke (Ctrl-C stops)")
+	samEnv := fs.String("sam-env", filepath.Join(".aws-sam", "demo-env.json"), "with -serve: where to write the env-vars file for sam local invoke --env-vars")
+	listen := fs.String("listen", "127.0.0.1", "with -serve: address the gateway listens on (0.0.0.0 or Docker's bridge address on Linux)")
+	advertise := fs.String("advertise-host", "host.docker.internal", "with -serve: host name SAM's container uses to reach this machine")
+	samBuild := fs.String("sam-build-dir", filepath.Join(".aws-sam", "build", "ParticipantsFunction"), "with -serve: the function's sam build output, mounted at /var/task in the container")
+	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,6 +71,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root, err := localenv.ModuleRoot()
 	if err != nil {
 		return err
+	}
+	if *serveMode {
+		env, err := localenv.Start(ctx, localenv.Options{ExactNames: true})
+		if err != nil {
+			return err
+		}
+		defer env.Close()
+		return serve(ctx, env, serveOptions{listen: *listen, advertise: *advertise, envFile: *samEnv, buildDir: *samBuild}, stdout)
 	}
 	files, err := eventFiles(root, *event)
 	if err != nil {

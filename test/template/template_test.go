@@ -15,6 +15,7 @@ import (
 // designEnvVars is the environment variable table of docs/DESIGN.md: the
 // template sets exactly these on the function.
 var designEnvVars = []string{
+	"AWS_ENDPOINT_URL",
 	"CREDENTIALS_TTL",
 	"DEAD_LETTER_QUEUE_URL",
 	"FORWARD_EVENT_BUS",
@@ -166,6 +167,7 @@ func TestEnvironmentVariableValues(t *testing.T) {
 		"DEAD_LETTER_QUEUE_URL":          `{"Ref": "RetryDeadLetterQueue"}`,
 		"METRICS_NAMESPACE":              `{"Ref": "MetricsNamespace"}`,
 		"SSL_CERT_DIR":                   `"/nonexistent"`,
+		"AWS_ENDPOINT_URL":               `{"Ref": "AWS::NoValue"}`,
 	} {
 		assertJSON(t, name, vars[name], want)
 	}
