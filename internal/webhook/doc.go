@@ -14,31 +14,27 @@
 //     (schema/envelope.v1.schema.json).
 package webhook
 
-// Error is the type of this package's sentinel errors. They are constants;
-// match them with errors.Is, since returned errors wrap them with context.
-type Error string
+import "errors"
 
-// Error returns the sentinel's message.
-func (e Error) Error() string { return string(e) }
-
-// Sentinel errors. Every error this package returns wraps exactly one of them.
-const (
+// Sentinel errors. Every error this package returns wraps exactly one of them;
+// match them with errors.Is.
+var (
 	// ErrBodyTooLarge: the request body exceeds MaxBodyBytes (caller answers 413).
-	ErrBodyTooLarge Error = "webhook: body too large"
+	ErrBodyTooLarge = errors.New("webhook: body too large")
 	// ErrMalformedBody: the body is not valid base64 or not a valid
 	// application/x-www-form-urlencoded form (caller answers 400).
-	ErrMalformedBody Error = "webhook: malformed body"
+	ErrMalformedBody = errors.New("webhook: malformed body")
 	// ErrMissingSignature: neither X-SignalWire-Signature nor X-Twilio-Signature
 	// was sent (caller answers 403).
-	ErrMissingSignature Error = "webhook: missing signature"
+	ErrMissingSignature = errors.New("webhook: missing signature")
 	// ErrInvalidSignature: a signature was sent but does not match (caller
 	// answers 403).
-	ErrInvalidSignature Error = "webhook: invalid signature"
+	ErrInvalidSignature = errors.New("webhook: invalid signature")
 	// ErrNoSigningKey: Verify was called with an empty signing key, so no
 	// signature can match: a server misconfiguration, answered like any
 	// other failed verification (403) and logged with this reason.
-	ErrNoSigningKey Error = "webhook: no signing key configured"
+	ErrNoSigningKey = errors.New("webhook: no signing key configured")
 	// ErrInvalidWebhook: the parameters are not a usable status callback, for
 	// example AccountSid is missing (caller answers 400).
-	ErrInvalidWebhook Error = "webhook: invalid webhook parameters"
+	ErrInvalidWebhook = errors.New("webhook: invalid webhook parameters")
 )
