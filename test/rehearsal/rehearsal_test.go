@@ -231,95 +231,152 @@ func TestDeployRehearsal(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := zipBootstrap(t, bootstrap)
-
 	m := startMoto(t, motoBin)
 	c := newClients(m.url)
 	w := setUpWorld(t, ctx, c, dir)
 
-	// 1. Transform and deploy.
-	params := map[string]string{
+	// 1. Transform, deploy, and check what moto created.
+	d := deploy(t, ctx, m, c, w, python, root, code)
+	// 2. The template and the code agree.
+	d.checkAgreement(t, ctx)
+	if t.Failed() {
+		t.FailNow()
+	}
+	// 3. The real bootstrap with exactly the deployed environment, plus what
+	// Lambda itself sets and the local plumbing (moto's endpoint, the test
+	// credentials, the certificate of the sandbox and the receiver).
+	fnEnv := functionEnv(t, d.tpl, d.fnID, d.conf, d.params, d.physical(d.logGroupID), m.url, w.caFile, dir)
+	fn, err := localenv.StartRIE(ctx, rieBin, bootstrap, fnEnv, localenv.RIEOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = fn.Close()
+		if t.Failed() {
+			t.Logf("function logs:\n%s", fn.Logs())
+		}
+	})
+	// 4. Traffic through the stack's own resources.
+	readParticipant(t, ctx, fn, outputValue(d.stack, "ReadRouteUrlTemplate"), sandbox.ProjectID, sandbox.ConferenceStandup, sandbox.CallCarol)
+	d.driveWebhooks(t, ctx, fn)
+}
+
+// deployment is the stack as moto created it.
+type deployment struct {
+	c        clients
+	w        *world
+	tpl      template          // transformed and stripped
+	params   map[string]string // the stack's parameters
+	stripped map[string]string // logical id -> type, of what moto cannot create
+	stack    *cfntypes.Stack
+	// resources are the stack's resources by logical id; arns their ARNs
+	// (functions, roles, log groups, queues, KMS keys, SNS topics).
+	resources  map[string]cfntypes.StackResourceSummary
+	arns       map[string]string
+	queueByARN map[string]string
+	fnID       string
+	roleID     string
+	logGroupID string
+	conf       lambda.GetFunctionConfigurationOutput
+	esm        lambdatypes.EventSourceMappingConfiguration
+	// The retry queue (the event source), its DLQ (the redrive target) and its maxReceiveCount.
+	retryID, dlqID string
+	maxReceive     int
+}
+
+func (d *deployment) physical(id string) string {
+	return aws.ToString(d.resources[id].PhysicalResourceId)
+}
+
+// deploy uploads the code, transforms template.yaml with parameters naming
+// the world's resources, strips and probes what moto cannot create,
+// creates the stack and checks every resource, output and the function.
+func deploy(t *testing.T, ctx context.Context, m *moto, c clients, w *world, python, root string, code []byte) *deployment {
+	t.Helper()
+	d := &deployment{c: c, w: w, params: map[string]string{
 		"SignalWireSecretArn": w.secretARN,
 		"ForwardQueueArn":     w.destARN,
 		"ForwardEventBusName": busName,
 		"ForwardHttpsUrl":     w.receiver.URL(),
-	}
+	}}
 	putS3(t, m.url, codeBucket, codeKey, code)
-	tpl := samTransform(t, python, root, "s3://"+codeBucket+"/"+codeKey, params)
-	checkParameters(t, tpl, params)
-	probe, stripped := stripUnsupported(t, tpl)
+	d.tpl = samTransform(t, python, root, "s3://"+codeBucket+"/"+codeKey, d.params)
+	checkParameters(t, d.tpl, d.params)
+	var probe template
+	probe, d.stripped = stripUnsupported(t, d.tpl)
 
 	// moto still cannot create what the rehearsal strips: a stack of only those.
 	createStack(t, c.cfn, "rehearsal-probe", probe, nil)
 	for id, r := range stackResources(t, c.cfn, "rehearsal-probe") {
-		if _, ok := stripped[id]; ok {
+		if _, ok := d.stripped[id]; ok {
 			t.Errorf("moto's CloudFormation now creates %s: remove %s from unsupportedByMoto", id, aws.ToString(r.ResourceType))
 		}
 	}
-	if got, want := m.unsupportedTypes(), strippedTypes(stripped); !slices.Equal(got, want) {
+	if got, want := m.unsupportedTypes(), strippedTypes(d.stripped); !slices.Equal(got, want) {
 		t.Errorf("moto reports no CloudFormation support for %v, want %v", got, want)
 	}
 
-	stack := createStack(t, c.cfn, stackName, tpl, params)
-	if got, want := m.unsupportedTypes(), strippedTypes(stripped); !slices.Equal(got, want) {
+	d.stack = createStack(t, c.cfn, stackName, d.tpl, d.params)
+	if got, want := m.unsupportedTypes(), strippedTypes(d.stripped); !slices.Equal(got, want) {
 		t.Fatalf("moto's CloudFormation cannot create %v of the stack, the rehearsal strips %v: add the new type to unsupportedByMoto with a stand-in", got, want)
 	}
-	resources := stackResources(t, c.cfn, stackName)
+	d.resources = stackResources(t, c.cfn, stackName)
 	created := map[string]int{}
-	for _, id := range slices.Sorted(maps.Keys(tpl.section("Resources"))) {
-		r, ok := resources[id]
+	for _, id := range slices.Sorted(maps.Keys(d.tpl.section("Resources"))) {
+		r, ok := d.resources[id]
 		if !ok || r.ResourceStatus != cfntypes.ResourceStatusCreateComplete {
-			t.Errorf("%s (%s) not created: %+v", id, tpl.resourceType(id), r)
+			t.Errorf("%s (%s) not created: %+v", id, d.tpl.resourceType(id), r)
 			continue
 		}
-		created[tpl.resourceType(id)]++
-		t.Logf("created %-50s %-34s %s", id, tpl.resourceType(id), aws.ToString(r.PhysicalResourceId))
+		created[d.tpl.resourceType(id)]++
+		t.Logf("created %-50s %-34s %s", id, d.tpl.resourceType(id), aws.ToString(r.PhysicalResourceId))
 	}
-	for _, id := range slices.Sorted(maps.Keys(stripped)) {
-		t.Logf("NOT created (moto has no CloudFormation support) %s %s; Ref gives the stand-in %q", id, stripped[id], unsupportedByMoto[stripped[id]].ref(id))
+	for _, id := range slices.Sorted(maps.Keys(d.stripped)) {
+		t.Logf("NOT created (moto has no CloudFormation support) %s %s; Ref gives the stand-in %q", id, d.stripped[id], unsupportedByMoto[d.stripped[id]].ref(id))
 	}
-	t.Logf("moto's CloudFormation created %d resources %v; could not create %v", len(tpl.section("Resources")), created, stripped)
-	physical := func(id string) string { return aws.ToString(resources[id].PhysicalResourceId) }
+	t.Logf("moto's CloudFormation created %d resources %v; could not create %v", len(d.tpl.section("Resources")), created, d.stripped)
 
 	// The function as moto created it.
-	fnID := onlyOfType(t, tpl, "AWS::Lambda::Function")
-	cfOut, err := c.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(physical(fnID))})
+	d.fnID = onlyOfType(t, d.tpl, "AWS::Lambda::Function")
+	conf, err := c.lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(d.physical(d.fnID))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := *cfOut
-	roleID := onlyOfType(t, tpl, "AWS::IAM::Role")
-	logGroupID := onlyOfType(t, tpl, "AWS::Logs::LogGroup")
-	role, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(physical(roleID))})
+	d.conf = *conf
+	d.roleID = onlyOfType(t, d.tpl, "AWS::IAM::Role")
+	d.logGroupID = onlyOfType(t, d.tpl, "AWS::Logs::LogGroup")
+	role, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(d.physical(d.roleID))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	logGroupARN := "arn:aws:logs:" + region + ":" + account + ":log-group:" + physical(logGroupID)
-
 	// Every resource's ARN, for the outputs and the policies.
-	arns := map[string]string{fnID: aws.ToString(conf.FunctionArn), roleID: aws.ToString(role.Role.Arn), logGroupID: logGroupARN}
-	queueByARN := map[string]string{} // ARN -> logical id
-	for id := range tpl.section("Resources") {
-		switch tpl.resourceType(id) {
+	d.arns = map[string]string{
+		d.fnID:       aws.ToString(d.conf.FunctionArn),
+		d.roleID:     aws.ToString(role.Role.Arn),
+		d.logGroupID: "arn:aws:logs:" + region + ":" + account + ":log-group:" + d.physical(d.logGroupID),
+	}
+	d.queueByARN = map[string]string{}
+	for id := range d.tpl.section("Resources") {
+		switch d.tpl.resourceType(id) {
 		case "AWS::SQS::Queue":
-			arns[id] = queueAttrs(t, ctx, c, physical(id))["QueueArn"]
-			queueByARN[arns[id]] = id
+			d.arns[id] = queueAttrs(t, ctx, c, d.physical(id))["QueueArn"]
+			d.queueByARN[d.arns[id]] = id
 		case "AWS::KMS::Key":
-			arns[id] = "arn:aws:kms:" + region + ":" + account + ":key/" + physical(id)
+			d.arns[id] = "arn:aws:kms:" + region + ":" + account + ":key/" + d.physical(id)
 		case "AWS::SNS::Topic":
-			arns[id] = physical(id) // its Ref is its ARN
+			d.arns[id] = d.physical(id) // its Ref is its ARN
 		}
 	}
-
-	checkOutputs(t, tpl, stack, params, physical, arns)
-	checkFunction(t, tpl, fnID, conf, arns[roleID], code)
+	checkOutputs(t, d.tpl, d.stack, d.params, d.physical, d.arns)
+	checkFunction(t, d.tpl, d.fnID, d.conf, d.arns[d.roleID], code)
 
 	// The retry queue is the event source mapping's; its DLQ is its redrive target.
-	esm := checkEventSourceMapping(t, ctx, c, tpl, conf)
-	retryID, ok := queueByARN[aws.ToString(esm.EventSourceArn)]
-	if !ok {
-		t.Fatalf("the event source mapping reads %s, none of the stack's queues", aws.ToString(esm.EventSourceArn))
+	d.esm = checkEventSourceMapping(t, ctx, c, d.tpl, d.conf)
+	var ok bool
+	if d.retryID, ok = d.queueByARN[aws.ToString(d.esm.EventSourceArn)]; !ok {
+		t.Fatalf("the event source mapping reads %s, none of the stack's queues", aws.ToString(d.esm.EventSourceArn))
 	}
-	retryAttrs := queueAttrs(t, ctx, c, physical(retryID))
+	retryAttrs := queueAttrs(t, ctx, c, d.physical(d.retryID))
 	var redrive struct {
 		DeadLetterTargetArn string          `json:"deadLetterTargetArn"`
 		MaxReceiveCount     json.RawMessage `json:"maxReceiveCount"`
@@ -327,27 +384,31 @@ func TestDeployRehearsal(t *testing.T) {
 	if err := json.Unmarshal([]byte(retryAttrs["RedrivePolicy"]), &redrive); err != nil {
 		t.Fatalf("the retry queue's RedrivePolicy %q: %v", retryAttrs["RedrivePolicy"], err)
 	}
-	maxReceive, err := strconv.Atoi(strings.Trim(string(redrive.MaxReceiveCount), `"`))
-	if err != nil || maxReceive < 1 {
+	if d.maxReceive, err = strconv.Atoi(strings.Trim(string(redrive.MaxReceiveCount), `"`)); err != nil || d.maxReceive < 1 {
 		t.Fatalf("the retry queue's maxReceiveCount %s", redrive.MaxReceiveCount)
 	}
-	dlqID, ok := queueByARN[redrive.DeadLetterTargetArn]
-	if !ok {
+	if d.dlqID, ok = d.queueByARN[redrive.DeadLetterTargetArn]; !ok {
 		t.Fatalf("the retry queue's dead-letter target %s is none of the stack's queues", redrive.DeadLetterTargetArn)
 	}
 	visibility, _ := strconv.Atoi(retryAttrs["VisibilityTimeout"])
-	t.Logf("retry queue %s: maxReceiveCount %d, visibility timeout %d s, dead-letter queue %s", retryID, maxReceive, visibility, dlqID)
-	if timeout := int(aws.ToInt32(conf.Timeout)); visibility < 6*timeout {
+	t.Logf("retry queue %s: maxReceiveCount %d, visibility timeout %d s, dead-letter queue %s", d.retryID, d.maxReceive, visibility, d.dlqID)
+	if timeout := int(aws.ToInt32(d.conf.Timeout)); visibility < 6*timeout {
 		t.Errorf("the retry queue's visibility timeout %d s is below 6x the function timeout %d s (AWS's guidance for SQS event sources)", visibility, timeout)
 	}
+	return d
+}
 
-	// 2. The template and the code agree: the resolved environment names
-	// what the code expects, in the form it expects.
-	env := conf.Environment.Variables
+// checkAgreement checks the function's resolved environment names what the
+// code expects, in the form it expects (URLs, not ARNs; the redrive
+// policy's receive count), and that the execution role allows exactly the
+// calls the code and the event source mapping make.
+func (d *deployment) checkAgreement(t *testing.T, ctx context.Context) {
+	t.Helper()
+	env, w := d.conf.Environment.Variables, d.w
 	for k, want := range map[string]string{
-		"RETRY_QUEUE_URL":         physical(retryID),
-		"DEAD_LETTER_QUEUE_URL":   physical(dlqID),
-		"RETRY_MAX_RECEIVE_COUNT": strconv.Itoa(maxReceive),
+		"RETRY_QUEUE_URL":         d.physical(d.retryID),
+		"DEAD_LETTER_QUEUE_URL":   d.physical(d.dlqID),
+		"RETRY_MAX_RECEIVE_COUNT": strconv.Itoa(d.maxReceive),
 		"SIGNALWIRE_SECRET_ID":    w.secretARN,
 		"FORWARD_EVENT_BUS":       busName,
 		"FORWARD_HTTPS_URL":       w.receiver.URL(),
@@ -356,7 +417,7 @@ func TestDeployRehearsal(t *testing.T) {
 			t.Errorf("the function's %s is %q, want %q", k, got, want)
 		}
 	}
-	for k, wantARN := range map[string]string{"RETRY_QUEUE_URL": arns[retryID], "DEAD_LETTER_QUEUE_URL": arns[dlqID], "FORWARD_SQS_QUEUE_URL": w.destARN} {
+	for k, wantARN := range map[string]string{"RETRY_QUEUE_URL": d.arns[d.retryID], "DEAD_LETTER_QUEUE_URL": d.arns[d.dlqID], "FORWARD_SQS_QUEUE_URL": w.destARN} {
 		u, ok := env[k]
 		if !ok {
 			if k != "DEAD_LETTER_QUEUE_URL" {
@@ -368,45 +429,37 @@ func TestDeployRehearsal(t *testing.T) {
 			t.Errorf("%s=%s names %s (%v), want the queue %s", k, u, got, err, wantARN)
 		}
 		// The URL reaches the queue through the SQS API.
-		if got := queueAttrs(t, ctx, c, u)["QueueArn"]; got != wantARN {
+		if got := queueAttrs(t, ctx, d.c, u)["QueueArn"]; got != wantARN {
 			t.Errorf("%s=%s reaches %s, want %s", k, u, got, wantARN)
 		}
 	}
+	logGroupARN := d.arns[d.logGroupID]
 	known := map[string]bool{w.secretARN: true, w.destARN: true, w.busARN: true, logGroupARN + ":*": true}
-	for _, arn := range arns {
+	for _, arn := range d.arns {
 		known[arn] = true
 	}
-	checkPolicies(t, ctx, c, tpl, conf, physical(roleID), known, []grant{
+	source := aws.ToString(d.esm.EventSourceArn)
+	checkPolicies(t, ctx, d.c, d.tpl, d.conf, d.physical(d.roleID), known, []grant{
 		{"secretsmanager:GetSecretValue", env["SIGNALWIRE_SECRET_ID"]},
-		{"sqs:SendMessage", arns[retryID]},
+		{"sqs:SendMessage", d.arns[d.retryID]},
 		{"sqs:SendMessage", w.destARN},
 		{"events:PutEvents", w.busARN},
-		{"sqs:ReceiveMessage", aws.ToString(esm.EventSourceArn)},
-		{"sqs:DeleteMessage", aws.ToString(esm.EventSourceArn)},
-		{"sqs:GetQueueAttributes", aws.ToString(esm.EventSourceArn)},
-		{"sqs:ChangeMessageVisibility", aws.ToString(esm.EventSourceArn)},
+		{"sqs:ReceiveMessage", source},
+		{"sqs:DeleteMessage", source},
+		{"sqs:GetQueueAttributes", source},
+		{"sqs:ChangeMessageVisibility", source},
 		{"logs:CreateLogStream", logGroupARN},
 		{"logs:PutLogEvents", logGroupARN},
-	}, env["DEAD_LETTER_QUEUE_URL"] != "", arns[dlqID])
-	if t.Failed() {
-		t.FailNow()
-	}
+	}, env["DEAD_LETTER_QUEUE_URL"] != "", d.arns[d.dlqID])
+}
 
-	// 3. The real bootstrap with exactly that environment, plus what Lambda
-	// itself sets and the local plumbing (moto's endpoint, the test
-	// credentials, the certificate of the sandbox and the receiver).
-	fnEnv := functionEnv(t, tpl, fnID, conf, params, physical(logGroupID), m.url, w.caFile, dir)
-	fn, err := localenv.StartRIE(ctx, rieBin, bootstrap, fnEnv, localenv.RIEOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = fn.Close()
-		if t.Failed() {
-			t.Logf("function logs:\n%s", fn.Logs())
-		}
-	})
-	webhookURL := outputValue(stack, "WebhookUrl")
+// driveWebhooks sends webhooks through a destination outage and a recovery,
+// adds a poison message, plays the event source mapping until the retry
+// queue is empty, and checks accepted = delivered + queued + dead-lettered.
+func (d *deployment) driveWebhooks(t *testing.T, ctx context.Context, fn *localenv.RIE) {
+	t.Helper()
+	c, w := d.c, d.w
+	webhookURL := outputValue(d.stack, "WebhookUrl")
 	var l ledger
 	accept := func(call string, seq int, want string) string {
 		t.Helper()
@@ -417,9 +470,6 @@ func TestDeployRehearsal(t *testing.T) {
 		}
 		return id
 	}
-	// The read route at the stack's ReadRouteUrlTemplate.
-	readParticipant(t, ctx, fn, outputValue(stack, "ReadRouteUrlTemplate"), sandbox.ProjectID, sandbox.ConferenceStandup, sandbox.CallCarol)
-
 	ids := []string{accept(sandbox.CallAlice, 1, "delivered")}
 
 	// A destination outage parks webhooks on the stack's retry queue.
@@ -427,7 +477,7 @@ func TestDeployRehearsal(t *testing.T) {
 	for i, call := range []string{sandbox.CallBob, sandbox.CallCarol, sandbox.CallDave} {
 		ids = append(ids, accept(call, 10+i, "queued"))
 	}
-	retryURL := env["RETRY_QUEUE_URL"]
+	retryURL := d.conf.Environment.Variables["RETRY_QUEUE_URL"]
 	if visible, _, err := queueCounts(ctx, c.sqs, retryURL); err != nil || visible != 3 {
 		t.Fatalf("the retry queue holds %d visible messages (%v), want 3", visible, err)
 	}
@@ -438,9 +488,9 @@ func TestDeployRehearsal(t *testing.T) {
 	l.accepted++
 
 	poller := &eventSourceMapping{
-		sqs: c.sqs, queueURL: retryURL, queueARN: aws.ToString(esm.EventSourceArn),
-		batchSize:      aws.ToInt32(esm.BatchSize),
-		reportFailures: slices.Contains(esm.FunctionResponseTypes, lambdatypes.FunctionResponseTypeReportBatchItemFailures),
+		sqs: c.sqs, queueURL: retryURL, queueARN: aws.ToString(d.esm.EventSourceArn),
+		batchSize:      aws.ToInt32(d.esm.BatchSize),
+		reportFailures: slices.Contains(d.esm.FunctionResponseTypes, lambdatypes.FunctionResponseTypeReportBatchItemFailures),
 		fn:             fn,
 	}
 	var poisonReceives []int
@@ -468,7 +518,7 @@ func TestDeployRehearsal(t *testing.T) {
 		t.Fatalf("poll while down: received %d, deleted %d, failed %d; want 4, 0, 4", r.received, r.deleted, len(r.failed))
 	}
 	w.receiver.Recover()
-	for range maxReceive + 2 {
+	for range d.maxReceive + 2 {
 		r := pollOnce()
 		t.Logf("poll: received %d, deleted %d, left %d", r.received, r.deleted, len(r.failed))
 		visible, inFlight, err := queueCounts(ctx, c.sqs, retryURL)
@@ -479,12 +529,12 @@ func TestDeployRehearsal(t *testing.T) {
 			break
 		}
 	}
-	wantReceives := make([]int, maxReceive)
+	wantReceives := make([]int, d.maxReceive)
 	for i := range wantReceives {
 		wantReceives[i] = i + 1
 	}
 	if !slices.Equal(poisonReceives, wantReceives) {
-		t.Errorf("the poison message was received %v times, want %v (the stack's maxReceiveCount %d)", poisonReceives, wantReceives, maxReceive)
+		t.Errorf("the poison message was received %v times, want %v (the stack's maxReceiveCount %d)", poisonReceives, wantReceives, d.maxReceive)
 	}
 	if !strings.Contains(fn.Logs(), `"DeadLettered":1`) {
 		t.Errorf("no DeadLettered metric on the last receive: RETRY_MAX_RECEIVE_COUNT and the redrive policy disagree")
@@ -514,7 +564,8 @@ func TestDeployRehearsal(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.queued = visible + inFlight
-	dlqVisible, dlqInFlight, err := queueCounts(ctx, c.sqs, physical(dlqID))
+	dlqURL := d.physical(d.dlqID)
+	dlqVisible, dlqInFlight, err := queueCounts(ctx, c.sqs, dlqURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -526,7 +577,7 @@ func TestDeployRehearsal(t *testing.T) {
 	if l.delivered != len(ids) || l.queued != 0 || l.deadLettered != 1 {
 		t.Errorf("want every webhook delivered (%d), nothing queued and the poison message dead-lettered", len(ids))
 	}
-	dead, err := c.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(physical(dlqID)), MaxNumberOfMessages: 10})
+	dead, err := c.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
