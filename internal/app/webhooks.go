@@ -246,6 +246,15 @@ func (w *Webhooks) Accept(ctx context.Context, job Job) (webhook.Envelope, Outco
 // accept is Accept with the webhook's source already normalized (src), or
 // nil to normalize it from the job.
 func (w *Webhooks) accept(ctx context.Context, job Job, src *webhook.Source) (webhook.Envelope, Outcome, error) {
+	if src == nil {
+		// A job that can never be processed is the caller's error, not a
+		// retry-queue message.
+		parsed, err := job.source()
+		if err != nil {
+			return webhook.Envelope{}, "", BadRequest(err.Error())
+		}
+		src = &parsed
+	}
 	inline, cancel := context.WithTimeout(ctx, w.inlineBudget(ctx))
 	env, outcome, err := w.process(inline, job, src)
 	cancel()

@@ -320,3 +320,32 @@ func TestSignatureVectorsThroughHandler(t *testing.T) {
 		}
 	}
 }
+
+// A direct invocation carries a JSON callback as body + content type; a job
+// that can never be processed is errorType BadRequest and is not queued.
+func TestDirectJSONWebhookJob(t *testing.T) {
+	h := newFuzzHarness()
+	body := `{"event_type":"calling.call.state","timestamp":1795688100,"project_id":"` + sandbox.ProjectID +
+		`","params":{"call_id":"` + sandbox.CallAlice + `","call_state":"ringing"}}`
+	job, _ := json.Marshal(map[string]any{"signalwire_webhook": map[string]string{
+		"body": body, "content_type": "application/json", "query": "ConferenceSid=" + sandbox.ConferenceStandup}})
+	out, err := h.router.Invoke(context.Background(), job)
+	var env map[string]any
+	if err != nil || json.Unmarshal(out, &env) != nil || env["type"] != "signalwire.calling.call.state.ringing" || env["participant_lookup"] != "found" {
+		t.Fatalf("%s %v", out, err)
+	}
+	for _, bad := range []map[string]string{
+		{"body": body}, // no content type
+		{"body": body, "content_type": "text/plain"},                                                  // another type
+		{"body": `{"a":`, "content_type": "application/json"},                                         // malformed
+		{"body": body, "content_type": "application/json", "form": "AccountSid=" + sandbox.ProjectID}, // both
+		{"form": "AccountSid=x&StatusCallbackEvent=participant-join"},                                 // not a SID
+	} {
+		before := h.counts()
+		payload, _ := json.Marshal(map[string]any{"signalwire_webhook": bad})
+		out, err := h.router.Invoke(context.Background(), payload)
+		if err == nil || out != nil || !strings.Contains(fmt.Sprintf("%#v", err), "BadRequest") || h.counts() != before {
+			t.Errorf("%v: out %s err %#v; counts %v -> %v", bad, out, err, before, h.counts())
+		}
+	}
+}
