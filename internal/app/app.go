@@ -16,20 +16,31 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/participant"
+	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
 // CredentialSource yields SignalWire credentials and replaces a rejected set.
+// Refresh is rate limited by the source: a version equal to stale means
+// nothing newer is known (yet).
 type CredentialSource interface {
 	Get(ctx context.Context) (credentials.Credentials, uint64, error)
 	Refresh(ctx context.Context, stale uint64) (credentials.Credentials, uint64, error)
 }
+
+// ErrForeignAccount is wrapped by the error of a read whose account_sid is
+// not the secret's project: SignalWire would answer 401 (and a refresh would
+// not help), so it is answered without calling it.
+var ErrForeignAccount = errors.New("account_sid is not the project this function serves")
 
 // ParticipantGetter is the one SignalWire call the core makes.
 type ParticipantGetter interface {
@@ -62,15 +73,24 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 	if err != nil {
 		return participant.Participant{}, err
 	}
+	if !strings.EqualFold(ref.AccountSID, creds.ProjectID) {
+		// The Compatibility API's AccountSid is the Project ID: any other
+		// account is a 401 upstream, and each 401 would cost a refresh.
+		p := problem.New(KindAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
+		p.Field = "account_sid"
+		return participant.Participant{}, fmt.Errorf("%w: %w", ErrForeignAccount, p)
+	}
 	p, err := a.get(ctx, creds, ref)
 	if kind, ok := signalwire.KindOf(err); ok && kind == signalwire.KindUnauthorized {
 		a.log.WarnContext(ctx, "SignalWire rejected the credentials; refreshing them once", "error", err.Error())
-		inv.Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
-		creds, _, rerr := a.creds.Refresh(ctx, version)
+		fresh, v, rerr := a.creds.Refresh(ctx, version)
 		if rerr != nil {
 			return participant.Participant{}, errors.Join(err, rerr)
 		}
-		p, err = a.get(ctx, creds, ref)
+		if v != version { // a rate-limited or unchanged refresh: no retry
+			inv.Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
+			p, err = a.get(ctx, fresh, ref)
+		}
 	}
 	if err != nil {
 		return participant.Participant{}, err

@@ -17,6 +17,7 @@ const (
 	KindInvalidSID             = "invalid-sid"
 	KindBadRequest             = "bad-request"
 	KindNotFound               = "participant-not-found"
+	KindAccountNotFound        = "account-not-found"
 	KindRouteNotFound          = "route-not-found"
 	KindMethodNotAllowed       = "method-not-allowed"
 	KindPayloadTooLarge        = "payload-too-large"
@@ -35,6 +36,7 @@ var errorTypes = map[string]string{
 	KindInvalidSID:             "InvalidSid",
 	KindBadRequest:             "BadRequest",
 	KindNotFound:               "ParticipantNotFound",
+	KindAccountNotFound:        "AccountNotFound",
 	KindUpstreamUnauthorized:   "UpstreamUnauthorized",
 	KindUpstreamRateLimited:    "UpstreamRateLimited",
 	KindUpstreamError:          "UpstreamError",

@@ -19,7 +19,7 @@ func TestREADMEErrorTableMatchesCode(t *testing.T) {
 	}
 	row := regexp.MustCompile("(?m)^\\| (\\d{3}) \\| `([a-z-]+)` \\| `?([A-Za-z]*)`? ?\\|")
 	rows := row.FindAllStringSubmatch(string(b), -1)
-	kinds := []string{KindInvalidSID, KindBadRequest, KindNotFound, KindRouteNotFound, KindMethodNotAllowed, KindPayloadTooLarge,
+	kinds := []string{KindInvalidSID, KindBadRequest, KindNotFound, KindAccountNotFound, KindRouteNotFound, KindMethodNotAllowed, KindPayloadTooLarge,
 		KindUnsupportedMediaType, KindInvalidSignature, KindUpstreamUnauthorized, KindUpstreamRateLimited, KindUpstreamError,
 		KindUpstreamTimeout, KindCredentialsUnavailable, KindUnavailable, KindInternal}
 	documented := map[string]bool{}

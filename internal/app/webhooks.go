@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
@@ -49,28 +48,10 @@ type WebhookOptions struct {
 	Now func() time.Time
 }
 
-// KeyRefreshInterval is the least time between two secret refreshes caused
-// by a signature that did not match the cached signing key.
-const KeyRefreshInterval = time.Minute
-
 // Webhooks verifies, processes and forwards SignalWire status callbacks.
 type Webhooks struct {
 	app  *App
 	opts WebhookOptions
-	// lastKeyRefresh is when a signature mismatch last refreshed the secret
-	// (unix nanoseconds).
-	lastKeyRefresh atomic.Int64
-}
-
-// mayRefreshSigningKey reports whether a signature mismatch may refresh the
-// secret now, and if so claims the slot.
-func (w *Webhooks) mayRefreshSigningKey() bool {
-	now := w.opts.Now().UnixNano()
-	last := w.lastKeyRefresh.Load()
-	if last != 0 && now-last < int64(KeyRefreshInterval) {
-		return false
-	}
-	return w.lastKeyRefresh.CompareAndSwap(last, now)
 }
 
 // NewWebhooks returns the webhook processor for the core a.
@@ -153,15 +134,19 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 		}
 		candidates := w.candidates(r)
 		sig := webhook.SignatureFromHeaders(r.Header)
-		verified, err := webhook.VerifyScheme(creds.SigningKey, candidates, ct, body, form, sig)
-		if errors.Is(err, webhook.ErrInvalidSignature) && w.mayRefreshSigningKey() {
+		verify := func(key string) (webhook.Verified, error) {
+			return webhook.VerifyScheme(key, candidates, ct, body, form, sig)
+		}
+		verified, err := verifyWithKeys(creds.SigningKeys(), verify)
+		if errors.Is(err, webhook.ErrInvalidSignature) {
 			// The signing key may have been rotated since the secret was
-			// cached: SignalWire does not retry a 403, so check once against
-			// a fresh secret. At most one such refresh per KeyRefreshInterval,
-			// so forged requests cannot drive Secrets Manager calls.
-			if fresh, _, rerr := w.app.creds.Refresh(ctx, version); rerr == nil && fresh.SigningKey != creds.SigningKey {
+			// cached: SignalWire does not retry a 403, so check against a
+			// fresh secret. The cache rate-limits forced refreshes (one per
+			// credentials.RefreshInterval, whatever their cause), so forged
+			// requests cannot drive Secrets Manager calls.
+			if fresh, v, rerr := w.app.creds.Refresh(ctx, version); rerr == nil && v != version {
 				obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
-				verified, err = webhook.VerifyScheme(fresh.SigningKey, candidates, ct, body, form, sig)
+				verified, err = verifyWithKeys(fresh.SigningKeys(), verify)
 			}
 		}
 		if err != nil {
@@ -207,6 +192,32 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 	}
 	b, _ := json.Marshal(map[string]string{"id": env.ID, "outcome": string(outcome)})
 	return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: b}
+}
+
+// verifyWithKeys checks a signature against every known signing key (the
+// current one and, during a rotation, the previous one). Every key is tried
+// (each comparison is constant time), so the time taken does not say which
+// key matched. It returns the first match, else the current key's error.
+func verifyWithKeys(keys []string, verify func(key string) (webhook.Verified, error)) (webhook.Verified, error) {
+	if len(keys) == 0 {
+		return verify("")
+	}
+	var match webhook.Verified
+	var first error
+	matched := false
+	for i, k := range keys {
+		v, err := verify(k)
+		switch {
+		case err == nil && !matched:
+			match, matched = v, true
+		case err != nil && i == 0:
+			first = err
+		}
+	}
+	if matched {
+		return match, nil
+	}
+	return webhook.Verified{}, first
 }
 
 // candidates returns the URLs SignalWire may have called for r.
@@ -323,6 +334,8 @@ func (w *Webhooks) process(ctx context.Context, job Job, parsed *webhook.Source)
 			}
 		case errors.As(err, &sidErr):
 			w.app.log.WarnContext(ctx, "webhook SIDs are not UUIDs; participant lookup skipped", "error", err.Error())
+		case errors.Is(err, ErrForeignAccount):
+			w.app.log.WarnContext(ctx, "webhook AccountSid is not the secret's project_id; participant lookup skipped")
 		case kind == signalwire.KindNotFound:
 			env.ParticipantLookup = webhook.LookupNotFound
 		default:

@@ -300,36 +300,6 @@ func TestTraceIDReachesHTTPSDestination(t *testing.T) {
 	}
 }
 
-// TestSigningKeyRotation: a webhook signed with a key newer than the cached
-// secret is accepted after one refresh; further mismatches within
-// KeyRefreshInterval do not refresh again (forgeries cannot drive Secrets
-// Manager calls).
-func TestSigningKeyRotation(t *testing.T) {
-	f := newHooks(t, nil)
-	now := time.Unix(1_800_000_000, 0)
-	f.hooks.opts.Now = func() time.Time { return now }
-	cr := &fakeCreds{signingKeys: []string{"PSK_old", "PSK_new", "PSK_newer"}}
-	f.app.creds = cr
-	if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_old"))); got != "delivered" {
-		t.Fatalf("old key: %s", got)
-	}
-	if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_new"))); got != "delivered" || cr.refreshes != 1 {
-		t.Fatalf("rotated key: outcome %s, refreshes %d", got, cr.refreshes)
-	}
-	for i := 0; i < 5; i++ {
-		if r := f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_forged")); r.Status != 403 {
-			t.Fatalf("forged: %d", r.Status)
-		}
-	}
-	if cr.refreshes != 1 {
-		t.Fatalf("refreshes = %d after forgeries within the interval, want still 1", cr.refreshes)
-	}
-	now = now.Add(KeyRefreshInterval)
-	if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_newer"))); got != "delivered" || cr.refreshes != 2 {
-		t.Fatalf("after the interval: outcome %s, refreshes %d", got, cr.refreshes)
-	}
-}
-
 // TestTraceIDSurvivesTheRetryQueue: a webhook queued under one trace is
 // forwarded later with that trace, not the retry invocation's.
 func TestTraceIDSurvivesTheRetryQueue(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
 // SecretsAPI is the one Secrets Manager call the cache needs.
@@ -22,6 +25,37 @@ type SecretsAPI interface {
 // DefaultTTL is how long credentials are cached when no TTL is configured.
 const DefaultTTL = 5 * time.Minute
 
+const (
+	// RefreshInterval is the least time between two forced refreshes
+	// (Refresh: a signature matching no cached key, a SignalWire 401, an
+	// HTTPS destination's 401/403), whatever their cause: at most 12
+	// GetSecretValue calls a minute, however much forged traffic arrives. It
+	// is also the pause after a failed fetch before the next attempt.
+	RefreshInterval = 5 * time.Second
+	// MaxStale is how long past its TTL a cached set is still served while
+	// Secrets Manager fails (throttled, down). Beyond it, callers get the
+	// error (503 credentials-unavailable).
+	MaxStale = time.Hour
+	// FetchTimeout bounds one GetSecretValue call. The fetch runs on a
+	// context detached from the caller that started it, so callers waiting
+	// for it are not failed by that caller's cancellation.
+	FetchTimeout = 5 * time.Second
+	// maxRefreshAhead caps how long before expiry a background refresh may
+	// start (a fifth of the TTL otherwise).
+	maxRefreshAhead = time.Minute
+)
+
+// EMF metric names the cache reports into the invocation's batch.
+const (
+	// MetricRefreshFailures counts failed GetSecretValue calls while cached
+	// credentials were still usable (they were served instead).
+	MetricRefreshFailures = "CredentialsRefreshFailures"
+	// MetricStaleServed counts requests served credentials past their TTL.
+	MetricStaleServed = "CredentialsStaleServed"
+	// MetricRefreshLimited counts forced refreshes refused by RefreshInterval.
+	MetricRefreshLimited = "CredentialsRefreshLimited"
+)
+
 // Error kinds for a failed load, wrapped by the errors Cache returns.
 var (
 	ErrNotFound     = errors.New("credentials secret not found")
@@ -30,19 +64,36 @@ var (
 )
 
 // Cache holds the parsed credentials for a TTL. Concurrent callers share one
-// fetch; Refresh replaces credentials that SignalWire rejected. The zero
-// value is not usable: build one with NewCache.
+// fetch; a fetch runs on its own context (FetchTimeout), so a cancelled
+// caller never fails the others. Near expiry the cache refreshes in the
+// background while serving the cached set; when a refresh fails it keeps
+// serving that set for up to MaxStale past the TTL. Refresh replaces a set
+// that was rejected, at most once per RefreshInterval. The zero value is not
+// usable: build one with NewCache.
 type Cache struct {
 	api      SecretsAPI
 	secretID string
 	ttl      time.Duration
+	ahead    time.Duration
 	req      Requirements
 	now      func() time.Time
+	log      *slog.Logger
+	onLoad   func(Credentials)
 
-	mu       sync.Mutex
-	cur      *entry
-	inflight *fetch
+	mu         sync.Mutex
+	cur        *entry
+	inflight   *fetch
+	version    uint64
+	lastForced time.Time // when Refresh last started a fetch
+	retryAt    time.Time // after a failed fetch: no TTL-driven fetch before
+	// unreported counts failures of background fetches, reported into the
+	// next invocation's metrics.
+	unreported int
+
 	fetches  atomic.Int64
+	failures atomic.Int64
+	stale    atomic.Int64
+	limited  atomic.Int64
 }
 
 type entry struct {
@@ -66,14 +117,24 @@ func WithClock(now func() time.Time) Option { return func(c *Cache) { c.now = no
 // WithRequirements names optional keys the configuration needs.
 func WithRequirements(r Requirements) Option { return func(c *Cache) { c.req = r } }
 
+// WithLogger logs failed fetches (the cause, never a value) to log.
+func WithLogger(log *slog.Logger) Option { return func(c *Cache) { c.log = log } }
+
+// OnLoad calls fn with every set the cache loads (before any caller sees
+// it), e.g. to register the values with a log redactor.
+func OnLoad(fn func(Credentials)) Option { return func(c *Cache) { c.onLoad = fn } }
+
 // NewCache returns a cache for secretID; ttl <= 0 means DefaultTTL.
 func NewCache(api SecretsAPI, secretID string, ttl time.Duration, opts ...Option) *Cache {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	c := &Cache{api: api, secretID: secretID, ttl: ttl, now: time.Now}
+	c := &Cache{api: api, secretID: secretID, ttl: ttl, ahead: min(ttl/5, maxRefreshAhead), now: time.Now}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
 	}
 	return c
 }
@@ -81,72 +142,172 @@ func NewCache(api SecretsAPI, secretID string, ttl time.Duration, opts ...Option
 // Fetches reports how many GetSecretValue calls the cache has made.
 func (c *Cache) Fetches() int64 { return c.fetches.Load() }
 
-// Get returns cached credentials, fetching them when none are cached or the
-// TTL has passed. The version identifies this set for Refresh.
+// Failures reports how many GetSecretValue calls failed.
+func (c *Cache) Failures() int64 { return c.failures.Load() }
+
+// StaleServed reports how many times a set past its TTL was served because
+// a refresh failed or was still running.
+func (c *Cache) StaleServed() int64 { return c.stale.Load() }
+
+// RefreshesLimited reports how many forced refreshes RefreshInterval refused.
+func (c *Cache) RefreshesLimited() int64 { return c.limited.Load() }
+
+// Get returns the cached credentials, fetching them when none are usable.
+// The version identifies this set for Refresh.
+//
+//   - Within the TTL the cached set is returned at once; in the TTL's last
+//     fifth (at most a minute) a background fetch replaces it ahead of
+//     expiry, off the caller's path.
+//   - Past the TTL, the first caller waits for a fetch; if it fails, or
+//     while it runs for others, the cached set is served for up to MaxStale
+//     past the TTL, and the failure is logged and counted.
+//   - With no usable set, callers wait for a fetch and get its error.
 func (c *Cache) Get(ctx context.Context) (Credentials, uint64, error) {
+	now := c.now()
 	c.mu.Lock()
-	if e := c.cur; e != nil && c.now().Sub(e.fetchedAt) < c.ttl {
-		c.mu.Unlock()
-		return e.creds, e.version, nil
-	}
-	c.mu.Unlock()
-	e, err := c.load(ctx, 0, false)
-	if err != nil {
-		return Credentials{}, 0, err
-	}
-	return e.creds, e.version, nil
-}
-
-// Refresh fetches new credentials after SignalWire rejected the set with the
-// given version (key rotation). When another caller already replaced that
-// set, Refresh returns the newer one without fetching again.
-func (c *Cache) Refresh(ctx context.Context, stale uint64) (Credentials, uint64, error) {
-	e, err := c.load(ctx, stale, true)
-	if err != nil {
-		return Credentials{}, 0, err
-	}
-	return e.creds, e.version, nil
-}
-
-// load coalesces concurrent fetches into one GetSecretValue call.
-func (c *Cache) load(ctx context.Context, stale uint64, refresh bool) (*entry, error) {
-	c.mu.Lock()
-	if e := c.cur; e != nil {
-		fresh := c.now().Sub(e.fetchedAt) < c.ttl
-		if (!refresh && fresh) || (refresh && e.version != stale) {
+	c.reportLocked(ctx)
+	e := c.cur
+	if e != nil {
+		age := now.Sub(e.fetchedAt)
+		switch {
+		case age < c.ttl:
+			if age >= c.ttl-c.ahead && c.inflight == nil && !now.Before(c.retryAt) {
+				c.startLocked(ctx) // refresh ahead: nobody waits for it
+			}
 			c.mu.Unlock()
-			return e, nil
+			return e.creds, e.version, nil
+		case age < c.ttl+MaxStale:
+			if c.inflight != nil || now.Before(c.retryAt) {
+				c.mu.Unlock()
+				c.serveStale(ctx, age)
+				return e.creds, e.version, nil
+			}
+			f := c.startLocked(ctx)
+			c.mu.Unlock()
+			if ent, err := f.wait(ctx); err == nil {
+				return ent.creds, ent.version, nil
+			}
+			c.serveStale(ctx, age)
+			return e.creds, e.version, nil
 		}
 	}
 	f := c.inflight
 	if f == nil {
-		f = &fetch{done: make(chan struct{})}
-		c.inflight = f
+		f = c.startLocked(ctx)
+	}
+	c.mu.Unlock()
+	ent, err := f.wait(ctx)
+	if err != nil {
+		return Credentials{}, 0, err
+	}
+	return ent.creds, ent.version, nil
+}
+
+// Refresh fetches the secret again after the set with version stale was
+// rejected (a key rotation). When another caller already replaced that set,
+// it returns the newer one without fetching. Forced refreshes share one
+// limit, whatever their cause: when the last one started less than
+// RefreshInterval ago, Refresh returns the cached set unchanged (the same
+// version) without a GetSecretValue call. A version equal to stale means
+// nothing newer is known.
+func (c *Cache) Refresh(ctx context.Context, stale uint64) (Credentials, uint64, error) {
+	now := c.now()
+	c.mu.Lock()
+	c.reportLocked(ctx)
+	e := c.cur
+	if e != nil && e.version != stale {
 		c.mu.Unlock()
-		f.ent, f.err = c.fetch(ctx)
+		return e.creds, e.version, nil
+	}
+	f := c.inflight
+	if f == nil {
+		if e != nil && !c.lastForced.IsZero() && now.Sub(c.lastForced) < RefreshInterval {
+			c.mu.Unlock()
+			c.limited.Add(1)
+			obs.InvocationFrom(ctx).Batch().Add(MetricRefreshLimited, obs.UnitCount, 1)
+			return e.creds, e.version, nil
+		}
+		c.lastForced = now
+		f = c.startLocked(ctx)
+	}
+	c.mu.Unlock()
+	ent, err := f.wait(ctx)
+	if err != nil {
+		return Credentials{}, 0, err
+	}
+	return ent.creds, ent.version, nil
+}
+
+// wait returns the fetch's result, or the caller's context error.
+func (f *fetch) wait(ctx context.Context) (*entry, error) {
+	select {
+	case <-f.done:
+		return f.ent, f.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for credentials: %w", ctx.Err())
+	}
+}
+
+// startLocked starts one GetSecretValue call on a context detached from
+// the caller's cancellation (it keeps its values) and bounded by
+// FetchTimeout. c.mu must be held.
+func (c *Cache) startLocked(ctx context.Context) *fetch {
+	f := &fetch{done: make(chan struct{})}
+	c.inflight = f
+	go func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FetchTimeout)
+		defer cancel()
+		creds, err := c.fetch(fctx)
 		c.mu.Lock()
 		c.inflight = nil
-		if f.err == nil {
+		if err != nil {
+			f.err = err
+			c.retryAt = c.now().Add(RefreshInterval)
+			if c.cur != nil {
+				c.failures.Add(1)
+				c.unreported++
+				c.log.Warn("credentials refresh failed; serving the cached credentials",
+					"cause", err.Error(), "age_seconds", int(c.now().Sub(c.cur.fetchedAt).Seconds()))
+			}
+		} else {
+			if c.cur == nil || c.cur.creds != creds {
+				c.version++
+			}
+			f.ent = &entry{creds: creds, fetchedAt: c.now(), version: c.version}
 			c.cur = f.ent
+			c.retryAt = time.Time{}
 		}
 		close(f.done)
 		c.mu.Unlock()
-	} else {
-		c.mu.Unlock()
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for credentials: %w", ctx.Err())
-		}
-	}
-	return f.ent, f.err
+	}()
+	return f
 }
 
-func (c *Cache) fetch(ctx context.Context) (*entry, error) {
+// reportLocked adds failures of background fetches to the invocation's
+// metrics. c.mu must be held.
+func (c *Cache) reportLocked(ctx context.Context) {
+	if c.unreported == 0 {
+		return
+	}
+	if b := obs.InvocationFrom(ctx).Batch(); b != nil {
+		b.Add(MetricRefreshFailures, obs.UnitCount, float64(c.unreported))
+		c.unreported = 0
+	}
+}
+
+// serveStale counts and logs a set served past its TTL.
+func (c *Cache) serveStale(ctx context.Context, age time.Duration) {
+	c.stale.Add(1)
+	obs.InvocationFrom(ctx).Batch().Add(MetricStaleServed, obs.UnitCount, 1)
+	c.log.DebugContext(ctx, "serving credentials past their TTL", "age_seconds", int(age.Seconds()))
+}
+
+// fetch makes one GetSecretValue call and parses the secret.
+func (c *Cache) fetch(ctx context.Context) (Credentials, error) {
 	c.fetches.Add(1)
 	out, err := c.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(c.secretID)})
 	if err != nil {
-		return nil, c.classify(err)
+		return Credentials{}, c.classify(err)
 	}
 	var raw []byte
 	switch {
@@ -155,19 +316,16 @@ func (c *Cache) fetch(ctx context.Context) (*entry, error) {
 	case out.SecretBinary != nil:
 		raw = out.SecretBinary
 	default:
-		return nil, fmt.Errorf("secret %s: %w: it has no value", c.secretID, ErrMalformed)
+		return Credentials{}, fmt.Errorf("secret %s: %w: it has no value", c.secretID, ErrMalformed)
 	}
 	creds, err := Parse(raw, c.req)
 	if err != nil {
-		return nil, fmt.Errorf("secret %s: %w", c.secretID, err)
+		return Credentials{}, fmt.Errorf("secret %s: %w", c.secretID, err)
 	}
-	c.mu.Lock()
-	var v uint64 = 1
-	if c.cur != nil {
-		v = c.cur.version + 1
+	if c.onLoad != nil {
+		c.onLoad(creds)
 	}
-	c.mu.Unlock()
-	return &entry{creds: creds, fetchedAt: c.now(), version: v}, nil
+	return creds, nil
 }
 
 // classify turns an SDK error into one of the package's error kinds, keeping

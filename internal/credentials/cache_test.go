@@ -22,12 +22,20 @@ type fakeSecrets struct {
 	gate    chan struct{}
 	value   atomic.Pointer[string]
 	failErr error
+	fail    atomic.Pointer[error]
 }
 
 func (f *fakeSecrets) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	f.calls.Add(1)
 	if f.gate != nil {
-		<-f.gate
+		select {
+		case <-f.gate:
+		case <-ctx.Done(): // like the SDK: a cancelled context ends the call
+			return nil, ctx.Err()
+		}
+	}
+	if e := f.fail.Load(); e != nil {
+		return nil, *e
 	}
 	if f.failErr != nil {
 		return nil, f.failErr
@@ -41,13 +49,28 @@ func newFake(secret string) *fakeSecrets {
 	return f
 }
 
-type clock struct{ t time.Time }
+// clock is a settable clock, safe for the cache's fetch goroutines.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *clock) now() time.Time { return c.t }
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
 
 func TestCacheFetchesOncePerTTL(t *testing.T) {
 	f := newFake(validSecret)
-	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	clk := &clock{}
+	clk.t = time.Unix(1_700_000_000, 0)
 	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
 	ctx := context.Background()
 	for i := 0; i < 1000; i++ {
@@ -58,12 +81,15 @@ func TestCacheFetchesOncePerTTL(t *testing.T) {
 	if got := f.calls.Load(); got != 1 {
 		t.Fatalf("1000 warm gets made %d GetSecretValue calls, want 1", got)
 	}
-	clk.t = clk.t.Add(59 * time.Second)
+	// Before the refresh-ahead window (the TTL's last fifth): no call.
+	clk.add(47 * time.Second)
 	c.Get(ctx)
 	if f.calls.Load() != 1 {
-		t.Fatal("fetched again before the TTL ran out")
+		t.Fatal("fetched again before the refresh-ahead window")
 	}
-	clk.t = clk.t.Add(time.Second)
+	// After the TTL with no traffic in the window: the first caller waits
+	// for the fetch.
+	clk.add(13 * time.Second)
 	c.Get(ctx)
 	if f.calls.Load() != 2 || c.Fetches() != 2 {
 		t.Fatalf("calls = %d after TTL, want 2", f.calls.Load())
@@ -202,3 +228,155 @@ func TestAgainstKumo(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+func newClock() *clock {
+	c := &clock{}
+	c.t = time.Unix(1_700_000_000, 0)
+	return c
+}
+
+// waitFor polls cond (the fetch goroutine's result). The bound only turns
+// "never happens" into a failure instead of a hang; it is not a timing claim.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for i := 0; !cond(); i++ {
+		if i == 30_000 {
+			t.Fatal("condition never became true")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestStaleWhileSecretsManagerFails (issue 10 §7): after the TTL, a failing
+// Secrets Manager does not fail requests while the cached set is within
+// MaxStale; attempts are spaced by RefreshInterval; beyond MaxStale the
+// error reaches the caller.
+func TestStaleWhileSecretsManagerFails(t *testing.T) {
+	f := newFake(validSecret)
+	clk := newClock()
+	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
+	ctx := context.Background()
+	if _, _, err := c.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	throttled := error(&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"})
+	f.fail.Store(&throttled)
+	clk.add(61 * time.Second)
+	// 100 requests over 10 s of outage: all served, one attempt per RefreshInterval.
+	for i := 0; i < 100; i++ {
+		creds, _, err := c.Get(ctx)
+		if err != nil || creds.APIToken != "PTsecret-token-value" {
+			t.Fatalf("request %d during the outage: %v", i, err)
+		}
+		clk.add(100 * time.Millisecond)
+	}
+	if got := f.calls.Load(); got != 1+2 {
+		t.Fatalf("GetSecretValue calls = %d, want 3 (cold + one per %s of outage)", got, RefreshInterval)
+	}
+	if c.Failures() != 2 || c.StaleServed() != 100 {
+		t.Fatalf("failures %d, stale %d; want 2, 100", c.Failures(), c.StaleServed())
+	}
+	// Beyond MaxStale the error is the caller's.
+	clk.add(MaxStale)
+	if _, _, err := c.Get(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("past MaxStale: err = %v, want ErrUnavailable", err)
+	}
+	// Recovery: the next fetch replaces the set.
+	f.fail.Store(nil)
+	if _, _, err := c.Get(ctx); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+// TestRefreshAheadIsOffTheRequestPath (issue 10 §7): near expiry the cache
+// answers at once and fetches in the background; the next caller gets the
+// new set without having waited.
+func TestRefreshAheadIsOffTheRequestPath(t *testing.T) {
+	f := newFake(validSecret)
+	clk := newClock()
+	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
+	ctx := context.Background()
+	_, v1, _ := c.Get(ctx)
+	rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token", 1)
+	f.value.Store(&rotated)
+	f.gate = make(chan struct{}) // the background fetch blocks until released
+	clk.add(50 * time.Second)
+	creds, v, err := c.Get(ctx) // must not wait for the blocked fetch
+	if err != nil || v != v1 || creds.APIToken != "PTsecret-token-value" {
+		t.Fatalf("in the refresh-ahead window: %v v=%d", err, v)
+	}
+	waitFor(t, func() bool { return f.calls.Load() == 2 })
+	c.Get(ctx) // a fetch is running: no second one
+	close(f.gate)
+	waitFor(t, func() bool { _, v, _ := c.Get(ctx); return v != v1 })
+	creds, _, _ = c.Get(ctx)
+	if creds.APIToken != "PTrotated-token" || f.calls.Load() != 2 {
+		t.Fatalf("after the background refresh: calls %d", f.calls.Load())
+	}
+}
+
+// TestWaitersDoNotInheritACancellation (issue 10 §7): the caller that
+// started a fetch is cancelled; the callers waiting on that fetch still get
+// the credentials.
+func TestWaitersDoNotInheritACancellation(t *testing.T) {
+	f := newFake(validSecret)
+	f.gate = make(chan struct{})
+	c := NewCache(f, "sw", time.Hour)
+	leader, cancel := context.WithCancel(context.Background())
+	leaderErr := make(chan error, 1)
+	go func() { _, _, err := c.Get(leader); leaderErr <- err }()
+	waitFor(t, func() bool { return f.calls.Load() == 1 })
+	waiterErr := make(chan error, 1)
+	go func() { _, _, err := c.Get(context.Background()); waiterErr <- err }()
+	cancel()
+	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("leader: err = %v, want context.Canceled", err)
+	}
+	close(f.gate)
+	if err := <-waiterErr; err != nil {
+		t.Fatalf("waiter inherited the leader's cancellation: %v", err)
+	}
+	if f.calls.Load() != 1 {
+		t.Fatalf("calls = %d, want 1", f.calls.Load())
+	}
+}
+
+// TestForcedRefreshesAreRateLimited (issue 10 §2, §3): however many forced
+// refreshes are asked for (forged signatures, 401s), at most one
+// GetSecretValue per RefreshInterval: 12 a minute. A new value in the
+// secret is picked up within RefreshInterval.
+func TestForcedRefreshesAreRateLimited(t *testing.T) {
+	f := newFake(validSecret)
+	clk := newClock()
+	c := NewCache(f, "sw", time.Hour, WithClock(clk.now))
+	ctx := context.Background()
+	_, v, _ := c.Get(ctx)
+	for i := 0; i < 6000; i++ { // one forced refresh every 10 ms for a minute
+		_, v2, err := c.Refresh(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v = v2
+		clk.add(10 * time.Millisecond)
+	}
+	if got := f.calls.Load() - 1; got != 12 {
+		t.Fatalf("6000 forced refreshes in a minute made %d GetSecretValue calls, want 12", got)
+	}
+	// The secret changes; the next allowed refresh (≤ RefreshInterval later) sees it.
+	rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token", 1)
+	f.value.Store(&rotated)
+	var got Credentials
+	for start := clk.now(); clk.now().Sub(start) <= RefreshInterval; clk.add(10 * time.Millisecond) {
+		if got, v, _ = c.Refresh(ctx, v); got.APIToken == "PTrotated-token" {
+			break
+		}
+	}
+	if got.APIToken != "PTrotated-token" {
+		t.Fatal("the rotated secret was not picked up within RefreshInterval")
+	}
+	// An unchanged secret keeps its version: callers know nothing is new.
+	clk.add(RefreshInterval)
+	if _, v3, _ := c.Refresh(ctx, v); v3 != v {
+		t.Fatalf("an unchanged secret got a new version %d → %d", v, v3)
+	}
+}

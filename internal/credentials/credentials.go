@@ -10,6 +10,9 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
 // Secret JSON keys. The README documents them.
@@ -19,7 +22,17 @@ const (
 	KeySpaceHost            = "space_host"
 	KeySigningKey           = "signing_key"
 	KeyForwardSigningSecret = "forward_signing_secret"
+	// KeyPreviousSigningKey is the signing key before a rotation, accepted
+	// too while SignalWire may still sign with it.
+	KeyPreviousSigningKey = "previous_signing_key"
+	// KeyPreviousForwardSigningSecret is the forward secret before a
+	// rotation; while it is set, deliveries carry a signature made with it
+	// next to the current one.
+	KeyPreviousForwardSigningSecret = "previous_forward_signing_secret"
 )
+
+// allKeys lists every key Parse reads, in the order they are checked.
+var allKeys = []string{KeyProjectID, KeyAPIToken, KeySpaceHost, KeySigningKey, KeyForwardSigningSecret, KeyPreviousSigningKey, KeyPreviousForwardSigningSecret}
 
 // Credentials are the values held in the secret. Its String and GoString
 // methods redact every value, so a stray %v never prints one.
@@ -29,6 +42,35 @@ type Credentials struct {
 	SpaceHost            string
 	SigningKey           string
 	ForwardSigningSecret string
+	// PreviousSigningKey and PreviousForwardSigningSecret are optional: the
+	// values before a rotation (see the README's rotation procedures).
+	PreviousSigningKey           string
+	PreviousForwardSigningSecret string
+}
+
+// SigningKeys returns the webhook signing keys to try, current first.
+func (c Credentials) SigningKeys() []string {
+	keys := make([]string, 0, 2)
+	if c.SigningKey != "" {
+		keys = append(keys, c.SigningKey)
+	}
+	if c.PreviousSigningKey != "" && c.PreviousSigningKey != c.SigningKey {
+		keys = append(keys, c.PreviousSigningKey)
+	}
+	return keys
+}
+
+// ForwardSigningSecrets returns the Standard Webhooks secrets to sign
+// deliveries with, current first.
+func (c Credentials) ForwardSigningSecrets() []string {
+	secrets := make([]string, 0, 2)
+	if c.ForwardSigningSecret != "" {
+		secrets = append(secrets, c.ForwardSigningSecret)
+	}
+	if c.PreviousForwardSigningSecret != "" && c.PreviousForwardSigningSecret != c.ForwardSigningSecret {
+		secrets = append(secrets, c.PreviousForwardSigningSecret)
+	}
+	return secrets
 }
 
 // String redacts the credentials.
@@ -68,7 +110,7 @@ func Parse(secret []byte, req Requirements) (Credentials, error) {
 	}
 	values := map[string]string{}
 	var missing, wrongType []string
-	for _, k := range []string{KeyProjectID, KeyAPIToken, KeySpaceHost, KeySigningKey, KeyForwardSigningSecret} {
+	for _, k := range allKeys {
 		v, ok := raw[k]
 		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
 			continue
@@ -100,12 +142,25 @@ func Parse(secret []byte, req Requirements) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, fmt.Errorf("%w: %s %v", ErrMalformed, KeySpaceHost, err)
 	}
+	if req.ForwardSigningSecret {
+		// A secret the HTTPS destination cannot use would accept every
+		// webhook and then fail every delivery: refuse it here (503).
+		for _, k := range []string{KeyForwardSigningSecret, KeyPreviousForwardSigningSecret} {
+			if v := values[k]; v != "" {
+				if err := forward.ValidateSigningSecret(v); err != nil {
+					return Credentials{}, fmt.Errorf("%w: %s: %w", ErrMalformed, k, err)
+				}
+			}
+		}
+	}
 	return Credentials{
-		ProjectID:            values[KeyProjectID],
-		APIToken:             values[KeyAPIToken],
-		SpaceHost:            host,
-		SigningKey:           values[KeySigningKey],
-		ForwardSigningSecret: values[KeyForwardSigningSecret],
+		ProjectID:                    values[KeyProjectID],
+		APIToken:                     values[KeyAPIToken],
+		SpaceHost:                    host,
+		SigningKey:                   values[KeySigningKey],
+		ForwardSigningSecret:         values[KeyForwardSigningSecret],
+		PreviousSigningKey:           values[KeyPreviousSigningKey],
+		PreviousForwardSigningSecret: values[KeyPreviousForwardSigningSecret],
 	}, nil
 }
 
@@ -124,6 +179,12 @@ func normalizeSpaceHost(s string) (string, error) {
 	}
 	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return "", errors.New("must be a bare host name (no credentials, path or query)")
+	}
+	// The client accepts only ASCII host[:port] names with non-empty
+	// labels (no trailing dot, no IDN): refuse here what it would refuse on
+	// every request.
+	if err := signalwire.ValidateSpaceHost(u.Host); err != nil {
+		return "", err
 	}
 	return u.Host, nil
 }

@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -80,5 +81,74 @@ func TestParseErrorsNameKeysNotValues(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseRejectsSpaceHostsTheClientCannotUse (issue 14 §7): hosts the
+// SignalWire client would refuse on every request are refused when the
+// secret is parsed, naming space_host and never the value.
+func TestParseRejectsSpaceHostsTheClientCannotUse(t *testing.T) {
+	for _, bad := range []string{"localhost.:8443", "example.signalwire.com.", "bücher.example", "xn--bcher-kva.example:0", "example.signalwire.com:", "exa mple.com", "-bad.example.com", "[::1", "example..com"} {
+		s := strings.Replace(validSecret, "example.signalwire.com", bad, 1)
+		_, err := Parse([]byte(s), Requirements{})
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "space_host") {
+			t.Errorf("space_host %q: err = %v, want ErrMalformed naming space_host", bad, err)
+		}
+	}
+	// What local runs and tests use keeps working.
+	for _, good := range []string{"127.0.0.1:8443", "localhost:8443", "[::1]:8443", "xn--bcher-kva.example", "Example.SignalWire.com"} {
+		s := strings.Replace(validSecret, "example.signalwire.com", good, 1)
+		if c, err := Parse([]byte(s), Requirements{}); err != nil || c.SpaceHost != good {
+			t.Errorf("space_host %q: %q, %v", good, c.SpaceHost, err)
+		}
+	}
+}
+
+// TestParseValidatesForwardSigningSecrets (issue 14 §4): a forward secret
+// the HTTPS destination cannot use is refused at parse time (503), naming
+// the key, never the value; the previous secret is validated too.
+func TestParseValidatesForwardSigningSecrets(t *testing.T) {
+	short := "whsec_" + base64.StdEncoding.EncodeToString([]byte("sixteen-byte-key"))
+	good := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a-twenty-four-byte-key!!"))
+	req := Requirements{ForwardSigningSecret: true}
+	with := func(kv string) []byte { return []byte(strings.TrimSuffix(validSecret, "}") + "," + kv + "}") }
+	for name, tc := range map[string]struct {
+		secret []byte
+		key    string
+	}{
+		"16-byte key":        {with(`"forward_signing_secret":"` + short + `"`), "forward_signing_secret"},
+		"not base64":         {with(`"forward_signing_secret":"whsec_not*base64"`), "forward_signing_secret"},
+		"previous malformed": {with(`"forward_signing_secret":"` + good + `","previous_forward_signing_secret":"` + short + `"`), "previous_forward_signing_secret"},
+	} {
+		_, err := Parse(tc.secret, req)
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s: err = %v, want ErrMalformed naming %s", name, err, tc.key)
+		}
+		if err != nil && (strings.Contains(err.Error(), short) || strings.Contains(err.Error(), "sixteen")) {
+			t.Errorf("%s: error leaks the value: %v", name, err)
+		}
+	}
+	c, err := Parse(with(`"forward_signing_secret":"`+good+`","previous_forward_signing_secret":"`+good+`"`), req)
+	if err != nil || len(c.ForwardSigningSecrets()) != 1 {
+		t.Fatalf("valid secret: %v, %d secrets", err, len(c.ForwardSigningSecrets()))
+	}
+	// Without an HTTPS destination the key is not used, so not checked.
+	if _, err := Parse(with(`"forward_signing_secret":"`+short+`"`), Requirements{}); err != nil {
+		t.Fatalf("unused forward secret: %v", err)
+	}
+}
+
+func TestParsePreviousSigningKey(t *testing.T) {
+	s := strings.TrimSuffix(validSecret, "}") + `,"previous_signing_key":"PSK_old-key"}`
+	c, err := Parse([]byte(s), Requirements{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys := c.SigningKeys(); len(keys) != 2 || keys[0] != "PSK_signing-key-value" || keys[1] != "PSK_old-key" {
+		t.Fatalf("signing keys = %d, want current then previous", len(keys))
+	}
+	c, _ = Parse([]byte(validSecret), Requirements{})
+	if len(c.SigningKeys()) != 1 {
+		t.Fatal("no previous key: one signing key")
 	}
 }

@@ -89,7 +89,8 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	}
 	awsDialer := preconnectingAWS(&awsCfg)
 	creds := newInitCreds(credentials.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, cfg.CredentialsTTL,
-		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""})), cfg.SpaceHost)
+		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""}),
+		credentials.WithLogger(log)), cfg.SpaceHost)
 	creds.prefetch()
 	if forwardDialer != nil && cfg.ForwardHTTPSURL != "" {
 		if addr := urlAddr(cfg.ForwardHTTPSURL); addr != "" {
