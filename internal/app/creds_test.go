@@ -86,7 +86,7 @@ func TestSigningKeyRotationUnderForgedFlood(t *testing.T) {
 	start := clk.now()
 	const updateAt = 10 * time.Second
 	var genuine, accepted, lateRejected, forged403 int
-	callsAt := map[int]int64{} // minute → GetSecretValue calls
+	callsAt := map[int]int64{}           // minute → GetSecretValue calls
 	for step := 0; step < 1200; step++ { // 120 s in 100 ms steps
 		elapsed := clk.now().Sub(start)
 		if elapsed == updateAt {
