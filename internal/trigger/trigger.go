@@ -115,10 +115,18 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if inv.ColdStart {
 		inv.Metrics.Add(obs.MetricColdStart, obs.UnitCount, 1)
 	}
-	kind := Detect(payload)
-	inv.SetTrigger(kind)
-
-	out, outcome, err := r.dispatch(ctx, kind, payload)
+	var out []byte
+	var outcome any
+	var err error
+	if e, kind := decodeV2(payload); e != nil {
+		// The common case, decoded once: an HTTP API or Function URL event.
+		inv.SetTrigger(kind)
+		out, outcome, err = r.serveV2(ctx, kind, e)
+	} else {
+		kind := Detect(payload)
+		inv.SetTrigger(kind)
+		out, outcome, err = r.dispatch(ctx, kind, payload)
+	}
 
 	attrs := []any{"outcome", outcome, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
 	if err != nil {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -236,5 +238,56 @@ func TestInvocationLogAndColdStartMetric(t *testing.T) {
 	}
 	if len(emf) != 1 || emf[0]["ColdStart"] != float64(1) {
 		t.Fatalf("want exactly one ColdStart EMF line, got %v", emf)
+	}
+}
+
+// TestDecodeV2AgreesWithDetect: the single-decode fast path takes the
+// payload 2.0 samples, names the trigger Detect names, and hands the core
+// the same request as the Detect path; anything it does not take goes to
+// Detect.
+func TestDecodeV2AgreesWithDetect(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatal("no sample events")
+	}
+	payloads := map[string][]byte{}
+	for _, f := range files {
+		payloads[filepath.Base(f)] = readEvent(t, filepath.Base(f))
+	}
+	for i, s := range []string{``, `{}`, `{"version":"2.0"}`, `{"version":"2.0","requestContext":{"http":{}}}`,
+		`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"Records":[{"eventSource":"aws:sqs"}]}`,
+		`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"Records":[]}`,
+		`{"version":"2.0","requestContext":{"domainName":"x.lambda-url.us-east-1.on.aws","http":{"method":"POST"}}}`,
+		`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"headers":{"a":1}}`,
+		`{"version":"2.0","httpMethod":"GET","requestContext":{"http":{"method":"GET"}}}`} {
+		payloads[fmt.Sprint("crafted-", i)] = []byte(s)
+	}
+	for name, p := range payloads {
+		e, kind := decodeV2(p)
+		if e == nil {
+			continue
+		}
+		if want := Detect(p); kind != want {
+			t.Errorf("%s: decodeV2 says %s, Detect %s", name, kind, want)
+			continue
+		}
+		fast, slow := &fakeCore{}, &fakeCore{}
+		rf, _ := newRouter(fast, nil)
+		rs, _ := newRouter(slow, nil)
+		outF, _, errF := rf.serveV2(context.Background(), kind, e)
+		outS, _, errS := rs.dispatch(context.Background(), kind, p)
+		if !bytes.Equal(outF, outS) || (errF == nil) != (errS == nil) || !reflect.DeepEqual(fast.reqs, slow.reqs) {
+			t.Errorf("%s: fast path %s %+v, Detect path %s %+v", name, outF, fast.reqs, outS, slow.reqs)
+		}
+	}
+	for _, name := range []string{"http-api-read.json", "function-url-read.json", "webhook-participant-join.json"} {
+		if e, _ := decodeV2(payloads[name]); e == nil {
+			t.Errorf("%s does not take the single-decode path", name)
+		}
+	}
+	for _, name := range []string{"rest-api-read.json", "direct-read.json", "sqs-retry-batch.json"} {
+		if e, _ := decodeV2(payloads[name]); e != nil {
+			t.Errorf("%s takes the payload 2.0 path", name)
+		}
 	}
 }
