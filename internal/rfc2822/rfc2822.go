@@ -40,6 +40,9 @@ const (
 	weekdayNames = "monday tuesday wednesday thursday friday saturday sunday"
 )
 
+// layoutCommon is RFC 2822's date with a weekday, seconds and a numeric zone.
+const layoutCommon = "Mon, 2 Jan 2006 15:04:05 -0700"
+
 // Parse parses a date: RFC 2822 / 5322 ("Mon, 24 Sep
 // 2018 21:00:00 +0000"), leniently: the weekday is optional, months and
 // weekdays may be written longer than three letters ("Sept"), seconds are
@@ -51,6 +54,17 @@ func Parse(s string) (time.Time, bool) {
 	if s == "" || len(s) > maxLen {
 		return time.Time{}, false
 	}
+	// The form SignalWire writes ("Mon, 24 Sep 2018 21:00:00 +0000"), as
+	// is: most dates take this one time.Parse, not the normalization below
+	// (whose first layout gives the same instant for such a string).
+	if t, err := time.Parse(layoutCommon, s); err == nil {
+		return t.UTC(), true
+	}
+	return parseLenient(s)
+}
+
+// parseLenient is Parse without its fast path.
+func parseLenient(s string) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), true
 	}
@@ -80,7 +94,7 @@ func Parse(s string) (time.Time, bool) {
 	}
 	norm := strings.Join(fields, " ")
 	for _, layout := range [...]string{
-		"Mon, 2 Jan 2006 15:04:05 -0700",
+		layoutCommon,
 		"2 Jan 2006 15:04:05 -0700",
 		"Mon, 2 Jan 2006 15:04 -0700",
 		"2 Jan 2006 15:04 -0700",

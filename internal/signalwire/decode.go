@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Participant is SignalWire's answer to "Retrieve a Participant", decoded
@@ -69,28 +70,39 @@ const (
 	fieldURI                    = "uri"
 )
 
-// stringFields and boolFields map each documented field to where it lands.
-func (p *Participant) stringFields() map[string]**string {
-	return map[string]**string{
-		fieldAccountSID:     &p.AccountSID,
-		fieldCallSID:        &p.CallSID,
-		fieldCallSIDToCoach: &p.CallSIDToCoach,
-		fieldConferenceSID:  &p.ConferenceSID,
-		fieldDateCreated:    &p.DateCreated,
-		fieldDateUpdated:    &p.DateUpdated,
-		fieldStatus:         &p.Status,
-		fieldURI:            &p.URI,
+// field returns where a documented field lands: a string or a boolean
+// destination, or neither for an undocumented field. A switch, not a map
+// built per call: the decoder runs on every read and webhook.
+func (p *Participant) field(name string) (**string, **bool) {
+	switch name {
+	case fieldAccountSID:
+		return &p.AccountSID, nil
+	case fieldCallSID:
+		return &p.CallSID, nil
+	case fieldCallSIDToCoach:
+		return &p.CallSIDToCoach, nil
+	case fieldConferenceSID:
+		return &p.ConferenceSID, nil
+	case fieldDateCreated:
+		return &p.DateCreated, nil
+	case fieldDateUpdated:
+		return &p.DateUpdated, nil
+	case fieldStatus:
+		return &p.Status, nil
+	case fieldURI:
+		return &p.URI, nil
+	case fieldCoaching:
+		return nil, &p.Coaching
+	case fieldEndConferenceOnExit:
+		return nil, &p.EndConferenceOnExit
+	case fieldMuted:
+		return nil, &p.Muted
+	case fieldHold:
+		return nil, &p.Hold
+	case fieldStartConferenceOnEnter:
+		return nil, &p.StartConferenceOnEnter
 	}
-}
-
-func (p *Participant) boolFields() map[string]**bool {
-	return map[string]**bool{
-		fieldCoaching:               &p.Coaching,
-		fieldEndConferenceOnExit:    &p.EndConferenceOnExit,
-		fieldMuted:                  &p.Muted,
-		fieldHold:                   &p.Hold,
-		fieldStartConferenceOnEnter: &p.StartConferenceOnEnter,
-	}
+	return nil, nil
 }
 
 // DecodeParticipant decodes a participant leniently: one odd field never
@@ -117,25 +129,20 @@ func DecodeParticipant(body []byte) (*Participant, error) {
 		return nil, errors.New("participant is not a JSON object: got null")
 	}
 	p := &Participant{}
-	strs, bools := p.stringFields(), p.boolFields()
 	for name, value := range raw {
-		if isNull(value) {
-			if _, ok := strs[name]; ok {
-				continue
-			}
-			if _, ok := bools[name]; ok {
-				continue
-			}
+		str, boolean := p.field(name)
+		if (str != nil || boolean != nil) && isNull(value) {
+			continue
 		}
-		if dst, ok := strs[name]; ok {
+		if str != nil {
 			if s, ok := lenientString(value); ok {
-				*dst = &s
+				*str = &s
 			} else {
 				p.addInvalid(name, value)
 			}
 			continue
 		}
-		if dst, ok := bools[name]; ok {
+		if dst := boolean; dst != nil {
 			if b, ok := lenientBool(value); ok {
 				*dst = &b
 			} else {
@@ -176,17 +183,34 @@ func isNull(v json.RawMessage) bool {
 	return string(bytes.TrimSpace(v)) == "null"
 }
 
-// lenientString accepts a JSON string.
+// lenientString accepts a JSON string. One without escapes or control
+// characters, in valid UTF-8 (ids, dates, status: nearly all), is taken
+// from between its quotes, which is what json.Unmarshal would return;
+// any other goes through json.Unmarshal.
 func lenientString(v json.RawMessage) (string, bool) {
 	v = bytes.TrimSpace(v)
 	if len(v) == 0 || v[0] != '"' {
 		return "", false
+	}
+	if len(v) >= 2 && v[len(v)-1] == '"' && plainJSONString(v[1:len(v)-1]) {
+		return string(v[1 : len(v)-1]), true
 	}
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		return "", false
 	}
 	return s, true
+}
+
+// plainJSONString reports whether b, the inside of a JSON string, decodes
+// to itself: no backslash, no control character, valid UTF-8.
+func plainJSONString(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c < 0x20 {
+			return false
+		}
+	}
+	return utf8.Valid(b)
 }
 
 // lenientBool accepts JSON booleans and the strings "true" and "false".

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -199,6 +200,22 @@ func TestParseErrorBody(t *testing.T) {
 	for _, c := range cases {
 		if got := parseErrorBody(c.body); got != c.want {
 			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestLenientStringMatchesUnmarshal: the no-escape fast path returns what
+// json.Unmarshal returns, and every other string still goes through it.
+func TestLenientStringMatchesUnmarshal(t *testing.T) {
+	for _, v := range []string{
+		`"in-progress"`, `""`, `"Mon, 24 Sep 2018 21:00:00 +0000"`, `"caf\u00e9"`, `"a\"b"`, `"a\\b"`, `"tab\there"`,
+		`"é ü 日本"`, "\"bad\xffutf8\"", "\"ctl\x01\"", `"\ud800"`, ` "padded" `, `7`, `null`, `true`, `{"a":1}`,
+	} {
+		var want string
+		wantOK := json.Unmarshal([]byte(v), &want) == nil && strings.HasPrefix(strings.TrimSpace(v), `"`)
+		got, ok := lenientString(json.RawMessage(v))
+		if ok != wantOK || got != want {
+			t.Errorf("lenientString(%q) = %q, %v; json.Unmarshal gives %q, %v", v, got, ok, want, wantOK)
 		}
 	}
 }
