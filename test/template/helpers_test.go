@@ -60,6 +60,7 @@ var goformationGaps = [][]string{
 	{"Resources", functionID, "Properties", "LoggingConfig"},
 	{"Resources", functionID, "Properties", "Events", "RetryQueueEvent", "Properties", "FunctionResponseTypes"},
 	{"Resources", apiID, "Properties", "Auth", "EnableIamAuthorizer"},
+	{"Resources", apiID, "Properties", "RouteSettings"},
 }
 
 // typedTemplate parses template.yaml into goformation's typed model, with

@@ -265,7 +265,8 @@ func TestEvents(t *testing.T) {
 		"Properties": {
 			"Queue": {"Fn::GetAtt": ["RetryQueue", "Arn"]},
 			"BatchSize": 10,
-			"FunctionResponseTypes": ["ReportBatchItemFailures"]
+			"FunctionResponseTypes": ["ReportBatchItemFailures"],
+			"ScalingConfig": {"MaximumConcurrency": {"Ref": "RetryConsumerMaximumConcurrency"}}
 		}
 	}`)
 }
@@ -376,6 +377,9 @@ func TestRolePolicies(t *testing.T) {
 		"ForwardToEventBus": {"HasForwardEventBus", want{[]string{"events:PutEvents"},
 			`{"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${ForwardEventBusName}"}`}},
 		"ForwardToQueue": {"HasForwardQueue", want{[]string{"sqs:SendMessage"}, `{"Ref": "ForwardQueueArn"}`}},
+		// A customer-managed key: decrypt the secret (and SQS messages),
+		// generate data keys for SQS sends; only when KmsKeyArn is set.
+		"UseCustomerManagedKey": {"HasKmsKey", want{[]string{"kms:Decrypt", "kms:GenerateDataKey"}, `{"Ref": "KmsKeyArn"}`}},
 	}
 
 	check := func(sid string, st map[string]any, w want) {
@@ -600,7 +604,7 @@ func TestQueues(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	raw := rawTemplate(t)
-	want := []string{"ApiUrl", "DeadLetterQueueUrl", "FunctionArn", "ReadRouteAuthorizationMode", "ReadRouteUrlTemplate", "RetryQueueUrl", "WebhookUrl"}
+	want := []string{"ApiUrl", "DeadLetterQueueAlarmName", "DeadLetterQueueArn", "DeadLetterQueueUrl", "FunctionArn", "ReadRouteAuthorizationMode", "ReadRouteUrlTemplate", "RetryQueueArn", "RetryQueueUrl", "WebhookUrl"}
 	if got := keys(digMap(t, raw, "Outputs")); !slices.Equal(got, want) {
 		t.Errorf("Outputs = %v, want %v", got, want)
 	}
@@ -615,12 +619,15 @@ func TestOutputs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			out := digMap(t, render(t, tt.params), "Outputs")
 			for name, want := range map[string]string{
-				"ApiUrl":               "https://ref:HttpApi.execute-api.eu-west-1.amazonaws.com",
-				"ReadRouteUrlTemplate": "https://ref:HttpApi.execute-api.eu-west-1.amazonaws.com" + readPath,
-				"WebhookUrl":           tt.webhook,
-				"RetryQueueUrl":        "ref:RetryQueue",
-				"DeadLetterQueueUrl":   "ref:RetryDeadLetterQueue",
-				"FunctionArn":          "getatt:ParticipantsFunction.Arn",
+				"ApiUrl":                   "https://ref:HttpApi.execute-api.eu-west-1.amazonaws.com",
+				"ReadRouteUrlTemplate":     "https://ref:HttpApi.execute-api.eu-west-1.amazonaws.com" + readPath,
+				"WebhookUrl":               tt.webhook,
+				"RetryQueueUrl":            "ref:RetryQueue",
+				"DeadLetterQueueUrl":       "ref:RetryDeadLetterQueue",
+				"DeadLetterQueueArn":       "getatt:RetryDeadLetterQueue.Arn",
+				"RetryQueueArn":            "getatt:RetryQueue.Arn",
+				"DeadLetterQueueAlarmName": "ref:DeadLetterQueueAlarm",
+				"FunctionArn":              "getatt:ParticipantsFunction.Arn",
 			} {
 				if got := dig(t, out, name, "Value"); got != want {
 					t.Errorf("%s = %v, want %s", name, got, want)
@@ -633,20 +640,46 @@ func TestOutputs(t *testing.T) {
 func TestParameters(t *testing.T) {
 	params := digMap(t, rawTemplate(t), "Parameters")
 	want := map[string]any{ // name -> default (nil: required)
-		"SignalWireSecretArn":    nil,
-		"LogLevel":               "INFO",
-		"CredentialsTtl":         "5m",
-		"ReadRouteAuthorization": "AWS_IAM",
-		"PublicBaseUrl":          "",
-		"ForwardHttpsUrl":        "",
-		"ForwardEventBusName":    "",
-		"ForwardQueueArn":        "",
-		"MetricsNamespace":       "SignalWireParticipants",
+		"SignalWireSecretArn":     nil,
+		"LogLevel":                "INFO",
+		"CredentialsTtl":          "5m",
+		"ReadRouteAuthorization":  "AWS_IAM",
+		"PublicBaseUrl":           "",
+		"ForwardHttpsUrl":         "",
+		"ForwardEventBusName":     "",
+		"ForwardQueueArn":         "",
+		"MetricsNamespace":        "SignalWireParticipants",
+		"DeadLetterAlarmTopicArn": "",
+		"KmsKeyArn":               "",
+	}
+	numeric := map[string]float64{
+		"WebhookThrottlingRateLimit":      20,
+		"WebhookThrottlingBurstLimit":     40,
+		"ReadThrottlingRateLimit":         4,
+		"ReadThrottlingBurstLimit":        10,
+		"RetryConsumerMaximumConcurrency": 10,
+		"ReservedConcurrency":             300,
+	}
+	for name, def := range numeric {
+		p, _ := params[name].(map[string]any)
+		if p["Type"] != "Number" || p["Default"] != def {
+			t.Errorf("%s: Type %v Default %v, want Number %v", name, p["Type"], p["Default"], def)
+		}
+		if lo, ok := p["MinValue"].(float64); !ok || def < lo {
+			t.Errorf("%s: MinValue %v (default %v)", name, p["MinValue"], def)
+		}
+		if hi, ok := p["MaxValue"].(float64); ok && def > hi {
+			t.Errorf("%s: default %v over MaxValue %v", name, def, hi)
+		}
+		want[name] = nil // listed; checked above
 	}
 	if got, w := keys(params), keys(want); !slices.Equal(got, w) {
 		t.Errorf("Parameters = %v, want %v", got, w)
 	}
 	for name, def := range want {
+		if _, ok := numeric[name]; ok {
+			continue
+		}
 		p, _ := params[name].(map[string]any)
 		if got := p["Default"]; got != def {
 			t.Errorf("%s: Default = %#v, want %#v", name, got, def)
@@ -669,7 +702,18 @@ func TestParameters(t *testing.T) {
 	for name, cases := range map[string]struct{ good, bad []string }{
 		"SignalWireSecretArn": {
 			good: []string{testSecretArn, "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:sw-Ab12Cd"},
-			bad:  []string{"", "signalwire/participants", "arn:aws:secretsmanager:us-east-1:123456789012:secret:*", "arn:aws:sqs:us-east-1:123456789012:q"},
+			bad: []string{"", "signalwire/participants", "arn:aws:secretsmanager:us-east-1:123456789012:secret:*", "arn:aws:sqs:us-east-1:123456789012:q",
+				// a partial ARN (no 6-character suffix), which IAM does not match to the secret
+				"arn:aws:secretsmanager:us-east-1:123456789012:secret:signalwire/participants",
+				"arn:aws:secretsmanager:us-east-1:123456789012:secret:sw-AbC"},
+		},
+		"DeadLetterAlarmTopicArn": {
+			good: []string{"", "arn:aws:sns:us-east-1:123456789012:ops-alerts"},
+			bad:  []string{"ops-alerts", "arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sns:us-east-1:123456789012:*"},
+		},
+		"KmsKeyArn": {
+			good: []string{"", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+			bad:  []string{"alias/aws/secretsmanager", "arn:aws:kms:us-east-1:123456789012:alias/mine", "arn:aws:kms:us-east-1:123456789012:key/*"},
 		},
 		"CredentialsTtl": {
 			good: []string{"5m", "30s", "1h30m", "1.5s"},
@@ -831,5 +875,84 @@ func TestReferencesResolve(t *testing.T) {
 				t.Errorf("%s is defined but never used", name)
 			}
 		}
+	}
+}
+
+// TestFloodProtection: both HTTP routes are throttled, the function has a
+// reserved concurrency, the retry consumer is capped, and with the defaults
+// the routes' worst-case in-flight invocations (burst + rate x Timeout)
+// plus the consumer's cap fit in the reservation: a flood within the
+// throttles cannot starve the retry consumer.
+func TestFloodProtection(t *testing.T) {
+	raw := rawTemplate(t)
+	api := digMap(t, raw, "Resources", apiID, "Properties")
+	assertJSON(t, "DefaultRouteSettings", api["DefaultRouteSettings"], `{
+		"ThrottlingRateLimit": {"Ref": "ReadThrottlingRateLimit"},
+		"ThrottlingBurstLimit": {"Ref": "ReadThrottlingBurstLimit"}}`)
+	assertJSON(t, "RouteSettings", api["RouteSettings"], `{"POST `+hookPath+`": {
+		"ThrottlingRateLimit": {"Ref": "WebhookThrottlingRateLimit"},
+		"ThrottlingBurstLimit": {"Ref": "WebhookThrottlingBurstLimit"}}}`)
+	fn := digMap(t, raw, "Resources", functionID, "Properties")
+	assertJSON(t, "ReservedConcurrentExecutions", fn["ReservedConcurrentExecutions"],
+		`{"Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}`)
+	assertJSON(t, "HasReservedConcurrency", dig(t, raw, "Conditions", "HasReservedConcurrency"),
+		`{"Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, 0]}]}`)
+
+	def := func(name string) float64 {
+		v, _ := dig(t, raw, "Parameters", name, "Default").(float64)
+		return v
+	}
+	timeout, _ := fn["Timeout"].(float64)
+	inFlight := def("WebhookThrottlingBurstLimit") + def("WebhookThrottlingRateLimit")*timeout +
+		def("ReadThrottlingBurstLimit") + def("ReadThrottlingRateLimit")*timeout
+	if need := inFlight + def("RetryConsumerMaximumConcurrency"); def("ReservedConcurrency") < need {
+		t.Errorf("ReservedConcurrency %v < HTTP in-flight bound %v + retry consumer %v", def("ReservedConcurrency"), inFlight, def("RetryConsumerMaximumConcurrency"))
+	}
+	if def("RetryConsumerMaximumConcurrency") < 2 {
+		t.Error("SQS MaximumConcurrency must be at least 2")
+	}
+}
+
+// TestDeadLetterQueueAlarm: an alarm on the DLQ's visible messages,
+// notifying the optional SNS topic.
+func TestDeadLetterQueueAlarm(t *testing.T) {
+	raw := rawTemplate(t)
+	alarm := digMap(t, raw, "Resources", "DeadLetterQueueAlarm")
+	if alarm["Type"] != "AWS::CloudWatch::Alarm" {
+		t.Fatalf("DeadLetterQueueAlarm is %v", alarm["Type"])
+	}
+	p := digMap(t, alarm, "Properties")
+	for k, want := range map[string]string{
+		"Namespace":          `"AWS/SQS"`,
+		"MetricName":         `"ApproximateNumberOfMessagesVisible"`,
+		"Dimensions":         `[{"Name": "QueueName", "Value": {"Fn::GetAtt": ["RetryDeadLetterQueue", "QueueName"]}}]`,
+		"Threshold":          `0`,
+		"ComparisonOperator": `"GreaterThanThreshold"`,
+		"TreatMissingData":   `"notBreaching"`,
+		"AlarmActions":       `{"Fn::If": ["HasDeadLetterAlarmTopic", [{"Ref": "DeadLetterAlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}`,
+	} {
+		assertJSON(t, k, p[k], want)
+	}
+	with := digMap(t, render(t, map[string]string{"DeadLetterAlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:ops"}), "Resources", "DeadLetterQueueAlarm", "Properties")
+	assertJSON(t, "AlarmActions with a topic", with["AlarmActions"], `["arn:aws:sns:eu-west-1:123456789012:ops"]`)
+	without := digMap(t, render(t, nil), "Resources", "DeadLetterQueueAlarm", "Properties")
+	if v, ok := without["AlarmActions"]; ok {
+		t.Errorf("AlarmActions without a topic = %v, want absent", v)
+	}
+}
+
+// TestKmsKeyPermission: kms:Decrypt and kms:GenerateDataKey on the given key
+// only when KmsKeyArn is set.
+func TestKmsKeyPermission(t *testing.T) {
+	key := "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	if st, ok := statements(t, render(t, nil))["UseCustomerManagedKey"]; ok {
+		t.Errorf("KMS statement without a key: %v", st)
+	}
+	st, ok := statements(t, render(t, map[string]string{"KmsKeyArn": key}))["UseCustomerManagedKey"]
+	if !ok {
+		t.Fatal("no KMS statement with KmsKeyArn set")
+	}
+	if got := actions(st); !slices.Equal(got, []string{"kms:Decrypt", "kms:GenerateDataKey"}) || st["Resource"] != key {
+		t.Errorf("KMS statement %v", st)
 	}
 }
