@@ -111,6 +111,15 @@ func WithClock(now func() time.Time) HTTPSOption {
 	}
 }
 
+// WithPreviousSecret adds a second signing secret (see
+// ValidateSigningSecret) for a rotation: each request then carries two
+// signatures in webhook-signature, space-separated as Standard Webhooks
+// allows, so a receiver verifying with either secret accepts it. An empty
+// secret adds nothing; an invalid one makes NewHTTPS fail.
+func WithPreviousSecret(secret string) HTTPSOption {
+	return func(h *HTTPS) { h.previous = secret }
+}
+
 // WithUserAgent sets the User-Agent header sent with every request.
 func WithUserAgent(ua string) HTTPSOption {
 	return func(h *HTTPS) { h.userAgent = ua }
@@ -121,7 +130,8 @@ func WithUserAgent(ua string) HTTPSOption {
 type HTTPS struct {
 	endpoint  string
 	safeURL   string
-	key       []byte
+	keys      [][]byte // current first
+	previous  string   // WithPreviousSecret, decoded into keys by NewHTTPS
 	client    *http.Client
 	now       func() time.Time
 	userAgent string
@@ -149,13 +159,23 @@ func NewHTTPS(endpoint, secret string, client *http.Client, opts ...HTTPSOption)
 	h := &HTTPS{
 		endpoint:  endpoint,
 		safeURL:   safe,
-		key:       key,
+		keys:      [][]byte{key},
 		client:    c,
 		now:       time.Now,
 		userAgent: "signalwire-participants-forwarder",
 	}
 	for _, opt := range opts {
 		opt(h)
+	}
+	if h.previous != "" {
+		prev, err := decodeSigningSecret(h.previous)
+		if err != nil {
+			return nil, fmt.Errorf("https destination: previous secret: %w", err)
+		}
+		if !bytes.Equal(prev, key) {
+			h.keys = append(h.keys, prev)
+		}
+		h.previous = ""
 	}
 	return h, nil
 }
@@ -212,7 +232,7 @@ func (h *HTTPS) Send(ctx context.Context, m Message) error {
 	}
 	req.Header.Set(HeaderWebhookID, m.ID)
 	req.Header.Set(HeaderWebhookTimestamp, timestamp)
-	req.Header.Set(HeaderWebhookSignature, "v1,"+sign(h.key, m.ID, timestamp, m.Body))
+	req.Header.Set(HeaderWebhookSignature, h.signatures(m.ID, timestamp, m.Body))
 	if trace := TraceIDFromContext(ctx); trace != "" {
 		req.Header.Set(HeaderTraceID, trace)
 	}
@@ -231,6 +251,16 @@ func (h *HTTPS) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("https destination: POST %s: %w", h.safeURL, &StatusError{StatusCode: resp.StatusCode})
 	}
 	return nil
+}
+
+// signatures returns the webhook-signature value: "v1,<sig>" per key,
+// space-separated (Standard Webhooks), the current key's first.
+func (h *HTTPS) signatures(id, timestamp string, body []byte) string {
+	sigs := make([]string, len(h.keys))
+	for i, k := range h.keys {
+		sigs[i] = "v1," + sign(k, id, timestamp, body)
+	}
+	return strings.Join(sigs, " ")
 }
 
 // sign returns base64(HMAC-SHA256(key, id.timestamp.body)).

@@ -409,3 +409,40 @@ func TestHTTPSRejectsMessageWithoutID(t *testing.T) {
 		t.Errorf("endpoint got %d requests, want 0", n)
 	}
 }
+
+// TestHTTPSSignsWithPreviousSecretDuringRotation (issue 14 §4): with a
+// previous secret, webhook-signature carries both signatures, so a
+// receiver verifying with either the old or the new secret accepts it.
+func TestHTTPSSignsWithPreviousSecretDuringRotation(t *testing.T) {
+	newSecret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a-brand-new-24-byte-key!"))
+	e := newEndpoint(t)
+	h, err := forward.NewHTTPS(e.srv.URL, newSecret, e.srv.Client(), forward.WithClock(fixedClock), forward.WithPreviousSecret(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testMessage()
+	if err := h.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	req := e.got()[0]
+	if n := len(strings.Split(req.Header.Get("webhook-signature"), " ")); n != 2 {
+		t.Fatalf("webhook-signature has %d entries, want 2", n)
+	}
+	for _, secret := range []string{newSecret, testSecret} {
+		if err := verifyStandardWebhook(t, secret, req.Header, req.Body, fixedClock(), time.Minute); err != nil {
+			t.Errorf("a receiver verifying with one of the secrets rejects: %v", err)
+		}
+	}
+	// The same secret twice, or none, signs once.
+	for _, prev := range []string{testSecret, ""} {
+		h, _ := forward.NewHTTPS(e.srv.URL, testSecret, e.srv.Client(), forward.WithPreviousSecret(prev))
+		h.Send(context.Background(), m)
+		if sig := e.got()[len(e.got())-1].Header.Get("webhook-signature"); strings.Contains(sig, " ") {
+			t.Errorf("previous %q: two signatures %q", prev, sig)
+		}
+	}
+	bad := "whsec_" + base64.StdEncoding.EncodeToString([]byte("sixteen-byte-key"))
+	if _, err := forward.NewHTTPS(e.srv.URL, testSecret, nil, forward.WithPreviousSecret(bad)); !errors.Is(err, forward.ErrInvalidSigningSecret) || strings.Contains(err.Error(), bad) {
+		t.Fatalf("invalid previous secret: err = %v", err)
+	}
+}

@@ -7,6 +7,7 @@ package function
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -148,14 +149,22 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	return trigger.NewRouter(core, hooks, log, metrics), nil
 }
 
-// SecretSource is the part of the credentials cache the HTTPS destination needs.
+// SecretSource is the part of the credentials cache the HTTPS destination
+// needs: the current set, and a forced (rate-limited) refresh when the
+// destination rejects our signature.
 type SecretSource interface {
 	Get(ctx context.Context) (credentials.Credentials, uint64, error)
+	Refresh(ctx context.Context, stale uint64) (credentials.Credentials, uint64, error)
 }
 
 // signedHTTPS is the HTTPS destination whose Standard Webhooks secret comes
 // from the Secrets Manager secret: it is built on first use and rebuilt
-// when the cached credentials change (rotation), never at init.
+// when the cached credentials change (rotation), never at init. During a
+// rotation (previous_forward_signing_secret set) each request carries both
+// signatures. A 401 or 403 from the endpoint (it may already verify with a
+// newer secret) forces a refresh of the secret, rate limited by the cache
+// with every other cause; when that brings a new secret the event is sent
+// once more, signed with it.
 type signedHTTPS struct {
 	endpoint, userAgent string
 	creds               SecretSource
@@ -173,15 +182,39 @@ func (s *signedHTTPS) Send(ctx context.Context, m forward.Message) error {
 	if err != nil {
 		return fmt.Errorf("https destination: %w", err)
 	}
-	s.mu.Lock()
-	d := s.dest
-	if d == nil || v != s.version {
-		if d, err = forward.NewHTTPS(s.endpoint, c.ForwardSigningSecret, s.client, forward.WithUserAgent(s.userAgent)); err != nil {
-			s.mu.Unlock()
-			return fmt.Errorf("https destination: %w", err)
-		}
-		s.dest, s.version = d, v
+	d, err := s.destination(c, v)
+	if err != nil {
+		return err
 	}
-	s.mu.Unlock()
+	err = d.Send(ctx, m)
+	var status *forward.StatusError
+	if !errors.As(err, &status) || (status.StatusCode != http.StatusUnauthorized && status.StatusCode != http.StatusForbidden) {
+		return err
+	}
+	fresh, fv, rerr := s.creds.Refresh(ctx, v)
+	if rerr != nil || fv == v {
+		return err // nothing newer (or refreshed too recently): the endpoint's answer stands
+	}
+	obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
+	if d, err = s.destination(fresh, fv); err != nil {
+		return err
+	}
 	return d.Send(ctx, m)
+}
+
+// destination returns the signer for credentials version v, rebuilding it
+// when the version changed.
+func (s *signedHTTPS) destination(c credentials.Credentials, v uint64) (*forward.HTTPS, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dest != nil && v == s.version {
+		return s.dest, nil
+	}
+	d, err := forward.NewHTTPS(s.endpoint, c.ForwardSigningSecret, s.client,
+		forward.WithUserAgent(s.userAgent), forward.WithPreviousSecret(c.PreviousForwardSigningSecret))
+	if err != nil {
+		return nil, fmt.Errorf("https destination: %w", err)
+	}
+	s.dest, s.version = d, v
+	return d, nil
 }

@@ -56,6 +56,10 @@ func (v *versioned) Get(ctx context.Context) (credentials.Credentials, uint64, e
 	return credentials.Credentials{ForwardSigningSecret: *v.secret.Load()}, v.version.Load(), nil
 }
 
+func (v *versioned) Refresh(ctx context.Context, stale uint64) (credentials.Credentials, uint64, error) {
+	return v.Get(ctx)
+}
+
 // TestSignedHTTPSFollowsRotation: the HTTPS destination signs with the
 // secret of the current credentials and rebuilds its signer on rotation.
 func TestSignedHTTPSFollowsRotation(t *testing.T) {
