@@ -9,9 +9,10 @@ import (
 // ContentType is the media type of a problem details body.
 const ContentType = "application/problem+json"
 
-// TypeBase prefixes every problem type URI this function emits; the README's
-// error table lists the suffixes.
-const TypeBase = "https://github.com/signalwire-lambda/participants/blob/main/README.md#problem-"
+// TypeBase prefixes every problem type URI this function emits: each kind
+// is an anchor of docs/problems.md, which explains it (a test in
+// internal/app checks every kind has one).
+const TypeBase = "https://github.com/signalwire-lambda/participants/blob/main/docs/problems.md#"
 
 // Problem is one RFC 9457 problem details object.
 type Problem struct {

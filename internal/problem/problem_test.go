@@ -16,7 +16,7 @@ func TestJSONIsRFC9457(t *testing.T) {
 	if got["status"] != float64(400) || got["title"] != "Bad Request" || got["field"] != "call_sid" {
 		t.Fatalf("unexpected body %v", got)
 	}
-	if !strings.HasSuffix(got["type"].(string), "#problem-invalid-sid") {
+	if !strings.HasSuffix(got["type"].(string), "/docs/problems.md#invalid-sid") {
 		t.Fatalf("type = %v", got["type"])
 	}
 	if _, ok := got["retry_after_seconds"]; ok {

@@ -1,0 +1,99 @@
+package app
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/signalwire-lambda/participants/internal/problem"
+)
+
+// emittedKinds returns the value of every Kind* constant of this package
+// and fails if a problem.New call outside the tests passes anything else,
+// so that no kind escapes the documentation check.
+func emittedKinds(t *testing.T) map[string]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	var calls []*ast.CallExpr
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.ValueSpec:
+				for i, name := range x.Names {
+					if strings.HasPrefix(name.Name, "Kind") && i < len(x.Values) {
+						if lit, ok := x.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+							kinds[name.Name], _ = strconv.Unquote(lit.Value)
+						}
+					}
+				}
+			case *ast.CallExpr:
+				if sel, ok := x.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "New" {
+					if id, ok := sel.X.(*ast.Ident); ok && id.Name == "problem" {
+						calls = append(calls, x)
+					}
+				}
+			}
+			return true
+		})
+	}
+	for _, c := range calls {
+		id, ok := c.Args[0].(*ast.Ident)
+		if !ok || kinds[id.Name] == "" {
+			t.Errorf("%s: problem.New with a kind that is not a Kind* constant", fset.Position(c.Pos()))
+		}
+	}
+	if len(kinds) == 0 {
+		t.Fatal("no Kind* constants found")
+	}
+	return kinds
+}
+
+// TestProblemTypesResolve: every problem type URI the code can emit points
+// at docs/problems.md and at an anchor (a "## kind" heading) that exists
+// there; the page documents no kind the code does not emit.
+func TestProblemTypesResolve(t *testing.T) {
+	const page = "https://github.com/signalwire-lambda/participants/blob/main/docs/problems.md#"
+	if problem.TypeBase != page {
+		t.Fatalf("problem.TypeBase = %q, want %q", problem.TypeBase, page)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "problems.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	heading := regexp.MustCompile(`(?m)^## ([a-z-]+)\n\*\*(\d{3})\*\*`)
+	anchors := map[string]string{}
+	for _, m := range heading.FindAllStringSubmatch(string(b), -1) {
+		anchors[m[1]] = m[2]
+	}
+	var kinds []string
+	for _, k := range emittedKinds(t) {
+		kinds = append(kinds, k)
+		if _, ok := anchors[k]; !ok {
+			t.Errorf("problem type %s%s has no \"## %s\" section in docs/problems.md", page, k, k)
+		}
+	}
+	for a := range anchors {
+		if !slices.Contains(kinds, a) {
+			t.Errorf("docs/problems.md documents %q, which the code never emits", a)
+		}
+	}
+}
