@@ -93,9 +93,13 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""}),
 		credentials.WithLogger(log)), cfg.SpaceHost)
 	creds.prefetch()
+	// The destinations' connections open when the first webhook arrives
+	// (Router.BeforeFirstWebhook), while it waits for the secret and the
+	// participant: a cold read does not pay for them.
+	var warmDestinations []func()
 	if forwardDialer != nil && cfg.ForwardHTTPSURL != "" {
 		if addr := urlAddr(cfg.ForwardHTTPSURL); addr != "" {
-			forwardDialer.Preconnect(addr)
+			warmDestinations = append(warmDestinations, func() { forwardDialer.Preconnect(addr) })
 		}
 	}
 	core := app.New(creds, sw, log)
@@ -118,7 +122,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		}
 		hookOpts.Destinations = append(hookOpts.Destinations, d)
 		if addr := eventBridgeEndpoint(ctx, eb); awsDialer != nil && addr != "" {
-			awsDialer.Preconnect(addr)
+			warmDestinations = append(warmDestinations, func() { awsDialer.Preconnect(addr) })
 		}
 	}
 	if cfg.ForwardQueueURL != "" {
@@ -129,7 +133,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		}
 		hookOpts.Destinations = append(hookOpts.Destinations, d)
 		if addr := sqsEndpoint(ctx, q); awsDialer != nil && addr != "" {
-			awsDialer.Preconnect(addr)
+			warmDestinations = append(warmDestinations, func() { awsDialer.Preconnect(addr) })
 		}
 	}
 	if cfg.RetryQueueURL != "" {
@@ -146,7 +150,15 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if !cfg.VerifySignatures {
 		log.Warn("WEBHOOK SIGNATURE VERIFICATION IS OFF: the webhook route accepts unsigned requests. This is allowed only in local runs (AWS_SAM_LOCAL=true).")
 	}
-	return trigger.NewRouter(core, hooks, log, metrics), nil
+	router := trigger.NewRouter(core, hooks, log, metrics)
+	if len(warmDestinations) > 0 {
+		router.BeforeFirstWebhook(func() {
+			for _, warm := range warmDestinations {
+				warm()
+			}
+		})
+	}
+	return router, nil
 }
 
 // SecretSource is the part of the credentials cache the HTTPS destination

@@ -236,11 +236,12 @@ func TestSpaceHostMismatchIsRefused(t *testing.T) {
 }
 
 // TestInitOpensTheDestinationConnections: with destinations configured,
-// init opens the TLS connections to the SQS endpoint (through the SDK's
-// client, with AWS_CA_BUNDLE's roots) and to the HTTPS destination before
-// any invocation, so a cold webhook does not pay their handshakes; with
-// and without AWS_CA_BUNDLE (which makes LoadDefaultConfig build the SDK's
-// HTTP client itself).
+// the first webhook (here an unsigned one, rejected) opens the TLS
+// connections to the SQS endpoint (through the SDK's client, with
+// AWS_CA_BUNDLE's roots) and to the HTTPS destination as soon as it
+// arrives, so a cold webhook does not pay their handshakes after the
+// participant fetch; with and without AWS_CA_BUNDLE (which makes
+// LoadDefaultConfig build the SDK's HTTP client itself).
 func TestInitOpensTheDestinationConnections(t *testing.T) {
 	for _, withBundle := range []bool{false, true} {
 		t.Run(map[bool]string{false: "sdk-default-client", true: "aws-ca-bundle"}[withBundle], func(t *testing.T) {
@@ -286,14 +287,20 @@ func testInitOpensTheDestinationConnections(t *testing.T, withBundle bool) {
 		"FORWARD_SQS_QUEUE_URL": sqsSrv.URL + "/000000000000/dest",
 		"FORWARD_HTTPS_URL":     hooksSrv.URL + "/in",
 	}
-	if _, err := New(context.Background(), func(k string) string { return env[k] }, io.Discard); err != nil {
+	r, err := New(context.Background(), func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := `{"version":"2.0","rawPath":"/webhooks/signalwire","headers":{"content-type":"application/x-www-form-urlencoded"},` +
+		`"requestContext":{"domainName":"hooks.example.com","http":{"method":"POST","path":"/webhooks/signalwire"}},"body":"AccountSid=x","isBase64Encoded":false}`
+	if _, err := r.Invoke(context.Background(), []byte(post)); err != nil {
 		t.Fatal(err)
 	}
 	for name, ch := range map[string]chan struct{}{"SQS": sqsConns, "HTTPS destination": hooksConns} {
 		select {
 		case <-ch:
 		case <-time.After(10 * time.Second):
-			t.Errorf("init opened no connection to the %s", name)
+			t.Errorf("the first webhook opened no connection to the %s", name)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -44,6 +45,9 @@ func decodeV2(payload []byte) (*events.APIGatewayV2HTTPRequest, string) {
 // serveV2 serves a decoded payload 2.0 event and answers in its trigger's
 // response type (the same JSON shape for both).
 func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV2HTTPRequest) ([]byte, any, error) {
+	if e.RequestContext.HTTP.Method == http.MethodPost {
+		r.mayForward()
+	}
 	req := app.Request{
 		Method:   e.RequestContext.HTTP.Method,
 		Path:     e.RawPath,
@@ -81,6 +85,9 @@ func (r *Router) functionURL(ctx context.Context, payload []byte) ([]byte, any, 
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return r.badEvent(ctx, err)
 	}
+	if e.RequestContext.HTTP.Method == http.MethodPost {
+		r.mayForward()
+	}
 	resp := r.core.ServeHTTP(ctx, app.Request{
 		Method:   e.RequestContext.HTTP.Method,
 		Path:     e.RawPath,
@@ -103,6 +110,9 @@ func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 	var e events.APIGatewayProxyRequest
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return r.badEvent(ctx, err)
+	}
+	if e.HTTPMethod == http.MethodPost {
+		r.mayForward()
 	}
 	q := url.Values{}
 	for k, vs := range e.MultiValueQueryStringParameters {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,26 @@ type Router struct {
 	log     *slog.Logger
 	metrics *obs.Metrics
 	warm    atomic.Bool
+
+	// beforeFirstWebhook runs once, when the first invocation that may
+	// forward (a POST, a direct webhook job, an SQS batch) arrives.
+	beforeFirstWebhook     func()
+	beforeFirstWebhookOnce sync.Once
+}
+
+// BeforeFirstWebhook sets f to run once, in the background, as soon as the
+// first invocation that may forward a webhook arrives (an HTTP POST, a
+// direct webhook job, an SQS batch), before it is processed: the function
+// opens its destinations' connections then, so that a cold read never pays
+// for them and a cold webhook finds them open. Call it before the first
+// Invoke.
+func (r *Router) BeforeFirstWebhook(f func()) { r.beforeFirstWebhook = f }
+
+// mayForward runs beforeFirstWebhook once, when set.
+func (r *Router) mayForward() {
+	if r.beforeFirstWebhook != nil {
+		r.beforeFirstWebhookOnce.Do(func() { go r.beforeFirstWebhook() })
+	}
 }
 
 // NewRouter returns the handler. hooks may be nil when webhooks are not processed.
@@ -125,6 +146,9 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	} else {
 		kind := Detect(payload)
 		inv.SetTrigger(kind)
+		if kind == KindSQS || kind == KindWebhookJob {
+			r.mayForward()
+		}
 		out, outcome, err = r.dispatch(ctx, kind, payload)
 	}
 

@@ -291,3 +291,46 @@ func TestDecodeV2AgreesWithDetect(t *testing.T) {
 		}
 	}
 }
+
+// TestBeforeFirstWebhookRunsOnceForWhatMayForward: reads never run the
+// hook; the first POST, direct webhook job or SQS batch runs it, once.
+func TestBeforeFirstWebhookRunsOnceForWhatMayForward(t *testing.T) {
+	post := `{"version":"2.0","rawPath":"/webhooks/signalwire","requestContext":{"domainName":"h.example.com","http":{"method":"POST"}},"body":"a=b"}`
+	restPost := `{"httpMethod":"POST","path":"/webhooks/signalwire","requestContext":{"domainName":"h.example.com"},"body":"a=b"}`
+	for name, tc := range map[string]struct {
+		payloads []string
+		runs     int
+	}{
+		"reads":       {[]string{string(readEvent(t, "http-api-read.json")), string(readEvent(t, "rest-api-read.json")), string(readEvent(t, "function-url-read.json")), string(readEvent(t, "direct-read.json"))}, 0},
+		"http post":   {[]string{post, post}, 1},
+		"rest post":   {[]string{restPost}, 1},
+		"webhook job": {[]string{`{"signalwire_webhook":{"form":"a=b"}}`}, 1},
+		"sqs":         {[]string{`{"Records":[{"eventSource":"aws:sqs","messageId":"m","body":"x"}]}`}, 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r, _ := newRouter(&fakeCore{}, fakeRetry{})
+			ran := make(chan struct{}, 4)
+			r.BeforeFirstWebhook(func() { ran <- struct{}{} })
+			for _, p := range tc.payloads {
+				_, _ = r.Invoke(context.Background(), []byte(p))
+			}
+			if tc.runs == 0 {
+				// mayForward starts the hook synchronously through the Once:
+				// if no invocation fired it, this Do runs.
+				fired := true
+				r.beforeFirstWebhookOnce.Do(func() { fired = false })
+				if fired {
+					t.Fatal("a read ran the hook")
+				}
+				return
+			}
+			<-ran
+			r.mayForward()
+			select {
+			case <-ran:
+				t.Fatal("the hook ran twice")
+			default:
+			}
+		})
+	}
+}
