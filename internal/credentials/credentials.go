@@ -60,6 +60,24 @@ func (c Credentials) SigningKeys() []string {
 	return keys
 }
 
+// SecretValues returns every secret value of the set (not the project id
+// nor the space host, which are not secrets), and the key part of each
+// forward secret without its "whsec_" prefix, for redaction.
+func (c Credentials) SecretValues() []string {
+	out := []string{c.APIToken}
+	for _, v := range []string{c.SigningKey, c.PreviousSigningKey, c.ForwardSigningSecret, c.PreviousForwardSigningSecret} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	for _, v := range []string{c.ForwardSigningSecret, c.PreviousForwardSigningSecret} {
+		if k := strings.TrimPrefix(v, forward.SigningSecretPrefix); k != v && k != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // ForwardSigningSecrets returns the Standard Webhooks secrets to sign
 // deliveries with, current first.
 func (c Credentials) ForwardSigningSecrets() []string {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/preconnect"
+	"github.com/signalwire-lambda/participants/internal/redact"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 )
@@ -73,7 +75,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if err != nil {
 		return nil, err
 	}
-	log := obs.NewLogger(stdout, cfg.LogLevel)
+	log, secrets := newLogger(stdout, cfg.LogLevel)
 	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService)
 
 	// A cold request needs the secret and a TLS connection to the Space
@@ -91,7 +93,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	awsDialer := preconnectingAWS(&awsCfg)
 	creds := newInitCreds(credentials.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, cfg.CredentialsTTL,
 		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""}),
-		credentials.WithLogger(log)), cfg.SpaceHost)
+		credentials.WithLogger(log), credentials.OnLoad(registerSecrets(secrets))), cfg.SpaceHost)
 	creds.prefetch()
 	// The destinations' connections open when the first webhook arrives
 	// (Router.BeforeFirstWebhook), while it waits for the secret and the
@@ -159,6 +161,24 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		})
 	}
 	return router, nil
+}
+
+// newLogger returns the function's logger: every line passes through a
+// redactor, which learns each secret value (and its encodings) as the
+// credentials cache loads it (registerSecrets).
+func newLogger(stdout io.Writer, level slog.Leveler) (*slog.Logger, *redact.Set) {
+	secrets := &redact.Set{}
+	log := obs.NewLogger(stdout, level)
+	return slog.New(redact.Handler(log.Handler(), secrets)), secrets
+}
+
+// registerSecrets returns the credentials cache's OnLoad hook: every secret
+// value of a loaded set, and its Basic credentials, join the redactor.
+func registerSecrets(secrets *redact.Set) func(credentials.Credentials) {
+	return func(c credentials.Credentials) {
+		secrets.Add(c.SecretValues()...)
+		secrets.AddBasic(c.ProjectID, c.APIToken)
+	}
 }
 
 // SecretSource is the part of the credentials cache the HTTPS destination

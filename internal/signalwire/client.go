@@ -17,6 +17,7 @@ import (
 
 	"github.com/signalwire-lambda/participants/internal/backoff"
 	"github.com/signalwire-lambda/participants/internal/preconnect"
+	"github.com/signalwire-lambda/participants/internal/redact"
 )
 
 // Defaults applied by NewClient to zero (or negative) Options fields.
@@ -278,7 +279,7 @@ func (c *Client) attempt(ctx context.Context, auth Auth, target string, n int) (
 	p, status, apiErr, retryAfter := c.roundTrip(ctx, auth, target)
 	if apiErr != nil {
 		apiErr.Attempts = n
-		redact(apiErr, auth.APIToken)
+		redactError(apiErr, auth)
 	}
 	if c.onAttempt != nil {
 		a := Attempt{N: n, StatusCode: status, Latency: time.Since(start)}
@@ -378,16 +379,20 @@ func timeoutError(ctxErr, cause error, attempts int, last *APIError) *APIError {
 	return e
 }
 
-// redact removes the API token from the upstream text an error carries, in
-// case a proxy or upstream echoes it.
-func redact(e *APIError, token string) {
-	if token == "" {
+// redactError removes the API token, and every form derived from it (the
+// Basic credentials project:token in each base64 encoding, percent- and
+// JSON-escaped forms), from the upstream text an error carries, in case a
+// proxy or upstream echoes it.
+func redactError(e *APIError, auth Auth) {
+	if auth.APIToken == "" {
 		return
 	}
-	e.Message = strings.ReplaceAll(e.Message, token, "[redacted]")
-	e.MoreInfo = strings.ReplaceAll(e.MoreInfo, token, "[redacted]")
-	if e.Err != nil && strings.Contains(e.Err.Error(), token) {
-		e.Err = errors.New(strings.ReplaceAll(e.Err.Error(), token, "[redacted]"))
+	e.Message = redact.Text(e.Message, auth.ProjectID, auth.APIToken)
+	e.MoreInfo = redact.Text(e.MoreInfo, auth.ProjectID, auth.APIToken)
+	if e.Err != nil {
+		if msg := e.Err.Error(); redact.Text(msg, auth.ProjectID, auth.APIToken) != msg {
+			e.Err = errors.New(redact.Text(msg, auth.ProjectID, auth.APIToken))
+		}
 	}
 }
 

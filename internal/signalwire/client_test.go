@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -962,5 +965,41 @@ func TestNewClientDefaults(t *testing.T) {
 	}
 	if j := c.jitter(); j < 0 || j >= 1 {
 		t.Errorf("default jitter %v", j)
+	}
+}
+
+// TestGetParticipantDerivedTokenFormsNeverInErrors (issue 10 §6): an
+// upstream echoing the request's Authorization header, or the token in any
+// encoding, gets none of those forms into the error.
+func TestGetParticipantDerivedTokenFormsNeverInErrors(t *testing.T) {
+	var basic string
+	f := newFakeAPI(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		basic = r.Header.Get("Authorization")
+		pair := testProjectID + ":" + testToken
+		forms := []string{
+			basic,
+			base64.RawStdEncoding.EncodeToString([]byte(pair)),
+			base64.URLEncoding.EncodeToString([]byte(pair)),
+			base64.StdEncoding.EncodeToString([]byte(testToken)),
+			base64.RawURLEncoding.EncodeToString([]byte(testToken)),
+			url.QueryEscape(basic),
+		}
+		body, _ := json.Marshal(map[string]any{"code": 20003, "message": "rejected " + strings.Join(forms, " | "), "more_info": "https://x/?a=" + url.QueryEscape(basic)})
+		writeJSON(w, 401, body)
+	})
+	_, err := f.client(Options{}, nil, false).GetParticipant(context.Background(), f.auth(), testRef())
+	if err == nil || !strings.HasPrefix(basic, "Basic ") {
+		t.Fatalf("want a 401 error, got %v (auth %q)", err, basic)
+	}
+	b64 := strings.TrimPrefix(basic, "Basic ")
+	pair := testProjectID + ":" + testToken
+	for _, form := range []string{b64, strings.TrimRight(b64, "="), base64.URLEncoding.EncodeToString([]byte(pair)),
+		base64.StdEncoding.EncodeToString([]byte(testToken)), base64.RawURLEncoding.EncodeToString([]byte(testToken)), url.QueryEscape(b64)} {
+		if strings.Contains(err.Error(), form) {
+			t.Errorf("error contains a derived form of the token %q: %v", form, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("nothing was redacted: %v", err)
 	}
 }

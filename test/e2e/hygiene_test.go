@@ -29,6 +29,14 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	)
 	fwd := "whsec_" + base64.StdEncoding.EncodeToString([]byte(fwdBytes))
 	secrets := []string{token, rotated, signing, fwd, strings.TrimPrefix(fwd, "whsec_"), fwdBytes}
+	// Every derived form too (issue 10 §6): base64 with and without padding,
+	// Basic credentials, percent-encoded.
+	for _, v := range []string{token, rotated, signing, fwd, sandbox.ProjectID + ":" + token, sandbox.ProjectID + ":" + rotated} {
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+			secrets = append(secrets, enc.EncodeToString([]byte(v)))
+		}
+		secrets = append(secrets, url.QueryEscape(v))
+	}
 
 	s := start(t, localenv.Options{Sandbox: []sandbox.Option{sandbox.WithCredentials(sandbox.ProjectID, token)}})
 	ctx := context.Background()

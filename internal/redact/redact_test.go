@@ -1,0 +1,93 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+const (
+	project = "5a3e1c2b-7d4f-4e8a-9b6c-0d1e2f3a4b5c"
+	token   = "PTtok+en/with=odd&chars<>0123"
+	signing = "PSK_signing-key-value"
+)
+
+// derived lists, independently of the package, the forms the issue names:
+// base64 std/url with and without padding of each value and of
+// project:token, "Basic …", hex, percent-encoded and JSON-escaped forms.
+func derived(v string) []string {
+	var out []string
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		out = append(out, enc.EncodeToString([]byte(v)))
+	}
+	out = append(out, v, url.QueryEscape(v), url.PathEscape(v), hex.EncodeToString([]byte(v)),
+		strings.NewReplacer("<", `\u003c`, ">", `\u003e`, "&", `\u0026`).Replace(v))
+	return out
+}
+
+func allForms() []string {
+	forms := append(derived(token), derived(signing)...)
+	forms = append(forms, derived(project+":"+token)...)
+	forms = append(forms, "Basic "+base64.StdEncoding.EncodeToString([]byte(project+":"+token)),
+		url.QueryEscape("Basic "+base64.StdEncoding.EncodeToString([]byte(project+":"+token))))
+	return forms
+}
+
+func TestSetRedactsEveryDerivedForm(t *testing.T) {
+	var s Set
+	s.Add(token, signing)
+	s.AddBasic(project, token)
+	for _, f := range allForms() {
+		got := s.String("before " + f + " after")
+		if strings.Contains(got, f) || !strings.Contains(got, Mask) {
+			t.Errorf("form %q not redacted: %q", f, got)
+		}
+	}
+	// The project id alone is not a secret (it is every AccountSid).
+	if got := s.String("account " + project); got != "account "+project {
+		t.Errorf("project id redacted: %q", got)
+	}
+	var empty Set
+	if got := empty.String("x " + token); got != "x "+token {
+		t.Error("an empty set changed text")
+	}
+}
+
+func TestTextRedactsBasicCredentials(t *testing.T) {
+	for _, f := range allForms() {
+		if strings.Contains(f, signing) || strings.Contains(f, hex.EncodeToString([]byte(signing))) {
+			continue
+		}
+		if got := Text("echo: "+f, project, token, signing); strings.Contains(got, f) {
+			t.Errorf("form %q not redacted: %q", f, got)
+		}
+	}
+}
+
+func TestHandlerRedactsEveryString(t *testing.T) {
+	var buf bytes.Buffer
+	var s Set
+	log := slog.New(Handler(slog.NewJSONHandler(&buf, nil), &s))
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(project+":"+token))
+	log.Info("before load " + "plain")
+	s.Add(token, signing)
+	s.AddBasic(project, token)
+	log.With("with", basic).WithGroup("g").Warn("upstream said "+basic,
+		"error", errors.New("echo "+base64.RawURLEncoding.EncodeToString([]byte(token))),
+		"str", url.QueryEscape(basic), "bytes", []byte(signing),
+		slog.Group("nested", "v", hex.EncodeToString([]byte(token))))
+	out := buf.String()
+	for _, f := range allForms() {
+		if strings.Contains(out, f) {
+			t.Errorf("log output contains %q:\n%s", f, out)
+		}
+	}
+	if strings.Count(out, Mask) < 6 || !strings.Contains(out, "plain") {
+		t.Fatalf("unexpected output:\n%s", out)
+	}
+}
