@@ -32,6 +32,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signalwire-lambda/participants/test/localenv"
@@ -104,15 +105,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "local AWS (kumo) at %s: secret %q, retry queue + DLQ, destination queue, bus %q\n", env.KumoURL, env.SecretName, env.EventBusName)
 	fmt.Fprintf(stdout, "SignalWire sandbox at https://%s, HTTPS receiver at %s\n", env.Sandbox.Host(), env.Receiver.URL())
 
-	var logs io.Writer = io.Discard
+	// The logs stop before the emulator is killed: the bootstrap's last
+	// words ("failed to get the next invoke: connection refused") are the
+	// shutdown, not an error of the run.
+	logs := &gatedWriter{w: io.Discard}
 	if !*quiet {
-		logs = stderr
+		logs.w = stderr
 	}
 	fn, err := localenv.StartRIE(ctx, rie, bootstrap, env.FunctionEnv(), localenv.RIEOptions{LogOutput: logs})
 	if err != nil {
 		return err
 	}
 	defer fn.Close()
+	defer logs.close()
 	fmt.Fprintf(stdout, "bootstrap running under the RIE at %s\n", fn.URL())
 
 	for _, f := range files {
@@ -127,6 +132,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		rel, _ := filepath.Rel(root, f)
 		fmt.Fprintf(stdout, "\n=== %s (%s)\n%s\n", rel, time.Since(start).Round(time.Millisecond), describe(out))
+		if note := explainBatch(payload, out); note != "" {
+			fmt.Fprintln(stdout, note)
+		}
 	}
 	if fn.FirstInvoke() > 0 {
 		fmt.Fprintf(stdout, "\ncold start (first invocation, RIE round trip): %s\n", fn.FirstInvoke().Round(time.Millisecond))
@@ -187,8 +195,17 @@ func summarizeDestinations(ctx context.Context, env *localenv.Env, stdout io.Wri
 	fmt.Fprintln(stdout, "\n=== destinations")
 	accepted := env.Receiver.Accepted()
 	fmt.Fprintf(stdout, "HTTPS receiver: %d signed deliveries\n", len(accepted))
+	seen := map[string]int{}
 	for _, r := range accepted {
 		fmt.Fprintf(stdout, "  webhook-id %s  %s\n", r.Header.Get("webhook-id"), summary(r.Body))
+		seen[r.Header.Get("webhook-id")]++
+	}
+	for id, n := range seen {
+		if n > 1 {
+			fmt.Fprintf(stdout, "  (%s arrives %d times on purpose: events/sqs-retry-batch.json carries a stored retry of the\n"+
+				"   same participant-join callback as events/webhook-participant-join.json. One callback keeps one id and\n"+
+				"   one envelope however often it is delivered: delivery is at-least-once, deduplicate on the id.)\n", id, n)
+		}
 	}
 	events, _ := env.WaitEvents(wait, len(accepted))
 	fmt.Fprintf(stdout, "EventBridge bus %s: %d events\n", env.EventBusName, len(events))
@@ -228,4 +245,65 @@ func summary(b []byte) string {
 		return strings.TrimSpace(string(b))
 	}
 	return fmt.Sprintf("%s %s participant:%s", env.ID, env.Type, env.Lookup)
+}
+
+// gatedWriter forwards writes until close; after it, writes are dropped.
+type gatedWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+func (g *gatedWriter) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}
+
+// explainBatch explains the answer to an SQS event: which records the
+// function reported as failures (SQS retries only those) and why.
+func explainBatch(payload, out []byte) string {
+	var in struct {
+		Records []struct {
+			MessageID   string `json:"messageId"`
+			EventSource string `json:"eventSource"`
+			Body        string `json:"body"`
+		} `json:"Records"`
+	}
+	var resp struct {
+		Failures []struct {
+			ID string `json:"itemIdentifier"`
+		} `json:"batchItemFailures"`
+	}
+	if json.Unmarshal(payload, &in) != nil || len(in.Records) == 0 || in.Records[0].EventSource != "aws:sqs" || json.Unmarshal(out, &resp) != nil {
+		return ""
+	}
+	failed := map[string]bool{}
+	for _, f := range resp.Failures {
+		failed[f.ID] = true
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "what happened: a batch of %d records from the retry queue.\n", len(in.Records))
+	for _, r := range in.Records {
+		body := r.Body
+		if len(body) > 60 {
+			body = body[:60] + "…"
+		}
+		if failed[r.MessageID] {
+			fmt.Fprintf(&b, "  %s  reported in batchItemFailures: deliberately not a stored webhook (%s); SQS retries only\n"+
+				"      this record and, after maxReceiveCount receives, moves it to the dead-letter queue\n", r.MessageID, body)
+		} else {
+			fmt.Fprintf(&b, "  %s  processed and delivered: a stored webhook, so SQS deletes it\n", r.MessageID)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
 }

@@ -256,3 +256,35 @@ func TestServeForSAMLocalInvoke(t *testing.T) {
 		t.Errorf("serve output:\n%s", out.String())
 	}
 }
+
+// TestDemoRun: a normal run explains the deliberately bad SQS record and
+// the id that arrives twice, and its stderr does not end on an error line
+// (the bootstrap's shutdown noise when the emulator stops).
+func TestDemoRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the bootstrap")
+	}
+	if err := localenv.UseOfflineAWS(); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	if err := run(context.Background(), nil, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"7e2a4c6d-1b3f-4a5e-8c9d-0e1f2a3b4c5d  reported in batchItemFailures: deliberately not a stored webhook",
+		"processed and delivered: a stored webhook",
+		"arrives 2 times on purpose",
+		"deduplicate on the id",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if strings.Contains(strings.ToLower(last), "error") || strings.Contains(last, "failed") || strings.Contains(last, "refused") {
+		t.Errorf("stderr ends with an error line: %s", last)
+	}
+}
