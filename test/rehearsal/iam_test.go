@@ -11,7 +11,10 @@ import (
 
 // policyDocument is an IAM policy document.
 type policyDocument struct {
-	Statement []statement `json:"Statement"`
+	// Statement holds nil for a null element: moto keeps an Fn::If that
+	// chose AWS::NoValue inside the list as None, where CloudFormation
+	// removes the element.
+	Statement []*statement `json:"Statement"`
 }
 
 type statement struct {

@@ -92,7 +92,18 @@ type world struct {
 	destARN   string
 	busARN    string
 	observe   string // moto's URL of the queue the bus rule feeds
+	// keyARN is the customer-managed KMS key of the secret and the
+	// destination queue; topicARN the SNS topic of the DLQ alarm.
+	keyARN, topicARN string
 }
+
+// worldTemplate creates what the kms and sns clients would (the rehearsal
+// has no need of their SDK modules): a KMS key and an SNS topic.
+const worldTemplate = `{"Resources": {
+  "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::` + account + `:root"}, "Action": "kms:*", "Resource": "*"}]}}},
+  "Topic": {"Type": "AWS::SNS::Topic"}},
+ "Outputs": {"KeyArn": {"Value": {"Fn::GetAtt": ["Key", "Arn"]}}, "TopicArn": {"Value": {"Ref": "Topic"}}}}`
 
 func setUpWorld(t *testing.T, ctx context.Context, c clients, dir string) *world {
 	t.Helper()
@@ -103,19 +114,27 @@ func setUpWorld(t *testing.T, ctx context.Context, c clients, dir string) *world
 	if err := w.sandbox.WriteCACert(w.caFile); err != nil {
 		t.Fatal(err)
 	}
+	var shared template
+	if err := json.Unmarshal([]byte(worldTemplate), &shared); err != nil {
+		t.Fatal(err)
+	}
+	st := createStack(t, c.cfn, "rehearsal-world", shared, nil)
+	w.keyARN, w.topicARN = outputValue(st, "KeyArn"), outputValue(st, "TopicArn")
 	project, token := w.sandbox.Credentials()
 	secret, _ := json.Marshal(localenv.Secret{
 		ProjectID: project, APIToken: token, SpaceHost: w.sandbox.Host(),
 		SigningKey: sandbox.SigningKey, ForwardSigningSecret: sandbox.ForwardSigningSecret,
 	})
-	s, err := c.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(secretName), SecretString: aws.String(string(secret))})
+	s, err := c.sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String(secretName), SecretString: aws.String(string(secret)), KmsKeyId: aws.String(w.keyARN),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.secretARN = aws.ToString(s.ARN)
-	w.destURL, w.destARN = createQueue(t, ctx, c, destQueue)
+	w.destURL, w.destARN = createQueue(t, ctx, c, destQueue, map[string]string{"KmsMasterKeyId": w.keyARN})
 	var observeARN string
-	w.observe, observeARN = createQueue(t, ctx, c, "rehearsal-bus-observer")
+	w.observe, observeARN = createQueue(t, ctx, c, "rehearsal-bus-observer", nil)
 	bus, err := c.eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(busName)})
 	if err != nil {
 		t.Fatal(err)
@@ -135,9 +154,9 @@ func setUpWorld(t *testing.T, ctx context.Context, c clients, dir string) *world
 	return w
 }
 
-func createQueue(t *testing.T, ctx context.Context, c clients, name string) (queueURL, arn string) {
+func createQueue(t *testing.T, ctx context.Context, c clients, name string, attrs map[string]string) (queueURL, arn string) {
 	t.Helper()
-	q, err := c.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	q, err := c.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,6 +317,9 @@ func deploy(t *testing.T, ctx context.Context, m *moto, c clients, w *world, pyt
 		"ForwardQueueArn":     w.destARN,
 		"ForwardEventBusName": busName,
 		"ForwardHttpsUrl":     w.receiver.URL(),
+		"KmsKeyArn":           w.keyARN,
+		// The alarm is among what moto cannot create; the parameter is still checked.
+		"DeadLetterAlarmTopicArn": w.topicARN,
 	}}
 	putS3(t, m.url, codeBucket, codeKey, code)
 	d.tpl = samTransform(t, python, root, "s3://"+codeBucket+"/"+codeKey, d.params)
@@ -434,7 +456,7 @@ func (d *deployment) checkAgreement(t *testing.T, ctx context.Context) {
 		}
 	}
 	logGroupARN := d.arns[d.logGroupID]
-	known := map[string]bool{w.secretARN: true, w.destARN: true, w.busARN: true, logGroupARN + ":*": true}
+	known := map[string]bool{w.secretARN: true, w.destARN: true, w.busARN: true, w.keyARN: true, logGroupARN + ":*": true}
 	for _, arn := range d.arns {
 		known[arn] = true
 	}
@@ -450,6 +472,9 @@ func (d *deployment) checkAgreement(t *testing.T, ctx context.Context) {
 		{"sqs:ChangeMessageVisibility", source},
 		{"logs:CreateLogStream", logGroupARN},
 		{"logs:PutLogEvents", logGroupARN},
+		// The secret and the destination queue are encrypted with the customer-managed key.
+		{"kms:Decrypt", w.keyARN},
+		{"kms:GenerateDataKey", w.keyARN},
 	}, env["DEAD_LETTER_QUEUE_URL"] != "", d.arns[d.dlqID])
 }
 
@@ -750,6 +775,10 @@ func checkPolicies(t *testing.T, ctx context.Context, c clients, tpl template, c
 			t.Fatalf("policy %s: %v", name, err)
 		}
 		for _, s := range doc.Statement {
+			if s == nil {
+				t.Logf("policy %s: a null statement (moto's value of an Fn::If that chose AWS::NoValue; CloudFormation drops it)", name)
+				continue
+			}
 			for _, r := range s.Resource {
 				if !known[r] {
 					t.Errorf("policy %s statement %s: resource %s is none of the stack's or its parameters' resources", name, s.Sid, r)
@@ -798,6 +827,10 @@ func checkPolicies(t *testing.T, ctx context.Context, c clients, tpl template, c
 	}
 	prefix := "arn:aws:execute-api:" + region + ":" + account + ":" + standInAPIID + "/"
 	for _, s := range doc.Statement {
+		if s == nil {
+			t.Errorf("a null statement in the function's resource policy")
+			continue
+		}
 		arnLike, _ := s.Condition["ArnLike"].(map[string]any)
 		src, _ := arnLike["AWS:SourceArn"].(string)
 		if !strings.HasPrefix(src, prefix) || slices.Index(s.Resource, aws.ToString(conf.FunctionArn)) < 0 {
