@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -68,6 +69,10 @@ func ProblemFor(err error) problem.Problem {
 		return problem.New(KindCredentialsUnavailable, http.StatusServiceUnavailable, "the function could not load its SignalWire credentials; see its logs")
 	case errors.As(err, &apiErr):
 		return upstreamProblem(apiErr)
+	case errors.Is(err, context.DeadlineExceeded):
+		// Time ran out in a step that is not a SignalWire call (waiting for
+		// another caller's credentials fetch, for instance).
+		return problem.New(KindUpstreamTimeout, http.StatusGatewayTimeout, "an upstream service did not answer before the function's deadline")
 	}
 	return problem.New(KindInternal, http.StatusInternalServerError, "unexpected error; see the function's logs")
 }

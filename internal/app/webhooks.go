@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/problem"
@@ -266,7 +267,7 @@ func (w *Webhooks) accept(ctx context.Context, job Job, src *webhook.Source) (we
 		}
 		src = &parsed
 	}
-	inline, cancel := context.WithTimeout(ctx, w.inlineBudget(ctx))
+	inline, cancel := deadline.Reserve(ctx, w.opts.InlineBudget, enqueueReserve(ctx))
 	env, outcome, err := w.process(inline, job, src)
 	cancel()
 	if err == nil {
@@ -289,15 +290,20 @@ func (w *Webhooks) accept(ctx context.Context, job Job, src *webhook.Source) (we
 	return env, OutcomeQueued, nil
 }
 
-// inlineBudget leaves a second of the Lambda deadline for enqueueing.
-func (w *Webhooks) inlineBudget(ctx context.Context) time.Duration {
-	budget := w.opts.InlineBudget
-	if dl, ok := ctx.Deadline(); ok {
-		if left := time.Until(dl) - time.Second; left < budget {
-			budget = max(left, 0)
-		}
+// maxEnqueueReserve is the most of the deadline kept for parking a webhook
+// on the retry queue (one SendMessage, usually tens of milliseconds).
+const maxEnqueueReserve = time.Second
+
+// enqueueReserve is what inline processing leaves of ctx's deadline (the
+// deadline minus the invocation's margin) for the enqueue: a second, or
+// half of what is left for short function timeouts, so that a 1 s function
+// still tries to deliver before it queues.
+func enqueueReserve(ctx context.Context) time.Duration {
+	left, ok := deadline.Left(ctx)
+	if !ok {
+		return 0
 	}
-	return budget
+	return min(maxEnqueueReserve, max(left, 0)/2)
 }
 
 // Process turns a verified webhook into an envelope: it fetches the

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/signalwire-lambda/participants/internal/app"
+	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/participant"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
@@ -136,21 +137,26 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if inv.ColdStart {
 		inv.Metrics.Add(obs.MetricColdStart, obs.UnitCount, 1)
 	}
+	// Every step works against the deadline minus a margin, so that the
+	// answer, this log line and the metrics are written before Lambda's
+	// deadline even when an upstream hangs.
+	work, cancel := deadline.WithMargin(ctx)
 	var out []byte
 	var outcome any
 	var err error
 	if e, kind := decodeV2(payload); e != nil {
 		// The common case, decoded once: an HTTP API or Function URL event.
 		inv.SetTrigger(kind)
-		out, outcome, err = r.serveV2(ctx, kind, e)
+		out, outcome, err = r.serveV2(work, kind, e)
 	} else {
 		kind := Detect(payload)
 		inv.SetTrigger(kind)
 		if kind == KindSQS || kind == KindWebhookJob {
 			r.mayForward()
 		}
-		out, outcome, err = r.dispatch(ctx, kind, payload)
+		out, outcome, err = r.dispatch(work, kind, payload)
 	}
+	cancel()
 
 	attrs := []any{"outcome", outcome, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
 	if err != nil {
