@@ -152,7 +152,7 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 		}
 		if err != nil {
 			obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
-			w.app.log.WarnContext(ctx, "webhook rejected", "reason", err.Error(), "candidate_urls", len(candidates))
+			w.app.log.WarnContext(ctx, "webhook rejected", "reason", redactQueries(err.Error(), candidates), "candidate_urls", redactedURLs(candidates))
 			return ProblemResponse(problem.New(KindInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature"))
 		}
 		if verified.Form != nil && !sameValues(verified.Form, form) {

@@ -1,0 +1,44 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRejectedWebhookLogRedactsQueryValues (issue 14 §7): the "webhook
+// rejected" line listed the candidate URLs with their query strings, where
+// users put tokens. Names stay (to debug), values do not.
+func TestRejectedWebhookLogRedactsQueryValues(t *testing.T) {
+	f := newHooks(t, nil)
+	req := signedPost(joinForm(call), "PSK_wrong")
+	req.RawQuery = "ConferenceSid=" + conf + "&token=s3cr3t-t0ken&bare-s3cr3t"
+	r := f.app.ServeHTTP(f.ctx(), req)
+	if r.Status != 403 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	logs := f.logs.String()
+	if !strings.Contains(logs, `"message":"webhook rejected"`) {
+		t.Fatalf("no rejection line:\n%s", logs)
+	}
+	for _, secret := range []string{"s3cr3t", conf} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("the log carries the query value %q:\n%s", secret, logs)
+		}
+	}
+	if !strings.Contains(logs, "/webhooks/signalwire?ConferenceSid=[redacted]&token=[redacted]&[redacted]") {
+		t.Fatalf("the log does not show the redacted URL:\n%s", logs)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://h.example/w":                      "https://h.example/w",
+		"https://h.example/w?":                     "https://h.example/w?",
+		"https://h.example/w?a=1&b=&c":             "https://h.example/w?a=[redacted]&b=[redacted]&[redacted]",
+		"https://user:pw@h.example:443/w?t=x#frag": "https://h.example:443/w?t=[redacted]",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
