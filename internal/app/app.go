@@ -102,6 +102,9 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 func (a *App) get(ctx context.Context, creds credentials.Credentials, ref signalwire.ParticipantRef) (*signalwire.Participant, error) {
 	start := time.Now()
 	p, err := a.upstream.GetParticipant(ctx, signalwire.Auth{ProjectID: creds.ProjectID, APIToken: creds.APIToken, SpaceHost: creds.SpaceHost}, ref)
+	if err == nil {
+		err = checkParticipantAnswer(ref, p)
+	}
 	ms := float64(time.Since(start).Microseconds()) / 1000
 	inv := obs.InvocationFrom(ctx)
 	batch := inv.Batch()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"path"
 	"strings"
@@ -101,6 +102,17 @@ func FuzzReadRoute(f *testing.F) {
 		ref, routed := readRoute(req)
 		resp := a.ServeHTTP(context.Background(), req)
 		sent := rt.take()
+		if method == http.MethodHead {
+			// No body, and the status and headers of the same GET.
+			get := req
+			get.Method = http.MethodGet
+			g := a.ServeHTTP(context.Background(), get)
+			rt.take()
+			if len(resp.Body) != 0 || g.Status != resp.Status || !maps.Equal(g.Headers, resp.Headers) {
+				t.Fatalf("HEAD %q: %d %v %q; GET: %d %v", rawPath, resp.Status, resp.Headers, resp.Body, g.Status, g.Headers)
+			}
+			resp = g
+		}
 		prob := checkAnswer(t, resp)
 
 		if !routed {

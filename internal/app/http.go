@@ -1,8 +1,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
 	"strconv"
@@ -48,8 +50,18 @@ type Response struct {
 	Body    []byte
 }
 
-// ServeHTTP routes an HTTP request to the read or the webhook route.
+// ServeHTTP routes an HTTP request to the read or the webhook route. The
+// answer to a HEAD request has the headers of the GET answer and no body
+// (RFC 9110, 9.3.2).
 func (a *App) ServeHTTP(ctx context.Context, r Request) Response {
+	resp := a.route(ctx, r)
+	if r.Method == http.MethodHead {
+		resp.Body = nil
+	}
+	return resp
+}
+
+func (a *App) route(ctx context.Context, r Request) Response {
 	if ref, ok := readRoute(r); ok {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return methodNotAllowed("GET, HEAD")
@@ -58,7 +70,7 @@ func (a *App) ServeHTTP(ctx context.Context, r Request) Response {
 		if err != nil {
 			return a.errorResponse(ctx, err)
 		}
-		body, err := json.Marshal(p)
+		body, err := EncodeJSON(p)
 		if err != nil {
 			return a.errorResponse(ctx, err)
 		}
@@ -75,6 +87,32 @@ func (a *App) ServeHTTP(ctx context.Context, r Request) Response {
 	}
 	return ProblemResponse(problem.New(KindRouteNotFound, http.StatusNotFound,
 		"no route for "+r.Method+" "+truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+WebhookRoute))
+}
+
+// MaxAnswerBytes bounds every answer the function returns: Lambda refuses a
+// synchronous response over 6 MB (Function.ResponseSizeTooLarge), and the
+// caller would get a generic error instead of a problem. The participant's
+// bounds (MaxParticipantBytes) keep real answers far below it; the trigger
+// adapters replace anything larger with a 502 problem.
+const MaxAnswerBytes = 6_000_000
+
+// EncodeJSON marshals v without escaping <, > and & (they are safe in
+// application/json, and escaping multiplies them by six): the function's
+// answers and their Lambda envelopes stay close to the size of the data.
+func EncodeJSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// AnswerTooLarge is the 502 problem that replaces an answer over
+// MaxAnswerBytes.
+func AnswerTooLarge(size int) problem.Problem {
+	return problem.New(KindUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit; SignalWire's data is not usable", size))
 }
 
 // errorResponse logs a failure at the level it deserves and renders it.

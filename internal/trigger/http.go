@@ -59,14 +59,14 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 		Base64:   e.IsBase64Encoded,
 	}
 	if kind == KindFunctionURL {
-		resp := r.core.ServeHTTP(ctx, req)
-		out, err := json.Marshal(events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
-		return out, resp.Status, err
+		return r.answer(ctx, r.core.ServeHTTP(ctx, req), func(resp app.Response) any {
+			return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
+		})
 	}
 	req.PathParams = e.PathParameters
-	resp := r.core.ServeHTTP(ctx, req)
-	out, err := json.Marshal(events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
-	return out, resp.Status, err
+	return r.answer(ctx, r.core.ServeHTTP(ctx, req), func(resp app.Response) any {
+		return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
+	})
 }
 
 // httpAPI adapts an HTTP API (payload format 2.0) event that decodeV2 did
@@ -98,8 +98,9 @@ func (r *Router) functionURL(ctx context.Context, payload []byte) ([]byte, any, 
 		Body:     e.Body,
 		Base64:   e.IsBase64Encoded,
 	})
-	out, err := json.Marshal(events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
-	return out, resp.Status, err
+	return r.answer(ctx, resp, func(resp app.Response) any {
+		return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
+	})
 }
 
 // restAPI adapts a REST API (payload format 1.0) proxy event. REST APIs do
@@ -139,7 +140,20 @@ func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 		Body:          e.Body,
 		Base64:        e.IsBase64Encoded,
 	})
-	out, err := json.Marshal(events.APIGatewayProxyResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
+	return r.answer(ctx, resp, func(resp app.Response) any {
+		return events.APIGatewayProxyResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
+	})
+}
+
+// answer renders resp in its trigger's shape. An answer over
+// app.MaxAnswerBytes, which Lambda would refuse, becomes a 502 problem.
+func (r *Router) answer(ctx context.Context, resp app.Response, shape func(app.Response) any) ([]byte, any, error) {
+	out, err := app.EncodeJSON(shape(resp))
+	if err == nil && len(out) > app.MaxAnswerBytes {
+		r.log.ErrorContext(ctx, "answer over Lambda's response limit; a 502 problem replaces it", "bytes", len(out))
+		resp = app.ProblemResponse(app.AnswerTooLarge(len(out)))
+		out, err = app.EncodeJSON(shape(resp))
+	}
 	return out, resp.Status, err
 }
 

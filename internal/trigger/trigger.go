@@ -210,9 +210,14 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 		r.log.Log(ctx, level, "direct invocation failed", "status", prob.Status, "problem", prob.Type, "error", err.Error())
 		return nil, prob.Status, app.LambdaError(prob)
 	}
-	out, err := json.Marshal(p)
+	out, err := app.EncodeJSON(p)
 	if err != nil {
 		return nil, 500, errors.New("encoding the participant failed")
+	}
+	if len(out) > app.MaxAnswerBytes {
+		prob := app.AnswerTooLarge(len(out))
+		r.log.ErrorContext(ctx, "direct invocation failed", "status", prob.Status, "problem", prob.Type, "error", prob.Detail)
+		return nil, prob.Status, app.LambdaError(prob)
 	}
 	return out, 200, nil
 }
@@ -240,5 +245,10 @@ func (r *Router) webhookJob(ctx context.Context, payload []byte) ([]byte, any, e
 		return nil, prob.Status, app.LambdaError(prob)
 	}
 	out, err := env.MarshalJSON()
+	if err == nil && len(out) > app.MaxAnswerBytes {
+		prob := app.AnswerTooLarge(len(out))
+		r.log.ErrorContext(ctx, "direct webhook failed", "error", prob.Detail)
+		return nil, prob.Status, app.LambdaError(prob)
+	}
 	return out, outcome, err
 }

@@ -1,0 +1,94 @@
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+)
+
+// Bounds on SignalWire's answer for one participant. A real one is under
+// 2 KiB, its longest values (uri, label) a few hundred bytes; a value or an
+// answer beyond these is an upstream error, not something to pass on: it
+// would make the read route's answer exceed Lambda's 6 MB response limit
+// (JSON escaping multiplies some bytes up to sixfold) and the webhook's
+// envelope exceed what its destinations accept.
+const (
+	// MaxParticipantFieldBytes bounds one field's value, as sent.
+	MaxParticipantFieldBytes = 8 << 10
+	// MaxParticipantBytes bounds the sum of every field's name and value.
+	MaxParticipantBytes = 64 << 10
+)
+
+// checkParticipantAnswer rejects a participant answer that cannot be the one asked for:
+// empty, for another account, conference or call, or absurdly large. The
+// error is a KindBadResponse *signalwire.APIError, so it maps to 502
+// upstream-error and a webhook's lookup fails (and is retried) rather than
+// delivering a wrong participant as "found".
+func checkParticipantAnswer(ref signalwire.ParticipantRef, p *signalwire.Participant) error {
+	if err := answerProblem(ref, p); err != nil {
+		return &signalwire.APIError{Kind: signalwire.KindBadResponse, StatusCode: 200, Attempts: 1, Err: err}
+	}
+	return nil
+}
+
+func answerProblem(ref signalwire.ParticipantRef, p *signalwire.Participant) error {
+	if p == nil {
+		return errors.New("no participant in the answer")
+	}
+	total := 0
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{
+		{"account_sid", p.AccountSID}, {"conference_sid", p.ConferenceSID}, {"call_sid", p.CallSID},
+		{"call_sid_to_coach", p.CallSIDToCoach}, {"status", p.Status}, {"date_created", p.DateCreated},
+		{"date_updated", p.DateUpdated}, {"uri", p.URI},
+	} {
+		if f.v == nil {
+			continue
+		}
+		if len(*f.v) > MaxParticipantFieldBytes {
+			return fmt.Errorf("the answer's %s is %d bytes (limit %d)", f.name, len(*f.v), MaxParticipantFieldBytes)
+		}
+		total += len(f.name) + len(*f.v)
+	}
+	for _, m := range []map[string]json.RawMessage{p.Extra, p.Invalid} {
+		for k, v := range m {
+			if len(k) > MaxParticipantFieldBytes || len(v) > MaxParticipantFieldBytes {
+				return fmt.Errorf("the answer's field %s is %d bytes (limit %d)", quoteShort(k), len(k)+len(v), MaxParticipantFieldBytes)
+			}
+			total += len(k) + len(v)
+		}
+	}
+	if total > MaxParticipantBytes {
+		return fmt.Errorf("the answer's fields total %d bytes (limit %d)", total, MaxParticipantBytes)
+	}
+	for _, f := range []struct {
+		name, want string
+		got        *string
+	}{
+		{"account_sid", ref.AccountSID, p.AccountSID},
+		{"conference_sid", ref.ConferenceSID, p.ConferenceSID},
+		{"call_sid", ref.CallSID, p.CallSID},
+	} {
+		switch {
+		case f.got == nil:
+			return fmt.Errorf("the answer has no %s: not the participant requested", f.name)
+		case !strings.EqualFold(*f.got, f.want):
+			return fmt.Errorf("the answer's %s is %s, not the one requested", f.name, quoteShort(*f.got))
+		}
+	}
+	return nil
+}
+
+// quoteShort quotes an upstream value for an error message, cut to 64 bytes.
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "…"
+	}
+	return strconv.Quote(s)
+}
