@@ -188,10 +188,20 @@ func TestMalformedWebhookBodies(t *testing.T) {
 func TestMethodNotAllowed(t *testing.T) {
 	f := newFn(t)
 	hook := signedWebhook(callbackForm(6))
-	for _, m := range []string{"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "post"} {
+	for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "OPTIONS", "post"} {
 		r := hook
 		r.method = m
 		rejected(t, f, r, http.StatusMethodNotAllowed, app.KindMethodNotAllowed, m+" webhook")
+	}
+	// HEAD gets the same answer without a body (RFC 9110, 9.3.2).
+	head := hook
+	head.method = "HEAD"
+	for shape, payload := range head.shapes(t) {
+		before := f.edges()
+		if a := f.http(t, payload); a.Status != http.StatusMethodNotAllowed || a.Body != "" || a.Headers["Allow"] != "POST" {
+			t.Fatalf("HEAD webhook (%s): %d %v %q", shape, a.Status, a.Headers, truncate(a.Body))
+		}
+		f.unchanged(t, before, "HEAD webhook ("+shape+")")
 	}
 	read := req{method: "GET", path: readPath(sandbox.ProjectID, sandbox.ConferenceStandup, sandbox.CallAlice)}
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE", "OPTIONS", "get"} {
