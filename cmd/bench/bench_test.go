@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +78,19 @@ func TestInvocationLog(t *testing.T) {
 	h, u, ok := invocationLog(logs)
 	if !ok || h != 17964*time.Microsecond || u != 16500*time.Microsecond {
 		t.Errorf("handler %v upstream %v ok %v", h, u, ok)
+	}
+}
+
+func TestProcCPU(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	d, err := procCPU(exe)
+	if err != nil {
+		t.Skip("no /proc schedstat here:", err)
+	}
+	if d <= 0 {
+		t.Errorf("CPU time %v of this test process", d)
 	}
 }

@@ -90,6 +90,24 @@ func buildTable(o options, b builds, cold map[string]*coldResult, warm *warmResu
 		})
 	}
 
+	for _, route := range []string{routeRead, routeWebhook} {
+		for _, rtt := range o.rtts {
+			c, p := cold[specName(ours, route, rtt, "")], cold[specName(bare, route, rtt, "")]
+			if len(c.cpu) == 0 || len(p.cpu) == 0 {
+				continue
+			}
+			co, cp := ms(c.cpu...), ms(p.cpu...)
+			t.add(row{
+				measure:  fmt.Sprintf("CPU time of the bootstrap process up to its first response, %s, RTT %s (all threads, /proc schedstat)", routeLabel[route], rtt),
+				ours:     fmtMedian(co, 1, "ms"),
+				baseline: "bare " + fmtMedian(cp, 1, "ms"),
+				ratio:    fmtRatio(co.median(), cp.median(), ratios(co, cp)),
+				target:   info,
+				status:   info,
+			})
+		}
+	}
+
 	// 3. Warm latency (median of each run's later invocations).
 	for _, route := range []string{routeRead, routeWebhook} {
 		for _, rtt := range o.rtts {

@@ -59,6 +59,9 @@ type coldResult struct {
 	reported []time.Duration
 	// hwm is the bootstrap's peak RSS (VmHWM) at the end of the run.
 	hwm []int64
+	// cpu is the CPU time the bootstrap process used up to its first
+	// answer (every thread's, from /proc schedstat).
+	cpu []time.Duration
 	// handler and upstream are, for the real function, the first
 	// invocation's duration_ms and upstream_latency_ms from its log line
 	// (the handler's own time, and the SignalWire call's within it).
@@ -94,6 +97,7 @@ func measureCold(ctx context.Context, rieBin string, specs []coldSpec, runs int,
 				res.warm = append(res.warm, r.warm[0])
 				res.reported = append(res.reported, r.reported...)
 				res.hwm = append(res.hwm, r.hwm...)
+				res.cpu = append(res.cpu, r.cpu...)
 				res.handler = append(res.handler, r.handler...)
 				res.upstream = append(res.upstream, r.upstream...)
 			}
@@ -113,6 +117,9 @@ func coldRun(ctx context.Context, rieBin string, s coldSpec, logs io.Writer) (*c
 		return nil, fmt.Errorf("%w\nlogs:\n%s", err, fn.Logs())
 	}
 	r := &coldResult{first: []time.Duration{fn.FirstInvoke()}}
+	if cpu, err := procCPU(s.bin); err == nil {
+		r.cpu = []time.Duration{cpu}
+	}
 	if h, u, ok := invocationLog(fn.Logs()); ok {
 		r.handler, r.upstream = []time.Duration{h}, []time.Duration{u}
 	}
@@ -283,13 +290,23 @@ func httpOutcome(out []byte) (string, error) {
 // The RIE's REPORT line cannot be used: it prints the configured memory
 // size (3008 MB) as Max Memory Used.
 func procMemory(bin string) (hwm, rss int64, err error) {
+	dir, err := procDir(bin)
+	if err != nil {
+		return 0, 0, err
+	}
+	return readStatus(filepath.Join(dir, "status"))
+}
+
+// procDir finds the running process whose executable is bin and returns
+// its /proc directory.
+func procDir(bin string) (string, error) {
 	want, err := filepath.EvalSymlinks(bin)
 	if err != nil {
-		return 0, 0, fmt.Errorf("bench: %w", err)
+		return "", fmt.Errorf("bench: %w", err)
 	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, 0, fmt.Errorf("bench: peak RSS needs /proc: %w", err)
+		return "", fmt.Errorf("bench: peak RSS and CPU time need /proc: %w", err)
 	}
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
@@ -299,9 +316,39 @@ func procMemory(bin string) (hwm, rss int64, err error) {
 		if err != nil || exe != want {
 			continue
 		}
-		return readStatus(filepath.Join("/proc", e.Name(), "status"))
+		return filepath.Join("/proc", e.Name()), nil
 	}
-	return 0, 0, fmt.Errorf("bench: no running process of %s", bin)
+	return "", fmt.Errorf("bench: no running process of %s", bin)
+}
+
+// procCPU sums the time on CPU of every thread of the running process of
+// bin (the first field of /proc/<pid>/task/<tid>/schedstat, nanoseconds).
+func procCPU(bin string) (time.Duration, error) {
+	dir, err := procDir(bin)
+	if err != nil {
+		return 0, err
+	}
+	tasks, err := os.ReadDir(filepath.Join(dir, "task"))
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	var total time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, "task", t.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		ns, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: schedstat %q: %w", b, err)
+		}
+		total += time.Duration(ns)
+	}
+	return total, nil
 }
 
 func readStatus(path string) (hwm, rss int64, err error) {

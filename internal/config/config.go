@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -87,14 +88,31 @@ type Config struct {
 
 // The patterns use + and a separate length check: bounded repetitions such
 // as {1,256} compile into large automata, which cost half a millisecond of
-// every cold start (make bench).
+// every cold start (make bench). They are compiled on first use, so a
+// configuration without the variable never pays for them.
 var (
-	busName   = regexp.MustCompile(`^([A-Za-z0-9._\-/]+|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]+)$`)
-	namespace = regexp.MustCompile(`^[A-Za-z0-9.\-_/#:]+$`)
+	busName = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([A-Za-z0-9._\-/]+|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]+)$`)
+	})
 	// logicalID is a CloudFormation logical id: what `sam local` puts in a
 	// variable whose value is a Ref to a resource it cannot create.
-	logicalID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
+	logicalID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`) })
 )
+
+// validNamespace is ^[A-Za-z0-9.\-_/#:]+$ without a regexp (every
+// configuration checks it, the default included).
+func validNamespace(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(".-_/#:", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 // Load reads every setting through getenv and validates it. The error names
 // each bad variable and the form it expects, on one line, in Variables order.
@@ -200,7 +218,7 @@ func setForwardHTTPSURL(c *Config, v string) error {
 
 func setForwardEventBus(c *Config, v string) error {
 	c.ForwardEventBus = v
-	if v != "" && (len(v) > 1600 || !busName.MatchString(v)) {
+	if v != "" && (len(v) > 1600 || !busName().MatchString(v)) {
 		return fmt.Errorf("is %q", v)
 	}
 	return nil
@@ -218,7 +236,7 @@ func queueURL(name string, field func(*Config) *string) func(*Config, string) er
 		// Under `sam local`, a Ref to a queue SAM cannot create arrives
 		// as the queue's logical id ("RetryQueue"): no queue in this
 		// local run, rather than a function that cannot start.
-		if c.Local && len(v) <= 255 && logicalID.MatchString(v) {
+		if c.Local && len(v) <= 255 && logicalID().MatchString(v) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s is %q, a CloudFormation logical id that sam local could not resolve: no such queue in this local run (set it in the --env-vars file to use one)", name, v))
 			*dst = ""
 			return nil
@@ -238,7 +256,7 @@ func setMaxReceiveCount(c *Config, v string) error {
 
 func setMetricsNamespace(c *Config, v string) error {
 	c.MetricsNamespace = v
-	if len(v) > 255 || !namespace.MatchString(v) {
+	if len(v) > 255 || !validNamespace(v) {
 		return fmt.Errorf("is %q", v)
 	}
 	return nil

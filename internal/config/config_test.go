@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,22 @@ func TestLocalUnresolvedQueueRef(t *testing.T) {
 	// A local value that is neither a URL nor a logical id is still an error.
 	if _, err := Load(env(map[string]string{"SIGNALWIRE_SECRET_ID": "sw", "RETRY_QUEUE_URL": "not a url", "AWS_SAM_LOCAL": "true"})); err == nil {
 		t.Fatal("local run accepted RETRY_QUEUE_URL=\"not a url\"")
+	}
+}
+
+// TestValidNamespaceIsThePattern: the hand-written check accepts exactly
+// what ^[A-Za-z0-9.\-_/#:]+$ accepts.
+func TestValidNamespaceIsThePattern(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z0-9.\-_/#:]+$`)
+	for _, s := range []string{"", "SignalWireParticipants", "Acme/SignalWire", "a.b-c_d/e#f:g", "bad namespace", "ü", "a\x00", "a\n", "a$", "a\\b", "[x]", "a,b", "a+b"} {
+		if got, want := validNamespace(s), re.MatchString(s); got != want {
+			t.Errorf("validNamespace(%q) = %v, the pattern says %v", s, got, want)
+		}
+	}
+	for c := 0; c < 256; c++ {
+		s := string([]byte{'a', byte(c)})
+		if got, want := validNamespace(s), re.MatchString(s); got != want {
+			t.Errorf("validNamespace(%q) = %v, the pattern says %v", s, got, want)
+		}
 	}
 }
