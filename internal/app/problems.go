@@ -37,6 +37,7 @@ var errorTypes = map[string]string{
 	KindInvalidSID:             "InvalidSid",
 	KindBadRequest:             "BadRequest",
 	KindNotFound:               "ParticipantNotFound",
+	KindPayloadTooLarge:        "PayloadTooLarge",
 	KindAccountNotFound:        "AccountNotFound",
 	KindUpstreamUnauthorized:   "UpstreamUnauthorized",
 	KindUpstreamRateLimited:    "UpstreamRateLimited",

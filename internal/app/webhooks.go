@@ -15,7 +15,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/problem"
-	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
@@ -38,6 +37,10 @@ type WebhookOptions struct {
 	Destinations []forward.Destination
 	// Retry parks webhooks whose processing failed; nil means answer 503 instead.
 	Retry Enqueuer
+	// DeadLetter receives a destination's permanent failure at once, with
+	// the reason (the retry queue's dead-letter queue); nil leaves such
+	// failures to the retry queue and its redrive.
+	DeadLetter Enqueuer
 	// InlineBudget bounds the fetch+forward work done before answering
 	// SignalWire; what does not finish in it goes to the retry queue.
 	InlineBudget time.Duration
@@ -71,30 +74,6 @@ func NewWebhooks(a *App, opts WebhookOptions) *Webhooks {
 	return w
 }
 
-// Job is a verified webhook as it travels through the retry queue, and
-// the payload of a direct invocation ({"signalwire_webhook": Job}).
-type Job struct {
-	// Form is a form callback's body as signed (form-encoded): the body
-	// SignalWire sent, or, when the signature covered only some of its values
-	// (see webhook.FormOrderings), those values re-encoded.
-	Form string `json:"form,omitempty"`
-	// Body is the raw body of a callback of another media type
-	// (ContentType), byte for byte; empty for form callbacks.
-	Body string `json:"body,omitempty"`
-	// ContentType is Body's media type (webhook.JSONContentType); empty for
-	// form callbacks.
-	ContentType string `json:"content_type,omitempty"`
-	// Query is the raw query string of the callback URL.
-	Query string `json:"query,omitempty"`
-	// ReceivedAt is when the function first accepted the webhook.
-	ReceivedAt time.Time `json:"received_at"`
-	// EventID is the envelope id (for FIFO deduplication and logs).
-	EventID string `json:"event_id,omitempty"`
-	// TraceID is the X-Ray trace of the invocation that accepted the
-	// webhook, so a later delivery from the retry queue continues it.
-	TraceID string `json:"trace_id,omitempty"`
-}
-
 // Outcome says what happened to an accepted webhook.
 type Outcome string
 
@@ -103,6 +82,9 @@ const (
 	OutcomeDelivered Outcome = "delivered" // every destination has it
 	OutcomeReturned  Outcome = "returned"  // no destination: the answer carries it
 	OutcomeQueued    Outcome = "queued"    // parked on the retry queue
+	// OutcomeDeadLettered: every destination has it except those that
+	// refused it permanently, whose copy is on the dead-letter queue.
+	OutcomeDeadLettered Outcome = "dead_lettered"
 )
 
 // ServeHTTP handles POST /webhooks/signalwire.
@@ -176,7 +158,11 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 		}
 		job = Job{Form: string(body), Query: r.RawQuery, ReceivedAt: received}
 	}
-	env, outcome, err := w.accept(ctx, job, &src)
+	if err := w.check(job, src); err != nil {
+		p := ProblemFor(err)
+		return w.reject(ctx, p, p.Detail)
+	}
+	env, outcome, err := w.accept(ctx, job, src)
 	if err != nil {
 		// Even the retry queue failed: a 503 makes SignalWire send it again.
 		w.app.log.ErrorContext(ctx, "webhook not accepted; SignalWire will retry", "error", err.Error())
@@ -185,7 +171,7 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 		return ProblemResponse(p)
 	}
 	if outcome == OutcomeReturned {
-		b, err := env.MarshalJSON()
+		b, err := EncodeEnvelope(env)
 		if err != nil {
 			return w.app.errorResponse(ctx, err)
 		}
@@ -248,48 +234,6 @@ func (w *Webhooks) reject(ctx context.Context, p problem.Problem, reason string)
 	return ProblemResponse(p)
 }
 
-// Accept processes a verified webhook within the inline budget and, when
-// that fails, parks it on the retry queue. It returns an error only when the
-// webhook is neither processed nor queued.
-func (w *Webhooks) Accept(ctx context.Context, job Job) (webhook.Envelope, Outcome, error) {
-	return w.accept(ctx, job, nil)
-}
-
-// accept is Accept with the webhook's source already normalized (src), or
-// nil to normalize it from the job.
-func (w *Webhooks) accept(ctx context.Context, job Job, src *webhook.Source) (webhook.Envelope, Outcome, error) {
-	if src == nil {
-		// A job that can never be processed is the caller's error, not a
-		// retry-queue message.
-		parsed, err := job.source()
-		if err != nil {
-			return webhook.Envelope{}, "", BadRequest(err.Error())
-		}
-		src = &parsed
-	}
-	inline, cancel := deadline.Reserve(ctx, w.opts.InlineBudget, enqueueReserve(ctx))
-	env, outcome, err := w.process(inline, job, src)
-	cancel()
-	if err == nil {
-		return env, outcome, nil
-	}
-	if w.opts.Retry == nil {
-		return env, "", fmt.Errorf("processing failed and no retry queue is configured: %w", err)
-	}
-	job.EventID = env.ID
-	job.TraceID = forward.TraceIDFromContext(ctx)
-	b, merr := json.Marshal(job)
-	if merr != nil {
-		return env, "", merr
-	}
-	if qerr := w.opts.Retry.Enqueue(ctx, b, map[string]string{"event_id": env.ID, "conference_sid": env.Source.ConferenceSID()}); qerr != nil {
-		return env, "", fmt.Errorf("processing failed (%w) and enqueueing failed: %w", err, qerr)
-	}
-	obs.InvocationFrom(ctx).Batch().Add(obs.MetricEnqueued, obs.UnitCount, 1)
-	w.app.log.WarnContext(ctx, "webhook queued for retry", "event_id", env.ID, "error", err.Error())
-	return env, OutcomeQueued, nil
-}
-
 // maxEnqueueReserve is the most of the deadline kept for parking a webhook
 // on the retry queue (one SendMessage, usually tens of milliseconds).
 const maxEnqueueReserve = time.Second
@@ -304,70 +248,6 @@ func enqueueReserve(ctx context.Context) time.Duration {
 		return 0
 	}
 	return min(maxEnqueueReserve, max(left, 0)/2)
-}
-
-// Process turns a verified webhook into an envelope: it fetches the
-// participant when the webhook names a conference and a call (a 404 gives
-// participant null: the participant left or the conference ended), then
-// delivers the envelope to every destination.
-func (w *Webhooks) Process(ctx context.Context, job Job) (webhook.Envelope, Outcome, error) {
-	return w.process(ctx, job, nil)
-}
-
-// process is Process with the source already normalized (the HTTP route
-// has just done it), or nil to parse it from the stored form.
-func (w *Webhooks) process(ctx context.Context, job Job, parsed *webhook.Source) (webhook.Envelope, Outcome, error) {
-	if parsed == nil {
-		src, err := job.source()
-		if err != nil {
-			return webhook.Envelope{}, "", err
-		}
-		parsed = &src
-	}
-	src := *parsed
-	env := webhook.NewEnvelope(src, job.ReceivedAt)
-	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
-	env.ParticipantLookup = webhook.LookupSkipped
-	if src.ConferenceSID() != "" && src.CallSID() != "" {
-		ref := signalwire.ParticipantRef{AccountSID: src.AccountSID(), ConferenceSID: src.ConferenceSID(), CallSID: src.CallSID()}
-		p, err := w.app.Participant(ctx, ref)
-		var sidErr *signalwire.InvalidSIDError
-		switch kind, _ := signalwire.KindOf(err); {
-		case err == nil:
-			env.ParticipantLookup = webhook.LookupFound
-			if env.Participant, err = json.Marshal(p); err != nil {
-				return env, "", err
-			}
-		case errors.As(err, &sidErr):
-			w.app.log.WarnContext(ctx, "webhook SIDs are not UUIDs; participant lookup skipped", "error", err.Error())
-		case errors.Is(err, ErrForeignAccount):
-			w.app.log.WarnContext(ctx, "webhook AccountSid is not the secret's project_id; participant lookup skipped")
-		case kind == signalwire.KindNotFound:
-			env.ParticipantLookup = webhook.LookupNotFound
-		default:
-			return env, "", fmt.Errorf("fetching the participant: %w", err)
-		}
-	}
-	if len(w.opts.Destinations) == 0 {
-		return env, OutcomeReturned, nil
-	}
-	body, err := env.MarshalJSON()
-	if err != nil {
-		return env, "", err
-	}
-	res, err := forward.Deliver(ctx, w.opts.Destinations, forward.Message{ID: env.ID, Type: env.Type, ConferenceSID: src.ConferenceSID(), Body: body}, w.opts.Policy)
-	batch := obs.InvocationFrom(ctx).Batch()
-	for _, name := range res.Delivered {
-		batch.AddDim(obs.MetricForwarded, obs.UnitCount, 1, "Destination", name)
-	}
-	for _, name := range res.Failed {
-		batch.AddDim(obs.MetricForwardFailures, obs.UnitCount, 1, "Destination", name)
-	}
-	if err != nil {
-		return env, "", fmt.Errorf("forwarding: %w", err)
-	}
-	w.app.log.InfoContext(ctx, "webhook delivered", "event_id", env.ID, "type", env.Type, "participant_lookup", env.ParticipantLookup, "destinations", len(res.Delivered))
-	return env, OutcomeDelivered, nil
 }
 
 // source parses a stored job: a form callback, or a JSON one.
@@ -396,29 +276,3 @@ func (j Job) source() (webhook.Source, error) {
 
 // Empty reports whether the job carries no callback.
 func (j Job) Empty() bool { return j.Form == "" && j.Body == "" }
-
-// ProcessRetry handles one retry-queue message (the SQS trigger). A nil
-// error deletes the message; an error leaves it for the next receive and,
-// after MaxReceiveCount receives, SQS moves it to the dead-letter queue.
-func (w *Webhooks) ProcessRetry(ctx context.Context, body string, receiveCount int) error {
-	var job Job
-	if err := json.Unmarshal([]byte(body), &job); err != nil || job.Empty() {
-		w.deadLetterWarning(ctx, receiveCount, "malformed retry message")
-		return errors.New("retry message is not a stored webhook")
-	}
-	if job.TraceID != "" {
-		ctx = forward.ContextWithTraceID(ctx, job.TraceID)
-	}
-	if _, _, err := w.Process(ctx, job); err != nil {
-		w.deadLetterWarning(ctx, receiveCount, err.Error())
-		return err
-	}
-	return nil
-}
-
-func (w *Webhooks) deadLetterWarning(ctx context.Context, receiveCount int, reason string) {
-	if receiveCount >= w.opts.MaxReceiveCount {
-		obs.InvocationFrom(ctx).Batch().Add(obs.MetricDeadLettered, obs.UnitCount, 1)
-		w.app.log.ErrorContext(ctx, "retry message failed its last receive; SQS moves it to the dead-letter queue", "receive_count", receiveCount, "reason", reason)
-	}
-}

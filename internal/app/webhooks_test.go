@@ -199,9 +199,10 @@ func TestFailedForwardIsQueuedNeverLost(t *testing.T) {
 	if outcomeOf(t, r) != "queued" || len(f.queue.bodies) != 1 {
 		t.Fatalf("%s, %d queued", r.Body, len(f.queue.bodies))
 	}
-	var job Job
-	if err := json.Unmarshal(f.queue.bodies[0], &job); err != nil || !strings.Contains(job.Form, "participant-join") || !strings.HasPrefix(job.EventID, "evt_") {
-		t.Fatalf("job %s", f.queue.bodies[0])
+	job, err := decodeJob(string(f.queue.bodies[0]))
+	if err != nil || job.Kind != JobDeliver || !strings.Contains(string(job.Envelope), "participant-join") || !strings.HasPrefix(job.EventID, "evt_") ||
+		len(job.Destinations) != 1 || job.Destinations[0] != "recording" {
+		t.Fatalf("job %s (%v)", f.queue.bodies[0], err)
 	}
 	if f.queue.attrs[0]["conference_sid"] != conf || f.queue.attrs[0]["event_id"] != job.EventID {
 		t.Fatalf("attrs %v", f.queue.attrs[0])

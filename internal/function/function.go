@@ -145,6 +145,13 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		}
 		hookOpts.Retry = q
 	}
+	if cfg.DeadLetterQueueURL != "" {
+		q, err := forward.NewQueue(sqs.NewFromConfig(awsCfg), cfg.DeadLetterQueueURL)
+		if err != nil {
+			return nil, fmt.Errorf("DEAD_LETTER_QUEUE_URL: %w", err)
+		}
+		hookOpts.DeadLetter = q
+	}
 	hooks := app.NewWebhooks(core, hookOpts)
 	for _, w := range cfg.Warnings {
 		log.Warn(w)

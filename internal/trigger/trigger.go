@@ -241,10 +241,14 @@ func (r *Router) webhookJob(ctx context.Context, payload []byte) ([]byte, any, e
 	env, outcome, err := r.hooks.Accept(ctx, in.Job)
 	if err != nil {
 		prob := app.ProblemFor(err)
-		r.log.ErrorContext(ctx, "direct webhook failed", "error", err.Error())
+		level := slog.LevelError
+		if prob.Status < 500 {
+			level = slog.LevelInfo // the caller's form can never be processed
+		}
+		r.log.Log(ctx, level, "direct webhook failed", "status", prob.Status, "error", err.Error())
 		return nil, prob.Status, app.LambdaError(prob)
 	}
-	out, err := env.MarshalJSON()
+	out, err := app.EncodeEnvelope(env)
 	if err == nil && len(out) > app.MaxAnswerBytes {
 		prob := app.AnswerTooLarge(len(out))
 		r.log.ErrorContext(ctx, "direct webhook failed", "error", prob.Detail)
