@@ -23,6 +23,8 @@ type Invocation struct {
 	AccountSID    string
 	ConferenceSID string
 	CallSID       string
+	// MessageID is the SQS message a batch record's lines are about.
+	MessageID string
 	// UpstreamStatus and UpstreamLatencyMs describe the last SignalWire call
 	// (status 0: a transport error).
 	UpstreamStatus    int
@@ -51,6 +53,20 @@ func (i *Invocation) Batch() *Batch {
 		return nil
 	}
 	return i.Metrics
+}
+
+// Record returns the invocation as seen by one record of a batch (an SQS
+// message): the same identity and metrics batch, its own message id, and
+// its own SIDs and upstream fields, so that records processed concurrently
+// never log each other's SIDs.
+func (i *Invocation) Record(messageID string) *Invocation {
+	if i == nil {
+		return &Invocation{MessageID: messageID}
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return &Invocation{RequestID: i.RequestID, FunctionName: i.FunctionName, ColdStart: i.ColdStart, Trigger: i.Trigger,
+		TraceID: i.TraceID, MessageID: messageID, Metrics: i.Metrics}
 }
 
 // SetTrigger records the trigger kind (trigger.Detect's answer: http-api,
@@ -101,6 +117,7 @@ func (i *Invocation) attrs() []slog.Attr {
 	add("account_sid", i.AccountSID)
 	add("conference_sid", i.ConferenceSID)
 	add("call_sid", i.CallSID)
+	add("message_id", i.MessageID)
 	if i.upstreamCalled {
 		a = append(a, slog.Int("upstream_status", i.UpstreamStatus), slog.Float64("upstream_latency_ms", i.UpstreamLatencyMs))
 	}

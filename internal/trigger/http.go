@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/signalwire-lambda/participants/internal/app"
+	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
@@ -179,11 +182,34 @@ func lowerHeaders(single map[string]string, multi map[string][]string) map[strin
 	return h
 }
 
-// sqsParallelism bounds how many retry messages run at once.
-const sqsParallelism = 4
+// Retry-queue consumer bounds.
+const (
+	// sqsParallelism bounds how many retry messages run at once.
+	sqsParallelism = 4
+	// SQSAnswerMargin is how long before the Lambda deadline the batch
+	// answer is written: every message still running then is reported in
+	// batchItemFailures, so the invocation never ends in "Task timed out"
+	// (which would make SQS redeliver the whole batch).
+	SQSAnswerMargin = 500 * time.Millisecond
+	// SQSMinMessageTime is the least time before the answer a message needs
+	// to be started; later ones are reported as failures without a try. It
+	// exceeds app.ParkReserve, kept to park what a message leaves undone.
+	SQSMinMessageTime = time.Second
+)
+
+// recordResult is one record's fate; done is set under the batch's lock.
+type recordResult struct {
+	done bool
+	err  error
+}
 
 // sqs processes a retry-queue batch and reports each failed message, so one
 // bad message neither blocks nor repeats its neighbours (ReportBatchItemFailures).
+// With a deadline, the batch answers SQSAnswerMargin before it; each message
+// gets a fair share of the time (the time left over the number of rounds
+// sqsParallelism makes, at least SQSMinMessageTime) and must finish within
+// it, or it is reported as failed. Every record logs with its own message
+// id and SIDs.
 func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e events.SQSEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
@@ -191,31 +217,90 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 		// right: nothing in it was processed.
 		return nil, "rejected", err
 	}
-	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, sqsParallelism)
-	for _, rec := range e.Records {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(rec events.SQSMessage) {
-			defer func() { <-sem; wg.Done() }()
-			var err error
-			if r.hooks == nil {
-				err = errNoRetryConsumer
-			} else {
-				n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-				err = r.hooks.ProcessRetry(ctx, rec.Body, n)
-			}
-			if err != nil {
-				r.log.WarnContext(ctx, "retry message failed; it stays on the queue", "message_id", rec.MessageId, "error", err.Error())
-				mu.Lock()
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-				mu.Unlock()
-			}
-		}(rec)
+	batchCtx, cancel := ctx, context.CancelFunc(func() {})
+	answerBy, bounded := ctx.Deadline()
+	if bounded {
+		answerBy = answerBy.Add(-SQSAnswerMargin)
+		batchCtx, cancel = context.WithDeadline(ctx, answerBy)
 	}
-	wg.Wait()
+	defer cancel()
+	inv := obs.InvocationFrom(ctx)
+	results := make([]recordResult, len(e.Records))
+	records := make([]*obs.Invocation, len(e.Records))
+	for i, rec := range e.Records {
+		records[i] = inv.Record(rec.MessageId)
+	}
+	var mu sync.Mutex
+	finish := func(i int, err error) {
+		mu.Lock()
+		results[i] = recordResult{done: true, err: err}
+		mu.Unlock()
+	}
+	all := make(chan struct{})
+	go func() {
+		defer close(all)
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, sqsParallelism)
+		rounds := (len(e.Records) + sqsParallelism - 1) / sqsParallelism
+		for i, rec := range e.Records {
+			sem <- struct{}{}
+			rctx := obs.WithInvocation(batchCtx, records[i])
+			msgCtx, msgCancel := rctx, context.CancelFunc(func() {})
+			if bounded {
+				left := time.Until(answerBy)
+				if left < SQSMinMessageTime {
+					<-sem
+					finish(i, errNoTimeLeft)
+					continue
+				}
+				share := max(left/time.Duration(max(rounds-i/sqsParallelism, 1)), SQSMinMessageTime)
+				msgCtx, msgCancel = context.WithTimeout(rctx, share)
+			}
+			wg.Go(func() {
+				defer func() { msgCancel(); <-sem }()
+				var err error
+				if r.hooks == nil {
+					err = errNoRetryConsumer
+				} else {
+					n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+					err = r.hooks.ProcessRetry(msgCtx, rec.Body, n)
+				}
+				finish(i, err)
+			})
+		}
+		wg.Wait()
+	}()
+	if bounded {
+		// Messages honour their deadlines; this bounds the wait even if
+		// one does not.
+		timer := time.NewTimer(time.Until(answerBy) + SQSAnswerMargin/2)
+		select {
+		case <-all:
+		case <-timer.C:
+		}
+		timer.Stop()
+	} else {
+		<-all
+	}
+
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	mu.Lock()
+	snapshot := slices.Clone(results)
+	for i := range results {
+		results[i].done = true // a late finisher changes nothing now
+	}
+	mu.Unlock()
+	for i, rec := range e.Records {
+		res := snapshot[i]
+		if !res.done {
+			res.err = errUnfinished
+		}
+		if res.err != nil {
+			rctx := obs.WithInvocation(ctx, records[i])
+			r.log.WarnContext(rctx, "retry message failed; it stays on the queue", "error", res.err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
 	out, err := json.Marshal(resp)
 	return out, map[string]int{"records": len(e.Records), "failed": len(resp.BatchItemFailures)}, err
 }
@@ -224,4 +309,8 @@ type constError string
 
 func (e constError) Error() string { return string(e) }
 
-const errNoRetryConsumer = constError("no retry consumer is configured")
+const (
+	errNoRetryConsumer = constError("no retry consumer is configured")
+	errNoTimeLeft      = constError("not started: too little time left before the batch's deadline")
+	errUnfinished      = constError("not finished before the batch's deadline")
+)
