@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/signalwire-lambda/participants/internal/app"
+	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
@@ -186,11 +187,6 @@ func lowerHeaders(single map[string]string, multi map[string][]string) map[strin
 const (
 	// sqsParallelism bounds how many retry messages run at once.
 	sqsParallelism = 4
-	// SQSAnswerMargin is how long before the Lambda deadline the batch
-	// answer is written: every message still running then is reported in
-	// batchItemFailures, so the invocation never ends in "Task timed out"
-	// (which would make SQS redeliver the whole batch).
-	SQSAnswerMargin = 500 * time.Millisecond
 	// SQSMinMessageTime is the least time before the answer a message needs
 	// to be started; later ones are reported as failures without a try. It
 	// exceeds app.ParkReserve, kept to park what a message leaves undone.
@@ -205,10 +201,12 @@ type recordResult struct {
 
 // sqs processes a retry-queue batch and reports each failed message, so one
 // bad message neither blocks nor repeats its neighbours (ReportBatchItemFailures).
-// With a deadline, the batch answers SQSAnswerMargin before it; each message
-// gets a fair share of the time (the time left over the number of rounds
-// sqsParallelism makes, at least SQSMinMessageTime) and must finish within
-// it, or it is reported as failed. Every record logs with its own message
+// With a deadline (the router's: Lambda's minus deadline.Margin), the batch
+// answers by it, so the invocation never ends in "Task timed out" (which
+// would make SQS redeliver the whole batch): each message gets a fair share
+// of the time (the time left over the rounds sqsParallelism makes, at least
+// SQSMinMessageTime) and must finish within it, or it is reported in
+// batchItemFailures. Every record logs with its own message
 // id and SIDs.
 func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e events.SQSEvent
@@ -217,13 +215,7 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 		// right: nothing in it was processed.
 		return nil, "rejected", err
 	}
-	batchCtx, cancel := ctx, context.CancelFunc(func() {})
 	answerBy, bounded := ctx.Deadline()
-	if bounded {
-		answerBy = answerBy.Add(-SQSAnswerMargin)
-		batchCtx, cancel = context.WithDeadline(ctx, answerBy)
-	}
-	defer cancel()
 	inv := obs.InvocationFrom(ctx)
 	results := make([]recordResult, len(e.Records))
 	records := make([]*obs.Invocation, len(e.Records))
@@ -244,7 +236,7 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 		rounds := (len(e.Records) + sqsParallelism - 1) / sqsParallelism
 		for i, rec := range e.Records {
 			sem <- struct{}{}
-			rctx := obs.WithInvocation(batchCtx, records[i])
+			rctx := obs.WithInvocation(ctx, records[i])
 			msgCtx, msgCancel := rctx, context.CancelFunc(func() {})
 			if bounded {
 				left := time.Until(answerBy)
@@ -253,8 +245,9 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 					finish(i, errNoTimeLeft)
 					continue
 				}
-				share := max(left/time.Duration(max(rounds-i/sqsParallelism, 1)), SQSMinMessageTime)
-				msgCtx, msgCancel = context.WithTimeout(rctx, share)
+				if share := max(left/time.Duration(max(rounds-i/sqsParallelism, 1)), SQSMinMessageTime); share < left {
+					msgCtx, msgCancel = context.WithDeadline(rctx, time.Now().Add(share))
+				}
 			}
 			wg.Go(func() {
 				defer func() { msgCancel(); <-sem }()
@@ -272,8 +265,8 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	}()
 	if bounded {
 		// Messages honour their deadlines; this bounds the wait even if
-		// one does not.
-		timer := time.NewTimer(time.Until(answerBy) + SQSAnswerMargin/2)
+		// one does not, inside the router's margin.
+		timer := time.NewTimer(time.Until(answerBy) + deadline.MinMargin/4)
 		select {
 		case <-all:
 		case <-timer.C:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/signalwire-lambda/participants/internal/app"
+	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
@@ -76,13 +77,13 @@ func failedIDs(t *testing.T, out []byte) string {
 // timeout of 3 s, a batch of 3, one participant lookup hangs. Before, every
 // message had the whole deadline, so the invocation ended "Task timed out"
 // with no batchItemFailures and SQS redelivered all 3. Now the hung message
-// is cut SQSAnswerMargin before the deadline and reported alone; its
+// is cut at the router's margin before the deadline and reported alone; its
 // neighbours are processed once.
 func TestSQSBatchAnswersBeforeTheDeadline(t *testing.T) {
 	hooks := &budgetRetry{deadlines: map[string]time.Time{}, processed: map[string]int{}, release: make(chan struct{})}
 	r, _ := newRouter(&fakeCore{}, hooks)
-	deadline := time.Now().Add(3 * time.Second)
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	lambdaDeadline := time.Now().Add(3 * time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), lambdaDeadline)
 	defer cancel()
 	out, err := r.Invoke(ctx, sqsBatch("ok-1", "hang", "ok-2"))
 	if err != nil {
@@ -98,8 +99,8 @@ func TestSQSBatchAnswersBeforeTheDeadline(t *testing.T) {
 		t.Fatalf("processed %v", hooks.processed)
 	}
 	for body, dl := range hooks.deadlines {
-		if dl.IsZero() || dl.After(deadline.Add(-SQSAnswerMargin)) {
-			t.Errorf("%s: message deadline %v, want at most %v before the Lambda deadline", body, deadline.Sub(dl), SQSAnswerMargin)
+		if dl.IsZero() || dl.After(lambdaDeadline.Add(-deadline.MinMargin)) {
+			t.Errorf("%s: message deadline %v before the Lambda deadline, want at least %v", body, lambdaDeadline.Sub(dl), deadline.MinMargin)
 		}
 	}
 }
