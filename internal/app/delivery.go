@@ -317,6 +317,9 @@ func (w *Webhooks) ProcessRetry(ctx context.Context, body string, receiveCount i
 		w.deadLetterWarning(ctx, receiveCount, err.Error())
 		return err
 	}
+	if job.Kind == JobUnverified {
+		return w.processUnverified(ctx, *job.Unverified, receiveCount)
+	}
 	if job.TraceID != "" {
 		ctx = forward.ContextWithTraceID(ctx, job.TraceID)
 	}

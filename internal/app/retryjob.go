@@ -26,6 +26,10 @@ const (
 	// envelope to exactly those destinations, so every copy of one event id
 	// is the same and a destination that accepted it never gets it again.
 	JobDeliver = "deliver"
+	// JobUnverified is a webhook whose signature matched no known signing
+	// key (Unverified): it is verified again on each receive and processed
+	// only once it verifies (deferred.go).
+	JobUnverified = "unverified"
 )
 
 // JobVersion is the version of the retry-queue message format written:
@@ -83,6 +87,8 @@ type Job struct {
 	Destinations []string `json:"destinations,omitempty"`
 	// Reason says why the message was dead-lettered (DLQ messages only).
 	Reason string `json:"reason,omitempty"`
+	// Unverified is the webhook of a JobUnverified (nothing else is set).
+	Unverified *UnverifiedWebhook `json:"unverified,omitempty"`
 }
 
 // encodeJob returns the retry-queue message body of job: version 2, the
@@ -150,6 +156,10 @@ func decodeJob(body string) (Job, error) {
 	case JobDeliver:
 		if len(job.Envelope) == 0 || job.EventID == "" || len(job.Destinations) == 0 {
 			return Job{}, fmt.Errorf("%w: a deliver job needs envelope, event_id and destinations", errMalformedJob)
+		}
+	case JobUnverified:
+		if job.Unverified == nil || len(job.Unverified.Body) == 0 {
+			return Job{}, fmt.Errorf("%w: an unverified job needs its webhook", errMalformedJob)
 		}
 	default:
 		return Job{}, fmt.Errorf("%w: unknown kind %q", errMalformedJob, job.Kind)

@@ -33,6 +33,10 @@ type WebhookOptions struct {
 	PublicWebhookURL string
 	// Verify turns signature verification on (off only in local runs).
 	Verify bool
+	// DeferUnverified parks webhooks whose well-formed signature matches no
+	// known key on the retry queue, verified again later (deferred.go),
+	// instead of answering 403.
+	DeferUnverified bool
 	// Destinations receive every envelope; none means the HTTP answer carries it.
 	Destinations []forward.Destination
 	// Retry parks webhooks whose processing failed; nil means answer 503 instead.
@@ -54,8 +58,9 @@ type WebhookOptions struct {
 
 // Webhooks verifies, processes and forwards SignalWire status callbacks.
 type Webhooks struct {
-	app  *App
-	opts WebhookOptions
+	app       *App
+	opts      WebhookOptions
+	deferrals deferralBudget
 }
 
 // NewWebhooks returns the webhook processor for the core a.
@@ -132,6 +137,14 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 				verified, err = verifyWithKeys(fresh.SigningKeys(), verify)
 			}
 		}
+		if errors.Is(err, webhook.ErrInvalidSignature) {
+			// Maybe signed with a key the secret does not hold yet: park it
+			// unverified, to be verified again later (see deferred.go).
+			if resp, ok := w.deferVerification(ctx, UnverifiedWebhook{Body: body, ContentType: ct, CandidateURLs: candidates,
+				Signature: sig, Query: r.RawQuery, ReceivedAt: received}); ok {
+				return resp
+			}
+		}
 		if err != nil {
 			obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
 			w.app.log.WarnContext(ctx, "webhook rejected", "reason", redactQueries(err.Error(), candidates), "candidate_urls", redactedURLs(candidates))
@@ -144,19 +157,27 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 		}
 		w.app.log.DebugContext(ctx, "webhook verified", "scheme", string(verified.Scheme))
 	}
-	query, _ := url.ParseQuery(r.RawQuery) // a bad query string only loses the optional ConferenceSid
+	return w.acceptVerified(ctx, body, form, isJSON, r.RawQuery, received)
+}
+
+// acceptVerified processes a webhook whose signature was verified (or
+// verification is off): body and form as signed, the callback URL's raw
+// query, and when it was first received.
+func (w *Webhooks) acceptVerified(ctx context.Context, body []byte, form url.Values, isJSON bool, rawQuery string, received time.Time) Response {
+	var err error
+	query, _ := url.ParseQuery(rawQuery) // a bad query string only loses the optional ConferenceSid
 	var src webhook.Source
 	var job Job
 	if isJSON {
 		if src, err = webhook.ParseJSON(body, query); err != nil {
 			return w.reject(ctx, BadRequest("the body is not well-formed JSON: "+err.Error()), "malformed JSON")
 		}
-		job = Job{Body: string(body), ContentType: webhook.JSONContentType, Query: r.RawQuery, ReceivedAt: received}
+		job = Job{Body: string(body), ContentType: webhook.JSONContentType, Query: rawQuery, ReceivedAt: received}
 	} else {
 		if src, err = webhook.Normalize(form, query); err != nil {
 			return w.reject(ctx, BadRequest("not a usable status callback: "+err.Error()), "not a status callback")
 		}
-		job = Job{Form: string(body), Query: r.RawQuery, ReceivedAt: received}
+		job = Job{Form: string(body), Query: rawQuery, ReceivedAt: received}
 	}
 	if err := w.check(job, src); err != nil {
 		p := ProblemFor(err)

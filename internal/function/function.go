@@ -106,7 +106,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	}
 	core := app.New(creds, sw, log)
 
-	hookOpts := app.WebhookOptions{PublicBaseURL: cfg.PublicBaseURL, PublicWebhookURL: cfg.PublicWebhookURL, Verify: cfg.VerifySignatures, MaxReceiveCount: cfg.MaxReceiveCount}
+	hookOpts := app.WebhookOptions{PublicBaseURL: cfg.PublicBaseURL, PublicWebhookURL: cfg.PublicWebhookURL, Verify: cfg.VerifySignatures, DeferUnverified: cfg.DeferUnverified, MaxReceiveCount: cfg.MaxReceiveCount}
 	// forward.Deliver retries destinations itself, so their SDK clients make
 	// one attempt each; the retry queue keeps the SDK's standard retries.
 	once := func(o *sqs.Options) { o.RetryMaxAttempts = 1 }
