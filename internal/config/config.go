@@ -68,10 +68,10 @@ type Config struct {
 	// DeferUnverified parks webhooks whose signature matches no known key
 	// for later verification instead of answering 403 (key rotations).
 	DeferUnverified bool
-	ForwardHTTPSURL  string
-	ForwardEventBus  string
-	ForwardQueueURL  string
-	RetryQueueURL    string
+	ForwardHTTPSURL string
+	ForwardEventBus string
+	ForwardQueueURL string
+	RetryQueueURL   string
 	// DeadLetterQueueURL receives a destination's permanent failures at once
 	// (the retry queue's dead-letter queue); empty leaves them to the retry
 	// queue's redrive.
