@@ -28,7 +28,7 @@
 // AWS_CA_BUNDLE. The machine is shared, so absolute times are noise: compare
 // the ratios, which pair measurements taken in the same round.
 //
-//	go run ./cmd/bench                     # defaults: -runs 9 -rtt 0,20ms -warm 500 -rounds 8
+//	go run ./cmd/bench                     # defaults: -runs 15 -rtt 0,20ms -warm 500 -rounds 8
 //	go run ./cmd/bench -out bench.md       # also write the table to bench.md
 //	go run ./cmd/bench -pprof prof/        # also profile the in-process paths
 package main
@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rtts := fs.String("rtt", "0,20ms", "simulated network round-trip times, comma-separated Go durations")
-	fs.IntVar(&o.runs, "runs", 9, "cold starts per variant, route and RTT, each on a fresh emulator")
+	fs.IntVar(&o.runs, "runs", 15, "cold starts per variant, route and RTT, each on a fresh emulator")
 	fs.IntVar(&o.warm, "warm", 500, "timed warm invocations per route for peak RSS and Secrets Manager calls (the count covers 2×warm)")
 	fs.IntVar(&o.rounds, "rounds", 8, "rounds of the in-process benchmarks, each running every benchmark once")
 	fs.StringVar(&o.benchtime, "benchtime", "300ms", "go test -benchtime of each in-process benchmark per round")
