@@ -185,8 +185,11 @@ func lowerHeaders(single map[string]string, multi map[string][]string) map[strin
 
 // Retry-queue consumer bounds.
 const (
-	// sqsParallelism bounds how many retry messages run at once.
-	sqsParallelism = 4
+	// sqsParallelism bounds how many retry messages run at once: the
+	// template's BatchSize, so that a batch is one round and every message
+	// has the whole time (at 4, a batch of 10 with SignalWire taking 4 s a
+	// lookup needed 12 s).
+	sqsParallelism = 10
 	// SQSMinMessageTime is the least time before the answer a message needs
 	// to be started; later ones are reported as failures without a try. It
 	// exceeds app.ParkReserve, kept to park what a message leaves undone.

@@ -125,7 +125,7 @@ func TestSQSBatchAnswersEvenIfAMessageIgnoresItsDeadline(t *testing.T) {
 	}
 }
 
-// TestSQSBatchSharesTheTime: a batch of 10 at parallelism 4 with slow
+// TestSQSBatchSharesTheTime: a batch of 12 (two rounds) with slow
 // messages (each hangs until its deadline, like a SignalWire that takes
 // longer than the batch has): every message gets a share that leaves room
 // for the later rounds, none runs past the answer, and the answer lists
@@ -135,7 +135,7 @@ func TestSQSBatchSharesTheTime(t *testing.T) {
 	r, _ := newRouter(&fakeCore{}, hooks)
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(4*time.Second))
 	defer cancel()
-	bodies := []string{"hang", "ok-1", "ok-2", "ok-3", "hang", "ok-4", "ok-5", "ok-6", "ok-7", "ok-8"}
+	bodies := []string{"hang", "ok-1", "ok-2", "ok-3", "hang", "ok-4", "ok-5", "ok-6", "ok-7", "ok-8", "ok-9", "ok-10"}
 	out, err := r.Invoke(ctx, sqsBatch(bodies...))
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func TestSQSBatchSharesTheTime(t *testing.T) {
 	if got := failedIDs(t, out); got != "m1,m5" {
 		t.Fatalf("batchItemFailures = [%s], want [m1,m5]", got)
 	}
-	for i := 1; i <= 8; i++ {
+	for i := 1; i <= 10; i++ {
 		if hooks.processed[fmt.Sprintf("ok-%d", i)] != 1 {
 			t.Fatalf("processed %v", hooks.processed)
 		}
