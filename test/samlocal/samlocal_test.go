@@ -183,9 +183,9 @@ func TestTemplateUnderSAMResolution(t *testing.T) {
 		if env["RETRY_QUEUE_URL"] == "RetryQueue" {
 			t.Errorf("%s: RETRY_QUEUE_URL is the unresolved logical id; events/env.json must override it", cmd)
 		}
-		for _, k := range []string{"FORWARD_HTTPS_URL", "FORWARD_EVENT_BUS", "FORWARD_SQS_QUEUE_URL"} {
+		for _, k := range []string{"FORWARD_HTTPS_URL", "FORWARD_EVENT_BUS", "FORWARD_SQS_QUEUE_URL", "DEAD_LETTER_QUEUE_URL", "AWS_ENDPOINT_URL"} {
 			if env[k] != "" {
-				t.Errorf("%s: %s = %q, want empty (SAM leaves Fn::If with AWS::NoValue unresolved)", cmd, k, env[k])
+				t.Errorf("%s: %s = %q, want empty (SAM leaves Fn::If with AWS::NoValue unresolved; env.json empties the others)", cmd, k, env[k])
 			}
 		}
 	}
