@@ -27,6 +27,7 @@ var designEnvVars = []string{
 	"RETRY_MAX_RECEIVE_COUNT",
 	"RETRY_QUEUE_URL",
 	"SIGNALWIRE_SECRET_ID",
+	"SIGNALWIRE_SPACE_HOST",
 	"SSL_CERT_DIR",
 	"WEBHOOK_SIGNATURE_VERIFICATION",
 }
@@ -156,6 +157,7 @@ func TestEnvironmentVariableValues(t *testing.T) {
 	vars := digMap(t, rawTemplate(t), "Resources", functionID, "Properties", "Environment", "Variables")
 	for name, want := range map[string]string{
 		"SIGNALWIRE_SECRET_ID":           `{"Ref": "SignalWireSecretArn"}`,
+		"SIGNALWIRE_SPACE_HOST":          `{"Fn::If": ["HasSpaceHost", {"Ref": "SignalWireSpaceHost"}, {"Ref": "AWS::NoValue"}]}`,
 		"CREDENTIALS_TTL":                `{"Ref": "CredentialsTtl"}`,
 		"LOG_LEVEL":                      `{"Fn::FindInMap": ["LogLevels", {"Ref": "LogLevel"}, "Env"]}`,
 		"PUBLIC_BASE_URL":                `{"Ref": "PublicBaseUrl"}`,
@@ -641,6 +643,7 @@ func TestParameters(t *testing.T) {
 	params := digMap(t, rawTemplate(t), "Parameters")
 	want := map[string]any{ // name -> default (nil: required)
 		"SignalWireSecretArn":     nil,
+		"SignalWireSpaceHost":     "",
 		"LogLevel":                "INFO",
 		"CredentialsTtl":          "5m",
 		"ReadRouteAuthorization":  "AWS_IAM",
@@ -706,6 +709,10 @@ func TestParameters(t *testing.T) {
 				// a partial ARN (no 6-character suffix), which IAM does not match to the secret
 				"arn:aws:secretsmanager:us-east-1:123456789012:secret:signalwire/participants",
 				"arn:aws:secretsmanager:us-east-1:123456789012:secret:sw-AbC"},
+		},
+		"SignalWireSpaceHost": {
+			good: []string{"", "example.signalwire.com", "acme-1.signalwire.com"},
+			bad:  []string{"https://example.signalwire.com", "example.signalwire.com/", "-bad.example.com", "localhost"},
 		},
 		"DeadLetterAlarmTopicArn": {
 			good: []string{"", "arn:aws:sns:us-east-1:123456789012:ops-alerts"},
