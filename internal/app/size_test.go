@@ -1,0 +1,164 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+	"github.com/signalwire-lambda/participants/internal/webhook"
+)
+
+// rawPost is a signed webhook whose body is raw (not re-encoded): the
+// bytes as sent, which is what the 64 KiB limit counts.
+func rawPost(body string) Request {
+	form, err := webhook.ParseForm([]byte(body))
+	if err != nil {
+		panic(err)
+	}
+	r := signedPost(form, "PSK_key")
+	r.Body = body
+	return r
+}
+
+// worstForms are 64 KiB forms built to make the envelope as large as JSON
+// can: each form byte costs up to 6 envelope bytes (a control character
+// becomes \u0001; encoding/json also wrote <, > and & as \u003c...), an
+// invalid UTF-8 byte becomes U+FFFD (3 bytes), a raw U+FFFF becomes
+// \uffff, and a parameter of 2 bytes becomes "param_12345":"" (many
+// parameters whose names have no letter or digit).
+func worstForms(fill int) map[string]string {
+	head := "AccountSid=" + acct + "&ConferenceSid=" + conf + "&CallSid=" + call + "&StatusCallbackEvent=participant-join&SequenceNumber=4&X="
+	n := webhook.MaxBodyBytes - len(head)
+	if fill > 0 {
+		n = fill
+	}
+	params := strings.Builder{}
+	params.WriteString(strings.TrimSuffix(head, "&X="))
+	for i := 0; params.Len() < webhook.MaxBodyBytes-4; i++ {
+		fmt.Fprintf(&params, "&%c%c", "!#$'()*,-./:?@[]^_`{|}~"[i%23], 0x80+i/23%128)
+	}
+	return map[string]string{
+		"control characters": head + strings.Repeat("\x01", n),
+		"<>&":                head + strings.Repeat("<>&", n/3),
+		"invalid UTF-8":      head + strings.Repeat("\xff", n),
+		"U+FFFF":             head + strings.Repeat("\uffff", n/3),
+		"non-ASCII":          head + strings.Repeat("é", n/2),
+		"quotes":             head + strings.Repeat(`"\`, n/2),
+		"many parameters":    params.String(),
+	}
+}
+
+// TestEveryAcceptedWebhookFitsSQSAndEventBridge (issue 14 §3): a 64 KiB form
+// became an envelope of 392 KB and a retry message over 256 KiB. Every
+// worst-case form is now either refused with 413 before acceptance, or
+// every message that carries it (each destination's, the retry queue's
+// with the envelope, the retry queue's with the form, the DLQ's) fits
+// 256 KiB.
+func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
+	for name, body := range worstForms(0) {
+		t.Run(name, func(t *testing.T) {
+			if len(body) > webhook.MaxBodyBytes {
+				t.Fatalf("form of %d bytes", len(body))
+			}
+			form, _ := webhook.ParseForm([]byte(body))
+			src, err := webhook.Normalize(form, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := webhook.NewEnvelope(src, time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC))
+			before, _ := json.Marshal(env) // encoding/json as the envelope was written before
+			after, _ := EncodeEnvelope(env)
+
+			f := newHooks(t, nil)
+			f.dest.err = &forward.StatusError{StatusCode: 503} // park it with its envelope
+			r := f.app.ServeHTTP(f.ctx(), rawPost(body))
+			t.Logf("%s: form %d bytes: envelope %d bytes with encoding/json, %d as sent; HTTP %d", name, len(body), len(before), len(after), r.Status)
+			switch r.Status {
+			case 413:
+				if len(after)+ParticipantReserve <= forward.MaxMessageBytes {
+					t.Fatalf("refused although its envelope (%d bytes) fits", len(after))
+				}
+				if len(f.queue.bodies) != 0 {
+					t.Fatal("refused yet parked")
+				}
+				return
+			case 200:
+			default:
+				t.Fatalf("HTTP %d %s", r.Status, r.Body)
+			}
+			checkFits(t, f)
+			// The same webhook parked before its envelope exists (SignalWire
+			// down): the retry message carries the form.
+			g := newHooks(t, nil)
+			g.up.errs = []error{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
+			if r := g.app.ServeHTTP(g.ctx(), rawPost(body)); r.Status != 200 {
+				t.Fatalf("HTTP %d", r.Status)
+			}
+			checkFits(t, g)
+		})
+	}
+}
+
+// TestLargestAcceptedWebhookFits walks the control-character form up to
+// the largest size accepted: that one's messages fit 256 KiB, one byte
+// more is a 413.
+func TestLargestAcceptedWebhookFits(t *testing.T) {
+	accepted := func(n int) (bool, *hookFixture) {
+		f := newHooks(t, nil)
+		f.dest.err = &forward.StatusError{StatusCode: 503}
+		r := f.app.ServeHTTP(f.ctx(), rawPost(worstForms(n)["control characters"]))
+		return r.Status == 200, f
+	}
+	full := worstForms(0)["control characters"]
+	lo, hi := 0, len(full)-strings.Index(full, "X=")-2 // lo accepted, hi refused
+	if ok, _ := accepted(hi); ok {
+		t.Fatal("the 64 KiB control-character form is accepted")
+	}
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if ok, _ := accepted(mid); ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	_, f := accepted(lo)
+	job, _ := decodeJob(string(f.queue.bodies[0]))
+	t.Logf("largest accepted: %d control characters; envelope %d bytes, retry message %d bytes", lo, len(job.Envelope), len(f.queue.bodies[0]))
+	checkFits(t, f)
+}
+
+// checkFits asserts that every message written fits SQS's and EventBridge's
+// 256 KiB, attributes included, and is valid for SQS.
+func checkFits(t *testing.T, f *hookFixture) {
+	t.Helper()
+	for i, b := range f.queue.bodies {
+		size := len(b)
+		for k, v := range f.queue.attrs[i] {
+			size += len(k) + len("String") + len(v)
+		}
+		if size > forward.MaxMessageBytes || !forward.ValidSQSText(string(b)) {
+			t.Errorf("retry message %d: %d bytes (valid %v)", i, size, forward.ValidSQSText(string(b)))
+		}
+		job, err := decodeJob(string(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(job.Envelope) > 0 {
+			// The SQS destination's message and EventBridge's entry.
+			sqsSize := len(job.Envelope) + len("event_id") + len("String") + len(job.EventID) + len("event_type") + len("String") + len(job.EventType)
+			busSize := len(job.Envelope) + len(forward.EventBridgeSource) + len(forward.EventBridgeDetailType) + 14
+			if sqsSize > forward.MaxMessageBytes || busSize > forward.MaxMessageBytes {
+				t.Errorf("envelope: SQS %d bytes, EventBridge %d bytes", sqsSize, busSize)
+			}
+		}
+	}
+	if len(f.queue.bodies) == 0 {
+		t.Error("nothing parked")
+	}
+}
+
