@@ -161,4 +161,3 @@ func checkFits(t *testing.T, f *hookFixture) {
 		t.Error("nothing parked")
 	}
 }
-
