@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -159,5 +160,39 @@ func checkFits(t *testing.T, f *hookFixture) {
 	}
 	if len(f.queue.bodies) == 0 {
 		t.Error("nothing parked")
+	}
+}
+
+// bigUpstream answers a participant with 7 undocumented fields of 7 KiB
+// each (under the lookup's 8 KiB-per-value, 64 KiB-in-all bounds).
+type bigUpstream struct{}
+
+func (bigUpstream) GetParticipant(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef) (*signalwire.Participant, error) {
+	status := "in-progress"
+	p := &signalwire.Participant{AccountSID: &ref.AccountSID, ConferenceSID: &ref.ConferenceSID, CallSID: &ref.CallSID, Status: &status, Extra: map[string]json.RawMessage{}}
+	for i := range 7 {
+		p.Extra[fmt.Sprintf("label_%d", i)] = json.RawMessage(`"` + strings.Repeat("\\u0001", 7<<10/6) + `"`)
+	}
+	return p, nil
+}
+
+// TestParticipantThatDoesNotFitIsDeadLettered: an accepted webhook whose
+// participant makes the envelope too large for SQS/EventBridge is
+// dead-lettered at once with the reason, not retried.
+func TestParticipantThatDoesNotFitIsDeadLettered(t *testing.T) {
+	f := newHooks(t, nil)
+	dlq := &fakeQueue{}
+	f.hooks.opts.DeadLetter = dlq
+	f.app.upstream = bigUpstream{}
+	r := f.app.ServeHTTP(f.ctx(), rawPost(worstForms(36000)["control characters"]))
+	if got := outcomeOf(t, r); got != string(OutcomeDeadLettered) {
+		t.Fatalf("outcome %s", got)
+	}
+	if len(dlq.bodies) != 1 || len(f.queue.bodies) != 0 || len(f.dest.msgs) != 0 {
+		t.Fatalf("DLQ %d, retry queue %d, delivered %d", len(dlq.bodies), len(f.queue.bodies), len(f.dest.msgs))
+	}
+	job, err := decodeJob(string(dlq.bodies[0]))
+	if err != nil || job.Kind != JobWebhook || !strings.Contains(job.Reason, "256 KiB") || len(dlq.bodies[0]) > forward.MaxMessageBytes {
+		t.Fatalf("DLQ message %.300s (%v)", dlq.bodies[0], err)
 	}
 }
