@@ -217,13 +217,15 @@ func everyRouteBeforeTheDeadline(t *testing.T, timeout int) {
 			}
 			return nil
 		})
-	run("retry batch, participant lookup hangs", readEvent(t, "sqs-retry-batch.json"), func(out []byte) error {
+	// The consumer may decline to start a message it has no time for: then
+	// it counts nothing, but still answers.
+	runMetrics("retry batch, participant lookup hangs", readEvent(t, "sqs-retry-batch.json"), func(out []byte) error {
 		var r map[string]json.RawMessage
 		if json.Unmarshal(out, &r) != nil || r["batchItemFailures"] == nil {
 			return fmt.Errorf("want batchItemFailures")
 		}
 		return nil
-	})
+	}, false)
 	// Neither SignalWire nor the retry queue answers: SignalWire must get
 	// its 503 (it retries), not a timeout.
 	hang.enqueue.Store(true)
