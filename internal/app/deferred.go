@@ -177,6 +177,10 @@ func (w *Webhooks) processUnverified(ctx context.Context, u UnverifiedWebhook, r
 		return nil
 	}
 	if receiveCount >= w.opts.MaxReceiveCount {
+		if w.opts.Retry == nil {
+			w.dropUnverified(ctx, u, "no retry queue to park it again")
+			return nil
+		}
 		// SQS would move it to the DLQ: park a fresh copy instead.
 		b, _ := encodeJob(Job{Kind: JobUnverified, Unverified: &u})
 		if qerr := w.opts.Retry.Enqueue(ctx, b, map[string]string{"event_id": "unverified_requeued"}); qerr != nil {

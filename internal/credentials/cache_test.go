@@ -1,8 +1,10 @@
 package credentials
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 	"github.com/sivchari/kumo"
+
+	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
 // fakeSecrets counts calls and can block them to prove coalescing.
@@ -254,7 +258,8 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestStaleWhileSecretsManagerFails(t *testing.T) {
 	f := newFake(validSecret)
 	clk := newClock()
-	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
+	var logs bytes.Buffer
+	c := NewCache(f, "sw", time.Minute, WithClock(clk.now), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	ctx := context.Background()
 	if _, _, err := c.Get(ctx); err != nil {
 		t.Fatal(err)
@@ -275,6 +280,20 @@ func TestStaleWhileSecretsManagerFails(t *testing.T) {
 	}
 	if c.Failures() != 2 || c.StaleServed() != 100 {
 		t.Fatalf("failures %d, stale %d; want 2, 100", c.Failures(), c.StaleServed())
+	}
+	// Each failure is one log line naming the cause, never a value.
+	if n := strings.Count(logs.String(), "credentials refresh failed"); n != 2 || !strings.Contains(logs.String(), "ThrottlingException") ||
+		strings.Contains(logs.String(), "PTsecret") || strings.Contains(logs.String(), "PSK_") {
+		t.Fatalf("failure log lines (%d):\n%s", n, logs.String())
+	}
+	// The failures reach the next invocation's EMF metrics.
+	var emf bytes.Buffer
+	m := obs.NewMetrics(&emf, "NS", "svc")
+	inv := &obs.Invocation{Metrics: m.NewBatch()}
+	c.Get(obs.WithInvocation(ctx, inv))
+	m.Flush(inv.Metrics)
+	if !strings.Contains(emf.String(), `"CredentialsRefreshFailures":2`) || !strings.Contains(emf.String(), MetricStaleServed) {
+		t.Fatalf("EMF: %s", emf.String())
 	}
 	// Beyond MaxStale the error is the caller's.
 	clk.add(MaxStale)
