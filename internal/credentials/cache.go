@@ -77,8 +77,10 @@ type Cache struct {
 	ahead    time.Duration
 	req      Requirements
 	now      func() time.Time
-	log      *slog.Logger
-	onLoad   func(Credentials)
+	// fetchTimeout is FetchTimeout (tests shorten it).
+	fetchTimeout time.Duration
+	log          *slog.Logger
+	onLoad       func(Credentials)
 
 	mu         sync.Mutex
 	cur        *entry
@@ -129,7 +131,7 @@ func NewCache(api SecretsAPI, secretID string, ttl time.Duration, opts ...Option
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	c := &Cache{api: api, secretID: secretID, ttl: ttl, ahead: min(ttl/5, maxRefreshAhead), now: time.Now}
+	c := &Cache{api: api, secretID: secretID, ttl: ttl, ahead: min(ttl/5, maxRefreshAhead), now: time.Now, fetchTimeout: FetchTimeout}
 	for _, o := range opts {
 		o(c)
 	}
@@ -255,12 +257,20 @@ func (c *Cache) startLocked(ctx context.Context) *fetch {
 	f := &fetch{done: make(chan struct{})}
 	c.inflight = f
 	go func() {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FetchTimeout)
+		start := c.now()
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fetchTimeout)
 		defer cancel()
 		creds, err := c.fetch(fctx)
 		c.mu.Lock()
 		c.inflight = nil
-		if err != nil {
+		// A refresh ahead can outlive its invocation: Lambda then freezes
+		// the environment, and the fetch's timer fires long after on thaw.
+		// That is no Secrets Manager failure: do not count it or wait.
+		frozen := err != nil && errors.Is(err, context.DeadlineExceeded) && c.now().Sub(start) > 2*c.fetchTimeout
+		if err != nil && frozen {
+			f.err = err
+			c.log.Debug("credentials refresh interrupted by a frozen execution environment; retrying on next use")
+		} else if err != nil {
 			f.err = err
 			c.retryAt = c.now().Add(RefreshInterval)
 			if c.cur != nil {

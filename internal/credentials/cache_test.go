@@ -27,10 +27,17 @@ type fakeSecrets struct {
 	value   atomic.Pointer[string]
 	failErr error
 	fail    atomic.Pointer[error]
+	// during, when set, runs inside the call (e.g. to move a fake clock).
+	during atomic.Pointer[func(ctx context.Context) error]
 }
 
 func (f *fakeSecrets) GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	f.calls.Add(1)
+	if fn := f.during.Load(); fn != nil {
+		if err := (*fn)(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if f.gate != nil {
 		select {
 		case <-f.gate:
@@ -397,5 +404,31 @@ func TestForcedRefreshesAreRateLimited(t *testing.T) {
 	clk.add(RefreshInterval)
 	if _, v3, _ := c.Refresh(ctx, v); v3 != v {
 		t.Fatalf("an unchanged secret got a new version %d → %d", v, v3)
+	}
+}
+
+// TestFrozenRefreshIsNotAFailure: a refresh ahead outlives its invocation
+// and Lambda freezes the environment; on thaw its timeout has long passed.
+// That is not counted or logged as a Secrets Manager failure, and the next
+// caller fetches at once instead of waiting RefreshInterval.
+func TestFrozenRefreshIsNotAFailure(t *testing.T) {
+	f := newFake(validSecret)
+	clk := newClock()
+	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
+	c.fetchTimeout = 10 * time.Millisecond
+	ctx := context.Background()
+	c.Get(ctx)
+	frozen := func(ctx context.Context) error {
+		clk.add(time.Minute) // the environment is frozen for a minute
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	f.during.Store(&frozen)
+	clk.add(50 * time.Second)
+	c.Get(ctx) // starts the refresh ahead
+	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return f.calls.Load() == 2 && c.inflight == nil })
+	f.during.Store(nil)
+	if _, _, err := c.Get(ctx); err != nil || c.Failures() != 0 || c.StaleServed() != 0 || f.calls.Load() != 3 {
+		t.Fatalf("err %v, failures %d, stale %d, calls %d; want a fresh fetch and no failure", err, c.Failures(), c.StaleServed(), f.calls.Load())
 	}
 }
