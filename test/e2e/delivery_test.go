@@ -340,3 +340,49 @@ func TestSQSBatchSlowSignalWireUnderRIE(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchLogsNameTheirOwnRecordUnderRIE reproduces issue 14 §5 under the
+// RIE: 4 parked webhooks (Alice, Bob, Carol, Dave), the HTTPS destination
+// down; before, concurrent records shared one logging context and the
+// "retry message failed" lines named other calls. Now every line of a
+// record carries its own message id and call SID.
+func TestBatchLogsNameTheirOwnRecordUnderRIE(t *testing.T) {
+	s := start(t, localenv.Options{})
+	s.env.Receiver.FailUntilRecover(503)
+	want := map[string]string{} // message id -> call SID
+	for i, call := range []string{sandbox.CallAlice, sandbox.CallBob, sandbox.CallCarol, sandbox.CallDave} {
+		job, _ := json.Marshal(map[string]any{"form": joinForm(call, 760+i).Encode(), "received_at": "2026-11-26T10:15:00Z"})
+		out, err := s.env.SQS().SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(s.env.RetryQueueURL), MessageBody: aws.String(string(job))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[aws.ToString(out.MessageId)] = call
+	}
+	s.drainRetryQueue(t)
+	right, wrong := 0, 0
+	for _, line := range strings.Split(s.fn.Logs(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		id, _ := m["message_id"].(string)
+		call, ok := want[id]
+		if !ok {
+			if msg := m["message"]; msg == "retry message failed; it stays on the queue" || msg == "webhook queued for retry" {
+				wrong++
+				t.Errorf("record line without its message id: %s", line)
+			}
+			continue
+		}
+		if m["call_sid"] == call {
+			right++
+		} else {
+			wrong++
+			t.Errorf("line for message %s names call %v, want %s", id, m["call_sid"], call)
+		}
+	}
+	t.Logf("record lines naming their own call: %d, another: %d", right, wrong)
+	if right < 4 || wrong != 0 {
+		t.Fatalf("%d record lines right, %d wrong", right, wrong)
+	}
+}
