@@ -195,5 +195,5 @@ func (w *Webhooks) processUnverified(ctx context.Context, u UnverifiedWebhook, r
 func (w *Webhooks) dropUnverified(ctx context.Context, u UnverifiedWebhook, reason string) {
 	obs.InvocationFrom(ctx).Batch().Add(MetricWebhookDeferredDropped, obs.UnitCount, 1)
 	w.app.log.WarnContext(ctx, "deferred webhook dropped: its signature never matched a known signing key",
-		"reason", reason, "age_seconds", int(w.opts.Now().Sub(u.ReceivedAt).Seconds()))
+		"reason", redactQueries(reason, u.CandidateURLs), "age_seconds", int(w.opts.Now().Sub(u.ReceivedAt).Seconds()))
 }
