@@ -17,12 +17,14 @@ import (
 )
 
 // Preconnection bounds. A connection dialed ahead is handed to the first
-// request only while it is young: an idle TLS connection that old may have
-// been closed by the server (and a request on a dead, never-used connection
-// is not retried by net/http).
+// request only while it is young: servers close connections that sent no
+// request after a while (often 10 s or more), and a request on a dead,
+// never-used connection is not retried by net/http. On a cold start the
+// first request follows init within milliseconds; after a proactive init
+// that waited longer, the preconnection is discarded and a new one dialed.
 const (
 	preconnectTimeout = 5 * time.Second
-	maxPreconnectAge  = 30 * time.Second
+	maxPreconnectAge  = 5 * time.Second
 	handshakeTimeout  = 10 * time.Second
 )
 
