@@ -223,6 +223,7 @@ func TestUnauthorizedRefreshesShareTheLimit(t *testing.T) {
 type simQueue struct {
 	mu       sync.Mutex
 	msgs     []*simMsg
+	ids      []string
 	sends    int
 	receives int
 }
@@ -236,6 +237,7 @@ func (q *simQueue) Enqueue(ctx context.Context, body []byte, attrs map[string]st
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.sends++
+	q.ids = append(q.ids, attrs["event_id"])
 	q.msgs = append(q.msgs, &simMsg{body: body})
 	return nil
 }
@@ -368,5 +370,31 @@ func TestDeferralIsBoundedAndUnsignedIsAlways403(t *testing.T) {
 	}
 	if q.sends != MaxDeferralsPerMinute {
 		t.Fatalf("malformed signatures were deferred")
+	}
+}
+
+// TestReparkedUnverifiedWebhookGetsItsOwnID: on the queue's last receive a
+// still-unverified webhook is parked again under a new event_id (a FIFO
+// retry queue would drop a copy under the first one's deduplication id),
+// and never reported as a failure (no DLQ).
+func TestReparkedUnverifiedWebhookGetsItsOwnID(t *testing.T) {
+	q := &simQueue{}
+	f := newHooks(t, func(o *WebhookOptions) { o.DeferUnverified = true; o.MaxReceiveCount = 2 })
+	f.hooks.opts.Retry = q
+	if outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_not_yet_known"))) != string(OutcomeDeferred) {
+		t.Fatal("not deferred")
+	}
+	body := q.msgs[0].body
+	if err := f.hooks.ProcessRetry(f.ctx(), string(body), 1); err == nil {
+		t.Fatal("an unverified webhook was accepted on its first receive")
+	}
+	if err := f.hooks.ProcessRetry(f.ctx(), string(body), 2); err != nil {
+		t.Fatalf("last receive: %v (would go to the DLQ)", err)
+	}
+	if len(q.ids) != 2 || q.ids[0] == q.ids[1] || q.ids[0] == "" {
+		t.Fatalf("event ids %v: want the re-park under a new id", q.ids)
+	}
+	if len(f.dest.msgs) != 0 {
+		t.Fatal("an unverified webhook was forwarded")
 	}
 }

@@ -114,8 +114,7 @@ func (w *Webhooks) deferVerification(ctx context.Context, u UnverifiedWebhook) (
 	if err != nil {
 		return Response{}, false
 	}
-	sum := sha256.Sum256(append([]byte(u.Signature+"\n"), u.Body...))
-	id := "unverified_" + hex.EncodeToString(sum[:16])
+	id := unverifiedID(u)
 	if err := w.opts.Retry.Enqueue(ctx, b, map[string]string{"event_id": id}); err != nil {
 		w.app.log.WarnContext(ctx, "unverified webhook could not be deferred", "error", err.Error())
 		return Response{}, false
@@ -183,12 +182,21 @@ func (w *Webhooks) processUnverified(ctx context.Context, u UnverifiedWebhook, r
 		}
 		// SQS would move it to the DLQ: park a fresh copy instead.
 		b, _ := encodeJob(Job{Kind: JobUnverified, Unverified: &u})
-		if qerr := w.opts.Retry.Enqueue(ctx, b, map[string]string{"event_id": "unverified_requeued"}); qerr != nil {
+		// A distinct id: a FIFO retry queue would drop a copy under the
+		// first one's deduplication id.
+		id := fmt.Sprintf("%s_%d", unverifiedID(u), w.opts.Now().Unix())
+		if qerr := w.opts.Retry.Enqueue(ctx, b, map[string]string{"event_id": id}); qerr != nil {
 			w.dropUnverified(ctx, u, "could not be parked again: "+qerr.Error())
 		}
 		return nil
 	}
 	return errStillUnverified
+}
+
+// unverifiedID names a deferred webhook (logs, the queue's event_id).
+func unverifiedID(u UnverifiedWebhook) string {
+	sum := sha256.Sum256(append([]byte(u.Signature+"\n"), u.Body...))
+	return "unverified_" + hex.EncodeToString(sum[:16])
 }
 
 // dropUnverified logs and counts a deferred webhook given up on.
