@@ -217,7 +217,7 @@ func messageSizes(body []byte, job Job, destinations []string) (sizeReport, erro
 	_ = json.Unmarshal(body, &head)
 	r := sizeReport{envelope: len(body)}
 	sqsDest := len(body) + sqsAttrSize(forward.AttributeEventID, head.ID) + sqsAttrSize(forward.AttributeEventType, head.Type)
-	bus := len(body) + len(forward.EventBridgeSource) + len(forward.EventBridgeDetailType) + 14 // + Time
+	bus := len(body) + len(forward.EventBridgeSource) + len(forward.EventBridgeDetailType(head.Type)) + 14 // + Time
 	deliver := job
 	deliver.Kind, deliver.Form, deliver.Body, deliver.ContentType, deliver.Query, deliver.Envelope, deliver.Destinations = JobDeliver, "", "", "", "", body, destinations
 	deliver.EventType = head.Type

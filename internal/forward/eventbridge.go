@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -14,9 +15,38 @@ import (
 const (
 	// EventBridgeSource is the Source of every event put on the bus.
 	EventBridgeSource = "signalwire.participants"
-	// EventBridgeDetailType is the DetailType of every event put on the bus.
-	EventBridgeDetailType = "SignalWire Conference Event"
+	// DetailTypeConference is the DetailType of conference status callbacks
+	// (envelope types "signalwire.conference.*").
+	DetailTypeConference = "SignalWire Conference Event"
+	// DetailTypeCall is the DetailType of call events: call status callbacks
+	// ("signalwire.call.*") and JSON call-state callbacks
+	// ("signalwire.calling.call.state.*", "signalwire.swml.call.*").
+	DetailTypeCall = "SignalWire Call Event"
+	// DetailTypeOther is the DetailType of every other verified callback
+	// ("signalwire.json.unknown" and any type not listed above).
+	DetailTypeOther = "SignalWire Event"
 )
+
+// EventBridgeDetailType returns the DetailType of an event whose envelope
+// type is eventType (Message.Type), chosen by the type's family so that a
+// rule on detail-type never mistakes a call event for a conference one.
+func EventBridgeDetailType(eventType string) string {
+	for _, f := range detailTypeFamilies {
+		if strings.HasPrefix(eventType, f.prefix) {
+			return f.detailType
+		}
+	}
+	return DetailTypeOther
+}
+
+// detailTypeFamilies maps envelope type prefixes (internal/webhook's
+// EventType and JSON types) to DetailTypes.
+var detailTypeFamilies = []struct{ prefix, detailType string }{
+	{"signalwire.conference.", DetailTypeConference},
+	{"signalwire.call.", DetailTypeCall},
+	{"signalwire.calling.call.", DetailTypeCall},
+	{"signalwire.swml.call.", DetailTypeCall},
+}
 
 // EventBridgeAPI is the part of the EventBridge client this package uses.
 type EventBridgeAPI interface {
@@ -58,7 +88,7 @@ func (e *EventBridge) Send(ctx context.Context, m Message) error {
 		Entries: []types.PutEventsRequestEntry{{
 			EventBusName: aws.String(e.bus),
 			Source:       aws.String(EventBridgeSource),
-			DetailType:   aws.String(EventBridgeDetailType),
+			DetailType:   aws.String(EventBridgeDetailType(m.Type)),
 			Detail:       aws.String(string(body)),
 		}},
 	})

@@ -26,7 +26,7 @@ func TestEventBridgeAgainstKumo(t *testing.T) {
 	}
 	// The rule a README reader would write; its target is an ARN kumo records
 	// a delivery for without calling anything.
-	pattern := `{"source":["` + forward.EventBridgeSource + `"],"detail-type":["` + forward.EventBridgeDetailType + `"],"detail":{"type":["participant-join"]}}`
+	pattern := `{"source":["` + forward.EventBridgeSource + `"],"detail-type":["` + forward.DetailTypeConference + `"],"detail":{"type":["participant-join"]}}`
 	if _, err := env.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(rule), EventBusName: aws.String(bus), EventPattern: aws.String(pattern)}); err != nil {
 		t.Fatalf("PutRule: %v", err)
 	}
@@ -105,7 +105,7 @@ func TestEventBridgeAgainstKumo(t *testing.T) {
 	for _, d := range delivered {
 		if d.EventID == resp.Entries[0].EventId {
 			found = true
-			if d.RuleName != rule || d.EventBusName != bus || d.Source != forward.EventBridgeSource || d.DetailType != forward.EventBridgeDetailType || d.Detail != string(m.Body) {
+			if d.RuleName != rule || d.EventBusName != bus || d.Source != forward.EventBridgeSource || d.DetailType != forward.DetailTypeConference || d.Detail != string(m.Body) {
 				t.Errorf("delivered event = %+v", d)
 			}
 		}

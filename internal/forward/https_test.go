@@ -122,7 +122,7 @@ func verifyStandardWebhook(t *testing.T, secret string, h http.Header, body []by
 func testMessage() forward.Message {
 	return forward.Message{
 		ID:            "evt_01HZX3",
-		Type:          "participant-join",
+		Type:          "signalwire.conference.participant-join",
 		ConferenceSID: "CF0123456789abcdef0123456789abcdef",
 		Body:          []byte(`{"id":"evt_01HZX3","type":"participant-join","data":{"muted":false, "name":"Ann \u00e9"}}`),
 	}
