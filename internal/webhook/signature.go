@@ -113,8 +113,15 @@ type Verified struct {
 //   - SchemeBodySHA256, when the URL carries a bodySHA256 query parameter: the
 //     signature covers the URL alone and the lowercase hex SHA-256 of body
 //     must equal that parameter.
-//   - SchemeHex, for any body: hex HMAC-SHA1 over the URL + the raw body
-//     (the signature compared case-insensitively).
+//   - SchemeHex, for a body that is a JSON object (its first byte after
+//     JSON whitespace is '{'; SignalWire's own callbacks are objects): hex
+//     HMAC-SHA1 over the URL + the raw body (the signature compared
+//     case-insensitively). The scheme puts no boundary between URL and
+//     body, so for any other body a request could move the tail of a
+//     signed URL (a bodySHA256 callback's trailing digits, a JSON number)
+//     into its body and verify with the same MAC as a new event. A body
+//     starting with '{' cannot be such a tail followed by nothing, nor a
+//     URL tail followed by a signed object.
 //
 // Errors wrap ErrMissingSignature (signature is empty), ErrNoSigningKey,
 // ErrMalformedBody (a form body that does not parse) or ErrInvalidSignature.
@@ -153,6 +160,7 @@ func VerifyScheme(key string, candidateURLs []string, contentType string, body [
 	gotHex := []byte(strings.ToLower(signature))
 	mac := hmac.New(sha1.New, []byte(key))
 	var hashMismatch bool
+	hexBody := isJSONObject(body)
 	for _, u := range urls {
 		for _, f := range orderings {
 			mac.Reset()
@@ -171,6 +179,9 @@ func VerifyScheme(key string, candidateURLs []string, contentType string, body [
 				}
 				hashMismatch = true
 			}
+		}
+		if !hexBody {
+			continue
 		}
 		mac.Reset()
 		mac.Write([]byte(u))
@@ -256,6 +267,19 @@ func sameForm(a, b url.Values) bool {
 		}
 	}
 	return true
+}
+
+// isJSONObject reports whether body's first byte after JSON whitespace is
+// '{' (see SchemeHex in VerifyScheme).
+func isJSONObject(body []byte) bool {
+	for _, c := range body {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c == '{'
+	}
+	return false
 }
 
 // equalHex compares sum, lowercase-hex-encoded, with got in constant time.
