@@ -42,6 +42,13 @@ type CredentialSource interface {
 // not help), so it is answered without calling it.
 var ErrForeignAccount = errors.New("account_sid is not the project this function serves")
 
+// ErrNoNewerCredentials is wrapped by the error of a read SignalWire
+// rejected (401) when the forced refresh brought no newer credentials: the
+// secret was just fetched and holds the same ones, or the refresh was
+// refused because another forced refresh started less than
+// credentials.RefreshInterval ago.
+var ErrNoNewerCredentials = errors.New("no newer credentials after the rejection")
+
 // ParticipantGetter is the one SignalWire call the core makes.
 type ParticipantGetter interface {
 	GetParticipant(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef) (*signalwire.Participant, error)
@@ -87,9 +94,13 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 		if rerr != nil {
 			return participant.Participant{}, errors.Join(err, rerr)
 		}
-		if v != version { // a rate-limited or unchanged refresh: no retry
+		if v != version {
 			inv.Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
 			p, err = a.get(ctx, fresh, ref)
+		} else {
+			// A rate-limited or unchanged refresh: no retry, and the
+			// caller is told when one may help (ProblemFor).
+			err = fmt.Errorf("%w: %w", ErrNoNewerCredentials, err)
 		}
 	}
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/signalwire-lambda/participants/internal/credentials"
@@ -61,6 +62,12 @@ func ProblemFor(err error) problem.Problem {
 	switch {
 	case errors.As(err, &p):
 		return p
+	case errors.Is(err, ErrNoNewerCredentials) && errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindUnauthorized:
+		n := secs(credentials.RefreshInterval)
+		return problem.New(KindUpstreamUnauthorized, http.StatusBadGateway, fmt.Sprintf(
+			"SignalWire rejected the function's credentials and the secret holds no newer ones (it was fetched again just now, "+
+				"or less than %d s ago: forced refreshes are limited to one every %d s). If the secret was just rotated, "+
+				"retry after %d s: the next read fetches it again; if this persists, check the API token and its Voice scope", n, n, n))
 	case errors.As(err, &sidErr):
 		p = problem.New(KindInvalidSID, http.StatusBadRequest, sidErr.Error()+"; SIDs are UUIDs such as 3f2b6a1e-5c4d-4e8f-9a0b-1c2d3e4f5a6b")
 		p.Field = sidErr.Field
@@ -83,7 +90,7 @@ func upstreamProblem(e *signalwire.APIError) problem.Problem {
 	case signalwire.KindNotFound:
 		return problem.New(KindNotFound, http.StatusNotFound, "SignalWire has no such participant in that conference (it may have left, or the conference ended)")
 	case signalwire.KindUnauthorized:
-		return problem.New(KindUpstreamUnauthorized, http.StatusBadGateway, "SignalWire rejected the function's credentials (check the API token and its Voice scope)")
+		return problem.New(KindUpstreamUnauthorized, http.StatusBadGateway, "SignalWire rejected the function's credentials, also after the secret was fetched again (check the API token and its Voice scope)")
 	case signalwire.KindRateLimited:
 		p := problem.New(KindUpstreamRateLimited, http.StatusServiceUnavailable, "SignalWire is rate limiting requests; retry later")
 		p.RetryAfterSeconds = max(1, int(e.RetryAfter.Seconds()))
@@ -105,3 +112,6 @@ func LambdaError(p problem.Problem) error {
 	}
 	return messages.InvokeResponse_Error{Type: t, Message: p.Detail}
 }
+
+// secs renders d in whole seconds.
+func secs(d time.Duration) int { return int(d / time.Second) }
