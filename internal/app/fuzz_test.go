@@ -32,7 +32,13 @@ func (rt *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error)
 	rt.mu.Lock()
 	rt.reqs = append(rt.reqs, r)
 	rt.mu.Unlock()
-	body := `{"account_sid":"` + acct + `","call_sid":"` + call + `","conference_sid":"` + conf + `","status":"in-progress","muted":false,"hold":false,"coaching":false,` +
+	// The participant asked for (the core refuses one that is not): the
+	// SIDs are the URL's .../Accounts/{a}/Conferences/{c}/Participants/{p}.json.
+	a, c, p := acct, conf, call
+	if segs := strings.Split(strings.TrimSuffix(r.URL.Path, ".json"), "/"); len(segs) == 10 {
+		a, c, p = segs[5], segs[7], segs[9]
+	}
+	body := `{"account_sid":"` + a + `","call_sid":"` + p + `","conference_sid":"` + c + `","status":"in-progress","muted":false,"hold":false,"coaching":false,` +
 		`"date_created":"Thu, 26 Nov 2026 10:15:00 +0000","date_updated":"Thu, 26 Nov 2026 10:15:00 +0000","uri":"/x.json"}`
 	return &http.Response{
 		StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -69,7 +75,8 @@ var hostileSegments = []string{
 //   - a request that is not the read route never calls SignalWire;
 //   - on the read route, a SID that fails signalwire.ValidateSID gives 400
 //     invalid-sid naming that field and no call; a method other than
-//     GET/HEAD gives 405 and no call;
+//     GET/HEAD gives 405 and no call; an account_sid other than the
+//     secret's project_id gives 404 account-not-found and no call;
 //   - otherwise exactly one GET goes to https://{space}/api/laml/2010-04-01/
 //     Accounts/{a}/Conferences/{c}/Participants/{p}.json, with no query or
 //     fragment, a path that path.Clean leaves alone, SIDs that validate, and
@@ -152,6 +159,13 @@ func FuzzReadRoute(f *testing.F) {
 			}
 			if resp.Status != http.StatusBadRequest || prob.Type != problem.TypeBase+KindInvalidSID || prob.Field != sidErr.Field {
 				t.Fatalf("invalid SID (%v): %d %s", verr, resp.Status, resp.Body)
+			}
+			return
+		}
+		if !strings.EqualFold(ref.AccountSID, acct) {
+			// Not the secret's project: 404 from the cached secret, no call.
+			if len(sent) != 0 || resp.Status != http.StatusNotFound || prob.Type != problem.TypeBase+KindAccountNotFound || prob.Field != signalwire.FieldAccountSID {
+				t.Fatalf("foreign account %+v: %d calls, answer %d %s", ref, len(sent), resp.Status, resp.Body)
 			}
 			return
 		}
