@@ -183,7 +183,11 @@ func TestTemplateUnderSAMResolution(t *testing.T) {
 		if env["RETRY_QUEUE_URL"] == "RetryQueue" {
 			t.Errorf("%s: RETRY_QUEUE_URL is the unresolved logical id; events/env.json must override it", cmd)
 		}
-		for _, k := range []string{"FORWARD_HTTPS_URL", "FORWARD_EVENT_BUS", "FORWARD_SQS_QUEUE_URL", "DEAD_LETTER_QUEUE_URL", "AWS_ENDPOINT_URL"} {
+		// Parameters with defaults resolve to them.
+		if env["WEBHOOK_DEFERRED_VERIFICATION"] != "off" {
+			t.Errorf("%s: WEBHOOK_DEFERRED_VERIFICATION = %q, want the parameter's default off", cmd, env["WEBHOOK_DEFERRED_VERIFICATION"])
+		}
+		for _, k := range []string{"FORWARD_HTTPS_URL", "FORWARD_EVENT_BUS", "FORWARD_SQS_QUEUE_URL", "DEAD_LETTER_QUEUE_URL", "AWS_ENDPOINT_URL", "PUBLIC_WEBHOOK_URL"} {
 			if env[k] != "" {
 				t.Errorf("%s: %s = %q, want empty (SAM leaves Fn::If with AWS::NoValue unresolved; env.json empties the others)", cmd, k, env[k])
 			}

@@ -24,11 +24,13 @@ var designEnvVars = []string{
 	"LOG_LEVEL",
 	"METRICS_NAMESPACE",
 	"PUBLIC_BASE_URL",
+	"PUBLIC_WEBHOOK_URL",
 	"RETRY_MAX_RECEIVE_COUNT",
 	"RETRY_QUEUE_URL",
 	"SIGNALWIRE_SECRET_ID",
 	"SIGNALWIRE_SPACE_HOST",
 	"SSL_CERT_DIR",
+	"WEBHOOK_DEFERRED_VERIFICATION",
 	"WEBHOOK_SIGNATURE_VERIFICATION",
 }
 
@@ -161,7 +163,9 @@ func TestEnvironmentVariableValues(t *testing.T) {
 		"CREDENTIALS_TTL":                `{"Ref": "CredentialsTtl"}`,
 		"LOG_LEVEL":                      `{"Fn::FindInMap": ["LogLevels", {"Ref": "LogLevel"}, "Env"]}`,
 		"PUBLIC_BASE_URL":                `{"Ref": "PublicBaseUrl"}`,
+		"PUBLIC_WEBHOOK_URL":             `{"Ref": "PublicWebhookUrl"}`,
 		"WEBHOOK_SIGNATURE_VERIFICATION": `"on"`,
+		"WEBHOOK_DEFERRED_VERIFICATION":  `{"Ref": "DeferredSignatureVerification"}`,
 		"FORWARD_HTTPS_URL":              `{"Fn::If": ["HasForwardHttps", {"Ref": "ForwardHttpsUrl"}, {"Ref": "AWS::NoValue"}]}`,
 		"FORWARD_EVENT_BUS":              `{"Fn::If": ["HasForwardEventBus", {"Ref": "ForwardEventBusName"}, {"Ref": "AWS::NoValue"}]}`,
 		"RETRY_QUEUE_URL":                `{"Ref": "RetryQueue"}`,
@@ -186,7 +190,9 @@ func TestEnvironmentVariableValues(t *testing.T) {
 			"CREDENTIALS_TTL": "5m",
 			"LOG_LEVEL": "info",
 			"PUBLIC_BASE_URL": "",
+			"PUBLIC_WEBHOOK_URL": "",
 			"WEBHOOK_SIGNATURE_VERIFICATION": "on",
+			"WEBHOOK_DEFERRED_VERIFICATION": "off",
 			"RETRY_QUEUE_URL": "ref:RetryQueue",
 			"RETRY_MAX_RECEIVE_COUNT": "5",
 			"DEAD_LETTER_QUEUE_URL": "ref:RetryDeadLetterQueue",
@@ -617,6 +623,8 @@ func TestOutputs(t *testing.T) {
 	}{
 		{"execute-api", nil, "https://ref:HttpApi.execute-api.eu-west-1.amazonaws.com/webhooks/signalwire"},
 		{"public base URL", map[string]string{"PublicBaseUrl": "https://hooks.example.com/prod"}, "https://hooks.example.com/prod/webhooks/signalwire"},
+		{"public webhook URL", map[string]string{"PublicWebhookUrl": "https://example.ngrok.io/webhook"}, "https://example.ngrok.io/webhook"},
+		{"public webhook URL wins", map[string]string{"PublicBaseUrl": "https://hooks.example.com/prod", "PublicWebhookUrl": "https://example.ngrok.io/webhook"}, "https://example.ngrok.io/webhook"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := digMap(t, render(t, tt.params), "Outputs")
@@ -642,18 +650,20 @@ func TestOutputs(t *testing.T) {
 func TestParameters(t *testing.T) {
 	params := digMap(t, rawTemplate(t), "Parameters")
 	want := map[string]any{ // name -> default (nil: required)
-		"SignalWireSecretArn":     nil,
-		"SignalWireSpaceHost":     "",
-		"LogLevel":                "INFO",
-		"CredentialsTtl":          "5m",
-		"ReadRouteAuthorization":  "AWS_IAM",
-		"PublicBaseUrl":           "",
-		"ForwardHttpsUrl":         "",
-		"ForwardEventBusName":     "",
-		"ForwardQueueArn":         "",
-		"MetricsNamespace":        "SignalWireParticipants",
-		"DeadLetterAlarmTopicArn": "",
-		"KmsKeyArn":               "",
+		"SignalWireSecretArn":           nil,
+		"SignalWireSpaceHost":           "",
+		"LogLevel":                      "INFO",
+		"CredentialsTtl":                "5m",
+		"ReadRouteAuthorization":        "AWS_IAM",
+		"PublicBaseUrl":                 "",
+		"PublicWebhookUrl":              "",
+		"DeferredSignatureVerification": "off",
+		"ForwardHttpsUrl":               "",
+		"ForwardEventBusName":           "",
+		"ForwardQueueArn":               "",
+		"MetricsNamespace":              "SignalWireParticipants",
+		"DeadLetterAlarmTopicArn":       "",
+		"KmsKeyArn":                     "",
 	}
 	numeric := map[string]float64{
 		"WebhookThrottlingRateLimit":      20,
@@ -701,6 +711,7 @@ func TestParameters(t *testing.T) {
 		}
 	}
 	assertJSON(t, "LogLevel.AllowedValues", dig(t, params, "LogLevel", "AllowedValues"), `["DEBUG", "INFO", "WARN", "ERROR"]`)
+	assertJSON(t, "DeferredSignatureVerification.AllowedValues", dig(t, params, "DeferredSignatureVerification", "AllowedValues"), `["on", "off"]`)
 
 	for name, cases := range map[string]struct{ good, bad []string }{
 		"SignalWireSecretArn": {
@@ -729,6 +740,10 @@ func TestParameters(t *testing.T) {
 		"PublicBaseUrl": {
 			good: []string{"", "https://hooks.example.com", "https://hooks.example.com/prod"},
 			bad:  []string{"http://hooks.example.com", "https://hooks.example.com/prod/", "https://h.example/?a=b"},
+		},
+		"PublicWebhookUrl": {
+			good: []string{"", "https://example.ngrok.io/webhook", "https://example.ngrok.io/webhook/", "https://hooks.example.com"},
+			bad:  []string{"http://example.ngrok.io/webhook", "https://example.ngrok.io/webhook?token=x", "https://h.example/w#f", "example.ngrok.io/webhook"},
 		},
 		"ForwardHttpsUrl": {
 			good: []string{"", "https://hooks.example.net/signalwire"},

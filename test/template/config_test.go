@@ -1,0 +1,109 @@
+package template_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/signalwire-lambda/participants/internal/config"
+)
+
+// loadRendered renders the template with params and loads the function's
+// environment with the production config loader. Values naming stack
+// resources (rendered "ref:…") become queue URLs, as CloudFormation would
+// make them.
+func loadRendered(t *testing.T, params map[string]string) (config.Config, error) {
+	t.Helper()
+	vars := digMap(t, render(t, params), "Resources", functionID, "Properties", "Environment", "Variables")
+	env := map[string]string{}
+	for k, v := range vars {
+		s := fmt.Sprint(v)
+		if strings.HasPrefix(s, "ref:") {
+			s = "https://sqs.eu-west-1.amazonaws.com/123456789012/" + strings.TrimPrefix(s, "ref:")
+		}
+		env[k] = s
+	}
+	return config.Load(func(k string) string { return env[k] })
+}
+
+// TestWebhookParametersReachTheConfig: DeferredSignatureVerification and
+// PublicWebhookUrl are wired to WEBHOOK_DEFERRED_VERIFICATION and
+// PUBLIC_WEBHOOK_URL, and every value the parameters allow is one the
+// function accepts with the meaning the parameter describes.
+func TestWebhookParametersReachTheConfig(t *testing.T) {
+	c, err := loadRendered(t, nil)
+	if err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	if c.DeferUnverified || c.PublicWebhookURL != "" {
+		t.Errorf("defaults: deferred verification %v, public webhook URL %q; want off and none", c.DeferUnverified, c.PublicWebhookURL)
+	}
+	for value, want := range map[string]bool{"on": true, "off": false} {
+		c, err := loadRendered(t, map[string]string{"DeferredSignatureVerification": value})
+		if err != nil || c.DeferUnverified != want {
+			t.Errorf("DeferredSignatureVerification=%s: deferred %v (%v), want %v", value, c.DeferUnverified, err, want)
+		}
+	}
+	for _, u := range []string{"https://example.ngrok.io/webhook", "https://example.ngrok.io/webhook/", "https://hooks.example.com"} {
+		c, err := loadRendered(t, map[string]string{"PublicWebhookUrl": u})
+		if err != nil || c.PublicWebhookURL != u {
+			t.Errorf("PublicWebhookUrl=%s: config %q (%v)", u, c.PublicWebhookURL, err)
+		}
+	}
+	for _, u := range []string{"https://hooks.example.com", "https://hooks.example.com/prod"} {
+		c, err := loadRendered(t, map[string]string{"PublicBaseUrl": u})
+		if err != nil || c.PublicBaseURL != u {
+			t.Errorf("PublicBaseUrl=%s: config %q (%v)", u, c.PublicBaseURL, err)
+		}
+	}
+}
+
+// TestReadmeParameterColumn: the README's configuration table names, for
+// each variable, the template parameter that sets it; the template wires
+// exactly that parameter (a Ref to it somewhere in the variable's value),
+// and a variable the README gives no parameter refers to none.
+func TestReadmeParameterColumn(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skipf("no README: %v", err)
+	}
+	vars := digMap(t, rawTemplate(t), "Resources", functionID, "Properties", "Environment", "Variables")
+	params := digMap(t, rawTemplate(t), "Parameters")
+	row := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` \\| (?:`([A-Za-z0-9]+)`)? \\|")
+	seen := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		m := row.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		name, param := m[1], m[2]
+		v, declared := vars[name]
+		if !declared {
+			if param != "" {
+				t.Errorf("README: %s is set by parameter %s, but template.yaml does not set %s", name, param, name)
+			}
+			continue
+		}
+		seen++
+		b, _ := json.Marshal(v)
+		var refs []string
+		for p := range params {
+			if strings.Contains(string(b), `{"Ref":"`+p+`"}`) {
+				refs = append(refs, p)
+			}
+		}
+		switch {
+		case param == "" && len(refs) > 0:
+			t.Errorf("README: %s has no template parameter, but template.yaml sets it from %v", name, refs)
+		case param != "" && !slices.Equal(refs, []string{param}):
+			t.Errorf("README: %s is set by parameter %s; template.yaml sets it from %v", name, param, refs)
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no row of the README's configuration table names a variable template.yaml sets")
+	}
+}
