@@ -88,6 +88,10 @@ type Cache struct {
 	version    uint64
 	lastForced time.Time // when Refresh last started a fetch
 	retryAt    time.Time // after a failed fetch: no TTL-driven fetch before
+	// lastErr is the last fetch's error (nil after a success): with no
+	// usable set, callers before retryAt get it without a fetch, so a flood
+	// cannot turn a broken or throttled secret into one call per request.
+	lastErr error
 	// unreported counts failures of background fetches, reported into the
 	// next invocation's metrics.
 	unreported int
@@ -163,7 +167,8 @@ func (c *Cache) RefreshesLimited() int64 { return c.limited.Load() }
 //   - Past the TTL, the first caller waits for a fetch; if it fails, or
 //     while it runs for others, the cached set is served for up to MaxStale
 //     past the TTL, and the failure is logged and counted.
-//   - With no usable set, callers wait for a fetch and get its error.
+//   - With no usable set, callers wait for a fetch and get its error; for
+//     RefreshInterval after a failed fetch they get that error at once.
 func (c *Cache) Get(ctx context.Context) (Credentials, uint64, error) {
 	now := c.now()
 	c.mu.Lock()
@@ -195,6 +200,11 @@ func (c *Cache) Get(ctx context.Context) (Credentials, uint64, error) {
 	}
 	f := c.inflight
 	if f == nil {
+		if c.lastErr != nil && now.Before(c.retryAt) {
+			err := c.lastErr
+			c.mu.Unlock()
+			return Credentials{}, 0, err
+		}
 		f = c.startLocked(ctx)
 	}
 	c.mu.Unlock()
@@ -203,6 +213,15 @@ func (c *Cache) Get(ctx context.Context) (Credentials, uint64, error) {
 		return Credentials{}, 0, err
 	}
 	return ent.creds, ent.version, nil
+}
+
+// AllowRetry lets the next Get fetch at once even if the last fetch failed
+// less than RefreshInterval ago (the function's first invocation after a
+// failed fetch at init).
+func (c *Cache) AllowRetry() {
+	c.mu.Lock()
+	c.retryAt = time.Time{}
+	c.mu.Unlock()
 }
 
 // Refresh fetches the secret again after the set with version stale was
@@ -272,6 +291,7 @@ func (c *Cache) startLocked(ctx context.Context) *fetch {
 			c.log.Debug("credentials refresh interrupted by a frozen execution environment; retrying on next use")
 		} else if err != nil {
 			f.err = err
+			c.lastErr = err
 			c.retryAt = c.now().Add(RefreshInterval)
 			if c.cur != nil {
 				c.failures.Add(1)
@@ -285,7 +305,7 @@ func (c *Cache) startLocked(ctx context.Context) *fetch {
 			}
 			f.ent = &entry{creds: creds, fetchedAt: c.now(), version: c.version}
 			c.cur = f.ent
-			c.retryAt = time.Time{}
+			c.retryAt, c.lastErr = time.Time{}, nil
 		}
 		close(f.done)
 		c.mu.Unlock()

@@ -165,11 +165,13 @@ func TestRefreshReplacesRejectedSetOnce(t *testing.T) {
 
 func TestFailedFetchIsNotCached(t *testing.T) {
 	f := newFake(`{"project_id":"x"}`)
-	c := NewCache(f, "sw", time.Hour)
+	clk := newClock()
+	c := NewCache(f, "sw", time.Hour, WithClock(clk.now))
 	if _, _, err := c.Get(context.Background()); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("err = %v, want ErrMalformed", err)
 	}
 	f.value.Store(ptr(validSecret))
+	clk.add(RefreshInterval) // failed fetches are retried at most this often
 	if _, _, err := c.Get(context.Background()); err != nil {
 		t.Fatalf("after the secret was fixed: %v", err)
 	}
@@ -307,8 +309,10 @@ func TestStaleWhileSecretsManagerFails(t *testing.T) {
 	if _, _, err := c.Get(ctx); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("past MaxStale: err = %v, want ErrUnavailable", err)
 	}
-	// Recovery: the next fetch replaces the set.
+	// Recovery: the next fetch (RefreshInterval after the failed one)
+	// replaces the set.
 	f.fail.Store(nil)
+	clk.add(RefreshInterval)
 	if _, _, err := c.Get(ctx); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}
@@ -430,5 +434,41 @@ func TestFrozenRefreshIsNotAFailure(t *testing.T) {
 	f.during.Store(nil)
 	if _, _, err := c.Get(ctx); err != nil || c.Failures() != 0 || c.StaleServed() != 0 || f.calls.Load() != 3 {
 		t.Fatalf("err %v, failures %d, stale %d, calls %d; want a fresh fetch and no failure", err, c.Failures(), c.StaleServed(), f.calls.Load())
+	}
+}
+
+// With no usable set (a cold start while Secrets Manager throttles or the
+// secret is broken, or past MaxStale), a flood of requests, forged webhooks
+// included, must not make one GetSecretValue call each: after a failed
+// fetch the next one waits RefreshInterval, and callers get the failure.
+func TestFailedFetchesWithNothingCachedAreRateLimited(t *testing.T) {
+	f := newFake(validSecret)
+	throttled := error(&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"})
+	f.fail.Store(&throttled)
+	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	c := NewCache(f, "sw", time.Hour, WithClock(clk.now))
+	for range 100 {
+		if _, _, err := c.Get(context.Background()); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrUnavailable", err)
+		}
+		clk.add(10 * time.Millisecond)
+	}
+	if n := f.calls.Load(); n != 1 {
+		t.Fatalf("100 requests in 1 s with nothing cached made %d GetSecretValue calls, want 1", n)
+	}
+	f.fail.Store(nil)
+	clk.add(RefreshInterval)
+	if _, _, err := c.Get(context.Background()); err != nil || f.calls.Load() != 2 {
+		t.Fatalf("after RefreshInterval: %v, %d calls", err, f.calls.Load())
+	}
+	// Past MaxStale with Secrets Manager down again: the same bound.
+	f.fail.Store(&throttled)
+	clk.add(time.Hour + MaxStale)
+	for range 100 {
+		_, _, _ = c.Get(context.Background())
+		clk.add(10 * time.Millisecond)
+	}
+	if n := f.calls.Load(); n != 3 {
+		t.Fatalf("100 requests in 1 s past MaxStale made %d GetSecretValue calls, want 1", n-2)
 	}
 }

@@ -9,10 +9,12 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 )
 
-// prefetchTimeout bounds the secret fetch started at init. Init never waits
+// prefetchTimeout bounds the wait for the secret fetch started at init
+// (the cache bounds the fetch itself by credentials.FetchTimeout, which this
+// exceeds, so the wait ends with the fetch's own result). Init never waits
 // for it; an invocation that joined it and saw it fail fetches again
 // within its own deadline.
-const prefetchTimeout = 5 * time.Second
+const prefetchTimeout = credentials.FetchTimeout + time.Second
 
 // initCreds is the credentials cache as the function uses it: its first
 // fetch starts at init (prefetch), and the secret's space_host is checked
@@ -40,7 +42,11 @@ func (c *initCreds) prefetch() {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(context.Background(), prefetchTimeout)
 		defer cancel()
-		_, _, _ = c.Cache.Get(ctx)
+		if _, _, err := c.Cache.Get(ctx); err != nil {
+			// A failed init fetch does not hold back the first
+			// invocation's own (see credentials.Cache.AllowRetry).
+			c.Cache.AllowRetry()
+		}
 	}()
 }
 
