@@ -2,13 +2,15 @@ package redact
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 )
 
 // Handler wraps h so that every string in a record — the message, string
-// attributes, errors and other values formatted as text, inside groups too
-// — is redacted by set before h sees it.
+// attributes, errors and other values formatted as text, inside groups too,
+// and the JSON of any other value (slices, maps) — is redacted by set
+// before h sees it.
 func Handler(h slog.Handler, set *Set) slog.Handler {
 	return handler{next: h, set: set}
 }
@@ -65,6 +67,16 @@ func (h handler) attr(a slog.Attr) slog.Attr {
 			return slog.String(a.Key, h.set.String(x.String()))
 		case []byte:
 			return slog.String(a.Key, h.set.String(string(x)))
+		default:
+			// A slice, map or struct (e.g. the candidate URLs): the JSON
+			// handler writes it as JSON, so look for a secret there (the
+			// Set holds JSON-escaped forms); one with a secret becomes its
+			// redacted JSON text, any other keeps its shape.
+			if b, err := json.Marshal(x); err == nil {
+				if red := h.set.String(string(b)); red != string(b) {
+					return slog.String(a.Key, red)
+				}
+			}
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}

@@ -91,3 +91,22 @@ func TestHandlerRedactsEveryString(t *testing.T) {
 		t.Fatalf("unexpected output:\n%s", out)
 	}
 }
+
+// Attributes of other kinds (a []string such as the candidate URLs, a map)
+// are written by the JSON handler as they are: a secret inside one must be
+// redacted too. One without a secret keeps its JSON shape.
+func TestHandlerRedactsInsideOtherValues(t *testing.T) {
+	var buf bytes.Buffer
+	var s Set
+	s.Add(token)
+	log := slog.New(Handler(slog.NewJSONHandler(&buf, nil), &s))
+	log.Warn("m", "urls", []string{"https://h/p?k=" + token}, "m", map[string]any{"k": "a" + token},
+		"n", []int{1, 2}, "clean", []string{"a", "b"})
+	out := buf.String()
+	if strings.Contains(out, token) {
+		t.Fatalf("log output contains the secret:\n%s", out)
+	}
+	if strings.Count(out, Mask) != 2 || !strings.Contains(out, `"clean":["a","b"]`) || !strings.Contains(out, `"n":[1,2]`) {
+		t.Fatalf("unexpected output:\n%s", out)
+	}
+}
