@@ -1,15 +1,18 @@
 package redact
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"time"
 )
 
-// Handler wraps h so that every string in a record — the message, string
-// attributes, errors and other values formatted as text, inside groups too,
-// and the JSON of any other value (slices, maps) — is redacted by set
+// Handler wraps h so that every value in a record — the message, string
+// attributes, errors and other values formatted as text, maps, structs and
+// slices as the JSON h would write, inside groups too — is redacted by set
 // before h sees it.
 func Handler(h slog.Handler, set *Set) slog.Handler {
 	return handler{next: h, set: set}
@@ -46,7 +49,11 @@ func (h handler) WithGroup(name string) slog.Handler {
 	return handler{next: h.next.WithGroup(name), set: h.set}
 }
 
-// attr redacts one attribute's value.
+// attr redacts one attribute's value, whatever its kind: strings, errors,
+// Stringers and byte slices as text; groups (and LogValuers, resolved) attr
+// by attr; any other value (maps, structs, slices, pointers) as the JSON the
+// JSON handler would write for it; numbers, durations and times only when a
+// secret form could appear in their text (a set with a numeric form).
 func (h handler) attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
@@ -61,6 +68,7 @@ func (h handler) attr(a slog.Attr) slog.Attr {
 		return slog.Group(a.Key, red...)
 	case slog.KindAny:
 		switch x := v.Any().(type) {
+		case nil:
 		case error:
 			return slog.String(a.Key, h.set.String(x.Error()))
 		case fmt.Stringer:
@@ -68,16 +76,57 @@ func (h handler) attr(a slog.Attr) slog.Attr {
 		case []byte:
 			return slog.String(a.Key, h.set.String(string(x)))
 		default:
-			// A slice, map or struct (e.g. the candidate URLs): the JSON
-			// handler writes it as JSON, so look for a secret there (the
-			// Set holds JSON-escaped forms); one with a secret becomes its
-			// redacted JSON text, any other keeps its shape.
-			if b, err := json.Marshal(x); err == nil {
-				if red := h.set.String(string(b)); red != string(b) {
-					return slog.String(a.Key, red)
-				}
+			return h.encoded(a.Key, x)
+		}
+	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindDuration, slog.KindTime:
+		if h.set.numeric.Load() {
+			if s := numberText(v); h.set.String(s) != s {
+				return slog.String(a.Key, h.set.String(s))
 			}
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
+}
+
+// encoded redacts a value the JSON handler would serialize itself: it is
+// encoded here as the handler would (encoding/json, no HTML escaping: the
+// set holds the JSON-escaped forms too), redacted, and passed on as that
+// JSON (json.RawMessage), or as a string when redaction broke the JSON
+// (a form matching inside an escape sequence) or the value does not encode.
+func (h handler) encoded(key string, x any) slog.Attr {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(x); err != nil {
+		return slog.String(key, h.set.String(fmt.Sprintf("%+v", x)))
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	red := h.set.String(string(b))
+	if len(red) == len(b) && red == string(b) {
+		return slog.Any(key, json.RawMessage(b))
+	}
+	if !json.Valid([]byte(red)) {
+		return slog.String(key, red)
+	}
+	return slog.Any(key, json.RawMessage(red))
+}
+
+// numberText is v as the JSON handler writes it (a time in RFC 3339 with
+// nanoseconds, whose digits include those of the handler's milliseconds).
+func numberText(v slog.Value) string {
+	switch v.Kind() {
+	case slog.KindInt64:
+		return strconv.FormatInt(v.Int64(), 10)
+	case slog.KindUint64:
+		return strconv.FormatUint(v.Uint64(), 10)
+	case slog.KindDuration:
+		return strconv.FormatInt(int64(v.Duration()), 10)
+	case slog.KindTime:
+		return v.Time().Format(time.RFC3339Nano)
+	case slog.KindFloat64:
+		if b, err := json.Marshal(v.Float64()); err == nil {
+			return string(b)
+		}
+	}
+	return v.String()
 }

@@ -79,6 +79,9 @@ type Set struct {
 	forms  map[string]bool
 	values int
 	r      atomic.Pointer[strings.Replacer]
+	// numeric: some form is made of digits and . + - : only, so it could
+	// appear in the text of a number, duration or time.
+	numeric atomic.Bool
 }
 
 // maxForms bounds how many forms a Set keeps (about 60 secret values: a
@@ -112,14 +115,26 @@ func (s *Set) AddForms(forms ...string) {
 			s.forms[f] = true
 			s.values++
 			added = true
+			if strings.Trim(f, "0123456789.+-:") == "" {
+				s.numeric.Store(true)
+			}
 		}
 	}
 	if !added {
 		return
 	}
+	// Each form also as it reads once JSON-encoded (a form holding a
+	// backslash, a quote or a control character), for values the log
+	// handler encodes as JSON before redaction (maps, structs).
+	seen := make(map[string]bool, len(s.forms))
 	all := make([]string, 0, len(s.forms))
 	for f := range s.forms {
-		all = append(all, f)
+		for _, g := range []string{f, jsonEscaped(f, false)} {
+			if !seen[g] {
+				seen[g] = true
+				all = append(all, g)
+			}
+		}
 	}
 	// Longest first, so a form containing another is replaced whole.
 	sort.Slice(all, func(i, j int) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/url"
@@ -108,5 +109,88 @@ func TestHandlerRedactsInsideOtherValues(t *testing.T) {
 	}
 	if strings.Count(out, Mask) != 2 || !strings.Contains(out, `"clean":["a","b"]`) || !strings.Contains(out, `"n":[1,2]`) {
 		t.Fatalf("unexpected output:\n%s", out)
+	}
+}
+
+// logValuer is a value that logs itself as a group holding a map.
+type logValuer struct{ secret string }
+
+func (l logValuer) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("inner", map[string]string{"echo": l.secret}))
+}
+
+// TestHandlerRedactsEveryKind: values the JSON handler serializes itself —
+// a struct, a map (secret in a key and in values), a slice, a pointer, a
+// LogValuer resolving to a group with a map, a value that does not encode —
+// are redacted like strings, every line stays valid JSON, and the
+// non-secret content is kept as JSON, not flattened.
+func TestHandlerRedactsEveryKind(t *testing.T) {
+	var buf bytes.Buffer
+	var s Set
+	log := slog.New(Handler(slog.NewJSONHandler(&buf, nil), &s))
+	s.Add(token, signing)
+	s.AddBasic(project, token)
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(project+":"+token))
+	type upstream struct {
+		Status  int
+		Headers map[string][]string
+		Body    string
+		Raw     []byte
+		Note    *string
+	}
+	forms := allForms()
+	for i, f := range forms {
+		note := "note " + f
+		u := upstream{Status: 401, Headers: map[string][]string{"Authorization": {basic}, "X-Echo": {f}}, Body: "token=" + f, Raw: []byte(signing), Note: &note}
+		log.Warn("upstream answer", "i", i, "answer", u, "ptr", &u,
+			"map", map[string]any{f: "as key", "nested": map[string]any{"v": []string{"ok", f}}},
+			"slice", []any{1, f, map[string]string{"k": f}},
+			"valuer", logValuer{f},
+			slog.Group("g", "inner", map[string]string{"echo": f}),
+			"unencodable", map[string]any{"fn": func() {}, "s": f})
+	}
+	out := buf.String()
+	for _, f := range forms {
+		if strings.Contains(out, f) {
+			t.Errorf("log output contains %q", f)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(forms) {
+		t.Fatalf("%d lines for %d records", len(lines), len(forms))
+	}
+	for _, line := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("invalid JSON line %v: %s", err, line)
+		}
+		ans, ok := m["answer"].(map[string]any)
+		keyRedacted := false
+		for k, v := range m["map"].(map[string]any) {
+			keyRedacted = keyRedacted || strings.Contains(k, Mask) && v == "as key"
+		}
+		if !ok || ans["Status"] != float64(401) || !keyRedacted {
+			t.Fatalf("structure lost: %s", line)
+		}
+	}
+	t.Logf("first line: %s", lines[0])
+}
+
+// TestHandlerRedactsNumericSecrets: a secret made of digits is redacted from
+// numbers, and numbers are left alone when no secret could appear in them.
+func TestHandlerRedactsNumericSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	var s Set
+	log := slog.New(Handler(slog.NewJSONHandler(&buf, nil), &s))
+	s.Add(token)
+	log.Info("x", "n", 987654321)
+	if !strings.Contains(buf.String(), `"n":987654321`) {
+		t.Fatalf("a number changed without a numeric secret: %s", buf.String())
+	}
+	s.Add("987654321")
+	buf.Reset()
+	log.Info("x", "n", 987654321, "u", uint64(987654321), "f", 987654321.5)
+	if strings.Contains(buf.String(), "987654321") {
+		t.Fatalf("numeric secret in %s", buf.String())
 	}
 }
