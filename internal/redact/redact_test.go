@@ -165,8 +165,9 @@ func TestHandlerRedactsEveryKind(t *testing.T) {
 			t.Fatalf("invalid JSON line %v: %s", err, line)
 		}
 		ans, ok := m["answer"].(map[string]any)
+		mp, _ := m["map"].(map[string]any)
 		keyRedacted := false
-		for k, v := range m["map"].(map[string]any) {
+		for k, v := range mp {
 			keyRedacted = keyRedacted || strings.Contains(k, Mask) && v == "as key"
 		}
 		if !ok || ans["Status"] != float64(401) || !keyRedacted {
