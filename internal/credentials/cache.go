@@ -109,9 +109,22 @@ type entry struct {
 }
 
 type fetch struct {
-	done chan struct{}
-	ent  *entry
-	err  error
+	done    chan struct{}
+	ent     *entry
+	err     error
+	started time.Time
+}
+
+// liveInflightLocked returns the fetch in flight, nil when there is none or
+// it started more than twice FetchTimeout ago: that one was frozen with the
+// execution environment (its goroutine may not have run since the thaw) and
+// can only fail; callers start a new one instead of waiting for it. c.mu
+// must be held.
+func (c *Cache) liveInflightLocked(now time.Time) *fetch {
+	if f := c.inflight; f != nil && now.Sub(f.started) <= 2*c.fetchTimeout {
+		return f
+	}
+	return nil
 }
 
 // Option configures a Cache.
@@ -178,13 +191,13 @@ func (c *Cache) Get(ctx context.Context) (Credentials, uint64, error) {
 		age := now.Sub(e.fetchedAt)
 		switch {
 		case age < c.ttl:
-			if age >= c.ttl-c.ahead && c.inflight == nil && !now.Before(c.retryAt) {
+			if age >= c.ttl-c.ahead && c.liveInflightLocked(now) == nil && !now.Before(c.retryAt) {
 				c.startLocked(ctx) // refresh ahead: nobody waits for it
 			}
 			c.mu.Unlock()
 			return e.creds, e.version, nil
 		case age < c.ttl+MaxStale:
-			if c.inflight != nil || now.Before(c.retryAt) {
+			if c.liveInflightLocked(now) != nil || now.Before(c.retryAt) {
 				c.mu.Unlock()
 				c.serveStale(ctx, age)
 				return e.creds, e.version, nil
@@ -198,7 +211,7 @@ func (c *Cache) Get(ctx context.Context) (Credentials, uint64, error) {
 			return e.creds, e.version, nil
 		}
 	}
-	f := c.inflight
+	f := c.liveInflightLocked(now)
 	if f == nil {
 		if c.lastErr != nil && now.Before(c.retryAt) {
 			err := c.lastErr
@@ -240,7 +253,7 @@ func (c *Cache) Refresh(ctx context.Context, stale uint64) (Credentials, uint64,
 		c.mu.Unlock()
 		return e.creds, e.version, nil
 	}
-	f := c.inflight
+	f := c.liveInflightLocked(now)
 	if f == nil {
 		if e != nil && !c.lastForced.IsZero() && now.Sub(c.lastForced) < RefreshInterval {
 			c.mu.Unlock()
@@ -273,15 +286,17 @@ func (f *fetch) wait(ctx context.Context) (*entry, error) {
 // the caller's cancellation (it keeps its values) and bounded by
 // FetchTimeout. c.mu must be held.
 func (c *Cache) startLocked(ctx context.Context) *fetch {
-	f := &fetch{done: make(chan struct{})}
+	start := c.now()
+	f := &fetch{done: make(chan struct{}), started: start}
 	c.inflight = f
 	go func() {
-		start := c.now()
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fetchTimeout)
 		defer cancel()
 		creds, err := c.fetch(fctx)
 		c.mu.Lock()
-		c.inflight = nil
+		if c.inflight == f {
+			c.inflight = nil
+		}
 		// A refresh ahead can outlive its invocation: Lambda then freezes
 		// the environment, and the fetch's timer fires long after on thaw.
 		// That is no Secrets Manager failure: do not count it or wait.
@@ -300,12 +315,18 @@ func (c *Cache) startLocked(ctx context.Context) *fetch {
 					"cause", err.Error(), "age_seconds", int(c.now().Sub(c.cur.fetchedAt).Seconds()))
 			}
 		} else {
-			if c.cur == nil || c.cur.creds != creds {
-				c.version++
+			if c.cur != nil && c.cur.fetchedAt.After(start) {
+				// A fetch started after this one (this one was frozen)
+				// has already replaced the set: keep the newer one.
+				f.ent = c.cur
+			} else {
+				if c.cur == nil || c.cur.creds != creds {
+					c.version++
+				}
+				f.ent = &entry{creds: creds, fetchedAt: c.now(), version: c.version}
+				c.cur = f.ent
+				c.retryAt, c.lastErr = time.Time{}, nil
 			}
-			f.ent = &entry{creds: creds, fetchedAt: c.now(), version: c.version}
-			c.cur = f.ent
-			c.retryAt, c.lastErr = time.Time{}, nil
 		}
 		close(f.done)
 		c.mu.Unlock()

@@ -472,3 +472,41 @@ func TestFailedFetchesWithNothingCachedAreRateLimited(t *testing.T) {
 		t.Fatalf("100 requests in 1 s past MaxStale made %d GetSecretValue calls, want 1", n-2)
 	}
 }
+
+// A refresh ahead frozen with its environment for longer than TTL +
+// MaxStale: on thaw the first request must not wait for (and fail with)
+// that dead fetch, whose goroutine may not have run yet; it fetches anew.
+func TestRequestAfterLongFreezeDoesNotWaitForTheFrozenFetch(t *testing.T) {
+	f := newFake(validSecret)
+	clk := newClock()
+	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
+	ctx := context.Background()
+	if _, _, err := c.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var first atomic.Bool
+	frozen := func(context.Context) error {
+		if first.CompareAndSwap(false, true) {
+			<-release // frozen: this goroutine has not run since
+			return context.DeadlineExceeded
+		}
+		return nil
+	}
+	f.during.Store(&frozen)
+	clk.add(50 * time.Second)
+	c.Get(ctx) // starts the refresh ahead, then the environment freezes
+	waitFor(t, func() bool { return f.calls.Load() == 2 })
+	clk.add(2 * time.Hour) // thawed two hours later: past TTL + MaxStale
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, _, err := c.Get(wctx)
+	close(release)
+	if err != nil || f.calls.Load() != 3 {
+		t.Fatalf("first request after the thaw: %v, %d calls; want a fresh fetch", err, f.calls.Load())
+	}
+	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.inflight == nil })
+	if _, _, err := c.Get(ctx); err != nil || f.calls.Load() != 3 {
+		t.Fatalf("after the frozen fetch ended: %v, %d calls; want the fresh set, no fetch", err, f.calls.Load())
+	}
+}
