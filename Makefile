@@ -61,7 +61,7 @@ bench: ## size, cold first response at 0 and 20 ms RTT, warm latency, CPU, RSS, 
 fuzz: ## run every fuzz target for FUZZTIME each
 	./scripts/fuzz.sh $(FUZZTIME)
 
-load: ## bounded mixed load against the bootstrap under the RIE
+load: ## bounded mixed load through the bootstrap's handler, in process (go run ./cmd/load -rie: under the RIE)
 	$(GO) run ./cmd/load
 
 # What `make build`, `sam build`, the demo and `go build`/`go test -c` of this

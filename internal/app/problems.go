@@ -14,7 +14,7 @@ import (
 )
 
 // Problem kinds (suffixes of the problem type URI) and the Lambda error
-// types direct invocations get for them. The README's error table lists them.
+// types direct invocations get for them. docs/ERRORS.md's error table lists them.
 const (
 	KindInvalidSID             = "invalid-sid"
 	KindBadRequest             = "bad-request"

@@ -27,7 +27,7 @@ func (u *tokenUpstream) GetParticipant(ctx context.Context, auth signalwire.Auth
 	return u.fakeUpstream.GetParticipant(ctx, auth, ref)
 }
 
-// TestUnauthorizedWithinTheRefreshLimitSaysWhenToRetry (README: a read
+// TestUnauthorizedWithinTheRefreshLimitSaysWhenToRetry (docs/SECURITY.md: a read
 // rejected with 401 within 5 s of another forced refresh answers 502 at
 // once): the API token is rotated at SignalWire at t=0 and in the secret at
 // t=2 s. The read at t=0 forces a refresh (the secret still holds the old

@@ -14,8 +14,8 @@ import (
 	"time"
 )
 
-// Variable describes one environment variable the function reads. The
-// README's configuration table lists exactly these (a test compares them).
+// Variable describes one environment variable the function reads.
+// docs/CONFIGURATION.md's table lists exactly these (a test compares them).
 type Variable struct {
 	Name     string
 	Required bool
@@ -30,7 +30,7 @@ type Variable struct {
 	set func(c *Config, v string) error
 }
 
-// Variables is every setting, in README order. Load reads them in this
+// Variables is every setting, in docs/CONFIGURATION.md order. Load reads them in this
 // order, so the same bad configuration always gives the same message.
 var Variables = []Variable{
 	{Name: "SIGNALWIRE_SECRET_ID", Required: true, Form: "a Secrets Manager secret name or ARN", set: setSecretID},

@@ -15,7 +15,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// Secret JSON keys. The README documents them.
+// Secret JSON keys. docs/SECURITY.md documents them.
 const (
 	KeyProjectID            = "project_id"
 	KeyAPIToken             = "api_token"
@@ -43,7 +43,7 @@ type Credentials struct {
 	SigningKey           string
 	ForwardSigningSecret string
 	// PreviousSigningKey and PreviousForwardSigningSecret are optional: the
-	// values before a rotation (see the README's rotation procedures).
+	// values before a rotation (see the rotation procedures in docs/SECURITY.md).
 	PreviousSigningKey           string
 	PreviousForwardSigningSecret string
 }

@@ -62,20 +62,21 @@ func TestWebhookParametersReachTheConfig(t *testing.T) {
 	}
 }
 
-// TestReadmeParameterColumn: the README's configuration table names, for
-// each variable, the template parameter that sets it; the template wires
-// exactly that parameter (a Ref to it somewhere in the variable's value),
-// and a variable the README gives no parameter refers to none.
-func TestReadmeParameterColumn(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// TestConfigurationParameterColumn: the configuration table of
+// docs/CONFIGURATION.md names, for each variable, the template parameter
+// that sets it; the template wires exactly that parameter (a Ref to it
+// somewhere in the variable's value), and a variable the table gives no
+// parameter refers to none.
+func TestConfigurationParameterColumn(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/CONFIGURATION.md")
 	if err != nil {
-		t.Skipf("no README: %v", err)
+		t.Fatal(err)
 	}
 	vars := digMap(t, rawTemplate(t), "Resources", functionID, "Properties", "Environment", "Variables")
 	params := digMap(t, rawTemplate(t), "Parameters")
 	row := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` \\| (?:`([A-Za-z0-9]+)`)? \\|")
 	seen := 0
-	for _, line := range strings.Split(string(readme), "\n") {
+	for _, line := range strings.Split(string(doc), "\n") {
 		m := row.FindStringSubmatch(line)
 		if m == nil {
 			continue
@@ -84,7 +85,7 @@ func TestReadmeParameterColumn(t *testing.T) {
 		v, declared := vars[name]
 		if !declared {
 			if param != "" {
-				t.Errorf("README: %s is set by parameter %s, but template.yaml does not set %s", name, param, name)
+				t.Errorf("docs/CONFIGURATION.md: %s is set by parameter %s, but template.yaml does not set %s", name, param, name)
 			}
 			continue
 		}
@@ -98,12 +99,12 @@ func TestReadmeParameterColumn(t *testing.T) {
 		}
 		switch {
 		case param == "" && len(refs) > 0:
-			t.Errorf("README: %s has no template parameter, but template.yaml sets it from %v", name, refs)
+			t.Errorf("docs/CONFIGURATION.md: %s has no template parameter, but template.yaml sets it from %v", name, refs)
 		case param != "" && !slices.Equal(refs, []string{param}):
-			t.Errorf("README: %s is set by parameter %s; template.yaml sets it from %v", name, param, refs)
+			t.Errorf("docs/CONFIGURATION.md: %s is set by parameter %s; template.yaml sets it from %v", name, param, refs)
 		}
 	}
 	if seen == 0 {
-		t.Fatal("no row of the README's configuration table names a variable template.yaml sets")
+		t.Fatal("no row of docs/CONFIGURATION.md's configuration table names a variable template.yaml sets")
 	}
 }

@@ -10,10 +10,11 @@ import (
 	"testing"
 )
 
-// TestREADMEErrorTableMatchesCode: every problem kind the code emits is in
-// the README's error table with its Lambda errorType, and nothing else is.
-func TestREADMEErrorTableMatchesCode(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+// TestErrorTableMatchesCode: every problem kind the code emits is in the
+// error table of docs/ERRORS.md (the README points there) with its Lambda
+// errorType, and nothing else is.
+func TestErrorTableMatchesCode(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "ERRORS.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,15 +32,15 @@ func TestREADMEErrorTableMatchesCode(t *testing.T) {
 			t.Errorf("%s: bad status %s", kind, r[1])
 		}
 		if errType != errorTypes[kind] {
-			t.Errorf("%s: README errorType %q, code %q", kind, errType, errorTypes[kind])
+			t.Errorf("%s: docs/ERRORS.md errorType %q, code %q", kind, errType, errorTypes[kind])
 		}
 	}
 	for _, k := range kinds {
 		if !documented[k] {
-			t.Errorf("problem kind %q is not in the README's error table", k)
+			t.Errorf("problem kind %q is not in docs/ERRORS.md's error table", k)
 		}
 	}
 	if len(documented) != len(kinds) {
-		t.Errorf("README documents %d kinds, the code has %d: %s", len(documented), len(kinds), strings.Join(kinds, ","))
+		t.Errorf("docs/ERRORS.md documents %d kinds, the code has %d: %s", len(documented), len(kinds), strings.Join(kinds, ","))
 	}
 }

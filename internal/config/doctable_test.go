@@ -1,0 +1,52 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// configDoc is the page whose "## Environment variables" table documents
+// every setting (the README points there).
+var configDoc = filepath.Join("..", "..", "docs", "CONFIGURATION.md")
+
+// TestConfigurationTableMatchesCode keeps docs/CONFIGURATION.md's table of
+// environment variables equal to Variables: same names in the same order,
+// same defaults.
+func TestConfigurationTableMatchesCode(t *testing.T) {
+	b, err := os.ReadFile(configDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(b)
+	start := strings.Index(section, "## Environment variables")
+	if start < 0 {
+		t.Fatalf("%s has no Environment variables section", configDoc)
+	}
+	section = section[start:]
+	if end := strings.Index(section[3:], "\n## "); end >= 0 {
+		section = section[:end+3]
+	}
+	row := regexp.MustCompile("(?m)^\\| `([A-Z_]+)` \\|[^|]*\\|([^|]*)\\|")
+	rows := row.FindAllStringSubmatch(section, -1)
+	if len(rows) != len(Variables) {
+		t.Fatalf("docs/CONFIGURATION.md lists %d variables, the code reads %d", len(rows), len(Variables))
+	}
+	for i, r := range rows {
+		v := Variables[i]
+		if r[1] != v.Name {
+			t.Errorf("row %d: docs/CONFIGURATION.md has %s, code has %s", i, r[1], v.Name)
+			continue
+		}
+		def := strings.Trim(strings.TrimSpace(r[2]), "`")
+		want := v.Default
+		if v.Required {
+			want = "(required)"
+		}
+		if def != want {
+			t.Errorf("%s: docs/CONFIGURATION.md default %q, code default %q", v.Name, def, want)
+		}
+	}
+}
