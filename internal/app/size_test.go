@@ -39,12 +39,20 @@ func worstForms(fill int) map[string]string {
 	}
 	params := strings.Builder{}
 	params.WriteString(strings.TrimSuffix(head, "&X="))
-	for i := 0; params.Len() < webhook.MaxBodyBytes-4; i++ {
-		fmt.Fprintf(&params, "&%c%c", "!#$'()*,-./:?@[]^_`{|}~"[i%23], 0x80+i/23%128)
+	// Names sort after AccountSid (webhook.Normalize refuses the others):
+	// every 2-byte name first, then 3-byte ones.
+	const first = "[\\]^_`{|}~"
+	for i := 0; params.Len() < webhook.MaxBodyBytes-5; i++ {
+		if i < len(first)*128 {
+			fmt.Fprintf(&params, "&%c%c", first[i%len(first)], 0x80+i/len(first))
+		} else {
+			j := i - len(first)*128
+			fmt.Fprintf(&params, "&%c%c%c", first[j%len(first)], 0x80+j/len(first)%128, 0x80+j/len(first)/128%128)
+		}
 	}
 	return map[string]string{
 		"control characters": head + strings.Repeat("\x01", n),
-		"<>&":                head + strings.Repeat("<>&", n/3),
+		"<>&":                head + strings.Repeat("<>%26", n/5), // a raw & would start parameters named "<>", refused
 		"invalid UTF-8":      head + strings.Repeat("\xff", n),
 		"U+FFFF":             head + strings.Repeat("\uffff", n/3),
 		"non-ASCII":          head + strings.Repeat("é", n/2),

@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -46,5 +47,50 @@ func TestSplicedURLIntoBodyIsRejected(t *testing.T) {
 	}
 	if forged == 0 {
 		t.Fatal("the signed URL ends in no digit: pick another body") // deterministic: the body is fixed
+	}
+}
+
+// The form scheme signs URL + the sorted names and values, again with no
+// boundary: a captured callback whose URL has a query can have the query's
+// tail moved into a new first parameter ("?tag=" = "abc", sorting before
+// AccountSid), which re-creates the same signed string from a shorter URL.
+// That must not verify as another event (another id, the query's values
+// turned into source fields).
+func TestSplicedQueryIntoFormIsRejected(t *testing.T) {
+	genuine := joinForm(call)
+	for _, c := range []struct{ signedQuery, forgedQuery, name, value string }{
+		{"tag=abc", "", "?tag=", "abc"},
+		{"ConferenceSid=" + conf + "&tag=abc", "ConferenceSid=" + conf, "&tag=", "abc"},
+		{"ConferenceSid=" + conf + "&tag=A12", "ConferenceSid=" + conf + "&tag=", "A", "12"},
+		{"ConferenceSid=" + conf + "&n=123", "ConferenceSid=" + conf + "&n=", "1", "23"},
+	} {
+		signedURL := base + WebhookRoute + "?" + c.signedQuery
+		sig := webhook.SignForm("PSK_key", signedURL, genuine)
+		// The genuine callback verifies.
+		f := newHooks(t, nil)
+		req := signedPost(genuine, "PSK_key")
+		req.RawQuery, req.Headers["x-signalwire-signature"] = c.signedQuery, sig
+		if r := f.app.ServeHTTP(f.ctx(), req); r.Status != 200 {
+			t.Fatalf("%s: genuine callback: %d %s", c.signedQuery, r.Status, r.Body)
+		}
+		// The splice: the URL loses its tail, the form gains it.
+		forged := url.Values{c.name: {c.value}}
+		for k, v := range genuine {
+			forged[k] = v
+		}
+		forgedURL := base + WebhookRoute
+		if c.forgedQuery != "" {
+			forgedURL += "?" + c.forgedQuery
+		}
+		if webhook.SignForm("PSK_key", forgedURL, forged) != sig {
+			t.Fatalf("%s: the splice does not reproduce the signed string", c.signedQuery)
+		}
+		f = newHooks(t, nil)
+		req = signedPost(forged, "PSK_key")
+		req.RawQuery, req.Headers["x-signalwire-signature"] = c.forgedQuery, sig
+		r := f.app.ServeHTTP(f.ctx(), req)
+		if r.Status < 400 || len(f.dest.msgs) != 0 {
+			t.Errorf("query %q spliced to %q + parameter %q=%q: %d %s, %d forwarded", c.signedQuery, c.forgedQuery, c.name, c.value, r.Status, r.Body, len(f.dest.msgs))
+		}
 	}
 }

@@ -33,6 +33,9 @@ const (
 	TimeKeys = "timestamp"
 )
 
+// firstName is the first name, in byte order, of every form callback.
+const firstName = "AccountSid"
+
 // unparsedKey is the reserved source key holding the values that did not
 // convert.
 const unparsedKey = "unparsed"
@@ -78,6 +81,14 @@ type Source struct {
 // RFC 2822 date) and the BoolKeys (true or false); none may be repeated.
 // Other parameters are carried as sent (typed ones that do not convert are
 // null, with the text in unparsed).
+//
+// No parameter name may sort before AccountSid in byte order (AccountSid,
+// required, is then the first name signed): the signed string has no
+// boundary between the URL and the first name either, so the tail of a
+// captured callback's query ("&tag=abc") can be moved into a new first
+// parameter ("&tag=" = "abc") and the shorter URL still verifies. Such a
+// parameter sorts before "AccountSid" (SignalWire sends none that does);
+// one named "AccountSid" would repeat or break the real one.
 func Normalize(form url.Values, query url.Values) (Source, error) {
 	src := Source{fields: make(map[string]any, len(form)+1), unparsed: map[string]any{}, id: formEventID(form, query)}
 	names := make([]string, 0, len(form))
@@ -87,6 +98,9 @@ func Normalize(form url.Values, query url.Values) (Source, error) {
 		}
 	}
 	slices.Sort(names)
+	if len(names) > 0 && names[0] < firstName {
+		return Source{}, fmt.Errorf("normalize: parameter %.80q sorts before %s (the tail of a signed URL moved into the form?): %w", names[0], firstName, ErrInvalidWebhook)
+	}
 	next := map[string]int{} // per key, the next suffix to try
 	for _, name := range names {
 		values := make([]string, len(form[name]))

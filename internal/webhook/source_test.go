@@ -259,7 +259,7 @@ func TestNormalizeRepeatedAndCollisions(t *testing.T) {
 		"Tag":     {"b", "a"},
 		"CallSid": {callSID}, "call_sid": {"c2"},
 		"Unparsed": {"u"},
-		"":         {"empty name"},
+		"~":        {"no letter"},
 		"X--Y":     {"xy"},
 	}
 	src := mustNormalize(t, form, nil)
@@ -268,7 +268,7 @@ func TestNormalizeRepeatedAndCollisions(t *testing.T) {
 		"tag": ["b", "a"],
 		"call_sid": "`+callSID+`", "call_sid_2": "c2",
 		"unparsed_2": "u",
-		"param": "empty name",
+		"param": "no letter",
 		"x_y": "xy",
 		"unparsed": {}
 	}`)
