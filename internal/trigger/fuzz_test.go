@@ -318,8 +318,10 @@ func httpKind(kind string) bool {
 //     forwarded or queued (the SQS and direct webhook triggers are trusted
 //     IAM callers and are exempt);
 //   - a direct invocation whose payload does not decode gets errorType
-//     BadRequest and one with an invalid SID gets InvalidSid, both with no
-//     upstream call.
+//     BadRequest, one with an invalid SID gets InvalidSid and one for an
+//     account other than the secret's project gets AccountNotFound, all
+//     with no upstream call; an account-not-found HTTP answer made none
+//     either.
 func FuzzRouterInvoke(f *testing.F) {
 	ev := eventSeeds(f)
 	names := make([]string, 0, len(ev))
@@ -363,6 +365,9 @@ func FuzzRouterInvoke(f *testing.F) {
 			resp := checkHTTPAnswer(t, out)
 			if resp.problemKind == app.KindInvalidSID && fetched {
 				t.Fatalf("%s: answered invalid-sid after calling SignalWire", kind)
+			}
+			if resp.problemKind == app.KindAccountNotFound && fetched {
+				t.Fatalf("%s: answered account-not-found after calling SignalWire", kind)
 			}
 			if processed {
 				if !genuinelySigned(kind, payload) {
@@ -487,6 +492,13 @@ func checkDirect(t *testing.T, payload, out []byte, err error, fetches int64) {
 		errors.As(verr, &sidErr)
 		if !errors.As(err, &le) || le.Type != "InvalidSid" || fetches != 0 || !strings.Contains(le.Message, sidErr.Field) {
 			t.Fatalf("direct invocation with %v: err %#v, %d fetches", verr, err, fetches)
+		}
+		return
+	}
+	if !strings.EqualFold(ref.AccountSID, sandbox.ProjectID) {
+		// Not the secret's project: answered from the cached secret.
+		if !errors.As(err, &le) || le.Type != "AccountNotFound" || fetches != 0 {
+			t.Fatalf("direct invocation for another account: err %#v, %d fetches", err, fetches)
 		}
 		return
 	}
