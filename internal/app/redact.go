@@ -1,9 +1,33 @@
 package app
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
+
+// Bounds of what a rejection line shows of the URLs tried: a forged request
+// with an 8 KB query on a REST API (24 query orders, two paths, each with
+// and without the default port) made one "webhook rejected" line of
+// 1.1 MB; a flood of them would cost far more in logs than in requests.
+const (
+	maxLoggedURLs     = 8
+	maxLoggedURLBytes = 512
+	maxLoggedReason   = 2048
+)
+
+// clip cuts s to at most n bytes on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
 
 // Users put tokens in the query strings of their callback URLs, so a log
 // line shows a URL's query with its values redacted, as the HTTPS
@@ -42,17 +66,22 @@ func redactURL(u string) string {
 	return base + "?" + redactedQuery(query)
 }
 
-// redactedURLs is urls with their query values redacted.
+// redactedURLs is urls with their query values redacted: at most
+// maxLoggedURLs of them, each clipped, then how many more there were.
 func redactedURLs(urls []string) []string {
-	out := make([]string, len(urls))
+	out := make([]string, 0, min(len(urls), maxLoggedURLs)+1)
 	for i, u := range urls {
-		out[i] = redactURL(u)
+		if i == maxLoggedURLs {
+			out = append(out, fmt.Sprintf("(%d more)", len(urls)-i))
+			break
+		}
+		out = append(out, clip(redactURL(u), maxLoggedURLBytes))
 	}
 	return out
 }
 
 // redactQueries replaces, in msg, every query string of urls by its
-// redacted form.
+// redacted form, and clips the result to maxLoggedReason bytes.
 func redactQueries(msg string, urls []string) string {
 	for _, u := range urls {
 		_, query, ok := strings.Cut(u, "?")
@@ -61,5 +90,5 @@ func redactQueries(msg string, urls []string) string {
 		}
 		msg = strings.ReplaceAll(msg, "?"+query, "?"+redactedQuery(query))
 	}
-	return msg
+	return clip(msg, maxLoggedReason)
 }

@@ -1,9 +1,12 @@
 package app
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
 // TestRejectedWebhookLogRedactsQueryValues (issue 14 §7): the "webhook
@@ -66,5 +69,29 @@ func TestDroppedDeferredWebhookLogRedactsQueryValues(t *testing.T) {
 	}
 	if strings.Contains(logs, "s3cr3t") || !strings.Contains(logs, "token=[redacted]") {
 		t.Fatalf("the log carries the query value:\n%s", logs)
+	}
+}
+
+// A forged webhook with an 8 KB query on a REST API is tried against 96
+// URLs; its "webhook rejected" line listed every one twice (1.1 MB). The
+// line is bounded, and still names the first URLs tried.
+func TestRejectedLineIsBounded(t *testing.T) {
+	f := newHooks(t, func(o *WebhookOptions) { o.PublicBaseURL = "" })
+	q := url.Values{}
+	for _, c := range "abcd" {
+		q.Set(strings.Repeat(string(c), 2000), "tok")
+	}
+	req := signedPost(joinForm(call), "PSK_key")
+	req.URLPaths = []string{"/prod/webhooks/signalwire", "/webhooks/signalwire"}
+	req.QueryVariants = webhook.QueryOrderings(q)
+	req.RawQuery = req.QueryVariants[0]
+	n := f.logs.Len()
+	if r := f.app.ServeHTTP(f.ctx(), req); r.Status != 403 {
+		t.Fatalf("status %d", r.Status)
+	}
+	line := f.logs.String()[n:]
+	if len(line) > 16<<10 || !strings.Contains(line, "webhook rejected") || !strings.Contains(line, "https://abc.execute-api.us-east-1.amazonaws.com/prod/webhooks/signalwire?aaaa") ||
+		!strings.Contains(line, " more)") || strings.Contains(line, "tok") {
+		t.Fatalf("rejection line of %d bytes (query %d bytes):\n%.2000s", len(line), len(req.RawQuery), line)
 	}
 }
