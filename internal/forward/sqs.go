@@ -83,10 +83,19 @@ func NewQueue(client SQSAPI, queueURL string) (*Queue, error) {
 
 // Enqueue sends body to the retry queue with attrs as String message
 // attributes (empty values are skipped). On a FIFO queue the deduplication id
-// derives from attrs["event_id"] (the body's hash when absent) and the group
-// id from attrs["conference_sid"] (DefaultMessageGroupID when absent).
+// derives from attrs["event_id"] and the body's SHA-256 (the body's hash
+// alone without an event id): one event is parked
+// several times with different bodies (the webhook, then the copy still
+// owed to some destinations), and the event id alone made SQS drop the
+// later ones as duplicates; the group id from attrs["conference_sid"]
+// (DefaultMessageGroupID when absent).
 func (q *Queue) Enqueue(ctx context.Context, body []byte, attrs map[string]string) error {
-	if err := sendMessage(ctx, q.client, q.queueURL, q.fifo, body, attrs, attrs[AttributeEventID], attrs[AttributeConferenceSID]); err != nil {
+	dedup := ""
+	if id := attrs[AttributeEventID]; id != "" {
+		sum := sha256.Sum256(body)
+		dedup = id + "/" + hex.EncodeToString(sum[:])
+	}
+	if err := sendMessage(ctx, q.client, q.queueURL, q.fifo, body, attrs, dedup, attrs[AttributeConferenceSID]); err != nil {
 		return fmt.Errorf("retry queue: %w", err)
 	}
 	return nil

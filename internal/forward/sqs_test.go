@@ -2,6 +2,8 @@ package forward_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -317,13 +319,19 @@ func TestEnqueueAgainstKumo(t *testing.T) {
 			}
 		}
 		sends := recordedSends(t, env)[before:]
+		sum := sha256.Sum256(body)
 		for _, s := range sends {
-			if aws.ToString(s.MessageDeduplicationId) != "evt_retry_1" || aws.ToString(s.MessageGroupId) != "CFabc" {
-				t.Errorf("FIFO ids: dedup %v group %v", s.MessageDeduplicationId, s.MessageGroupId)
+			if aws.ToString(s.MessageDeduplicationId) != "evt_retry_1/"+hex.EncodeToString(sum[:]) || aws.ToString(s.MessageGroupId) != "CFabc" {
+				t.Errorf("FIFO ids: dedup %v group %v", aws.ToString(s.MessageDeduplicationId), aws.ToString(s.MessageGroupId))
 			}
 		}
-		if msgs := receiveAll(t, env, url); len(msgs) != 1 {
-			t.Errorf("received %d messages, want 1 (deduplicated by event_id)", len(msgs))
+		// Another message for the same event (the copy still owed to some
+		// destinations) is not a duplicate.
+		if err := q.Enqueue(t.Context(), []byte(`{"v":2,"kind":"deliver"}`), attrs); err != nil {
+			t.Fatalf("Enqueue: %v", err)
+		}
+		if msgs := receiveAll(t, env, url); len(msgs) != 2 {
+			t.Errorf("received %d messages, want 2 (the same body deduplicated, another body of the event kept)", len(msgs))
 		}
 	})
 
