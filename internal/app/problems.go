@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
@@ -102,15 +102,14 @@ func upstreamProblem(e *signalwire.APIError) problem.Problem {
 	}
 }
 
-// LambdaError turns a problem into the error a direct invocation returns:
-// a clear errorType and the problem's detail as message.
-func LambdaError(p problem.Problem) error {
-	kind := p.Type[len(problem.TypeBase):]
-	t, ok := errorTypes[kind]
-	if !ok {
-		t = "Error"
+// ErrorType is the errorType a direct invocation gets for p ("InvalidSid",
+// "ParticipantNotFound", ...; "Error" for a kind without one). The README's
+// error table lists them; the trigger package builds the Lambda error.
+func ErrorType(p problem.Problem) string {
+	if t, ok := errorTypes[strings.TrimPrefix(p.Type, problem.TypeBase)]; ok {
+		return t
 	}
-	return messages.InvokeResponse_Error{Type: t, Message: p.Detail}
+	return "Error"
 }
 
 // secs renders d in whole seconds.

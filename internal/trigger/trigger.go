@@ -15,11 +15,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/signalwire-lambda/participants/internal/app"
 	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/participant"
+	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
@@ -186,7 +188,7 @@ func (r *Router) dispatch(ctx context.Context, kind string, payload []byte) ([]b
 	case KindWebhookJob:
 		return r.webhookJob(ctx, payload)
 	}
-	err := app.LambdaError(app.BadRequest("unrecognised event: expected an API Gateway (HTTP or REST API), Function URL or SQS event, {\"account_sid\":..,\"conference_sid\":..,\"call_sid\":..} or {\"signalwire_webhook\":{\"form\":..}}"))
+	err := lambdaError(app.BadRequest("unrecognised event: expected an API Gateway (HTTP or REST API), Function URL or SQS event, {\"account_sid\":..,\"conference_sid\":..,\"call_sid\":..} or {\"signalwire_webhook\":{\"form\":..}}"))
 	return nil, "rejected", err
 }
 
@@ -198,7 +200,7 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 		CallSID       string `json:"call_sid"`
 	}
 	if err := json.Unmarshal(payload, &in); err != nil {
-		return nil, "rejected", app.LambdaError(app.BadRequest("the direct invocation payload must be {\"account_sid\":string,\"conference_sid\":string,\"call_sid\":string}"))
+		return nil, "rejected", lambdaError(app.BadRequest("the direct invocation payload must be {\"account_sid\":string,\"conference_sid\":string,\"call_sid\":string}"))
 	}
 	p, err := r.core.Participant(ctx, signalwire.ParticipantRef{AccountSID: in.AccountSID, ConferenceSID: in.ConferenceSID, CallSID: in.CallSID})
 	if err != nil {
@@ -208,7 +210,7 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 			level = slog.LevelError
 		}
 		r.log.Log(ctx, level, "direct invocation failed", "status", prob.Status, "problem", prob.Type, "error", err.Error())
-		return nil, prob.Status, app.LambdaError(prob)
+		return nil, prob.Status, lambdaError(prob)
 	}
 	out, err := app.EncodeJSON(p)
 	if err != nil {
@@ -217,7 +219,7 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 	if len(out) > app.MaxAnswerBytes {
 		prob := app.AnswerTooLarge(len(out))
 		r.log.ErrorContext(ctx, "direct invocation failed", "status", prob.Status, "problem", prob.Type, "error", prob.Detail)
-		return nil, prob.Status, app.LambdaError(prob)
+		return nil, prob.Status, lambdaError(prob)
 	}
 	return out, 200, nil
 }
@@ -230,10 +232,10 @@ func (r *Router) webhookJob(ctx context.Context, payload []byte) ([]byte, any, e
 		Job app.Job `json:"signalwire_webhook"`
 	}
 	if err := json.Unmarshal(payload, &in); err != nil || in.Job.Empty() {
-		return nil, "rejected", app.LambdaError(app.BadRequest("signalwire_webhook must be {\"form\":\"<form-encoded status callback>\",\"query\":\"<optional query string>\"} or {\"body\":\"<JSON callback>\",\"content_type\":\"application/json\",\"query\":\"…\"}"))
+		return nil, "rejected", lambdaError(app.BadRequest("signalwire_webhook must be {\"form\":\"<form-encoded status callback>\",\"query\":\"<optional query string>\"} or {\"body\":\"<JSON callback>\",\"content_type\":\"application/json\",\"query\":\"…\"}"))
 	}
 	if r.hooks == nil {
-		return nil, "rejected", app.LambdaError(app.BadRequest("webhook processing is not configured"))
+		return nil, "rejected", lambdaError(app.BadRequest("webhook processing is not configured"))
 	}
 	if in.Job.ReceivedAt.IsZero() {
 		in.Job.ReceivedAt = time.Now().UTC()
@@ -246,13 +248,19 @@ func (r *Router) webhookJob(ctx context.Context, payload []byte) ([]byte, any, e
 			level = slog.LevelInfo // the caller's form can never be processed
 		}
 		r.log.Log(ctx, level, "direct webhook failed", "status", prob.Status, "error", err.Error())
-		return nil, prob.Status, app.LambdaError(prob)
+		return nil, prob.Status, lambdaError(prob)
 	}
 	out, err := app.EncodeEnvelope(env)
 	if err == nil && len(out) > app.MaxAnswerBytes {
 		prob := app.AnswerTooLarge(len(out))
 		r.log.ErrorContext(ctx, "direct webhook failed", "error", prob.Detail)
-		return nil, prob.Status, app.LambdaError(prob)
+		return nil, prob.Status, lambdaError(prob)
 	}
 	return out, outcome, err
+}
+
+// lambdaError is the error a direct invocation returns for p: aws-lambda-go
+// answers it as {"errorType": app.ErrorType(p), "errorMessage": p.Detail}.
+func lambdaError(p problem.Problem) error {
+	return messages.InvokeResponse_Error{Type: app.ErrorType(p), Message: p.Detail}
 }
