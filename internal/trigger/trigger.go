@@ -214,6 +214,7 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 	}
 	out, err := app.EncodeJSON(p)
 	if err != nil {
+		r.log.ErrorContext(ctx, "encoding the participant failed", "error", err.Error())
 		return nil, 500, errors.New("encoding the participant failed")
 	}
 	if len(out) > app.MaxAnswerBytes {
