@@ -162,7 +162,7 @@ func NewHTTPS(endpoint, secret string, client *http.Client, opts ...HTTPSOption)
 		keys:      [][]byte{key},
 		client:    c,
 		now:       time.Now,
-		userAgent: "signalwire-participants-forwarder",
+		userAgent: "signalwire-participants-lambda", // the function adds "/" + its version (WithUserAgent)
 	}
 	for _, opt := range opts {
 		opt(h)

@@ -81,7 +81,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	// A cold request needs the secret and a TLS connection to the Space
 	// (and, for a webhook, to its destinations): open the connections and
 	// fetch the secret now, concurrently, without waiting for any of them.
-	userAgent := "signalwire-participants-lambda/" + Version
+	userAgent := signalwire.DefaultUserAgent + "/" + Version // one name for SignalWire and the HTTPS destination
 	sw := signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP, RootCAs: o.signalwireCAs})
 	if cfg.SpaceHost != "" {
 		sw.Preconnect(cfg.SpaceHost)

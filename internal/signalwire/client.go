@@ -27,7 +27,7 @@ const (
 	DefaultBaseBackoff         = 100 * time.Millisecond
 	DefaultMaxBackoff          = 2 * time.Second
 	DefaultMaxRetryAfter       = 5 * time.Second
-	DefaultUserAgent           = "signalwire-lambda-participants/1"
+	DefaultUserAgent           = "signalwire-participants-lambda" // the function adds "/" + its version
 )
 
 // minAttemptBudget is the least time an attempt must have left before the
