@@ -107,7 +107,7 @@ func (w *Webhooks) Accept(ctx context.Context, job Job) (webhook.Envelope, Outco
 
 // accept processes a checked webhook inline and parks what is left.
 func (w *Webhooks) accept(ctx context.Context, job Job, src webhook.Source) (webhook.Envelope, Outcome, error) {
-	job.TraceID = forward.TraceIDFromContext(ctx)
+	job.TraceID = obs.TraceID(ctx)
 	inline, cancel := deadline.Reserve(ctx, w.opts.InlineBudget, enqueueReserve(ctx))
 	defer cancel()
 	env, body, err := w.build(inline, src, job.ReceivedAt)
@@ -331,7 +331,7 @@ func (w *Webhooks) ProcessRetry(ctx context.Context, body string, receiveCount i
 		return w.processUnverified(ctx, *job.Unverified, receiveCount)
 	}
 	if job.TraceID != "" {
-		ctx = forward.ContextWithTraceID(ctx, job.TraceID)
+		ctx = obs.WithTraceID(ctx, job.TraceID)
 	}
 	work, cancel := w.workContext(ctx)
 	defer cancel()

@@ -291,8 +291,7 @@ func TestTraceIDReachesHTTPSDestination(t *testing.T) {
 	}
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
 	trace := "Root=1-6745f0a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
-	//lint:ignore SA1029 aws-lambda-go stores the trace id under this string key
-	ctx := context.WithValue(f.ctx(), "x-amzn-trace-id", trace)
+	ctx := obs.WithTraceID(f.ctx(), trace) // as the trigger sets it
 	if outcomeOf(t, f.app.ServeHTTP(ctx, signedPost(joinForm(call), "PSK_key"))) != "delivered" {
 		t.Fatal("not delivered")
 	}
@@ -321,14 +320,12 @@ func TestTraceIDSurvivesTheRetryQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
-	//lint:ignore SA1029 aws-lambda-go stores the trace id under this string key
-	ctx := context.WithValue(f.ctx(), "x-amzn-trace-id", "Root=1-aaaaaaaa-original")
+	ctx := obs.WithTraceID(f.ctx(), "Root=1-aaaaaaaa-original") // as the trigger sets it
 	if outcomeOf(t, f.app.ServeHTTP(ctx, signedPost(joinForm(call), "PSK_key"))) != "queued" {
 		t.Fatal("not queued")
 	}
 	fail = false
-	//lint:ignore SA1029 aws-lambda-go stores the trace id under this string key
-	retryCtx := context.WithValue(f.ctx(), "x-amzn-trace-id", "Root=1-bbbbbbbb-retry")
+	retryCtx := obs.WithTraceID(f.ctx(), "Root=1-bbbbbbbb-retry")
 	if err := f.hooks.ProcessRetry(retryCtx, string(f.queue.bodies[0]), 1); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
 // Standard Webhooks header names.
@@ -37,10 +39,6 @@ const (
 	minSigningKeyBytes = 24
 	maxSigningKeyBytes = 64
 )
-
-// lambdaTraceIDKey is the context key aws-lambda-go stores the invocation's
-// X-Ray trace header under. It is a plain string, so it is matched as one.
-const lambdaTraceIDKey = "x-amzn-trace-id"
 
 // maxDrainBytes caps how much of a response body is read (and discarded) so
 // the connection can be reused without trusting the endpoint's body size.
@@ -73,30 +71,6 @@ func decodeSigningSecret(s string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: key is %d bytes, want %d to %d", ErrInvalidSigningSecret, len(key), minSigningKeyBytes, maxSigningKeyBytes)
 	}
 	return key, nil
-}
-
-// traceIDKey is the context key of an explicitly set trace header.
-type traceIDKey struct{}
-
-// ContextWithTraceID returns a copy of ctx carrying traceID as the X-Ray trace
-// header to forward; it takes precedence over the one aws-lambda-go stores for
-// the invocation (useful when the trace comes from elsewhere, e.g. an SQS
-// message's AWSTraceHeader).
-func ContextWithTraceID(ctx context.Context, traceID string) context.Context {
-	return context.WithValue(ctx, traceIDKey{}, traceID)
-}
-
-// TraceIDFromContext returns the X-Ray trace header to forward: the one set by
-// ContextWithTraceID, else the one aws-lambda-go stores under the string key
-// "x-amzn-trace-id", else "".
-func TraceIDFromContext(ctx context.Context) string {
-	if v, ok := ctx.Value(traceIDKey{}).(string); ok && v != "" {
-		return v
-	}
-	if v, ok := ctx.Value(lambdaTraceIDKey).(string); ok {
-		return v
-	}
-	return ""
 }
 
 // HTTPSOption configures an HTTPS destination.
@@ -233,7 +207,7 @@ func (h *HTTPS) Send(ctx context.Context, m Message) error {
 	req.Header.Set(HeaderWebhookID, m.ID)
 	req.Header.Set(HeaderWebhookTimestamp, timestamp)
 	req.Header.Set(HeaderWebhookSignature, h.signatures(m.ID, timestamp, m.Body))
-	if trace := TraceIDFromContext(ctx); trace != "" {
+	if trace := obs.TraceID(ctx); trace != "" {
 		req.Header.Set(HeaderTraceID, trace)
 	}
 

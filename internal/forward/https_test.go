@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
 // testSecret is the Standard Webhooks specification's published test secret.
@@ -263,13 +264,6 @@ func TestNewHTTPSEndpointValidation(t *testing.T) {
 	}
 }
 
-// lambdaContext stores v the way aws-lambda-go stores the invocation's trace
-// header: under the plain string key "x-amzn-trace-id".
-func lambdaContext(ctx context.Context, v any) context.Context {
-	//lint:ignore SA1029 reproduces aws-lambda-go's own string key on purpose
-	return context.WithValue(ctx, "x-amzn-trace-id", v)
-}
-
 func TestHTTPSForwardsTraceHeader(t *testing.T) {
 	const lambdaTrace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 	const explicit = "Root=1-67891233-abcdef012345678912345678;Sampled=0"
@@ -278,11 +272,10 @@ func TestHTTPSForwardsTraceHeader(t *testing.T) {
 		ctx  context.Context
 		want string
 	}{
-		{"lambda context", lambdaContext(t.Context(), lambdaTrace), lambdaTrace},
-		{"explicit wins", forward.ContextWithTraceID(lambdaContext(t.Context(), lambdaTrace), explicit), explicit},
-		{"explicit only", forward.ContextWithTraceID(t.Context(), explicit), explicit},
-		{"empty lambda value", lambdaContext(t.Context(), ""), ""},
-		{"non-string lambda value", lambdaContext(t.Context(), 42), ""},
+		{"invocation trace", obs.WithTraceID(t.Context(), lambdaTrace), lambdaTrace},
+		{"later trace wins", obs.WithTraceID(obs.WithTraceID(t.Context(), lambdaTrace), explicit), explicit},
+		{"no trace", t.Context(), ""},
+		{"empty trace", obs.WithTraceID(t.Context(), ""), ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -132,10 +132,8 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		inv.RequestID = lc.AwsRequestID
 	}
-	if t, ok := ctx.Value("x-amzn-trace-id").(string); ok { // the key aws-lambda-go uses
-		inv.TraceID = t
-	}
-	ctx = obs.WithInvocation(ctx, inv)
+	inv.TraceID = obs.TraceIDFromLambda(ctx)
+	ctx = obs.WithTraceID(obs.WithInvocation(ctx, inv), inv.TraceID)
 	if inv.ColdStart {
 		inv.Metrics.Add(obs.MetricColdStart, obs.UnitCount, 1)
 	}
