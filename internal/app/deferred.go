@@ -144,14 +144,12 @@ func (w *Webhooks) processUnverified(ctx context.Context, u UnverifiedWebhook, r
 			return nil
 		}
 	}
-	verify := func(key string) (webhook.Verified, error) {
-		return webhook.VerifyScheme(key, u.CandidateURLs, u.ContentType, u.Body, form, u.Signature)
-	}
-	verified, err := verifyWithKeys(creds.SigningKeys(), verify)
+	signed := webhook.SignedRequest{CandidateURLs: u.CandidateURLs, ContentType: u.ContentType, Body: u.Body, Form: form, Signature: u.Signature}
+	verified, err := verifyWithKeys(creds.SigningKeys(), signed.Verify)
 	if errors.Is(err, webhook.ErrInvalidSignature) {
 		if fresh, v, rerr := w.app.creds.Refresh(ctx, version); rerr == nil && v != version {
 			obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
-			verified, err = verifyWithKeys(fresh.SigningKeys(), verify)
+			verified, err = verifyWithKeys(fresh.SigningKeys(), signed.Verify)
 		}
 	}
 	if err == nil {

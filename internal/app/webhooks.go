@@ -121,11 +121,8 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 			return w.app.errorResponse(ctx, err)
 		}
 		candidates := w.candidates(r)
-		sig := webhook.SignatureFromHeaders(r.Header)
-		verify := func(key string) (webhook.Verified, error) {
-			return webhook.VerifyScheme(key, candidates, ct, body, form, sig)
-		}
-		verified, err := verifyWithKeys(creds.SigningKeys(), verify)
+		signed := webhook.SignedRequest{CandidateURLs: candidates, ContentType: ct, Body: body, Form: form, Signature: webhook.SignatureFromHeaders(r.Header)}
+		verified, err := verifyWithKeys(creds.SigningKeys(), signed.Verify)
 		if errors.Is(err, webhook.ErrInvalidSignature) {
 			// The signing key may have been rotated since the secret was
 			// cached: SignalWire does not retry a 403, so check against a
@@ -134,14 +131,14 @@ func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 			// requests cannot drive Secrets Manager calls.
 			if fresh, v, rerr := w.app.creds.Refresh(ctx, version); rerr == nil && v != version {
 				obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
-				verified, err = verifyWithKeys(fresh.SigningKeys(), verify)
+				verified, err = verifyWithKeys(fresh.SigningKeys(), signed.Verify)
 			}
 		}
 		if errors.Is(err, webhook.ErrInvalidSignature) {
 			// Maybe signed with a key the secret does not hold yet: park it
 			// unverified, to be verified again later (see deferred.go).
 			if resp, ok := w.deferVerification(ctx, UnverifiedWebhook{Body: body, ContentType: ct, CandidateURLs: candidates,
-				Signature: sig, Query: r.RawQuery, ReceivedAt: received}); ok {
+				Signature: signed.Signature, Query: r.RawQuery, ReceivedAt: received}); ok {
 				return resp
 			}
 		}

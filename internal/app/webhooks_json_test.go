@@ -123,7 +123,7 @@ func TestSWMLAndUnknownJSONAreForwarded(t *testing.T) {
 		f := newHooks(t, nil)
 		req := jsonPost(body, "", "PSK_key")
 		if !strings.HasPrefix(body, "{") {
-			// The hex scheme verifies only objects (see webhook.VerifyScheme).
+			// The hex scheme verifies only objects (see webhook.SignedRequest.Verify).
 			req = bodySHA256Post(body, "PSK_key")
 		}
 		r := f.app.ServeHTTP(f.ctx(), req)

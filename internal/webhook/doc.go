@@ -4,12 +4,13 @@
 //
 // The steps, in the order a caller applies them:
 //
-//   - [DecodeBody] and [ParseForm] read an API Gateway body into form parameters,
-//     enforcing [MaxBodyBytes].
+//   - [DecodeBody] reads an API Gateway body, enforcing [MaxBodyBytes];
+//     [ParseForm] parses a form-encoded one.
 //   - [RequestURL.Candidates] reconstructs the public URL(s) SignalWire may have
-//     called, and [Verify] checks the X-SignalWire-Signature (Twilio's scheme) over
-//     them with the project's Signing Key.
-//   - [Normalize] converts the parameters into a typed, snake_case [Source].
+//     called, and [SignedRequest.Verify] checks the X-SignalWire-Signature over
+//     them with the project's Signing Key, in any [Scheme] SignalWire uses.
+//   - [Normalize] (a form) or [ParseJSON] (a JSON callback) converts the
+//     parameters into a typed, snake_case [Source].
 //   - [NewEnvelope] wraps the Source into the schema v1 [Envelope]
 //     (schema/envelope.v1.schema.json).
 package webhook

@@ -115,7 +115,7 @@ func TestBase64BodyVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Verify(v.Key, []string{v.URL}, FormContentType, body, form, v.Signature); err != nil {
+	if _, err := (SignedRequest{CandidateURLs: []string{v.URL}, ContentType: FormContentType, Body: body, Form: form, Signature: v.Signature}).Verify(v.Key); err != nil {
 		t.Fatal(err)
 	}
 }

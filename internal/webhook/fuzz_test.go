@@ -70,7 +70,7 @@ func FuzzParseAndVerify(f *testing.F) {
 
 		// An arbitrary signature is rejected unless it is exactly one the
 		// reference computes.
-		err = Verify(key, urls, FormContentType, raw, nil, header)
+		_, err = SignedRequest{CandidateURLs: urls, ContentType: FormContentType, Body: raw, Signature: header}.Verify(key)
 		switch {
 		case parseErr != nil:
 			if err == nil {
@@ -103,10 +103,10 @@ func FuzzParseAndVerify(f *testing.F) {
 			if got := SignForm(key, u, form); got != sig {
 				t.Fatalf("SignForm = %s, reference %s", got, sig)
 			}
-			if err := Verify(key, urls, FormContentType, raw, nil, sig); err != nil {
+			if _, err := (SignedRequest{CandidateURLs: urls, ContentType: FormContentType, Body: raw, Signature: sig}).Verify(key); err != nil {
 				t.Fatalf("signed at %s: %v", u, err)
 			}
-			if err := Verify(key+"x", urls, FormContentType, raw, nil, sig); err == nil {
+			if _, err := (SignedRequest{CandidateURLs: urls, ContentType: FormContentType, Body: raw, Signature: sig}).Verify(key + "x"); err == nil {
 				t.Fatal("wrong key verified")
 			}
 			tampered := url.Values{}
@@ -114,10 +114,10 @@ func FuzzParseAndVerify(f *testing.F) {
 				tampered[name] = slices.Clone(values)
 			}
 			tampered.Add("Tampered", "1")
-			if err := Verify(key, urls, FormContentType, nil, tampered, sig); err == nil {
+			if _, err := (SignedRequest{CandidateURLs: urls, ContentType: FormContentType, Form: tampered, Signature: sig}).Verify(key); err == nil {
 				t.Fatal("tampered form verified")
 			}
-			if err := Verify(key, []string{"https://elsewhere.example" + path}, FormContentType, raw, nil, sig); err == nil {
+			if _, err := (SignedRequest{CandidateURLs: []string{"https://elsewhere.example" + path}, ContentType: FormContentType, Body: raw, Signature: sig}).Verify(key); err == nil {
 				t.Fatal("signature verified at another host")
 			}
 		}
@@ -140,7 +140,7 @@ func FuzzParseAndVerify(f *testing.F) {
 				}
 			}
 			sig := refSign(key, refSigningString(urls[0], pairsOf(built)))
-			if err := Verify(key, urls, FormContentType, encoded, nil, sig); err != nil {
+			if _, err := (SignedRequest{CandidateURLs: urls, ContentType: FormContentType, Body: encoded, Signature: sig}).Verify(key); err != nil {
 				t.Fatalf("built form: %v", err)
 			}
 		}

@@ -210,7 +210,7 @@ func TestVerifyJSONSchemesTampering(t *testing.T) {
 		url    string
 		sig    string
 	}{{SchemeHex, u, hexSig}, {SchemeBodySHA256, shaURL, shaSig}} {
-		if got, err := VerifyScheme(key, []string{c.url}, JSONContentType, body, nil, c.sig); err != nil || got.Scheme != c.scheme {
+		if got, err := (SignedRequest{CandidateURLs: []string{c.url}, ContentType: JSONContentType, Body: body, Signature: c.sig}).Verify(key); err != nil || got.Scheme != c.scheme {
 			t.Fatalf("%s: %+v %v", c.scheme, got, err)
 		}
 		tampered := map[string]func() (string, []byte, string){
@@ -223,12 +223,12 @@ func TestVerifyJSONSchemesTampering(t *testing.T) {
 		}
 		for name, mk := range tampered {
 			tu, tb, ts := mk()
-			if _, err := VerifyScheme(key, []string{tu}, JSONContentType, tb, nil, ts); !errors.Is(err, ErrInvalidSignature) {
+			if _, err := (SignedRequest{CandidateURLs: []string{tu}, ContentType: JSONContentType, Body: tb, Signature: ts}).Verify(key); !errors.Is(err, ErrInvalidSignature) {
 				t.Errorf("%s, tampered %s: %v", c.scheme, name, err)
 			}
 		}
 	}
-	if _, err := VerifyScheme(key, []string{u}, JSONContentType, body, nil, strings.ToUpper(hexSig)); err != nil {
+	if _, err := (SignedRequest{CandidateURLs: []string{u}, ContentType: JSONContentType, Body: body, Signature: strings.ToUpper(hexSig)}).Verify(key); err != nil {
 		t.Errorf("upper-case hex: %v", err)
 	}
 }
@@ -257,7 +257,7 @@ func FuzzJSONCallback(f *testing.F) {
 		}
 		full := u + "?" + query
 		sig := SignJSON(key, full, body)
-		got, err := VerifyScheme(key, []string{full}, JSONContentType, body, nil, sig)
+		got, err := SignedRequest{CandidateURLs: []string{full}, ContentType: JSONContentType, Body: body, Signature: sig}.Verify(key)
 		object := len(bytes.TrimLeft(body, " \t\r\n")) > 0 && bytes.TrimLeft(body, " \t\r\n")[0] == '{'
 		switch {
 		case object && (err != nil || got.Scheme != SchemeHex):
@@ -266,7 +266,7 @@ func FuzzJSONCallback(f *testing.F) {
 			t.Fatalf("hex-signed body that is not an object verified: %q", body)
 		}
 		if len(body) > 0 {
-			if _, err := VerifyScheme(key, []string{full}, JSONContentType, flip(body, len(body)/2), nil, sig); err == nil {
+			if _, err := (SignedRequest{CandidateURLs: []string{full}, ContentType: JSONContentType, Body: flip(body, len(body)/2), Signature: sig}).Verify(key); err == nil {
 				t.Fatal("a body with one byte changed verified")
 			}
 		}

@@ -110,7 +110,7 @@ func TestVerifyURLShapes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		sig := SignForm(key, tt.called, form)
-		err := Verify(key, tt.seen.Candidates(), FormContentType, nil, form, sig)
+		_, err := SignedRequest{CandidateURLs: tt.seen.Candidates(), ContentType: FormContentType, Form: form, Signature: sig}.Verify(key)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: Verify = %v, want ok=%v", tt.name, err, tt.ok)
 		}

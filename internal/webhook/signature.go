@@ -79,12 +79,20 @@ const (
 	SchemeHex Scheme = "hex"
 )
 
-// Verify checks signature, the value of X-SignalWire-Signature, with one
-// signing key. It is VerifyScheme without the scheme; callers holding several
-// keys (a rotation) call it once per key.
-func Verify(key string, candidateURLs []string, contentType string, body []byte, form url.Values, signature string) error {
-	_, err := VerifyScheme(key, candidateURLs, contentType, body, form, signature)
-	return err
+// SignedRequest is what a webhook's signature covers and claims: everything
+// Verify needs but the key.
+type SignedRequest struct {
+	// CandidateURLs are the public URLs SignalWire may have called
+	// (RequestURL.Candidates).
+	CandidateURLs []string
+	// ContentType is the request's Content-Type.
+	ContentType string
+	// Body is the raw (decoded) request body.
+	Body []byte
+	// Form is the form parsed from Body, or nil to parse it here.
+	Form url.Values
+	// Signature is the value of X-SignalWire-Signature (SignatureFromHeaders).
+	Signature string
 }
 
 // Verified is what a signature authenticated.
@@ -99,17 +107,18 @@ type Verified struct {
 	Form url.Values
 }
 
-// VerifyScheme checks signature against every URL in candidateURLs, each also
-// tried with its default port (:443 for https, :80 for http) added or
-// removed, and returns what the first match authenticated. Every comparison is
-// constant time; the work depends on the request, never on the key.
+// Verify checks r.Signature with one signing key against every URL in
+// r.CandidateURLs, each also tried with its default port (:443 for https,
+// :80 for http) added or removed, and returns what the first match
+// authenticated. Every comparison is constant time; the work depends on the
+// request, never on the key.
 //
 // Three schemes are tried on each URL:
-//   - SchemeForm, when there is a form: when form is nil and contentType is
-//     application/x-www-form-urlencoded (or empty), the form is parsed from
-//     body; a non-nil form must be the one parsed from body. A repeated
-//     parameter is signed differently by different validators, so each of
-//     FormOrderings is tried.
+//   - SchemeForm, when there is a form: when r.Form is nil and r.ContentType
+//     is application/x-www-form-urlencoded (or empty), the form is parsed
+//     from r.Body; a non-nil r.Form must be the one parsed from r.Body. A
+//     repeated parameter is signed differently by different validators, so
+//     each of FormOrderings is tried.
 //   - SchemeBodySHA256, when the URL carries a bodySHA256 query parameter: the
 //     signature covers the URL alone and the lowercase hex SHA-256 of body
 //     must equal that parameter.
@@ -123,11 +132,14 @@ type Verified struct {
 //     starting with '{' cannot be such a tail followed by nothing, nor a
 //     URL tail followed by a signed object.
 //
-// Errors wrap ErrMissingSignature (signature is empty), ErrNoSigningKey,
+// Callers holding several keys (a rotation) call it once per key.
+//
+// Errors wrap ErrMissingSignature (no signature), ErrNoSigningKey,
 // ErrMalformedBody (a form body that does not parse) or ErrInvalidSignature.
 // They name the URLs tried, never the key or an expected signature.
-func VerifyScheme(key string, candidateURLs []string, contentType string, body []byte, form url.Values, signature string) (Verified, error) {
-	signature = strings.TrimSpace(signature)
+func (r SignedRequest) Verify(key string) (Verified, error) {
+	candidateURLs, contentType, body, form := r.CandidateURLs, r.ContentType, r.Body, r.Form
+	signature := strings.TrimSpace(r.Signature)
 	if signature == "" {
 		return Verified{}, fmt.Errorf("verify signature: %w", ErrMissingSignature)
 	}
@@ -270,7 +282,7 @@ func sameForm(a, b url.Values) bool {
 }
 
 // isJSONObject reports whether body's first byte after JSON whitespace is
-// '{' (see SchemeHex in VerifyScheme).
+// '{' (see SchemeHex in SignedRequest.Verify).
 func isJSONObject(body []byte) bool {
 	for _, c := range body {
 		switch c {

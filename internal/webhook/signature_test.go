@@ -40,7 +40,7 @@ func TestSignatureVectors(t *testing.T) {
 			}
 			// With the parsed form, and with form nil (Verify parses the body).
 			for _, f := range []url.Values{form, nil} {
-				got, err := VerifyScheme(v.Key, []string{v.URL}, v.ContentType, body, f, v.Signature)
+				got, err := SignedRequest{CandidateURLs: []string{v.URL}, ContentType: v.ContentType, Body: body, Form: f, Signature: v.Signature}.Verify(v.Key)
 				switch {
 				case v.Valid && err != nil:
 					t.Errorf("Verify(form=%v): %v", f != nil, err)
@@ -81,7 +81,7 @@ func TestVerifyTamperedParameter(t *testing.T) {
 	} {
 		form := valuesOf(v.Params)
 		tamper(form)
-		err := Verify(v.Key, []string{v.URL}, FormContentType, nil, form, v.Signature)
+		_, err := SignedRequest{CandidateURLs: []string{v.URL}, ContentType: FormContentType, Form: form, Signature: v.Signature}.Verify(v.Key)
 		if !errors.Is(err, ErrInvalidSignature) {
 			t.Errorf("tampered form %v: Verify = %v, want ErrInvalidSignature", form, err)
 		}
@@ -92,14 +92,14 @@ func TestVerifyTamperedParameter(t *testing.T) {
 	for _, extra := range []string{"1234", "9999"} {
 		form := valuesOf(v.Params)
 		form.Add("Digits", extra)
-		got, err := VerifyScheme(v.Key, []string{v.URL}, FormContentType, nil, form, v.Signature)
+		got, err := SignedRequest{CandidateURLs: []string{v.URL}, ContentType: FormContentType, Form: form, Signature: v.Signature}.Verify(v.Key)
 		if err != nil || got.Scheme != SchemeForm || !sameForm(got.Form, valuesOf(v.Params)) {
 			t.Errorf("appended Digits=%s: %+v, %v; want the signed form", extra, got, err)
 		}
 	}
 	// Tampering with the URL (the query is signed too).
 	other := strings.Replace(v.URL, "foo=1", "foo=2", 1)
-	if err := Verify(v.Key, []string{other}, FormContentType, nil, valuesOf(v.Params), v.Signature); !errors.Is(err, ErrInvalidSignature) {
+	if _, err := (SignedRequest{CandidateURLs: []string{other}, ContentType: FormContentType, Form: valuesOf(v.Params), Signature: v.Signature}).Verify(v.Key); !errors.Is(err, ErrInvalidSignature) {
 		t.Errorf("tampered query: Verify = %v, want ErrInvalidSignature", err)
 	}
 }
@@ -111,7 +111,7 @@ func TestVerifyReorderedParameters(t *testing.T) {
 	slices.SortFunc(orders[2], func(a, b pair) int { return strings.Compare(a[0], b[0]) })
 	for i, pairs := range orders {
 		body := []byte(encodePairs(pairs))
-		if err := Verify(v.Key, []string{v.URL}, FormContentType+"; charset=utf-8", body, nil, v.Signature); err != nil {
+		if _, err := (SignedRequest{CandidateURLs: []string{v.URL}, ContentType: FormContentType + "; charset=utf-8", Body: body, Signature: v.Signature}).Verify(v.Key); err != nil {
 			t.Errorf("order %d (%s): %v", i, body, err)
 		}
 	}
@@ -131,10 +131,10 @@ func TestSignFormRepeatedParameter(t *testing.T) {
 	if got := SignForm(key, u, form); got != want {
 		t.Fatalf("SignForm = %s, want %s (each value in received order)", got, want)
 	}
-	if err := Verify(key, []string{u}, FormContentType, []byte("To=%2B1&Tag=b&From=%2B2&Tag=a"), nil, want); err != nil {
+	if _, err := (SignedRequest{CandidateURLs: []string{u}, ContentType: FormContentType, Body: []byte("To=%2B1&Tag=b&From=%2B2&Tag=a"), Signature: want}).Verify(key); err != nil {
 		t.Errorf("received order: %v", err)
 	}
-	if err := Verify(key, []string{u}, FormContentType, []byte("To=%2B1&Tag=a&From=%2B2&Tag=b"), nil, want); !errors.Is(err, ErrInvalidSignature) {
+	if _, err := (SignedRequest{CandidateURLs: []string{u}, ContentType: FormContentType, Body: []byte("To=%2B1&Tag=a&From=%2B2&Tag=b"), Signature: want}).Verify(key); !errors.Is(err, ErrInvalidSignature) {
 		t.Errorf("values swapped: Verify = %v, want ErrInvalidSignature", err)
 	}
 	// A twilio-go style validator keeps only the first value; it must not match.
@@ -145,7 +145,7 @@ func TestSignFormRepeatedParameter(t *testing.T) {
 
 func TestVerifyWrongKey(t *testing.T) {
 	v := vector(t, "form_canonical")
-	err := Verify("54321", []string{v.URL}, FormContentType, nil, valuesOf(v.Params), v.Signature)
+	_, err := SignedRequest{CandidateURLs: []string{v.URL}, ContentType: FormContentType, Form: valuesOf(v.Params), Signature: v.Signature}.Verify("54321")
 	if !errors.Is(err, ErrInvalidSignature) {
 		t.Fatalf("Verify = %v, want ErrInvalidSignature", err)
 	}
@@ -181,14 +181,14 @@ func TestSignatureFromHeaders(t *testing.T) {
 func TestVerifyMissingSignature(t *testing.T) {
 	v := vector(t, "form_canonical")
 	for _, h := range []http.Header{{}, {"X-Signalwire-Signature": {""}, "X-Twilio-Signature": {""}}} {
-		err := Verify(v.Key, []string{v.URL}, FormContentType, nil, valuesOf(v.Params), SignatureFromHeaders(h.Get))
+		_, err := SignedRequest{CandidateURLs: []string{v.URL}, ContentType: FormContentType, Form: valuesOf(v.Params), Signature: SignatureFromHeaders(h.Get)}.Verify(v.Key)
 		if !errors.Is(err, ErrMissingSignature) {
 			t.Errorf("headers %v: Verify = %v, want ErrMissingSignature", h, err)
 		}
 	}
 	// The alias carries a valid signature.
 	h := http.Header{"X-Twilio-Signature": {v.Signature}}
-	if err := Verify(v.Key, []string{v.URL}, FormContentType, nil, valuesOf(v.Params), SignatureFromHeaders(h.Get)); err != nil {
+	if _, err := (SignedRequest{CandidateURLs: []string{v.URL}, ContentType: FormContentType, Form: valuesOf(v.Params), Signature: SignatureFromHeaders(h.Get)}).Verify(v.Key); err != nil {
 		t.Errorf("X-Twilio-Signature: %v", err)
 	}
 }
@@ -213,7 +213,7 @@ func TestVerifyDefaultPort(t *testing.T) {
 	}
 	for _, tt := range tests {
 		sig := SignForm(key, tt.signed, form)
-		err := Verify(key, []string{tt.candidate}, FormContentType, nil, form, sig)
+		_, err := SignedRequest{CandidateURLs: []string{tt.candidate}, ContentType: FormContentType, Form: form, Signature: sig}.Verify(key)
 		if (err == nil) != tt.ok {
 			t.Errorf("signed %s, candidate %s: Verify = %v, want ok=%v", tt.signed, tt.candidate, err, tt.ok)
 		}
@@ -221,7 +221,7 @@ func TestVerifyDefaultPort(t *testing.T) {
 	// The bodySHA256 scheme gets the port variants too.
 	v := vector(t, "body_sha256")
 	withPort := strings.Replace(v.URL, "mycompany.com", "mycompany.com:443", 1)
-	if err := Verify(v.Key, []string{withPort}, v.ContentType, []byte(*v.Body), nil, v.Signature); err != nil {
+	if _, err := (SignedRequest{CandidateURLs: []string{withPort}, ContentType: v.ContentType, Body: []byte(*v.Body), Signature: v.Signature}).Verify(v.Key); err != nil {
 		t.Errorf("bodySHA256 with :443: %v", err)
 	}
 }
@@ -256,7 +256,7 @@ func TestVerifyErrors(t *testing.T) {
 	form := url.Values{"AccountSid": {"a"}, "CallStatus": {"completed"}}
 	good := SignForm(key, u, form)
 
-	err := Verify(key, []string{u}, FormContentType, nil, form, "bm90IGl0")
+	_, err := SignedRequest{CandidateURLs: []string{u}, ContentType: FormContentType, Form: form, Signature: "bm90IGl0"}.Verify(key)
 	if !errors.Is(err, ErrInvalidSignature) {
 		t.Fatalf("Verify = %v, want ErrInvalidSignature", err)
 	}
@@ -268,29 +268,29 @@ func TestVerifyErrors(t *testing.T) {
 	if !strings.Contains(err.Error(), u) {
 		t.Errorf("error %q should name the URLs tried", err)
 	}
-	if err := Verify("", []string{u}, FormContentType, nil, form, good); !errors.Is(err, ErrNoSigningKey) {
+	if _, err := (SignedRequest{CandidateURLs: []string{u}, ContentType: FormContentType, Form: form, Signature: good}).Verify(""); !errors.Is(err, ErrNoSigningKey) {
 		t.Errorf("empty key: Verify = %v, want ErrNoSigningKey", err)
 	}
-	if err := Verify(key, nil, FormContentType, nil, form, good); !errors.Is(err, ErrInvalidSignature) {
+	if _, err := (SignedRequest{CandidateURLs: nil, ContentType: FormContentType, Form: form, Signature: good}).Verify(key); !errors.Is(err, ErrInvalidSignature) {
 		t.Errorf("no candidates: Verify = %v, want ErrInvalidSignature", err)
 	}
-	if err := Verify(key, []string{u}, FormContentType, []byte("a=%zz"), nil, good); !errors.Is(err, ErrMalformedBody) {
+	if _, err := (SignedRequest{CandidateURLs: []string{u}, ContentType: FormContentType, Body: []byte("a=%zz"), Signature: good}).Verify(key); !errors.Is(err, ErrMalformedBody) {
 		t.Errorf("malformed body: Verify = %v, want ErrMalformedBody", err)
 	}
 	// A JSON body without bodySHA256 is not covered by any signature: the
 	// URL-only signature must not be accepted.
 	urlOnly := SignForm(key, u, nil)
-	if err := Verify(key, []string{u}, "application/json", []byte(`{"a":1}`), nil, urlOnly); !errors.Is(err, ErrInvalidSignature) {
+	if _, err := (SignedRequest{CandidateURLs: []string{u}, ContentType: "application/json", Body: []byte(`{"a":1}`), Signature: urlOnly}).Verify(key); !errors.Is(err, ErrInvalidSignature) {
 		t.Errorf("JSON without bodySHA256: Verify = %v, want ErrInvalidSignature", err)
 	}
 	// A tampered JSON body with a valid URL signature names the hash mismatch.
 	v := vector(t, "body_sha256_tampered_body")
-	err = Verify(v.Key, []string{v.URL}, v.ContentType, []byte(*v.Body), nil, v.Signature)
+	_, err = SignedRequest{CandidateURLs: []string{v.URL}, ContentType: v.ContentType, Body: []byte(*v.Body), Signature: v.Signature}.Verify(v.Key)
 	if !errors.Is(err, ErrInvalidSignature) || !strings.Contains(err.Error(), "bodySHA256") {
 		t.Errorf("tampered JSON body: Verify = %v", err)
 	}
 	// The first matching candidate wins; non-matching ones before it are fine.
-	if err := Verify(key, []string{"https://other.example/x", u}, FormContentType, nil, form, good); err != nil {
+	if _, err := (SignedRequest{CandidateURLs: []string{"https://other.example/x", u}, ContentType: FormContentType, Form: form, Signature: good}).Verify(key); err != nil {
 		t.Errorf("second candidate: %v", err)
 	}
 }
