@@ -145,13 +145,7 @@ func (w *Webhooks) processUnverified(ctx context.Context, u UnverifiedWebhook, r
 		}
 	}
 	signed := webhook.SignedRequest{CandidateURLs: u.CandidateURLs, ContentType: u.ContentType, Body: u.Body, Form: form, Signature: u.Signature}
-	verified, err := verifyWithKeys(creds.SigningKeys(), signed.Verify)
-	if errors.Is(err, webhook.ErrInvalidSignature) {
-		if fresh, v, rerr := w.app.creds.Refresh(ctx, version); rerr == nil && v != version {
-			obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
-			verified, err = verifyWithKeys(fresh.SigningKeys(), signed.Verify)
-		}
-	}
+	verified, err := w.verifySignature(ctx, signed, creds, version)
 	if err == nil {
 		body := u.Body
 		if verified.Form != nil && !sameValues(verified.Form, form) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
@@ -92,69 +93,106 @@ const (
 	OutcomeDeadLettered Outcome = "dead_lettered"
 )
 
-// ServeHTTP handles POST /webhooks/signalwire.
+// ServeHTTP handles POST /webhooks/signalwire: read the callback, verify its
+// signature (unless verification is off), then accept it.
 func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
 	received := w.opts.Now().UTC()
+	cb, rejected, ok := w.readCallback(ctx, r)
+	if !ok {
+		return rejected
+	}
+	if w.opts.Verify {
+		if answer, ok := w.verify(ctx, r, &cb, received); !ok {
+			return answer
+		}
+	}
+	return w.acceptVerified(ctx, cb.body, cb.form, cb.isJSON, r.RawQuery, received)
+}
+
+// callback is a webhook request's body as read.
+type callback struct {
+	body        []byte     // decoded from base64 when API Gateway encoded it
+	contentType string     // the media type, without parameters
+	isJSON      bool       // a JSON callback (else a form)
+	form        url.Values // the parsed form; nil for JSON
+}
+
+// readCallback decodes r's body and parses it by its media type. A body
+// that cannot be read is answered (ok false) with its 4xx problem.
+func (w *Webhooks) readCallback(ctx context.Context, r Request) (cb callback, rejected Response, ok bool) {
 	body, err := webhook.DecodeBody(r.Body, r.Base64)
 	switch {
 	case errors.Is(err, webhook.ErrBodyTooLarge):
-		return w.reject(ctx, problem.New(KindPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes)), "body too large")
+		return cb, w.reject(ctx, problem.New(KindPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes)), "body too large"), false
 	case err != nil:
-		return w.reject(ctx, BadRequest("the body is not valid base64"), "bad base64")
+		return cb, w.reject(ctx, BadRequest("the body is not valid base64"), "bad base64"), false
 	}
-	ct := mediaType(r.Header("Content-Type"))
-	isJSON := ct == webhook.JSONContentType || strings.HasSuffix(ct, "+json")
-	if ct != webhook.FormContentType && !isJSON {
-		return w.reject(ctx, problem.New(KindUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire callbacks are "+webhook.FormContentType+" or "+webhook.JSONContentType), "unsupported media type")
+	cb.body, cb.contentType = body, mediaType(r.Header("Content-Type"))
+	cb.isJSON = cb.contentType == webhook.JSONContentType || strings.HasSuffix(cb.contentType, "+json")
+	if cb.contentType != webhook.FormContentType && !cb.isJSON {
+		return cb, w.reject(ctx, problem.New(KindUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire callbacks are "+webhook.FormContentType+" or "+webhook.JSONContentType), "unsupported media type"), false
 	}
-	var form url.Values
-	if !isJSON {
-		if form, err = webhook.ParseForm(body); err != nil {
-			return w.reject(ctx, BadRequest("the body is not valid form encoding"), "malformed form")
+	if !cb.isJSON {
+		if cb.form, err = webhook.ParseForm(body); err != nil {
+			return cb, w.reject(ctx, BadRequest("the body is not valid form encoding"), "malformed form"), false
 		}
 	}
-	if w.opts.Verify {
-		// The signature is checked on the raw body before any JSON parsing.
-		creds, version, err := w.app.creds.Get(ctx)
-		if err != nil {
-			// Not the caller's fault: SignalWire will retry on a 5xx.
-			return w.app.errorResponse(ctx, err)
-		}
-		candidates := w.candidates(r)
-		signed := webhook.SignedRequest{CandidateURLs: candidates, ContentType: ct, Body: body, Form: form, Signature: webhook.SignatureFromHeaders(r.Header)}
-		verified, err := verifyWithKeys(creds.SigningKeys(), signed.Verify)
-		if errors.Is(err, webhook.ErrInvalidSignature) {
-			// The signing key may have been rotated since the secret was
-			// cached: SignalWire does not retry a 403, so check against a
-			// fresh secret. The cache rate-limits forced refreshes (one per
-			// credentials.RefreshInterval, whatever their cause), so forged
-			// requests cannot drive Secrets Manager calls.
-			if fresh, v, rerr := w.app.creds.Refresh(ctx, version); rerr == nil && v != version {
-				obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
-				verified, err = verifyWithKeys(fresh.SigningKeys(), signed.Verify)
-			}
-		}
-		if errors.Is(err, webhook.ErrInvalidSignature) {
-			// Maybe signed with a key the secret does not hold yet: park it
-			// unverified, to be verified again later (see deferred.go).
-			if resp, ok := w.deferVerification(ctx, UnverifiedWebhook{Body: body, ContentType: ct, CandidateURLs: candidates,
-				Signature: signed.Signature, Query: r.RawQuery, ReceivedAt: received}); ok {
-				return resp
-			}
-		}
-		if err != nil {
-			obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
-			w.app.log.WarnContext(ctx, "webhook rejected", "reason", redactQueries(err.Error(), candidates), "candidate_urls", redactedURLs(candidates))
-			return ProblemResponse(problem.New(KindInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature"))
-		}
-		if verified.Form != nil && !sameValues(verified.Form, form) {
-			// Only the values the signature covers go on (see
-			// webhook.FormOrderings); the others were never signed.
-			form, body = verified.Form, []byte(verified.Form.Encode())
-		}
-		w.app.log.DebugContext(ctx, "webhook verified", "scheme", string(verified.Scheme))
+	return cb, Response{}, true
+}
+
+// verify checks cb's signature on the raw body, before any JSON parsing.
+// Verified, cb keeps only what the signature covers and ok is true.
+// Otherwise the answer is a 5xx when the secret cannot be read (SignalWire
+// retries those), the deferral's answer when a mismatch may be a key the
+// secret does not hold yet (deferred.go), else a 403.
+func (w *Webhooks) verify(ctx context.Context, r Request, cb *callback, received time.Time) (answer Response, ok bool) {
+	creds, version, err := w.app.creds.Get(ctx)
+	if err != nil {
+		return w.app.errorResponse(ctx, err), false
 	}
-	return w.acceptVerified(ctx, body, form, isJSON, r.RawQuery, received)
+	signed := webhook.SignedRequest{CandidateURLs: w.candidates(r), ContentType: cb.contentType, Body: cb.body, Form: cb.form, Signature: webhook.SignatureFromHeaders(r.Header)}
+	verified, err := w.verifySignature(ctx, signed, creds, version)
+	if errors.Is(err, webhook.ErrInvalidSignature) {
+		if answer, ok := w.deferVerification(ctx, UnverifiedWebhook{Body: cb.body, ContentType: cb.contentType, CandidateURLs: signed.CandidateURLs,
+			Signature: signed.Signature, Query: r.RawQuery, ReceivedAt: received}); ok {
+			return answer, false
+		}
+	}
+	if err != nil {
+		obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
+		w.app.log.WarnContext(ctx, "webhook rejected", "reason", redactQueries(err.Error(), signed.CandidateURLs), "candidate_urls", redactedURLs(signed.CandidateURLs))
+		return ProblemResponse(problem.New(KindInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
+	}
+	if verified.Form != nil && !sameValues(verified.Form, cb.form) {
+		// Only the values the signature covers go on (see
+		// webhook.FormOrderings); the others were never signed.
+		cb.form, cb.body = verified.Form, []byte(verified.Form.Encode())
+	}
+	w.app.log.DebugContext(ctx, "webhook verified", "scheme", string(verified.Scheme))
+	return Response{}, true
+}
+
+// verifySignature checks signed against the signing keys of creds (whose
+// cache version is version) and, when none matches, once more against a
+// fresh secret: the key may have been rotated since the secret was cached,
+// and SignalWire does not retry a 403. The cache rate-limits forced
+// refreshes (one per credentials.RefreshInterval, whatever their cause), so
+// forged requests cannot drive Secrets Manager calls. A failed refresh is
+// logged; the cached keys then decide.
+func (w *Webhooks) verifySignature(ctx context.Context, signed webhook.SignedRequest, creds credentials.Credentials, version uint64) (webhook.Verified, error) {
+	verified, err := verifyWithKeys(creds.SigningKeys(), signed.Verify)
+	if !errors.Is(err, webhook.ErrInvalidSignature) {
+		return verified, err
+	}
+	fresh, v, rerr := w.app.creds.Refresh(ctx, version)
+	switch {
+	case rerr != nil:
+		w.app.log.WarnContext(ctx, "refreshing the secret after a signature mismatch failed; the cached signing keys decide", "error", rerr.Error())
+	case v != version:
+		obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
+		verified, err = verifyWithKeys(fresh.SigningKeys(), signed.Verify)
+	}
+	return verified, err
 }
 
 // acceptVerified processes a webhook whose signature was verified (or
