@@ -52,7 +52,7 @@ func TestAnswerForAnotherParticipantIsUpstreamError(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			a, logs := newTestApp(&scriptedUpstream{body: body}, &fakeCreds{})
-			r := a.ServeHTTP(context.Background(), get(readPath(acct, conf, call)))
+			r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 			p := decodeProblem(t, r)
 			if r.Status != http.StatusBadGateway || !strings.HasSuffix(p["type"].(string), KindUpstreamError) {
 				t.Fatalf("%d %s", r.Status, r.Body)
@@ -64,7 +64,7 @@ func TestAnswerForAnotherParticipantIsUpstreamError(t *testing.T) {
 	}
 	// The same SIDs in another letter case are the same participant.
 	a, _ := newTestApp(&scriptedUpstream{body: participantBody(strings.ToUpper(acct), conf, strings.ToUpper(call), "")}, &fakeCreds{})
-	if r := a.ServeHTTP(context.Background(), get(readPath(acct, conf, call))); r.Status != http.StatusOK {
+	if r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call))); r.Status != http.StatusOK {
 		t.Fatalf("upper-case SIDs: %d %s", r.Status, r.Body)
 	}
 }
@@ -80,7 +80,7 @@ func TestWebhookLookupOfAnotherParticipantIsNotFound(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newHooks(t, nil)
 			f.app.upstream = &scriptedUpstream{body: body}
-			r := f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key"))
+			r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))
 			if got := outcomeOf(t, r); got != "queued" || len(f.dest.msgs) != 0 || len(f.queue.bodies) != 1 {
 				t.Fatalf("outcome %s, %d delivered, %d queued", got, len(f.dest.msgs), len(f.queue.bodies))
 			}
@@ -112,7 +112,7 @@ func TestAbsurdFieldsAreUpstreamErrors(t *testing.T) {
 				body = strings.TrimSuffix(body, "}") + "," + extra + "}"
 			}
 			a, _ := newTestApp(&scriptedUpstream{body: body}, &fakeCreds{})
-			r := a.ServeHTTP(context.Background(), get(readPath(acct, conf, call)))
+			r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 			p := decodeProblem(t, r)
 			if r.Status != http.StatusBadGateway || !strings.HasSuffix(p["type"].(string), KindUpstreamError) || len(r.Body) > 1000 {
 				t.Fatalf("%d, %d bytes", r.Status, len(r.Body))
@@ -121,7 +121,7 @@ func TestAbsurdFieldsAreUpstreamErrors(t *testing.T) {
 	}
 	label := strings.Repeat("<", 1000)
 	a, _ := newTestApp(&scriptedUpstream{body: participantBody(acct, conf, call, `"label":"`+label+`"`)}, &fakeCreds{})
-	r := a.ServeHTTP(context.Background(), get(readPath(acct, conf, call)))
+	r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), label) || len(r.Body) > 3000 {
 		t.Fatalf("%d, %d bytes: %.200s", r.Status, len(r.Body), r.Body)
 	}
@@ -136,8 +136,8 @@ func TestAbsurdFieldsAreUpstreamErrors(t *testing.T) {
 func TestHeadHasNoBody(t *testing.T) {
 	for _, path := range []string{readPath(acct, conf, call), readPath(acct, conf, "bad"), "/nowhere"} {
 		a, _ := newTestApp(&fakeUpstream{}, &fakeCreds{})
-		g := a.ServeHTTP(context.Background(), get(path))
-		h := a.ServeHTTP(context.Background(), Request{Method: http.MethodHead, Path: path, Headers: map[string]string{}})
+		g := NewRoutes(a, nil).Handle(context.Background(), get(path))
+		h := NewRoutes(a, nil).Handle(context.Background(), Request{Method: http.MethodHead, Path: path, Headers: map[string]string{}})
 		if len(g.Body) == 0 || len(h.Body) != 0 || h.Status != g.Status || h.Headers["Content-Type"] != g.Headers["Content-Type"] {
 			t.Fatalf("%s: GET %d %v (%d bytes); HEAD %d %v %q", path, g.Status, g.Headers, len(g.Body), h.Status, h.Headers, h.Body)
 		}

@@ -1,9 +1,11 @@
-// Package app is the processing core, shared by every trigger:
+// Package app is the processing core, shared by every trigger. Routes.Handle
+// sends an HTTP request to one of two routes:
 //
-//   - the read route (http.go, app.go): App.ServeHTTP answers
-//     GET /accounts/{a}/conferences/{c}/participants/{p} with App.Participant,
-//     one SignalWire call with the cached credentials, refreshed once on a 401;
-//   - the webhook route (webhooks.go): Webhooks.ServeHTTP verifies the
+//   - the read route (http.go, app.go): GET
+//     /accounts/{a}/conferences/{c}/participants/{p} answered by
+//     App.Participant, one SignalWire call with the cached credentials,
+//     refreshed once on a 401;
+//   - the webhook route (webhooks.go): Webhooks.Handle verifies the
 //     signature, normalizes the callback, delivers its envelope to every
 //     destination within the inline budget and parks what is left on the
 //     retry queue; Webhooks.ProcessRetry delivers a parked job again;
@@ -59,10 +61,10 @@ type App struct {
 	creds    CredentialSource
 	upstream ParticipantGetter
 	log      *slog.Logger
-	webhooks *Webhooks
 }
 
-// New returns the core; NewWebhooks adds the webhook route to it.
+// New returns the core; NewWebhooks builds the webhook processor on it and
+// NewRoutes serves both over HTTP.
 func New(creds CredentialSource, upstream ParticipantGetter, log *slog.Logger) *App {
 	return &App{creds: creds, upstream: upstream, log: log}
 }

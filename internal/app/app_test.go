@@ -120,7 +120,7 @@ func TestReadRouteReturnsNormalizedParticipant(t *testing.T) {
 	up := &fakeUpstream{}
 	a, _ := newTestApp(up, &fakeCreds{})
 	for _, path := range []string{readPath(acct, conf, call), "/Prod" + readPath(acct, conf, call), readPath(acct, conf, call) + "/"} {
-		r := a.ServeHTTP(context.Background(), get(path))
+		r := NewRoutes(a, nil).Handle(context.Background(), get(path))
 		if r.Status != 200 || r.Headers["Content-Type"] != "application/json" {
 			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
 		}
@@ -133,7 +133,7 @@ func TestReadRouteReturnsNormalizedParticipant(t *testing.T) {
 	// API Gateway's path parameters win over the path.
 	req := get("/anything")
 	req.PathParams = map[string]string{"account_sid": acct, "conference_sid": conf, "call_sid": call}
-	if r := a.ServeHTTP(context.Background(), req); r.Status != 200 {
+	if r := NewRoutes(a, nil).Handle(context.Background(), req); r.Status != 200 {
 		t.Fatalf("path params: %d %s", r.Status, r.Body)
 	}
 }
@@ -150,7 +150,7 @@ func TestInvalidSIDsNeverReachUpstreamOrSecrets(t *testing.T) {
 		{readPath(acct, conf, "ca110001-5a4d-4b0c-9a11-00000000000１"), "call_sid"}, // fullwidth digit one
 	}
 	for _, tc := range bad {
-		r := a.ServeHTTP(context.Background(), get(tc.path))
+		r := NewRoutes(a, nil).Handle(context.Background(), get(tc.path))
 		if r.Status != 400 {
 			t.Fatalf("%s: status %d", tc.path, r.Status)
 		}
@@ -168,7 +168,7 @@ func TestUnauthorizedRefreshesCredentialsOnce(t *testing.T) {
 	unauthorized := &signalwire.APIError{Kind: signalwire.KindUnauthorized, StatusCode: 401, Code: 20003}
 	up, cr := &fakeUpstream{errs: []error{unauthorized}}, &fakeCreds{}
 	a, logs := newTestApp(up, cr)
-	r := a.ServeHTTP(context.Background(), get(readPath(acct, conf, call)))
+	r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 	if r.Status != 200 || cr.refreshes != 1 {
 		t.Fatalf("status %d, refreshes %d", r.Status, cr.refreshes)
 	}
@@ -177,7 +177,7 @@ func TestUnauthorizedRefreshesCredentialsOnce(t *testing.T) {
 	}
 	// Still rejected after the refresh: 502 and no second refresh.
 	up.errs = []error{unauthorized, unauthorized}
-	r = a.ServeHTTP(context.Background(), get(readPath(acct, conf, call)))
+	r = NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 	if r.Status != 502 || cr.refreshes != 2 {
 		t.Fatalf("status %d, refreshes %d (want 502 and one more)", r.Status, cr.refreshes)
 	}
@@ -203,7 +203,7 @@ func TestErrorMapping(t *testing.T) {
 	}
 	for _, tc := range cases {
 		a, _ := newTestApp(&fakeUpstream{errs: []error{tc.err}}, &fakeCreds{})
-		r := a.ServeHTTP(context.Background(), get(readPath(acct, conf, call)))
+		r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 		if r.Status != tc.status {
 			t.Errorf("%v: status %d, want %d", tc.err, r.Status, tc.status)
 			continue
@@ -220,7 +220,7 @@ func TestErrorMapping(t *testing.T) {
 func TestCredentialsFailureIs503WithoutInternals(t *testing.T) {
 	cr := &fakeCreds{err: fmt.Errorf("secret arn:aws:secretsmanager:us-east-1:1:secret:sw: %w", credentials.ErrAccessDenied)}
 	a, logs := newTestApp(&fakeUpstream{}, cr)
-	r := a.ServeHTTP(context.Background(), get(readPath(acct, conf, call)))
+	r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 	m := decodeProblem(t, r)
 	if r.Status != 503 || strings.Contains(string(r.Body), "arn:aws") || !strings.HasSuffix(m["type"].(string), KindCredentialsUnavailable) {
 		t.Fatalf("%d %s", r.Status, r.Body)
@@ -232,17 +232,17 @@ func TestCredentialsFailureIs503WithoutInternals(t *testing.T) {
 
 func TestRoutingErrors(t *testing.T) {
 	a, _ := newTestApp(&fakeUpstream{}, &fakeCreds{})
-	if r := a.ServeHTTP(context.Background(), get("/nope")); r.Status != 404 {
+	if r := NewRoutes(a, nil).Handle(context.Background(), get("/nope")); r.Status != 404 {
 		t.Fatalf("unknown route: %d", r.Status)
 	} else {
 		decodeProblem(t, r)
 	}
 	req := get(readPath(acct, conf, call))
 	req.Method = "DELETE"
-	if r := a.ServeHTTP(context.Background(), req); r.Status != 405 || r.Headers["Allow"] != "GET, HEAD" {
+	if r := NewRoutes(a, nil).Handle(context.Background(), req); r.Status != 405 || r.Headers["Allow"] != "GET, HEAD" {
 		t.Fatalf("DELETE: %d %v", r.Status, r.Headers)
 	}
-	if r := a.ServeHTTP(context.Background(), get("/webhooks/signalwire")); r.Status != 405 || r.Headers["Allow"] != "POST" {
+	if r := NewRoutes(a, nil).Handle(context.Background(), get("/webhooks/signalwire")); r.Status != 405 || r.Headers["Allow"] != "POST" {
 		t.Fatalf("GET webhook: %d %v", r.Status, r.Headers)
 	}
 }

@@ -82,7 +82,7 @@ func TestSigningKeyRotationUnderForgedFlood(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
 	f.app.creds = realCache(sm, clk)
 	f.hooks.opts.Now = clk.now
-	if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_old"))); got != "delivered" {
+	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_old"))); got != "delivered" {
 		t.Fatalf("old key: %s", got)
 	}
 	start := clk.now()
@@ -95,12 +95,12 @@ func TestSigningKeyRotationUnderForgedFlood(t *testing.T) {
 			sm.set("signing_key", "PSK_new")
 			sm.set("previous_signing_key", "PSK_old")
 		}
-		if r := f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_forged")); r.Status == 403 {
+		if r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_forged")); r.Status == 403 {
 			forged403++
 		}
 		if step%10 == 5 { // one genuine webhook a second, signed with the new key
 			genuine++
-			if r := f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_new")); r.Status == 200 {
+			if r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_new")); r.Status == 200 {
 				accepted++
 			} else if elapsed >= updateAt+credentials.RefreshInterval {
 				lateRejected++
@@ -134,11 +134,11 @@ func TestPreviousSigningKeyIsAccepted(t *testing.T) {
 	sm := newFakeSM(map[string]string{"signing_key": "PSK_new", "previous_signing_key": "PSK_old"})
 	f.app.creds = realCache(sm, &fakeClock{t: time.Unix(1_800_000_000, 0)})
 	for _, key := range []string{"PSK_old", "PSK_new", "PSK_old"} {
-		if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), key))); got != "delivered" {
+		if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), key))); got != "delivered" {
 			t.Fatalf("%s: %s", key, got)
 		}
 	}
-	if r := f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_forged")); r.Status != 403 {
+	if r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_forged")); r.Status != 403 {
 		t.Fatalf("forged: %d", r.Status)
 	}
 	if n := sm.calls.Load(); n != 2 {
@@ -176,7 +176,7 @@ func TestForeignAccountReadsCostNothingUpstream(t *testing.T) {
 	statuses := map[int]int{}
 	var kind string
 	for i := 0; i < 100; i++ {
-		resp := a.ServeHTTP(context.Background(), get(readPath(randomUUID(r), conf, call)))
+		resp := NewRoutes(a, nil).Handle(context.Background(), get(readPath(randomUUID(r), conf, call)))
 		statuses[resp.Status]++
 		if resp.Status == 404 {
 			kind = decodeProblem(t, resp)["type"].(string)
@@ -190,7 +190,7 @@ func TestForeignAccountReadsCostNothingUpstream(t *testing.T) {
 		t.Fatalf("problem type %q, want %s", kind, KindAccountNotFound)
 	}
 	// The project's own account still works, in any letter case.
-	if resp := a.ServeHTTP(context.Background(), get(readPath(acct, conf, call))); resp.Status != 200 {
+	if resp := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call))); resp.Status != 200 {
 		t.Fatalf("own account: %d", resp.Status)
 	}
 }
@@ -204,10 +204,10 @@ func TestUnauthorizedRefreshesShareTheLimit(t *testing.T) {
 	sm := newFakeSM(nil)
 	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
 	a, _ := newTestApp(up, realCache(sm, clk))
-	a.ServeHTTP(context.Background(), get(readPath(acct, conf, call))) // cold start
+	NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call))) // cold start
 	for i := 0; i < 100; i++ {
 		up.fakeUpstream.errs = []error{&signalwire.APIError{Kind: signalwire.KindUnauthorized, StatusCode: 401}}
-		a.ServeHTTP(context.Background(), get(readPath(acct, conf, call)))
+		NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 		clk.add(100 * time.Millisecond)
 	}
 	t.Logf("100 reads answered 401 over 10 s: GetSecretValue calls %d, SignalWire calls %d", sm.calls.Load()-1, up.calls.Load()-1)
@@ -280,7 +280,7 @@ func TestDeferredVerificationAcrossRotation(t *testing.T) {
 	f.app.creds = realCache(sm, clk)
 	f.hooks.opts.Now = clk.now
 	// Warm: one genuine webhook with the old key.
-	if outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_old"))) != "delivered" {
+	if outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_old"))) != "delivered" {
 		t.Fatal("warm-up")
 	}
 	start, calls0, sends0 := clk.now(), sm.calls.Load(), q.sends
@@ -294,7 +294,7 @@ func TestDeferredVerificationAcrossRotation(t *testing.T) {
 		if s%10 == 0 && now < 4*time.Minute { // a genuine webhook every 10 s for 4 minutes
 			genuine++
 			form := joinForm(fmt.Sprintf("ca110001-5a4d-4b0c-9a11-%012d", s))
-			r := f.app.ServeHTTP(f.ctx(), signedPost(form, "PSK_new"))
+			r := f.routes.Handle(f.ctx(), signedPost(form, "PSK_new"))
 			switch {
 			case r.Status != 200:
 				genuine403++
@@ -304,7 +304,7 @@ func TestDeferredVerificationAcrossRotation(t *testing.T) {
 		}
 		if s%2 == 0 && now < 4*time.Minute { // a forged webhook every 2 s
 			forged++
-			r := f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_forged"))
+			r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_forged"))
 			if r.Status == 200 {
 				forgedDeferred++
 			} else {
@@ -353,7 +353,7 @@ func TestDeferralIsBoundedAndUnsignedIsAlways403(t *testing.T) {
 	f.hooks.opts.Now = clk.now
 	ok := 0
 	for i := 0; i < 3*MaxDeferralsPerMinute; i++ {
-		if f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_forged")).Status == 200 {
+		if f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_forged")).Status == 200 {
 			ok++
 		}
 	}
@@ -364,7 +364,7 @@ func TestDeferralIsBoundedAndUnsignedIsAlways403(t *testing.T) {
 	for _, sig := range []string{"", "not-a-signature", base64.StdEncoding.EncodeToString([]byte("short"))} {
 		r := signedPost(joinForm(call), "PSK_forged")
 		r.Headers["x-signalwire-signature"] = sig
-		if got := f.app.ServeHTTP(f.ctx(), r); got.Status != 403 {
+		if got := f.routes.Handle(f.ctx(), r); got.Status != 403 {
 			t.Errorf("signature %q: %d, want 403", sig, got.Status)
 		}
 	}
@@ -381,7 +381,7 @@ func TestReparkedUnverifiedWebhookGetsItsOwnID(t *testing.T) {
 	q := &simQueue{}
 	f := newHooks(t, func(o *WebhookOptions) { o.DeferUnverified = true; o.MaxReceiveCount = 2 })
 	f.hooks.opts.Retry = q
-	if outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_not_yet_known"))) != string(OutcomeDeferred) {
+	if outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_not_yet_known"))) != string(OutcomeDeferred) {
 		t.Fatal("not deferred")
 	}
 	body := q.msgs[0].body

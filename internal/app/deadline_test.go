@@ -35,7 +35,7 @@ func TestShortDeadlineStillProcessesInline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(f.ctx(), 800*time.Millisecond)
 	defer cancel()
 	dl, _ := ctx.Deadline()
-	r := f.app.ServeHTTP(ctx, signedPost(joinForm(call), "PSK_key"))
+	r := f.routes.Handle(ctx, signedPost(joinForm(call), "PSK_key"))
 	if got := outcomeOf(t, r); got != "delivered" {
 		t.Fatalf("outcome %s, want delivered", got)
 	}
@@ -57,7 +57,7 @@ func TestLongDeadlineKeepsOneSecondForTheEnqueue(t *testing.T) {
 	ctx, cancel := context.WithTimeout(f.ctx(), 10*time.Second)
 	defer cancel()
 	dl, _ := ctx.Deadline()
-	f.app.ServeHTTP(ctx, signedPost(joinForm(call), "PSK_key"))
+	f.routes.Handle(ctx, signedPost(joinForm(call), "PSK_key"))
 	if len(up.deadlines) != 1 || !up.deadlines[0].Equal(dl.Add(-time.Second)) {
 		t.Fatalf("fetch deadlines %v, want %v", up.deadlines, dl.Add(-time.Second))
 	}
@@ -67,7 +67,7 @@ func TestLongDeadlineKeepsOneSecondForTheEnqueue(t *testing.T) {
 // (waiting for a credentials fetch) is a 504 problem, not a 500.
 func TestDeadlineOutsideSignalWireIs504(t *testing.T) {
 	a, _ := newTestApp(&fakeUpstream{}, &fakeCreds{err: fmt.Errorf("waiting for credentials: %w", context.DeadlineExceeded)})
-	r := a.ServeHTTP(context.Background(), get(readPath(acct, conf, call)))
+	r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 	p := decodeProblem(t, r)
 	if r.Status != 504 || !strings.HasSuffix(p["type"].(string), KindUpstreamTimeout) {
 		t.Fatalf("%d %s", r.Status, r.Body)

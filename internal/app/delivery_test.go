@@ -63,7 +63,7 @@ func threeDests(t *testing.T) (*hookFixture, *namedDest, *namedDest, *namedDest,
 func TestPermanentFailureIsDeadLetteredAtOnce(t *testing.T) {
 	f, https, bus, q, dlq := threeDests(t)
 	https.fail = &forward.StatusError{StatusCode: 413}
-	if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != string(OutcomeDeadLettered) {
+	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != string(OutcomeDeadLettered) {
 		t.Fatalf("outcome %s", got)
 	}
 	if https.sends != 1 || len(bus.got) != 1 || len(q.got) != 1 {
@@ -105,7 +105,7 @@ func TestPermanentFailureIsDeadLetteredAtOnce(t *testing.T) {
 func TestRetryResendsOnlyToDestinationsThatHadNotAccepted(t *testing.T) {
 	f, https, bus, q, dlq := threeDests(t)
 	q.fail = &forward.StatusError{StatusCode: 503}
-	if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != "queued" {
+	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != "queued" {
 		t.Fatalf("outcome %s", got)
 	}
 	msg := string(f.queue.bodies[0])
@@ -131,7 +131,7 @@ func TestRetryResendsOnlyToDestinationsThatHadNotAccepted(t *testing.T) {
 func TestProgressReparksTheRest(t *testing.T) {
 	f, https, bus, q, _ := threeDests(t)
 	bus.fail, q.fail = &forward.StatusError{StatusCode: 500}, &forward.StatusError{StatusCode: 500}
-	outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key")))
+	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key")))
 	bus.fail = nil
 	if err := f.hooks.ProcessRetry(f.ctx(), string(f.queue.bodies[0]), 1); err != nil {
 		t.Fatal(err)
@@ -181,7 +181,7 @@ func TestEveryCopyOfAnIDCarriesTheSameEnvelope(t *testing.T) {
 	up := &flipUpstream{}
 	f.app.upstream = up
 	q.fail = &forward.StatusError{StatusCode: 503}
-	outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key")))
+	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key")))
 	q.fail = nil
 	if err := f.hooks.ProcessRetry(f.ctx(), string(f.queue.bodies[0]), 1); err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func TestWebhookJobBuiltOnRetryIsCarriedOn(t *testing.T) {
 	f, https, _, q, _ := threeDests(t)
 	up := &flipUpstream{err: &signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
 	f.app.upstream = up
-	outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key")))
+	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key")))
 	if job, _ := decodeJob(string(f.queue.bodies[0])); job.Kind != JobWebhook || job.Form == "" {
 		t.Fatalf("parked %s", f.queue.bodies[0])
 	}
@@ -229,7 +229,7 @@ func TestQueryConferenceSidIsValidated(t *testing.T) {
 	req := signedPost(form, "PSK_key")
 	req.RawQuery = "ConferenceSid=room%01A"
 	req.Headers["x-signalwire-signature"] = signWithQuery(form, req.RawQuery)
-	r := f.app.ServeHTTP(f.ctx(), req)
+	r := f.routes.Handle(f.ctx(), req)
 	if r.Status != 400 {
 		t.Fatalf("status %d %s", r.Status, r.Body)
 	}
@@ -283,7 +283,7 @@ func TestUFFFFReachesEveryDestinationValid(t *testing.T) {
 	f, https, bus, q, _ := threeDests(t)
 	form := joinForm(call)
 	form.Set("FriendlyName", "standup\uffff room")
-	outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(form, "PSK_key")))
+	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(form, "PSK_key")))
 	for _, d := range []*namedDest{https, bus, q} {
 		if len(d.got) != 1 || !forward.ValidSQSText(string(d.got[0])) {
 			t.Fatalf("%s: %d copies, valid %v", d.name, len(d.got), len(d.got) == 1 && forward.ValidSQSText(string(d.got[0])))
@@ -302,7 +302,7 @@ func TestUFFFFReachesEveryDestinationValid(t *testing.T) {
 func TestDestinationNoLongerConfigured(t *testing.T) {
 	f, _, _, q, dlq := threeDests(t)
 	q.fail = &forward.StatusError{StatusCode: 503}
-	outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key")))
+	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key")))
 	job, err := decodeJob(string(f.queue.bodies[0]))
 	if err != nil {
 		t.Fatal(err)

@@ -46,7 +46,7 @@ func TestEventBridgeDetailTypePerFamily(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newHooks(t, nil)
-			r := f.app.ServeHTTP(f.ctx(), tc.req)
+			r := f.routes.Handle(f.ctx(), tc.req)
 			if outcomeOf(t, r) != "delivered" || len(f.dest.msgs) != 1 {
 				t.Fatalf("%s, %d messages", r.Body, len(f.dest.msgs))
 			}

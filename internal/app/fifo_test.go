@@ -48,7 +48,7 @@ func TestFIFORetryQueueKeepsEveryParkedMessage(t *testing.T) {
 	down.fail = &forward.StatusError{StatusCode: 503}
 	f := newHooks(t, func(o *WebhookOptions) { o.Retry, o.Destinations = queue, []forward.Destination{ok, down} })
 	f.up.errs = []error{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
-	if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != "queued" || len(fifo.bodies) != 1 {
+	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != "queued" || len(fifo.bodies) != 1 {
 		t.Fatalf("outcome %s, %d parked", got, len(fifo.bodies))
 	}
 	if err := f.hooks.ProcessRetry(f.ctx(), fifo.bodies[0], 1); err != nil {

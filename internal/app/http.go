@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/signalwire-lambda/participants/internal/participant"
 	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
@@ -50,43 +51,64 @@ type Response struct {
 	Body    []byte
 }
 
-// ServeHTTP routes an HTTP request to the read or the webhook route. The
+// Routes answers the function's HTTP routes: the read route (App) and the
+// webhook route (Webhooks). The trigger package's HTTP adapters call Handle.
+type Routes struct {
+	app   *App
+	hooks *Webhooks
+}
+
+// NewRoutes returns the HTTP routes served by a and hooks; a nil hooks
+// leaves the webhook route disabled (404).
+func NewRoutes(a *App, hooks *Webhooks) *Routes { return &Routes{app: a, hooks: hooks} }
+
+// Participant is App.Participant, for the direct invocation.
+func (rt *Routes) Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error) {
+	return rt.app.Participant(ctx, ref)
+}
+
+// Handle routes an HTTP request to the read or the webhook route. The
 // answer to a HEAD request has the headers of the GET answer and no body
 // (RFC 9110, 9.3.2).
-func (a *App) ServeHTTP(ctx context.Context, r Request) Response {
-	resp := a.route(ctx, r)
+func (rt *Routes) Handle(ctx context.Context, r Request) Response {
+	resp := rt.route(ctx, r)
 	if r.Method == http.MethodHead {
 		resp.Body = nil
 	}
 	return resp
 }
 
-func (a *App) route(ctx context.Context, r Request) Response {
+func (rt *Routes) route(ctx context.Context, r Request) Response {
 	if ref, ok := readRoute(r); ok {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return methodNotAllowed("GET, HEAD")
 		}
-		p, err := a.Participant(ctx, ref)
-		if err != nil {
-			return a.errorResponse(ctx, err)
-		}
-		body, err := EncodeJSON(p)
-		if err != nil {
-			return a.errorResponse(ctx, err)
-		}
-		return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: body}
+		return rt.app.read(ctx, ref)
 	}
 	if strings.HasSuffix(r.Path, WebhookRoute) {
 		if r.Method != http.MethodPost {
 			return methodNotAllowed("POST")
 		}
-		if a.webhooks == nil {
+		if rt.hooks == nil {
 			return ProblemResponse(problem.New(KindRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
 		}
-		return a.webhooks.ServeHTTP(ctx, r)
+		return rt.hooks.Handle(ctx, r)
 	}
 	return ProblemResponse(problem.New(KindRouteNotFound, http.StatusNotFound,
 		"no route for "+r.Method+" "+truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+WebhookRoute))
+}
+
+// read answers the read route for ref.
+func (a *App) read(ctx context.Context, ref signalwire.ParticipantRef) Response {
+	p, err := a.Participant(ctx, ref)
+	if err != nil {
+		return a.errorResponse(ctx, err)
+	}
+	body, err := EncodeJSON(p)
+	if err != nil {
+		return a.errorResponse(ctx, err)
+	}
+	return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: body}
 }
 
 // MaxAnswerBytes bounds every answer the function returns: Lambda refuses a

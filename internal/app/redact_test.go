@@ -16,7 +16,7 @@ func TestRejectedWebhookLogRedactsQueryValues(t *testing.T) {
 	f := newHooks(t, nil)
 	req := signedPost(joinForm(call), "PSK_wrong")
 	req.RawQuery = "ConferenceSid=" + conf + "&token=s3cr3t-t0ken&bare-s3cr3t"
-	r := f.app.ServeHTTP(f.ctx(), req)
+	r := f.routes.Handle(f.ctx(), req)
 	if r.Status != 403 {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
@@ -58,7 +58,7 @@ func TestDroppedDeferredWebhookLogRedactsQueryValues(t *testing.T) {
 	f.hooks.opts.Now = clk.now
 	req := signedPost(joinForm(call), "PSK_forged")
 	req.RawQuery = "token=s3cr3t-t0ken"
-	if r := f.app.ServeHTTP(f.ctx(), req); r.Status != 200 {
+	if r := f.routes.Handle(f.ctx(), req); r.Status != 200 {
 		t.Fatalf("not deferred: %d %s", r.Status, r.Body)
 	}
 	clk.add(DeferredVerificationWindow + time.Minute)
@@ -86,7 +86,7 @@ func TestRejectedLineIsBounded(t *testing.T) {
 	req.QueryVariants = webhook.QueryOrderings(q)
 	req.RawQuery = req.QueryVariants[0]
 	n := f.logs.Len()
-	if r := f.app.ServeHTTP(f.ctx(), req); r.Status != 403 {
+	if r := f.routes.Handle(f.ctx(), req); r.Status != 403 {
 		t.Fatalf("status %d", r.Status)
 	}
 	line := f.logs.String()[n:]

@@ -22,7 +22,7 @@ func (r refreshFails) Refresh(context.Context, uint64) (credentials.Credentials,
 func TestSignatureMismatchRefreshErrorIsLogged(t *testing.T) {
 	f := newHooks(t, nil)
 	f.app.creds = refreshFails{&fakeCreds{}}
-	if r := f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_other")); r.Status != 403 {
+	if r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_other")); r.Status != 403 {
 		t.Fatalf("status %d, want 403", r.Status)
 	}
 	if !strings.Contains(f.logs.String(), `"refreshing the secret after a signature mismatch failed; the cached signing keys decide","error":"secrets manager unreachable"`) {

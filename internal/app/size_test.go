@@ -84,7 +84,7 @@ func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
 
 			f := newHooks(t, nil)
 			f.dest.err = &forward.StatusError{StatusCode: 503} // park it with its envelope
-			r := f.app.ServeHTTP(f.ctx(), rawPost(body))
+			r := f.routes.Handle(f.ctx(), rawPost(body))
 			t.Logf("%s: form %d bytes: envelope %d bytes with encoding/json, %d as sent; HTTP %d", name, len(body), len(before), len(after), r.Status)
 			switch r.Status {
 			case 413:
@@ -104,7 +104,7 @@ func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
 			// down): the retry message carries the form.
 			g := newHooks(t, nil)
 			g.up.errs = []error{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
-			if r := g.app.ServeHTTP(g.ctx(), rawPost(body)); r.Status != 200 {
+			if r := g.routes.Handle(g.ctx(), rawPost(body)); r.Status != 200 {
 				t.Fatalf("HTTP %d", r.Status)
 			}
 			checkFits(t, g)
@@ -119,7 +119,7 @@ func TestLargestAcceptedWebhookFits(t *testing.T) {
 	accepted := func(n int) (bool, *hookFixture) {
 		f := newHooks(t, nil)
 		f.dest.err = &forward.StatusError{StatusCode: 503}
-		r := f.app.ServeHTTP(f.ctx(), rawPost(worstForms(n)["control characters"]))
+		r := f.routes.Handle(f.ctx(), rawPost(worstForms(n)["control characters"]))
 		return r.Status == 200, f
 	}
 	full := worstForms(0)["control characters"]
@@ -192,7 +192,7 @@ func TestParticipantThatDoesNotFitIsDeadLettered(t *testing.T) {
 	dlq := &fakeQueue{}
 	f.hooks.opts.DeadLetter = dlq
 	f.app.upstream = bigUpstream{}
-	r := f.app.ServeHTTP(f.ctx(), rawPost(worstForms(36000)["control characters"]))
+	r := f.routes.Handle(f.ctx(), rawPost(worstForms(36000)["control characters"]))
 	if got := outcomeOf(t, r); got != string(OutcomeDeadLettered) {
 		t.Fatalf("outcome %s", got)
 	}

@@ -75,9 +75,7 @@ func NewWebhooks(a *App, opts WebhookOptions) *Webhooks {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	w := &Webhooks{app: a, opts: opts}
-	a.webhooks = w
-	return w
+	return &Webhooks{app: a, opts: opts}
 }
 
 // Outcome says what happened to an accepted webhook.
@@ -93,9 +91,9 @@ const (
 	OutcomeDeadLettered Outcome = "dead_lettered"
 )
 
-// ServeHTTP handles POST /webhooks/signalwire: read the callback, verify its
+// Handle answers POST /webhooks/signalwire: read the callback, verify its
 // signature (unless verification is off), then accept it.
-func (w *Webhooks) ServeHTTP(ctx context.Context, r Request) Response {
+func (w *Webhooks) Handle(ctx context.Context, r Request) Response {
 	received := w.opts.Now().UTC()
 	cb, rejected, ok := w.readCallback(ctx, r)
 	if !ok {

@@ -55,7 +55,7 @@ func TestJSONCallStateCallbackBothSchemes(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newHooks(t, nil)
-			r := f.app.ServeHTTP(f.ctx(), req)
+			r := f.routes.Handle(f.ctx(), req)
 			if outcomeOf(t, r) != "delivered" || len(f.dest.msgs) != 1 {
 				t.Fatalf("%s, %d messages", r.Body, len(f.dest.msgs))
 			}
@@ -85,7 +85,7 @@ func TestJSONCallbackIDs(t *testing.T) {
 		"query":      jsonPost(callStateBody, "ConferenceSid="+conf, "PSK_key"),
 	} {
 		f := newHooks(t, nil)
-		outcomeOf(t, f.app.ServeHTTP(f.ctx(), req))
+		outcomeOf(t, f.routes.Handle(f.ctx(), req))
 		ids[name] = f.dest.msgs[0].ID
 	}
 	if ids["hex"] != ids["bodySHA256"] {
@@ -104,7 +104,7 @@ func TestJSONCallbackIDs(t *testing.T) {
 // ConferenceSid, call_id) is looked up.
 func TestJSONCallbackParticipantLookup(t *testing.T) {
 	f := newHooks(t, nil)
-	outcomeOf(t, f.app.ServeHTTP(f.ctx(), jsonPost(callStateBody, "ConferenceSid="+conf, "PSK_key")))
+	outcomeOf(t, f.routes.Handle(f.ctx(), jsonPost(callStateBody, "ConferenceSid="+conf, "PSK_key")))
 	env := envelopeOf(t, f.dest.msgs[0])
 	if env["participant_lookup"] != "found" || len(f.up.tokens) != 1 || f.dest.msgs[0].ConferenceSID != conf {
 		t.Fatalf("%s", f.dest.msgs[0].Body)
@@ -126,7 +126,7 @@ func TestSWMLAndUnknownJSONAreForwarded(t *testing.T) {
 			// The hex scheme verifies only objects (see webhook.SignedRequest.Verify).
 			req = bodySHA256Post(body, "PSK_key")
 		}
-		r := f.app.ServeHTTP(f.ctx(), req)
+		r := f.routes.Handle(f.ctx(), req)
 		if outcomeOf(t, r) != "delivered" {
 			t.Fatalf("%s: %s", body, r.Body)
 		}
@@ -159,7 +159,7 @@ func TestJSONCallbackRejections(t *testing.T) {
 	}
 	for _, tc := range cases {
 		f := newHooks(t, nil)
-		r := f.app.ServeHTTP(f.ctx(), tc.req)
+		r := f.routes.Handle(f.ctx(), tc.req)
 		if r.Status != tc.status {
 			t.Fatalf("%s: %d %s", tc.name, r.Status, r.Body)
 		}
@@ -177,7 +177,7 @@ func TestJSONCallbackRejections(t *testing.T) {
 func TestJSONCallbackSurvivesTheRetryQueue(t *testing.T) {
 	f := newHooks(t, nil)
 	f.dest.err = &forward.StatusError{StatusCode: 503}
-	r := f.app.ServeHTTP(f.ctx(), jsonPost(callStateBody, "", "PSK_key"))
+	r := f.routes.Handle(f.ctx(), jsonPost(callStateBody, "", "PSK_key"))
 	if outcomeOf(t, r) != "queued" || len(f.queue.bodies) != 1 {
 		t.Fatalf("%s", r.Body)
 	}
@@ -226,7 +226,7 @@ func TestShiftedSignedFormIsRejected(t *testing.T) {
 			f := newHooks(t, nil)
 			req := signedPost(captured, "PSK_key")
 			req.Body = form.Encode()
-			r := f.app.ServeHTTP(f.ctx(), req)
+			r := f.routes.Handle(f.ctx(), req)
 			if r.Status != 400 {
 				t.Fatalf("status %d, want 400: %s", r.Status, r.Body)
 			}
@@ -241,7 +241,7 @@ func TestShiftedSignedFormIsRejected(t *testing.T) {
 	}
 	// The captured form itself is still accepted.
 	f := newHooks(t, nil)
-	if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(captured, "PSK_key"))); got != "delivered" {
+	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(captured, "PSK_key"))); got != "delivered" {
 		t.Fatalf("captured form: %s", got)
 	}
 }
@@ -262,7 +262,7 @@ func TestRepeatedKeyOrderings(t *testing.T) {
 			f := newHooks(t, nil)
 			req := signedPost(signed, "PSK_key")
 			req.Body = received.Encode()
-			if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), req)); got != "delivered" {
+			if got := outcomeOf(t, f.routes.Handle(f.ctx(), req)); got != "delivered" {
 				t.Fatalf("outcome %s", got)
 			}
 			tags := envelopeOf(t, f.dest.msgs[0])["source"].(map[string]any)["tag"]
@@ -283,7 +283,7 @@ func TestRepeatedKeyOrderings(t *testing.T) {
 	f := newHooks(t, nil)
 	req := signedPost(withTags(received, "a", "a", "b"), "PSK_key")
 	req.Body = received.Encode()
-	if r := f.app.ServeHTTP(f.ctx(), req); r.Status != 403 {
+	if r := f.routes.Handle(f.ctx(), req); r.Status != 403 {
 		t.Fatalf("other values: %d %s", r.Status, r.Body)
 	}
 }

@@ -40,7 +40,7 @@ func TestSplicedURLIntoBodyIsRejected(t *testing.T) {
 			Body:     tail}
 		forged++
 		f := newHooks(t, nil)
-		r := f.app.ServeHTTP(f.ctx(), req)
+		r := f.routes.Handle(f.ctx(), req)
 		if r.Status != 403 || len(f.dest.msgs) != 0 {
 			t.Errorf("body %q with URL %q: %d %s, %d forwarded", tail, signed[:cut], r.Status, r.Body, len(f.dest.msgs))
 		}
@@ -70,7 +70,7 @@ func TestSplicedQueryIntoFormIsRejected(t *testing.T) {
 		f := newHooks(t, nil)
 		req := signedPost(genuine, "PSK_key")
 		req.RawQuery, req.Headers["x-signalwire-signature"] = c.signedQuery, sig
-		if r := f.app.ServeHTTP(f.ctx(), req); r.Status != 200 {
+		if r := f.routes.Handle(f.ctx(), req); r.Status != 200 {
 			t.Fatalf("%s: genuine callback: %d %s", c.signedQuery, r.Status, r.Body)
 		}
 		// The splice: the URL loses its tail, the form gains it.
@@ -88,7 +88,7 @@ func TestSplicedQueryIntoFormIsRejected(t *testing.T) {
 		f = newHooks(t, nil)
 		req = signedPost(forged, "PSK_key")
 		req.RawQuery, req.Headers["x-signalwire-signature"] = c.forgedQuery, sig
-		r := f.app.ServeHTTP(f.ctx(), req)
+		r := f.routes.Handle(f.ctx(), req)
 		if r.Status < 400 || len(f.dest.msgs) != 0 {
 			t.Errorf("query %q spliced to %q + parameter %q=%q: %d %s, %d forwarded", c.signedQuery, c.forgedQuery, c.name, c.value, r.Status, r.Body, len(f.dest.msgs))
 		}

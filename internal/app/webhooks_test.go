@@ -57,15 +57,16 @@ func (q *fakeQueue) Enqueue(ctx context.Context, body []byte, attrs map[string]s
 }
 
 type hookFixture struct {
-	app   *App
-	hooks *Webhooks
-	up    *fakeUpstream
-	dest  *recordingDest
-	queue *fakeQueue
-	logs  *bytes.Buffer
-	out   *bytes.Buffer // EMF
-	inv   *obs.Invocation
-	m     *obs.Metrics
+	app    *App
+	hooks  *Webhooks
+	routes *Routes
+	up     *fakeUpstream
+	dest   *recordingDest
+	queue  *fakeQueue
+	logs   *bytes.Buffer
+	out    *bytes.Buffer // EMF
+	inv    *obs.Invocation
+	m      *obs.Metrics
 }
 
 func newHooks(t *testing.T, mutate func(*WebhookOptions)) *hookFixture {
@@ -78,6 +79,7 @@ func newHooks(t *testing.T, mutate func(*WebhookOptions)) *hookFixture {
 		mutate(&opts)
 	}
 	f.hooks = NewWebhooks(f.app, opts)
+	f.routes = NewRoutes(f.app, f.hooks)
 	f.m = obs.NewMetrics(f.out, "NS", "svc")
 	f.inv = &obs.Invocation{Metrics: f.m.NewBatch()}
 	return f
@@ -112,7 +114,7 @@ func outcomeOf(t *testing.T, r Response) string {
 
 func TestSignedWebhookIsFetchedAndForwarded(t *testing.T) {
 	f := newHooks(t, nil)
-	r := f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key"))
+	r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))
 	if outcomeOf(t, r) != "delivered" || len(f.dest.msgs) != 1 || len(f.up.tokens) != 1 {
 		t.Fatalf("outcome %s, %d messages, %d upstream calls", r.Body, len(f.dest.msgs), len(f.up.tokens))
 	}
@@ -132,7 +134,7 @@ func TestWebhookWithoutDestinationsAnswersWithTheEnvelope(t *testing.T) {
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = nil })
 	req := signedPost(joinForm(call), "PSK_key")
 	req.Body, req.Base64 = base64.StdEncoding.EncodeToString([]byte(req.Body)), true
-	r := f.app.ServeHTTP(f.ctx(), req)
+	r := f.routes.Handle(f.ctx(), req)
 	var env map[string]any
 	if r.Status != 200 || json.Unmarshal(r.Body, &env) != nil || env["schema_version"] != float64(1) || env["participant_lookup"] != "found" {
 		t.Fatalf("%d %s", r.Status, r.Body)
@@ -168,7 +170,7 @@ func TestWebhookRejections(t *testing.T) {
 				req.Headers[k] = v
 			}
 			tc.mutate(&req)
-			r := f.app.ServeHTTP(f.ctx(), req)
+			r := f.routes.Handle(f.ctx(), req)
 			if r.Status != tc.status {
 				t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Body)
 			}
@@ -186,7 +188,7 @@ func TestWebhookRejections(t *testing.T) {
 	// Not a status callback, correctly signed: 400 naming the problem.
 	f := newHooks(t, nil)
 	form := url.Values{"Foo": {"bar"}}
-	r := f.app.ServeHTTP(f.ctx(), signedPost(form, "PSK_key"))
+	r := f.routes.Handle(f.ctx(), signedPost(form, "PSK_key"))
 	if r.Status != 400 {
 		t.Fatalf("non-callback: %d %s", r.Status, r.Body)
 	}
@@ -195,7 +197,7 @@ func TestWebhookRejections(t *testing.T) {
 func TestFailedForwardIsQueuedNeverLost(t *testing.T) {
 	f := newHooks(t, nil)
 	f.dest.err = &forward.StatusError{StatusCode: 503}
-	r := f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key"))
+	r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))
 	if outcomeOf(t, r) != "queued" || len(f.queue.bodies) != 1 {
 		t.Fatalf("%s, %d queued", r.Body, len(f.queue.bodies))
 	}
@@ -220,7 +222,7 @@ func TestFailedForwardIsQueuedNeverLost(t *testing.T) {
 func TestUpstreamFailureIsQueued(t *testing.T) {
 	f := newHooks(t, nil)
 	f.up.errs = []error{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
-	if got := outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != "queued" {
+	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != "queued" {
 		t.Fatalf("outcome %s", got)
 	}
 }
@@ -228,7 +230,7 @@ func TestUpstreamFailureIsQueued(t *testing.T) {
 func TestParticipantNotFoundIsDeliveredWithNull(t *testing.T) {
 	f := newHooks(t, nil)
 	f.up.errs = []error{&signalwire.APIError{Kind: signalwire.KindNotFound, StatusCode: 404}}
-	outcomeOf(t, f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key")))
+	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key")))
 	var env map[string]any
 	json.Unmarshal(f.dest.msgs[0].Body, &env)
 	if env["participant"] != nil || env["participant_lookup"] != "not_found" {
@@ -243,7 +245,7 @@ func TestEnqueueFailureIs503(t *testing.T) {
 	} {
 		f := newHooks(t, mutate)
 		f.dest.err = &forward.StatusError{StatusCode: 503}
-		r := f.app.ServeHTTP(f.ctx(), signedPost(joinForm(call), "PSK_key"))
+		r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))
 		if r.Status != 503 || r.Headers["Retry-After"] == "" {
 			t.Fatalf("%d %v %s", r.Status, r.Headers, r.Body)
 		}
@@ -254,7 +256,7 @@ func TestVerificationOffAcceptsUnsigned(t *testing.T) {
 	f := newHooks(t, func(o *WebhookOptions) { o.Verify = false })
 	req := signedPost(joinForm(call), "PSK_key")
 	delete(req.Headers, "x-signalwire-signature")
-	if outcomeOf(t, f.app.ServeHTTP(f.ctx(), req)) != "delivered" {
+	if outcomeOf(t, f.routes.Handle(f.ctx(), req)) != "delivered" {
 		t.Fatal("unsigned webhook rejected with verification off")
 	}
 }
@@ -292,7 +294,7 @@ func TestTraceIDReachesHTTPSDestination(t *testing.T) {
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
 	trace := "Root=1-6745f0a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 	ctx := obs.WithTraceID(f.ctx(), trace) // as the trigger sets it
-	if outcomeOf(t, f.app.ServeHTTP(ctx, signedPost(joinForm(call), "PSK_key"))) != "delivered" {
+	if outcomeOf(t, f.routes.Handle(ctx, signedPost(joinForm(call), "PSK_key"))) != "delivered" {
 		t.Fatal("not delivered")
 	}
 	if h := <-got; h != trace {
@@ -321,7 +323,7 @@ func TestTraceIDSurvivesTheRetryQueue(t *testing.T) {
 	}
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
 	ctx := obs.WithTraceID(f.ctx(), "Root=1-aaaaaaaa-original") // as the trigger sets it
-	if outcomeOf(t, f.app.ServeHTTP(ctx, signedPost(joinForm(call), "PSK_key"))) != "queued" {
+	if outcomeOf(t, f.routes.Handle(ctx, signedPost(joinForm(call), "PSK_key"))) != "queued" {
 		t.Fatal("not queued")
 	}
 	fail = false

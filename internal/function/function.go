@@ -159,7 +159,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if !cfg.VerifySignatures {
 		log.Warn("WEBHOOK SIGNATURE VERIFICATION IS OFF: the webhook route accepts unsigned requests. This is allowed only in local runs (AWS_SAM_LOCAL=true).")
 	}
-	router := trigger.NewRouter(core, hooks, log, metrics)
+	router := trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, metrics)
 	if len(warmDestinations) > 0 {
 		router.BeforeFirstWebhook(func() {
 			for _, warm := range warmDestinations {

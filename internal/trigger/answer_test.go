@@ -17,7 +17,7 @@ import (
 // participant carrying body in extra.
 type bigCore struct{ body string }
 
-func (c bigCore) ServeHTTP(ctx context.Context, r app.Request) app.Response {
+func (c bigCore) Handle(ctx context.Context, r app.Request) app.Response {
 	return app.Response{Status: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: []byte(c.body)}
 }
 

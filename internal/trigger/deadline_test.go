@@ -20,7 +20,7 @@ func (d *deadlineRecorder) record(ctx context.Context) {
 	d.got = append(d.got, dl)
 }
 
-func (d *deadlineRecorder) ServeHTTP(ctx context.Context, r app.Request) app.Response {
+func (d *deadlineRecorder) Handle(ctx context.Context, r app.Request) app.Response {
 	d.record(ctx)
 	return app.Response{Status: 200, Body: []byte(`{}`)}
 }

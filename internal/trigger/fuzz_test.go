@@ -121,7 +121,7 @@ func newFuzzHarness() *fuzzHarness {
 		InlineBudget:  time.Second,
 		Policy:        forward.Policy{MaxAttempts: 1},
 	})
-	h.router = NewRouter(core, hooks, log, obs.NewMetrics(io.Discard, "Fuzz", "fuzz"))
+	h.router = NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(io.Discard, "Fuzz", "fuzz"))
 	return h
 }
 

@@ -63,12 +63,12 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 		Base64:   e.IsBase64Encoded,
 	}
 	if kind == KindFunctionURL {
-		return r.answer(ctx, r.core.ServeHTTP(ctx, req), func(resp app.Response) any {
+		return r.answer(ctx, r.core.Handle(ctx, req), func(resp app.Response) any {
 			return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 		})
 	}
 	req.PathParams = e.PathParameters
-	return r.answer(ctx, r.core.ServeHTTP(ctx, req), func(resp app.Response) any {
+	return r.answer(ctx, r.core.Handle(ctx, req), func(resp app.Response) any {
 		return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 	})
 }
@@ -92,7 +92,7 @@ func (r *Router) functionURL(ctx context.Context, payload []byte) ([]byte, any, 
 	if e.RequestContext.HTTP.Method == http.MethodPost {
 		r.mayForward()
 	}
-	resp := r.core.ServeHTTP(ctx, app.Request{
+	resp := r.core.Handle(ctx, app.Request{
 		Method:   e.RequestContext.HTTP.Method,
 		Path:     e.RawPath,
 		Headers:  lowerHeaders(e.Headers, nil),
@@ -132,7 +132,7 @@ func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 	if e.RequestContext.Path == "" || e.RequestContext.Path == e.Path {
 		paths = paths[1:]
 	}
-	resp := r.core.ServeHTTP(ctx, app.Request{
+	resp := r.core.Handle(ctx, app.Request{
 		Method:        e.HTTPMethod,
 		Path:          e.Path,
 		PathParams:    e.PathParameters,

@@ -14,9 +14,9 @@ type traceCore struct {
 	trace string
 }
 
-func (c *traceCore) ServeHTTP(ctx context.Context, r app.Request) app.Response {
+func (c *traceCore) Handle(ctx context.Context, r app.Request) app.Response {
 	c.trace = obs.TraceID(ctx)
-	return c.fakeCore.ServeHTTP(ctx, r)
+	return c.fakeCore.Handle(ctx, r)
 }
 
 // TestTriggerSetsTheTraceOnce: the trace aws-lambda-go stores for the

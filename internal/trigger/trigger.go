@@ -39,7 +39,8 @@ const (
 
 // Core is what the adapters need from the processing core.
 type Core interface {
-	ServeHTTP(ctx context.Context, r app.Request) app.Response
+	// Handle answers an HTTP request (app.Routes.Handle).
+	Handle(ctx context.Context, r app.Request) app.Response
 	Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error)
 }
 

@@ -31,7 +31,7 @@ type fakeCore struct {
 	err  error
 }
 
-func (f *fakeCore) ServeHTTP(ctx context.Context, r app.Request) app.Response {
+func (f *fakeCore) Handle(ctx context.Context, r app.Request) app.Response {
 	f.mu.Lock()
 	f.reqs = append(f.reqs, r)
 	f.mu.Unlock()

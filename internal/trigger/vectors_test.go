@@ -72,7 +72,7 @@ func vectorRouter(key string, opts app.WebhookOptions) (*Router, *fake.Destinati
 	opts.InlineBudget = time.Second
 	opts.Policy = forward.Policy{MaxAttempts: 1}
 	hooks := app.NewWebhooks(core, opts)
-	return NewRouter(core, hooks, log, obs.NewMetrics(io.Discard, "Vectors", "vectors")), dest
+	return NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(io.Discard, "Vectors", "vectors")), dest
 }
 
 // vectorEvents returns the request of v as each HTTP trigger delivers it:

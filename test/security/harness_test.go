@@ -73,7 +73,7 @@ func newFn(t *testing.T) *fn {
 		InlineBudget:  5 * time.Second,
 		Policy:        forward.Policy{MaxAttempts: 1},
 	})
-	f.router = trigger.NewRouter(core, hooks, log, obs.NewMetrics(f.logs, "Security", "security"))
+	f.router = trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(f.logs, "Security", "security"))
 	t.Cleanup(func() {
 		// Whatever the input, no credential ever reaches a log line.
 		for _, secret := range []string{token, sandbox.SigningKey} {
