@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
@@ -115,7 +116,7 @@ func (w *Webhooks) deferVerification(ctx context.Context, u UnverifiedWebhook) (
 		return Response{}, false
 	}
 	id := unverifiedID(u)
-	if err := w.opts.Retry.Enqueue(ctx, b, map[string]string{"event_id": id}); err != nil {
+	if err := w.opts.Retry.Enqueue(ctx, b, map[string]string{forward.AttributeEventID: id}); err != nil {
 		w.app.log.WarnContext(ctx, "unverified webhook could not be deferred", "error", err.Error())
 		return Response{}, false
 	}
@@ -177,7 +178,7 @@ func (w *Webhooks) processUnverified(ctx context.Context, u UnverifiedWebhook, r
 		// A distinct id: a FIFO retry queue would drop a copy under the
 		// first one's deduplication id.
 		id := fmt.Sprintf("%s_%d", unverifiedID(u), w.opts.Now().Unix())
-		if qerr := w.opts.Retry.Enqueue(ctx, b, map[string]string{"event_id": id}); qerr != nil {
+		if qerr := w.opts.Retry.Enqueue(ctx, b, map[string]string{forward.AttributeEventID: id}); qerr != nil {
 			w.dropUnverified(ctx, u, "could not be parked again: "+qerr.Error())
 		}
 		return nil
