@@ -64,7 +64,7 @@ func (r *result) judgeHTTP(kind string, out []byte) {
 			r.reason = got
 		}
 	case KindInvalidSID:
-		if resp.StatusCode != 400 || p.Type != problem.TypeBase+app.KindInvalidSID || p.Field == "" {
+		if resp.StatusCode != 400 || p.Type != problem.TypeBase+app.ProblemInvalidSID || p.Field == "" {
 			r.reason = got
 		}
 	case KindWebhook, KindOutage:
@@ -80,7 +80,7 @@ func (r *result) judgeHTTP(kind string, out []byte) {
 		}
 		r.id, r.outcome = ans.ID, ans.Outcome
 	case KindForged:
-		if resp.StatusCode != 403 || p.Type != problem.TypeBase+app.KindInvalidSignature {
+		if resp.StatusCode != 403 || p.Type != problem.TypeBase+app.ProblemInvalidSignature {
 			r.reason = got
 		}
 	}

@@ -85,7 +85,7 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 	if !strings.EqualFold(ref.AccountSID, creds.ProjectID) {
 		// The Compatibility API's AccountSid is the Project ID: any other
 		// account is a 401 upstream, and each 401 would cost a refresh.
-		p := problem.New(KindAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
+		p := problem.New(ProblemAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
 		p.Field = "account_sid"
 		return participant.Participant{}, fmt.Errorf("%w: %w", ErrForeignAccount, p)
 	}

@@ -33,7 +33,7 @@ var errEnvelopeTooLarge = errors.New("the envelope does not fit the destinations
 // what fails here can never be processed, so it is never parked.
 func (w *Webhooks) check(job Job, src webhook.Source) error {
 	if len(job.Form) > webhook.MaxBodyBytes || len(job.Body) > webhook.MaxBodyBytes {
-		return problem.New(KindPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes))
+		return problem.New(ProblemPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes))
 	}
 	query, _ := url.ParseQuery(job.Query) // what does not parse is not used
 	for _, v := range query["ConferenceSid"] {
@@ -60,7 +60,7 @@ func (w *Webhooks) check(job Job, src webhook.Source) error {
 		return err
 	}
 	if sizes.largest+ParticipantReserve > forward.MaxMessageBytes {
-		return problem.New(KindPayloadTooLarge, http.StatusRequestEntityTooLarge,
+		return problem.New(ProblemPayloadTooLarge, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("the event built from this webhook would take %d bytes, over the %d bytes SQS and EventBridge accept", sizes.largest+ParticipantReserve, forward.MaxMessageBytes))
 	}
 	return nil
@@ -69,7 +69,7 @@ func (w *Webhooks) check(job Job, src webhook.Source) error {
 // parse parses and checks a stored or handed-over job.
 func (w *Webhooks) parse(job Job) (webhook.Source, error) {
 	if len(job.Form) > webhook.MaxBodyBytes || len(job.Body) > webhook.MaxBodyBytes {
-		return webhook.Source{}, problem.New(KindPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes))
+		return webhook.Source{}, problem.New(ProblemPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes))
 	}
 	src, err := job.source()
 	if err != nil {

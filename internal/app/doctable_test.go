@@ -20,9 +20,9 @@ func TestErrorTableMatchesCode(t *testing.T) {
 	}
 	row := regexp.MustCompile("(?m)^\\| (\\d{3}) \\| `([a-z-]+)` \\| `?([A-Za-z]*)`? ?\\|")
 	rows := row.FindAllStringSubmatch(string(b), -1)
-	kinds := []string{KindInvalidSID, KindBadRequest, KindNotFound, KindAccountNotFound, KindRouteNotFound, KindMethodNotAllowed, KindPayloadTooLarge,
-		KindUnsupportedMediaType, KindInvalidSignature, KindUpstreamUnauthorized, KindUpstreamRateLimited, KindUpstreamError,
-		KindUpstreamTimeout, KindCredentialsUnavailable, KindUnavailable, KindInternal}
+	kinds := []string{ProblemInvalidSID, ProblemBadRequest, ProblemNotFound, ProblemAccountNotFound, ProblemRouteNotFound, ProblemMethodNotAllowed, ProblemPayloadTooLarge,
+		ProblemUnsupportedMediaType, ProblemInvalidSignature, ProblemUpstreamUnauthorized, ProblemUpstreamRateLimited, ProblemUpstreamError,
+		ProblemUpstreamTimeout, ProblemCredentialsUnavailable, ProblemUnavailable, ProblemInternal}
 	documented := map[string]bool{}
 	for _, r := range rows {
 		status, _ := strconv.Atoi(r[1])

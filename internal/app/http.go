@@ -90,11 +90,11 @@ func (rt *Routes) route(ctx context.Context, r Request) Response {
 			return methodNotAllowed("POST")
 		}
 		if rt.hooks == nil {
-			return ProblemResponse(problem.New(KindRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
+			return ProblemResponse(problem.New(ProblemRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
 		}
 		return rt.hooks.Handle(ctx, r)
 	}
-	return ProblemResponse(problem.New(KindRouteNotFound, http.StatusNotFound,
+	return ProblemResponse(problem.New(ProblemRouteNotFound, http.StatusNotFound,
 		"no route for "+r.Method+" "+truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+WebhookRoute))
 }
 
@@ -134,7 +134,7 @@ func EncodeJSON(v any) ([]byte, error) {
 // AnswerTooLarge is the 502 problem that replaces an answer over
 // MaxAnswerBytes.
 func AnswerTooLarge(size int) problem.Problem {
-	return problem.New(KindUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit; SignalWire's data is not usable", size))
+	return problem.New(ProblemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit; SignalWire's data is not usable", size))
 }
 
 // errorResponse logs a failure at the level it deserves and renders it.
@@ -159,7 +159,7 @@ func ProblemResponse(p problem.Problem) Response {
 
 // methodNotAllowed answers 405 with the Allow header RFC 9110 requires.
 func methodNotAllowed(allow string) Response {
-	r := ProblemResponse(problem.New(KindMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only"))
+	r := ProblemResponse(problem.New(ProblemMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only"))
 	r.Headers["Allow"] = allow
 	return r
 }

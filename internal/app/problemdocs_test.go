@@ -15,7 +15,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/problem"
 )
 
-// emittedKinds returns the value of every Kind* constant of this package
+// emittedKinds returns the value of every Problem* constant of this package
 // and fails if a problem.New call outside the tests passes anything else,
 // so that no kind escapes the documentation check.
 func emittedKinds(t *testing.T) map[string]string {
@@ -39,7 +39,7 @@ func emittedKinds(t *testing.T) map[string]string {
 			switch x := n.(type) {
 			case *ast.ValueSpec:
 				for i, name := range x.Names {
-					if strings.HasPrefix(name.Name, "Kind") && i < len(x.Values) {
+					if strings.HasPrefix(name.Name, "Problem") && i < len(x.Values) {
 						if lit, ok := x.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 							kinds[name.Name], _ = strconv.Unquote(lit.Value)
 						}
@@ -58,11 +58,11 @@ func emittedKinds(t *testing.T) map[string]string {
 	for _, c := range calls {
 		id, ok := c.Args[0].(*ast.Ident)
 		if !ok || kinds[id.Name] == "" {
-			t.Errorf("%s: problem.New with a kind that is not a Kind* constant", fset.Position(c.Pos()))
+			t.Errorf("%s: problem.New with a kind that is not a Problem* constant", fset.Position(c.Pos()))
 		}
 	}
 	if len(kinds) == 0 {
-		t.Fatal("no Kind* constants found")
+		t.Fatal("no Problem* constants found")
 	}
 	return kinds
 }

@@ -13,44 +13,44 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// Problem kinds (suffixes of the problem type URI) and the Lambda error
+// Problem types (the suffixes of their type URIs) and the Lambda error
 // types direct invocations get for them. docs/ERRORS.md's error table lists them.
 const (
-	KindInvalidSID             = "invalid-sid"
-	KindBadRequest             = "bad-request"
-	KindNotFound               = "participant-not-found"
-	KindAccountNotFound        = "account-not-found"
-	KindRouteNotFound          = "route-not-found"
-	KindMethodNotAllowed       = "method-not-allowed"
-	KindPayloadTooLarge        = "payload-too-large"
-	KindUnsupportedMediaType   = "unsupported-media-type"
-	KindInvalidSignature       = "invalid-signature"
-	KindUpstreamUnauthorized   = "upstream-unauthorized"
-	KindUpstreamRateLimited    = "upstream-rate-limited"
-	KindUpstreamError          = "upstream-error"
-	KindUpstreamTimeout        = "upstream-timeout"
-	KindCredentialsUnavailable = "credentials-unavailable"
-	KindUnavailable            = "service-unavailable"
-	KindInternal               = "internal-error"
+	ProblemInvalidSID             = "invalid-sid"
+	ProblemBadRequest             = "bad-request"
+	ProblemNotFound               = "participant-not-found"
+	ProblemAccountNotFound        = "account-not-found"
+	ProblemRouteNotFound          = "route-not-found"
+	ProblemMethodNotAllowed       = "method-not-allowed"
+	ProblemPayloadTooLarge        = "payload-too-large"
+	ProblemUnsupportedMediaType   = "unsupported-media-type"
+	ProblemInvalidSignature       = "invalid-signature"
+	ProblemUpstreamUnauthorized   = "upstream-unauthorized"
+	ProblemUpstreamRateLimited    = "upstream-rate-limited"
+	ProblemUpstreamError          = "upstream-error"
+	ProblemUpstreamTimeout        = "upstream-timeout"
+	ProblemCredentialsUnavailable = "credentials-unavailable"
+	ProblemUnavailable            = "service-unavailable"
+	ProblemInternal               = "internal-error"
 )
 
 var errorTypes = map[string]string{
-	KindInvalidSID:             "InvalidSid",
-	KindBadRequest:             "BadRequest",
-	KindNotFound:               "ParticipantNotFound",
-	KindPayloadTooLarge:        "PayloadTooLarge",
-	KindAccountNotFound:        "AccountNotFound",
-	KindUpstreamUnauthorized:   "UpstreamUnauthorized",
-	KindUpstreamRateLimited:    "UpstreamRateLimited",
-	KindUpstreamError:          "UpstreamError",
-	KindUpstreamTimeout:        "UpstreamTimeout",
-	KindCredentialsUnavailable: "CredentialsUnavailable",
-	KindInternal:               "InternalError",
+	ProblemInvalidSID:             "InvalidSid",
+	ProblemBadRequest:             "BadRequest",
+	ProblemNotFound:               "ParticipantNotFound",
+	ProblemPayloadTooLarge:        "PayloadTooLarge",
+	ProblemAccountNotFound:        "AccountNotFound",
+	ProblemUpstreamUnauthorized:   "UpstreamUnauthorized",
+	ProblemUpstreamRateLimited:    "UpstreamRateLimited",
+	ProblemUpstreamError:          "UpstreamError",
+	ProblemUpstreamTimeout:        "UpstreamTimeout",
+	ProblemCredentialsUnavailable: "CredentialsUnavailable",
+	ProblemInternal:               "InternalError",
 }
 
 // BadRequest returns a 400 problem for a malformed request.
 func BadRequest(detail string) problem.Problem {
-	return problem.New(KindBadRequest, http.StatusBadRequest, detail)
+	return problem.New(ProblemBadRequest, http.StatusBadRequest, detail)
 }
 
 // ProblemFor maps an error from the core to the problem the caller sees.
@@ -64,41 +64,41 @@ func ProblemFor(err error) problem.Problem {
 		return p
 	case errors.Is(err, ErrNoNewerCredentials) && errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindUnauthorized:
 		n := secs(credentials.RefreshInterval)
-		return problem.New(KindUpstreamUnauthorized, http.StatusBadGateway, fmt.Sprintf(
+		return problem.New(ProblemUpstreamUnauthorized, http.StatusBadGateway, fmt.Sprintf(
 			"SignalWire rejected the function's credentials and the secret holds no newer ones (it was fetched again just now, "+
 				"or less than %d s ago: forced refreshes are limited to one every %d s). If the secret was just rotated, "+
 				"retry after %d s: the next read fetches it again; if this persists, check the API token and its Voice scope", n, n, n))
 	case errors.As(err, &sidErr):
-		p = problem.New(KindInvalidSID, http.StatusBadRequest, sidErr.Error()+"; SIDs are UUIDs such as 3f2b6a1e-5c4d-4e8f-9a0b-1c2d3e4f5a6b")
+		p = problem.New(ProblemInvalidSID, http.StatusBadRequest, sidErr.Error()+"; SIDs are UUIDs such as 3f2b6a1e-5c4d-4e8f-9a0b-1c2d3e4f5a6b")
 		p.Field = sidErr.Field
 		return p
 	case errors.Is(err, credentials.ErrNotFound), errors.Is(err, credentials.ErrAccessDenied),
 		errors.Is(err, credentials.ErrMalformed), errors.Is(err, credentials.ErrUnavailable):
-		return problem.New(KindCredentialsUnavailable, http.StatusServiceUnavailable, "the function could not load its SignalWire credentials; see its logs")
+		return problem.New(ProblemCredentialsUnavailable, http.StatusServiceUnavailable, "the function could not load its SignalWire credentials; see its logs")
 	case errors.As(err, &apiErr):
 		return upstreamProblem(apiErr)
 	case errors.Is(err, context.DeadlineExceeded):
 		// Time ran out in a step that is not a SignalWire call (waiting for
 		// another caller's credentials fetch, for instance).
-		return problem.New(KindUpstreamTimeout, http.StatusGatewayTimeout, "an upstream service did not answer before the function's deadline")
+		return problem.New(ProblemUpstreamTimeout, http.StatusGatewayTimeout, "an upstream service did not answer before the function's deadline")
 	}
-	return problem.New(KindInternal, http.StatusInternalServerError, "unexpected error; see the function's logs")
+	return problem.New(ProblemInternal, http.StatusInternalServerError, "unexpected error; see the function's logs")
 }
 
 func upstreamProblem(e *signalwire.APIError) problem.Problem {
 	switch e.Kind {
 	case signalwire.KindNotFound:
-		return problem.New(KindNotFound, http.StatusNotFound, "SignalWire has no such participant in that conference (it may have left, or the conference ended)")
+		return problem.New(ProblemNotFound, http.StatusNotFound, "SignalWire has no such participant in that conference (it may have left, or the conference ended)")
 	case signalwire.KindUnauthorized:
-		return problem.New(KindUpstreamUnauthorized, http.StatusBadGateway, "SignalWire rejected the function's credentials, also after the secret was fetched again (check the API token and its Voice scope)")
+		return problem.New(ProblemUpstreamUnauthorized, http.StatusBadGateway, "SignalWire rejected the function's credentials, also after the secret was fetched again (check the API token and its Voice scope)")
 	case signalwire.KindRateLimited:
-		p := problem.New(KindUpstreamRateLimited, http.StatusServiceUnavailable, "SignalWire is rate limiting requests; retry later")
+		p := problem.New(ProblemUpstreamRateLimited, http.StatusServiceUnavailable, "SignalWire is rate limiting requests; retry later")
 		p.RetryAfterSeconds = max(1, int(e.RetryAfter.Seconds()))
 		return p
 	case signalwire.KindTimeout:
-		return problem.New(KindUpstreamTimeout, http.StatusGatewayTimeout, "SignalWire did not answer before the function's deadline")
+		return problem.New(ProblemUpstreamTimeout, http.StatusGatewayTimeout, "SignalWire did not answer before the function's deadline")
 	default:
-		return problem.New(KindUpstreamError, http.StatusBadGateway, fmt.Sprintf("SignalWire answered with an error (%s, HTTP %d)", e.Kind, e.StatusCode))
+		return problem.New(ProblemUpstreamError, http.StatusBadGateway, fmt.Sprintf("SignalWire answered with an error (%s, HTTP %d)", e.Kind, e.StatusCode))
 	}
 }
 

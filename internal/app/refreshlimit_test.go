@@ -39,7 +39,9 @@ func TestUnauthorizedWithinTheRefreshLimitSaysWhenToRetry(t *testing.T) {
 	sm := newFakeSM(nil)
 	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
 	a, _ := newTestApp(up, realCache(sm, clk))
-	read := func() Response { return NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call))) }
+	read := func() Response {
+		return NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
+	}
 	if r := read(); r.Status != 200 {
 		t.Fatalf("warm-up: %d %s", r.Status, r.Body)
 	}

@@ -121,14 +121,14 @@ func (w *Webhooks) readCallback(ctx context.Context, r Request) (cb callback, re
 	body, err := webhook.DecodeBody(r.Body, r.Base64)
 	switch {
 	case errors.Is(err, webhook.ErrBodyTooLarge):
-		return cb, w.reject(ctx, problem.New(KindPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes)), "body too large"), false
+		return cb, w.reject(ctx, problem.New(ProblemPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes)), "body too large"), false
 	case err != nil:
 		return cb, w.reject(ctx, BadRequest("the body is not valid base64"), "bad base64"), false
 	}
 	cb.body, cb.contentType = body, mediaType(r.Header("Content-Type"))
 	cb.isJSON = cb.contentType == webhook.JSONContentType || strings.HasSuffix(cb.contentType, "+json")
 	if cb.contentType != webhook.FormContentType && !cb.isJSON {
-		return cb, w.reject(ctx, problem.New(KindUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire callbacks are "+webhook.FormContentType+" or "+webhook.JSONContentType), "unsupported media type"), false
+		return cb, w.reject(ctx, problem.New(ProblemUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire callbacks are "+webhook.FormContentType+" or "+webhook.JSONContentType), "unsupported media type"), false
 	}
 	if !cb.isJSON {
 		if cb.form, err = webhook.ParseForm(body); err != nil {
@@ -159,7 +159,7 @@ func (w *Webhooks) verify(ctx context.Context, r Request, cb *callback, received
 	if err != nil {
 		obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
 		w.app.log.WarnContext(ctx, "webhook rejected", "reason", redactQueries(err.Error(), signed.CandidateURLs), "candidate_urls", redactedURLs(signed.CandidateURLs))
-		return ProblemResponse(problem.New(KindInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
+		return ProblemResponse(problem.New(ProblemInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
 	}
 	if verified.Form != nil && !sameValues(verified.Form, cb.form) {
 		// Only the values the signature covers go on (see
@@ -220,7 +220,7 @@ func (w *Webhooks) acceptVerified(ctx context.Context, body []byte, form url.Val
 	if err != nil {
 		// Even the retry queue failed: a 503 makes SignalWire send it again.
 		w.app.log.ErrorContext(ctx, "webhook not accepted; SignalWire will retry", "error", err.Error())
-		p := problem.New(KindUnavailable, http.StatusServiceUnavailable, "the webhook could not be processed or queued; retry later")
+		p := problem.New(ProblemUnavailable, http.StatusServiceUnavailable, "the webhook could not be processed or queued; retry later")
 		p.RetryAfterSeconds = 5
 		return ProblemResponse(p)
 	}

@@ -149,17 +149,17 @@ func TestWebhookRejections(t *testing.T) {
 		status int
 		kind   string
 	}{
-		{"forged", func(r *Request) { *r = signedPost(joinForm(call), "PSK_other") }, 403, KindInvalidSignature},
-		{"tampered", func(r *Request) { r.Body = strings.Replace(r.Body, "Muted=true", "Muted=false", 1) }, 403, KindInvalidSignature},
-		{"missing signature", func(r *Request) { delete(r.Headers, "x-signalwire-signature") }, 403, KindInvalidSignature},
-		{"too large", func(r *Request) { r.Body = strings.Repeat("a", webhook.MaxBodyBytes+1) }, 413, KindPayloadTooLarge},
+		{"forged", func(r *Request) { *r = signedPost(joinForm(call), "PSK_other") }, 403, ProblemInvalidSignature},
+		{"tampered", func(r *Request) { r.Body = strings.Replace(r.Body, "Muted=true", "Muted=false", 1) }, 403, ProblemInvalidSignature},
+		{"missing signature", func(r *Request) { delete(r.Headers, "x-signalwire-signature") }, 403, ProblemInvalidSignature},
+		{"too large", func(r *Request) { r.Body = strings.Repeat("a", webhook.MaxBodyBytes+1) }, 413, ProblemPayloadTooLarge},
 		{"too large base64", func(r *Request) {
 			r.Body, r.Base64 = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("a"), webhook.MaxBodyBytes+1)), true
-		}, 413, KindPayloadTooLarge},
-		{"bad base64", func(r *Request) { r.Body, r.Base64 = "%%%not base64", true }, 400, KindBadRequest},
-		{"text body", func(r *Request) { r.Headers["content-type"] = "text/plain" }, 415, KindUnsupportedMediaType},
-		{"form signature on a JSON body", func(r *Request) { r.Headers["content-type"] = "application/json" }, 403, KindInvalidSignature},
-		{"malformed form", func(r *Request) { r.Body = "AccountSid=%zz" }, 400, KindBadRequest},
+		}, 413, ProblemPayloadTooLarge},
+		{"bad base64", func(r *Request) { r.Body, r.Base64 = "%%%not base64", true }, 400, ProblemBadRequest},
+		{"text body", func(r *Request) { r.Headers["content-type"] = "text/plain" }, 415, ProblemUnsupportedMediaType},
+		{"form signature on a JSON body", func(r *Request) { r.Headers["content-type"] = "application/json" }, 403, ProblemInvalidSignature},
+		{"malformed form", func(r *Request) { r.Body = "AccountSid=%zz" }, 400, ProblemBadRequest},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

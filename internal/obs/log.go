@@ -69,14 +69,14 @@ func (i *Invocation) Record(messageID string) *Invocation {
 		TraceID: i.TraceID, MessageID: messageID, Metrics: i.Metrics}
 }
 
-// SetTrigger records the trigger kind (trigger.Detect's answer: http-api,
+// SetTrigger records the trigger's name (trigger.Detect's answer: http-api,
 // rest-api, function-url, direct, direct-webhook, sqs or unknown).
-func (i *Invocation) SetTrigger(kind string) {
+func (i *Invocation) SetTrigger(name string) {
 	if i == nil {
 		return
 	}
 	i.mu.Lock()
-	i.Trigger = kind
+	i.Trigger = name
 	i.mu.Unlock()
 }
 

@@ -300,7 +300,7 @@ func mustJSON(v any) string {
 
 // httpKind reports whether kind answers in the API Gateway response shape.
 func httpKind(kind string) bool {
-	return kind == KindHTTPAPI || kind == KindRESTAPI || kind == KindFunctionURL
+	return kind == HTTPAPI || kind == RESTAPI || kind == FunctionURL
 }
 
 // FuzzRouterInvoke feeds arbitrary payloads to the Lambda handler: the real
@@ -363,10 +363,10 @@ func FuzzRouterInvoke(f *testing.F) {
 				t.Fatalf("%s: HTTP triggers answer with a response, not an error: %v", kind, err)
 			}
 			resp := checkHTTPAnswer(t, out)
-			if resp.problemKind == app.KindInvalidSID && fetched {
+			if resp.problemKind == app.ProblemInvalidSID && fetched {
 				t.Fatalf("%s: answered invalid-sid after calling SignalWire", kind)
 			}
-			if resp.problemKind == app.KindAccountNotFound && fetched {
+			if resp.problemKind == app.ProblemAccountNotFound && fetched {
 				t.Fatalf("%s: answered account-not-found after calling SignalWire", kind)
 			}
 			if processed {
@@ -379,9 +379,9 @@ func FuzzRouterInvoke(f *testing.F) {
 			} else if fetched && !isReadAnswer(resp) {
 				t.Fatalf("%s: SignalWire was called but nothing was forwarded and the answer is not a read's: %d %s", kind, resp.status, resp.body)
 			}
-		case kind == KindDirect:
+		case kind == Direct:
 			checkDirect(t, payload, out, err, after.fetches-before.fetches)
-		case kind == KindUnknown:
+		case kind == Unknown:
 			var le messages.InvokeResponse_Error
 			if !errors.As(err, &le) || le.Type != "BadRequest" || out != nil || fetched || processed {
 				t.Fatalf("unknown event: out %q err %#v fetched %v processed %v", out, err, fetched, processed)
@@ -446,7 +446,7 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 		}
 	}
 	a.problemKind = typ[len(problem.TypeBase):]
-	if a.problemKind == app.KindInvalidSID {
+	if a.problemKind == app.ProblemInvalidSID {
 		if field, _ := p["field"].(string); field != signalwire.FieldAccountSID && field != signalwire.FieldConferenceSID && field != signalwire.FieldCallSID {
 			t.Fatalf("invalid-sid problem names no SID field: %s", a.body)
 		}
@@ -464,7 +464,7 @@ func isReadAnswer(a httpAnswer) bool {
 	case a.status == http.StatusOK:
 		var p map[string]any
 		return json.Unmarshal(a.body, &p) == nil && p["schema_version"] != nil
-	case a.problemKind == app.KindNotFound, a.problemKind == app.KindUpstreamError:
+	case a.problemKind == app.ProblemNotFound, a.problemKind == app.ProblemUpstreamError:
 		return true
 	}
 	return false
@@ -546,7 +546,7 @@ func genuinelySigned(kind string, payload []byte) bool {
 		}
 	}
 	switch kind {
-	case KindRESTAPI:
+	case RESTAPI:
 		var e events.APIGatewayProxyRequest
 		if json.Unmarshal(payload, &e) != nil {
 			return false

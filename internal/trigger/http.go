@@ -41,9 +41,9 @@ func decodeV2(payload []byte) (*events.APIGatewayV2HTTPRequest, string) {
 		return nil, ""
 	}
 	if strings.Contains(e.RequestContext.DomainName, ".lambda-url.") {
-		return &e, KindFunctionURL
+		return &e, FunctionURL
 	}
-	return &e, KindHTTPAPI
+	return &e, HTTPAPI
 }
 
 // serveV2 serves a decoded payload 2.0 event and answers in its trigger's
@@ -62,7 +62,7 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 		Body:     e.Body,
 		Base64:   e.IsBase64Encoded,
 	}
-	if kind == KindFunctionURL {
+	if kind == FunctionURL {
 		return r.answer(ctx, r.core.Handle(ctx, req), func(resp app.Response) any {
 			return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 		})
@@ -80,7 +80,7 @@ func (r *Router) httpAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return r.badEvent(ctx, err)
 	}
-	return r.serveV2(ctx, KindHTTPAPI, &e)
+	return r.serveV2(ctx, HTTPAPI, &e)
 }
 
 // functionURL adapts a Lambda Function URL event.

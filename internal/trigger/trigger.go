@@ -26,15 +26,15 @@ import (
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
-// Trigger kinds, as logged in the `trigger` field.
+// The triggers Detect tells apart, by the name logged in the `trigger` field.
 const (
-	KindHTTPAPI     = "http-api"
-	KindRESTAPI     = "rest-api"
-	KindFunctionURL = "function-url"
-	KindDirect      = "direct"
-	KindWebhookJob  = "direct-webhook"
-	KindSQS         = "sqs"
-	KindUnknown     = "unknown"
+	HTTPAPI       = "http-api"
+	RESTAPI       = "rest-api"
+	FunctionURL   = "function-url"
+	Direct        = "direct"
+	DirectWebhook = "direct-webhook"
+	SQS           = "sqs"
+	Unknown       = "unknown"
 )
 
 // Core is what the adapters need from the processing core.
@@ -102,28 +102,28 @@ type probe struct {
 	WebhookJob json.RawMessage `json:"signalwire_webhook"`
 }
 
-// Detect names the trigger that produced payload, or KindUnknown.
+// Detect names the trigger that produced payload, or Unknown.
 func Detect(payload []byte) string {
 	var p probe
 	if json.Unmarshal(payload, &p) != nil {
-		return KindUnknown
+		return Unknown
 	}
 	switch {
 	case len(p.Records) > 0 && p.Records[0].EventSource == "aws:sqs":
-		return KindSQS
+		return SQS
 	case p.Version == "2.0" && len(p.RequestContext.HTTP) > 0:
 		if strings.Contains(p.RequestContext.DomainName, ".lambda-url.") {
-			return KindFunctionURL
+			return FunctionURL
 		}
-		return KindHTTPAPI
+		return HTTPAPI
 	case p.HTTPMethod != "":
-		return KindRESTAPI
+		return RESTAPI
 	case p.AccountSID != nil:
-		return KindDirect
+		return Direct
 	case len(p.WebhookJob) > 0:
-		return KindWebhookJob
+		return DirectWebhook
 	}
-	return KindUnknown
+	return Unknown
 }
 
 // Invoke handles one invocation of any trigger.
@@ -152,7 +152,7 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	} else {
 		kind := Detect(payload)
 		inv.SetTrigger(kind)
-		if kind == KindSQS || kind == KindWebhookJob {
+		if kind == SQS || kind == DirectWebhook {
 			r.mayForward()
 		}
 		out, outcome, err = r.dispatch(work, kind, payload)
@@ -174,17 +174,17 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // outcome for the log line, and the Lambda error (direct invocations only).
 func (r *Router) dispatch(ctx context.Context, kind string, payload []byte) ([]byte, any, error) {
 	switch kind {
-	case KindHTTPAPI:
+	case HTTPAPI:
 		return r.httpAPI(ctx, payload)
-	case KindFunctionURL:
+	case FunctionURL:
 		return r.functionURL(ctx, payload)
-	case KindRESTAPI:
+	case RESTAPI:
 		return r.restAPI(ctx, payload)
-	case KindSQS:
+	case SQS:
 		return r.sqs(ctx, payload)
-	case KindDirect:
+	case Direct:
 		return r.direct(ctx, payload)
-	case KindWebhookJob:
+	case DirectWebhook:
 		return r.webhookJob(ctx, payload)
 	}
 	err := lambdaError(app.BadRequest("unrecognised event: expected an API Gateway (HTTP or REST API), Function URL or SQS event, {\"account_sid\":..,\"conference_sid\":..,\"call_sid\":..} or {\"signalwire_webhook\":{\"form\":..}}"))

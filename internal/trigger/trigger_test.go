@@ -76,10 +76,10 @@ func readEvent(t *testing.T, name string) []byte {
 
 func TestDetectEverySampleEvent(t *testing.T) {
 	want := map[string]string{
-		"http-api-read.json":     KindHTTPAPI,
-		"rest-api-read.json":     KindRESTAPI,
-		"function-url-read.json": KindFunctionURL,
-		"direct-read.json":       KindDirect,
+		"http-api-read.json":     HTTPAPI,
+		"rest-api-read.json":     RESTAPI,
+		"function-url-read.json": FunctionURL,
+		"direct-read.json":       Direct,
 	}
 	for name, kind := range want {
 		if got := Detect(readEvent(t, name)); got != kind {
@@ -87,11 +87,11 @@ func TestDetectEverySampleEvent(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{``, `null`, `[]`, `{}`, `{"version":"2.0"}`, `"x"`, `{"Records":[{"eventSource":"aws:s3"}]}`} {
-		if got := Detect([]byte(bad)); got != KindUnknown {
+		if got := Detect([]byte(bad)); got != Unknown {
 			t.Errorf("Detect(%q) = %s, want unknown", bad, got)
 		}
 	}
-	if Detect([]byte(`{"Records":[{"eventSource":"aws:sqs","body":"x"}]}`)) != KindSQS {
+	if Detect([]byte(`{"Records":[{"eventSource":"aws:sqs","body":"x"}]}`)) != SQS {
 		t.Error("SQS not detected")
 	}
 }
