@@ -5,14 +5,18 @@
 //     /accounts/{a}/conferences/{c}/participants/{p} answered by
 //     App.Participant, one SignalWire call with the cached credentials,
 //     refreshed once on a 401;
-//   - the webhook route (webhooks.go): Webhooks.Handle verifies the
-//     signature, normalizes the callback, delivers its envelope to every
-//     destination within the inline budget and parks what is left on the
-//     retry queue; Webhooks.ProcessRetry delivers a parked job again;
+//   - the webhook route (webhooks.go, delivery.go): Webhooks.Handle verifies
+//     the signature (deferred.go: verified again later when the key may be
+//     newer than the secret), normalizes the callback, delivers its
+//     envelope to every destination within the inline budget, sends a
+//     permanent refusal to the dead-letter queue and parks what is left on
+//     the retry queue (retryjob.go: the job format); Webhooks.ProcessRetry
+//     delivers a parked job again;
 //   - one mapping of errors to RFC 9457 problems (problems.go).
 //
-// It speaks the neutral Request and Response of http.go; the trigger package
-// translates the Lambda events into them and back.
+// It speaks the neutral Request and Response of http.go and knows nothing of
+// Lambda; the trigger package translates the Lambda events into them and
+// back. docs/DESIGN.md ("Request flows") walks through a read and a webhook.
 package app
 
 import (

@@ -1,7 +1,9 @@
 // Package function builds the Lambda handler from the environment: it reads
 // the configuration, builds the AWS and SignalWire clients once, and wires
 // them into the core and the trigger router. functions/participants/main.go
-// calls New and hands the result to lambda.Start.
+// calls New and hands the result to lambda.Start. New builds everything in
+// dependency order; docs/DESIGN.md ("Request flows") follows a read and a
+// webhook through what it builds.
 package function
 
 import (
