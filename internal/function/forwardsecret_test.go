@@ -103,7 +103,7 @@ func TestForwardSecretRotation(t *testing.T) {
 	recv.secret.Store(&old)
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
-	d := &signedHTTPS{endpoint: srv.URL, creds: cache, client: srv.Client()}
+	d := forward.NewRotatingHTTPS(srv.URL, srv.Client(), forwardSecrets{cache})
 	m := forward.Message{ID: "evt_1", Body: []byte(`{}`)}
 	if err := d.Send(context.Background(), m); err != nil {
 		t.Fatal(err)

@@ -9,12 +9,10 @@ package function
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -113,10 +111,8 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	// one attempt each; the retry queue keeps the SDK's standard retries.
 	once := func(o *sqs.Options) { o.RetryMaxAttempts = 1 }
 	if cfg.ForwardHTTPSURL != "" {
-		hookOpts.Destinations = append(hookOpts.Destinations, &signedHTTPS{
-			endpoint: cfg.ForwardHTTPSURL, creds: creds, userAgent: userAgent,
-			client: o.forwardHTTP,
-		})
+		hookOpts.Destinations = append(hookOpts.Destinations, forward.NewRotatingHTTPS(cfg.ForwardHTTPSURL, o.forwardHTTP,
+			forwardSecrets{creds}, forward.WithUserAgent(userAgent)))
 	}
 	if cfg.ForwardEventBus != "" {
 		eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
@@ -190,72 +186,16 @@ func registerSecrets(secrets *redact.Set) func(credentials.Credentials) {
 	}
 }
 
-// SecretSource is the part of the credentials cache the HTTPS destination
-// needs: the current set, and a forced (rate-limited) refresh when the
-// destination rejects our signature.
-type SecretSource interface {
-	Get(ctx context.Context) (credentials.Credentials, uint64, error)
-	Refresh(ctx context.Context, stale uint64) (credentials.Credentials, uint64, error)
+// forwardSecrets hands the HTTPS destination its secrets from the
+// credentials (forward.SecretSource over app.CredentialSource).
+type forwardSecrets struct{ creds app.CredentialSource }
+
+func (f forwardSecrets) Secrets(ctx context.Context) (forward.Secrets, error) {
+	c, v, err := f.creds.Get(ctx)
+	return forward.Secrets{Current: c.ForwardSigningSecret, Previous: c.PreviousForwardSigningSecret, Version: v}, err
 }
 
-// signedHTTPS is the HTTPS destination whose Standard Webhooks secret comes
-// from the Secrets Manager secret: it is built on first use and rebuilt
-// when the cached credentials change (rotation), never at init. During a
-// rotation (previous_forward_signing_secret set) each request carries both
-// signatures. A 401 or 403 from the endpoint (it may already verify with a
-// newer secret) forces a refresh of the secret, rate limited by the cache
-// with every other cause; when that brings a new secret the event is sent
-// once more, signed with it.
-type signedHTTPS struct {
-	endpoint, userAgent string
-	creds               SecretSource
-	client              *http.Client
-
-	mu      sync.Mutex
-	version uint64
-	dest    *forward.HTTPS
-}
-
-func (s *signedHTTPS) Name() string { return "https" }
-
-func (s *signedHTTPS) Send(ctx context.Context, m forward.Message) error {
-	c, v, err := s.creds.Get(ctx)
-	if err != nil {
-		return fmt.Errorf("https destination: %w", err)
-	}
-	d, err := s.destination(c, v)
-	if err != nil {
-		return err
-	}
-	err = d.Send(ctx, m)
-	var status *forward.StatusError
-	if !errors.As(err, &status) || (status.StatusCode != http.StatusUnauthorized && status.StatusCode != http.StatusForbidden) {
-		return err
-	}
-	fresh, fv, rerr := s.creds.Refresh(ctx, v)
-	if rerr != nil || fv == v {
-		return err // nothing newer (or refreshed too recently): the endpoint's answer stands
-	}
-	obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
-	if d, err = s.destination(fresh, fv); err != nil {
-		return err
-	}
-	return d.Send(ctx, m)
-}
-
-// destination returns the signer for credentials version v, rebuilding it
-// when the version changed.
-func (s *signedHTTPS) destination(c credentials.Credentials, v uint64) (*forward.HTTPS, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dest != nil && v == s.version {
-		return s.dest, nil
-	}
-	d, err := forward.NewHTTPS(s.endpoint, c.ForwardSigningSecret, s.client,
-		forward.WithUserAgent(s.userAgent), forward.WithPreviousSecret(c.PreviousForwardSigningSecret))
-	if err != nil {
-		return nil, fmt.Errorf("https destination: %w", err)
-	}
-	s.dest, s.version = d, v
-	return d, nil
+func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forward.Secrets, error) {
+	c, v, err := f.creds.Refresh(ctx, stale)
+	return forward.Secrets{Current: c.ForwardSigningSecret, Previous: c.PreviousForwardSigningSecret, Version: v}, err
 }
