@@ -218,13 +218,31 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 		// right: nothing in it was processed.
 		return nil, "rejected", err
 	}
-	answerBy, bounded := ctx.Deadline()
 	inv := obs.InvocationFrom(ctx)
-	results := make([]recordResult, len(e.Records))
 	records := make([]*obs.Invocation, len(e.Records))
 	for i, rec := range e.Records {
 		records[i] = inv.Record(rec.MessageId)
 	}
+	results := r.runRecords(ctx, e.Records, records)
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for i, rec := range e.Records {
+		if err := results[i].err; err != nil {
+			rctx := obs.WithInvocation(ctx, records[i])
+			r.log.WarnContext(rctx, "retry message failed; it stays on the queue", "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
+	out, err := json.Marshal(resp)
+	return out, map[string]int{"records": len(e.Records), "failed": len(resp.BatchItemFailures)}, err
+}
+
+// runRecords processes the batch's records, sqsParallelism at a time, each
+// with its share of ctx's deadline (records[i] is record i's log identity),
+// and returns their results by the deadline: a record still running then
+// is errUnfinished (whatever it does later changes nothing).
+func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, records []*obs.Invocation) []recordResult {
+	answerBy, bounded := ctx.Deadline()
+	results := make([]recordResult, len(recs))
 	var mu sync.Mutex
 	finish := func(i int, err error) {
 		mu.Lock()
@@ -236,8 +254,8 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 		defer close(all)
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, sqsParallelism)
-		rounds := (len(e.Records) + sqsParallelism - 1) / sqsParallelism
-		for i, rec := range e.Records {
+		rounds := (len(recs) + sqsParallelism - 1) / sqsParallelism
+		for i, rec := range recs {
 			sem <- struct{}{}
 			rctx := obs.WithInvocation(ctx, records[i])
 			msgCtx, msgCancel := rctx, context.CancelFunc(func() {})
@@ -254,14 +272,7 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 			}
 			wg.Go(func() {
 				defer func() { msgCancel(); <-sem }()
-				var err error
-				if r.hooks == nil {
-					err = errNoRetryConsumer
-				} else {
-					n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-					err = r.hooks.ProcessRetry(msgCtx, rec.Body, n)
-				}
-				finish(i, err)
+				finish(i, r.processRecord(msgCtx, rec))
 			})
 		}
 		wg.Wait()
@@ -278,27 +289,27 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	} else {
 		<-all
 	}
-
-	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	mu.Lock()
 	snapshot := slices.Clone(results)
 	for i := range results {
 		results[i].done = true // a late finisher changes nothing now
 	}
 	mu.Unlock()
-	for i, rec := range e.Records {
-		res := snapshot[i]
-		if !res.done {
-			res.err = errUnfinished
-		}
-		if res.err != nil {
-			rctx := obs.WithInvocation(ctx, records[i])
-			r.log.WarnContext(rctx, "retry message failed; it stays on the queue", "error", res.err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+	for i := range snapshot {
+		if !snapshot[i].done {
+			snapshot[i].err = errUnfinished
 		}
 	}
-	out, err := json.Marshal(resp)
-	return out, map[string]int{"records": len(e.Records), "failed": len(resp.BatchItemFailures)}, err
+	return snapshot
+}
+
+// processRecord hands one retry-queue message to the webhook processor.
+func (r *Router) processRecord(ctx context.Context, rec events.SQSMessage) error {
+	if r.hooks == nil {
+		return errNoRetryConsumer
+	}
+	n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"]) // absent: 0, never the last receive
+	return r.hooks.ProcessRetry(ctx, rec.Body, n)
 }
 
 type constError string
