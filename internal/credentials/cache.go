@@ -40,6 +40,9 @@ const (
 	// context detached from the caller that started it, so callers waiting
 	// for it are not failed by that caller's cancellation.
 	FetchTimeout = 5 * time.Second
+	// MaxStaleWait is how long the caller that starts a fetch past the TTL
+	// waits for it before it is served the cached set (the fetch goes on).
+	MaxStaleWait = 500 * time.Millisecond
 	// maxRefreshAhead caps how long before expiry a background refresh may
 	// start (a fifth of the TTL otherwise).
 	maxRefreshAhead = time.Minute
@@ -177,9 +180,10 @@ func (c *Cache) RefreshesLimited() int64 { return c.limited.Load() }
 //   - Within the TTL the cached set is returned at once; in the TTL's last
 //     fifth (at most a minute) a background fetch replaces it ahead of
 //     expiry, off the caller's path.
-//   - Past the TTL, the first caller waits for a fetch; if it fails, or
-//     while it runs for others, the cached set is served for up to MaxStale
-//     past the TTL, and the failure is logged and counted.
+//   - Past the TTL, the first caller waits for a fetch (at most
+//     MaxStaleWait); if it fails or is slower, or while it runs for others,
+//     the cached set is served for up to MaxStale past the TTL, and the
+//     failure is logged and counted.
 //   - With no usable set, callers wait for a fetch and get its error; for
 //     RefreshInterval after a failed fetch they get that error at once.
 func (c *Cache) Get(ctx context.Context) (Credentials, uint64, error) {
@@ -204,7 +208,12 @@ func (c *Cache) Get(ctx context.Context) (Credentials, uint64, error) {
 			}
 			f := c.startLocked(ctx)
 			c.mu.Unlock()
-			if ent, err := f.wait(ctx); err == nil {
+			// Wait briefly: the cached set still works, so a hanging
+			// Secrets Manager must not take the caller's deadline.
+			wctx, cancel := context.WithTimeout(ctx, MaxStaleWait)
+			ent, err := f.wait(wctx)
+			cancel()
+			if err == nil {
 				return ent.creds, ent.version, nil
 			}
 			c.serveStale(ctx, age)

@@ -510,3 +510,31 @@ func TestRequestAfterLongFreezeDoesNotWaitForTheFrozenFetch(t *testing.T) {
 		t.Fatalf("after the frozen fetch ended: %v, %d calls; want the fresh set, no fetch", err, f.calls.Load())
 	}
 }
+
+// Past the TTL with Secrets Manager hanging (not failing fast), the caller
+// that starts the fetch must not spend its whole deadline waiting for it:
+// it holds credentials that still work. It waits a little (a normal fetch
+// is tens of milliseconds), then is served the cached set with its time
+// left; the fetch goes on in the background.
+func TestHangingRefreshPastTTLDoesNotEatTheCallersDeadline(t *testing.T) {
+	f := newFake(validSecret)
+	clk := newClock()
+	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
+	ctx := context.Background()
+	if _, _, err := c.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.gate = make(chan struct{}) // Secrets Manager stops answering
+	defer close(f.gate)
+	c.fetchTimeout = time.Hour
+	clk.add(2 * time.Minute) // past the TTL, no refresh ahead happened
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	creds, _, err := c.Get(rctx)
+	if err != nil || creds.APIToken != "PTsecret-token-value" {
+		t.Fatalf("Get = %v", err)
+	}
+	if rctx.Err() != nil {
+		t.Fatal("the caller's whole deadline went into waiting for a hanging Secrets Manager")
+	}
+}
