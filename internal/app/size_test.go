@@ -114,10 +114,16 @@ func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
 
 // TestLargestAcceptedWebhookFits walks the control-character form up to
 // the largest size accepted: that one's messages fit 256 KiB, one byte
-// more is a 413.
+// more is a 413. The envelope and the retry message carry received_at in
+// RFC 3339 with its trailing zeros trimmed, so their size depends on the
+// clock by up to 10 bytes: every attempt runs at one instant whose
+// received_at has all nine fraction digits, the longest form (on the
+// wall clock the boundary moved between two calls and the search's last
+// "accepted" size was refused).
 func TestLargestAcceptedWebhookFits(t *testing.T) {
+	instant := time.Date(2026, 11, 26, 10, 15, 0, 123456789, time.UTC)
 	accepted := func(n int) (bool, *hookFixture) {
-		f := newHooks(t, nil)
+		f := newHooks(t, func(o *WebhookOptions) { o.Now = func() time.Time { return instant } })
 		f.dest.err = &forward.StatusError{StatusCode: 503}
 		r := f.routes.Handle(f.ctx(), rawPost(worstForms(n)["control characters"]))
 		return r.Status == 200, f
@@ -135,7 +141,10 @@ func TestLargestAcceptedWebhookFits(t *testing.T) {
 			hi = mid
 		}
 	}
-	_, f := accepted(lo)
+	ok, f := accepted(lo)
+	if !ok || len(f.queue.bodies) == 0 {
+		t.Fatalf("the largest accepted size (%d control characters) is refused or not parked on a second try", lo)
+	}
 	job, _ := decodeJob(string(f.queue.bodies[0]))
 	t.Logf("largest accepted: %d control characters; envelope %d bytes, retry message %d bytes", lo, len(job.Envelope), len(f.queue.bodies[0]))
 	checkFits(t, f)
