@@ -3,6 +3,7 @@ package localenv
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -204,6 +205,11 @@ func (r *RIE) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return nil, fmt.Errorf("localenv: invoke request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	id, err := requestID()
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Amzn-RequestId", id) // the RIE names the invocation after it
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("localenv: invoke: %w", err)
@@ -222,7 +228,26 @@ func (r *RIE) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return body, &InvokeError{StatusCode: resp.StatusCode, Body: body}
 	}
+	// The bootstrap and the RIE write to the same pipe, the function's lines
+	// before it posts its answer, the RIE's REPORT line before it answers
+	// us; a goroutine copies the pipe into the logs. Once REPORT is there,
+	// so is every line of this invocation: a caller reading Logs() now sees
+	// them (reading at once missed the last EMF line under load).
+	if err := r.WaitForLog(ctx, "REPORT RequestId: "+id); err != nil {
+		return body, fmt.Errorf("localenv: invocation %s answered, its logs did not arrive: %w", id, err)
+	}
 	return body, nil
+}
+
+// requestID returns a random UUID (version 4) for one invocation.
+func requestID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("localenv: request id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
 
 // Startup returns how long the emulator took to accept connections.
