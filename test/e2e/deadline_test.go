@@ -27,6 +27,24 @@ type hangProxy struct {
 	enqueue atomic.Bool // SendMessage to the retry queue hangs
 	retryQ  string
 	url     string
+	// heldSecrets counts GetSecretValue requests held and not yet given
+	// up by the caller; seenSecrets every one held.
+	heldSecrets, seenSecrets atomic.Int64
+}
+
+// waitSecretsReleased waits until every held GetSecretValue request has
+// been given up by the function (its fetch ended).
+func (h *hangProxy) waitSecretsReleased(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for h.seenSecrets.Load() == 0 || h.heldSecrets.Load() != 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("a held GetSecretValue request was never given up")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func newHangProxy(t *testing.T, kumoURL, retryQueueURL string) *hangProxy {
@@ -37,8 +55,14 @@ func newHangProxy(t *testing.T, kumoURL, retryQueueURL string) *hangProxy {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		target := r.Header.Get("X-Amz-Target")
-		if (h.secrets.Load() && target == "secretsmanager.GetSecretValue") ||
-			(h.enqueue.Load() && target == "AmazonSQS.SendMessage" && strings.Contains(string(body), h.retryQ+`"`)) {
+		if h.secrets.Load() && target == "secretsmanager.GetSecretValue" {
+			h.seenSecrets.Add(1)
+			h.heldSecrets.Add(1)
+			defer h.heldSecrets.Add(-1)
+			<-r.Context().Done()
+			return
+		}
+		if h.enqueue.Load() && target == "AmazonSQS.SendMessage" && strings.Contains(string(body), h.retryQ+`"`) {
 			<-r.Context().Done()
 			return
 		}
@@ -56,12 +80,20 @@ func newHangProxy(t *testing.T, kumoURL, retryQueueURL string) *hangProxy {
 // the queued webhook), its invocation log line and its EMF metrics, never
 // with the RIE's "Task timed out" (issue 10 §4: 8 of 9 attempts with a 2 s
 // timeout did), and the runtime must not be reset (one cold start).
+//
+// The timeout is Lambda's default, 3 s. An upstream that never answers
+// makes the property independent of the timeout's size (without the
+// margin every one of these invocations ends in "Task timed out", whatever
+// the timeout). Shorter timeouts made the test depend on the machine's
+// load: the RIE tells the runtime a deadline computed after the cold
+// start's init (later than the one it enforces, by the init's duration),
+// and on a loaded machine that ate the 200 ms margin of a 1 s or 2 s
+// function (2 of 5 runs failed with a CPU hog). The short-timeout
+// arithmetic (the margin's floor, a batch message with no time to start,
+// the enqueue's reserve) is tested in internal/deadline, internal/trigger
+// and internal/app.
 func TestEveryRouteAnswersBeforeTheDeadline(t *testing.T) {
-	for _, timeout := range []int{1, 2} {
-		t.Run(fmt.Sprintf("timeout %ds", timeout), func(t *testing.T) {
-			everyRouteBeforeTheDeadline(t, timeout)
-		})
-	}
+	everyRouteBeforeTheDeadline(t, 3)
 }
 
 func everyRouteBeforeTheDeadline(t *testing.T, timeout int) {
@@ -169,29 +201,23 @@ func everyRouteBeforeTheDeadline(t *testing.T, timeout int) {
 	}
 
 	read := readEvent(t, "http-api-read.json")
-	// Cold start with Secrets Manager not answering.
+	ok200 := func(out []byte) error {
+		var r httpResponse
+		if json.Unmarshal(out, &r) != nil || r.StatusCode != 200 {
+			return fmt.Errorf("want 200")
+		}
+		return nil
+	}
+	// Cold start with Secrets Manager not answering: the read waits for
+	// the fetch started at init and answers 503 before the deadline.
 	hang.secrets.Store(true)
 	run("read, Secrets Manager hangs", read, problem(503, "credentials-unavailable"))
+	// Secrets Manager is back. Once the init fetch has given up
+	// (credentials.FetchTimeout), the next read fetches anew and succeeds:
+	// it must not inherit the init fetch's failure.
 	hang.secrets.Store(false)
-	// The fetch started at init may still be waiting for Secrets Manager:
-	// reads answer 503 until it gives up and an invocation fetches anew.
-	for i := 0; ; i++ {
-		ok := false
-		runMetrics("read, Secrets Manager back", read, func(out []byte) error {
-			var r httpResponse
-			if json.Unmarshal(out, &r) == nil && r.StatusCode == 200 {
-				ok = true
-				return nil
-			}
-			return problem(503, "credentials-unavailable")(out)
-		}, false)
-		if ok {
-			break
-		}
-		if i == 10 {
-			t.Fatal("no 200 after Secrets Manager came back")
-		}
-	}
+	hang.waitSecretsReleased(t)
+	run("read, Secrets Manager back", read, ok200)
 
 	// SignalWire never answers.
 	env.Sandbox.Inject(sandbox.Fault{Delay: time.Hour, Times: -1})
@@ -217,28 +243,20 @@ func everyRouteBeforeTheDeadline(t *testing.T, timeout int) {
 			}
 			return nil
 		})
-	// The consumer may decline to start a message it has no time for: then
-	// it counts nothing, but still answers.
-	runMetrics("retry batch, participant lookup hangs", readEvent(t, "sqs-retry-batch.json"), func(out []byte) error {
+	run("retry batch, participant lookup hangs", readEvent(t, "sqs-retry-batch.json"), func(out []byte) error {
 		var r map[string]json.RawMessage
 		if json.Unmarshal(out, &r) != nil || r["batchItemFailures"] == nil {
 			return fmt.Errorf("want batchItemFailures")
 		}
 		return nil
-	}, false)
+	})
 	// Neither SignalWire nor the retry queue answers: SignalWire must get
 	// its 503 (it retries), not a timeout.
 	hang.enqueue.Store(true)
 	run("webhook, lookup and enqueue hang", webhook(), problem(503, "service-unavailable"))
 	hang.enqueue.Store(false)
 	env.Sandbox.ClearFaults()
-	run("HTTP API read, SignalWire back", read, func(out []byte) error {
-		var r httpResponse
-		if json.Unmarshal(out, &r) != nil || r.StatusCode != 200 {
-			return fmt.Errorf("want 200")
-		}
-		return nil
-	})
+	run("HTTP API read, SignalWire back", read, ok200)
 
 	t.Logf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d: %d attempts, %d answered, %d Task timed out; longest invocation (RIE REPORT): %.1f ms",
 		timeout, attempts, invocations, timedOut, longestReport(fn.Logs()))
