@@ -207,3 +207,26 @@ func TestSQSRecordsLogTheirOwnSIDs(t *testing.T) {
 		t.Errorf("%d record lines, want 8:\n%s", lines, buf)
 	}
 }
+
+// TestSQSBatchTooShortToStartIsReportedUntried: with a 1 s function the
+// router's answer time (Lambda's deadline minus the 200 ms margin) leaves
+// less than SQSMinMessageTime, so no message is started: each is reported
+// in batchItemFailures without a try (it stays on the queue) and the batch
+// answers at once. (The RIE test ran this case only while it used a 1 s
+// timeout.)
+func TestSQSBatchTooShortToStartIsReportedUntried(t *testing.T) {
+	hooks := &budgetRetry{deadlines: map[string]time.Time{}, processed: map[string]int{}, release: make(chan struct{})}
+	r, _ := newRouter(&fakeCore{}, hooks)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	out, err := r.Invoke(ctx, sqsBatch("ok-1", "ok-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := failedIDs(t, out); got != "m1,m2" {
+		t.Fatalf("batchItemFailures = [%s], want [m1,m2]", got)
+	}
+	if len(hooks.deadlines) != 0 {
+		t.Fatalf("messages were started: %v", hooks.deadlines)
+	}
+}
