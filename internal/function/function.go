@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -95,60 +96,13 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""}),
 		credentials.WithLogger(log), credentials.OnLoad(registerSecrets(secrets))), cfg.SpaceHost)
 	creds.prefetch()
-	// The destinations' connections open when the first webhook arrives
-	// (Router.BeforeFirstWebhook), while it waits for the secret and the
-	// participant: a cold read does not pay for them.
-	var warmDestinations []func()
-	if forwardDialer != nil && cfg.ForwardHTTPSURL != "" {
-		if addr := urlAddr(cfg.ForwardHTTPSURL); addr != "" {
-			warmDestinations = append(warmDestinations, func() { forwardDialer.Preconnect(addr) })
-		}
-	}
 	core := app.New(creds, sw, log)
-
-	hookOpts := app.WebhookOptions{PublicBaseURL: cfg.PublicBaseURL, PublicWebhookURL: cfg.PublicWebhookURL, Verify: cfg.VerifySignatures, DeferUnverified: cfg.DeferUnverified, MaxReceiveCount: cfg.MaxReceiveCount}
-	// forward.Deliver retries destinations itself, so their SDK clients make
-	// one attempt each; the retry queue keeps the SDK's standard retries.
-	once := func(o *sqs.Options) { o.RetryMaxAttempts = 1 }
-	if cfg.ForwardHTTPSURL != "" {
-		hookOpts.Destinations = append(hookOpts.Destinations, forward.NewRotatingHTTPS(cfg.ForwardHTTPSURL, o.forwardHTTP,
-			forwardSecrets{creds}, forward.WithUserAgent(userAgent)))
-	}
-	if cfg.ForwardEventBus != "" {
-		eb := eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
-		d, err := forward.NewEventBridge(eb, cfg.ForwardEventBus)
-		if err != nil {
-			return nil, fmt.Errorf("FORWARD_EVENT_BUS: %w", err)
-		}
-		hookOpts.Destinations = append(hookOpts.Destinations, d)
-		if addr := eventBridgeEndpoint(ctx, eb); awsDialer != nil && addr != "" {
-			warmDestinations = append(warmDestinations, func() { awsDialer.Preconnect(addr) })
-		}
-	}
-	if cfg.ForwardQueueURL != "" {
-		q := sqs.NewFromConfig(awsCfg, once)
-		d, err := forward.NewSQS(q, cfg.ForwardQueueURL)
-		if err != nil {
-			return nil, fmt.Errorf("FORWARD_SQS_QUEUE_URL: %w", err)
-		}
-		hookOpts.Destinations = append(hookOpts.Destinations, d)
-		if addr := sqsEndpoint(ctx, q); awsDialer != nil && addr != "" {
-			warmDestinations = append(warmDestinations, func() { awsDialer.Preconnect(addr) })
-		}
-	}
-	if cfg.RetryQueueURL != "" {
-		q, err := forward.NewQueue(sqs.NewFromConfig(awsCfg), cfg.RetryQueueURL)
-		if err != nil {
-			return nil, fmt.Errorf("RETRY_QUEUE_URL: %w", err)
-		}
-		hookOpts.Retry = q
-	}
-	if cfg.DeadLetterQueueURL != "" {
-		q, err := forward.NewQueue(sqs.NewFromConfig(awsCfg), cfg.DeadLetterQueueURL)
-		if err != nil {
-			return nil, fmt.Errorf("DEAD_LETTER_QUEUE_URL: %w", err)
-		}
-		hookOpts.DeadLetter = q
+	hookOpts, warmDestinations, err := destinations{
+		cfg: cfg, aws: awsCfg, awsDialer: awsDialer, forwardHTTP: o.forwardHTTP, forwardDialer: forwardDialer,
+		creds: creds, userAgent: userAgent,
+	}.webhookOptions(ctx)
+	if err != nil {
+		return nil, err
 	}
 	hooks := app.NewWebhooks(core, hookOpts)
 	for _, w := range cfg.Warnings {
@@ -198,4 +152,77 @@ func (f forwardSecrets) Secrets(ctx context.Context) (forward.Secrets, error) {
 func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forward.Secrets, error) {
 	c, v, err := f.creds.Refresh(ctx, stale)
 	return forward.Secrets{Current: c.ForwardSigningSecret, Previous: c.PreviousForwardSigningSecret, Version: v}, err
+}
+
+// destinations is what New has built that the webhook destinations and
+// queues use.
+type destinations struct {
+	cfg           config.Config
+	aws           aws.Config
+	awsDialer     *preconnect.Dialer // nil: no early connections to AWS
+	forwardHTTP   *http.Client
+	forwardDialer *preconnect.Dialer // nil: the caller's HTTP client
+	creds         app.CredentialSource
+	userAgent     string
+}
+
+// webhookOptions builds the webhook processor's options: the destinations,
+// the retry and dead-letter queues the configuration names, and the
+// warm-ups that open the destinations' connections.
+func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, []func(), error) {
+	// The destinations' connections open when the first webhook arrives
+	// (Router.BeforeFirstWebhook), while it waits for the secret and the
+	// participant: a cold read does not pay for them.
+	var warmDestinations []func()
+	if d.forwardDialer != nil && d.cfg.ForwardHTTPSURL != "" {
+		if addr := urlAddr(d.cfg.ForwardHTTPSURL); addr != "" {
+			warmDestinations = append(warmDestinations, func() { d.forwardDialer.Preconnect(addr) })
+		}
+	}
+
+	hookOpts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, DeferUnverified: d.cfg.DeferUnverified, MaxReceiveCount: d.cfg.MaxReceiveCount}
+	// forward.Deliver retries destinations itself, so their SDK clients make
+	// one attempt each; the retry queue keeps the SDK's standard retries.
+	once := func(o *sqs.Options) { o.RetryMaxAttempts = 1 }
+	if d.cfg.ForwardHTTPSURL != "" {
+		hookOpts.Destinations = append(hookOpts.Destinations, forward.NewRotatingHTTPS(d.cfg.ForwardHTTPSURL, d.forwardHTTP,
+			forwardSecrets{d.creds}, forward.WithUserAgent(d.userAgent)))
+	}
+	if d.cfg.ForwardEventBus != "" {
+		eb := eventbridge.NewFromConfig(d.aws, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
+		dest, err := forward.NewEventBridge(eb, d.cfg.ForwardEventBus)
+		if err != nil {
+			return app.WebhookOptions{}, nil, fmt.Errorf("FORWARD_EVENT_BUS: %w", err)
+		}
+		hookOpts.Destinations = append(hookOpts.Destinations, dest)
+		if addr := eventBridgeEndpoint(ctx, eb); d.awsDialer != nil && addr != "" {
+			warmDestinations = append(warmDestinations, func() { d.awsDialer.Preconnect(addr) })
+		}
+	}
+	if d.cfg.ForwardQueueURL != "" {
+		q := sqs.NewFromConfig(d.aws, once)
+		dest, err := forward.NewSQS(q, d.cfg.ForwardQueueURL)
+		if err != nil {
+			return app.WebhookOptions{}, nil, fmt.Errorf("FORWARD_SQS_QUEUE_URL: %w", err)
+		}
+		hookOpts.Destinations = append(hookOpts.Destinations, dest)
+		if addr := sqsEndpoint(ctx, q); d.awsDialer != nil && addr != "" {
+			warmDestinations = append(warmDestinations, func() { d.awsDialer.Preconnect(addr) })
+		}
+	}
+	if d.cfg.RetryQueueURL != "" {
+		q, err := forward.NewQueue(sqs.NewFromConfig(d.aws), d.cfg.RetryQueueURL)
+		if err != nil {
+			return app.WebhookOptions{}, nil, fmt.Errorf("RETRY_QUEUE_URL: %w", err)
+		}
+		hookOpts.Retry = q
+	}
+	if d.cfg.DeadLetterQueueURL != "" {
+		q, err := forward.NewQueue(sqs.NewFromConfig(d.aws), d.cfg.DeadLetterQueueURL)
+		if err != nil {
+			return app.WebhookOptions{}, nil, fmt.Errorf("DEAD_LETTER_QUEUE_URL: %w", err)
+		}
+		hookOpts.DeadLetter = q
+	}
+	return hookOpts, warmDestinations, nil
 }
