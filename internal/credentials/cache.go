@@ -250,7 +250,8 @@ func (c *Cache) AllowRetry() {
 // rejected (a key rotation). When another caller already replaced that set,
 // it returns the newer one without fetching. Forced refreshes share one
 // limit, whatever their cause: when the last one started less than
-// RefreshInterval ago, Refresh returns the cached set unchanged (the same
+// RefreshInterval ago (or a fetch failed less than RefreshInterval ago),
+// Refresh returns the cached set unchanged (the same
 // version) without a GetSecretValue call. A version equal to stale means
 // nothing newer is known.
 func (c *Cache) Refresh(ctx context.Context, stale uint64) (Credentials, uint64, error) {
@@ -264,7 +265,9 @@ func (c *Cache) Refresh(ctx context.Context, stale uint64) (Credentials, uint64,
 	}
 	f := c.liveInflightLocked(now)
 	if f == nil {
-		if e != nil && !c.lastForced.IsZero() && now.Sub(c.lastForced) < RefreshInterval {
+		// A fetch that failed less than RefreshInterval ago holds a forced
+		// one back too: during an outage the two causes share one limit.
+		if e != nil && (!c.lastForced.IsZero() && now.Sub(c.lastForced) < RefreshInterval || now.Before(c.retryAt)) {
 			c.mu.Unlock()
 			c.limited.Add(1)
 			obs.InvocationFrom(ctx).Batch().Add(MetricRefreshLimited, obs.UnitCount, 1)

@@ -538,3 +538,31 @@ func TestHangingRefreshPastTTLDoesNotEatTheCallersDeadline(t *testing.T) {
 		t.Fatal("the caller's whole deadline went into waiting for a hanging Secrets Manager")
 	}
 }
+
+// During a Secrets Manager outage past the TTL, forged webhooks make every
+// request both a Get (stale, refetched every RefreshInterval) and a forced
+// Refresh (also every RefreshInterval): the two limits added up to 24
+// GetSecretValue calls a minute. A failed fetch holds back both kinds.
+func TestOutageWithForgedFloodStaysWithinOneLimit(t *testing.T) {
+	f := newFake(validSecret)
+	clk := newClock()
+	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
+	ctx := context.Background()
+	if _, _, err := c.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	throttled := error(&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"})
+	f.fail.Store(&throttled)
+	clk.add(61 * time.Second)
+	for range 600 { // 60 s of one forged webhook every 100 ms
+		_, v, err := c.Get(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, _ = c.Refresh(ctx, v)
+		clk.add(100 * time.Millisecond)
+	}
+	if n := f.calls.Load() - 1; n > 12 {
+		t.Fatalf("%d GetSecretValue calls in a minute of outage, want at most 12", n)
+	}
+}
