@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,10 +14,16 @@ import (
 )
 
 // deadlineRecorder records the deadline of the context each step receives.
-type deadlineRecorder struct{ got []time.Time }
+// The records of an SQS batch run concurrently: record locks.
+type deadlineRecorder struct {
+	mu  sync.Mutex
+	got []time.Time
+}
 
 func (d *deadlineRecorder) record(ctx context.Context) {
 	dl, _ := ctx.Deadline()
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.got = append(d.got, dl)
 }
 
