@@ -75,18 +75,20 @@ func jsonEscaped(s string, escapeHTML bool) string {
 // Set is a concurrency-safe collection of secret values to redact. The
 // zero value is ready to use and redacts nothing.
 type Set struct {
-	mu     sync.Mutex
-	forms  map[string]bool
-	values int
-	r      atomic.Pointer[strings.Replacer]
+	mu    sync.Mutex
+	forms map[string]bool
+	// order holds the forms oldest first, to evict past maxForms.
+	order []string
+	r     atomic.Pointer[strings.Replacer]
 	// numeric: some form is made of digits and . + - : only, so it could
 	// appear in the text of a number, duration or time.
 	numeric atomic.Bool
 }
 
 // maxForms bounds how many forms a Set keeps (about 60 secret values: a
-// container would need that many rotations to reach it; forms beyond it
-// are not added).
+// container would need that many rotations to reach it). Past it the
+// oldest forms are dropped: the values a secret holds now are always
+// redacted, the ones it held longest ago are the first to go.
 const maxForms = 4096
 
 // Add registers values (and their derived forms) to redact.
@@ -111,9 +113,9 @@ func (s *Set) AddForms(forms ...string) {
 	}
 	added := false
 	for _, f := range forms {
-		if f != "" && !s.forms[f] && s.values < maxForms {
+		if f != "" && !s.forms[f] {
 			s.forms[f] = true
-			s.values++
+			s.order = append(s.order, f)
 			added = true
 			if strings.Trim(f, "0123456789.+-:") == "" {
 				s.numeric.Store(true)
@@ -122,6 +124,10 @@ func (s *Set) AddForms(forms ...string) {
 	}
 	if !added {
 		return
+	}
+	for len(s.order) > maxForms {
+		delete(s.forms, s.order[0])
+		s.order = s.order[1:]
 	}
 	// Each form also as it reads once JSON-encoded (a form holding a
 	// backslash, a quote or a control character), for values the log

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -193,5 +194,24 @@ func TestHandlerRedactsNumericSecrets(t *testing.T) {
 	log.Info("x", "n", 987654321, "u", uint64(987654321), "f", 987654321.5)
 	if strings.Contains(buf.String(), "987654321") {
 		t.Fatalf("numeric secret in %s", buf.String())
+	}
+}
+
+func TestSetKeepsRedactingNewValuesPastItsBound(t *testing.T) {
+	var s Set
+	// Rotate the secret until the set must have dropped forms: the value it
+	// holds now must still be redacted (before, forms past the bound were
+	// no longer added).
+	value := func(i int) string { return fmt.Sprintf("PT%040d", i) }
+	rotations := maxForms/len(Forms(value(0))) + 2
+	for i := 0; i < rotations; i++ {
+		s.Add(value(i))
+	}
+	latest := value(rotations)
+	s.Add(latest)
+	for _, f := range Forms(latest) {
+		if got := s.String("x " + f + " y"); strings.Contains(got, f) {
+			t.Errorf("newest value's form %q not redacted past the bound: %q", f, got)
+		}
 	}
 }
