@@ -212,7 +212,11 @@ func retryableCode(code string) bool {
 	case "ThrottlingException", "Throttling", "TooManyRequestsException", "RequestThrottled",
 		"InternalException", "InternalFailure", "InternalError", "InternalServerError",
 		"ServiceUnavailable", "ServiceUnavailableException",
-		"KmsThrottled", "KMS.ThrottlingException", "RequestTimeout", "RequestTimeoutException":
+		"KmsThrottled", "KMS.ThrottlingException", "RequestTimeout", "RequestTimeoutException",
+		// Client faults that pass with time: expired temporary credentials
+		// (the SDK reloads them), a request signed too long ago, SQS's
+		// in-flight limit. Not permanent: they must not go to the DLQ at once.
+		"ExpiredToken", "ExpiredTokenException", "RequestExpired", "OverLimit":
 		return true
 	}
 	return false

@@ -388,6 +388,12 @@ func TestRetryableWithRealSDKErrors(t *testing.T) {
 		{"throttled", http.StatusBadRequest, "ThrottlingException", true, false},
 		{"request throttled", http.StatusBadRequest, "RequestThrottled", true, false},
 		{"kms throttled", http.StatusBadRequest, "KmsThrottled", true, false},
+		// Client faults that pass: expired credentials (the SDK reloads
+		// them), SQS's in-flight limit, a request signed too long ago.
+		{"expired token", http.StatusForbidden, "ExpiredToken", true, false},
+		{"expired token exception", http.StatusBadRequest, "ExpiredTokenException", true, false},
+		{"request expired", http.StatusBadRequest, "RequestExpired", true, false},
+		{"over limit", http.StatusForbidden, "OverLimit", true, false},
 		{"no queue", http.StatusBadRequest, "com.amazonaws.sqs#QueueDoesNotExist", false, true},
 		{"access denied", http.StatusForbidden, "AccessDenied", false, true},
 		{"invalid", http.StatusBadRequest, "InvalidParameterValue", false, true},
