@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/localenv"
@@ -131,12 +133,20 @@ func (s *stack) copies(t *testing.T) copies {
 		c.https[r.Header.Get("webhook-id")]++
 	}
 	for {
-		out, err := s.env.SQS().ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.env.DestinationQueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+		// A short visibility timeout: should a receive's answer be lost and
+		// the SDK retry it (a loaded machine), its messages come back in a
+		// second instead of hiding for the queue's 30 s.
+		out, err := s.env.SQS().ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.env.DestinationQueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(out.Messages) == 0 {
-			break
+			// Empty: done only when no message is in flight either.
+			if s.inQueue(t, ctx, s.env.DestinationQueueURL) == 0 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+			continue
 		}
 		for _, m := range out.Messages {
 			var env struct{ ID string }
@@ -155,6 +165,30 @@ func (s *stack) copies(t *testing.T) copies {
 		c.bus[env.ID]++
 	}
 	return c
+}
+
+// inQueue counts a queue's messages, visible and in flight.
+func (s *stack) inQueue(t *testing.T, ctx context.Context, queueURL string) int {
+	t.Helper()
+	out, err := s.env.SQS().GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(queueURL),
+		AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		k, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("queue attributes of %s: %v", queueURL, err)
+		}
+		n += k
+	}
+	return n
 }
 
 // moveDLQToRetryQueue plays `aws sqs start-message-move-task` from the DLQ
