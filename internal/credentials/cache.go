@@ -57,6 +57,9 @@ const (
 	MetricStaleServed = "CredentialsStaleServed"
 	// MetricRefreshLimited counts forced refreshes refused by RefreshInterval.
 	MetricRefreshLimited = "CredentialsRefreshLimited"
+	// MetricUnavailable counts requests that got no credentials at all (no
+	// usable set and the fetch failed): they answer credentials-unavailable.
+	MetricUnavailable = "CredentialsUnavailable"
 )
 
 // Error kinds for a failed load, wrapped by the errors Cache returns.
@@ -225,16 +228,29 @@ func (c *Cache) Get(ctx context.Context) (Credentials, uint64, error) {
 		if c.lastErr != nil && now.Before(c.retryAt) {
 			err := c.lastErr
 			c.mu.Unlock()
-			return Credentials{}, 0, err
+			return c.unavailable(ctx, err)
 		}
 		f = c.startLocked(ctx)
 	}
 	c.mu.Unlock()
 	ent, err := f.wait(ctx)
 	if err != nil {
-		return Credentials{}, 0, err
+		return c.unavailable(ctx, err)
 	}
 	return ent.creds, ent.version, nil
+}
+
+// unavailable counts a request left without credentials and returns err.
+func (c *Cache) unavailable(ctx context.Context, err error) (Credentials, uint64, error) {
+	CountUnavailable(ctx)
+	return Credentials{}, 0, err
+}
+
+// CountUnavailable adds MetricUnavailable to the invocation's metrics: the
+// request got no credentials (its answer is a 503 or a timeout). Wrappers
+// of the Cache that refuse on their own call it too.
+func CountUnavailable(ctx context.Context) {
+	obs.InvocationFrom(ctx).Batch().Add(MetricUnavailable, obs.UnitCount, 1)
 }
 
 // AllowRetry lets the next Get fetch at once even if the last fetch failed

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -564,5 +565,31 @@ func TestOutageWithForgedFloodStaysWithinOneLimit(t *testing.T) {
 	}
 	if n := f.calls.Load() - 1; n > 12 {
 		t.Fatalf("%d GetSecretValue calls in a minute of outage, want at most 12", n)
+	}
+}
+
+// TestRequestWithoutCredentialsIsCounted: a request that gets no
+// credentials at all (here a malformed secret, then the same error held
+// back for RefreshInterval) leaves a CredentialsUnavailable metric in its
+// invocation, so its EMF line is written like any other route's.
+func TestRequestWithoutCredentialsIsCounted(t *testing.T) {
+	f := newFake(`{"project_id":"x"}`)
+	c := NewCache(f, "sw", time.Hour, WithClock(newClock().now))
+	for i, want := range []int64{1, 1} { // the fetch, then the held-back error
+		var emf bytes.Buffer
+		m := obs.NewMetrics(&emf, "NS", "svc")
+		inv := &obs.Invocation{Metrics: m.NewBatch()}
+		if _, _, err := c.Get(obs.WithInvocation(context.Background(), inv)); err == nil {
+			t.Fatalf("request %d: Get succeeded with a malformed secret", i)
+		}
+		if err := m.Flush(inv.Metrics); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(emf.String(), fmt.Sprintf(`"%s":%d`, MetricUnavailable, want)) {
+			t.Fatalf("request %d: EMF %q has no %s", i, emf.String(), MetricUnavailable)
+		}
+	}
+	if f.calls.Load() != 1 {
+		t.Fatalf("GetSecretValue calls = %d, want 1", f.calls.Load())
 	}
 }

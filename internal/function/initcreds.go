@@ -61,6 +61,7 @@ func (c *initCreds) Get(ctx context.Context) (credentials.Credentials, uint64, e
 		select {
 		case <-c.prefetched:
 		case <-ctx.Done():
+			credentials.CountUnavailable(ctx)
 			return credentials.Credentials{}, 0, fmt.Errorf("waiting for the credentials fetched at init: %w: %w", credentials.ErrUnavailable, ctx.Err())
 		}
 	}
@@ -68,7 +69,11 @@ func (c *initCreds) Get(ctx context.Context) (credentials.Credentials, uint64, e
 	if err != nil {
 		return cr, v, err
 	}
-	return cr, v, c.check(cr)
+	if err := c.check(cr); err != nil {
+		credentials.CountUnavailable(ctx)
+		return cr, v, err
+	}
+	return cr, v, nil
 }
 
 // Refresh replaces credentials SignalWire rejected, with the same check.

@@ -217,7 +217,7 @@ func everyRouteBeforeTheDeadline(t *testing.T, timeout int) {
 	hang.secrets.Store(true)
 	run("cold start, unrecognised event", []byte(`{}`), lambdaError("BadRequest"))
 	// (A warm invocation that only fails to get credentials counts no metric.)
-	runMetrics("read, Secrets Manager hangs", read, problem(503, "credentials-unavailable"), false)
+	runMetrics("read, Secrets Manager hangs", read, problem(503, "credentials-unavailable"), true)
 	// Secrets Manager is back. Once the init fetch has given up
 	// (credentials.FetchTimeout), the next read fetches anew and succeeds:
 	// it must not inherit the init fetch's failure.
