@@ -149,7 +149,7 @@ func (w *Webhooks) processUnverified(ctx context.Context, u UnverifiedWebhook, r
 	verified, err := w.verifySignature(ctx, signed, creds, version)
 	if err == nil {
 		body := u.Body
-		if verified.Form != nil && !sameValues(verified.Form, form) {
+		if verified.Form != nil && !webhook.SameForm(verified.Form, form) {
 			form, body = verified.Form, []byte(verified.Form.Encode())
 		}
 		obs.InvocationFrom(ctx).Batch().Add(MetricWebhookDeferredVerified, obs.UnitCount, 1)

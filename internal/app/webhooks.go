@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -161,7 +160,7 @@ func (w *Webhooks) verify(ctx context.Context, r Request, cb *callback, received
 		w.app.log.WarnContext(ctx, "webhook rejected", "reason", redactQueries(err.Error(), signed.CandidateURLs), "candidate_urls", redactedURLs(signed.CandidateURLs))
 		return ProblemResponse(problem.New(ProblemInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
 	}
-	if verified.Form != nil && !sameValues(verified.Form, cb.form) {
+	if verified.Form != nil && !webhook.SameForm(verified.Form, cb.form) {
 		// Only the values the signature covers go on (see
 		// webhook.FormOrderings); the others were never signed.
 		cb.form, cb.body = verified.Form, []byte(verified.Form.Encode())
@@ -267,19 +266,6 @@ func (w *Webhooks) candidates(r Request) []string {
 		PublicURL: w.opts.PublicWebhookURL, PublicBaseURL: w.opts.PublicBaseURL,
 		Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, QueryVariants: r.QueryVariants, Route: WebhookRoute,
 	}.Candidates()
-}
-
-// sameValues reports whether a and b hold the same values in the same order.
-func sameValues(a, b url.Values) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, va := range a {
-		if !slices.Equal(va, b[k]) {
-			return false
-		}
-	}
-	return true
 }
 
 func (w *Webhooks) reject(ctx context.Context, p problem.Problem, reason string) Response {

@@ -261,15 +261,16 @@ func FormOrderings(form url.Values) []url.Values {
 	}
 	out := []url.Values{form}
 	for _, f := range []url.Values{sortedVals, dedup, first} {
-		if !slices.ContainsFunc(out, func(o url.Values) bool { return sameForm(o, f) }) {
+		if !slices.ContainsFunc(out, func(o url.Values) bool { return SameForm(o, f) }) {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// sameForm reports whether a and b hold the same values in the same order.
-func sameForm(a, b url.Values) bool {
+// SameForm reports whether a and b hold the same names with the same
+// values in the same order (which of a form's orderings a signature covered).
+func SameForm(a, b url.Values) bool {
 	if len(a) != len(b) {
 		return false
 	}

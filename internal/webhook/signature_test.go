@@ -93,7 +93,7 @@ func TestVerifyTamperedParameter(t *testing.T) {
 		form := valuesOf(v.Params)
 		form.Add("Digits", extra)
 		got, err := SignedRequest{CandidateURLs: []string{v.URL}, ContentType: FormContentType, Form: form, Signature: v.Signature}.Verify(v.Key)
-		if err != nil || got.Scheme != SchemeForm || !sameForm(got.Form, valuesOf(v.Params)) {
+		if err != nil || got.Scheme != SchemeForm || !SameForm(got.Form, valuesOf(v.Params)) {
 			t.Errorf("appended Digits=%s: %+v, %v; want the signed form", extra, got, err)
 		}
 	}
