@@ -85,26 +85,13 @@ func (r *Router) httpAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 
 // functionURL adapts a Lambda Function URL event.
 func (r *Router) functionURL(ctx context.Context, payload []byte) ([]byte, any, error) {
-	var e events.LambdaFunctionURLRequest
+	// A Function URL event has payload 2.0's shape: decoded as one, it is
+	// served exactly as decodeV2's fast path serves it (serveV2).
+	var e events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return r.badEvent(ctx, err)
 	}
-	if e.RequestContext.HTTP.Method == http.MethodPost {
-		r.mayForward()
-	}
-	resp := r.core.Handle(ctx, app.Request{
-		Method:   e.RequestContext.HTTP.Method,
-		Path:     e.RawPath,
-		Headers:  lowerHeaders(e.Headers, nil),
-		Host:     e.RequestContext.DomainName,
-		URLPaths: []string{e.RawPath},
-		RawQuery: e.RawQueryString,
-		Body:     e.Body,
-		Base64:   e.IsBase64Encoded,
-	})
-	return r.answer(ctx, resp, func(resp app.Response) any {
-		return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
-	})
+	return r.serveV2(ctx, FunctionURL, &e)
 }
 
 // restAPI adapts a REST API (payload format 1.0) proxy event. REST APIs do
