@@ -184,8 +184,8 @@ func TestTemplateUnderSAMResolution(t *testing.T) {
 			t.Errorf("%s: RETRY_QUEUE_URL is the unresolved logical id; events/env.json must override it", cmd)
 		}
 		// Parameters with defaults resolve to them.
-		if env["WEBHOOK_DEFERRED_VERIFICATION"] != "off" {
-			t.Errorf("%s: WEBHOOK_DEFERRED_VERIFICATION = %q, want the parameter's default off", cmd, env["WEBHOOK_DEFERRED_VERIFICATION"])
+		if env["CREDENTIALS_TTL"] != "5m" {
+			t.Errorf("%s: CREDENTIALS_TTL = %q, want the parameter's default 5m", cmd, env["CREDENTIALS_TTL"])
 		}
 		for _, k := range []string{"FORWARD_HTTPS_URL", "FORWARD_EVENT_BUS", "FORWARD_SQS_QUEUE_URL", "DEAD_LETTER_QUEUE_URL", "AWS_ENDPOINT_URL", "PUBLIC_WEBHOOK_URL"} {
 			if env[k] != "" {

@@ -15,7 +15,7 @@ import (
 // loadRendered renders the template with params and loads the function's
 // environment with the production config loader. Values naming stack
 // resources (rendered "ref:…") become queue URLs, as CloudFormation would
-// make them.
+// make them; Lambda's AWS_LAMBDA_FUNCTION_NAME is the function's Ref.
 func loadRendered(t *testing.T, params map[string]string) (config.Config, error) {
 	t.Helper()
 	vars := digMap(t, render(t, params), "Resources", functionID, "Properties", "Environment", "Variables")
@@ -27,26 +27,21 @@ func loadRendered(t *testing.T, params map[string]string) (config.Config, error)
 		}
 		env[k] = s
 	}
+	env["AWS_LAMBDA_FUNCTION_NAME"] = "ref:" + functionID
 	return config.Load(func(k string) string { return env[k] })
 }
 
-// TestWebhookParametersReachTheConfig: DeferredSignatureVerification and
-// PublicWebhookUrl are wired to WEBHOOK_DEFERRED_VERIFICATION and
-// PUBLIC_WEBHOOK_URL, and every value the parameters allow is one the
-// function accepts with the meaning the parameter describes.
+// TestWebhookParametersReachTheConfig: PublicWebhookUrl and PublicBaseUrl
+// are wired to PUBLIC_WEBHOOK_URL and PUBLIC_BASE_URL, and every value the
+// parameters allow is one the function accepts with the meaning the
+// parameter describes.
 func TestWebhookParametersReachTheConfig(t *testing.T) {
 	c, err := loadRendered(t, nil)
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if c.DeferUnverified || c.PublicWebhookURL != "" {
-		t.Errorf("defaults: deferred verification %v, public webhook URL %q; want off and none", c.DeferUnverified, c.PublicWebhookURL)
-	}
-	for value, want := range map[string]bool{"on": true, "off": false} {
-		c, err := loadRendered(t, map[string]string{"DeferredSignatureVerification": value})
-		if err != nil || c.DeferUnverified != want {
-			t.Errorf("DeferredSignatureVerification=%s: deferred %v (%v), want %v", value, c.DeferUnverified, err, want)
-		}
+	if c.PublicWebhookURL != "" || c.PublicBaseURL != "" {
+		t.Errorf("defaults: public webhook URL %q, public base URL %q; want none", c.PublicWebhookURL, c.PublicBaseURL)
 	}
 	for _, u := range []string{"https://example.ngrok.io/webhook", "https://example.ngrok.io/webhook/", "https://hooks.example.com"} {
 		c, err := loadRendered(t, map[string]string{"PublicWebhookUrl": u})

@@ -30,7 +30,6 @@ var designEnvVars = []string{
 	"SIGNALWIRE_SECRET_ID",
 	"SIGNALWIRE_SPACE_HOST",
 	"SSL_CERT_DIR",
-	"WEBHOOK_DEFERRED_VERIFICATION",
 	"WEBHOOK_SIGNATURE_VERIFICATION",
 }
 
@@ -165,7 +164,6 @@ func TestEnvironmentVariableValues(t *testing.T) {
 		"PUBLIC_BASE_URL":                `{"Ref": "PublicBaseUrl"}`,
 		"PUBLIC_WEBHOOK_URL":             `{"Ref": "PublicWebhookUrl"}`,
 		"WEBHOOK_SIGNATURE_VERIFICATION": `"on"`,
-		"WEBHOOK_DEFERRED_VERIFICATION":  `{"Ref": "DeferredSignatureVerification"}`,
 		"FORWARD_HTTPS_URL":              `{"Fn::If": ["HasForwardHttps", {"Ref": "ForwardHttpsUrl"}, {"Ref": "AWS::NoValue"}]}`,
 		"FORWARD_EVENT_BUS":              `{"Fn::If": ["HasForwardEventBus", {"Ref": "ForwardEventBusName"}, {"Ref": "AWS::NoValue"}]}`,
 		"RETRY_QUEUE_URL":                `{"Ref": "RetryQueue"}`,
@@ -192,7 +190,6 @@ func TestEnvironmentVariableValues(t *testing.T) {
 			"PUBLIC_BASE_URL": "",
 			"PUBLIC_WEBHOOK_URL": "",
 			"WEBHOOK_SIGNATURE_VERIFICATION": "on",
-			"WEBHOOK_DEFERRED_VERIFICATION": "off",
 			"RETRY_QUEUE_URL": "ref:RetryQueue",
 			"RETRY_MAX_RECEIVE_COUNT": "5",
 			"DEAD_LETTER_QUEUE_URL": "ref:RetryDeadLetterQueue",
@@ -650,20 +647,25 @@ func TestOutputs(t *testing.T) {
 func TestParameters(t *testing.T) {
 	params := digMap(t, rawTemplate(t), "Parameters")
 	want := map[string]any{ // name -> default (nil: required)
-		"SignalWireSecretArn":           nil,
-		"SignalWireSpaceHost":           "",
-		"LogLevel":                      "INFO",
-		"CredentialsTtl":                "5m",
-		"ReadRouteAuthorization":        "AWS_IAM",
-		"PublicBaseUrl":                 "",
-		"PublicWebhookUrl":              "",
-		"DeferredSignatureVerification": "off",
-		"ForwardHttpsUrl":               "",
-		"ForwardEventBusName":           "",
-		"ForwardQueueArn":               "",
-		"MetricsNamespace":              "SignalWireParticipants",
-		"DeadLetterAlarmTopicArn":       "",
-		"KmsKeyArn":                     "",
+		"SignalWireSecretArn":     nil,
+		"SignalWireSpaceHost":     "",
+		"LogLevel":                "INFO",
+		"CredentialsTtl":          "5m",
+		"ReadRouteAuthorization":  "AWS_IAM",
+		"PublicBaseUrl":           "",
+		"PublicWebhookUrl":        "",
+		"ForwardHttpsUrl":         "",
+		"ForwardEventBusName":     "",
+		"ForwardQueueArn":         "",
+		"MetricsNamespace":        "SignalWireParticipants",
+		"DeadLetterAlarmTopicArn": "",
+		"KmsKeyArn":               "",
+		// Each alarm's switch (TestAlarms).
+		"AlarmCredentialsUnavailable": "on",
+		"AlarmUpstreamErrors":         "on",
+		"AlarmFunctionErrors":         "on",
+		"AlarmFunctionThrottles":      "on",
+		"AlarmRetryQueueAge":          "on",
 	}
 	numeric := map[string]float64{
 		"WebhookThrottlingRateLimit":      20,
@@ -711,7 +713,6 @@ func TestParameters(t *testing.T) {
 		}
 	}
 	assertJSON(t, "LogLevel.AllowedValues", dig(t, params, "LogLevel", "AllowedValues"), `["DEBUG", "INFO", "WARN", "ERROR"]`)
-	assertJSON(t, "DeferredSignatureVerification.AllowedValues", dig(t, params, "DeferredSignatureVerification", "AllowedValues"), `["on", "off"]`)
 
 	for name, cases := range map[string]struct{ good, bad []string }{
 		"SignalWireSecretArn": {
@@ -953,34 +954,6 @@ func TestFloodProtection(t *testing.T) {
 	}
 	if def("RetryConsumerMaximumConcurrency") < 2 {
 		t.Error("SQS MaximumConcurrency must be at least 2")
-	}
-}
-
-// TestDeadLetterQueueAlarm: an alarm on the DLQ's visible messages,
-// notifying the optional SNS topic.
-func TestDeadLetterQueueAlarm(t *testing.T) {
-	raw := rawTemplate(t)
-	alarm := digMap(t, raw, "Resources", "DeadLetterQueueAlarm")
-	if alarm["Type"] != "AWS::CloudWatch::Alarm" {
-		t.Fatalf("DeadLetterQueueAlarm is %v", alarm["Type"])
-	}
-	p := digMap(t, alarm, "Properties")
-	for k, want := range map[string]string{
-		"Namespace":          `"AWS/SQS"`,
-		"MetricName":         `"ApproximateNumberOfMessagesVisible"`,
-		"Dimensions":         `[{"Name": "QueueName", "Value": {"Fn::GetAtt": ["RetryDeadLetterQueue", "QueueName"]}}]`,
-		"Threshold":          `0`,
-		"ComparisonOperator": `"GreaterThanThreshold"`,
-		"TreatMissingData":   `"notBreaching"`,
-		"AlarmActions":       `{"Fn::If": ["HasDeadLetterAlarmTopic", [{"Ref": "DeadLetterAlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}`,
-	} {
-		assertJSON(t, k, p[k], want)
-	}
-	with := digMap(t, render(t, map[string]string{"DeadLetterAlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:ops"}), "Resources", "DeadLetterQueueAlarm", "Properties")
-	assertJSON(t, "AlarmActions with a topic", with["AlarmActions"], `["arn:aws:sns:eu-west-1:123456789012:ops"]`)
-	without := digMap(t, render(t, nil), "Resources", "DeadLetterQueueAlarm", "Properties")
-	if v, ok := without["AlarmActions"]; ok {
-		t.Errorf("AlarmActions without a topic = %v, want absent", v)
 	}
 }
 
