@@ -10,6 +10,7 @@
 //	go run ./cmd/demo                  # every event
 //	go run ./cmd/demo -event events/direct-read.json
 //	go run ./cmd/demo -serve -sam-env .aws-sam/demo-env.json   # for sam local invoke
+//	go run ./cmd/demo -sign http://127.0.0.1:3000/webhooks/signalwire  # a signed curl for sam local start-api
 //
 // With -serve it builds nothing and invokes nothing: it keeps kumo, the
 // sandbox and the receiver running behind a gateway reachable from SAM's
@@ -58,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	samEnv := fs.String("sam-env", filepath.Join(".aws-sam", "demo-env.json"), "with -serve: where to write the env-vars file for sam local invoke --env-vars")
 	listen := fs.String("listen", "127.0.0.1", "with -serve: address the gateway listens on (0.0.0.0 or Docker's bridge address on Linux)")
 	advertise := fs.String("advertise-host", "host.docker.internal", "with -serve: host name SAM's container uses to reach this machine")
+	sign := fs.String("sign", "", "print a curl command POSTing -event's body (default events/webhook-participant-join.json) to this URL, signed for it with the demo secret's key (sam local start-api)")
 	samBuild := fs.String("sam-build-dir", filepath.Join(".aws-sam", "build", "ParticipantsFunction"), "with -serve: the function's sam build output, mounted at /var/task in the container")
 	fs.SetOutput(stderr)
 	if err := fs.Parse(args); err != nil {
@@ -71,6 +73,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	root, err := localenv.ModuleRoot()
 	if err != nil {
+		return err
+	}
+	if *sign != "" {
+		if *event == "" {
+			*event = filepath.Join("events", "webhook-participant-join.json")
+		}
+		if !filepath.IsAbs(*event) {
+			*event = filepath.Join(root, *event)
+		}
+		cmd, err := signedCurl(*event, *sign)
+		fmt.Fprintln(stdout, cmd)
 		return err
 	}
 	if *serveMode {
