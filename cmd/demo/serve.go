@@ -245,8 +245,10 @@ func serve(ctx context.Context, env *localenv.Env, opts serveOptions, stdout io.
 
 in another terminal (after a new sam build, start this again: it rewrites the certificate):
   sam local invoke -e events/http-api-read.json --env-vars %s
+or  sam local start-api --env-vars %s   and, for a signed webhook,
+  go run ./cmd/demo -sign http://127.0.0.1:3000/webhooks/signalwire
 `, g.kumo, env.SecretName, env.EventBusName, g.sandbox, g.recv, opts.listen, opts.advertise,
-		filepath.Join(caDir, "gateway.pem"), ContainerTaskDir, caSubdir, opts.envFile, opts.envFile)
+		filepath.Join(caDir, "gateway.pem"), ContainerTaskDir, caSubdir, opts.envFile, opts.envFile, opts.envFile)
 	<-ctx.Done()
 	fmt.Fprintf(stdout, "\nstopped. HTTPS receiver got %d signed deliveries.\n", len(env.Receiver.Accepted()))
 	return nil

@@ -57,27 +57,13 @@ func NetCause(err error) (host, cause string) {
 	return host, "other"
 }
 
-// ReportUnreachable wraps next (nil: http.DefaultTransport) so that each
-// round trip that gets no answer logs one warning naming service, the host
-// and the cause, as it fails. The caller's own cancellation is not logged.
-func ReportUnreachable(next http.RoundTripper, log *slog.Logger, service string) http.RoundTripper {
-	if next == nil {
-		next = http.DefaultTransport
+// LogUnreachable logs one warning when err ended a round trip of req
+// without an answer: "cannot reach " + service, the host and the cause
+// (NetCause). Nil errors and the caller's own cancellation are not logged.
+func LogUnreachable(log *slog.Logger, service string, req *http.Request, err error) {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return
 	}
-	return unreachable{next: next, log: log, service: service}
-}
-
-type unreachable struct {
-	next    http.RoundTripper
-	log     *slog.Logger
-	service string
-}
-
-func (u unreachable) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := u.next.RoundTrip(req)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		_, cause := NetCause(err)
-		u.log.WarnContext(req.Context(), "cannot reach "+u.service, "host", req.URL.Host, "cause", cause, "error", err.Error())
-	}
-	return resp, err
+	_, cause := NetCause(err)
+	log.WarnContext(req.Context(), "cannot reach "+service, "host", req.URL.Host, "cause", cause, "error", err.Error())
 }

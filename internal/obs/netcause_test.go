@@ -156,18 +156,19 @@ func TestNetCauseThroughAWSSDK(t *testing.T) {
 	}
 }
 
-func TestReportUnreachableLogsEachFailureOnce(t *testing.T) {
+func TestLogUnreachable(t *testing.T) {
 	var buf bytes.Buffer
 	log := NewLogger(&buf, slog.LevelInfo)
 	ok := httptest.NewServer(http.NotFoundHandler())
 	defer ok.Close()
 	refused := closedPort(t)
-	client := &http.Client{Transport: ReportUnreachable(nil, log, "Secrets Manager")}
 	get := func(ctx context.Context, u string) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if resp, err := client.Do(req); err == nil {
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err == nil {
 			resp.Body.Close()
 		}
+		LogUnreachable(log, "Secrets Manager", req, err)
 	}
 	get(context.Background(), ok.URL)
 	canceled, cancel := context.WithCancel(context.Background())
