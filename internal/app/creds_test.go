@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -66,9 +67,10 @@ func (c *fakeClock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// realCache returns the production cache over a fake Secrets Manager.
-func realCache(sm *fakeSecretsManager, clk *fakeClock) *credentials.Cache {
-	return credentials.NewCache(sm, "sw", time.Hour, credentials.WithClock(clk.now))
+// realCache returns the production cache over a fake Secrets Manager. Tests
+// that move its clock run in a synctest bubble and sleep.
+func realCache(sm *fakeSecretsManager) *credentials.Cache {
+	return credentials.New(sm, "sw", credentials.Options{TTL: time.Hour})
 }
 
 // TestSigningKeyRotationUnderForgedFlood (issue 10 §2): SignalWire signs
@@ -77,20 +79,22 @@ func realCache(sm *fakeSecretsManager, clk *fakeClock) *credentials.Cache {
 // webhook arriving RefreshInterval (5 s) later or after is accepted, and the
 // forged traffic drives at most 12 GetSecretValue calls a minute.
 func TestSigningKeyRotationUnderForgedFlood(t *testing.T) {
+	synctest.Test(t, testSigningKeyRotationUnderForgedFlood)
+}
+
+func testSigningKeyRotationUnderForgedFlood(t *testing.T) {
 	f := newHooks(t, nil)
 	sm := newFakeSM(map[string]string{"signing_key": "PSK_old"})
-	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	f.app.creds = realCache(sm, clk)
-	f.hooks.opts.Now = clk.now
+	f.app.creds = realCache(sm)
 	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_old"))); got != "delivered" {
 		t.Fatalf("old key: %s", got)
 	}
-	start := clk.now()
+	start := time.Now()
 	const updateAt = 10 * time.Second
 	var genuine, accepted, lateRejected, forged403 int
 	callsAt := map[int]int64{}           // minute → GetSecretValue calls
 	for step := 0; step < 1200; step++ { // 120 s in 100 ms steps
-		elapsed := clk.now().Sub(start)
+		elapsed := time.Since(start)
 		if elapsed == updateAt {
 			sm.set("signing_key", "PSK_new")
 			sm.set("previous_signing_key", "PSK_old")
@@ -107,7 +111,7 @@ func TestSigningKeyRotationUnderForgedFlood(t *testing.T) {
 			}
 		}
 		callsAt[int(elapsed/time.Minute)] = sm.calls.Load()
-		clk.add(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("genuine %d, accepted %d, rejected ≥5 s after the update %d; forged 403 %d/1200; GetSecretValue calls %d (by minute: %v)",
 		genuine, accepted, lateRejected, forged403, sm.calls.Load(), callsAt)
@@ -132,7 +136,7 @@ func TestSigningKeyRotationUnderForgedFlood(t *testing.T) {
 func TestPreviousSigningKeyIsAccepted(t *testing.T) {
 	f := newHooks(t, nil)
 	sm := newFakeSM(map[string]string{"signing_key": "PSK_new", "previous_signing_key": "PSK_old"})
-	f.app.creds = realCache(sm, &fakeClock{t: time.Unix(1_800_000_000, 0)})
+	f.app.creds = realCache(sm)
 	for _, key := range []string{"PSK_old", "PSK_new", "PSK_old"} {
 		if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), key))); got != "delivered" {
 			t.Fatalf("%s: %s", key, got)
@@ -171,7 +175,7 @@ func randomUUID(r *rand.Rand) string {
 func TestForeignAccountReadsCostNothingUpstream(t *testing.T) {
 	up := &unauthorizedForeign{}
 	sm := newFakeSM(nil)
-	a, _ := newTestApp(up, realCache(sm, &fakeClock{t: time.Unix(1_800_000_000, 0)}))
+	a, _ := newTestApp(up, realCache(sm))
 	r := rand.New(rand.NewPCG(1, 2))
 	statuses := map[int]int{}
 	var kind string
@@ -200,15 +204,18 @@ func TestForeignAccountReadsCostNothingUpstream(t *testing.T) {
 // GetSecretValue per RefreshInterval, and only a refresh that brought new
 // credentials is followed by a second SignalWire call.
 func TestUnauthorizedRefreshesShareTheLimit(t *testing.T) {
+	synctest.Test(t, testUnauthorizedRefreshesShareTheLimit)
+}
+
+func testUnauthorizedRefreshesShareTheLimit(t *testing.T) {
 	up := &unauthorizedForeign{}
 	sm := newFakeSM(nil)
-	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	a, _ := newTestApp(up, realCache(sm, clk))
+	a, _ := newTestApp(up, realCache(sm))
 	NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call))) // cold start
 	for i := 0; i < 100; i++ {
 		up.fakeUpstream.errs = []error{&signalwire.APIError{Kind: signalwire.KindUnauthorized, StatusCode: 401}}
 		NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
-		clk.add(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("100 reads answered 401 over 10 s: GetSecretValue calls %d, SignalWire calls %d", sm.calls.Load()-1, up.calls.Load()-1)
 	// Refreshes at 0 s and 5 s; the secret is unchanged, so no retry.
@@ -272,21 +279,23 @@ func (q *simQueue) receiveAll(t *testing.T, w *Webhooks, ctx context.Context) {
 // forwarded; its webhooks are dropped after DeferredVerificationWindow,
 // none reaches the DLQ; the test prints what each one cost.
 func TestDeferredVerificationAcrossRotation(t *testing.T) {
+	synctest.Test(t, testDeferredVerificationAcrossRotation)
+}
+
+func testDeferredVerificationAcrossRotation(t *testing.T) {
 	q := &simQueue{}
 	f := newHooks(t, func(o *WebhookOptions) { o.DeferUnverified = true; o.MaxReceiveCount = 5 })
 	f.hooks.opts.Retry = q
 	sm := newFakeSM(map[string]string{"signing_key": "PSK_old"})
-	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	f.app.creds = realCache(sm, clk)
-	f.hooks.opts.Now = clk.now
+	f.app.creds = realCache(sm)
 	// Warm: one genuine webhook with the old key.
 	if outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_old"))) != "delivered" {
 		t.Fatal("warm-up")
 	}
-	start, calls0, sends0 := clk.now(), sm.calls.Load(), q.sends
+	start, calls0, sends0 := time.Now(), sm.calls.Load(), q.sends
 	var genuine, deferred, forged, forgedDeferred, forged403, genuine403 int
 	for s := 0; s < 10*60; s++ { // ten minutes, one-second steps
-		now := clk.now().Sub(start)
+		now := time.Since(start)
 		if now == 3*time.Minute {
 			sm.set("signing_key", "PSK_new")
 			sm.set("previous_signing_key", "PSK_old")
@@ -314,7 +323,7 @@ func TestDeferredVerificationAcrossRotation(t *testing.T) {
 		if s%60 == 1 { // the retry queue's visibility timeout: 60 s
 			q.receiveAll(t, f.hooks, f.ctx())
 		}
-		clk.add(time.Second)
+		time.Sleep(time.Second)
 	}
 	delivered := 0
 	f.dest.mu.Lock()

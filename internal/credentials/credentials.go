@@ -1,5 +1,5 @@
 // Package credentials loads the SignalWire credentials from an AWS Secrets
-// Manager secret and caches them across warm invocations.
+// Manager secret, checks them and caches them across warm invocations.
 package credentials
 
 import (
@@ -8,31 +8,31 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// Secret JSON keys. docs/SECURITY.md documents them.
+// The secret's JSON keys (docs/SECURITY.md documents them).
 const (
-	KeyProjectID            = "project_id"
-	KeyAPIToken             = "api_token"
-	KeySpaceHost            = "space_host"
-	KeySigningKey           = "signing_key"
-	KeyForwardSigningSecret = "forward_signing_secret"
-	// KeyPreviousSigningKey is the signing key before a rotation, accepted
+	keyProjectID            = "project_id"
+	keyAPIToken             = "api_token"
+	keySpaceHost            = "space_host"
+	keySigningKey           = "signing_key"
+	keyForwardSigningSecret = "forward_signing_secret"
+	// keyPreviousSigningKey is the signing key before a rotation, accepted
 	// too while SignalWire may still sign with it.
-	KeyPreviousSigningKey = "previous_signing_key"
-	// KeyPreviousForwardSigningSecret is the forward secret before a
+	keyPreviousSigningKey = "previous_signing_key"
+	// keyPreviousForwardSigningSecret is the forward secret before a
 	// rotation; while it is set, deliveries carry a signature made with it
 	// next to the current one.
-	KeyPreviousForwardSigningSecret = "previous_forward_signing_secret"
+	keyPreviousForwardSigningSecret = "previous_forward_signing_secret"
 )
 
-// allKeys lists every key Parse reads, in the order they are checked.
-var allKeys = []string{KeyProjectID, KeyAPIToken, KeySpaceHost, KeySigningKey, KeyForwardSigningSecret, KeyPreviousSigningKey, KeyPreviousForwardSigningSecret}
+// allKeys lists every key parse reads, in the order they are checked.
+var allKeys = []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
 
 // Credentials are the values held in the secret. Its String and GoString
 // methods redact every value, so a stray %v never prints one.
@@ -49,15 +49,25 @@ type Credentials struct {
 }
 
 // SigningKeys returns the webhook signing keys to try, current first.
-func (c Credentials) SigningKeys() []string {
-	keys := make([]string, 0, 2)
-	if c.SigningKey != "" {
-		keys = append(keys, c.SigningKey)
+func (c Credentials) SigningKeys() []string { return pair(c.SigningKey, c.PreviousSigningKey) }
+
+// ForwardSigningSecrets returns the Standard Webhooks secrets to sign
+// deliveries with, current first.
+func (c Credentials) ForwardSigningSecrets() []string {
+	return pair(c.ForwardSigningSecret, c.PreviousForwardSigningSecret)
+}
+
+// pair returns the non-empty values of a current and a previous secret,
+// the previous one only when it differs.
+func pair(current, previous string) []string {
+	out := make([]string, 0, 2)
+	if current != "" {
+		out = append(out, current)
 	}
-	if c.PreviousSigningKey != "" && c.PreviousSigningKey != c.SigningKey {
-		keys = append(keys, c.PreviousSigningKey)
+	if previous != "" && previous != current {
+		out = append(out, previous)
 	}
-	return keys
+	return out
 }
 
 // SecretValues returns every secret value of the set (not the project id
@@ -78,53 +88,68 @@ func (c Credentials) SecretValues() []string {
 	return out
 }
 
-// ForwardSigningSecrets returns the Standard Webhooks secrets to sign
-// deliveries with, current first.
-func (c Credentials) ForwardSigningSecrets() []string {
-	secrets := make([]string, 0, 2)
-	if c.ForwardSigningSecret != "" {
-		secrets = append(secrets, c.ForwardSigningSecret)
-	}
-	if c.PreviousForwardSigningSecret != "" && c.PreviousForwardSigningSecret != c.ForwardSigningSecret {
-		secrets = append(secrets, c.PreviousForwardSigningSecret)
-	}
-	return secrets
-}
-
 // String redacts the credentials.
 func (c Credentials) String() string { return "credentials{redacted}" }
 
 // GoString redacts the credentials.
 func (c Credentials) GoString() string { return c.String() }
 
-// Requirements says which optional keys the running configuration needs.
-type Requirements struct {
-	// ForwardSigningSecret is needed when an HTTPS destination is configured.
-	ForwardSigningSecret bool
-}
-
 // ErrMalformed is wrapped by every error about the secret's content.
 var ErrMalformed = errors.New("credentials secret is malformed")
 
-// Parse decodes and validates the secret's JSON. Errors name the offending
-// keys but never include a value.
-func Parse(secret []byte, req Requirements) (Credentials, error) {
+// parse decodes and validates the secret's JSON; needForward requires
+// forward_signing_secret (an HTTPS destination is configured). Errors name
+// the offending keys but never include a value.
+func parse(secret []byte, needForward bool) (Credentials, error) {
+	values, err := stringValues(secret, needForward)
+	if err != nil {
+		return Credentials{}, err
+	}
+	host, err := normalizeSpaceHost(values[keySpaceHost])
+	if err != nil {
+		return Credentials{}, fmt.Errorf("%w: %s %v", ErrMalformed, keySpaceHost, err)
+	}
+	if needForward {
+		// A secret the HTTPS destination cannot use would accept every
+		// webhook and then fail every delivery: refuse it here (503).
+		for _, k := range []string{keyForwardSigningSecret, keyPreviousForwardSigningSecret} {
+			if v := values[k]; v != "" {
+				if err := forward.ValidateSigningSecret(v); err != nil {
+					return Credentials{}, fmt.Errorf("%w: %s: %w", ErrMalformed, k, err)
+				}
+			}
+		}
+	}
+	return Credentials{
+		ProjectID:                    values[keyProjectID],
+		APIToken:                     values[keyAPIToken],
+		SpaceHost:                    host,
+		SigningKey:                   values[keySigningKey],
+		ForwardSigningSecret:         values[keyForwardSigningSecret],
+		PreviousSigningKey:           values[keyPreviousSigningKey],
+		PreviousForwardSigningSecret: values[keyPreviousForwardSigningSecret],
+	}, nil
+}
+
+// stringValues decodes the secret's JSON object into its known keys'
+// trimmed string values, and checks that the required ones are there.
+func stringValues(secret []byte, needForward bool) (map[string]string, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(secret, &raw); err != nil {
 		// encoding/json's messages can quote a character of the input: report
 		// only where it went wrong.
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return Credentials{}, fmt.Errorf("%w: not valid JSON (syntax error at byte %d)", ErrMalformed, syn.Offset)
+			return nil, fmt.Errorf("%w: not valid JSON (syntax error at byte %d)", ErrMalformed, syn.Offset)
 		}
-		return Credentials{}, fmt.Errorf("%w: not a JSON object", ErrMalformed)
+		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
 	if raw == nil {
-		return Credentials{}, fmt.Errorf("%w: not a JSON object", ErrMalformed)
+		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
-	required := []string{KeyProjectID, KeyAPIToken, KeySpaceHost, KeySigningKey}
-	if req.ForwardSigningSecret {
-		required = append(required, KeyForwardSigningSecret)
+	required := []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey}
+	if needForward {
+		required = append(required, keyForwardSigningSecret)
 	}
 	values := map[string]string{}
 	var missing, wrongType []string
@@ -141,7 +166,7 @@ func Parse(secret []byte, req Requirements) (Credentials, error) {
 		values[k] = strings.TrimSpace(s)
 	}
 	for _, k := range required {
-		if values[k] == "" && !contains(wrongType, k) {
+		if values[k] == "" && !slices.Contains(wrongType, k) {
 			missing = append(missing, k)
 		}
 	}
@@ -150,36 +175,13 @@ func Parse(secret []byte, req Requirements) (Credentials, error) {
 		problems = append(problems, "missing key(s) "+strings.Join(missing, ", "))
 	}
 	if len(wrongType) > 0 {
-		sort.Strings(wrongType)
+		slices.Sort(wrongType)
 		problems = append(problems, "key(s) "+strings.Join(wrongType, ", ")+" must be strings")
 	}
 	if len(problems) > 0 {
-		return Credentials{}, fmt.Errorf("%w: %s", ErrMalformed, strings.Join(problems, "; "))
+		return nil, fmt.Errorf("%w: %s", ErrMalformed, strings.Join(problems, "; "))
 	}
-	host, err := normalizeSpaceHost(values[KeySpaceHost])
-	if err != nil {
-		return Credentials{}, fmt.Errorf("%w: %s %v", ErrMalformed, KeySpaceHost, err)
-	}
-	if req.ForwardSigningSecret {
-		// A secret the HTTPS destination cannot use would accept every
-		// webhook and then fail every delivery: refuse it here (503).
-		for _, k := range []string{KeyForwardSigningSecret, KeyPreviousForwardSigningSecret} {
-			if v := values[k]; v != "" {
-				if err := forward.ValidateSigningSecret(v); err != nil {
-					return Credentials{}, fmt.Errorf("%w: %s: %w", ErrMalformed, k, err)
-				}
-			}
-		}
-	}
-	return Credentials{
-		ProjectID:                    values[KeyProjectID],
-		APIToken:                     values[KeyAPIToken],
-		SpaceHost:                    host,
-		SigningKey:                   values[KeySigningKey],
-		ForwardSigningSecret:         values[KeyForwardSigningSecret],
-		PreviousSigningKey:           values[KeyPreviousSigningKey],
-		PreviousForwardSigningSecret: values[KeyPreviousForwardSigningSecret],
-	}, nil
+	return values, nil
 }
 
 // normalizeSpaceHost accepts "example.signalwire.com", "host:port" or an
@@ -205,13 +207,4 @@ func normalizeSpaceHost(s string) (string, error) {
 		return "", err
 	}
 	return u.Host, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

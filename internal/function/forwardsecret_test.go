@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -75,35 +76,28 @@ func (r *verifyingReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 	w.WriteHeader(http.StatusUnauthorized)
 }
 
-type stepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *stepClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *stepClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // TestForwardSecretRotation (issue 14 §4): the receiver switches to a new
 // secret and the secret is updated, while the container caches the old one
 // for an hour. The 401 forces one (rate-limited) refresh and the event is
 // sent again signed with the new secret: delivered, not dead-lettered.
 // Afterwards, with previous_forward_signing_secret set, a receiver still on
 // the old secret accepts too.
-func TestForwardSecretRotation(t *testing.T) {
-	sm := &countingSM{secret: map[string]string{"project_id": "5a3e1c2b-7d4f-4e8a-9b6c-0d1e2f3a4b5c", "api_token": "PTx",
-		"space_host": "example.signalwire.com", "signing_key": "PSK_x", "forward_signing_secret": whsec(1)}}
-	clk := &stepClock{t: time.Unix(1_800_000_000, 0)}
-	cache := credentials.NewCache(sm, "sw", time.Hour, credentials.WithClock(clk.now), credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: true}))
+func TestForwardSecretRotation(t *testing.T) { synctest.Test(t, testForwardSecretRotation) }
+
+func testForwardSecretRotation(t *testing.T) {
+	sm := &countingSM{secret: map[string]string{"project_id": "5a3e1c2b-7d4f-4e8a-9b6c-0d1e2f3a4b5c", "api_token": "PTforward-rotation-token",
+		"space_host": "example.signalwire.com", "signing_key": "PSK_forward-rotation-key", "forward_signing_secret": whsec(1)}}
+	cache := credentials.New(sm, "sw", credentials.Options{TTL: time.Hour, ForwardSigningSecret: true})
 	recv := &verifyingReceiver{}
 	old, next := whsec(1), whsec(2)
 	recv.secret.Store(&old)
-	srv := httptest.NewServer(recv)
-	defer srv.Close()
-	d := forward.NewRotatingHTTPS(srv.URL, srv.Client(), forwardSecrets{cache})
+	// In memory: a synctest bubble's clock moves only while nothing waits on the network.
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		w := httptest.NewRecorder()
+		recv.ServeHTTP(w, r)
+		return w.Result(), nil
+	})}
+	d := forward.NewRotatingHTTPS("https://receiver.example/in", client, forwardSecrets{cache})
 	m := forward.Message{ID: "evt_1", Body: []byte(`{}`)}
 	if err := d.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
@@ -112,7 +106,7 @@ func TestForwardSecretRotation(t *testing.T) {
 	recv.secret.Store(&next)
 	sm.set("forward_signing_secret", next)
 	sm.set("previous_forward_signing_secret", old)
-	clk.add(time.Minute)
+	time.Sleep(time.Minute)
 	if err := d.Send(context.Background(), m); err != nil {
 		t.Fatalf("after the receiver switched: %v", err)
 	}
@@ -134,12 +128,16 @@ func TestForwardSecretRotation(t *testing.T) {
 		if err := d.Send(context.Background(), m); err == nil {
 			t.Fatal("a rejecting receiver accepted")
 		}
-		clk.add(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	if n := sm.calls.Load() - before; n > 2 {
 		t.Fatalf("100 rejected sends over 10 s made %d GetSecretValue calls, want ≤ 2", n)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // TestLogsRedactDerivedSecretForms (issue 10 §6): once the cache has loaded
 // the secret, no log line carries any of its values in any derived form

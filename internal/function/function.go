@@ -92,10 +92,11 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		return nil, fmt.Errorf("loading the AWS SDK configuration: %w", err)
 	}
 	awsDialer := preconnectingAWS(&awsCfg)
-	creds := newInitCreds(credentials.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, cfg.CredentialsTTL,
-		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""}),
-		credentials.WithLogger(log), credentials.OnLoad(registerSecrets(secrets))), cfg.SpaceHost)
-	creds.prefetch()
+	creds := credentials.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, credentials.Options{
+		TTL: cfg.CredentialsTTL, ForwardSigningSecret: cfg.ForwardHTTPSURL != "", SpaceHost: cfg.SpaceHost,
+		Log: log, OnLoad: registerSecrets(secrets),
+	})
+	creds.Prefetch()
 	core := app.New(creds, sw, log)
 	hookOpts, warmDestinations, err := destinations{
 		cfg: cfg, aws: awsCfg, awsDialer: awsDialer, forwardHTTP: o.forwardHTTP, forwardDialer: forwardDialer,

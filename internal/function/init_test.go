@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
@@ -57,8 +56,7 @@ func newFakeSecretsManager(t *testing.T, answer func(n int) (secret, errType str
 func sandboxSecret(sb *sandbox.Server) string {
 	projectID, token := sb.Credentials()
 	b, _ := json.Marshal(map[string]string{
-		credentials.KeyProjectID: projectID, credentials.KeyAPIToken: token,
-		credentials.KeySpaceHost: sb.Host(), credentials.KeySigningKey: sandbox.SigningKey,
+		"project_id": projectID, "api_token": token, "space_host": sb.Host(), "signing_key": sandbox.SigningKey,
 	})
 	return string(b)
 }
@@ -229,9 +227,6 @@ func TestSpaceHostMismatchIsRefused(t *testing.T) {
 	}
 	if sb.Requests() != 0 {
 		t.Errorf("SignalWire got %d requests", sb.Requests())
-	}
-	if !sameHost("Example.signalwire.com:443", "example.signalwire.com") || sameHost("a.signalwire.com", "b.signalwire.com") {
-		t.Error("sameHost")
 	}
 }
 
