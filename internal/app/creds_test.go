@@ -27,7 +27,7 @@ type fakeSecretsManager struct {
 }
 
 func newFakeSM(kv map[string]string) *fakeSecretsManager {
-	s := map[string]string{"project_id": acct, "api_token": "PTtoken-v1", "space_host": "example.signalwire.com", "signing_key": "PSK_key"}
+	s := map[string]string{"project_id": acct, "api_token": "PTtoken-v1-0123456789", "space_host": "example.signalwire.com", "signing_key": "PSK_key-0123456789ab"}
 	for k, v := range kv {
 		s[k] = v
 	}
@@ -84,9 +84,9 @@ func TestSigningKeyRotationUnderForgedFlood(t *testing.T) {
 
 func testSigningKeyRotationUnderForgedFlood(t *testing.T) {
 	f := newHooks(t, nil)
-	sm := newFakeSM(map[string]string{"signing_key": "PSK_old"})
+	sm := newFakeSM(map[string]string{"signing_key": "PSK_old-signing-key"})
 	f.app.creds = realCache(sm)
-	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_old"))); got != "delivered" {
+	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_old-signing-key"))); got != "delivered" {
 		t.Fatalf("old key: %s", got)
 	}
 	start := time.Now()
@@ -96,15 +96,15 @@ func testSigningKeyRotationUnderForgedFlood(t *testing.T) {
 	for step := 0; step < 1200; step++ { // 120 s in 100 ms steps
 		elapsed := time.Since(start)
 		if elapsed == updateAt {
-			sm.set("signing_key", "PSK_new")
-			sm.set("previous_signing_key", "PSK_old")
+			sm.set("signing_key", "PSK_new-signing-key")
+			sm.set("previous_signing_key", "PSK_old-signing-key")
 		}
 		if r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_forged")); r.Status == 403 {
 			forged403++
 		}
 		if step%10 == 5 { // one genuine webhook a second, signed with the new key
 			genuine++
-			if r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_new")); r.Status == 200 {
+			if r := f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_new-signing-key")); r.Status == 200 {
 				accepted++
 			} else if elapsed >= updateAt+credentials.RefreshInterval {
 				lateRejected++
@@ -135,9 +135,9 @@ func testSigningKeyRotationUnderForgedFlood(t *testing.T) {
 // without any refresh.
 func TestPreviousSigningKeyIsAccepted(t *testing.T) {
 	f := newHooks(t, nil)
-	sm := newFakeSM(map[string]string{"signing_key": "PSK_new", "previous_signing_key": "PSK_old"})
+	sm := newFakeSM(map[string]string{"signing_key": "PSK_new-signing-key", "previous_signing_key": "PSK_old-signing-key"})
 	f.app.creds = realCache(sm)
-	for _, key := range []string{"PSK_old", "PSK_new", "PSK_old"} {
+	for _, key := range []string{"PSK_old-signing-key", "PSK_new-signing-key", "PSK_old-signing-key"} {
 		if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), key))); got != "delivered" {
 			t.Fatalf("%s: %s", key, got)
 		}
@@ -286,10 +286,10 @@ func testDeferredVerificationAcrossRotation(t *testing.T) {
 	q := &simQueue{}
 	f := newHooks(t, func(o *WebhookOptions) { o.DeferUnverified = true; o.MaxReceiveCount = 5 })
 	f.hooks.opts.Retry = q
-	sm := newFakeSM(map[string]string{"signing_key": "PSK_old"})
+	sm := newFakeSM(map[string]string{"signing_key": "PSK_old-signing-key"})
 	f.app.creds = realCache(sm)
 	// Warm: one genuine webhook with the old key.
-	if outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_old"))) != "delivered" {
+	if outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_old-signing-key"))) != "delivered" {
 		t.Fatal("warm-up")
 	}
 	start, calls0, sends0 := time.Now(), sm.calls.Load(), q.sends
@@ -297,13 +297,13 @@ func testDeferredVerificationAcrossRotation(t *testing.T) {
 	for s := 0; s < 10*60; s++ { // ten minutes, one-second steps
 		now := time.Since(start)
 		if now == 3*time.Minute {
-			sm.set("signing_key", "PSK_new")
-			sm.set("previous_signing_key", "PSK_old")
+			sm.set("signing_key", "PSK_new-signing-key")
+			sm.set("previous_signing_key", "PSK_old-signing-key")
 		}
 		if s%10 == 0 && now < 4*time.Minute { // a genuine webhook every 10 s for 4 minutes
 			genuine++
 			form := joinForm(fmt.Sprintf("ca110001-5a4d-4b0c-9a11-%012d", s))
-			r := f.routes.Handle(f.ctx(), signedPost(form, "PSK_new"))
+			r := f.routes.Handle(f.ctx(), signedPost(form, "PSK_new-signing-key"))
 			switch {
 			case r.Status != 200:
 				genuine403++

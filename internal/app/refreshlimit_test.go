@@ -40,7 +40,7 @@ func TestUnauthorizedWithinTheRefreshLimitSaysWhenToRetry(t *testing.T) {
 }
 
 func testUnauthorizedWithinTheRefreshLimitSaysWhenToRetry(t *testing.T) {
-	up := &tokenUpstream{want: "PTtoken-v1"}
+	up := &tokenUpstream{want: "PTtoken-v1-0123456789"}
 	sm := newFakeSM(nil)
 	a, _ := newTestApp(up, realCache(sm))
 	read := func() Response {
@@ -50,7 +50,7 @@ func testUnauthorizedWithinTheRefreshLimitSaysWhenToRetry(t *testing.T) {
 		t.Fatalf("warm-up: %d %s", r.Status, r.Body)
 	}
 	up.mu.Lock()
-	up.want = "PTtoken-v2" // rotated at SignalWire
+	up.want = "PTtoken-v2-0123456789" // rotated at SignalWire
 	up.mu.Unlock()
 
 	r := read() // t=0: refresh, the secret still holds v1
@@ -62,7 +62,7 @@ func testUnauthorizedWithinTheRefreshLimitSaysWhenToRetry(t *testing.T) {
 	fetches := sm.calls.Load()
 
 	time.Sleep(2 * time.Second)
-	sm.set("api_token", "PTtoken-v2")
+	sm.set("api_token", "PTtoken-v2-0123456789")
 	time.Sleep(time.Second)
 	r = read() // t=3 s: within the limit, no fetch
 	p = decodeProblem(t, r)

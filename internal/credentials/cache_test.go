@@ -181,15 +181,15 @@ func TestRefreshReplacesRejectedSetOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token", 1)
+	rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token-value", 1)
 	f.value.Store(&rotated)
 	creds, v2, err := c.Refresh(ctx, v1)
-	if err != nil || creds.APIToken != "PTrotated-token" || v2 == v1 {
+	if err != nil || creds.APIToken != "PTrotated-token-value" || v2 == v1 {
 		t.Fatalf("refresh: %v %v", v2, err)
 	}
 	// A second caller that also saw v1 rejected gets v2 without a new fetch.
 	creds, v3, err := c.Refresh(ctx, v1)
-	if err != nil || v3 != v2 || creds.APIToken != "PTrotated-token" {
+	if err != nil || v3 != v2 || creds.APIToken != "PTrotated-token-value" {
 		t.Fatalf("second refresh: v=%d err=%v", v3, err)
 	}
 	if f.calls.Load() != 2 {
@@ -341,7 +341,7 @@ func TestRefreshAheadIsOffTheRequestPath(t *testing.T) {
 		c := New(f, "sw", ttl(time.Minute))
 		ctx := context.Background()
 		_, v1, _ := c.Get(ctx)
-		rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token", 1)
+		rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token-value", 1)
 		f.value.Store(&rotated)
 		f.gate = make(chan struct{}) // the background fetch blocks until released
 		time.Sleep(50 * time.Second)
@@ -357,7 +357,7 @@ func TestRefreshAheadIsOffTheRequestPath(t *testing.T) {
 		close(f.gate)
 		synctest.Wait()
 		creds, v, _ = c.Get(ctx)
-		if v == v1 || creds.APIToken != "PTrotated-token" || f.calls.Load() != 2 {
+		if v == v1 || creds.APIToken != "PTrotated-token-value" || f.calls.Load() != 2 {
 			t.Fatalf("after the background refresh: v=%d, calls %d", v, f.calls.Load())
 		}
 	})
@@ -420,15 +420,15 @@ func TestForcedRefreshesAreRateLimited(t *testing.T) {
 			t.Fatalf("%s = %v, want %d", metricRefreshLimited, n, 6000-12)
 		}
 		// The secret changes; the next allowed refresh (≤ RefreshInterval later) sees it.
-		rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token", 1)
+		rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token-value", 1)
 		f.value.Store(&rotated)
 		var got Credentials
 		for start := time.Now(); time.Since(start) <= RefreshInterval; time.Sleep(10 * time.Millisecond) {
-			if got, v, _ = c.Refresh(ctx, v); got.APIToken == "PTrotated-token" {
+			if got, v, _ = c.Refresh(ctx, v); got.APIToken == "PTrotated-token-value" {
 				break
 			}
 		}
-		if got.APIToken != "PTrotated-token" {
+		if got.APIToken != "PTrotated-token-value" {
 			t.Fatal("the rotated secret was not picked up within RefreshInterval")
 		}
 		// An unchanged secret keeps its version: callers know nothing is new.

@@ -34,6 +34,19 @@ const (
 // allKeys lists every key parse reads, in the order they are checked.
 var allKeys = []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
 
+// secretKeys are the keys whose values are secrets.
+var secretKeys = []string{keyAPIToken, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
+
+// minSecretLength is the fewest bytes an api_token, signing_key,
+// previous_signing_key, forward_signing_secret or
+// previous_forward_signing_secret may have: parse refuses a shorter one,
+// naming the key. What SignalWire issues is far longer (API tokens are "PT"
+// and hex digits, 50 characters; signing keys "PSK_" and a random string),
+// and so is a Standard Webhooks secret (whsec_ and base64 of at least 24
+// bytes: 38). A shorter value is a truncated paste or a placeholder, and one
+// under 6 bytes is one the log redactor leaves alone, so it could leak.
+const minSecretLength = 16
+
 // Credentials are the values held in the secret. Its String and GoString
 // methods redact every value, so a stray %v never prints one.
 type Credentials struct {
@@ -108,6 +121,11 @@ func parse(secret []byte, needForward bool) (Credentials, error) {
 	host, err := normalizeSpaceHost(values[keySpaceHost])
 	if err != nil {
 		return Credentials{}, fmt.Errorf("%w: %s %v", ErrMalformed, keySpaceHost, err)
+	}
+	for _, k := range secretKeys {
+		if v := values[k]; v != "" && len(v) < minSecretLength {
+			return Credentials{}, fmt.Errorf("%w: %s is shorter than %d characters", ErrMalformed, k, minSecretLength)
+		}
 	}
 	if needForward {
 		// A secret the HTTPS destination cannot use would accept every

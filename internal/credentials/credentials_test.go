@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -138,16 +139,43 @@ func TestParseValidatesForwardSigningSecrets(t *testing.T) {
 }
 
 func TestParsePreviousSigningKey(t *testing.T) {
-	s := strings.TrimSuffix(validSecret, "}") + `,"previous_signing_key":"PSK_old-key"}`
+	s := strings.TrimSuffix(validSecret, "}") + `,"previous_signing_key":"PSK_old-signing-key"}`
 	c, err := parse([]byte(s), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if keys := c.SigningKeys(); len(keys) != 2 || keys[0] != "PSK_signing-key-value" || keys[1] != "PSK_old-key" {
+	if keys := c.SigningKeys(); len(keys) != 2 || keys[0] != "PSK_signing-key-value" || keys[1] != "PSK_old-signing-key" {
 		t.Fatalf("signing keys = %d, want current then previous", len(keys))
 	}
 	c, _ = parse([]byte(validSecret), false)
 	if len(c.SigningKeys()) != 1 {
 		t.Fatal("no previous key: one signing key")
+	}
+}
+
+// TestParseRefusesShortSecrets (issue 19): a secret value shorter than
+// minSecretLength is refused, naming the key and never the value, whether
+// or not the configuration uses it; minSecretLength itself is accepted.
+func TestParseRefusesShortSecrets(t *testing.T) {
+	with := func(k, v string) []byte {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(validSecret), &m); err != nil {
+			t.Fatal(err)
+		}
+		m[k] = v
+		b, _ := json.Marshal(m)
+		return b
+	}
+	short := "Zq7xW" + strings.Repeat("k", minSecretLength-6) // one byte short
+	for _, k := range secretKeys {
+		for _, v := range []string{"Zq7xW", short} {
+			_, err := parse(with(k, v), false)
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), k+" is shorter than 16") || strings.Contains(err.Error(), "Zq7xW") {
+				t.Errorf("%s of %d bytes: err = %v, want one naming %s, never the value", k, len(v), err, k)
+			}
+		}
+		if _, err := parse(with(k, short+"k"), false); err != nil {
+			t.Errorf("%s of %d bytes: %v", k, minSecretLength, err)
+		}
 	}
 }
