@@ -30,9 +30,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/trigger"
 )
 
-// Version is reported in the User-Agent of outbound requests.
-const Version = "0.1.0"
-
 // Option adjusts what New builds; the Lambda entry point uses none.
 type Option func(*options)
 
@@ -82,7 +79,8 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	// A cold request needs the secret and a TLS connection to the Space
 	// (and, for a webhook, to its destinations): open the connections and
 	// fetch the secret now, concurrently, without waiting for any of them.
-	userAgent := signalwire.DefaultUserAgent + "/" + Version // one name for SignalWire and the HTTPS destination
+	v := version()
+	userAgent := signalwire.DefaultUserAgent + "/" + v // one name for SignalWire and the HTTPS destination
 	sw := signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP, RootCAs: o.signalwireCAs})
 	if cfg.SpaceHost != "" {
 		sw.Preconnect(cfg.SpaceHost)
@@ -106,6 +104,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		return nil, err
 	}
 	hooks := app.NewWebhooks(core, hookOpts)
+	log.Info("function initialized", "version", v)
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}

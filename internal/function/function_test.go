@@ -41,8 +41,17 @@ func TestNewWarnsWhenVerificationIsOff(t *testing.T) {
 	if _, err := New(context.Background(), func(k string) string { return env[k] }, &out); err != nil {
 		t.Fatal(err)
 	}
-	var line map[string]any
-	if err := json.Unmarshal(out.Bytes(), &line); err != nil || line["level"] != "WARN" || !strings.Contains(line["message"].(string), "VERIFICATION IS OFF") {
+	var warns []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var line map[string]any
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if line["level"] == "WARN" {
+			warns = append(warns, line["message"].(string))
+		}
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "VERIFICATION IS OFF") {
 		t.Fatalf("want one loud WARN line, got %q", out.String())
 	}
 }
