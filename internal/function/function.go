@@ -13,9 +13,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -85,9 +85,9 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if cfg.SpaceHost != "" {
 		sw.Preconnect(cfg.SpaceHost)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsConfig(os.Getenv)
 	if err != nil {
-		return nil, fmt.Errorf("loading the AWS SDK configuration: %w", err)
+		return nil, err
 	}
 	awsDialer := preconnectingAWS(&awsCfg)
 	creds := credentials.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, credentials.Options{
