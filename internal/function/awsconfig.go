@@ -66,6 +66,15 @@ func awsConfig(getenv func(string) string) (aws.Config, error) {
 		p.Value.AccountID = getenv("AWS_ACCOUNT_ID")
 		cfg.Credentials = p
 	}
+	if err := readSettings(getenv, &cfg, &src); err != nil {
+		return aws.Config{}, fmt.Errorf("AWS SDK settings: %w", err)
+	}
+	return cfg, nil
+}
+
+// readSettings reads into cfg and src the settings that can be malformed;
+// the error names each malformed one.
+func readSettings(getenv func(string) string, cfg *aws.Config, src *endpointSources) error {
 	var errs []error
 	flag := func(name string, set func(bool)) {
 		switch v := getenv(name); {
@@ -110,10 +119,7 @@ func awsConfig(getenv func(string) string) (aws.Config, error) {
 			cfg.HTTPClient = client
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return aws.Config{}, fmt.Errorf("AWS SDK settings: %w", err)
-	}
-	return cfg, nil
+	return errors.Join(errs...)
 }
 
 func state[S any](b bool, on, off S) S {

@@ -61,9 +61,9 @@ func views(t *testing.T, cfg aws.Config) map[string]clientView {
 		t.Fatal(err)
 	}
 	return map[string]clientView{
-		"sqs":            view(q.Region, q.BaseEndpoint, q.EndpointOptions, q.AppID, q.RetryMaxAttempts, q.RetryMode, q.DefaultsMode, sqsEndpoint(ctx, sqs.NewFromConfig(cfg))),
+		"sqs":            view(q.Region, q.BaseEndpoint, q.EndpointOptions, q.AppID, q.RetryMaxAttempts, q.RetryMode, q.DefaultsMode, endpointAddr(ctx, q.EndpointResolverV2, sqs.EndpointParameters{Region: aws.String(q.Region), Endpoint: q.BaseEndpoint})),
 		"secretsmanager": view(sm.Region, sm.BaseEndpoint, sm.EndpointOptions, sm.AppID, sm.RetryMaxAttempts, sm.RetryMode, sm.DefaultsMode, smEndpoint.URI.String()),
-		"eventbridge":    view(eb.Region, eb.BaseEndpoint, eb.EndpointOptions, eb.AppID, eb.RetryMaxAttempts, eb.RetryMode, eb.DefaultsMode, eventBridgeEndpoint(ctx, eventbridge.NewFromConfig(cfg))),
+		"eventbridge":    view(eb.Region, eb.BaseEndpoint, eb.EndpointOptions, eb.AppID, eb.RetryMaxAttempts, eb.RetryMode, eb.DefaultsMode, endpointAddr(ctx, eb.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(eb.Region), Endpoint: eb.BaseEndpoint})),
 	}
 }
 

@@ -145,10 +145,10 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // percent-encoded), whatever path wrote it.
 func TestLogsRedactDerivedSecretForms(t *testing.T) {
 	var out bytes.Buffer
-	log, secrets := newLogger(&out, slog.LevelDebug)
+	log, register := newLogger(&out, slog.LevelDebug)
 	c := credentials.Credentials{ProjectID: "5a3e1c2b-7d4f-4e8a-9b6c-0d1e2f3a4b5c", APIToken: "PTdistinctive-token-77", SigningKey: "PSK_distinctive-key-88",
 		ForwardSigningSecret: whsec(5), PreviousForwardSigningSecret: whsec(6), PreviousSigningKey: "PSK_previous-key-99"}
-	registerSecrets(secrets)(c)
+	register(c)
 	basic := base64.StdEncoding.EncodeToString([]byte(c.ProjectID + ":" + c.APIToken))
 	var forms []string
 	for _, v := range []string{c.APIToken, c.SigningKey, c.PreviousSigningKey, c.ForwardSigningSecret, strings.TrimPrefix(c.PreviousForwardSigningSecret, "whsec_")} {

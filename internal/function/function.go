@@ -24,8 +24,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
-	"github.com/signalwire-lambda/participants/internal/preconnect"
-	"github.com/signalwire-lambda/participants/internal/redact"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 )
@@ -65,15 +63,15 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var forwardDialer *preconnect.Dialer
+	var warmForward func(addr string)
 	if o.forwardHTTP == nil {
-		o.forwardHTTP, forwardDialer = preconnectingHTTP()
+		o.forwardHTTP, warmForward = preconnectingHTTP()
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return nil, err
 	}
-	log, secrets := newLogger(stdout, cfg.LogLevel)
+	log, onLoad := newLogger(stdout, cfg.LogLevel)
 	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService)
 
 	// A cold request needs the secret and a TLS connection to the Space
@@ -89,28 +87,22 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if err != nil {
 		return nil, err
 	}
-	awsDialer := preconnectingAWS(&awsCfg)
+	warmAWS := preconnectingAWS(&awsCfg)
 	creds := credentials.New(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, credentials.Options{
 		TTL: cfg.CredentialsTTL, ForwardSigningSecret: cfg.ForwardHTTPSURL != "", SpaceHost: cfg.SpaceHost,
-		Log: log, OnLoad: registerSecrets(secrets),
+		Log: log, OnLoad: onLoad,
 	})
 	creds.Prefetch()
 	core := app.New(creds, sw, log)
 	hookOpts, warmDestinations, err := destinations{
-		cfg: cfg, aws: awsCfg, awsDialer: awsDialer, forwardHTTP: o.forwardHTTP, forwardDialer: forwardDialer,
+		cfg: cfg, aws: awsCfg, warmAWS: warmAWS, forwardHTTP: o.forwardHTTP, warmForward: warmForward,
 		creds: creds, userAgent: userAgent,
 	}.webhookOptions(ctx)
 	if err != nil {
 		return nil, err
 	}
 	hooks := app.NewWebhooks(core, hookOpts)
-	log.Info("function initialized", "version", v)
-	for _, w := range cfg.Warnings {
-		log.Warn(w)
-	}
-	if !cfg.VerifySignatures {
-		log.Warn("WEBHOOK SIGNATURE VERIFICATION IS OFF: the webhook route accepts unsigned requests. This is allowed only in local runs (AWS_SAM_LOCAL=true).")
-	}
+	logInit(log, cfg, v)
 	router := trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, metrics)
 	if len(warmDestinations) > 0 {
 		router.BeforeFirstWebhook(func() {
@@ -122,21 +114,15 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	return router, nil
 }
 
-// newLogger returns the function's logger: every line passes through a
-// redactor, which learns each secret value (and its encodings) as the
-// credentials cache loads it (registerSecrets).
-func newLogger(stdout io.Writer, level slog.Leveler) (*slog.Logger, *redact.Set) {
-	secrets := &redact.Set{}
-	log := obs.NewLogger(stdout, level)
-	return slog.New(redact.Handler(log.Handler(), secrets)), secrets
-}
-
-// registerSecrets returns the credentials cache's OnLoad hook: every secret
-// value of a loaded set, and its Basic credentials, join the redactor.
-func registerSecrets(secrets *redact.Set) func(credentials.Credentials) {
-	return func(c credentials.Credentials) {
-		secrets.Add(c.SecretValues()...)
-		secrets.AddBasic(c.ProjectID, c.APIToken)
+// logInit writes the init log line (the version) and the configuration's
+// warnings.
+func logInit(log *slog.Logger, cfg config.Config, version string) {
+	log.Info("function initialized", "version", version)
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	if !cfg.VerifySignatures {
+		log.Warn("WEBHOOK SIGNATURE VERIFICATION IS OFF: the webhook route accepts unsigned requests. This is allowed only in local runs (AWS_SAM_LOCAL=true).")
 	}
 }
 
@@ -157,13 +143,13 @@ func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forwa
 // destinations is what New has built that the webhook destinations and
 // queues use.
 type destinations struct {
-	cfg           config.Config
-	aws           aws.Config
-	awsDialer     *preconnect.Dialer // nil: no early connections to AWS
-	forwardHTTP   *http.Client
-	forwardDialer *preconnect.Dialer // nil: the caller's HTTP client
-	creds         app.CredentialSource
-	userAgent     string
+	cfg         config.Config
+	aws         aws.Config
+	warmAWS     func(addr string) // opens a connection to AWS early; nil: none
+	forwardHTTP *http.Client
+	warmForward func(addr string) // the same for forwardHTTP; nil: none
+	creds       app.CredentialSource
+	userAgent   string
 }
 
 // webhookOptions builds the webhook processor's options: the destinations,
@@ -174,10 +160,8 @@ func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, [
 	// (Router.BeforeFirstWebhook), while it waits for the secret and the
 	// participant: a cold read does not pay for them.
 	var warmDestinations []func()
-	if d.forwardDialer != nil && d.cfg.ForwardHTTPSURL != "" {
-		if addr := urlAddr(d.cfg.ForwardHTTPSURL); addr != "" {
-			warmDestinations = append(warmDestinations, func() { d.forwardDialer.Preconnect(addr) })
-		}
+	if d.cfg.ForwardHTTPSURL != "" {
+		warmDestinations = warm(warmDestinations, d.warmForward, urlAddr(d.cfg.ForwardHTTPSURL))
 	}
 
 	hookOpts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, DeferUnverified: d.cfg.DeferUnverified, MaxReceiveCount: d.cfg.MaxReceiveCount}
@@ -195,9 +179,9 @@ func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, [
 			return app.WebhookOptions{}, nil, fmt.Errorf("FORWARD_EVENT_BUS: %w", err)
 		}
 		hookOpts.Destinations = append(hookOpts.Destinations, dest)
-		if addr := eventBridgeEndpoint(ctx, eb); d.awsDialer != nil && addr != "" {
-			warmDestinations = append(warmDestinations, func() { d.awsDialer.Preconnect(addr) })
-		}
+		o := eb.Options()
+		warmDestinations = warm(warmDestinations, d.warmAWS, endpointAddr(ctx, o.EndpointResolverV2,
+			eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}))
 	}
 	if d.cfg.ForwardQueueURL != "" {
 		q := sqs.NewFromConfig(d.aws, once)
@@ -206,9 +190,9 @@ func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, [
 			return app.WebhookOptions{}, nil, fmt.Errorf("FORWARD_SQS_QUEUE_URL: %w", err)
 		}
 		hookOpts.Destinations = append(hookOpts.Destinations, dest)
-		if addr := sqsEndpoint(ctx, q); d.awsDialer != nil && addr != "" {
-			warmDestinations = append(warmDestinations, func() { d.awsDialer.Preconnect(addr) })
-		}
+		o := q.Options()
+		warmDestinations = warm(warmDestinations, d.warmAWS, endpointAddr(ctx, o.EndpointResolverV2,
+			sqs.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}))
 	}
 	if d.cfg.RetryQueueURL != "" {
 		q, err := forward.NewQueue(sqs.NewFromConfig(d.aws), d.cfg.RetryQueueURL)

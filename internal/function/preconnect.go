@@ -8,17 +8,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/signalwire-lambda/participants/internal/preconnect"
 )
 
 // preconnectingAWS makes the SDK's HTTP client (shared by every service
 // client built from cfg) open its TLS connections through a
-// preconnect.Dialer with the SDK's own TLS settings, and returns that
-// Dialer; nil, leaving cfg as is, when the client is not the SDK's
-// buildable one or a proxy is configured.
-func preconnectingAWS(cfg *aws.Config) *preconnect.Dialer {
+// preconnect.Dialer with the SDK's own TLS settings, and returns the
+// function that opens one early; nil, leaving cfg as is, when the client is
+// not the SDK's buildable one or a proxy is configured.
+func preconnectingAWS(cfg *aws.Config) func(addr string) {
 	if preconnect.ProxyConfigured() {
 		return nil
 	}
@@ -42,43 +41,44 @@ func preconnectingAWS(cfg *aws.Config) *preconnect.Dialer {
 		d = preconnect.New(conf)
 		tr.DialTLSContext = d.DialTLSContext
 	})
-	return d
+	if d == nil {
+		return nil
+	}
+	return d.Preconnect
 }
 
 // preconnectingHTTP returns a clone of http.DefaultTransport whose TLS
-// connections come from a preconnect.Dialer (nil Dialer and a plain clone
-// when a proxy is configured).
-func preconnectingHTTP() (*http.Client, *preconnect.Dialer) {
+// connections come from a preconnect.Dialer, and the function that opens
+// one early (a plain clone and nil when a proxy is configured).
+func preconnectingHTTP() (*http.Client, func(addr string)) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if preconnect.ProxyConfigured() {
 		return &http.Client{Transport: tr}, nil
 	}
 	d := preconnect.New(&tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 	tr.DialTLSContext = d.DialTLSContext
-	return &http.Client{Transport: tr}, d
+	return &http.Client{Transport: tr}, d.Preconnect
 }
 
-// sqsEndpoint and eventBridgeEndpoint resolve the host:port a client sends
-// to, as the SDK will (its endpoint resolver with the client's region and
-// base endpoint, e.g. AWS_ENDPOINT_URL_SQS); "" when unknown or not HTTPS.
-func sqsEndpoint(ctx context.Context, c *sqs.Client) string {
-	o := c.Options()
-	if o.EndpointResolverV2 == nil {
-		return ""
+// warm appends to list a warm-up opening a connection to addr through
+// open, when both are known.
+func warm(list []func(), open func(addr string), addr string) []func() {
+	if open == nil || addr == "" {
+		return list
 	}
-	ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, sqs.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint})
-	if err != nil {
-		return ""
-	}
-	return httpsAddr(ep.URI)
+	return append(list, func() { open(addr) })
 }
 
-func eventBridgeEndpoint(ctx context.Context, c *eventbridge.Client) string {
-	o := c.Options()
-	if o.EndpointResolverV2 == nil {
+// endpointAddr resolves the host:port a client sends to, as the SDK will
+// (its endpoint resolver r with the client's region and base endpoint, e.g.
+// AWS_ENDPOINT_URL_SQS); "" when unknown or not HTTPS.
+func endpointAddr[P any](ctx context.Context, r interface {
+	ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error)
+}, params P) string {
+	if r == nil {
 		return ""
 	}
-	ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint})
+	ep, err := r.ResolveEndpoint(ctx, params)
 	if err != nil {
 		return ""
 	}

@@ -1,0 +1,23 @@
+package function
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/signalwire-lambda/participants/internal/credentials"
+	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/redact"
+)
+
+// newLogger returns the function's logger, whose every line passes
+// through a redactor, and the credentials cache's OnLoad hook that teaches
+// the redactor each secret value of a loaded set (its encodings, and its
+// Basic credentials).
+func newLogger(stdout io.Writer, level slog.Leveler) (*slog.Logger, func(credentials.Credentials)) {
+	secrets := &redact.Set{}
+	log := obs.NewLogger(stdout, level)
+	return slog.New(redact.Handler(log.Handler(), secrets)), func(c credentials.Credentials) {
+		secrets.Add(c.SecretValues()...)
+		secrets.AddBasic(c.ProjectID, c.APIToken)
+	}
+}
