@@ -14,7 +14,7 @@ import (
 )
 
 // Problem types (the suffixes of their type URIs) and the Lambda error
-// types direct invocations get for them. docs/ERRORS.md's error table lists them.
+// types direct invocations get for them. docs/problems.md documents each.
 const (
 	ProblemInvalidSID             = "invalid-sid"
 	ProblemBadRequest             = "bad-request"
