@@ -76,15 +76,6 @@ func decodeSigningSecret(s string) ([]byte, error) {
 // HTTPSOption configures an HTTPS destination.
 type HTTPSOption func(*HTTPS)
 
-// WithClock sets the clock that stamps webhook-timestamp (default time.Now).
-func WithClock(now func() time.Time) HTTPSOption {
-	return func(h *HTTPS) {
-		if now != nil {
-			h.now = now
-		}
-	}
-}
-
 // WithPreviousSecret adds a second signing secret (see
 // ValidateSigningSecret) for a rotation: each request then carries two
 // signatures in webhook-signature, space-separated as Standard Webhooks
@@ -107,7 +98,6 @@ type HTTPS struct {
 	keys      [][]byte // current first
 	previous  string   // WithPreviousSecret, decoded into keys by NewHTTPS
 	client    *http.Client
-	now       func() time.Time
 	userAgent string
 }
 
@@ -135,7 +125,6 @@ func NewHTTPS(endpoint, secret string, client *http.Client, opts ...HTTPSOption)
 		safeURL:   safe,
 		keys:      [][]byte{key},
 		client:    c,
-		now:       time.Now,
 		userAgent: "signalwire-participants-lambda", // the function adds "/" + its version (WithUserAgent)
 	}
 	for _, opt := range opts {
@@ -195,7 +184,7 @@ func (h *HTTPS) Send(ctx context.Context, m Message) error {
 	if m.ID == "" {
 		return errors.New("https destination: message has no id")
 	}
-	timestamp := strconv.FormatInt(h.now().Unix(), 10)
+	timestamp := strconv.FormatInt(time.Now().Unix(), 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.endpoint, bytes.NewReader(m.Body))
 	if err != nil {
 		return fmt.Errorf("https destination %s: build request: %w", h.safeURL, err)

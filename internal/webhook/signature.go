@@ -138,7 +138,6 @@ type Verified struct {
 // ErrMalformedBody (a form body that does not parse) or ErrInvalidSignature.
 // They name the URLs tried, never the key or an expected signature.
 func (r SignedRequest) Verify(key string) (Verified, error) {
-	candidateURLs, contentType, body, form := r.CandidateURLs, r.ContentType, r.Body, r.Form
 	signature := strings.TrimSpace(r.Signature)
 	if signature == "" {
 		return Verified{}, fmt.Errorf("verify signature: %w", ErrMissingSignature)
@@ -146,24 +145,45 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 	if key == "" {
 		return Verified{}, fmt.Errorf("verify signature: %w", ErrNoSigningKey)
 	}
-	urls := expandCandidates(candidateURLs)
+	urls := expandCandidates(r.CandidateURLs)
 	if len(urls) == 0 {
 		return Verified{}, fmt.Errorf("verify signature: no candidate URL: %w", ErrInvalidSignature)
 	}
-	if form == nil {
-		switch mediaType(contentType) {
-		case FormContentType:
-			parsed, err := ParseForm(body)
-			if err != nil {
-				return Verified{}, fmt.Errorf("verify signature: %w", err)
-			}
-			form = parsed
-		case "":
-			if parsed, err := ParseForm(body); err == nil {
-				form = parsed
-			}
+	form, err := signedForm(r.ContentType, r.Body, r.Form)
+	if err != nil {
+		return Verified{}, fmt.Errorf("verify signature: %w", err)
+	}
+	v, hashMismatch, ok := match(key, signature, urls, form, r.Body)
+	switch {
+	case ok:
+		return v, nil
+	case hashMismatch:
+		return Verified{}, fmt.Errorf("verify signature: body does not match the URL's %s: %w", bodyHashParam, ErrInvalidSignature)
+	}
+	return Verified{}, fmt.Errorf("verify signature: no match for %s: %w", strings.Join(urls, ", "), ErrInvalidSignature)
+}
+
+// signedForm is the form a form signature would cover: form when the caller
+// parsed it already, else the body parsed as a form when the content type
+// says so (or says nothing and it parses); nil otherwise.
+func signedForm(contentType string, body []byte, form url.Values) (url.Values, error) {
+	if form != nil {
+		return form, nil
+	}
+	switch mediaType(contentType) {
+	case FormContentType:
+		return ParseForm(body)
+	case "":
+		if parsed, err := ParseForm(body); err == nil {
+			return parsed, nil
 		}
 	}
+	return nil, nil
+}
+
+// match tries every scheme against every candidate URL. hashMismatch
+// reports a URL whose signature matched but whose bodySHA256 did not.
+func match(key, signature string, urls []string, form url.Values, body []byte) (v Verified, hashMismatch, ok bool) {
 	var orderings []url.Values
 	if form != nil {
 		orderings = FormOrderings(form)
@@ -171,14 +191,13 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 	got := []byte(signature)
 	gotHex := []byte(strings.ToLower(signature))
 	mac := hmac.New(sha1.New, []byte(key))
-	var hashMismatch bool
 	hexBody := isJSONObject(body)
 	for _, u := range urls {
 		for _, f := range orderings {
 			mac.Reset()
 			writeSigned(mac, u, f)
 			if equalBase64(mac.Sum(nil), got) {
-				return Verified{Scheme: SchemeForm, Form: f}, nil
+				return Verified{Scheme: SchemeForm, Form: f}, false, true
 			}
 		}
 		if want, ok := bodyHash(u); ok {
@@ -187,7 +206,7 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 			if equalBase64(mac.Sum(nil), got) {
 				sum := sha256.Sum256(body)
 				if subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(want)) == 1 {
-					return Verified{Scheme: SchemeBodySHA256}, nil
+					return Verified{Scheme: SchemeBodySHA256}, false, true
 				}
 				hashMismatch = true
 			}
@@ -199,13 +218,10 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 		mac.Write([]byte(u))
 		mac.Write(body)
 		if equalHex(mac.Sum(nil), gotHex) {
-			return Verified{Scheme: SchemeHex}, nil
+			return Verified{Scheme: SchemeHex}, false, true
 		}
 	}
-	if hashMismatch {
-		return Verified{}, fmt.Errorf("verify signature: body does not match the URL's %s: %w", bodyHashParam, ErrInvalidSignature)
-	}
-	return Verified{}, fmt.Errorf("verify signature: no match for %s: %w", strings.Join(urls, ", "), ErrInvalidSignature)
+	return Verified{}, hashMismatch, false
 }
 
 // SignJSON returns the signature SignalWire's own APIs (RELAY / Calling,

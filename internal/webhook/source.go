@@ -2,9 +2,11 @@ package webhook
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/signalwire-lambda/participants/internal/rfc2822"
+	"github.com/signalwire-lambda/participants/internal/participant"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"net/url"
 	"slices"
 	"strconv"
@@ -156,7 +158,7 @@ func (s Source) checkCore() error {
 		}
 		switch f.key {
 		case "account_sid", "conference_sid", "call_sid", "parent_call_sid":
-			if !IsSID(text) && !(f.key == "parent_call_sid" && text == "") {
+			if !isSID(text) && !(f.key == "parent_call_sid" && text == "") {
 				return fmt.Errorf("%s %.80q is not a SID", f.name, text)
 			}
 		case "status_callback_event", "call_status":
@@ -174,37 +176,15 @@ func (s Source) checkCore() error {
 	return nil
 }
 
-// IsSID reports whether s is a SignalWire SID (a UUID, any case) or a
-// Twilio-style SID (two ASCII letters and 32 hex digits).
-func IsSID(s string) bool {
-	switch len(s) {
-	case 36:
-		for i := 0; i < len(s); i++ {
-			if i == 8 || i == 13 || i == 18 || i == 23 {
-				if s[i] != '-' {
-					return false
-				}
-			} else if !isHex(s[i]) {
-				return false
-			}
-		}
-		return true
-	case 34:
-		if !isLetter(s[0]) || !isLetter(s[1]) {
-			return false
-		}
-		for i := 2; i < len(s); i++ {
-			if !isHex(s[i]) {
-				return false
-			}
-		}
-		return true
+// isSID reports whether s is a SignalWire SID (a UUID, any case: see
+// signalwire.ValidateSID) or a Twilio-style SID (two ASCII letters and 32
+// hex digits).
+func isSID(s string) bool {
+	if len(s) == 34 {
+		_, err := hex.DecodeString(s[2:])
+		return isLetter(s[0]) && isLetter(s[1]) && err == nil
 	}
-	return false
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+	return signalwire.ValidateSID("", s) == nil
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
@@ -300,8 +280,8 @@ func convert(key, text string) (value any, ok bool) {
 		}
 		return n, true
 	case inList(TimeKeys, key):
-		t, ok := rfc2822.Parse(text)
-		if !ok {
+		t, err := participant.ParseDate(text)
+		if err != nil {
 			return nil, false
 		}
 		return t.Format(time.RFC3339Nano), true

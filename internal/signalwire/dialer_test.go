@@ -1,4 +1,4 @@
-package preconnect
+package signalwire
 
 import (
 	"crypto/tls"
@@ -53,7 +53,7 @@ func (s *server) addr() string { return s.srv.Listener.Addr().String() }
 func (s *server) client() (*Dialer, *http.Client) {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.srv.Certificate())
-	d := New(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
+	d := NewDialer(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
 	return d, &http.Client{Transport: &http.Transport{DialTLSContext: d.DialTLSContext, ForceAttemptHTTP2: true}}
 }
 

@@ -1,9 +1,10 @@
-// Package preconnect opens TLS connections ahead of the first request: at
-// init, while the secret is being fetched, the function starts the TCP and
-// TLS handshakes with SignalWire and its destinations, and each one's first
-// request finds the connection ready. A Dialer is an http.Transport's
-// DialTLSContext; the transport pools the connections as usual.
-package preconnect
+package signalwire
+
+// Preconnection: at init, while the secret is being fetched, the function
+// starts the TCP and TLS handshakes with SignalWire and its destinations
+// (AWS, the HTTPS endpoint), and each one's first request finds the
+// connection ready. A Dialer is an http.Transport's DialTLSContext; the
+// transport pools the connections as usual.
 
 import (
 	"context"
@@ -35,8 +36,8 @@ const (
 // transport without a proxy (ProxyConfigured): with a proxy, net/http would
 // hand it the proxy's address.
 type Dialer struct {
-	// Net dials the TCP connections.
-	Net  net.Dialer
+	// tcp dials the TCP connections.
+	tcp  net.Dialer
 	conf *tls.Config
 	now  func() time.Time
 
@@ -52,15 +53,15 @@ type predial struct {
 	at   time.Time // when the handshake finished
 }
 
-// New returns a Dialer whose connections use a copy of conf (nil: TLS 1.2+,
+// NewDialer returns a Dialer whose connections use a copy of conf (nil: TLS 1.2+,
 // system roots). Its NextProtos must match the transport's: set h2 and
 // http/1.1 for a transport with ForceAttemptHTTP2, as net/http would.
-func New(conf *tls.Config) *Dialer {
+func NewDialer(conf *tls.Config) *Dialer {
 	if conf == nil {
 		conf = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return &Dialer{
-		Net:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+		tcp:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
 		conf:    conf.Clone(),
 		now:     time.Now,
 		pending: map[string]*predial{},
@@ -146,7 +147,7 @@ func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dialing %s: %w", addr, err)
 	}
-	raw, err := d.Net.DialContext(ctx, "tcp", addr)
+	raw, err := d.tcp.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
