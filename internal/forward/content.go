@@ -15,17 +15,8 @@ const MaxMessageBytes = 256 << 10
 // message bodies and attribute values: #x9 #xA #xD #x20-#xD7FF
 // #xE000-#xFFFD #x10000-#x10FFFF.
 func SQSAllowed(r rune) bool {
-	switch {
-	case r == 0x9, r == 0xA, r == 0xD:
-		return true
-	case r >= 0x20 && r <= 0xD7FF:
-		return true
-	case r >= 0xE000 && r <= 0xFFFD:
-		return true
-	case r >= 0x10000 && r <= 0x10FFFF:
-		return true
-	}
-	return false
+	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
+		(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
 // ValidSQSText reports whether s is valid UTF-8 made only of characters

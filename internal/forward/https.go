@@ -21,14 +21,14 @@ import (
 
 // Standard Webhooks header names.
 const (
-	// HeaderWebhookID carries the event id (Message.ID).
-	HeaderWebhookID = "webhook-id"
-	// HeaderWebhookTimestamp carries the signing time in unix seconds.
-	HeaderWebhookTimestamp = "webhook-timestamp"
-	// HeaderWebhookSignature carries "v1,<base64 HMAC-SHA256>".
-	HeaderWebhookSignature = "webhook-signature"
-	// HeaderTraceID carries the AWS X-Ray trace header on to the endpoint.
-	HeaderTraceID = "X-Amzn-Trace-Id"
+	// headerWebhookID carries the event id (Message.ID).
+	headerWebhookID = "webhook-id"
+	// headerWebhookTimestamp carries the signing time in unix seconds.
+	headerWebhookTimestamp = "webhook-timestamp"
+	// headerWebhookSignature carries "v1,<base64 HMAC-SHA256>".
+	headerWebhookSignature = "webhook-signature"
+	// headerTraceID carries the AWS X-Ray trace header on to the endpoint.
+	headerTraceID = "X-Amzn-Trace-Id"
 )
 
 // SigningSecretPrefix is the optional prefix of a Standard Webhooks secret.
@@ -193,11 +193,11 @@ func (h *HTTPS) Send(ctx context.Context, m Message) error {
 	if h.userAgent != "" {
 		req.Header.Set("User-Agent", h.userAgent)
 	}
-	req.Header.Set(HeaderWebhookID, m.ID)
-	req.Header.Set(HeaderWebhookTimestamp, timestamp)
-	req.Header.Set(HeaderWebhookSignature, h.signatures(m.ID, timestamp, m.Body))
+	req.Header.Set(headerWebhookID, m.ID)
+	req.Header.Set(headerWebhookTimestamp, timestamp)
+	req.Header.Set(headerWebhookSignature, h.signatures(m.ID, timestamp, m.Body))
 	if trace := obs.TraceID(ctx); trace != "" {
-		req.Header.Set(HeaderTraceID, trace)
+		req.Header.Set(headerTraceID, trace)
 	}
 
 	resp, err := h.client.Do(req)

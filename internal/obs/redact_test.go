@@ -14,8 +14,8 @@ import (
 )
 
 const (
-	project = "5a3e1c2b-7d4f-4e8a-9b6c-0d1e2f3a4b5c"
-	token   = "PTtok+en/with=odd&chars<>0123"
+	project    = "5a3e1c2b-7d4f-4e8a-9b6c-0d1e2f3a4b5c"
+	token      = "PTtok+en/with=odd&chars<>0123"
 	signingKey = "PSK_signing-key-value"
 )
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -133,32 +132,6 @@ func NewClient(opts Options) *Client {
 		c.http = defaultHTTPClient(tlsConf, c.dialer)
 	}
 	return c
-}
-
-// defaultHTTPClient keeps connections alive across warm invocations. Its
-// TLS connections come from dialer when there is one (TLS 1.2+, h2
-// offered), which can open one ahead of the first request.
-func defaultHTTPClient(tlsConf *tls.Config, dialer *Dialer) *http.Client {
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          16,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       tlsConf,
-	}
-	if dialer != nil {
-		tr.DialTLSContext = dialer.DialTLSContext
-	}
-	return &http.Client{
-		Transport: tr,
-		// A redirect would be a misconfigured Space host; never follow it
-		// with the credentials.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }
 
 // participantURL builds the resource URL. The SIDs are validated already;

@@ -109,15 +109,10 @@ func TestPreconnectionCarriesTheFirstRequests(t *testing.T) {
 func TestStalePreconnectionIsReplaced(t *testing.T) {
 	s := newServer(t, nil)
 	d, c := s.client()
-	var mu sync.Mutex
-	now := time.Now()
-	d.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	d.Preconnect(s.addr())
 	first := s.waitAccepted(t)
-	waitHandshake(t, d, s.addr())
-	mu.Lock()
-	now = now.Add(maxPreconnectAge + time.Second)
-	mu.Unlock()
+	p := waitHandshake(t, d, s.addr())
+	p.at = p.at.Add(-maxPreconnectAge - time.Second) // as if init were long ago
 	s.get(t, c)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -100,7 +100,7 @@ type Verified struct {
 	// Scheme is the scheme that matched.
 	Scheme Scheme
 	// Form is, for SchemeForm, the form exactly as signed: the received form,
-	// or the ordering of it (see FormOrderings) that matched. A lossy
+	// or the ordering of it (see formOrderings) that matched. A lossy
 	// ordering (duplicates dropped, first value only) means values were
 	// received that no signature covers: only Form may be used. Nil for the
 	// other schemes.
@@ -118,7 +118,7 @@ type Verified struct {
 //     is application/x-www-form-urlencoded (or empty), the form is parsed
 //     from r.Body; a non-nil r.Form must be the one parsed from r.Body. A
 //     repeated parameter is signed differently by different validators, so
-//     each of FormOrderings is tried.
+//     each of formOrderings is tried.
 //   - SchemeBodySHA256, when the URL carries a bodySHA256 query parameter: the
 //     signature covers the URL alone and the lowercase hex SHA-256 of body
 //     must equal that parameter.
@@ -186,7 +186,7 @@ func signedForm(contentType string, body []byte, form url.Values) (url.Values, e
 func match(key, signature string, urls []string, form url.Values, body []byte) (v Verified, hashMismatch, ok bool) {
 	var orderings []url.Values
 	if form != nil {
-		orderings = FormOrderings(form)
+		orderings = formOrderings(form)
 	}
 	got := []byte(signature)
 	gotHex := []byte(strings.ToLower(signature))
@@ -246,7 +246,7 @@ func WithBodySHA256(fullURL string, rawBody []byte) string {
 	return fullURL + sep + bodyHashParam + "=" + hex.EncodeToString(sum[:])
 }
 
-// FormOrderings returns the forms a validator may have signed for form: the
+// formOrderings returns the forms a validator may have signed for form: the
 // values of each repeated parameter in the order received (SignalWire's and
 // Twilio's documented scheme), sorted, deduplicated then sorted, and only the
 // first value (twilio-go's RequestValidator). Reference validators disagree
@@ -254,7 +254,7 @@ func WithBodySHA256(fullURL string, rawBody []byte) string {
 // accepted; they differ only in how the values of one parameter are ordered
 // or repeated, never in which names or values were sent. Without repeated
 // parameters there is one ordering, form itself.
-func FormOrderings(form url.Values) []url.Values {
+func formOrderings(form url.Values) []url.Values {
 	repeated := false
 	for _, vs := range form {
 		if len(vs) > 1 {
