@@ -24,8 +24,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
-	"github.com/signalwire-lambda/participants/internal/preconnect"
-	"github.com/signalwire-lambda/participants/internal/redact"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 )
@@ -68,7 +66,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var forwardDialer *preconnect.Dialer
+	var forwardDialer *signalwire.Dialer
 	if o.forwardHTTP == nil {
 		o.forwardHTTP, forwardDialer = preconnectingHTTP()
 	}
@@ -125,15 +123,15 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 // newLogger returns the function's logger: every line passes through a
 // redactor, which learns each secret value (and its encodings) as the
 // credentials cache loads it (registerSecrets).
-func newLogger(stdout io.Writer, level slog.Leveler) (*slog.Logger, *redact.Set) {
-	secrets := &redact.Set{}
+func newLogger(stdout io.Writer, level slog.Leveler) (*slog.Logger, *obs.Secrets) {
+	secrets := &obs.Secrets{}
 	log := obs.NewLogger(stdout, level)
-	return slog.New(redact.Handler(log.Handler(), secrets)), secrets
+	return slog.New(obs.Redacting(log.Handler(), secrets)), secrets
 }
 
 // registerSecrets returns the credentials cache's OnLoad hook: every secret
 // value of a loaded set, and its Basic credentials, join the redactor.
-func registerSecrets(secrets *redact.Set) func(credentials.Credentials) {
+func registerSecrets(secrets *obs.Secrets) func(credentials.Credentials) {
 	return func(c credentials.Credentials) {
 		secrets.Add(c.SecretValues()...)
 		secrets.AddBasic(c.ProjectID, c.APIToken)
@@ -159,9 +157,9 @@ func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forwa
 type destinations struct {
 	cfg           config.Config
 	aws           aws.Config
-	awsDialer     *preconnect.Dialer // nil: no early connections to AWS
+	awsDialer     *signalwire.Dialer // nil: no early connections to AWS
 	forwardHTTP   *http.Client
-	forwardDialer *preconnect.Dialer // nil: the caller's HTTP client
+	forwardDialer *signalwire.Dialer // nil: the caller's HTTP client
 	creds         app.CredentialSource
 	userAgent     string
 }

@@ -10,16 +10,16 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/signalwire-lambda/participants/internal/preconnect"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
 // preconnectingAWS makes the SDK's HTTP client (shared by every service
 // client built from cfg) open its TLS connections through a
-// preconnect.Dialer with the SDK's own TLS settings, and returns that
+// signalwire.Dialer with the SDK's own TLS settings, and returns that
 // Dialer; nil, leaving cfg as is, when the client is not the SDK's
 // buildable one or a proxy is configured.
-func preconnectingAWS(cfg *aws.Config) *preconnect.Dialer {
-	if preconnect.ProxyConfigured() {
+func preconnectingAWS(cfg *aws.Config) *signalwire.Dialer {
+	if signalwire.ProxyConfigured() {
 		return nil
 	}
 	if cfg.HTTPClient == nil { // what each service client would build itself
@@ -29,7 +29,7 @@ func preconnectingAWS(cfg *aws.Config) *preconnect.Dialer {
 	if !ok {
 		return nil
 	}
-	var d *preconnect.Dialer
+	var d *signalwire.Dialer
 	cfg.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) {
 		conf := &tls.Config{MinVersion: tls.VersionTLS12}
 		if tr.TLSClientConfig != nil {
@@ -39,21 +39,21 @@ func preconnectingAWS(cfg *aws.Config) *preconnect.Dialer {
 		if tr.ForceAttemptHTTP2 {
 			conf.NextProtos = []string{"h2", "http/1.1"}
 		}
-		d = preconnect.New(conf)
+		d = signalwire.NewDialer(conf)
 		tr.DialTLSContext = d.DialTLSContext
 	})
 	return d
 }
 
 // preconnectingHTTP returns a clone of http.DefaultTransport whose TLS
-// connections come from a preconnect.Dialer (nil Dialer and a plain clone
+// connections come from a signalwire.Dialer (nil Dialer and a plain clone
 // when a proxy is configured).
-func preconnectingHTTP() (*http.Client, *preconnect.Dialer) {
+func preconnectingHTTP() (*http.Client, *signalwire.Dialer) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if preconnect.ProxyConfigured() {
+	if signalwire.ProxyConfigured() {
 		return &http.Client{Transport: tr}, nil
 	}
-	d := preconnect.New(&tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	d := signalwire.NewDialer(&tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 	tr.DialTLSContext = d.DialTLSContext
 	return &http.Client{Transport: tr}, d
 }
@@ -90,7 +90,7 @@ func httpsAddr(u url.URL) string {
 	if u.Scheme != "https" || u.Host == "" {
 		return ""
 	}
-	return preconnect.HostPort(u.Host)
+	return signalwire.HostPort(u.Host)
 }
 
 // urlAddr is httpsAddr of a URL string.

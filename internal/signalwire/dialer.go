@@ -1,15 +1,17 @@
-// Package preconnect opens TLS connections ahead of the first request: at
-// init, while the secret is being fetched, the function starts the TCP and
-// TLS handshakes with SignalWire and its destinations, and each one's first
-// request finds the connection ready. A Dialer is an http.Transport's
-// DialTLSContext; the transport pools the connections as usual.
-package preconnect
+package signalwire
+
+// Preconnection: at init, while the secret is being fetched, the function
+// starts the TCP and TLS handshakes with SignalWire and its destinations
+// (AWS, the HTTPS endpoint), and each one's first request finds the
+// connection ready. A Dialer is an http.Transport's DialTLSContext; the
+// transport pools the connections as usual.
 
 import (
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -35,10 +37,9 @@ const (
 // transport without a proxy (ProxyConfigured): with a proxy, net/http would
 // hand it the proxy's address.
 type Dialer struct {
-	// Net dials the TCP connections.
-	Net  net.Dialer
+	// tcp dials the TCP connections.
+	tcp  net.Dialer
 	conf *tls.Config
-	now  func() time.Time
 
 	mu      sync.Mutex
 	pending map[string]*predial // by "host:port"
@@ -52,17 +53,16 @@ type predial struct {
 	at   time.Time // when the handshake finished
 }
 
-// New returns a Dialer whose connections use a copy of conf (nil: TLS 1.2+,
+// NewDialer returns a Dialer whose connections use a copy of conf (nil: TLS 1.2+,
 // system roots). Its NextProtos must match the transport's: set h2 and
 // http/1.1 for a transport with ForceAttemptHTTP2, as net/http would.
-func New(conf *tls.Config) *Dialer {
+func NewDialer(conf *tls.Config) *Dialer {
 	if conf == nil {
 		conf = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return &Dialer{
-		Net:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+		tcp:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
 		conf:    conf.Clone(),
-		now:     time.Now,
 		pending: map[string]*predial{},
 	}
 }
@@ -103,7 +103,7 @@ func (d *Dialer) Preconnect(addr string) {
 		ctx, cancel := context.WithTimeout(context.Background(), preconnectTimeout)
 		defer cancel()
 		p.conn, p.err = d.dial(ctx, addr)
-		p.at = d.now()
+		p.at = time.Now()
 		close(p.done)
 	}()
 }
@@ -121,7 +121,7 @@ func (d *Dialer) DialTLSContext(ctx context.Context, network, addr string) (net.
 		select {
 		case <-p.done:
 			if p.err == nil {
-				if d.now().Sub(p.at) < maxPreconnectAge {
+				if time.Since(p.at) < maxPreconnectAge {
 					return p.conn, nil
 				}
 				_ = p.conn.Close()
@@ -146,7 +146,7 @@ func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dialing %s: %w", addr, err)
 	}
-	raw, err := d.Net.DialContext(ctx, "tcp", addr)
+	raw, err := d.tcp.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -160,4 +160,30 @@ func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// defaultHTTPClient keeps connections alive across warm invocations. Its
+// TLS connections come from dialer when there is one (TLS 1.2+, h2
+// offered), which can open one ahead of the first request.
+func defaultHTTPClient(tlsConf *tls.Config, dialer *Dialer) *http.Client {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          16,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       tlsConf,
+	}
+	if dialer != nil {
+		tr.DialTLSContext = dialer.DialTLSContext
+	}
+	return &http.Client{
+		Transport: tr,
+		// A redirect would be a misconfigured Space host; never follow it
+		// with the credentials.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }

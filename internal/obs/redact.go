@@ -1,31 +1,33 @@
-// Package redact removes secret values, and every form derived from one,
-// from text: the raw value, its base64 encodings (standard and URL
-// alphabets, with and without padding), HTTP Basic credentials built from
-// a user and a password, hex, and the percent- and JSON-escaped forms of
-// each. A Set collects the values a process learns at run time (the
-// credentials secret); Handler applies it to every log line.
-package redact
+package obs
+
+// Redaction removes secret values, and every form derived from one, from
+// text: the raw value, its base64 encodings (standard and URL alphabets,
+// with and without padding), HTTP Basic credentials built from a user and a
+// password, hex, and the percent- and JSON-escaped forms of each. Secrets
+// collects the values a process learns at run time (the credentials
+// secret); Redacting applies it to every log line.
 
 import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 )
 
-// Mask replaces a redacted value.
-const Mask = "[redacted]"
+// mask replaces a redacted value.
+const mask = "[redacted]"
 
 // minLen is the shortest value redacted: shorter ones (an empty key, a
 // one-letter placeholder) would mask unrelated text.
 const minLen = 6
 
-// Forms returns every form of value this package redacts, longest first.
-func Forms(value string) []string {
+// forms returns every form of value redacted, longest first.
+func forms(value string) []string {
 	if len(value) < minLen {
 		return nil
 	}
@@ -53,14 +55,14 @@ func Forms(value string) []string {
 	return out
 }
 
-// BasicForms returns the forms of the HTTP Basic credentials user:password
+// basicForms returns the forms of the HTTP Basic credentials user:password
 // (each base64 encoding, with and without the "Basic " prefix, escaped as
 // Forms does). The user alone is not a secret and is not included.
-func BasicForms(user, password string) []string {
+func basicForms(user, password string) []string {
 	if len(password) < minLen {
 		return nil
 	}
-	return Forms(user + ":" + password)
+	return forms(user + ":" + password)
 }
 
 func jsonEscaped(s string, escapeHTML bool) string {
@@ -72,9 +74,9 @@ func jsonEscaped(s string, escapeHTML bool) string {
 	return strings.TrimSuffix(strings.TrimPrefix(out, `"`), `"`)
 }
 
-// Set is a concurrency-safe collection of secret values to redact. The
+// Secrets is a concurrency-safe collection of secret values to redact. The
 // zero value is ready to use and redacts nothing.
-type Set struct {
+type Secrets struct {
 	mu    sync.Mutex
 	forms map[string]bool
 	// order holds the forms oldest first, to evict past maxForms.
@@ -85,34 +87,31 @@ type Set struct {
 	numeric atomic.Bool
 }
 
-// maxForms bounds how many forms a Set keeps (about 60 secret values: a
+// maxForms bounds how many forms a Secrets keeps (about 60 secret values: a
 // container would need that many rotations to reach it). Past it the
 // oldest forms are dropped: the values a secret holds now are always
 // redacted, the ones it held longest ago are the first to go.
 const maxForms = 4096
 
 // Add registers values (and their derived forms) to redact.
-func (s *Set) Add(values ...string) {
-	s.AddForms(flatten(values, Forms)...)
+func (s *Secrets) Add(values ...string) {
+	s.addForms(formsOf(values...))
 }
 
 // AddBasic registers the Basic credentials user:password.
-func (s *Set) AddBasic(user, password string) {
-	s.AddForms(BasicForms(user, password)...)
+func (s *Secrets) AddBasic(user, password string) {
+	s.addForms(basicForms(user, password))
 }
 
-// AddForms registers exact strings to redact.
-func (s *Set) AddForms(forms ...string) {
-	if len(forms) == 0 {
-		return
-	}
+// addForms registers exact strings to redact and rebuilds the replacer.
+func (s *Secrets) addForms(fs []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.forms == nil {
 		s.forms = map[string]bool{}
 	}
 	added := false
-	for _, f := range forms {
+	for _, f := range fs {
 		if f != "" && !s.forms[f] {
 			s.forms[f] = true
 			s.order = append(s.order, f)
@@ -132,32 +131,32 @@ func (s *Set) AddForms(forms ...string) {
 	// Each form also as it reads once JSON-encoded (a form holding a
 	// backslash, a quote or a control character), for values the log
 	// handler encodes as JSON before redaction (maps, structs).
-	seen := make(map[string]bool, len(s.forms))
-	all := make([]string, 0, len(s.forms))
+	all := make([]string, 0, 2*len(s.forms))
 	for f := range s.forms {
-		for _, g := range []string{f, jsonEscaped(f, false)} {
-			if !seen[g] {
-				seen[g] = true
-				all = append(all, g)
-			}
-		}
+		all = append(all, f, jsonEscaped(f, false))
 	}
-	// Longest first, so a form containing another is replaced whole.
-	sort.Slice(all, func(i, j int) bool {
-		if len(all[i]) != len(all[j]) {
-			return len(all[i]) > len(all[j])
+	s.r.Store(replacer(all))
+}
+
+// replacer masks every one of fs, longest first so that a form containing
+// another is replaced whole.
+func replacer(fs []string) *strings.Replacer {
+	sort.Slice(fs, func(i, j int) bool {
+		if len(fs[i]) != len(fs[j]) {
+			return len(fs[i]) > len(fs[j])
 		}
-		return all[i] < all[j]
+		return fs[i] < fs[j]
 	})
-	pairs := make([]string, 0, 2*len(all))
-	for _, f := range all {
-		pairs = append(pairs, f, Mask)
+	fs = slices.Compact(fs)
+	pairs := make([]string, 0, 2*len(fs))
+	for _, f := range fs {
+		pairs = append(pairs, f, mask)
 	}
-	s.r.Store(strings.NewReplacer(pairs...))
+	return strings.NewReplacer(pairs...)
 }
 
 // String redacts every registered form in text.
-func (s *Set) String(text string) string {
+func (s *Secrets) String(text string) string {
 	if s == nil {
 		return text
 	}
@@ -168,29 +167,25 @@ func (s *Set) String(text string) string {
 	return r.Replace(text)
 }
 
-// Text redacts forms of the given values (and of user:password Basic
-// credentials when user is not empty) in text, without a Set.
-func Text(text, user, password string, values ...string) string {
-	var forms []string
+// RedactText redacts forms of the given values (and of user:password Basic
+// credentials when user is not empty) in text, without a Secrets.
+func RedactText(text, user, password string, values ...string) string {
+	var fs []string
 	if user != "" {
-		forms = append(forms, BasicForms(user, password)...)
+		fs = basicForms(user, password)
 	}
-	forms = append(forms, flatten(append([]string{password}, values...), Forms)...)
-	if len(forms) == 0 {
+	fs = append(fs, formsOf(append([]string{password}, values...)...)...)
+	if len(fs) == 0 {
 		return text
 	}
-	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
-	pairs := make([]string, 0, 2*len(forms))
-	for _, f := range forms {
-		pairs = append(pairs, f, Mask)
-	}
-	return strings.NewReplacer(pairs...).Replace(text)
+	return replacer(fs).Replace(text)
 }
 
-func flatten(values []string, fn func(string) []string) []string {
+// formsOf is the forms of every value.
+func formsOf(values ...string) []string {
 	var out []string
 	for _, v := range values {
-		out = append(out, fn(v)...)
+		out = append(out, forms(v)...)
 	}
 	return out
 }

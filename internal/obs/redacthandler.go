@@ -1,4 +1,4 @@
-package redact
+package obs
 
 import (
 	"bytes"
@@ -14,18 +14,18 @@ import (
 // attributes, errors and other values formatted as text, maps, structs and
 // slices as the JSON h would write, inside groups too — is redacted by set
 // before h sees it.
-func Handler(h slog.Handler, set *Set) slog.Handler {
-	return handler{next: h, set: set}
+func Redacting(h slog.Handler, set *Secrets) slog.Handler {
+	return redactHandler{next: h, set: set}
 }
 
-type handler struct {
+type redactHandler struct {
 	next slog.Handler
-	set  *Set
+	set  *Secrets
 }
 
-func (h handler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+func (h redactHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
-func (h handler) Handle(ctx context.Context, r slog.Record) error {
+func (h redactHandler) Handle(ctx context.Context, r slog.Record) error {
 	if h.set.r.Load() == nil {
 		return h.next.Handle(ctx, r)
 	}
@@ -37,24 +37,24 @@ func (h handler) Handle(ctx context.Context, r slog.Record) error {
 	return h.next.Handle(ctx, out)
 }
 
-func (h handler) WithAttrs(as []slog.Attr) slog.Handler {
+func (h redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	red := make([]slog.Attr, len(as))
 	for i, a := range as {
 		red[i] = h.attr(a)
 	}
-	return handler{next: h.next.WithAttrs(red), set: h.set}
+	return redactHandler{next: h.next.WithAttrs(red), set: h.set}
 }
 
-func (h handler) WithGroup(name string) slog.Handler {
-	return handler{next: h.next.WithGroup(name), set: h.set}
+func (h redactHandler) WithGroup(name string) slog.Handler {
+	return redactHandler{next: h.next.WithGroup(name), set: h.set}
 }
 
 // attr redacts one attribute's value, whatever its kind: strings, errors,
 // Stringers and byte slices as text; groups (and LogValuers, resolved) attr
 // by attr; any other value (maps, structs, slices, pointers) as the JSON the
-// JSON handler would write for it; numbers, durations and times only when a
+// JSON redactHandler would write for it; numbers, durations and times only when a
 // secret form could appear in their text (a set with a numeric form).
-func (h handler) attr(a slog.Attr) slog.Attr {
+func (h redactHandler) attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
@@ -88,12 +88,12 @@ func (h handler) attr(a slog.Attr) slog.Attr {
 	return slog.Attr{Key: a.Key, Value: v}
 }
 
-// encoded redacts a value the JSON handler would serialize itself: it is
-// encoded here as the handler would (encoding/json, no HTML escaping: the
+// encoded redacts a value the JSON redactHandler would serialize itself: it is
+// encoded here as the redactHandler would (encoding/json, no HTML escaping: the
 // set holds the JSON-escaped forms too), redacted, and passed on as that
 // JSON (json.RawMessage), or as a string when redaction broke the JSON
 // (a form matching inside an escape sequence) or the value does not encode.
-func (h handler) encoded(key string, x any) slog.Attr {
+func (h redactHandler) encoded(key string, x any) slog.Attr {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -111,8 +111,8 @@ func (h handler) encoded(key string, x any) slog.Attr {
 	return slog.Any(key, json.RawMessage(red))
 }
 
-// numberText is v as the JSON handler writes it (a time in RFC 3339 with
-// nanoseconds, whose digits include those of the handler's milliseconds).
+// numberText is v as the JSON redactHandler writes it (a time in RFC 3339 with
+// nanoseconds, whose digits include those of the redactHandler's milliseconds).
 func numberText(v slog.Value) string {
 	switch v.Kind() {
 	case slog.KindInt64:

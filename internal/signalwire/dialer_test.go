@@ -1,4 +1,4 @@
-package preconnect
+package signalwire
 
 import (
 	"crypto/tls"
@@ -53,7 +53,7 @@ func (s *server) addr() string { return s.srv.Listener.Addr().String() }
 func (s *server) client() (*Dialer, *http.Client) {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.srv.Certificate())
-	d := New(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
+	d := NewDialer(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
 	return d, &http.Client{Transport: &http.Transport{DialTLSContext: d.DialTLSContext, ForceAttemptHTTP2: true}}
 }
 
@@ -109,15 +109,10 @@ func TestPreconnectionCarriesTheFirstRequests(t *testing.T) {
 func TestStalePreconnectionIsReplaced(t *testing.T) {
 	s := newServer(t, nil)
 	d, c := s.client()
-	var mu sync.Mutex
-	now := time.Now()
-	d.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	d.Preconnect(s.addr())
 	first := s.waitAccepted(t)
-	waitHandshake(t, d, s.addr())
-	mu.Lock()
-	now = now.Add(maxPreconnectAge + time.Second)
-	mu.Unlock()
+	p := waitHandshake(t, d, s.addr())
+	p.at = p.at.Add(-maxPreconnectAge - time.Second) // as if init were long ago
 	s.get(t, c)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,4 +1,4 @@
-package redact
+package obs
 
 import (
 	"errors"
@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-// benchLogger is the function's logger shape: the redacting handler over a
-// JSON handler, with a loaded secret set.
+// benchLogger is the function's logger shape: the redacting redactHandler over a
+// JSON redactHandler, with a loaded secret set.
 func benchLogger() *slog.Logger {
-	var s Set
-	s.Add(token, signing, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	var s Secrets
+	s.Add(token, signingKey, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
 	s.AddBasic(project, token)
-	return slog.New(Handler(slog.NewJSONHandler(io.Discard, nil), &s))
+	return slog.New(Redacting(slog.NewJSONHandler(io.Discard, nil), &s))
 }
 
 // BenchmarkHandlerTypicalLine is a line like the invocation's: strings, an
@@ -31,7 +31,7 @@ func BenchmarkHandlerTypicalLine(b *testing.B) {
 }
 
 // BenchmarkHandlerMapAndStruct is a line carrying a map and a struct, which
-// the JSON handler serializes itself.
+// the JSON redactHandler serializes itself.
 func BenchmarkHandlerMapAndStruct(b *testing.B) {
 	log := benchLogger()
 	type dest struct {

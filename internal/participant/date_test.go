@@ -1,10 +1,16 @@
-package rfc2822
+package participant
 
 import (
 	"strings"
 	"testing"
 	"time"
 )
+
+// parse is ParseDate reporting success as a bool.
+func parse(s string) (time.Time, bool) {
+	t, err := ParseDate(s)
+	return t, err == nil
+}
 
 func TestParseTimestamp(t *testing.T) {
 	want := time.Date(2018, 9, 24, 21, 0, 0, 0, time.UTC)
@@ -26,25 +32,25 @@ func TestParseTimestamp(t *testing.T) {
 		"2018-09-24T23:00:00+02:00",
 	}
 	for _, s := range good {
-		got, ok := Parse(s)
+		got, ok := parse(s)
 		if !ok || !got.Equal(want) || got.Location() != time.UTC {
-			t.Errorf("Parse(%q) = %v, %v", s, got, ok)
+			t.Errorf("parse(%q) = %v, %v", s, got, ok)
 		}
 	}
-	if got, ok := Parse("Sun, 1 Jun 2025 01:02:03 -0000"); !ok || !got.Equal(time.Date(2025, 6, 1, 1, 2, 3, 0, time.UTC)) {
+	if got, ok := parse("Sun, 1 Jun 2025 01:02:03 -0000"); !ok || !got.Equal(time.Date(2025, 6, 1, 1, 2, 3, 0, time.UTC)) {
 		t.Errorf("single-digit day: %v %v", got, ok)
 	}
 	bad := []string{"", "yesterday", "Mon, 24 Foo 2018 21:00:00 +0000", "Mon, 24 Sep 2018 21:00:00 XYZ", "Mon, 24 Sep 2018",
 		"Mon, 32 Sep 2018 21:00:00 +0000", "Mon, 24 Sep 2018 25:00:00 +0000", "1537822800"}
 	for _, s := range bad {
-		if got, ok := Parse(s); ok {
-			t.Errorf("Parse(%q) = %v, want failure", s, got)
+		if got, ok := parse(s); ok {
+			t.Errorf("parse(%q) = %v, want failure", s, got)
 		}
 	}
 }
 
 func TestParseBoundsInput(t *testing.T) {
-	if _, ok := Parse("Mon, 24 Sep 2018 21:00:00 +0000" + strings.Repeat(" ", 100) + "x"); ok {
+	if _, ok := parse("Mon, 24 Sep 2018 21:00:00 +0000" + strings.Repeat(" ", 100) + "x"); ok {
 		t.Fatal("an overlong input parsed")
 	}
 }
@@ -54,18 +60,18 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := Parse(s)
+		got, ok := parse(s)
 		// The fast path never changes an answer.
 		if slow, slowOK := parseLenient(strings.TrimSpace(s)); len(strings.TrimSpace(s)) <= maxLen && strings.TrimSpace(s) != "" && (slowOK != ok || !slow.Equal(got)) {
-			t.Fatalf("Parse(%q) = %v, %v; without the fast path %v, %v", s, got, ok, slow, slowOK)
+			t.Fatalf("parse(%q) = %v, %v; without the fast path %v, %v", s, got, ok, slow, slowOK)
 		}
 		if !ok {
 			return
 		}
 		if got.Location() != time.UTC {
-			t.Fatalf("Parse(%q) not in UTC", s)
+			t.Fatalf("parse(%q) not in UTC", s)
 		}
-		if back, ok := Parse(got.Format(time.RFC3339Nano)); !ok || !back.Equal(got) {
+		if back, ok := parse(got.Format(time.RFC3339Nano)); !ok || !back.Equal(got) {
 			t.Fatalf("round trip of %q: %v %v", s, back, ok)
 		}
 	})
