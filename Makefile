@@ -17,7 +17,7 @@ export AWS_REGION                ?= us-east-1
 
 LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: help build build-ParticipantsFunction test demo invoke lint vuln lint-template samcheck rehearsal bench fuzz load clean
+.PHONY: help build build-ParticipantsFunction test demo invoke lint vuln lint-template samcheck rehearsal bench fuzz clean
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-28s %s\n", $$1, $$2}'
@@ -61,12 +61,9 @@ bench: ## size, cold first response at 0 and 20 ms RTT, warm latency, CPU, RSS, 
 fuzz: ## run every fuzz target for FUZZTIME each
 	./scripts/fuzz.sh $(FUZZTIME)
 
-load: ## bounded mixed load through the bootstrap's handler, in process (go run ./cmd/load -rie: under the RIE)
-	$(GO) run ./cmd/load
-
 # What `make build`, `sam build`, the demo and `go build`/`go test -c` of this
 # module's commands leave in the repository root (.gitignore's list).
-BUILD_OUTPUTS = .aws-sam bin build bootstrap participants bench demo load samcheck vulndb \
+BUILD_OUTPUTS = .aws-sam bin build bootstrap participants bench demo samcheck \
                 *.test *.out *.prof *.pprof
 
 clean: ## remove every build output (.gitignore's list)

@@ -215,7 +215,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 
 // OfflineAWSEnv is the environment that keeps an AWS SDK on this machine:
 // static test credentials, the region, and no EC2 metadata probe. The
-// demo, the load run, the benchmarks and the end-to-end tests set it for
+// demo, the benchmarks and the end-to-end tests set it for
 // their own SDK clients (FunctionEnv has it too, for the bootstrap).
 func OfflineAWSEnv() []string {
 	return []string{
