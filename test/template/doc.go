@@ -13,7 +13,7 @@
 //     CloudFormation would deploy for each ReadRouteAuthorization and
 //     optional forwarding destination.
 //
-// They assert the runtime (provided.al2023, bootstrap, arm64, makefile
+// They assert the runtime (provided.al2023, bootstrap, arm64 by default, makefile
 // build), every trigger and its authorization, the environment variables
 // listed in docs/CONFIGURATION.md, least-privilege IAM with no "*" in any action or
 // resource, the retry queue's redrive to its dead-letter queue, the alarms

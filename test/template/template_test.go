@@ -76,8 +76,20 @@ func TestFunctionRuntime(t *testing.T) {
 			t.Errorf("%s = %s, want %s", field, deref(c.got), want)
 		}
 	}
+	// arm64 as deployed; the Architecture parameter (x86_64 for sam local on
+	// an x86-64 host) is what the Makefile's SAM target builds for.
 	if !slices.Equal(fn.Architectures, []string{"arm64"}) {
 		t.Errorf("Architectures = %v, want [arm64]", fn.Architectures)
+	}
+	for arch, want := range map[string]string{"": "arm64", "arm64": "arm64", "x86_64": "x86_64"} {
+		params := map[string]string{}
+		if arch != "" {
+			params["Architecture"] = arch
+		}
+		got := dig(t, render(t, params), "Resources", functionID, "Properties", "Architectures")
+		if l, _ := got.([]any); len(l) != 1 || l[0] != want {
+			t.Errorf("Architecture=%q: Architectures = %v, want [%s]", arch, got, want)
+		}
 	}
 	if got := fn.AWSCloudFormationMetadata["BuildMethod"]; got != "makefile" {
 		t.Errorf("Metadata.BuildMethod = %v, want makefile", got)
@@ -638,6 +650,7 @@ func TestParameters(t *testing.T) {
 		"AlarmFunctionErrors":         "on",
 		"AlarmFunctionThrottles":      "on",
 		"AlarmRetryQueueAge":          "on",
+		"Architecture":                "arm64",
 	}
 	numeric := map[string]float64{
 		"WebhookThrottlingRateLimit":      20,
@@ -685,6 +698,7 @@ func TestParameters(t *testing.T) {
 		}
 	}
 	assertJSON(t, "LogLevel.AllowedValues", dig(t, params, "LogLevel", "AllowedValues"), `["DEBUG", "INFO", "WARN", "ERROR"]`)
+	assertJSON(t, "Architecture.AllowedValues", dig(t, params, "Architecture", "AllowedValues"), `["arm64", "x86_64"]`)
 
 	for name, cases := range map[string]struct{ good, bad []string }{
 		"SignalWireSecretArn": {
