@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/app"
-	"github.com/signalwire-lambda/participants/internal/problem"
 )
 
 // result is what one request got.
@@ -49,14 +48,14 @@ func (r *result) judgeHTTP(kind string, out []byte) {
 		return
 	}
 	r.status = resp.StatusCode
-	var p problem.Problem
-	if resp.Headers["Content-Type"] == problem.ContentType {
+	var p app.Problem
+	if resp.Headers["Content-Type"] == app.ProblemContentType {
 		if json.Unmarshal([]byte(resp.Body), &p) != nil || p.Status != resp.StatusCode {
 			r.reason = fmt.Sprintf("HTTP %d with a malformed problem", resp.StatusCode)
 			return
 		}
 	}
-	got := fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.TrimPrefix(p.Type, problem.TypeBase))
+	got := fmt.Sprintf("HTTP %d %s", resp.StatusCode, strings.TrimPrefix(p.Type, app.ProblemTypeBase))
 	switch kind {
 	case KindRead:
 		var body map[string]any
@@ -64,7 +63,7 @@ func (r *result) judgeHTTP(kind string, out []byte) {
 			r.reason = got
 		}
 	case KindInvalidSID:
-		if resp.StatusCode != 400 || p.Type != problem.TypeBase+app.ProblemInvalidSID || p.Field == "" {
+		if resp.StatusCode != 400 || p.Type != app.ProblemTypeBase+app.ProblemInvalidSID || p.Field == "" {
 			r.reason = got
 		}
 	case KindWebhook, KindOutage:
@@ -80,7 +79,7 @@ func (r *result) judgeHTTP(kind string, out []byte) {
 		}
 		r.id, r.outcome = ans.ID, ans.Outcome
 	case KindForged:
-		if resp.StatusCode != 403 || p.Type != problem.TypeBase+app.ProblemInvalidSignature {
+		if resp.StatusCode != 403 || p.Type != app.ProblemTypeBase+app.ProblemInvalidSignature {
 			r.reason = got
 		}
 	}

@@ -31,7 +31,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/participant"
-	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
@@ -89,7 +88,7 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 	if !strings.EqualFold(ref.AccountSID, creds.ProjectID) {
 		// The Compatibility API's AccountSid is the Project ID: any other
 		// account is a 401 upstream, and each 401 would cost a refresh.
-		p := problem.New(ProblemAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
+		p := newProblem(ProblemAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
 		p.Field = "account_sid"
 		return participant.Participant{}, fmt.Errorf("%w: %w", ErrForeignAccount, p)
 	}

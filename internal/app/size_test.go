@@ -80,7 +80,7 @@ func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
 			}
 			env := webhook.NewEnvelope(src, time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC))
 			before, _ := json.Marshal(env) // encoding/json as the envelope was written before
-			after, _ := EncodeEnvelope(env)
+			after, _ := encodeEnvelope(env)
 
 			f := newHooks(t, nil)
 			f.dest.err = &forward.StatusError{StatusCode: 503} // park it with its envelope
@@ -88,7 +88,7 @@ func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
 			t.Logf("%s: form %d bytes: envelope %d bytes with encoding/json, %d as sent; HTTP %d", name, len(body), len(before), len(after), r.Status)
 			switch r.Status {
 			case 413:
-				if len(after)+ParticipantReserve <= forward.MaxMessageBytes {
+				if len(after)+participantReserve+carrierBytes+2*len(env.Type)+6*len(conf) <= forward.MaxMessageBytes {
 					t.Fatalf("refused although its envelope (%d bytes) fits", len(after))
 				}
 				if len(f.queue.bodies) != 0 {
@@ -209,7 +209,7 @@ func TestParticipantThatDoesNotFitIsDeadLettered(t *testing.T) {
 		t.Fatalf("DLQ %d, retry queue %d, delivered %d", len(dlq.bodies), len(f.queue.bodies), len(f.dest.msgs))
 	}
 	job, err := decodeJob(string(dlq.bodies[0]))
-	if err != nil || job.Kind != JobWebhook || !strings.Contains(job.Reason, "256 KiB") || len(dlq.bodies[0]) > forward.MaxMessageBytes {
+	if err != nil || job.Kind != kindWebhook || !strings.Contains(job.Reason, "256 KiB") || len(dlq.bodies[0]) > forward.MaxMessageBytes {
 		t.Fatalf("DLQ message %.300s (%v)", dlq.bodies[0], err)
 	}
 }

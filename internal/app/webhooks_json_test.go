@@ -183,7 +183,7 @@ func TestJSONCallbackSurvivesTheRetryQueue(t *testing.T) {
 	}
 	// The envelope was built: the retry carries it, byte for byte.
 	job, err := decodeJob(string(f.queue.bodies[0]))
-	if err != nil || job.Kind != JobDeliver || !strings.Contains(string(job.Envelope), `"type":"signalwire.calling.call.state.answered"`) {
+	if err != nil || job.Kind != kindDeliver || !strings.Contains(string(job.Envelope), `"type":"signalwire.calling.call.state.answered"`) {
 		t.Fatalf("job %s", f.queue.bodies[0])
 	}
 	f.dest.err = nil

@@ -202,7 +202,7 @@ func TestFailedForwardIsQueuedNeverLost(t *testing.T) {
 		t.Fatalf("%s, %d queued", r.Body, len(f.queue.bodies))
 	}
 	job, err := decodeJob(string(f.queue.bodies[0]))
-	if err != nil || job.Kind != JobDeliver || !strings.Contains(string(job.Envelope), "participant-join") || !strings.HasPrefix(job.EventID, "evt_") ||
+	if err != nil || job.Kind != kindDeliver || !strings.Contains(string(job.Envelope), "participant-join") || !strings.HasPrefix(job.EventID, "evt_") ||
 		len(job.Destinations) != 1 || job.Destinations[0] != "recording" {
 		t.Fatalf("job %s (%v)", f.queue.bodies[0], err)
 	}
@@ -334,4 +334,15 @@ func TestTraceIDSurvivesTheRetryQueue(t *testing.T) {
 	if h := <-got; h != "Root=1-aaaaaaaa-original" {
 		t.Fatalf("retried delivery carries trace %q", h)
 	}
+}
+
+// decodeJob reads a queue message as the tests inspect it: the retry
+// message and, for a dead-letter record, its reason.
+func decodeJob(body string) (deadLetterRecord, error) {
+	m, err := decodeRetry(body)
+	var r struct {
+		Reason string `json:"reason"`
+	}
+	_ = json.Unmarshal([]byte(body), &r)
+	return deadLetterRecord{retryMessage: m, Reason: r.Reason}, err
 }

@@ -151,7 +151,7 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 		return Verified{}, fmt.Errorf("verify signature: no candidate URL: %w", ErrInvalidSignature)
 	}
 	if form == nil {
-		switch mediaType(contentType) {
+		switch MediaType(contentType) {
 		case FormContentType:
 			parsed, err := ParseForm(body)
 			if err != nil {
@@ -323,16 +323,12 @@ func bodyHash(rawURL string) (string, bool) {
 	return values.Get(bodyHashParam), true
 }
 
-// mediaType returns the lowercase media type of a Content-Type header value,
+// MediaType returns the lowercase media type of a Content-Type header value,
 // without parameters; "" when the value is empty or unparsable.
-func mediaType(contentType string) string {
-	if strings.TrimSpace(contentType) == "" {
-		return ""
-	}
+func MediaType(contentType string) string {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		mt, _, _ = strings.Cut(contentType, ";")
-		return strings.ToLower(strings.TrimSpace(mt))
+		return ""
 	}
 	return mt
 }
