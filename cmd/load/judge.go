@@ -63,7 +63,7 @@ func (r *result) judgeHTTP(kind string, out []byte) {
 			r.reason = got
 		}
 	case KindInvalidSID:
-		if resp.StatusCode != 400 || p.Type != app.ProblemTypeBase+app.ProblemInvalidSID || p.Field == "" {
+		if resp.StatusCode != 400 || p.Type != app.ProblemTypeBase+"invalid-sid" || p.Field == "" {
 			r.reason = got
 		}
 	case KindWebhook, KindOutage:
@@ -79,7 +79,7 @@ func (r *result) judgeHTTP(kind string, out []byte) {
 		}
 		r.id, r.outcome = ans.ID, ans.Outcome
 	case KindForged:
-		if resp.StatusCode != 403 || p.Type != app.ProblemTypeBase+app.ProblemInvalidSignature {
+		if resp.StatusCode != 403 || p.Type != app.ProblemTypeBase+"invalid-signature" {
 			r.reason = got
 		}
 	}

@@ -184,8 +184,8 @@ func TestForeignAccountReadsCostNothingUpstream(t *testing.T) {
 	if sm.calls.Load() != 1 || up.calls.Load() != 0 || statuses[404] != 100 {
 		t.Fatalf("want 100×404, 1 GetSecretValue call (cold start), 0 SignalWire calls")
 	}
-	if kind == "" || kind[len(kind)-len(ProblemAccountNotFound):] != ProblemAccountNotFound {
-		t.Fatalf("problem type %q, want %s", kind, ProblemAccountNotFound)
+	if kind == "" || kind[len(kind)-len(problemAccountNotFound):] != problemAccountNotFound {
+		t.Fatalf("problem type %q, want %s", kind, problemAccountNotFound)
 	}
 	// The project's own account still works, in any letter case.
 	if resp := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call))); resp.Status != 200 {

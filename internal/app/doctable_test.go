@@ -21,7 +21,7 @@ func TestErrorTableMatchesCode(t *testing.T) {
 	}
 	row := regexp.MustCompile("(?m)^\\| (\\d{3}) \\| `([a-z-]+)` \\| `?([A-Za-z]*)`? ?\\|")
 	rows := row.FindAllStringSubmatch(string(b), -1)
-	// Every Problem* constant of the package (emittedKinds also fails on a
+	// Every problem* constant of the package (emittedKinds also fails on a
 	// newProblem call with anything else), so a new kind must be added here.
 	var kinds []string
 	for _, k := range emittedKinds(t) {

@@ -156,14 +156,14 @@ func FuzzReadRoute(f *testing.F) {
 			if len(sent) != 0 {
 				t.Fatalf("invalid SID (%v) reached SignalWire: %s", verr, sent[0].URL)
 			}
-			if resp.Status != http.StatusBadRequest || prob.Type != ProblemTypeBase+ProblemInvalidSID || prob.Field != sidErr.Field {
+			if resp.Status != http.StatusBadRequest || prob.Type != ProblemTypeBase+problemInvalidSID || prob.Field != sidErr.Field {
 				t.Fatalf("invalid SID (%v): %d %s", verr, resp.Status, resp.Body)
 			}
 			return
 		}
 		if !strings.EqualFold(ref.AccountSID, acct) {
 			// Not the secret's project: 404 from the cached secret, no call.
-			if len(sent) != 0 || resp.Status != http.StatusNotFound || prob.Type != ProblemTypeBase+ProblemAccountNotFound || prob.Field != signalwire.FieldAccountSID {
+			if len(sent) != 0 || resp.Status != http.StatusNotFound || prob.Type != ProblemTypeBase+problemAccountNotFound || prob.Field != signalwire.FieldAccountSID {
 				t.Fatalf("foreign account %+v: %d calls, answer %d %s", ref, len(sent), resp.Status, resp.Body)
 			}
 			return

@@ -89,11 +89,11 @@ func (rt *Routes) route(ctx context.Context, r Request) Response {
 			return methodNotAllowed("POST")
 		}
 		if rt.hooks == nil {
-			return ProblemResponse(newProblem(ProblemRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
+			return ProblemResponse(newProblem(problemRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
 		}
 		return rt.hooks.Handle(ctx, r)
 	}
-	return ProblemResponse(newProblem(ProblemRouteNotFound, http.StatusNotFound,
+	return ProblemResponse(newProblem(problemRouteNotFound, http.StatusNotFound,
 		"no route for "+r.Method+" "+obs.Truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+WebhookRoute))
 }
 
@@ -113,7 +113,7 @@ func (a *App) read(ctx context.Context, ref signalwire.ParticipantRef) Response 
 // MaxAnswerBytes bounds every answer the function returns: Lambda refuses a
 // synchronous response over 6 MB (Function.ResponseSizeTooLarge), and the
 // caller would get a generic error instead of a problem. The participant's
-// bounds (MaxParticipantBytes) keep real answers far below it; the trigger
+// bounds (maxParticipantBytes) keep real answers far below it; the trigger
 // adapters replace anything larger with a 502 problem.
 const MaxAnswerBytes = 6_000_000
 
@@ -133,7 +133,7 @@ func EncodeJSON(v any) ([]byte, error) {
 // AnswerTooLarge is the 502 problem that replaces an answer over
 // MaxAnswerBytes.
 func AnswerTooLarge(size int) Problem {
-	return newProblem(ProblemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit; SignalWire's data is not usable", size))
+	return newProblem(problemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit; SignalWire's data is not usable", size))
 }
 
 // errorResponse logs a failure at the level it deserves and renders it.
@@ -158,7 +158,7 @@ func ProblemResponse(p Problem) Response {
 
 // methodNotAllowed answers 405 with the Allow header RFC 9110 requires.
 func methodNotAllowed(allow string) Response {
-	r := ProblemResponse(newProblem(ProblemMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only"))
+	r := ProblemResponse(newProblem(problemMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only"))
 	r.Headers["Allow"] = allow
 	return r
 }

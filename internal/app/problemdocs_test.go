@@ -13,8 +13,8 @@ import (
 	"testing"
 )
 
-// emittedKinds returns the value of every Problem* constant of this package
-// and fails if a problem.New call outside the tests passes anything else,
+// emittedKinds returns the value of every problem* constant of this package
+// and fails if a newProblem call outside the tests passes anything else,
 // so that no kind escapes the documentation check.
 func emittedKinds(t *testing.T) map[string]string {
 	t.Helper()
@@ -37,7 +37,7 @@ func emittedKinds(t *testing.T) map[string]string {
 			switch x := n.(type) {
 			case *ast.ValueSpec:
 				for i, name := range x.Names {
-					if strings.HasPrefix(name.Name, "Problem") && i < len(x.Values) {
+					if strings.HasPrefix(name.Name, "problem") && i < len(x.Values) {
 						if lit, ok := x.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 							if v, _ := strconv.Unquote(lit.Value); !strings.ContainsAny(v, "/#") { // not ProblemContentType, ProblemTypeBase
 								kinds[name.Name] = v
@@ -56,11 +56,11 @@ func emittedKinds(t *testing.T) map[string]string {
 	for _, c := range calls {
 		id, ok := c.Args[0].(*ast.Ident)
 		if !ok || kinds[id.Name] == "" {
-			t.Errorf("%s: newProblem with a kind that is not a Problem* constant", fset.Position(c.Pos()))
+			t.Errorf("%s: newProblem with a kind that is not a problem* constant", fset.Position(c.Pos()))
 		}
 	}
 	if len(kinds) == 0 {
-		t.Fatal("no Problem* constants found")
+		t.Fatal("no problem* constants found")
 	}
 	return kinds
 }

@@ -56,41 +56,41 @@ func (p Problem) JSON() []byte {
 // Problem types (the suffixes of their type URIs) and the Lambda error
 // types direct invocations get for them. docs/ERRORS.md's error table lists them.
 const (
-	ProblemInvalidSID             = "invalid-sid"
-	ProblemBadRequest             = "bad-request"
-	ProblemNotFound               = "participant-not-found"
-	ProblemAccountNotFound        = "account-not-found"
-	ProblemRouteNotFound          = "route-not-found"
-	ProblemMethodNotAllowed       = "method-not-allowed"
-	ProblemPayloadTooLarge        = "payload-too-large"
-	ProblemUnsupportedMediaType   = "unsupported-media-type"
-	ProblemInvalidSignature       = "invalid-signature"
-	ProblemUpstreamUnauthorized   = "upstream-unauthorized"
-	ProblemUpstreamRateLimited    = "upstream-rate-limited"
-	ProblemUpstreamError          = "upstream-error"
-	ProblemUpstreamTimeout        = "upstream-timeout"
-	ProblemCredentialsUnavailable = "credentials-unavailable"
-	ProblemUnavailable            = "service-unavailable"
-	ProblemInternal               = "internal-error"
+	problemInvalidSID             = "invalid-sid"
+	problemBadRequest             = "bad-request"
+	problemNotFound               = "participant-not-found"
+	problemAccountNotFound        = "account-not-found"
+	problemRouteNotFound          = "route-not-found"
+	problemMethodNotAllowed       = "method-not-allowed"
+	problemPayloadTooLarge        = "payload-too-large"
+	problemUnsupportedMediaType   = "unsupported-media-type"
+	problemInvalidSignature       = "invalid-signature"
+	problemUpstreamUnauthorized   = "upstream-unauthorized"
+	problemUpstreamRateLimited    = "upstream-rate-limited"
+	problemUpstreamError          = "upstream-error"
+	problemUpstreamTimeout        = "upstream-timeout"
+	problemCredentialsUnavailable = "credentials-unavailable"
+	problemUnavailable            = "service-unavailable"
+	problemInternal               = "internal-error"
 )
 
 var errorTypes = map[string]string{
-	ProblemInvalidSID:             "InvalidSid",
-	ProblemBadRequest:             "BadRequest",
-	ProblemNotFound:               "ParticipantNotFound",
-	ProblemPayloadTooLarge:        "PayloadTooLarge",
-	ProblemAccountNotFound:        "AccountNotFound",
-	ProblemUpstreamUnauthorized:   "UpstreamUnauthorized",
-	ProblemUpstreamRateLimited:    "UpstreamRateLimited",
-	ProblemUpstreamError:          "UpstreamError",
-	ProblemUpstreamTimeout:        "UpstreamTimeout",
-	ProblemCredentialsUnavailable: "CredentialsUnavailable",
-	ProblemInternal:               "InternalError",
+	problemInvalidSID:             "InvalidSid",
+	problemBadRequest:             "BadRequest",
+	problemNotFound:               "ParticipantNotFound",
+	problemPayloadTooLarge:        "PayloadTooLarge",
+	problemAccountNotFound:        "AccountNotFound",
+	problemUpstreamUnauthorized:   "UpstreamUnauthorized",
+	problemUpstreamRateLimited:    "UpstreamRateLimited",
+	problemUpstreamError:          "UpstreamError",
+	problemUpstreamTimeout:        "UpstreamTimeout",
+	problemCredentialsUnavailable: "CredentialsUnavailable",
+	problemInternal:               "InternalError",
 }
 
 // BadRequest returns a 400 problem for a malformed request.
 func BadRequest(detail string) Problem {
-	return newProblem(ProblemBadRequest, http.StatusBadRequest, detail)
+	return newProblem(problemBadRequest, http.StatusBadRequest, detail)
 }
 
 // ProblemFor maps an error from the core to the problem the caller sees.
@@ -102,43 +102,43 @@ func ProblemFor(err error) Problem {
 	switch {
 	case errors.As(err, &p):
 		return p
-	case errors.Is(err, ErrNoNewerCredentials) && errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindUnauthorized:
+	case errors.Is(err, errNoNewerCredentials) && errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindUnauthorized:
 		n := secs(credentials.RefreshInterval)
-		return newProblem(ProblemUpstreamUnauthorized, http.StatusBadGateway, fmt.Sprintf(
+		return newProblem(problemUpstreamUnauthorized, http.StatusBadGateway, fmt.Sprintf(
 			"SignalWire rejected the function's credentials and the secret holds no newer ones (it was fetched again just now, "+
 				"or less than %d s ago: forced refreshes are limited to one every %d s). If the secret was just rotated, "+
 				"retry after %d s: the next read fetches it again; if this persists, check the API token and its Voice scope", n, n, n))
 	case errors.As(err, &sidErr):
-		p = newProblem(ProblemInvalidSID, http.StatusBadRequest, sidErr.Error()+"; SIDs are UUIDs such as 3f2b6a1e-5c4d-4e8f-9a0b-1c2d3e4f5a6b")
+		p = newProblem(problemInvalidSID, http.StatusBadRequest, sidErr.Error()+"; SIDs are UUIDs such as 3f2b6a1e-5c4d-4e8f-9a0b-1c2d3e4f5a6b")
 		p.Field = sidErr.Field
 		return p
 	case errors.Is(err, credentials.ErrNotFound), errors.Is(err, credentials.ErrAccessDenied),
 		errors.Is(err, credentials.ErrMalformed), errors.Is(err, credentials.ErrUnavailable):
-		return newProblem(ProblemCredentialsUnavailable, http.StatusServiceUnavailable, "the function could not load its SignalWire credentials; see its logs")
+		return newProblem(problemCredentialsUnavailable, http.StatusServiceUnavailable, "the function could not load its SignalWire credentials; see its logs")
 	case errors.As(err, &apiErr):
 		return upstreamProblem(apiErr)
 	case errors.Is(err, context.DeadlineExceeded):
 		// Time ran out in a step that is not a SignalWire call (waiting for
 		// another caller's credentials fetch, for instance).
-		return newProblem(ProblemUpstreamTimeout, http.StatusGatewayTimeout, "an upstream service did not answer before the function's deadline")
+		return newProblem(problemUpstreamTimeout, http.StatusGatewayTimeout, "an upstream service did not answer before the function's deadline")
 	}
-	return newProblem(ProblemInternal, http.StatusInternalServerError, "unexpected error; see the function's logs")
+	return newProblem(problemInternal, http.StatusInternalServerError, "unexpected error; see the function's logs")
 }
 
 func upstreamProblem(e *signalwire.APIError) Problem {
 	switch e.Kind {
 	case signalwire.KindNotFound:
-		return newProblem(ProblemNotFound, http.StatusNotFound, "SignalWire has no such participant in that conference (it may have left, or the conference ended)")
+		return newProblem(problemNotFound, http.StatusNotFound, "SignalWire has no such participant in that conference (it may have left, or the conference ended)")
 	case signalwire.KindUnauthorized:
-		return newProblem(ProblemUpstreamUnauthorized, http.StatusBadGateway, "SignalWire rejected the function's credentials, also after the secret was fetched again (check the API token and its Voice scope)")
+		return newProblem(problemUpstreamUnauthorized, http.StatusBadGateway, "SignalWire rejected the function's credentials, also after the secret was fetched again (check the API token and its Voice scope)")
 	case signalwire.KindRateLimited:
-		p := newProblem(ProblemUpstreamRateLimited, http.StatusServiceUnavailable, "SignalWire is rate limiting requests; retry later")
+		p := newProblem(problemUpstreamRateLimited, http.StatusServiceUnavailable, "SignalWire is rate limiting requests; retry later")
 		p.RetryAfterSeconds = max(1, int(e.RetryAfter.Seconds()))
 		return p
 	case signalwire.KindTimeout:
-		return newProblem(ProblemUpstreamTimeout, http.StatusGatewayTimeout, "SignalWire did not answer before the function's deadline")
+		return newProblem(problemUpstreamTimeout, http.StatusGatewayTimeout, "SignalWire did not answer before the function's deadline")
 	default:
-		return newProblem(ProblemUpstreamError, http.StatusBadGateway, fmt.Sprintf("SignalWire answered with an error (%s, HTTP %d)", e.Kind, e.StatusCode))
+		return newProblem(problemUpstreamError, http.StatusBadGateway, fmt.Sprintf("SignalWire answered with an error (%s, HTTP %d)", e.Kind, e.StatusCode))
 	}
 }
 

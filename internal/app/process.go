@@ -86,7 +86,6 @@ func (w *Webhooks) process(ctx context.Context, in inbound, src webhook.Source) 
 		}
 		fallthrough
 	case err != nil:
-		r.envelope = nil
 		r.outcome, r.err = w.parkWebhook(ctx, in, msg.ID, err)
 		return r
 	case len(w.opts.Destinations) == 0:
@@ -130,7 +129,8 @@ func reserve(ctx context.Context, budget, reserve time.Duration) (context.Contex
 
 // build turns a webhook into the message every destination gets: the
 // participant looked up, the envelope encoded once and its size checked.
-// On a lookup failure the message has only its id.
+// With an error the message is not to be delivered (on a lookup failure
+// its envelope has no participant).
 func (w *Webhooks) build(ctx context.Context, src webhook.Source, receivedAt time.Time) (forward.Message, error) {
 	env := webhook.NewEnvelope(src, receivedAt)
 	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
@@ -140,10 +140,7 @@ func (w *Webhooks) build(ctx context.Context, src webhook.Source, receivedAt tim
 		return forward.Message{ID: env.ID}, err
 	}
 	msg := forward.Message{ID: env.ID, Type: env.Type, ConferenceSID: src.ConferenceSID(), Body: body}
-	if err := checkSize(msg, len(env.Participant)); err != nil || lookupErr != nil {
-		return forward.Message{ID: env.ID}, errors.Join(err, lookupErr)
-	}
-	return msg, nil
+	return msg, errors.Join(checkSize(msg, len(env.Participant)), lookupErr)
 }
 
 // checkSize is the one size check, on the encoded envelope (participant
@@ -154,7 +151,7 @@ func (w *Webhooks) build(ctx context.Context, src webhook.Source, receivedAt tim
 func checkSize(m forward.Message, participant int) error {
 	n := len(m.Body) + carrierBytes + 2*len(m.Type) + 6*len(m.ConferenceSID)
 	if bare := n - participant + participantReserve; bare > forward.MaxMessageBytes {
-		return newProblem(ProblemPayloadTooLarge, http.StatusRequestEntityTooLarge,
+		return newProblem(problemPayloadTooLarge, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("the event built from this webhook would take %d bytes, over the %d bytes SQS and EventBridge accept", bare, forward.MaxMessageBytes))
 	}
 	if n > forward.MaxMessageBytes {
@@ -180,7 +177,7 @@ func (w *Webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 		return err
 	case errors.As(err, &sidErr):
 		w.app.log.WarnContext(ctx, "webhook SIDs are not UUIDs; participant lookup skipped", "error", err.Error())
-	case errors.Is(err, ErrForeignAccount):
+	case errors.Is(err, errForeignAccount):
 		w.app.log.WarnContext(ctx, "webhook AccountSid is not the secret's project_id; participant lookup skipped")
 	case kind == signalwire.KindNotFound:
 		env.ParticipantLookup = webhook.LookupNotFound

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -117,7 +116,7 @@ func (w *Webhooks) readCallback(ctx context.Context, r Request) (in inbound, rej
 	in.contentType = webhook.MediaType(r.Header("Content-Type"))
 	in.isJSON = in.contentType == webhook.JSONContentType || strings.HasSuffix(in.contentType, "+json")
 	if in.contentType != webhook.FormContentType && !in.isJSON {
-		return in, w.reject(ctx, newProblem(ProblemUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire callbacks are "+webhook.FormContentType+" or "+webhook.JSONContentType), "unsupported media type"), false
+		return in, w.reject(ctx, newProblem(problemUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire callbacks are "+webhook.FormContentType+" or "+webhook.JSONContentType), "unsupported media type"), false
 	}
 	if !in.isJSON {
 		if in.form, err = webhook.ParseForm(body); err != nil {
@@ -141,7 +140,7 @@ func (w *Webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 	if err != nil {
 		obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
 		w.app.log.WarnContext(ctx, "webhook rejected", "reason", redactQueries(err.Error(), signed.CandidateURLs), "candidate_urls", redactedURLs(signed.CandidateURLs))
-		return ProblemResponse(newProblem(ProblemInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
+		return ProblemResponse(newProblem(problemInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
 	}
 	if verified.Form != nil && !webhook.SameForm(verified.Form, in.form) {
 		// Only the values the signature covers go on (see
@@ -220,7 +219,7 @@ func (w *Webhooks) answer(ctx context.Context, r result) Response {
 		return w.reject(ctx, p, p.Detail)
 	case r.err != nil:
 		w.app.log.ErrorContext(ctx, "webhook not accepted; SignalWire will retry", "error", r.err.Error())
-		p := newProblem(ProblemUnavailable, http.StatusServiceUnavailable, "the webhook could not be processed or queued; retry later")
+		p := newProblem(problemUnavailable, http.StatusServiceUnavailable, "the webhook could not be processed or queued; retry later")
 		p.RetryAfterSeconds = 5
 		return ProblemResponse(p)
 	case r.outcome == OutcomeReturned:
@@ -237,12 +236,5 @@ func (w *Webhooks) reject(ctx context.Context, p Problem, reason string) Respons
 }
 
 func bodyTooLarge() Problem {
-	return newProblem(ProblemPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes))
-}
-
-// queryValues parses the callback URL's query; a bad one only loses the
-// optional ConferenceSid.
-func (in inbound) queryValues() url.Values {
-	q, _ := url.ParseQuery(in.query)
-	return q
+	return newProblem(problemPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes))
 }

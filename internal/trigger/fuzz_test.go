@@ -362,10 +362,10 @@ func FuzzRouterInvoke(f *testing.F) {
 				t.Fatalf("%s: HTTP triggers answer with a response, not an error: %v", kind, err)
 			}
 			resp := checkHTTPAnswer(t, out)
-			if resp.problemKind == app.ProblemInvalidSID && fetched {
+			if resp.problemKind == "invalid-sid" && fetched {
 				t.Fatalf("%s: answered invalid-sid after calling SignalWire", kind)
 			}
-			if resp.problemKind == app.ProblemAccountNotFound && fetched {
+			if resp.problemKind == "account-not-found" && fetched {
 				t.Fatalf("%s: answered account-not-found after calling SignalWire", kind)
 			}
 			if processed {
@@ -445,7 +445,7 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 		}
 	}
 	a.problemKind = typ[len(app.ProblemTypeBase):]
-	if a.problemKind == app.ProblemInvalidSID {
+	if a.problemKind == "invalid-sid" {
 		if field, _ := p["field"].(string); field != signalwire.FieldAccountSID && field != signalwire.FieldConferenceSID && field != signalwire.FieldCallSID {
 			t.Fatalf("invalid-sid problem names no SID field: %s", a.body)
 		}
@@ -463,7 +463,7 @@ func isReadAnswer(a httpAnswer) bool {
 	case a.status == http.StatusOK:
 		var p map[string]any
 		return json.Unmarshal(a.body, &p) == nil && p["schema_version"] != nil
-	case a.problemKind == app.ProblemNotFound, a.problemKind == app.ProblemUpstreamError:
+	case a.problemKind == "participant-not-found", a.problemKind == "upstream-error":
 		return true
 	}
 	return false

@@ -214,18 +214,7 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 		}
 		wg.Wait()
 	}()
-	if bounded {
-		// Messages honour their deadlines; this bounds the wait even if
-		// one does not, inside the router's margin.
-		timer := time.NewTimer(time.Until(answerBy) + minMargin/4)
-		select {
-		case <-all:
-		case <-timer.C:
-		}
-		timer.Stop()
-	} else {
-		<-all
-	}
+	waitUntil(all, answerBy, bounded)
 	mu.Lock()
 	snapshot := slices.Clone(results)
 	for i := range results {
@@ -238,6 +227,22 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 		}
 	}
 	return snapshot
+}
+
+// waitUntil waits for done, or, when bounded, until a little after
+// answerBy: messages honour their deadlines; this bounds the wait even if
+// one does not, inside the router's margin.
+func waitUntil(done <-chan struct{}, answerBy time.Time, bounded bool) {
+	if !bounded {
+		<-done
+		return
+	}
+	timer := time.NewTimer(time.Until(answerBy) + minMargin/4)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	}
 }
 
 // processRecord hands one retry-queue message to the webhook processor.

@@ -80,12 +80,12 @@ func TestDetectEverySampleEvent(t *testing.T) {
 	}
 	for name, kind := range want {
 		if got := kindOf(readEvent(t, name)); got != kind {
-			t.Errorf("%s: Detect = %s, want %s", name, got, kind)
+			t.Errorf("%s: decode names %s, want %s", name, got, kind)
 		}
 	}
 	for _, bad := range []string{``, `null`, `[]`, `{}`, `{"version":"2.0"}`, `"x"`, `{"Records":[{"eventSource":"aws:s3"}]}`} {
 		if got := kindOf([]byte(bad)); got != unknown {
-			t.Errorf("Detect(%q) = %s, want unknown", bad, got)
+			t.Errorf("decode(%q) names %s, want unknown", bad, got)
 		}
 	}
 	if kindOf([]byte(`{"Records":[{"eventSource":"aws:sqs","body":"x"}]}`)) != sqsTrigger {
