@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
@@ -116,14 +117,18 @@ func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
 // the largest size accepted: that one's messages fit 256 KiB, one byte
 // more is a 413. The envelope and the retry message carry received_at in
 // RFC 3339 with its trailing zeros trimmed, so their size depends on the
-// clock by up to 10 bytes: every attempt runs at one instant whose
-// received_at has all nine fraction digits, the longest form (on the
+// clock by up to 10 bytes: every attempt runs (in a synctest bubble) at
+// an instant whose received_at has all nine fraction digits, the longest form (on the
 // wall clock the boundary moved between two calls and the search's last
 // "accepted" size was refused).
-func TestLargestAcceptedWebhookFits(t *testing.T) {
-	instant := time.Date(2026, 11, 26, 10, 15, 0, 123456789, time.UTC)
+func TestLargestAcceptedWebhookFits(t *testing.T) { synctest.Test(t, testLargestAcceptedWebhookFits) }
+
+func testLargestAcceptedWebhookFits(t *testing.T) {
 	accepted := func(n int) (bool, *hookFixture) {
-		f := newHooks(t, func(o *WebhookOptions) { o.Now = func() time.Time { return instant } })
+		// The bubble's clock, moved on to the next instant whose fraction
+		// has all nine digits.
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 123456789)))
+		f := newHooks(t, nil)
 		f.dest.err = &forward.StatusError{StatusCode: 503}
 		r := f.routes.Handle(f.ctx(), rawPost(worstForms(n)["control characters"]))
 		return r.Status == 200, f

@@ -45,8 +45,6 @@ type WebhookOptions struct {
 	MaxReceiveCount int
 	// Policy bounds the retries of each destination.
 	Policy forward.Policy
-	// Now is the clock (tests).
-	Now func() time.Time
 }
 
 // Webhooks verifies, processes and forwards SignalWire status callbacks.
@@ -62,9 +60,6 @@ func NewWebhooks(a *App, opts WebhookOptions) *Webhooks {
 	}
 	if opts.MaxReceiveCount <= 0 {
 		opts.MaxReceiveCount = 5
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
 	}
 	return &Webhooks{app: a, opts: opts}
 }
@@ -112,7 +107,7 @@ func (w *Webhooks) readCallback(ctx context.Context, r Request) (in inbound, rej
 	case err != nil:
 		return in, w.reject(ctx, BadRequest("the body is not valid base64"), "bad base64"), false
 	}
-	in = inbound{body: body, query: r.RawQuery, receivedAt: w.opts.Now().UTC(), traceID: obs.TraceID(ctx)}
+	in = inbound{body: body, query: r.RawQuery, receivedAt: time.Now().UTC(), traceID: obs.TraceID(ctx)}
 	in.contentType = webhook.MediaType(r.Header("Content-Type"))
 	in.isJSON = in.contentType == webhook.JSONContentType || strings.HasSuffix(in.contentType, "+json")
 	if in.contentType != webhook.FormContentType && !in.isJSON {
