@@ -71,7 +71,7 @@ func readEvent(t *testing.T, name string) []byte {
 	return b
 }
 
-func TestDetectEverySampleEvent(t *testing.T) {
+func TestDecodeEverySampleEvent(t *testing.T) {
 	want := map[string]string{
 		"http-api-read.json":     httpAPI,
 		"rest-api-read.json":     restAPI,
