@@ -170,7 +170,7 @@ func signedForm(contentType string, body []byte, form url.Values) (url.Values, e
 	if form != nil {
 		return form, nil
 	}
-	switch mediaType(contentType) {
+	switch MediaType(contentType) {
 	case FormContentType:
 		return ParseForm(body)
 	case "":
@@ -339,16 +339,12 @@ func bodyHash(rawURL string) (string, bool) {
 	return values.Get(bodyHashParam), true
 }
 
-// mediaType returns the lowercase media type of a Content-Type header value,
+// MediaType returns the lowercase media type of a Content-Type header value,
 // without parameters; "" when the value is empty or unparsable.
-func mediaType(contentType string) string {
-	if strings.TrimSpace(contentType) == "" {
-		return ""
-	}
+func MediaType(contentType string) string {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		mt, _, _ = strings.Cut(contentType, ";")
-		return strings.ToLower(strings.TrimSpace(mt))
+		return ""
 	}
 	return mt
 }
