@@ -86,7 +86,7 @@ func TestProcCPU(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	d, err := procCPU(exe)
+	d, err := procCPU(proc{exe: exe})
 	if err != nil {
 		t.Skip("no /proc schedstat here:", err)
 	}

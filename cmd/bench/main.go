@@ -22,7 +22,11 @@
 //     same event;
 //  5. peak RSS of the bootstrap (/proc/<pid>/status VmHWM) after a long
 //     warm run, and Secrets Manager GetSecretValue calls per 1,000 warm
-//     invocations, counted by a reverse proxy in front of kumo.
+//     invocations, counted by a reverse proxy in front of kumo;
+//  6. against the official-SDK peer (test/benchdata/nodepeer: Node.js with
+//     @signalwire/compatibility-api, installed with npm ci into the build
+//     directory; skipped without node or npm): deployed size, the cold and
+//     warm read at each RTT under the same RIE and network, and peak RSS.
 //
 // Everything runs on loopback with static test credentials and without
 // AWS_CA_BUNDLE. The machine is shared, so absolute times are noise: compare
@@ -143,6 +147,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	node, err := installNode(ctx, root, dir, progress)
+	if err != nil {
+		return err
+	}
+	if node.skipped != "" {
+		progress("skipping the Node.js SDK peer: %s", node.skipped)
+	}
 	progress("building the Runtime Interface Emulator and the in-process benchmarks")
 	rieBin, err := localenv.BuildRIE(ctx, dir)
 	if err != nil {
@@ -166,7 +177,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer env.Close()
-	specs, closeNet, err := rttSpecs(ctx, env, b, o.rtts, events)
+	specs, closeNet, err := rttSpecs(ctx, env, b, node, o.rtts, events)
 	if err != nil {
 		return err
 	}
@@ -196,7 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	t := buildTable(o, b, cold, warm, gb)
+	t := buildTable(o, b, node, cold, warm, gb)
 	progress("done in %s", time.Since(started).Round(time.Second))
 	if err := t.writeMarkdown(stdout); err != nil {
 		return err
@@ -235,11 +246,13 @@ const noSpaceHost = "/no-space-host"
 
 // rttSpecs starts the simulated network for every RTT and returns the
 // cold-start specs: ours and the bare peer, read and webhook, at each RTT,
-// plus ours' read without SIGNALWIRE_SPACE_HOST. Each RTT has its own copy
+// plus ours' read without SIGNALWIRE_SPACE_HOST and, unless skipped, the
+// Node.js SDK peer's read (trusting the same CA file through
+// NODE_EXTRA_CA_CERTS). Each RTT has its own copy
 // of the secret, whose space_host is that RTT's proxy in front of the
 // sandbox. Both variants forward webhooks to the same SQS queue; ours has no
 // other destination.
-func rttSpecs(ctx context.Context, env *localenv.Env, b builds, rtts []time.Duration, events map[string][]byte) ([]coldSpec, func(), error) {
+func rttSpecs(ctx context.Context, env *localenv.Env, b builds, node *nodePeer, rtts []time.Duration, events map[string][]byte) ([]coldSpec, func(), error) {
 	cert, err := loopbackCert()
 	if err != nil {
 		return nil, nil, err
@@ -285,11 +298,16 @@ func rttSpecs(ctx context.Context, env *localenv.Env, b builds, rtts []time.Dura
 					opts = base
 				}
 				specs = append(specs, coldSpec{name: specName(v, route, rtt, ""),
-					bin: b.host(v), env: env.FunctionEnv(opts...), payload: events[route], check: hasStatus(200)})
+					bin: b.host(v), env: env.FunctionEnv(opts...), payload: events[route], check: hasStatus(200), conns: n.signalwire.Conns})
 			}
 		}
 		specs = append(specs, coldSpec{name: specName(ours, routeRead, rtt, noSpaceHost),
 			bin: b.host(ours), env: env.FunctionEnv(base...), payload: events[routeRead], check: hasStatus(200)})
+		if node.skipped == "" {
+			nodeEnv := append(slices.Clone(base), localenv.WithVar("NODE_EXTRA_CA_CERTS", env.CAFile), localenv.WithVar("PATH", node.path))
+			specs = append(specs, coldSpec{name: specName(nodeSDK, routeRead, rtt, ""), bin: node.bootstrap, proc: node.proc,
+				env: env.FunctionEnv(nodeEnv...), payload: events[routeRead], check: hasStatus(200), conns: n.signalwire.Conns})
+		}
 	}
 	return specs, closeNet, nil
 }

@@ -35,7 +35,7 @@ func coldTarget(rtt time.Duration) (float64, bool) {
 }
 
 // buildTable turns every measurement into the results table.
-func buildTable(o options, b builds, cold map[string]*coldResult, warm *warmResult, gb map[string]*goBench) *table {
+func buildTable(o options, b builds, node *nodePeer, cold map[string]*coldResult, warm *warmResult, gb map[string]*goBench) *table {
 	t := &table{}
 
 	// 1. Sizes.
@@ -188,6 +188,7 @@ func buildTable(o options, b builds, cold map[string]*coldResult, warm *warmResu
 	t.note("Cold: a fresh RIE and bootstrap per run (`FirstInvoke()`: process start, init, first request), %d runs per spec in rotating order after one discarded round. Ours runs with SIGNALWIRE_SPACE_HOST (init fetches the secret and opens the SignalWire connection concurrently), no HTTPS or EventBridge destination, the SQS destination and the retry queue. Warm: the median of %d later invocations on each emulator.", o.runs, warmPerColdRun)
 	t.note("Webhook answers of the long warm run (loopback, every destination: HTTPS receiver, EventBridge, SQS) by outcome: %s.", fmtCounts(warm.outcomes))
 	t.note("CPU: ours = trigger.Router.Invoke as function.New builds it (JSON logs and EMF to io.Discard, signature verification on, no destination), bare = bare.Handler.Invoke without a queue, both on the same event with the SignalWire answer from memory (an http.RoundTripper) and the secret cached; -benchtime %s, %d rounds.", o.benchtime, o.rounds)
+	addNodeRows(t, o, b, node, cold)
 	return t
 }
 

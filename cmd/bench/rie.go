@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -32,6 +33,18 @@ type coldSpec struct {
 	payload []byte
 	// check validates each answer.
 	check func(answer []byte) error
+	// proc finds the function's process; default: bin's.
+	proc proc
+	// conns, when set, counts the connections opened to SignalWire.
+	conns func() int64
+}
+
+// process identifies the spec's function process.
+func (s coldSpec) process() proc {
+	if s.proc.exe != "" {
+		return s.proc
+	}
+	return proc{exe: s.bin}
 }
 
 // hasStatus checks for an HTTP-shaped answer with the given statusCode.
@@ -66,6 +79,9 @@ type coldResult struct {
 	// invocation's duration_ms and upstream_latency_ms from its log line
 	// (the handler's own time, and the SignalWire call's within it).
 	handler, upstream []time.Duration
+	// warmConns is, per run, the SignalWire connections opened per warm
+	// invocation (when the spec counts them).
+	warmConns sample
 }
 
 // warmPerColdRun is how many warm invocations follow each cold one.
@@ -100,6 +116,7 @@ func measureCold(ctx context.Context, rieBin string, specs []coldSpec, runs int,
 				res.cpu = append(res.cpu, r.cpu...)
 				res.handler = append(res.handler, r.handler...)
 				res.upstream = append(res.upstream, r.upstream...)
+				res.warmConns = append(res.warmConns, r.warmConns...)
 			}
 		}
 	}
@@ -117,13 +134,17 @@ func coldRun(ctx context.Context, rieBin string, s coldSpec, logs io.Writer) (*c
 		return nil, fmt.Errorf("%w\nlogs:\n%s", err, fn.Logs())
 	}
 	r := &coldResult{first: []time.Duration{fn.FirstInvoke()}}
-	if cpu, err := procCPU(s.bin); err == nil {
+	if cpu, err := procCPU(s.process()); err == nil {
 		r.cpu = []time.Duration{cpu}
 	}
 	if h, u, ok := invocationLog(fn.Logs()); ok {
 		r.handler, r.upstream = []time.Duration{h}, []time.Duration{u}
 	}
 	var warm []time.Duration
+	var conns0 int64
+	if s.conns != nil {
+		conns0 = s.conns()
+	}
 	for range warmPerColdRun {
 		start := time.Now()
 		if err := invokeCheck(ctx, fn, s.payload, s.check); err != nil {
@@ -132,10 +153,13 @@ func coldRun(ctx context.Context, rieBin string, s coldSpec, logs io.Writer) (*c
 		warm = append(warm, time.Since(start))
 	}
 	r.warm = []time.Duration{time.Duration(ms(warm...).median() * float64(time.Millisecond))}
+	if s.conns != nil {
+		r.warmConns = sample{float64(s.conns()-conns0) / warmPerColdRun}
+	}
 	if d, ok := fn.InitDuration(); ok {
 		r.reported = []time.Duration{d}
 	}
-	if hwm, _, err := procMemory(s.bin); err == nil {
+	if hwm, _, err := procMemory(s.process()); err == nil {
 		r.hwm = []int64{hwm}
 	}
 	return r, nil
@@ -253,7 +277,7 @@ func measureWarm(ctx context.Context, env *localenv.Env, rieBin, bin string, rea
 		}
 	}
 	res.warmSMCalls = smCalls.Load() - res.coldSMCalls
-	res.hwm, res.rss, err = procMemory(bin)
+	res.hwm, res.rss, err = procMemory(proc{exe: bin})
 	if err != nil {
 		return nil, err
 	}
@@ -285,22 +309,25 @@ func httpOutcome(out []byte) (string, error) {
 	return body.Outcome, nil
 }
 
-// procMemory finds the running process whose executable is bin and returns
-// its VmHWM (peak resident set) and VmRSS from /proc/<pid>/status, in bytes.
-// The RIE's REPORT line cannot be used: it prints the configured memory
-// size (3008 MB) as Max Memory Used.
-func procMemory(bin string) (hwm, rss int64, err error) {
-	dir, err := procDir(bin)
+// proc identifies a running process: its executable and, when set, an
+// argument its command line holds (node's script).
+type proc struct{ exe, arg string }
+
+// procMemory finds the running process p and returns its VmHWM (peak
+// resident set) and VmRSS from /proc/<pid>/status, in bytes. The RIE's
+// REPORT line cannot be used: it prints the configured memory size
+// (3008 MB) as Max Memory Used.
+func procMemory(p proc) (hwm, rss int64, err error) {
+	dir, err := procDir(p)
 	if err != nil {
 		return 0, 0, err
 	}
 	return readStatus(filepath.Join(dir, "status"))
 }
 
-// procDir finds the running process whose executable is bin and returns
-// its /proc directory.
-func procDir(bin string) (string, error) {
-	want, err := filepath.EvalSymlinks(bin)
+// procDir finds the running process p and returns its /proc directory.
+func procDir(p proc) (string, error) {
+	want, err := filepath.EvalSymlinks(p.exe)
 	if err != nil {
 		return "", fmt.Errorf("bench: %w", err)
 	}
@@ -316,15 +343,21 @@ func procDir(bin string) (string, error) {
 		if err != nil || exe != want {
 			continue
 		}
+		if p.arg != "" {
+			cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if err != nil || !slices.Contains(strings.Split(string(cmdline), "\x00"), p.arg) {
+				continue
+			}
+		}
 		return filepath.Join("/proc", e.Name()), nil
 	}
-	return "", fmt.Errorf("bench: no running process of %s", bin)
+	return "", fmt.Errorf("bench: no running process of %s %s", p.exe, p.arg)
 }
 
-// procCPU sums the time on CPU of every thread of the running process of
-// bin (the first field of /proc/<pid>/task/<tid>/schedstat, nanoseconds).
-func procCPU(bin string) (time.Duration, error) {
-	dir, err := procDir(bin)
+// procCPU sums the time on CPU of every thread of the running process p
+// (the first field of /proc/<pid>/task/<tid>/schedstat, nanoseconds).
+func procCPU(p proc) (time.Duration, error) {
+	dir, err := procDir(p)
 	if err != nil {
 		return 0, err
 	}

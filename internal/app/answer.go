@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
@@ -17,10 +18,10 @@ import (
 // (JSON escaping multiplies some bytes up to sixfold) and the webhook's
 // envelope exceed what its destinations accept.
 const (
-	// MaxParticipantFieldBytes bounds one field's value, as sent.
-	MaxParticipantFieldBytes = 8 << 10
-	// MaxParticipantBytes bounds the sum of every field's name and value.
-	MaxParticipantBytes = 64 << 10
+	// maxParticipantFieldBytes bounds one field's value, as sent.
+	maxParticipantFieldBytes = 8 << 10
+	// maxParticipantBytes bounds the sum of every field's name and value.
+	maxParticipantBytes = 64 << 10
 )
 
 // checkParticipantAnswer rejects a participant answer that cannot be the one asked for:
@@ -51,21 +52,21 @@ func answerProblem(ref signalwire.ParticipantRef, p *signalwire.Participant) err
 		if f.v == nil {
 			continue
 		}
-		if len(*f.v) > MaxParticipantFieldBytes {
-			return fmt.Errorf("the answer's %s is %d bytes (limit %d)", f.name, len(*f.v), MaxParticipantFieldBytes)
+		if len(*f.v) > maxParticipantFieldBytes {
+			return fmt.Errorf("the answer's %s is %d bytes (limit %d)", f.name, len(*f.v), maxParticipantFieldBytes)
 		}
 		total += len(f.name) + len(*f.v)
 	}
 	for _, m := range []map[string]json.RawMessage{p.Extra, p.Invalid} {
 		for k, v := range m {
-			if len(k) > MaxParticipantFieldBytes || len(v) > MaxParticipantFieldBytes {
-				return fmt.Errorf("the answer's field %s is %d bytes (limit %d)", quoteShort(k), len(k)+len(v), MaxParticipantFieldBytes)
+			if len(k) > maxParticipantFieldBytes || len(v) > maxParticipantFieldBytes {
+				return fmt.Errorf("the answer's field %s is %d bytes (limit %d)", quoteShort(k), len(k)+len(v), maxParticipantFieldBytes)
 			}
 			total += len(k) + len(v)
 		}
 	}
-	if total > MaxParticipantBytes {
-		return fmt.Errorf("the answer's fields total %d bytes (limit %d)", total, MaxParticipantBytes)
+	if total > maxParticipantBytes {
+		return fmt.Errorf("the answer's fields total %d bytes (limit %d)", total, maxParticipantBytes)
 	}
 	for _, f := range []struct {
 		name, want string
@@ -88,7 +89,7 @@ func answerProblem(ref signalwire.ParticipantRef, p *signalwire.Participant) err
 // quoteShort quotes an upstream value for an error message, cut to 64 bytes.
 func quoteShort(s string) string {
 	if len(s) > 64 {
-		return strconv.Quote(s[:64]) + "…"
+		return strconv.Quote(obs.Truncate(s, 64)) + "…"
 	}
 	return strconv.Quote(s)
 }

@@ -5,13 +5,14 @@
 //     /accounts/{a}/conferences/{c}/participants/{p} answered by
 //     App.Participant, one SignalWire call with the cached credentials,
 //     refreshed once on a 401;
-//   - the webhook route (webhooks.go, delivery.go): Webhooks.Handle verifies
-//     the signature (deferred.go: verified again later when the key may be
-//     newer than the secret), normalizes the callback, delivers its
-//     envelope to every destination within the inline budget, sends a
-//     permanent refusal to the dead-letter queue and parks what is left on
-//     the retry queue (retryjob.go: the job format); Webhooks.ProcessRetry
-//     delivers a parked job again;
+//   - the webhook route: Webhooks.Handle (webhooks.go) verifies the
+//     signature and Webhooks.Accept takes a direct invocation's webhook;
+//     both build the envelope once and deliver those bytes to every
+//     destination within the inline budget, send a permanent refusal to the
+//     dead-letter queue and park what is left on the retry queue
+//     (process.go); Webhooks.ProcessRetry delivers a parked message again.
+//     messages.go holds the wire formats: the direct job, the retry
+//     message and the dead-letter record;
 //   - one mapping of errors to RFC 9457 problems (problems.go).
 //
 // It speaks the neutral Request and Response of http.go and knows nothing of
@@ -31,7 +32,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/participant"
-	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
@@ -43,17 +43,17 @@ type CredentialSource interface {
 	Refresh(ctx context.Context, stale uint64) (credentials.Credentials, uint64, error)
 }
 
-// ErrForeignAccount is wrapped by the error of a read whose account_sid is
+// errForeignAccount is wrapped by the error of a read whose account_sid is
 // not the secret's project: SignalWire would answer 401 (and a refresh would
 // not help), so it is answered without calling it.
-var ErrForeignAccount = errors.New("account_sid is not the project this function serves")
+var errForeignAccount = errors.New("account_sid is not the project this function serves")
 
-// ErrNoNewerCredentials is wrapped by the error of a read SignalWire
+// errNoNewerCredentials is wrapped by the error of a read SignalWire
 // rejected (401) when the forced refresh brought no newer credentials: the
 // secret was just fetched and holds the same ones, or the refresh was
 // refused because another forced refresh started less than
 // credentials.RefreshInterval ago.
-var ErrNoNewerCredentials = errors.New("no newer credentials after the rejection")
+var errNoNewerCredentials = errors.New("no newer credentials after the rejection")
 
 // ParticipantGetter is the one SignalWire call the core makes.
 type ParticipantGetter interface {
@@ -89,9 +89,9 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 	if !strings.EqualFold(ref.AccountSID, creds.ProjectID) {
 		// The Compatibility API's AccountSid is the Project ID: any other
 		// account is a 401 upstream, and each 401 would cost a refresh.
-		p := problem.New(ProblemAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
+		p := newProblem(problemAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
 		p.Field = "account_sid"
-		return participant.Participant{}, fmt.Errorf("%w: %w", ErrForeignAccount, p)
+		return participant.Participant{}, fmt.Errorf("%w: %w", errForeignAccount, p)
 	}
 	p, err := a.get(ctx, creds, ref)
 	if kind, ok := signalwire.KindOf(err); ok && kind == signalwire.KindUnauthorized {
@@ -106,7 +106,7 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 		} else {
 			// A rate-limited or unchanged refresh: no retry, and the
 			// caller is told when one may help (ProblemFor).
-			err = fmt.Errorf("%w: %w", ErrNoNewerCredentials, err)
+			err = fmt.Errorf("%w: %w", errNoNewerCredentials, err)
 		}
 	}
 	if err != nil {

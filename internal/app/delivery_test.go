@@ -73,7 +73,7 @@ func TestPermanentFailureIsDeadLetteredAtOnce(t *testing.T) {
 		t.Fatalf("retry queue %d, DLQ %d; want 0, 1", len(f.queue.bodies), len(dlq.bodies))
 	}
 	job, err := decodeJob(string(dlq.bodies[0]))
-	if err != nil || job.Kind != JobDeliver || strings.Join(job.Destinations, ",") != "https" || !strings.Contains(job.Reason, "413") {
+	if err != nil || job.Kind != kindDeliver || strings.Join(job.Destinations, ",") != "https" || !strings.Contains(job.Reason, "413") {
 		t.Fatalf("DLQ message %s (%v)", dlq.bodies[0], err)
 	}
 	if string(job.Envelope) != string(bus.got[0]) {
@@ -202,7 +202,7 @@ func TestWebhookJobBuiltOnRetryIsCarriedOn(t *testing.T) {
 	up := &flipUpstream{err: &signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
 	f.app.upstream = up
 	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key")))
-	if job, _ := decodeJob(string(f.queue.bodies[0])); job.Kind != JobWebhook || job.Form == "" {
+	if job, _ := decodeJob(string(f.queue.bodies[0])); job.Kind != kindWebhook || len(job.form) == 0 {
 		t.Fatalf("parked %s", f.queue.bodies[0])
 	}
 	up.err = nil
@@ -257,9 +257,9 @@ func TestDirectInvocationOfUnprocessableFormIsAnError(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newHooks(t, nil)
 			f.up.errs = []error{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
-			env, _, err := f.hooks.Accept(f.ctx(), Job{Form: tc.form})
+			env, _, err := f.hooks.Accept(f.ctx(), DirectWebhook{Form: tc.form})
 			if err == nil {
-				t.Fatalf("accepted: envelope id %q", env.ID)
+				t.Fatalf("accepted: envelope %s", env)
 			}
 			if p := ProblemFor(err); p.Status != tc.status {
 				t.Fatalf("problem %d %s, want %d", p.Status, p.Detail, tc.status)
@@ -272,7 +272,7 @@ func TestDirectInvocationOfUnprocessableFormIsAnError(t *testing.T) {
 	// A transient failure is still parked.
 	f := newHooks(t, nil)
 	f.up.errs = []error{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
-	if _, outcome, err := f.hooks.Accept(f.ctx(), Job{Form: joinForm(call).Encode()}); err != nil || outcome != OutcomeQueued {
+	if _, outcome, err := f.hooks.Accept(f.ctx(), DirectWebhook{Form: joinForm(call).Encode()}); err != nil || outcome != OutcomeQueued {
 		t.Fatalf("transient failure: %v %v", outcome, err)
 	}
 }
@@ -308,7 +308,7 @@ func TestDestinationNoLongerConfigured(t *testing.T) {
 		t.Fatal(err)
 	}
 	job.Destinations = []string{"gone"}
-	b, _ := encodeJob(job)
+	b, _ := encodeMessage(job.retryMessage)
 	if err := f.hooks.ProcessRetry(f.ctx(), string(b), 1); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func (b *capturingBus) PutEvents(_ context.Context, in *eventbridge.PutEventsInp
 }
 
 // TestEventBridgeDetailTypePerFamily: each envelope family reaches the bus
-// with its own DetailType (docs/DELIVERY.md's destinations table): a conference
+// with its own DetailType (docs/WEBHOOKS.md's destinations table): a conference
 // callback is a "SignalWire Conference Event"; a call status callback and a
 // JSON call-state callback (RELAY or SWML) are "SignalWire Call Event"s; a
 // JSON callback of unknown shape is a "SignalWire Event". The message types

@@ -5,13 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/participant"
-	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
@@ -90,12 +89,12 @@ func (rt *Routes) route(ctx context.Context, r Request) Response {
 			return methodNotAllowed("POST")
 		}
 		if rt.hooks == nil {
-			return ProblemResponse(problem.New(ProblemRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
+			return ProblemResponse(newProblem(problemRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
 		}
 		return rt.hooks.Handle(ctx, r)
 	}
-	return ProblemResponse(problem.New(ProblemRouteNotFound, http.StatusNotFound,
-		"no route for "+r.Method+" "+truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+WebhookRoute))
+	return ProblemResponse(newProblem(problemRouteNotFound, http.StatusNotFound,
+		"no route for "+r.Method+" "+obs.Truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+WebhookRoute))
 }
 
 // read answers the read route for ref.
@@ -114,7 +113,7 @@ func (a *App) read(ctx context.Context, ref signalwire.ParticipantRef) Response 
 // MaxAnswerBytes bounds every answer the function returns: Lambda refuses a
 // synchronous response over 6 MB (Function.ResponseSizeTooLarge), and the
 // caller would get a generic error instead of a problem. The participant's
-// bounds (MaxParticipantBytes) keep real answers far below it; the trigger
+// bounds (maxParticipantBytes) keep real answers far below it; the trigger
 // adapters replace anything larger with a 502 problem.
 const MaxAnswerBytes = 6_000_000
 
@@ -133,8 +132,8 @@ func EncodeJSON(v any) ([]byte, error) {
 
 // AnswerTooLarge is the 502 problem that replaces an answer over
 // MaxAnswerBytes.
-func AnswerTooLarge(size int) problem.Problem {
-	return problem.New(ProblemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit; SignalWire's data is not usable", size))
+func AnswerTooLarge(size int) Problem {
+	return newProblem(problemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit; SignalWire's data is not usable", size))
 }
 
 // errorResponse logs a failure at the level it deserves and renders it.
@@ -149,8 +148,8 @@ func (a *App) errorResponse(ctx context.Context, err error) Response {
 }
 
 // ProblemResponse renders p as an application/problem+json response.
-func ProblemResponse(p problem.Problem) Response {
-	h := map[string]string{"Content-Type": problem.ContentType}
+func ProblemResponse(p Problem) Response {
+	h := map[string]string{"Content-Type": ProblemContentType}
 	if p.RetryAfterSeconds > 0 {
 		h["Retry-After"] = strconv.Itoa(p.RetryAfterSeconds)
 	}
@@ -159,7 +158,7 @@ func ProblemResponse(p problem.Problem) Response {
 
 // methodNotAllowed answers 405 with the Allow header RFC 9110 requires.
 func methodNotAllowed(allow string) Response {
-	r := ProblemResponse(problem.New(ProblemMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only"))
+	r := ProblemResponse(newProblem(problemMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only"))
 	r.Headers["Allow"] = allow
 	return r
 }
@@ -180,20 +179,4 @@ func readRoute(r Request) (signalwire.ParticipantRef, bool) {
 		return signalwire.ParticipantRef{}, false
 	}
 	return signalwire.ParticipantRef{AccountSID: segs[n-5], ConferenceSID: segs[n-3], CallSID: segs[n-1]}, true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// mediaType returns the lower-case media type of a Content-Type header.
-func mediaType(contentType string) string {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return ""
-	}
-	return mt
 }

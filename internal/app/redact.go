@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
 // Bounds of what a rejection line shows of the URLs tried: a forged request
@@ -22,11 +23,7 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return obs.Truncate(s, n) + "…"
 }
 
 // Users put tokens in the query strings of their callback URLs, so a log

@@ -6,15 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/credentials"
-	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
-	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
@@ -33,10 +30,6 @@ type WebhookOptions struct {
 	PublicWebhookURL string
 	// Verify turns signature verification on (off only in local runs).
 	Verify bool
-	// DeferUnverified parks webhooks whose well-formed signature matches no
-	// known key on the retry queue, verified again later (deferred.go),
-	// instead of answering 403.
-	DeferUnverified bool
 	// Destinations receive every envelope; none means the HTTP answer carries it.
 	Destinations []forward.Destination
 	// Retry parks webhooks whose processing failed; nil means answer 503 instead.
@@ -52,15 +45,12 @@ type WebhookOptions struct {
 	MaxReceiveCount int
 	// Policy bounds the retries of each destination.
 	Policy forward.Policy
-	// Now is the clock (tests).
-	Now func() time.Time
 }
 
 // Webhooks verifies, processes and forwards SignalWire status callbacks.
 type Webhooks struct {
-	app       *App
-	opts      WebhookOptions
-	deferrals deferralBudget
+	app  *App
+	opts WebhookOptions
 }
 
 // NewWebhooks returns the webhook processor for the core a.
@@ -70,9 +60,6 @@ func NewWebhooks(a *App, opts WebhookOptions) *Webhooks {
 	}
 	if opts.MaxReceiveCount <= 0 {
 		opts.MaxReceiveCount = 5
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
 	}
 	return &Webhooks{app: a, opts: opts}
 }
@@ -91,79 +78,69 @@ const (
 )
 
 // Handle answers POST /webhooks/signalwire: read the callback, verify its
-// signature (unless verification is off), then accept it.
+// signature (unless verification is off), then process it.
 func (w *Webhooks) Handle(ctx context.Context, r Request) Response {
-	received := w.opts.Now().UTC()
-	cb, rejected, ok := w.readCallback(ctx, r)
+	in, rejected, ok := w.readCallback(ctx, r)
 	if !ok {
 		return rejected
 	}
 	if w.opts.Verify {
-		if answer, ok := w.verify(ctx, r, &cb, received); !ok {
+		if answer, ok := w.verify(ctx, r, &in); !ok {
 			return answer
 		}
 	}
-	return w.acceptVerified(ctx, cb.body, cb.form, cb.isJSON, r.RawQuery, received)
-}
-
-// callback is a webhook request's body as read.
-type callback struct {
-	body        []byte     // decoded from base64 when API Gateway encoded it
-	contentType string     // the media type, without parameters
-	isJSON      bool       // a JSON callback (else a form)
-	form        url.Values // the parsed form; nil for JSON
+	src, err := in.source()
+	if err != nil {
+		p := ProblemFor(err)
+		return w.reject(ctx, p, p.Detail)
+	}
+	return w.answer(ctx, w.process(ctx, in, src))
 }
 
 // readCallback decodes r's body and parses it by its media type. A body
 // that cannot be read is answered (ok false) with its 4xx problem.
-func (w *Webhooks) readCallback(ctx context.Context, r Request) (cb callback, rejected Response, ok bool) {
+func (w *Webhooks) readCallback(ctx context.Context, r Request) (in inbound, rejected Response, ok bool) {
 	body, err := webhook.DecodeBody(r.Body, r.Base64)
 	switch {
 	case errors.Is(err, webhook.ErrBodyTooLarge):
-		return cb, w.reject(ctx, problem.New(ProblemPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes)), "body too large"), false
+		return in, w.reject(ctx, bodyTooLarge(), "body too large"), false
 	case err != nil:
-		return cb, w.reject(ctx, BadRequest("the body is not valid base64"), "bad base64"), false
+		return in, w.reject(ctx, BadRequest("the body is not valid base64"), "bad base64"), false
 	}
-	cb.body, cb.contentType = body, mediaType(r.Header("Content-Type"))
-	cb.isJSON = cb.contentType == webhook.JSONContentType || strings.HasSuffix(cb.contentType, "+json")
-	if cb.contentType != webhook.FormContentType && !cb.isJSON {
-		return cb, w.reject(ctx, problem.New(ProblemUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire callbacks are "+webhook.FormContentType+" or "+webhook.JSONContentType), "unsupported media type"), false
+	in = inbound{body: body, query: r.RawQuery, receivedAt: time.Now().UTC(), traceID: obs.TraceID(ctx)}
+	in.contentType = webhook.MediaType(r.Header("Content-Type"))
+	in.isJSON = in.contentType == webhook.JSONContentType || strings.HasSuffix(in.contentType, "+json")
+	if in.contentType != webhook.FormContentType && !in.isJSON {
+		return in, w.reject(ctx, newProblem(problemUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire callbacks are "+webhook.FormContentType+" or "+webhook.JSONContentType), "unsupported media type"), false
 	}
-	if !cb.isJSON {
-		if cb.form, err = webhook.ParseForm(body); err != nil {
-			return cb, w.reject(ctx, BadRequest("the body is not valid form encoding"), "malformed form"), false
+	if !in.isJSON {
+		if in.form, err = webhook.ParseForm(body); err != nil {
+			return in, w.reject(ctx, BadRequest("the body is not valid form encoding"), "malformed form"), false
 		}
 	}
-	return cb, Response{}, true
+	return in, Response{}, true
 }
 
-// verify checks cb's signature on the raw body, before any JSON parsing.
-// Verified, cb keeps only what the signature covers and ok is true.
+// verify checks in's signature on the raw body, before any JSON parsing.
+// Verified, in keeps only what the signature covers and ok is true.
 // Otherwise the answer is a 5xx when the secret cannot be read (SignalWire
-// retries those), the deferral's answer when a mismatch may be a key the
-// secret does not hold yet (deferred.go), else a 403.
-func (w *Webhooks) verify(ctx context.Context, r Request, cb *callback, received time.Time) (answer Response, ok bool) {
+// retries those), else a 403.
+func (w *Webhooks) verify(ctx context.Context, r Request, in *inbound) (answer Response, ok bool) {
 	creds, version, err := w.app.creds.Get(ctx)
 	if err != nil {
 		return w.app.errorResponse(ctx, err), false
 	}
-	signed := webhook.SignedRequest{CandidateURLs: w.candidates(r), ContentType: cb.contentType, Body: cb.body, Form: cb.form, Signature: webhook.SignatureFromHeaders(r.Header)}
+	signed := webhook.SignedRequest{CandidateURLs: w.candidates(r), ContentType: in.contentType, Body: in.body, Form: in.form, Signature: webhook.SignatureFromHeaders(r.Header)}
 	verified, err := w.verifySignature(ctx, signed, creds, version)
-	if errors.Is(err, webhook.ErrInvalidSignature) {
-		if answer, ok := w.deferVerification(ctx, UnverifiedWebhook{Body: cb.body, ContentType: cb.contentType, CandidateURLs: signed.CandidateURLs,
-			Signature: signed.Signature, Query: r.RawQuery, ReceivedAt: received}); ok {
-			return answer, false
-		}
-	}
 	if err != nil {
 		obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
 		w.app.log.WarnContext(ctx, "webhook rejected", "reason", redactQueries(err.Error(), signed.CandidateURLs), "candidate_urls", redactedURLs(signed.CandidateURLs))
-		return ProblemResponse(problem.New(ProblemInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
+		return ProblemResponse(newProblem(problemInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
 	}
-	if verified.Form != nil && !webhook.SameForm(verified.Form, cb.form) {
+	if verified.Form != nil && !webhook.SameForm(verified.Form, in.form) {
 		// Only the values the signature covers go on (see
 		// webhook.FormOrderings); the others were never signed.
-		cb.form, cb.body = verified.Form, []byte(verified.Form.Encode())
+		in.form, in.body = verified.Form, []byte(verified.Form.Encode())
 	}
 	w.app.log.DebugContext(ctx, "webhook verified", "scheme", string(verified.Scheme))
 	return Response{}, true
@@ -190,48 +167,6 @@ func (w *Webhooks) verifySignature(ctx context.Context, signed webhook.SignedReq
 		verified, err = verifyWithKeys(fresh.SigningKeys(), signed.Verify)
 	}
 	return verified, err
-}
-
-// acceptVerified processes a webhook whose signature was verified (or
-// verification is off): body and form as signed, the callback URL's raw
-// query, and when it was first received.
-func (w *Webhooks) acceptVerified(ctx context.Context, body []byte, form url.Values, isJSON bool, rawQuery string, received time.Time) Response {
-	var err error
-	query, _ := url.ParseQuery(rawQuery) // a bad query string only loses the optional ConferenceSid
-	var src webhook.Source
-	var job Job
-	if isJSON {
-		if src, err = webhook.ParseJSON(body, query); err != nil {
-			return w.reject(ctx, BadRequest("the body is not well-formed JSON: "+err.Error()), "malformed JSON")
-		}
-		job = Job{Body: string(body), ContentType: webhook.JSONContentType, Query: rawQuery, ReceivedAt: received}
-	} else {
-		if src, err = webhook.Normalize(form, query); err != nil {
-			return w.reject(ctx, BadRequest("not a usable status callback: "+err.Error()), "not a status callback")
-		}
-		job = Job{Form: string(body), Query: rawQuery, ReceivedAt: received}
-	}
-	if err := w.check(job, src); err != nil {
-		p := ProblemFor(err)
-		return w.reject(ctx, p, p.Detail)
-	}
-	env, outcome, err := w.accept(ctx, job, src)
-	if err != nil {
-		// Even the retry queue failed: a 503 makes SignalWire send it again.
-		w.app.log.ErrorContext(ctx, "webhook not accepted; SignalWire will retry", "error", err.Error())
-		p := problem.New(ProblemUnavailable, http.StatusServiceUnavailable, "the webhook could not be processed or queued; retry later")
-		p.RetryAfterSeconds = 5
-		return ProblemResponse(p)
-	}
-	if outcome == OutcomeReturned {
-		b, err := EncodeEnvelope(env)
-		if err != nil {
-			return w.app.errorResponse(ctx, err)
-		}
-		return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: b}
-	}
-	b, _ := json.Marshal(map[string]string{"id": env.ID, "outcome": string(outcome)})
-	return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: b}
 }
 
 // verifyWithKeys checks a signature against every known signing key (the
@@ -268,51 +203,33 @@ func (w *Webhooks) candidates(r Request) []string {
 	}.Candidates()
 }
 
-func (w *Webhooks) reject(ctx context.Context, p problem.Problem, reason string) Response {
+// answer renders what processing a verified webhook did: the envelope when
+// no destination takes it, else its id and outcome; a refusal (413) as its
+// problem; a 503 when it was neither processed nor queued, so that
+// SignalWire sends it again.
+func (w *Webhooks) answer(ctx context.Context, r result) Response {
+	var p Problem
+	switch {
+	case errors.As(r.err, &p):
+		return w.reject(ctx, p, p.Detail)
+	case r.err != nil:
+		w.app.log.ErrorContext(ctx, "webhook not accepted; SignalWire will retry", "error", r.err.Error())
+		p := newProblem(problemUnavailable, http.StatusServiceUnavailable, "the webhook could not be processed or queued; retry later")
+		p.RetryAfterSeconds = 5
+		return ProblemResponse(p)
+	case r.outcome == OutcomeReturned:
+		return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: r.envelope}
+	}
+	b, _ := json.Marshal(map[string]string{"id": r.id, "outcome": string(r.outcome)})
+	return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: b}
+}
+
+func (w *Webhooks) reject(ctx context.Context, p Problem, reason string) Response {
 	obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
 	w.app.log.InfoContext(ctx, "webhook rejected", "reason", reason, "status", p.Status)
 	return ProblemResponse(p)
 }
 
-// maxEnqueueReserve is the most of the deadline kept for parking a webhook
-// on the retry queue (one SendMessage, usually tens of milliseconds).
-const maxEnqueueReserve = time.Second
-
-// enqueueReserve is what inline processing leaves of ctx's deadline (the
-// deadline minus the invocation's margin) for the enqueue: a second, or
-// half of what is left for short function timeouts, so that a 1 s function
-// still tries to deliver before it queues.
-func enqueueReserve(ctx context.Context) time.Duration {
-	left, ok := deadline.Left(ctx)
-	if !ok {
-		return 0
-	}
-	return min(maxEnqueueReserve, max(left, 0)/2)
+func bodyTooLarge() Problem {
+	return newProblem(problemPayloadTooLarge, http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook bodies are limited to %d bytes", webhook.MaxBodyBytes))
 }
-
-// source parses a stored job: a form callback, or a JSON one.
-func (j Job) source() (webhook.Source, error) {
-	query, _ := url.ParseQuery(j.Query)
-	switch {
-	case j.Form != "" && j.Body == "":
-		form, err := webhook.ParseForm([]byte(j.Form))
-		if err != nil {
-			return webhook.Source{}, fmt.Errorf("stored webhook form: %w", err)
-		}
-		src, err := webhook.Normalize(form, query)
-		if err != nil {
-			return webhook.Source{}, fmt.Errorf("stored webhook: %w", err)
-		}
-		return src, nil
-	case j.Form == "" && j.Body != "" && j.ContentType == webhook.JSONContentType:
-		src, err := webhook.ParseJSON([]byte(j.Body), query)
-		if err != nil {
-			return webhook.Source{}, fmt.Errorf("stored JSON webhook: %w", err)
-		}
-		return src, nil
-	}
-	return webhook.Source{}, fmt.Errorf("stored webhook: want a form, or a body with content type %s: %w", webhook.JSONContentType, webhook.ErrInvalidWebhook)
-}
-
-// Empty reports whether the job carries no callback.
-func (j Job) Empty() bool { return j.Form == "" && j.Body == "" }

@@ -143,19 +143,19 @@ func TestJSONCallbackRejections(t *testing.T) {
 		status int
 		kind   string
 	}{
-		{"malformed JSON, signed", jsonPost(`{"event_type":`, "", "PSK_key"), 400, ProblemBadRequest},
-		{"invalid UTF-8, signed", jsonPost("{\"a\":\"\xff\"}", "", "PSK_key"), 400, ProblemBadRequest},
-		{"forged", jsonPost(callStateBody, "", "PSK_other"), 403, ProblemInvalidSignature},
+		{"malformed JSON, signed", jsonPost(`{"event_type":`, "", "PSK_key"), 400, problemBadRequest},
+		{"invalid UTF-8, signed", jsonPost("{\"a\":\"\xff\"}", "", "PSK_key"), 400, problemBadRequest},
+		{"forged", jsonPost(callStateBody, "", "PSK_other"), 403, problemInvalidSignature},
 		{"unsigned", func() Request {
 			r := jsonPost(callStateBody, "", "PSK_key")
 			delete(r.Headers, "x-signalwire-signature")
 			return r
-		}(), 403, ProblemInvalidSignature},
+		}(), 403, problemInvalidSignature},
 		{"malformed JSON, unsigned", func() Request {
 			r := jsonPost(`{`, "", "PSK_key")
 			r.Headers["x-signalwire-signature"] = "00"
 			return r
-		}(), 403, ProblemInvalidSignature},
+		}(), 403, problemInvalidSignature},
 	}
 	for _, tc := range cases {
 		f := newHooks(t, nil)
@@ -183,7 +183,7 @@ func TestJSONCallbackSurvivesTheRetryQueue(t *testing.T) {
 	}
 	// The envelope was built: the retry carries it, byte for byte.
 	job, err := decodeJob(string(f.queue.bodies[0]))
-	if err != nil || job.Kind != JobDeliver || !strings.Contains(string(job.Envelope), `"type":"signalwire.calling.call.state.answered"`) {
+	if err != nil || job.Kind != kindDeliver || !strings.Contains(string(job.Envelope), `"type":"signalwire.calling.call.state.answered"`) {
 		t.Fatalf("job %s", f.queue.bodies[0])
 	}
 	f.dest.err = nil
@@ -231,7 +231,7 @@ func TestShiftedSignedFormIsRejected(t *testing.T) {
 				t.Fatalf("status %d, want 400: %s", r.Status, r.Body)
 			}
 			m := decodeProblem(t, r)
-			if !strings.HasSuffix(m["type"].(string), ProblemBadRequest) || !strings.Contains(m["detail"].(string), "does not parse") && !strings.Contains(m["detail"].(string), "not an event name") {
+			if !strings.HasSuffix(m["type"].(string), problemBadRequest) || !strings.Contains(m["detail"].(string), "does not parse") && !strings.Contains(m["detail"].(string), "not an event name") {
 				t.Fatalf("problem %v", m)
 			}
 			if len(f.up.tokens) != 0 || len(f.dest.msgs) != 0 || len(f.queue.bodies) != 0 {

@@ -149,17 +149,17 @@ func TestWebhookRejections(t *testing.T) {
 		status int
 		kind   string
 	}{
-		{"forged", func(r *Request) { *r = signedPost(joinForm(call), "PSK_other") }, 403, ProblemInvalidSignature},
-		{"tampered", func(r *Request) { r.Body = strings.Replace(r.Body, "Muted=true", "Muted=false", 1) }, 403, ProblemInvalidSignature},
-		{"missing signature", func(r *Request) { delete(r.Headers, "x-signalwire-signature") }, 403, ProblemInvalidSignature},
-		{"too large", func(r *Request) { r.Body = strings.Repeat("a", webhook.MaxBodyBytes+1) }, 413, ProblemPayloadTooLarge},
+		{"forged", func(r *Request) { *r = signedPost(joinForm(call), "PSK_other") }, 403, problemInvalidSignature},
+		{"tampered", func(r *Request) { r.Body = strings.Replace(r.Body, "Muted=true", "Muted=false", 1) }, 403, problemInvalidSignature},
+		{"missing signature", func(r *Request) { delete(r.Headers, "x-signalwire-signature") }, 403, problemInvalidSignature},
+		{"too large", func(r *Request) { r.Body = strings.Repeat("a", webhook.MaxBodyBytes+1) }, 413, problemPayloadTooLarge},
 		{"too large base64", func(r *Request) {
 			r.Body, r.Base64 = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("a"), webhook.MaxBodyBytes+1)), true
-		}, 413, ProblemPayloadTooLarge},
-		{"bad base64", func(r *Request) { r.Body, r.Base64 = "%%%not base64", true }, 400, ProblemBadRequest},
-		{"text body", func(r *Request) { r.Headers["content-type"] = "text/plain" }, 415, ProblemUnsupportedMediaType},
-		{"form signature on a JSON body", func(r *Request) { r.Headers["content-type"] = "application/json" }, 403, ProblemInvalidSignature},
-		{"malformed form", func(r *Request) { r.Body = "AccountSid=%zz" }, 400, ProblemBadRequest},
+		}, 413, problemPayloadTooLarge},
+		{"bad base64", func(r *Request) { r.Body, r.Base64 = "%%%not base64", true }, 400, problemBadRequest},
+		{"text body", func(r *Request) { r.Headers["content-type"] = "text/plain" }, 415, problemUnsupportedMediaType},
+		{"form signature on a JSON body", func(r *Request) { r.Headers["content-type"] = "application/json" }, 403, problemInvalidSignature},
+		{"malformed form", func(r *Request) { r.Body = "AccountSid=%zz" }, 400, problemBadRequest},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,7 +202,7 @@ func TestFailedForwardIsQueuedNeverLost(t *testing.T) {
 		t.Fatalf("%s, %d queued", r.Body, len(f.queue.bodies))
 	}
 	job, err := decodeJob(string(f.queue.bodies[0]))
-	if err != nil || job.Kind != JobDeliver || !strings.Contains(string(job.Envelope), "participant-join") || !strings.HasPrefix(job.EventID, "evt_") ||
+	if err != nil || job.Kind != kindDeliver || !strings.Contains(string(job.Envelope), "participant-join") || !strings.HasPrefix(job.EventID, "evt_") ||
 		len(job.Destinations) != 1 || job.Destinations[0] != "recording" {
 		t.Fatalf("job %s (%v)", f.queue.bodies[0], err)
 	}
@@ -334,4 +334,15 @@ func TestTraceIDSurvivesTheRetryQueue(t *testing.T) {
 	if h := <-got; h != "Root=1-aaaaaaaa-original" {
 		t.Fatalf("retried delivery carries trace %q", h)
 	}
+}
+
+// decodeJob reads a queue message as the tests inspect it: the retry
+// message and, for a dead-letter record, its reason.
+func decodeJob(body string) (deadLetterRecord, error) {
+	m, err := decodeRetry(body)
+	var r struct {
+		Reason string `json:"reason"`
+	}
+	_ = json.Unmarshal([]byte(body), &r)
+	return deadLetterRecord{retryMessage: m, Reason: r.Reason}, err
 }

@@ -40,7 +40,6 @@ var Variables = []Variable{
 	{Name: "PUBLIC_BASE_URL", Form: "an absolute https URL without query, e.g. https://hooks.example.com/prod", set: setPublicBaseURL},
 	{Name: "PUBLIC_WEBHOOK_URL", Form: "an absolute https URL without query, e.g. https://example.ngrok.io/webhook", set: setPublicWebhookURL},
 	{Name: "WEBHOOK_SIGNATURE_VERIFICATION", Default: "on", Form: "on or off (off only when AWS_SAM_LOCAL=true)", set: setVerification},
-	{Name: "WEBHOOK_DEFERRED_VERIFICATION", Default: "off", Form: "on or off", set: setDeferredVerification},
 	{Name: "FORWARD_HTTPS_URL", Form: "an absolute https URL", set: setForwardHTTPSURL},
 	{Name: "FORWARD_EVENT_BUS", Form: "an EventBridge bus name or ARN", set: setForwardEventBus},
 	{Name: "FORWARD_SQS_QUEUE_URL", Form: "an SQS queue URL", set: queueURL("FORWARD_SQS_QUEUE_URL", func(c *Config) *string { return &c.ForwardQueueURL })},
@@ -65,13 +64,10 @@ type Config struct {
 	// proxies that rewrite the path; it wins over PublicBaseURL.
 	PublicWebhookURL string
 	VerifySignatures bool
-	// DeferUnverified parks webhooks whose signature matches no known key
-	// for later verification instead of answering 403 (key rotations).
-	DeferUnverified bool
-	ForwardHTTPSURL string
-	ForwardEventBus string
-	ForwardQueueURL string
-	RetryQueueURL   string
+	ForwardHTTPSURL  string
+	ForwardEventBus  string
+	ForwardQueueURL  string
+	RetryQueueURL    string
 	// DeadLetterQueueURL receives a destination's permanent failures at once
 	// (the retry queue's dead-letter queue); empty leaves them to the retry
 	// queue's redrive.
@@ -206,18 +202,6 @@ func setVerification(c *Config, v string) error {
 		if !c.Local {
 			return errors.New("is off outside a local run (AWS_SAM_LOCAL is not true)")
 		}
-	default:
-		return fmt.Errorf("is %q", v)
-	}
-	return nil
-}
-
-func setDeferredVerification(c *Config, v string) error {
-	switch v = strings.ToLower(v); v {
-	case "on", "true":
-		c.DeferUnverified = true
-	case "off", "false":
-		c.DeferUnverified = false
 	default:
 		return fmt.Errorf("is %q", v)
 	}

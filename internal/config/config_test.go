@@ -98,7 +98,7 @@ func TestErrorsNameVariableAndForm(t *testing.T) {
 func TestErrorsInVariablesOrder(t *testing.T) {
 	bad := map[string]string{
 		"SIGNALWIRE_SPACE_HOST": "http://example.signalwire.com", "CREDENTIALS_TTL": "5", "LOG_LEVEL": "loud",
-		"PUBLIC_BASE_URL": "x", "PUBLIC_WEBHOOK_URL": "x", "WEBHOOK_SIGNATURE_VERIFICATION": "maybe", "WEBHOOK_DEFERRED_VERIFICATION": "later",
+		"PUBLIC_BASE_URL": "x", "PUBLIC_WEBHOOK_URL": "x", "WEBHOOK_SIGNATURE_VERIFICATION": "maybe",
 		"FORWARD_HTTPS_URL": "x", "FORWARD_EVENT_BUS": "bad bus!", "FORWARD_SQS_QUEUE_URL": "x", "RETRY_QUEUE_URL": "x",
 		"RETRY_MAX_RECEIVE_COUNT": "0", "DEAD_LETTER_QUEUE_URL": "x", "METRICS_NAMESPACE": "bad namespace",
 		"METRICS_SERVICE": strings.Repeat("s", 256),

@@ -15,17 +15,8 @@ const MaxMessageBytes = 256 << 10
 // message bodies and attribute values: #x9 #xA #xD #x20-#xD7FF
 // #xE000-#xFFFD #x10000-#x10FFFF.
 func SQSAllowed(r rune) bool {
-	switch {
-	case r == 0x9, r == 0xA, r == 0xD:
-		return true
-	case r >= 0x20 && r <= 0xD7FF:
-		return true
-	case r >= 0xE000 && r <= 0xFFFD:
-		return true
-	case r >= 0x10000 && r <= 0x10FFFF:
-		return true
-	}
-	return false
+	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
+		(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
 // ValidSQSText reports whether s is valid UTF-8 made only of characters
@@ -86,54 +77,22 @@ func CompactJSON(b []byte) []byte {
 	inString := false
 	for i := 0; i < len(b); {
 		c := b[i]
-		if !inString {
-			if c == '"' {
-				inString = true
-			}
-			out = append(out, c)
-			i++
-			continue
-		}
 		switch {
-		case c == '"':
-			inString = false
+		case !inString || c == '"':
+			inString = inString != (c == '"')
 			out = append(out, c)
 			i++
 		case c == '\\':
-			if i+1 >= len(b) {
-				out = append(out, b[i:]...)
-				return out
-			}
-			if b[i+1] == 'u' && i+6 <= len(b) {
-				switch strings.ToLower(string(b[i+2 : i+6])) {
-				case "003c":
-					out = append(out, '<')
-					i += 6
-					continue
-				case "003e":
-					out = append(out, '>')
-					i += 6
-					continue
-				case "0026":
-					out = append(out, '&')
-					i += 6
-					continue
-				}
-			}
-			out = append(out, c, b[i+1])
-			i += 2
+			out, i = appendStringEscape(out, b, i)
+		case c < 0x20: // not valid JSON, but never send it raw
+			out = appendEscape(out, rune(c))
+			i++
 		case c < utf8.RuneSelf:
-			if c < 0x20 { // not valid JSON, but never send it raw
-				out = appendEscape(out, rune(c))
-			} else {
-				out = append(out, c)
-			}
+			out = append(out, c)
 			i++
 		default:
 			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size <= 1 {
-				out = appendEscape(out, utf8.RuneError)
-			} else if !SQSAllowed(r) {
+			if r == utf8.RuneError && size <= 1 || !SQSAllowed(r) {
 				out = appendEscape(out, r)
 			} else {
 				out = append(out, b[i:i+size]...)
@@ -142,6 +101,26 @@ func CompactJSON(b []byte) []byte {
 		}
 	}
 	return out
+}
+
+// appendStringEscape copies the escape sequence at b[i] (a backslash inside
+// a string), turning \u003c, \u003e and \u0026 back into <, > and &, and
+// returns the index after it.
+func appendStringEscape(out, b []byte, i int) ([]byte, int) {
+	if i+1 >= len(b) {
+		return append(out, b[i:]...), len(b)
+	}
+	if b[i+1] == 'u' && i+6 <= len(b) {
+		switch strings.ToLower(string(b[i+2 : i+6])) {
+		case "003c":
+			return append(out, '<'), i + 6
+		case "003e":
+			return append(out, '>'), i + 6
+		case "0026":
+			return append(out, '&'), i + 6
+		}
+	}
+	return append(out, b[i], b[i+1]), i + 2
 }
 
 // appendEscape appends the JSON \u escape of r (r ≤ U+FFFF: the characters

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
-// EventBridge event identity; rules match on these (docs/DELIVERY.md documents them).
+// EventBridge event identity; rules match on these (docs/WEBHOOKS.md documents them).
 const (
 	// EventBridgeSource is the Source of every event put on the bus.
 	EventBridgeSource = "signalwire.participants"

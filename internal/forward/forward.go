@@ -14,8 +14,9 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
+	"github.com/signalwire-lambda/participants/internal/retry"
 )
 
 // Message is one event to deliver; Body is the JSON envelope.
@@ -55,7 +56,7 @@ func (e *StatusError) Error() string {
 func (e *StatusError) HTTPStatusCode() int { return e.StatusCode }
 
 // RetryableError reports whether the status is transient: 408, 429 and 5xx.
-func (e *StatusError) RetryableError() bool { return retryableStatus(e.StatusCode) }
+func (e *StatusError) RetryableError() bool { return retry.Status(e.StatusCode) }
 
 // EntryError reports an event EventBridge refused in an otherwise successful
 // PutEvents call (FailedEntryCount > 0).
@@ -101,7 +102,7 @@ func Retryable(err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return false
 	}
-	switch retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) {
+	switch awsretry.IsErrorRetryables(awsretry.DefaultRetryables).IsErrorRetryable(err) {
 	case aws.TrueTernary:
 		return true
 	case aws.FalseTernary:
@@ -118,7 +119,7 @@ func Retryable(err error) bool {
 	}
 	var status interface{ HTTPStatusCode() int }
 	if errors.As(err, &status) {
-		return retryableStatus(status.HTTPStatusCode())
+		return retry.Status(status.HTTPStatusCode())
 	}
 	return false
 }
@@ -165,7 +166,7 @@ func Permanent(err error) bool {
 		}
 		var code interface{ HTTPStatusCode() int }
 		if errors.As(err, &code) {
-			return code.HTTPStatusCode() >= 400 && code.HTTPStatusCode() <= 499 && !retryableStatus(code.HTTPStatusCode())
+			return code.HTTPStatusCode() >= 400 && code.HTTPStatusCode() <= 499 && !retry.Status(code.HTTPStatusCode())
 		}
 		return apiErr.ErrorFault() == smithy.FaultClient
 	}
@@ -192,18 +193,6 @@ func permanentEntryCode(code string) bool {
 		return true
 	}
 	return false
-}
-
-// retryableStatus reports whether an HTTP status is worth retrying.
-func retryableStatus(code int) bool {
-	switch {
-	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:
-		return true
-	case code == http.StatusNotImplemented:
-		return false
-	default:
-		return code >= 500 && code <= 599
-	}
 }
 
 // retryableCode reports whether an AWS error code names a transient failure.

@@ -21,14 +21,14 @@ import (
 
 // Standard Webhooks header names.
 const (
-	// HeaderWebhookID carries the event id (Message.ID).
-	HeaderWebhookID = "webhook-id"
-	// HeaderWebhookTimestamp carries the signing time in unix seconds.
-	HeaderWebhookTimestamp = "webhook-timestamp"
-	// HeaderWebhookSignature carries "v1,<base64 HMAC-SHA256>".
-	HeaderWebhookSignature = "webhook-signature"
-	// HeaderTraceID carries the AWS X-Ray trace header on to the endpoint.
-	HeaderTraceID = "X-Amzn-Trace-Id"
+	// headerWebhookID carries the event id (Message.ID).
+	headerWebhookID = "webhook-id"
+	// headerWebhookTimestamp carries the signing time in unix seconds.
+	headerWebhookTimestamp = "webhook-timestamp"
+	// headerWebhookSignature carries "v1,<base64 HMAC-SHA256>".
+	headerWebhookSignature = "webhook-signature"
+	// headerTraceID carries the AWS X-Ray trace header on to the endpoint.
+	headerTraceID = "X-Amzn-Trace-Id"
 )
 
 // SigningSecretPrefix is the optional prefix of a Standard Webhooks secret.
@@ -76,15 +76,6 @@ func decodeSigningSecret(s string) ([]byte, error) {
 // HTTPSOption configures an HTTPS destination.
 type HTTPSOption func(*HTTPS)
 
-// WithClock sets the clock that stamps webhook-timestamp (default time.Now).
-func WithClock(now func() time.Time) HTTPSOption {
-	return func(h *HTTPS) {
-		if now != nil {
-			h.now = now
-		}
-	}
-}
-
 // WithPreviousSecret adds a second signing secret (see
 // ValidateSigningSecret) for a rotation: each request then carries two
 // signatures in webhook-signature, space-separated as Standard Webhooks
@@ -107,7 +98,6 @@ type HTTPS struct {
 	keys      [][]byte // current first
 	previous  string   // WithPreviousSecret, decoded into keys by NewHTTPS
 	client    *http.Client
-	now       func() time.Time
 	userAgent string
 }
 
@@ -135,7 +125,6 @@ func NewHTTPS(endpoint, secret string, client *http.Client, opts ...HTTPSOption)
 		safeURL:   safe,
 		keys:      [][]byte{key},
 		client:    c,
-		now:       time.Now,
 		userAgent: "signalwire-participants-lambda", // the function adds "/" + its version (WithUserAgent)
 	}
 	for _, opt := range opts {
@@ -195,7 +184,7 @@ func (h *HTTPS) Send(ctx context.Context, m Message) error {
 	if m.ID == "" {
 		return errors.New("https destination: message has no id")
 	}
-	timestamp := strconv.FormatInt(h.now().Unix(), 10)
+	timestamp := strconv.FormatInt(time.Now().Unix(), 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.endpoint, bytes.NewReader(m.Body))
 	if err != nil {
 		return fmt.Errorf("https destination %s: build request: %w", h.safeURL, err)
@@ -204,11 +193,11 @@ func (h *HTTPS) Send(ctx context.Context, m Message) error {
 	if h.userAgent != "" {
 		req.Header.Set("User-Agent", h.userAgent)
 	}
-	req.Header.Set(HeaderWebhookID, m.ID)
-	req.Header.Set(HeaderWebhookTimestamp, timestamp)
-	req.Header.Set(HeaderWebhookSignature, h.signatures(m.ID, timestamp, m.Body))
+	req.Header.Set(headerWebhookID, m.ID)
+	req.Header.Set(headerWebhookTimestamp, timestamp)
+	req.Header.Set(headerWebhookSignature, h.signatures(m.ID, timestamp, m.Body))
 	if trace := obs.TraceID(ctx); trace != "" {
-		req.Header.Set(HeaderTraceID, trace)
+		req.Header.Set(headerTraceID, trace)
 	}
 
 	resp, err := h.client.Do(req)

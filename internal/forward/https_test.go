@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
@@ -66,6 +67,29 @@ func newEndpoint(t *testing.T, statuses ...int) *endpoint {
 	}))
 	t.Cleanup(e.srv.Close)
 	return e
+}
+
+// client is an in-memory client that serves requests with e's handler, so
+// that a test can run in a synctest bubble (see at).
+func (e *endpoint) client() *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		w := httptest.NewRecorder()
+		e.srv.Config.Handler.ServeHTTP(w, r)
+		return w.Result(), nil
+	})}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// at runs f in a synctest bubble whose clock reads when.
+func at(t *testing.T, when time.Time, f func(t *testing.T)) {
+	t.Helper()
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(time.Until(when))
+		f(t)
+	})
 }
 
 func (e *endpoint) got() []captured {
@@ -132,52 +156,54 @@ func testMessage() forward.Message {
 func TestHTTPSRequestShapeAndSignature(t *testing.T) {
 	for _, secret := range []string{testSecret, strings.TrimPrefix(testSecret, "whsec_")} {
 		t.Run(secret[:6], func(t *testing.T) {
-			ep := newEndpoint(t)
-			dest, err := forward.NewHTTPS(ep.srv.URL+"/hook?token=abc", secret, ep.srv.Client(), forward.WithClock(fixedClock))
-			if err != nil {
-				t.Fatalf("NewHTTPS: %v", err)
-			}
-			m := testMessage()
-			if err := dest.Send(t.Context(), m); err != nil {
-				t.Fatalf("Send: %v", err)
-			}
-			reqs := ep.got()
-			if len(reqs) != 1 {
-				t.Fatalf("endpoint got %d requests, want 1", len(reqs))
-			}
-			r := reqs[0]
-			if r.Method != http.MethodPost {
-				t.Errorf("method = %s, want POST", r.Method)
-			}
-			if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type = %q", ct)
-			}
-			if string(r.Body) != string(m.Body) {
-				t.Errorf("body changed:\n got %s\nwant %s", r.Body, m.Body)
-			}
-			if id := r.Header.Get("webhook-id"); id != m.ID {
-				t.Errorf("webhook-id = %q, want %q", id, m.ID)
-			}
-			if ts := r.Header.Get("webhook-timestamp"); ts != "1700000000" {
-				t.Errorf("webhook-timestamp = %q, want 1700000000", ts)
-			}
-			if !strings.HasPrefix(r.Header.Get("webhook-signature"), "v1,") {
-				t.Errorf("webhook-signature = %q, want v1,<sig>", r.Header.Get("webhook-signature"))
-			}
-			if err := verifyStandardWebhook(t, testSecret, r.Header, r.Body, fixedClock().Add(2*time.Minute), 5*time.Minute); err != nil {
-				t.Errorf("independent verification failed: %v", err)
-			}
-			if err := verifyStandardWebhook(t, testSecret, r.Header, r.Body, fixedClock().Add(time.Hour), 5*time.Minute); err == nil {
-				t.Error("verifier accepted a stale timestamp")
-			}
-			tampered := append([]byte(nil), r.Body...)
-			tampered[len(tampered)-2] = ' '
-			if err := verifyStandardWebhook(t, testSecret, r.Header, tampered, fixedClock(), 5*time.Minute); err == nil {
-				t.Error("verifier accepted a tampered body")
-			}
-			if r.Header.Get("X-Amzn-Trace-Id") != "" {
-				t.Errorf("unexpected trace header %q", r.Header.Get("X-Amzn-Trace-Id"))
-			}
+			at(t, fixedClock(), func(t *testing.T) {
+				ep := newEndpoint(t)
+				dest, err := forward.NewHTTPS(ep.srv.URL+"/hook?token=abc", secret, ep.client())
+				if err != nil {
+					t.Fatalf("NewHTTPS: %v", err)
+				}
+				m := testMessage()
+				if err := dest.Send(t.Context(), m); err != nil {
+					t.Fatalf("Send: %v", err)
+				}
+				reqs := ep.got()
+				if len(reqs) != 1 {
+					t.Fatalf("endpoint got %d requests, want 1", len(reqs))
+				}
+				r := reqs[0]
+				if r.Method != http.MethodPost {
+					t.Errorf("method = %s, want POST", r.Method)
+				}
+				if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+					t.Errorf("Content-Type = %q", ct)
+				}
+				if string(r.Body) != string(m.Body) {
+					t.Errorf("body changed:\n got %s\nwant %s", r.Body, m.Body)
+				}
+				if id := r.Header.Get("webhook-id"); id != m.ID {
+					t.Errorf("webhook-id = %q, want %q", id, m.ID)
+				}
+				if ts := r.Header.Get("webhook-timestamp"); ts != "1700000000" {
+					t.Errorf("webhook-timestamp = %q, want 1700000000", ts)
+				}
+				if !strings.HasPrefix(r.Header.Get("webhook-signature"), "v1,") {
+					t.Errorf("webhook-signature = %q, want v1,<sig>", r.Header.Get("webhook-signature"))
+				}
+				if err := verifyStandardWebhook(t, testSecret, r.Header, r.Body, fixedClock().Add(2*time.Minute), 5*time.Minute); err != nil {
+					t.Errorf("independent verification failed: %v", err)
+				}
+				if err := verifyStandardWebhook(t, testSecret, r.Header, r.Body, fixedClock().Add(time.Hour), 5*time.Minute); err == nil {
+					t.Error("verifier accepted a stale timestamp")
+				}
+				tampered := append([]byte(nil), r.Body...)
+				tampered[len(tampered)-2] = ' '
+				if err := verifyStandardWebhook(t, testSecret, r.Header, tampered, fixedClock(), 5*time.Minute); err == nil {
+					t.Error("verifier accepted a tampered body")
+				}
+				if r.Header.Get("X-Amzn-Trace-Id") != "" {
+					t.Errorf("unexpected trace header %q", r.Header.Get("X-Amzn-Trace-Id"))
+				}
+			})
 		})
 	}
 }
@@ -185,19 +211,21 @@ func TestHTTPSRequestShapeAndSignature(t *testing.T) {
 // The Standard Webhooks specification publishes this vector; reproducing it
 // is what says receivers' libraries will accept our signatures.
 func TestHTTPSMatchesPublishedVector(t *testing.T) {
-	ep := newEndpoint(t)
-	dest, err := forward.NewHTTPS(ep.srv.URL, testSecret, nil, forward.WithClock(func() time.Time { return time.Unix(1614265330, 0) }))
-	if err != nil {
-		t.Fatalf("NewHTTPS: %v", err)
-	}
-	m := forward.Message{ID: "msg_p5jXN8AQM9LWM0D4loKWxJek", Body: []byte(`{"test": 2432232314}`)}
-	if err := dest.Send(t.Context(), m); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	const want = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-	if got := ep.got()[0].Header.Get("webhook-signature"); got != want {
-		t.Errorf("webhook-signature = %q, want %q", got, want)
-	}
+	at(t, time.Unix(1614265330, 0), func(t *testing.T) {
+		ep := newEndpoint(t)
+		dest, err := forward.NewHTTPS(ep.srv.URL, testSecret, ep.client())
+		if err != nil {
+			t.Fatalf("NewHTTPS: %v", err)
+		}
+		m := forward.Message{ID: "msg_p5jXN8AQM9LWM0D4loKWxJek", Body: []byte(`{"test": 2432232314}`)}
+		if err := dest.Send(t.Context(), m); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		const want = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+		if got := ep.got()[0].Header.Get("webhook-signature"); got != want {
+			t.Errorf("webhook-signature = %q, want %q", got, want)
+		}
+	})
 }
 
 func TestHTTPSOverTLS(t *testing.T) {
@@ -408,34 +436,36 @@ func TestHTTPSRejectsMessageWithoutID(t *testing.T) {
 // receiver verifying with either the old or the new secret accepts it.
 func TestHTTPSSignsWithPreviousSecretDuringRotation(t *testing.T) {
 	newSecret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a-brand-new-24-byte-key!"))
-	e := newEndpoint(t)
-	h, err := forward.NewHTTPS(e.srv.URL, newSecret, e.srv.Client(), forward.WithClock(fixedClock), forward.WithPreviousSecret(testSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := testMessage()
-	if err := h.Send(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	req := e.got()[0]
-	if n := len(strings.Split(req.Header.Get("webhook-signature"), " ")); n != 2 {
-		t.Fatalf("webhook-signature has %d entries, want 2", n)
-	}
-	for _, secret := range []string{newSecret, testSecret} {
-		if err := verifyStandardWebhook(t, secret, req.Header, req.Body, fixedClock(), time.Minute); err != nil {
-			t.Errorf("a receiver verifying with one of the secrets rejects: %v", err)
+	at(t, fixedClock(), func(t *testing.T) {
+		e := newEndpoint(t)
+		h, err := forward.NewHTTPS(e.srv.URL, newSecret, e.client(), forward.WithPreviousSecret(testSecret))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	// The same secret twice, or none, signs once.
-	for _, prev := range []string{testSecret, ""} {
-		h, _ := forward.NewHTTPS(e.srv.URL, testSecret, e.srv.Client(), forward.WithPreviousSecret(prev))
-		h.Send(context.Background(), m)
-		if sig := e.got()[len(e.got())-1].Header.Get("webhook-signature"); strings.Contains(sig, " ") {
-			t.Errorf("previous %q: two signatures %q", prev, sig)
+		m := testMessage()
+		if err := h.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
 		}
-	}
-	bad := "whsec_" + base64.StdEncoding.EncodeToString([]byte("sixteen-byte-key"))
-	if _, err := forward.NewHTTPS(e.srv.URL, testSecret, nil, forward.WithPreviousSecret(bad)); !errors.Is(err, forward.ErrInvalidSigningSecret) || strings.Contains(err.Error(), bad) {
-		t.Fatalf("invalid previous secret: err = %v", err)
-	}
+		req := e.got()[0]
+		if n := len(strings.Split(req.Header.Get("webhook-signature"), " ")); n != 2 {
+			t.Fatalf("webhook-signature has %d entries, want 2", n)
+		}
+		for _, secret := range []string{newSecret, testSecret} {
+			if err := verifyStandardWebhook(t, secret, req.Header, req.Body, fixedClock(), time.Minute); err != nil {
+				t.Errorf("a receiver verifying with one of the secrets rejects: %v", err)
+			}
+		}
+		// The same secret twice, or none, signs once.
+		for _, prev := range []string{testSecret, ""} {
+			h, _ := forward.NewHTTPS(e.srv.URL, testSecret, e.client(), forward.WithPreviousSecret(prev))
+			h.Send(context.Background(), m)
+			if sig := e.got()[len(e.got())-1].Header.Get("webhook-signature"); strings.Contains(sig, " ") {
+				t.Errorf("previous %q: two signatures %q", prev, sig)
+			}
+		}
+		bad := "whsec_" + base64.StdEncoding.EncodeToString([]byte("sixteen-byte-key"))
+		if _, err := forward.NewHTTPS(e.srv.URL, testSecret, nil, forward.WithPreviousSecret(bad)); !errors.Is(err, forward.ErrInvalidSigningSecret) || strings.Contains(err.Error(), bad) {
+			t.Fatalf("invalid previous secret: err = %v", err)
+		}
+	})
 }

@@ -37,19 +37,30 @@ type SQSAPI interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
-// SQS delivers events to an SQS queue; FIFO when the URL ends in ".fifo".
-type SQS struct {
-	client   SQSAPI
-	queueURL string
-	fifo     bool
+// queue is an SQS queue, as the SQS destination and the retry queue send to it.
+type queue struct {
+	client SQSAPI
+	url    string
+	fifo   bool // the URL ends in ".fifo"
 }
+
+// newQueue returns a T sending to url; what names T in errors.
+func newQueue[T ~struct{ q queue }](client SQSAPI, url, what string) (*T, error) {
+	if client == nil {
+		return nil, fmt.Errorf("%s: nil client", what)
+	}
+	if url == "" {
+		return nil, fmt.Errorf("%s: empty queue URL", what)
+	}
+	return &T{queue{client: client, url: url, fifo: strings.HasSuffix(url, ".fifo")}}, nil
+}
+
+// SQS delivers events to an SQS queue; FIFO when the URL ends in ".fifo".
+type SQS struct{ q queue }
 
 // NewSQS returns a destination sending events to queueURL.
 func NewSQS(client SQSAPI, queueURL string) (*SQS, error) {
-	if err := validateQueue(client, queueURL); err != nil {
-		return nil, fmt.Errorf("sqs destination: %w", err)
-	}
-	return &SQS{client: client, queueURL: queueURL, fifo: isFIFO(queueURL)}, nil
+	return newQueue[SQS](client, queueURL, "sqs destination")
 }
 
 // Name returns "sqs".
@@ -60,25 +71,18 @@ func (s *SQS) Name() string { return "sqs" }
 // group id from m.ConferenceSID (DefaultMessageGroupID when empty).
 func (s *SQS) Send(ctx context.Context, m Message) error {
 	attrs := map[string]string{AttributeEventID: m.ID, AttributeEventType: m.Type}
-	if err := sendMessage(ctx, s.client, s.queueURL, s.fifo, m.Body, attrs, m.ID, m.ConferenceSID); err != nil {
+	if err := s.q.send(ctx, m.Body, attrs, m.ID, m.ConferenceSID); err != nil {
 		return fmt.Errorf("sqs destination: %w", err)
 	}
 	return nil
 }
 
 // Queue is the retry queue, where webhooks that failed processing are parked.
-type Queue struct {
-	client   SQSAPI
-	queueURL string
-	fifo     bool
-}
+type Queue struct{ q queue }
 
 // NewQueue returns the retry queue at queueURL; FIFO when it ends in ".fifo".
 func NewQueue(client SQSAPI, queueURL string) (*Queue, error) {
-	if err := validateQueue(client, queueURL); err != nil {
-		return nil, fmt.Errorf("retry queue: %w", err)
-	}
-	return &Queue{client: client, queueURL: queueURL, fifo: isFIFO(queueURL)}, nil
+	return newQueue[Queue](client, queueURL, "retry queue")
 }
 
 // Enqueue sends body to the retry queue with attrs as String message
@@ -95,28 +99,14 @@ func (q *Queue) Enqueue(ctx context.Context, body []byte, attrs map[string]strin
 		sum := sha256.Sum256(body)
 		dedup = id + "/" + hex.EncodeToString(sum[:])
 	}
-	if err := sendMessage(ctx, q.client, q.queueURL, q.fifo, body, attrs, dedup, attrs[AttributeConferenceSID]); err != nil {
+	if err := q.q.send(ctx, body, attrs, dedup, attrs[AttributeConferenceSID]); err != nil {
 		return fmt.Errorf("retry queue: %w", err)
 	}
 	return nil
 }
 
-// validateQueue checks constructor arguments shared by SQS and Queue.
-func validateQueue(client SQSAPI, queueURL string) error {
-	if client == nil {
-		return errors.New("nil client")
-	}
-	if queueURL == "" {
-		return errors.New("empty queue URL")
-	}
-	return nil
-}
-
-// isFIFO reports whether a queue URL names a FIFO queue.
-func isFIFO(queueURL string) bool { return strings.HasSuffix(queueURL, ".fifo") }
-
-// sendMessage sends one message, adding FIFO ids when the queue is FIFO.
-func sendMessage(ctx context.Context, client SQSAPI, queueURL string, fifo bool, body []byte, attrs map[string]string, dedupSource, groupSource string) error {
+// send sends one message, adding FIFO ids when the queue is FIFO.
+func (q queue) send(ctx context.Context, body []byte, attrs map[string]string, dedupSource, groupSource string) error {
 	if len(body) == 0 {
 		return errors.New("empty message body")
 	}
@@ -126,7 +116,7 @@ func sendMessage(ctx context.Context, client SQSAPI, queueURL string, fifo bool,
 		body = CompactJSON(body)
 	}
 	in := &sqs.SendMessageInput{
-		QueueUrl:    aws.String(queueURL),
+		QueueUrl:    aws.String(q.url),
 		MessageBody: aws.String(string(body)),
 	}
 	for name, value := range attrs {
@@ -138,7 +128,7 @@ func sendMessage(ctx context.Context, client SQSAPI, queueURL string, fifo bool,
 		}
 		in.MessageAttributes[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(SafeAttribute(value))}
 	}
-	if fifo {
+	if q.fifo {
 		dedup := FIFOID(dedupSource)
 		if dedup == "" {
 			sum := sha256.Sum256(body)
@@ -151,8 +141,8 @@ func sendMessage(ctx context.Context, client SQSAPI, queueURL string, fifo bool,
 		in.MessageDeduplicationId = aws.String(dedup)
 		in.MessageGroupId = aws.String(group)
 	}
-	if _, err := client.SendMessage(ctx, in); err != nil {
-		return fmt.Errorf("send message to %s: %w", queueURL, &serviceAnswer{err})
+	if _, err := q.client.SendMessage(ctx, in); err != nil {
+		return fmt.Errorf("send message to %s: %w", q.url, &serviceAnswer{err})
 	}
 	return nil
 }

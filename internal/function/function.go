@@ -164,7 +164,7 @@ func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, [
 		warmDestinations = warm(warmDestinations, d.warmForward, urlAddr(d.cfg.ForwardHTTPSURL))
 	}
 
-	hookOpts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, DeferUnverified: d.cfg.DeferUnverified, MaxReceiveCount: d.cfg.MaxReceiveCount}
+	hookOpts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, MaxReceiveCount: d.cfg.MaxReceiveCount}
 	// forward.Deliver retries destinations itself, so their SDK clients make
 	// one attempt each; the retry queue keeps the SDK's standard retries.
 	once := func(o *sqs.Options) { o.RetryMaxAttempts = 1 }

@@ -9,16 +9,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
-	"github.com/signalwire-lambda/participants/internal/preconnect"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
 // preconnectingAWS makes the SDK's HTTP client (shared by every service
 // client built from cfg) open its TLS connections through a
-// preconnect.Dialer with the SDK's own TLS settings, and returns the
+// signalwire.Dialer with the SDK's own TLS settings, and returns the
 // function that opens one early; nil, leaving cfg as is, when the client is
 // not the SDK's buildable one or a proxy is configured.
 func preconnectingAWS(cfg *aws.Config) func(addr string) {
-	if preconnect.ProxyConfigured() {
+	if signalwire.ProxyConfigured() {
 		return nil
 	}
 	if cfg.HTTPClient == nil { // what each service client would build itself
@@ -28,7 +28,7 @@ func preconnectingAWS(cfg *aws.Config) func(addr string) {
 	if !ok {
 		return nil
 	}
-	var d *preconnect.Dialer
+	var d *signalwire.Dialer
 	cfg.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) {
 		conf := &tls.Config{MinVersion: tls.VersionTLS12}
 		if tr.TLSClientConfig != nil {
@@ -38,7 +38,7 @@ func preconnectingAWS(cfg *aws.Config) func(addr string) {
 		if tr.ForceAttemptHTTP2 {
 			conf.NextProtos = []string{"h2", "http/1.1"}
 		}
-		d = preconnect.New(conf)
+		d = signalwire.NewDialer(conf)
 		tr.DialTLSContext = d.DialTLSContext
 	})
 	if d == nil {
@@ -48,14 +48,14 @@ func preconnectingAWS(cfg *aws.Config) func(addr string) {
 }
 
 // preconnectingHTTP returns a clone of http.DefaultTransport whose TLS
-// connections come from a preconnect.Dialer, and the function that opens
+// connections come from a signalwire.Dialer, and the function that opens
 // one early (a plain clone and nil when a proxy is configured).
 func preconnectingHTTP() (*http.Client, func(addr string)) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if preconnect.ProxyConfigured() {
+	if signalwire.ProxyConfigured() {
 		return &http.Client{Transport: tr}, nil
 	}
-	d := preconnect.New(&tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	d := signalwire.NewDialer(&tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 	tr.DialTLSContext = d.DialTLSContext
 	return &http.Client{Transport: tr}, d.Preconnect
 }
@@ -90,7 +90,7 @@ func httpsAddr(u url.URL) string {
 	if u.Scheme != "https" || u.Host == "" {
 		return ""
 	}
-	return preconnect.HostPort(u.Host)
+	return signalwire.HostPort(u.Host)
 }
 
 // urlAddr is httpsAddr of a URL string.

@@ -34,12 +34,11 @@ type Metrics struct {
 	w         io.Writer
 	namespace string
 	service   string
-	now       func() time.Time
 }
 
 // NewMetrics returns an EMF writer for namespace with the Service dimension.
 func NewMetrics(w io.Writer, namespace, service string) *Metrics {
-	return &Metrics{w: w, namespace: namespace, service: service, now: time.Now}
+	return &Metrics{w: w, namespace: namespace, service: service}
 }
 
 // Batch collects one invocation's metrics. Its methods are safe for
@@ -137,7 +136,7 @@ func (m *Metrics) write(g *group) error {
 			line[n] = v
 		}
 	}
-	line["_aws"] = emfMeta{Timestamp: m.now().UnixMilli(), CloudWatchMetrics: []emfDirective{d}}
+	line["_aws"] = emfMeta{Timestamp: time.Now().UnixMilli(), CloudWatchMetrics: []emfDirective{d}}
 	b, err := json.Marshal(line)
 	if err != nil {
 		return err

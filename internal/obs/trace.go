@@ -2,10 +2,10 @@ package obs
 
 import "context"
 
-// LambdaTraceIDKey is the context key aws-lambda-go stores the invocation's
+// lambdaTraceIDKey is the context key aws-lambda-go stores the invocation's
 // X-Ray trace header under: a plain string, so it is matched as one. Only
 // the trigger reads it (TraceIDFromLambda); everything else asks TraceID.
-const LambdaTraceIDKey = "x-amzn-trace-id"
+const lambdaTraceIDKey = "x-amzn-trace-id"
 
 type traceIDKey struct{}
 
@@ -27,6 +27,6 @@ func TraceID(ctx context.Context) string {
 // TraceIDFromLambda returns the trace header aws-lambda-go stored in ctx
 // for the invocation, or "" (none, or not a string).
 func TraceIDFromLambda(ctx context.Context) string {
-	v, _ := ctx.Value(LambdaTraceIDKey).(string)
+	v, _ := ctx.Value(lambdaTraceIDKey).(string)
 	return v
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// SchemaVersion is the version of the normalized participant JSON; the
+// schemaVersion is the version of the normalized participant JSON; the
 // schema is schema/participant.v1.schema.json.
-const SchemaVersion = 1
+const schemaVersion = 1
 
 // Participant is the normalized participant. Every documented field is
 // always present in its JSON; nil pointers marshal as null.
@@ -41,7 +41,7 @@ type Participant struct {
 // never fails; what cannot be converted lands in Unparsed.
 func Normalize(p *signalwire.Participant) Participant {
 	out := Participant{
-		SchemaVersion:          SchemaVersion,
+		SchemaVersion:          schemaVersion,
 		AccountSID:             p.AccountSID,
 		ConferenceSID:          p.ConferenceSID,
 		CallSID:                p.CallSID,

@@ -169,11 +169,6 @@ func kindForStatus(status int) Kind {
 	return KindBadResponse
 }
 
-// retryableStatus reports whether a response with this status is retried.
-func retryableStatus(status int) bool {
-	return status == http.StatusTooManyRequests || (status >= 500 && status <= 599)
-}
-
 // maxMessageBytes bounds the upstream message carried in an APIError.
 const maxMessageBytes = 512
 

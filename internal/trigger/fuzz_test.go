@@ -30,7 +30,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
-	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/fake"
@@ -300,7 +299,7 @@ func mustJSON(v any) string {
 
 // httpKind reports whether kind answers in the API Gateway response shape.
 func httpKind(kind string) bool {
-	return kind == HTTPAPI || kind == RESTAPI || kind == FunctionURL
+	return kind == httpAPI || kind == restAPI || kind == functionURL
 }
 
 // FuzzRouterInvoke feeds arbitrary payloads to the Lambda handler: the real
@@ -344,7 +343,7 @@ func FuzzRouterInvoke(f *testing.F) {
 
 	h := newFuzzHarness()
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		kind := Detect(payload)
+		kind := kindOf(payload)
 		before := h.counts()
 		out, err := h.router.Invoke(context.Background(), payload)
 		after := h.counts()
@@ -363,10 +362,10 @@ func FuzzRouterInvoke(f *testing.F) {
 				t.Fatalf("%s: HTTP triggers answer with a response, not an error: %v", kind, err)
 			}
 			resp := checkHTTPAnswer(t, out)
-			if resp.problemKind == app.ProblemInvalidSID && fetched {
+			if resp.problemKind == "invalid-sid" && fetched {
 				t.Fatalf("%s: answered invalid-sid after calling SignalWire", kind)
 			}
-			if resp.problemKind == app.ProblemAccountNotFound && fetched {
+			if resp.problemKind == "account-not-found" && fetched {
 				t.Fatalf("%s: answered account-not-found after calling SignalWire", kind)
 			}
 			if processed {
@@ -379,9 +378,9 @@ func FuzzRouterInvoke(f *testing.F) {
 			} else if fetched && !isReadAnswer(resp) {
 				t.Fatalf("%s: SignalWire was called but nothing was forwarded and the answer is not a read's: %d %s", kind, resp.status, resp.body)
 			}
-		case kind == Direct:
+		case kind == direct:
 			checkDirect(t, payload, out, err, after.fetches-before.fetches)
-		case kind == Unknown:
+		case kind == unknown:
 			var le messages.InvokeResponse_Error
 			if !errors.As(err, &le) || le.Type != "BadRequest" || out != nil || fetched || processed {
 				t.Fatalf("unknown event: out %q err %#v fetched %v processed %v", out, err, fetched, processed)
@@ -421,8 +420,8 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 		}
 		return a
 	}
-	if a.contentType != problem.ContentType {
-		t.Fatalf("status %d with content type %q, want %s: %s", a.status, a.contentType, problem.ContentType, a.body)
+	if a.contentType != app.ProblemContentType {
+		t.Fatalf("status %d with content type %q, want %s: %s", a.status, a.contentType, app.ProblemContentType, a.body)
 	}
 	if a.status < 400 || a.status > 599 {
 		t.Fatalf("problem with status %d", a.status)
@@ -434,7 +433,7 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 	typ, _ := p["type"].(string)
 	title, _ := p["title"].(string)
 	status, _ := p["status"].(float64)
-	if !strings.HasPrefix(typ, problem.TypeBase) || len(typ) == len(problem.TypeBase) {
+	if !strings.HasPrefix(typ, app.ProblemTypeBase) || len(typ) == len(app.ProblemTypeBase) {
 		t.Fatalf("problem type %q is not one of ours: %s", typ, a.body)
 	}
 	if title == "" || title != http.StatusText(a.status) || int(status) != a.status || status != float64(int(status)) {
@@ -445,8 +444,8 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 			t.Fatalf("problem detail is not a string: %s", a.body)
 		}
 	}
-	a.problemKind = typ[len(problem.TypeBase):]
-	if a.problemKind == app.ProblemInvalidSID {
+	a.problemKind = typ[len(app.ProblemTypeBase):]
+	if a.problemKind == "invalid-sid" {
 		if field, _ := p["field"].(string); field != signalwire.FieldAccountSID && field != signalwire.FieldConferenceSID && field != signalwire.FieldCallSID {
 			t.Fatalf("invalid-sid problem names no SID field: %s", a.body)
 		}
@@ -464,7 +463,7 @@ func isReadAnswer(a httpAnswer) bool {
 	case a.status == http.StatusOK:
 		var p map[string]any
 		return json.Unmarshal(a.body, &p) == nil && p["schema_version"] != nil
-	case a.problemKind == app.ProblemNotFound, a.problemKind == app.ProblemUpstreamError:
+	case a.problemKind == "participant-not-found", a.problemKind == "upstream-error":
 		return true
 	}
 	return false
@@ -546,7 +545,7 @@ func genuinelySigned(kind string, payload []byte) bool {
 		}
 	}
 	switch kind {
-	case RESTAPI:
+	case restAPI:
 		var e events.APIGatewayProxyRequest
 		if json.Unmarshal(payload, &e) != nil {
 			return false
@@ -728,13 +727,13 @@ func TestFuzzHarnessProcessesSignedSeeds(t *testing.T) {
 		if err != nil || after.sends != before.sends+1 {
 			t.Fatalf("%s: not forwarded: %s %v", name, out, err)
 		}
-		if !genuinelySigned(Detect(ev[name]), ev[name]) {
+		if !genuinelySigned(kindOf(ev[name]), ev[name]) {
 			t.Fatalf("%s: the oracle rejects a genuinely signed webhook", name)
 		}
 		tampered := editJSON(ev[name], func(m map[string]any) {
 			m["body"], m["isBase64Encoded"] = decodeSeedBody(m)+"&Label=x", false
 		})
-		if genuinelySigned(Detect(tampered), tampered) {
+		if genuinelySigned(kindOf(tampered), tampered) {
 			t.Fatalf("%s: the oracle accepts a tampered webhook", name)
 		}
 		before = h.counts()

@@ -1,7 +1,6 @@
 package trigger
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -14,37 +13,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/signalwire-lambda/participants/internal/app"
-	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
-
-// Byte markers of decodeV2's fast path: every payload 2.0 event contains
-// "2.0"; an SQS event has "Records" (which Detect checks first).
-var (
-	v2Marker   = []byte(`"2.0"`)
-	recordsKey = []byte(`"Records"`)
-)
-
-// decodeV2 decodes a payload format 2.0 event (HTTP API or Function URL,
-// the same JSON shape) once, for the adapters, instead of Detect's probe
-// followed by the adapter's own decode (about a fifth of a read's CPU). It
-// returns nil for anything else, or anything it is not sure of, which then
-// takes the Detect path; when it returns an event, its kind is the one
-// Detect would name.
-func decodeV2(payload []byte) (*events.APIGatewayV2HTTPRequest, string) {
-	if !bytes.Contains(payload, v2Marker) || bytes.Contains(payload, recordsKey) {
-		return nil, ""
-	}
-	var e events.APIGatewayV2HTTPRequest
-	if json.Unmarshal(payload, &e) != nil || e.Version != "2.0" || e.RequestContext.HTTP.Method == "" {
-		return nil, ""
-	}
-	if strings.Contains(e.RequestContext.DomainName, ".lambda-url.") {
-		return &e, FunctionURL
-	}
-	return &e, HTTPAPI
-}
 
 // serveV2 serves a decoded payload 2.0 event and answers in its trigger's
 // response type (the same JSON shape for both).
@@ -62,7 +33,7 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 		Body:     e.Body,
 		Base64:   e.IsBase64Encoded,
 	}
-	if kind == FunctionURL {
+	if kind == functionURL {
 		return r.answer(ctx, r.core.Handle(ctx, req), func(resp app.Response) any {
 			return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 		})
@@ -71,27 +42,6 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 	return r.answer(ctx, r.core.Handle(ctx, req), func(resp app.Response) any {
 		return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 	})
-}
-
-// httpAPI adapts an HTTP API (payload format 2.0) event that decodeV2 did
-// not take.
-func (r *Router) httpAPI(ctx context.Context, payload []byte) ([]byte, any, error) {
-	var e events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(payload, &e); err != nil {
-		return r.badEvent(ctx, err)
-	}
-	return r.serveV2(ctx, HTTPAPI, &e)
-}
-
-// functionURL adapts a Lambda Function URL event.
-func (r *Router) functionURL(ctx context.Context, payload []byte) ([]byte, any, error) {
-	// A Function URL event has payload 2.0's shape: decoded as one, it is
-	// served exactly as decodeV2's fast path serves it (serveV2).
-	var e events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(payload, &e); err != nil {
-		return r.badEvent(ctx, err)
-	}
-	return r.serveV2(ctx, FunctionURL, &e)
 }
 
 // restAPI adapts a REST API (payload format 1.0) proxy event. REST APIs do
@@ -177,10 +127,10 @@ const (
 	// has the whole time (at 4, a batch of 10 with SignalWire taking 4 s a
 	// lookup needed 12 s).
 	sqsParallelism = 10
-	// SQSMinMessageTime is the least time before the answer a message needs
+	// sqsMinMessageTime is the least time before the answer a message needs
 	// to be started; later ones are reported as failures without a try. It
-	// exceeds app.ParkReserve, kept to park what a message leaves undone.
-	SQSMinMessageTime = time.Second
+	// exceeds the time app keeps to park what a message leaves undone.
+	sqsMinMessageTime = time.Second
 )
 
 // recordResult is one record's fate; done is set under the batch's lock.
@@ -191,11 +141,11 @@ type recordResult struct {
 
 // sqs processes a retry-queue batch and reports each failed message, so one
 // bad message neither blocks nor repeats its neighbours (ReportBatchItemFailures).
-// With a deadline (the router's: Lambda's minus deadline.Margin), the batch
+// With a deadline (the router's: Lambda's minus the margin), the batch
 // answers by it, so the invocation never ends in "Task timed out" (which
 // would make SQS redeliver the whole batch): each message gets a fair share
 // of the time (the time left over the rounds sqsParallelism makes, at least
-// SQSMinMessageTime) and must finish within it, or it is reported in
+// sqsMinMessageTime) and must finish within it, or it is reported in
 // batchItemFailures. Every record logs with its own message
 // id and SIDs.
 func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
@@ -248,12 +198,12 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 			msgCtx, msgCancel := rctx, context.CancelFunc(func() {})
 			if bounded {
 				left := time.Until(answerBy)
-				if left < SQSMinMessageTime {
+				if left < sqsMinMessageTime {
 					<-sem
 					finish(i, errNoTimeLeft)
 					continue
 				}
-				if share := max(left/time.Duration(max(rounds-i/sqsParallelism, 1)), SQSMinMessageTime); share < left {
+				if share := max(left/time.Duration(max(rounds-i/sqsParallelism, 1)), sqsMinMessageTime); share < left {
 					msgCtx, msgCancel = context.WithDeadline(rctx, time.Now().Add(share))
 				}
 			}
@@ -264,18 +214,7 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 		}
 		wg.Wait()
 	}()
-	if bounded {
-		// Messages honour their deadlines; this bounds the wait even if
-		// one does not, inside the router's margin.
-		timer := time.NewTimer(time.Until(answerBy) + deadline.MinMargin/4)
-		select {
-		case <-all:
-		case <-timer.C:
-		}
-		timer.Stop()
-	} else {
-		<-all
-	}
+	waitUntil(all, answerBy, bounded)
 	mu.Lock()
 	snapshot := slices.Clone(results)
 	for i := range results {
@@ -288,6 +227,22 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 		}
 	}
 	return snapshot
+}
+
+// waitUntil waits for done, or, when bounded, until a little after
+// answerBy: messages honour their deadlines; this bounds the wait even if
+// one does not, inside the router's margin.
+func waitUntil(done <-chan struct{}, answerBy time.Time, bounded bool) {
+	if !bounded {
+		<-done
+		return
+	}
+	timer := time.NewTimer(time.Until(answerBy) + minMargin/4)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	}
 }
 
 // processRecord hands one retry-queue message to the webhook processor.

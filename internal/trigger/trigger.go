@@ -15,26 +15,24 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/signalwire-lambda/participants/internal/app"
-	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/participant"
-	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
-	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
-// The triggers Detect tells apart, by the name logged in the `trigger` field.
+// The triggers decode tells apart, by the name logged in the `trigger` field.
 const (
-	HTTPAPI       = "http-api"
-	RESTAPI       = "rest-api"
-	FunctionURL   = "function-url"
-	Direct        = "direct"
-	DirectWebhook = "direct-webhook"
-	SQS           = "sqs"
-	Unknown       = "unknown"
+	httpAPI       = "http-api"
+	restAPI       = "rest-api"
+	functionURL   = "function-url"
+	direct        = "direct"
+	directWebhook = "direct-webhook"
+	sqsTrigger    = "sqs"
+	unknown       = "unknown"
 )
 
 // Core is what the adapters need from the processing core.
@@ -46,8 +44,9 @@ type Core interface {
 
 // Webhooks is what the SQS and direct adapters need from the webhook processor.
 type Webhooks interface {
-	// Accept processes a verified webhook, queueing it for retry on failure.
-	Accept(ctx context.Context, job app.Job) (webhook.Envelope, app.Outcome, error)
+	// Accept processes a verified webhook, queueing it for retry on
+	// failure, and returns its envelope.
+	Accept(ctx context.Context, job app.DirectWebhook) ([]byte, app.Outcome, error)
 	// ProcessRetry handles one retry-queue message; nil error deletes it.
 	ProcessRetry(ctx context.Context, body string, receiveCount int) error
 }
@@ -87,43 +86,46 @@ func NewRouter(core Core, hooks Webhooks, log *slog.Logger, metrics *obs.Metrics
 	return &Router{core: core, hooks: hooks, log: log, metrics: metrics}
 }
 
-// probe holds just enough of any event to tell the triggers apart.
-type probe struct {
-	Version        string `json:"version"`
-	HTTPMethod     string `json:"httpMethod"`
-	RequestContext struct {
-		DomainName string          `json:"domainName"`
-		HTTP       json.RawMessage `json:"http"`
-	} `json:"requestContext"`
-	Records []struct {
+// event is any payload decoded once: a payload 2.0 event (HTTP API,
+// Function URL: the common case) in full, and the fields that tell the
+// other triggers apart, whose adapters decode the payload into their own
+// events type.
+type event struct {
+	events.APIGatewayV2HTTPRequest
+	HTTPMethod string `json:"httpMethod"`
+	Records    []struct {
 		EventSource string `json:"eventSource"`
 	} `json:"Records"`
 	AccountSID *string         `json:"account_sid"`
 	WebhookJob json.RawMessage `json:"signalwire_webhook"`
 }
 
-// Detect names the trigger that produced payload, or Unknown.
-func Detect(payload []byte) string {
-	var p probe
-	if json.Unmarshal(payload, &p) != nil {
-		return Unknown
+// decode reads payload once and names its trigger (unknown when it is not
+// JSON). err is set only for a payload 2.0 event that does not match its
+// type.
+func decode(payload []byte) (e *event, kind string, err error) {
+	e = &event{}
+	err = json.Unmarshal(payload, e)
+	var typeErr *json.UnmarshalTypeError
+	if err != nil && !errors.As(err, &typeErr) {
+		return e, unknown, nil
 	}
 	switch {
-	case len(p.Records) > 0 && p.Records[0].EventSource == "aws:sqs":
-		return SQS
-	case p.Version == "2.0" && len(p.RequestContext.HTTP) > 0:
-		if strings.Contains(p.RequestContext.DomainName, ".lambda-url.") {
-			return FunctionURL
+	case len(e.Records) > 0 && e.Records[0].EventSource == "aws:sqs":
+		return e, sqsTrigger, nil
+	case e.Version == "2.0" && e.RequestContext.HTTP.Method != "":
+		if strings.Contains(e.RequestContext.DomainName, ".lambda-url.") {
+			return e, functionURL, err
 		}
-		return HTTPAPI
-	case p.HTTPMethod != "":
-		return RESTAPI
-	case p.AccountSID != nil:
-		return Direct
-	case len(p.WebhookJob) > 0:
-		return DirectWebhook
+		return e, httpAPI, err
+	case e.HTTPMethod != "":
+		return e, restAPI, nil
+	case e.AccountSID != nil:
+		return e, direct, nil
+	case len(e.WebhookJob) > 0:
+		return e, directWebhook, nil
 	}
-	return Unknown
+	return e, unknown, nil
 }
 
 // Invoke handles one invocation of any trigger.
@@ -141,22 +143,13 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	// Every step works against the deadline minus a margin, so that the
 	// answer, this log line and the metrics are written before Lambda's
 	// deadline even when an upstream hangs.
-	work, cancel := deadline.WithMargin(ctx)
-	var out []byte
-	var outcome any
-	var err error
-	if e, kind := decodeV2(payload); e != nil {
-		// The common case, decoded once: an HTTP API or Function URL event.
-		inv.SetTrigger(kind)
-		out, outcome, err = r.serveV2(work, kind, e)
-	} else {
-		kind := Detect(payload)
-		inv.SetTrigger(kind)
-		if kind == SQS || kind == DirectWebhook {
-			r.mayForward()
-		}
-		out, outcome, err = r.dispatch(work, kind, payload)
+	work, cancel := withMargin(ctx)
+	e, kind, err := decode(payload)
+	inv.SetTrigger(kind)
+	if kind == sqsTrigger || kind == directWebhook {
+		r.mayForward()
 	}
+	out, outcome, err := r.dispatch(work, kind, payload, e, err)
 	cancel()
 
 	attrs := []any{"outcome", outcome, "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
@@ -170,25 +163,27 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return out, err
 }
 
-// dispatch runs the adapter for kind and returns its output, a short
-// outcome for the log line, and the Lambda error (direct invocations only).
-func (r *Router) dispatch(ctx context.Context, kind string, payload []byte) ([]byte, any, error) {
+// dispatch runs the adapter for kind on payload (e is its decoding, err
+// the decoding error of a payload 2.0 event) and returns its output, a
+// short outcome for the log line, and the Lambda error (direct
+// invocations only).
+func (r *Router) dispatch(ctx context.Context, kind string, payload []byte, e *event, err error) ([]byte, any, error) {
 	switch kind {
-	case HTTPAPI:
-		return r.httpAPI(ctx, payload)
-	case FunctionURL:
-		return r.functionURL(ctx, payload)
-	case RESTAPI:
+	case httpAPI, functionURL:
+		if err != nil {
+			return r.badEvent(ctx, err)
+		}
+		return r.serveV2(ctx, kind, &e.APIGatewayV2HTTPRequest)
+	case restAPI:
 		return r.restAPI(ctx, payload)
-	case SQS:
+	case sqsTrigger:
 		return r.sqs(ctx, payload)
-	case Direct:
+	case direct:
 		return r.direct(ctx, payload)
-	case DirectWebhook:
-		return r.webhookJob(ctx, payload)
+	case directWebhook:
+		return r.webhookJob(ctx, e.WebhookJob)
 	}
-	err := lambdaError(app.BadRequest("unrecognised event: expected an API Gateway (HTTP or REST API), Function URL or SQS event, {\"account_sid\":..,\"conference_sid\":..,\"call_sid\":..} or {\"signalwire_webhook\":{\"form\":..}}"))
-	return nil, "rejected", err
+	return nil, "rejected", lambdaError(app.BadRequest("unrecognised event: expected an API Gateway (HTTP or REST API), Function URL or SQS event, {\"account_sid\":..,\"conference_sid\":..,\"call_sid\":..} or {\"signalwire_webhook\":{\"form\":..}}"))
 }
 
 // direct handles {"account_sid":..,"conference_sid":..,"call_sid":..}.
@@ -224,23 +219,22 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 	return out, 200, nil
 }
 
-// webhookJob handles {"signalwire_webhook":{"form":"AccountSid=...","query":"..."}}:
-// a webhook handed over by a trusted (IAM-authorised) caller, processed by
-// the same core as the HTTP route. It returns the envelope.
-func (r *Router) webhookJob(ctx context.Context, payload []byte) ([]byte, any, error) {
-	var in struct {
-		Job app.Job `json:"signalwire_webhook"`
-	}
-	if err := json.Unmarshal(payload, &in); err != nil || in.Job.Empty() {
+// webhookJob handles {"signalwire_webhook":{"form":"AccountSid=...","query":"..."}}
+// (job is the object): a webhook handed over by a trusted (IAM-authorised)
+// caller, processed by the same core as the HTTP route. It returns the
+// envelope.
+func (r *Router) webhookJob(ctx context.Context, job []byte) ([]byte, any, error) {
+	var in app.DirectWebhook
+	if err := json.Unmarshal(job, &in); err != nil || (in.Form == "" && in.Body == "") {
 		return nil, "rejected", lambdaError(app.BadRequest("signalwire_webhook must be {\"form\":\"<form-encoded status callback>\",\"query\":\"<optional query string>\"} or {\"body\":\"<JSON callback>\",\"content_type\":\"application/json\",\"query\":\"…\"}"))
 	}
 	if r.hooks == nil {
 		return nil, "rejected", lambdaError(app.BadRequest("webhook processing is not configured"))
 	}
-	if in.Job.ReceivedAt.IsZero() {
-		in.Job.ReceivedAt = time.Now().UTC()
+	if in.ReceivedAt.IsZero() {
+		in.ReceivedAt = time.Now().UTC()
 	}
-	env, outcome, err := r.hooks.Accept(ctx, in.Job)
+	out, outcome, err := r.hooks.Accept(ctx, in)
 	if err != nil {
 		prob := app.ProblemFor(err)
 		level := slog.LevelError
@@ -250,17 +244,48 @@ func (r *Router) webhookJob(ctx context.Context, payload []byte) ([]byte, any, e
 		r.log.Log(ctx, level, "direct webhook failed", "status", prob.Status, "error", err.Error())
 		return nil, prob.Status, lambdaError(prob)
 	}
-	out, err := app.EncodeEnvelope(env)
-	if err == nil && len(out) > app.MaxAnswerBytes {
+	if len(out) > app.MaxAnswerBytes {
 		prob := app.AnswerTooLarge(len(out))
 		r.log.ErrorContext(ctx, "direct webhook failed", "error", prob.Detail)
 		return nil, prob.Status, lambdaError(prob)
 	}
-	return out, outcome, err
+	return out, outcome, nil
 }
 
 // lambdaError is the error a direct invocation returns for p: aws-lambda-go
 // answers it as {"errorType": app.ErrorType(p), "errorMessage": p.Detail}.
-func lambdaError(p problem.Problem) error {
+func lambdaError(p app.Problem) error {
 	return messages.InvokeResponse_Error{Type: app.ErrorType(p), Message: p.Detail}
+}
+
+// The margin kept before Lambda's deadline: a tenth of the time the
+// invocation has, at least minMargin and at most maxMargin.
+//
+// Lambda stops the runtime at the deadline: whatever the handler has not
+// returned by then is lost, and so are its answer, its log line and its
+// metrics. Invoke therefore works against the deadline minus the margin.
+// After its work is cut off, an invocation still maps the error to its
+// answer, writes one log line and one EMF line and posts the answer on
+// loopback: well under a millisecond on an idle CPU, but a 128 MB function
+// gets a small slice of a vCPU and may be throttled for tens of
+// milliseconds. 200 ms covers that several times over while leaving a 1 s
+// function 800 ms of work; longer timeouts can afford up to 1 s.
+const (
+	minMargin = 200 * time.Millisecond
+	maxMargin = time.Second
+)
+
+// margin returns the time to keep before a deadline that is left away.
+func margin(left time.Duration) time.Duration {
+	return min(max(left/10, minMargin), maxMargin)
+}
+
+// withMargin returns a context whose deadline is ctx's minus the margin of
+// the time left (ctx itself when it has none).
+func withMargin(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, dl.Add(-margin(time.Until(dl))))
 }

@@ -152,7 +152,7 @@ func TestEnvelopeSchemaJSONCallbacks(t *testing.T) {
 
 func TestFormOrderings(t *testing.T) {
 	form := url.Values{"A": {"1"}, "T": {"b", "a", "b"}}
-	got := FormOrderings(form)
+	got := formOrderings(form)
 	want := [][]string{{"b", "a", "b"}, {"a", "b", "b"}, {"a", "b"}, {"b"}}
 	if len(got) != len(want) {
 		t.Fatalf("%d orderings: %v", len(got), got)
@@ -162,11 +162,11 @@ func TestFormOrderings(t *testing.T) {
 			t.Errorf("ordering %d = %v, want T=%v", i, got[i], w)
 		}
 	}
-	if got := FormOrderings(url.Values{"A": {"1"}, "B": {"2"}}); len(got) != 1 {
+	if got := formOrderings(url.Values{"A": {"1"}, "B": {"2"}}); len(got) != 1 {
 		t.Errorf("no repeated name: %d orderings", len(got))
 	}
 	// Already sorted and distinct: received = sorted = deduplicated.
-	if got := FormOrderings(url.Values{"T": {"a", "b"}}); len(got) != 2 {
+	if got := formOrderings(url.Values{"T": {"a", "b"}}); len(got) != 2 {
 		t.Errorf("sorted distinct values: %v", got)
 	}
 }

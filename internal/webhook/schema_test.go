@@ -137,7 +137,7 @@ func TestEnvelopeSchema(t *testing.T) {
 	}
 }
 
-// The schema's typed source keys are exactly BoolKeys, IntKeys and TimeKeys.
+// The schema's typed source keys are exactly boolKeys, intKeys and timeKeys.
 func TestEnvelopeSchemaSourceKeys(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "schema", "envelope.v1.schema.json"))
 	if err != nil {
@@ -167,7 +167,7 @@ func TestEnvelopeSchemaSourceKeys(t *testing.T) {
 	for _, c := range []struct {
 		list   string
 		schema []string
-	}{{BoolKeys, bools}, {IntKeys, ints}, {TimeKeys, times}} {
+	}{{boolKeys, bools}, {intKeys, ints}, {timeKeys, times}} {
 		want := strings.Fields(c.list)
 		slices.Sort(want)
 		slices.Sort(c.schema)

@@ -100,7 +100,7 @@ type Verified struct {
 	// Scheme is the scheme that matched.
 	Scheme Scheme
 	// Form is, for SchemeForm, the form exactly as signed: the received form,
-	// or the ordering of it (see FormOrderings) that matched. A lossy
+	// or the ordering of it (see formOrderings) that matched. A lossy
 	// ordering (duplicates dropped, first value only) means values were
 	// received that no signature covers: only Form may be used. Nil for the
 	// other schemes.
@@ -118,7 +118,7 @@ type Verified struct {
 //     is application/x-www-form-urlencoded (or empty), the form is parsed
 //     from r.Body; a non-nil r.Form must be the one parsed from r.Body. A
 //     repeated parameter is signed differently by different validators, so
-//     each of FormOrderings is tried.
+//     each of formOrderings is tried.
 //   - SchemeBodySHA256, when the URL carries a bodySHA256 query parameter: the
 //     signature covers the URL alone and the lowercase hex SHA-256 of body
 //     must equal that parameter.
@@ -138,7 +138,6 @@ type Verified struct {
 // ErrMalformedBody (a form body that does not parse) or ErrInvalidSignature.
 // They name the URLs tried, never the key or an expected signature.
 func (r SignedRequest) Verify(key string) (Verified, error) {
-	candidateURLs, contentType, body, form := r.CandidateURLs, r.ContentType, r.Body, r.Form
 	signature := strings.TrimSpace(r.Signature)
 	if signature == "" {
 		return Verified{}, fmt.Errorf("verify signature: %w", ErrMissingSignature)
@@ -146,39 +145,59 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 	if key == "" {
 		return Verified{}, fmt.Errorf("verify signature: %w", ErrNoSigningKey)
 	}
-	urls := expandCandidates(candidateURLs)
+	urls := expandCandidates(r.CandidateURLs)
 	if len(urls) == 0 {
 		return Verified{}, fmt.Errorf("verify signature: no candidate URL: %w", ErrInvalidSignature)
 	}
-	if form == nil {
-		switch mediaType(contentType) {
-		case FormContentType:
-			parsed, err := ParseForm(body)
-			if err != nil {
-				return Verified{}, fmt.Errorf("verify signature: %w", err)
-			}
-			form = parsed
-		case "":
-			if parsed, err := ParseForm(body); err == nil {
-				form = parsed
-			}
+	form, err := signedForm(r.ContentType, r.Body, r.Form)
+	if err != nil {
+		return Verified{}, fmt.Errorf("verify signature: %w", err)
+	}
+	v, hashMismatch, ok := match(key, signature, urls, form, r.Body)
+	switch {
+	case ok:
+		return v, nil
+	case hashMismatch:
+		return Verified{}, fmt.Errorf("verify signature: body does not match the URL's %s: %w", bodyHashParam, ErrInvalidSignature)
+	}
+	return Verified{}, fmt.Errorf("verify signature: no match for %s: %w", strings.Join(urls, ", "), ErrInvalidSignature)
+}
+
+// signedForm is the form a form signature would cover: form when the caller
+// parsed it already, else the body parsed as a form when the content type
+// says so (or says nothing and it parses); nil otherwise.
+func signedForm(contentType string, body []byte, form url.Values) (url.Values, error) {
+	if form != nil {
+		return form, nil
+	}
+	switch MediaType(contentType) {
+	case FormContentType:
+		return ParseForm(body)
+	case "":
+		if parsed, err := ParseForm(body); err == nil {
+			return parsed, nil
 		}
 	}
+	return nil, nil
+}
+
+// match tries every scheme against every candidate URL. hashMismatch
+// reports a URL whose signature matched but whose bodySHA256 did not.
+func match(key, signature string, urls []string, form url.Values, body []byte) (v Verified, hashMismatch, ok bool) {
 	var orderings []url.Values
 	if form != nil {
-		orderings = FormOrderings(form)
+		orderings = formOrderings(form)
 	}
 	got := []byte(signature)
 	gotHex := []byte(strings.ToLower(signature))
 	mac := hmac.New(sha1.New, []byte(key))
-	var hashMismatch bool
 	hexBody := isJSONObject(body)
 	for _, u := range urls {
 		for _, f := range orderings {
 			mac.Reset()
 			writeSigned(mac, u, f)
 			if equalBase64(mac.Sum(nil), got) {
-				return Verified{Scheme: SchemeForm, Form: f}, nil
+				return Verified{Scheme: SchemeForm, Form: f}, false, true
 			}
 		}
 		if want, ok := bodyHash(u); ok {
@@ -187,7 +206,7 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 			if equalBase64(mac.Sum(nil), got) {
 				sum := sha256.Sum256(body)
 				if subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(want)) == 1 {
-					return Verified{Scheme: SchemeBodySHA256}, nil
+					return Verified{Scheme: SchemeBodySHA256}, false, true
 				}
 				hashMismatch = true
 			}
@@ -199,13 +218,10 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 		mac.Write([]byte(u))
 		mac.Write(body)
 		if equalHex(mac.Sum(nil), gotHex) {
-			return Verified{Scheme: SchemeHex}, nil
+			return Verified{Scheme: SchemeHex}, false, true
 		}
 	}
-	if hashMismatch {
-		return Verified{}, fmt.Errorf("verify signature: body does not match the URL's %s: %w", bodyHashParam, ErrInvalidSignature)
-	}
-	return Verified{}, fmt.Errorf("verify signature: no match for %s: %w", strings.Join(urls, ", "), ErrInvalidSignature)
+	return Verified{}, hashMismatch, false
 }
 
 // SignJSON returns the signature SignalWire's own APIs (RELAY / Calling,
@@ -230,7 +246,7 @@ func WithBodySHA256(fullURL string, rawBody []byte) string {
 	return fullURL + sep + bodyHashParam + "=" + hex.EncodeToString(sum[:])
 }
 
-// FormOrderings returns the forms a validator may have signed for form: the
+// formOrderings returns the forms a validator may have signed for form: the
 // values of each repeated parameter in the order received (SignalWire's and
 // Twilio's documented scheme), sorted, deduplicated then sorted, and only the
 // first value (twilio-go's RequestValidator). Reference validators disagree
@@ -238,7 +254,7 @@ func WithBodySHA256(fullURL string, rawBody []byte) string {
 // accepted; they differ only in how the values of one parameter are ordered
 // or repeated, never in which names or values were sent. Without repeated
 // parameters there is one ordering, form itself.
-func FormOrderings(form url.Values) []url.Values {
+func formOrderings(form url.Values) []url.Values {
 	repeated := false
 	for _, vs := range form {
 		if len(vs) > 1 {
@@ -323,16 +339,12 @@ func bodyHash(rawURL string) (string, bool) {
 	return values.Get(bodyHashParam), true
 }
 
-// mediaType returns the lowercase media type of a Content-Type header value,
+// MediaType returns the lowercase media type of a Content-Type header value,
 // without parameters; "" when the value is empty or unparsable.
-func mediaType(contentType string) string {
-	if strings.TrimSpace(contentType) == "" {
-		return ""
-	}
+func MediaType(contentType string) string {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		mt, _, _ = strings.Cut(contentType, ";")
-		return strings.ToLower(strings.TrimSpace(mt))
+		return ""
 	}
 	return mt
 }

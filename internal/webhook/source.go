@@ -2,9 +2,11 @@ package webhook
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/signalwire-lambda/participants/internal/rfc2822"
+	"github.com/signalwire-lambda/participants/internal/participant"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"net/url"
 	"slices"
 	"strconv"
@@ -25,12 +27,12 @@ const (
 // other parameter is kept as a string. schema/envelope.v1.schema.json lists the
 // same keys; a test keeps the two in step.
 const (
-	// BoolKeys are converted from "true" / "false" to JSON booleans.
-	BoolKeys = "coaching end_conference_on_exit hold muted start_conference_on_enter"
-	// IntKeys are converted from decimal strings to JSON integers.
-	IntKeys = "call_duration dial_call_duration duration queue_time recording_channels recording_duration recording_file_size sequence_number sip_result_code"
-	// TimeKeys are converted from RFC 2822 dates to RFC 3339 UTC strings.
-	TimeKeys = "timestamp"
+	// boolKeys are converted from "true" / "false" to JSON booleans.
+	boolKeys = "coaching end_conference_on_exit hold muted start_conference_on_enter"
+	// intKeys are converted from decimal strings to JSON integers.
+	intKeys = "call_duration dial_call_duration duration queue_time recording_channels recording_duration recording_file_size sequence_number sip_result_code"
+	// timeKeys are converted from RFC 2822 dates to RFC 3339 UTC strings.
+	timeKeys = "timestamp"
 )
 
 // firstName is the first name, in byte order, of every form callback.
@@ -43,7 +45,7 @@ const unparsedKey = "unparsed"
 // Source is a webhook's parameters, normalized. In JSON it is an object with
 // one member per received parameter, keyed by its snake_case name
 // ("StatusCallbackEvent" -> "status_callback_event"), plus "unparsed":
-//   - keys in BoolKeys hold a boolean, in IntKeys an integer, in TimeKeys an
+//   - keys in boolKeys hold a boolean, in intKeys an integer, in timeKeys an
 //     RFC 3339 UTC string; every other key holds the string received;
 //   - a value that does not convert is null, and the value received is kept in
 //     unparsed under the same key;
@@ -78,7 +80,7 @@ type Source struct {
 // Twilio-style SIDs: two letters and 32 hex digits; ParentCallSid may be
 // empty), StatusCallbackEvent and CallStatus (at least one; lowercase words
 // joined by '-', '_' or '.'), SequenceNumber (decimal digits), Timestamp (an
-// RFC 2822 date) and the BoolKeys (true or false); none may be repeated.
+// RFC 2822 date) and the boolKeys (true or false); none may be repeated.
 // Other parameters are carried as sent (typed ones that do not convert are
 // null, with the text in unparsed).
 //
@@ -124,7 +126,7 @@ func Normalize(form url.Values, query url.Values) (Source, error) {
 }
 
 // coreFields are the snake_case keys Normalize parses strictly, with the
-// parameter name used in errors. The BoolKeys are core too.
+// parameter name used in errors. The boolKeys are core too.
 var coreFields = [...]struct{ key, name string }{
 	{"account_sid", "AccountSid"}, {"conference_sid", "ConferenceSid"}, {"call_sid", "CallSid"},
 	{"parent_call_sid", "ParentCallSid"},
@@ -156,7 +158,7 @@ func (s Source) checkCore() error {
 		}
 		switch f.key {
 		case "account_sid", "conference_sid", "call_sid", "parent_call_sid":
-			if !IsSID(text) && !(f.key == "parent_call_sid" && text == "") {
+			if !isSID(text) && !(f.key == "parent_call_sid" && text == "") {
 				return fmt.Errorf("%s %.80q is not a SID", f.name, text)
 			}
 		case "status_callback_event", "call_status":
@@ -174,37 +176,15 @@ func (s Source) checkCore() error {
 	return nil
 }
 
-// IsSID reports whether s is a SignalWire SID (a UUID, any case) or a
-// Twilio-style SID (two ASCII letters and 32 hex digits).
-func IsSID(s string) bool {
-	switch len(s) {
-	case 36:
-		for i := 0; i < len(s); i++ {
-			if i == 8 || i == 13 || i == 18 || i == 23 {
-				if s[i] != '-' {
-					return false
-				}
-			} else if !isHex(s[i]) {
-				return false
-			}
-		}
-		return true
-	case 34:
-		if !isLetter(s[0]) || !isLetter(s[1]) {
-			return false
-		}
-		for i := 2; i < len(s); i++ {
-			if !isHex(s[i]) {
-				return false
-			}
-		}
-		return true
+// isSID reports whether s is a SignalWire SID (a UUID, any case: see
+// signalwire.ValidateSID) or a Twilio-style SID (two ASCII letters and 32
+// hex digits).
+func isSID(s string) bool {
+	if len(s) == 34 {
+		_, err := hex.DecodeString(s[2:])
+		return isLetter(s[0]) && isLetter(s[1]) && err == nil
 	}
-	return false
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+	return signalwire.ValidateSID("", s) == nil
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
@@ -254,7 +234,7 @@ func (s Source) freeKey(key string, next map[string]int) string {
 
 // set stores the converted values of one parameter under key.
 func (s Source) set(key string, values []string) {
-	typed := inList(BoolKeys, key) || inList(IntKeys, key) || inList(TimeKeys, key)
+	typed := inList(boolKeys, key) || inList(intKeys, key) || inList(timeKeys, key)
 	switch {
 	case len(values) > 1 && typed:
 		s.fields[key] = nil
@@ -274,7 +254,7 @@ func (s Source) set(key string, values []string) {
 // nil) when the text does not convert.
 func convert(key, text string) (value any, ok bool) {
 	switch {
-	case inList(BoolKeys, key):
+	case inList(boolKeys, key):
 		// Exactly true or false: a re-split form ("falseSequenceNumber7")
 		// must not convert.
 		switch {
@@ -293,15 +273,15 @@ func convert(key, text string) (value any, ok bool) {
 			return nil, false
 		}
 		return n, true
-	case inList(IntKeys, key):
+	case inList(intKeys, key):
 		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
 		if err != nil {
 			return nil, false
 		}
 		return n, true
-	case inList(TimeKeys, key):
-		t, ok := rfc2822.Parse(text)
-		if !ok {
+	case inList(timeKeys, key):
+		t, err := participant.ParseDate(text)
+		if err != nil {
 			return nil, false
 		}
 		return t.Format(time.RFC3339Nano), true
@@ -360,32 +340,34 @@ func (s Source) str(key string) string {
 	return v
 }
 
+// text returns a core field of the form (or the query), or of the JSON
+// callback.
+func (s Source) text(key string) string {
+	if s.js == nil {
+		return s.str(key)
+	}
+	switch key {
+	case "account_sid":
+		return s.js.account
+	case "conference_sid":
+		return s.js.conference
+	case "call_sid":
+		return s.js.call
+	}
+	return ""
+}
+
 // AccountSID returns AccountSid (the project id); for a JSON callback, its
 // project_id.
-func (s Source) AccountSID() string {
-	if s.js != nil {
-		return s.js.account
-	}
-	return s.str("account_sid")
-}
+func (s Source) AccountSID() string { return s.text("account_sid") }
 
 // ConferenceSID returns ConferenceSid, from the form or else the callback
 // URL's query; "" when neither had one. JSON callbacks take it from the query.
-func (s Source) ConferenceSID() string {
-	if s.js != nil {
-		return s.js.conference
-	}
-	return s.str("conference_sid")
-}
+func (s Source) ConferenceSID() string { return s.text("conference_sid") }
 
 // CallSID returns CallSid; "" for conference-start and conference-end. For a
 // JSON callback, its call_id.
-func (s Source) CallSID() string {
-	if s.js != nil {
-		return s.js.call
-	}
-	return s.str("call_sid")
-}
+func (s Source) CallSID() string { return s.text("call_sid") }
 
 // EventName returns StatusCallbackEvent ("participant-join", ...) or, for call
 // status callbacks, CallStatus ("completed", ...). For a JSON callback, its

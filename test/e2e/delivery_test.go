@@ -305,7 +305,7 @@ func TestContentSQSRejectsUnderRIE(t *testing.T) {
 }
 
 // sqsBatchOf builds an SQS event of n retry messages for distinct calls
-// (JobWebhook, version 1 format, as an older function version parked them).
+// (a webhook message, version 1 format, as an older function version parked them).
 func (s *stack) parkWebhooks(t *testing.T, n, seq int) {
 	t.Helper()
 	calls := []string{sandbox.CallAlice, sandbox.CallBob, sandbox.CallCarol, sandbox.CallDave}

@@ -318,7 +318,7 @@ func deploy(t *testing.T, ctx context.Context, m *moto, c clients, w *world, pyt
 		"ForwardEventBusName": busName,
 		"ForwardHttpsUrl":     w.receiver.URL(),
 		"KmsKeyArn":           w.keyARN,
-		// The alarm is among what moto cannot create; the parameter is still checked.
+		// The alarms are among what moto cannot create; the parameter is still checked.
 		"DeadLetterAlarmTopicArn": w.topicARN,
 	}}
 	putS3(t, m.url, codeBucket, codeKey, code)
@@ -434,8 +434,6 @@ func (d *deployment) checkAgreement(t *testing.T, ctx context.Context) {
 		"SIGNALWIRE_SECRET_ID":    w.secretARN,
 		"FORWARD_EVENT_BUS":       busName,
 		"FORWARD_HTTPS_URL":       w.receiver.URL(),
-		// The parameter's default: webhooks matching no key get 403.
-		"WEBHOOK_DEFERRED_VERIFICATION": "off",
 	} {
 		if got, ok := env[k]; ok && got != want || !ok && k != "DEAD_LETTER_QUEUE_URL" {
 			t.Errorf("the function's %s is %q, want %q", k, got, want)

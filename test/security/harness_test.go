@@ -16,7 +16,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
-	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 	"github.com/signalwire-lambda/participants/internal/webhook"
@@ -126,16 +125,16 @@ func (f *fn) http(t *testing.T, payload []byte) answer {
 
 // problemOf asserts a is an RFC 9457 problem with status, type kind and (when
 // field is not empty) that field, and returns it.
-func problemOf(t *testing.T, a answer, status int, kind, field string) problem.Problem {
+func problemOf(t *testing.T, a answer, status int, kind, field string) app.Problem {
 	t.Helper()
-	if a.Status != status || a.Headers["Content-Type"] != problem.ContentType {
-		t.Fatalf("answer %d %q, want %d %s: %s", a.Status, a.Headers["Content-Type"], status, problem.ContentType, truncate(a.Body))
+	if a.Status != status || a.Headers["Content-Type"] != app.ProblemContentType {
+		t.Fatalf("answer %d %q, want %d %s: %s", a.Status, a.Headers["Content-Type"], status, app.ProblemContentType, truncate(a.Body))
 	}
-	var p problem.Problem
+	var p app.Problem
 	if err := json.Unmarshal([]byte(a.Body), &p); err != nil {
 		t.Fatalf("problem body %q: %v", truncate(a.Body), err)
 	}
-	if p.Status != status || p.Type != problem.TypeBase+kind || p.Title == "" {
+	if p.Status != status || p.Type != app.ProblemTypeBase+kind || p.Title == "" {
 		t.Fatalf("problem %s, want status %d type %s", truncate(a.Body), status, kind)
 	}
 	if field != "" && p.Field != field {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signalwire-lambda/participants/internal/app"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
@@ -98,7 +97,7 @@ func TestHostileSIDsInRouteParameters(t *testing.T) {
 					params: map[string]string{"account_sid": a, "conference_sid": c, "call_sid": p}}
 				for shape, payload := range map[string][]byte{"http-api": r.httpAPI(t), "rest-api": r.restAPI(t)} {
 					before := f.edges()
-					problemOf(t, f.http(t, payload), http.StatusBadRequest, app.ProblemInvalidSID, field)
+					problemOf(t, f.http(t, payload), http.StatusBadRequest, "invalid-sid", field)
 					f.unchanged(t, before, h.name+" in "+field+" ("+shape+")")
 				}
 			}
@@ -122,7 +121,7 @@ func TestHostileSIDsInRawPath(t *testing.T) {
 			r := req{method: "GET", path: readPath(a, c, p)}
 			for shape, payload := range r.shapes(t) {
 				before := f.edges()
-				problemOf(t, f.http(t, payload), http.StatusBadRequest, app.ProblemInvalidSID, field)
+				problemOf(t, f.http(t, payload), http.StatusBadRequest, "invalid-sid", field)
 				f.unchanged(t, before, h.name+" in "+field+" ("+shape+")")
 			}
 		}
@@ -141,7 +140,7 @@ func TestTraversalChangingRouteShape(t *testing.T) {
 	} {
 		for shape, payload := range (req{method: "GET", path: path}).shapes(t) {
 			before := f.edges()
-			problemOf(t, f.http(t, payload), http.StatusNotFound, app.ProblemRouteNotFound, "")
+			problemOf(t, f.http(t, payload), http.StatusNotFound, "route-not-found", "")
 			f.unchanged(t, before, path+" ("+shape+")")
 		}
 	}

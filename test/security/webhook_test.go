@@ -97,7 +97,7 @@ func TestForgedWebhooksAreRejected(t *testing.T) {
 		}(),
 	}
 	for name, r := range forgeries {
-		rejected(t, f, r, http.StatusForbidden, app.ProblemInvalidSignature, name)
+		rejected(t, f, r, http.StatusForbidden, "invalid-signature", name)
 	}
 	// A value appended to a signed parameter verifies under the "first
 	// value only" ordering (see webhook.FormOrderings), but only what was
@@ -113,7 +113,7 @@ func TestForgedWebhooksAreRejected(t *testing.T) {
 	// same name is just a parameter.
 	inBody := genuine.withHeader("x-signalwire-signature", "-")
 	inBody.body += "&X-SignalWire-Signature=" + url.QueryEscape(sig)
-	rejected(t, f, inBody, http.StatusForbidden, app.ProblemInvalidSignature, "signature in the body")
+	rejected(t, f, inBody, http.StatusForbidden, "invalid-signature", "signature in the body")
 }
 
 // TestOversizedWebhookBodies: bodies over webhook.MaxBodyBytes are refused
@@ -144,12 +144,12 @@ func TestOversizedWebhookBodies(t *testing.T) {
 		"MaxBodyBytes+1, plain": justOver, "MaxBodyBytes+1, base64": justOverB64,
 		"4×MaxBodyBytes of invalid base64": hugeInvalidB64, "1 MiB, plain": oneMiB,
 	} {
-		rejected(t, f, r, http.StatusRequestEntityTooLarge, app.ProblemPayloadTooLarge, name)
+		rejected(t, f, r, http.StatusRequestEntityTooLarge, "payload-too-large", name)
 	}
 	// At the limit the body is read and judged on its signature instead.
 	atLimit := justOver
 	atLimit.body = strings.Repeat("a", webhook.MaxBodyBytes)
-	rejected(t, f, atLimit, http.StatusForbidden, app.ProblemInvalidSignature, "MaxBodyBytes, unsigned")
+	rejected(t, f, atLimit, http.StatusForbidden, "invalid-signature", "MaxBodyBytes, unsigned")
 }
 
 // TestWebhookContentTypes: SignalWire's callbacks are form-encoded or JSON;
@@ -158,10 +158,10 @@ func TestOversizedWebhookBodies(t *testing.T) {
 func TestWebhookContentTypes(t *testing.T) {
 	f := newFn(t)
 	genuine := signedWebhook(callbackForm(4))
-	rejected(t, f, genuine.withHeader("content-type", "application/json"), http.StatusForbidden, app.ProblemInvalidSignature, "form as JSON")
+	rejected(t, f, genuine.withHeader("content-type", "application/json"), http.StatusForbidden, "invalid-signature", "form as JSON")
 	for _, ct := range []string{"-", "", "text/plain", "multipart/form-data; boundary=x",
 		"application/x-www-form-urlencoded-evil", "application/x-www-form-urlencoded; charset", "form"} {
-		rejected(t, f, genuine.withHeader("content-type", ct), http.StatusUnsupportedMediaType, app.ProblemUnsupportedMediaType, "content type "+ct)
+		rejected(t, f, genuine.withHeader("content-type", ct), http.StatusUnsupportedMediaType, "unsupported-media-type", "content type "+ct)
 	}
 	// Parameters and case do not matter: still processed.
 	accepted(t, f, genuine.withHeader("content-type", "Application/X-WWW-Form-Urlencoded; charset=UTF-8"), "charset parameter")
@@ -179,7 +179,7 @@ func TestMalformedWebhookBodies(t *testing.T) {
 	semicolon := genuine
 	semicolon.body += ";x=1"
 	for name, r := range map[string]req{"invalid base64": badB64, "bad percent-escape": badForm, "raw semicolon": semicolon} {
-		rejected(t, f, r, http.StatusBadRequest, app.ProblemBadRequest, name)
+		rejected(t, f, r, http.StatusBadRequest, "bad-request", name)
 	}
 }
 
@@ -191,7 +191,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "OPTIONS", "post"} {
 		r := hook
 		r.method = m
-		rejected(t, f, r, http.StatusMethodNotAllowed, app.ProblemMethodNotAllowed, m+" webhook")
+		rejected(t, f, r, http.StatusMethodNotAllowed, "method-not-allowed", m+" webhook")
 	}
 	// HEAD gets the same answer without a body (RFC 9110, 9.3.2).
 	head := hook
@@ -207,7 +207,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE", "OPTIONS", "get"} {
 		r := read
 		r.method = m
-		rejected(t, f, r, http.StatusMethodNotAllowed, app.ProblemMethodNotAllowed, m+" read")
+		rejected(t, f, r, http.StatusMethodNotAllowed, "method-not-allowed", m+" read")
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 // loadRendered renders the template with params and loads the function's
 // environment with the production config loader. Values naming stack
 // resources (rendered "ref:…") become queue URLs, as CloudFormation would
-// make them.
+// make them; Lambda's AWS_LAMBDA_FUNCTION_NAME is the function's Ref.
 func loadRendered(t *testing.T, params map[string]string) (config.Config, error) {
 	t.Helper()
 	vars := digMap(t, render(t, params), "Resources", functionID, "Properties", "Environment", "Variables")
@@ -27,26 +27,21 @@ func loadRendered(t *testing.T, params map[string]string) (config.Config, error)
 		}
 		env[k] = s
 	}
+	env["AWS_LAMBDA_FUNCTION_NAME"] = "ref:" + functionID
 	return config.Load(func(k string) string { return env[k] })
 }
 
-// TestWebhookParametersReachTheConfig: DeferredSignatureVerification and
-// PublicWebhookUrl are wired to WEBHOOK_DEFERRED_VERIFICATION and
-// PUBLIC_WEBHOOK_URL, and every value the parameters allow is one the
-// function accepts with the meaning the parameter describes.
+// TestWebhookParametersReachTheConfig: PublicWebhookUrl and PublicBaseUrl
+// are wired to PUBLIC_WEBHOOK_URL and PUBLIC_BASE_URL, and every value the
+// parameters allow is one the function accepts with the meaning the
+// parameter describes.
 func TestWebhookParametersReachTheConfig(t *testing.T) {
 	c, err := loadRendered(t, nil)
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if c.DeferUnverified || c.PublicWebhookURL != "" {
-		t.Errorf("defaults: deferred verification %v, public webhook URL %q; want off and none", c.DeferUnverified, c.PublicWebhookURL)
-	}
-	for value, want := range map[string]bool{"on": true, "off": false} {
-		c, err := loadRendered(t, map[string]string{"DeferredSignatureVerification": value})
-		if err != nil || c.DeferUnverified != want {
-			t.Errorf("DeferredSignatureVerification=%s: deferred %v (%v), want %v", value, c.DeferUnverified, err, want)
-		}
+	if c.PublicWebhookURL != "" || c.PublicBaseURL != "" {
+		t.Errorf("defaults: public webhook URL %q, public base URL %q; want none", c.PublicWebhookURL, c.PublicBaseURL)
 	}
 	for _, u := range []string{"https://example.ngrok.io/webhook", "https://example.ngrok.io/webhook/", "https://hooks.example.com"} {
 		c, err := loadRendered(t, map[string]string{"PublicWebhookUrl": u})
@@ -62,11 +57,12 @@ func TestWebhookParametersReachTheConfig(t *testing.T) {
 	}
 }
 
-// TestConfigurationParameterColumn: the configuration table of
-// docs/CONFIGURATION.md names, for each variable, the template parameter
-// that sets it; the template wires exactly that parameter (a Ref to it
-// somewhere in the variable's value), and a variable the table gives no
-// parameter refers to none.
+// TestConfigurationParameterColumn: the tables of docs/CONFIGURATION.md
+// document every variable the template sets and none that neither the
+// template sets nor the code reads; each names the template parameter that
+// sets it, the template wires exactly that parameter (a Ref to it somewhere
+// in the variable's value), and a variable the table gives no parameter
+// refers to none.
 func TestConfigurationParameterColumn(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/CONFIGURATION.md")
 	if err != nil {
@@ -74,9 +70,14 @@ func TestConfigurationParameterColumn(t *testing.T) {
 	}
 	vars := digMap(t, rawTemplate(t), "Resources", functionID, "Properties", "Environment", "Variables")
 	params := digMap(t, rawTemplate(t), "Parameters")
-	row := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` \\| (?:`([A-Za-z0-9]+)`)? \\|")
+	named := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` \\|")
+	row := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` \\| ?(?:`([A-Za-z0-9]+)`)? ?\\|")
+	documented := map[string]bool{}
 	seen := 0
 	for _, line := range strings.Split(string(doc), "\n") {
+		if m := named.FindStringSubmatch(line); m != nil {
+			documented[m[1]] = true
+		}
 		m := row.FindStringSubmatch(line)
 		if m == nil {
 			continue
@@ -106,5 +107,16 @@ func TestConfigurationParameterColumn(t *testing.T) {
 	}
 	if seen == 0 {
 		t.Fatal("no row of docs/CONFIGURATION.md's configuration table names a variable template.yaml sets")
+	}
+	for name := range vars {
+		if !documented[name] {
+			t.Errorf("docs/CONFIGURATION.md: template.yaml sets %s, which no row documents", name)
+		}
+	}
+	for name := range documented {
+		_, set := vars[name]
+		if !set && !slices.ContainsFunc(config.Variables, func(v config.Variable) bool { return v.Name == name }) {
+			t.Errorf("docs/CONFIGURATION.md documents %s, which template.yaml does not set and the code does not read", name)
+		}
 	}
 }

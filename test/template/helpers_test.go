@@ -19,7 +19,6 @@ import (
 const (
 	templatePath  = "../../template.yaml"
 	samconfigPath = "../../samconfig.toml"
-	designPath    = "../../docs/DESIGN.md"
 	envJSONPath   = "../../events/env.json"
 
 	functionID = "ParticipantsFunction"
@@ -126,9 +125,10 @@ func normalizeGetAtt(v any) {
 // render evaluates template.yaml for the given parameter values (defaults
 // fill the rest) the way CloudFormation would: Conditions, Fn::If,
 // Fn::Equals, Fn::Not, Fn::FindInMap, Fn::Select, Fn::Split and Fn::Sub are
-// resolved and AWS::NoValue removes its key or list item. A Ref to a
-// resource renders as "ref:<ID>", Fn::GetAtt as "getatt:<ID>.<Attr>", and
-// anything unresolvable as "unresolved:<name>", which fails the test.
+// resolved, AWS::NoValue removes its key or list item, and a resource whose
+// Condition is false is left out. A Ref to a resource renders as
+// "ref:<ID>", Fn::GetAtt as "getatt:<ID>.<Attr>", and anything
+// unresolvable as "unresolved:<name>", which fails the test.
 func render(t *testing.T, params map[string]string) map[string]any {
 	t.Helper()
 	overrides := map[string]any{"SignalWireSecretArn": testSecretArn}
@@ -145,7 +145,21 @@ func render(t *testing.T, params map[string]string) map[string]any {
 			"Fn::Split":  renderSplit,
 		},
 	}
-	out, err := intrinsics.ProcessYAML(readTemplate(t), opts)
+	// The processor would replace a resource holding a Condition key by
+	// the condition's value: the resources' conditions are set aside.
+	raw := rawTemplate(t)
+	conditional := map[string]string{}
+	for id, r := range raw["Resources"].(map[string]any) {
+		if c, ok := r.(map[string]any)["Condition"].(string); ok {
+			conditional[id] = c
+			delete(r.(map[string]any), "Condition")
+		}
+	}
+	data, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := intrinsics.ProcessJSON(data, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +168,15 @@ func render(t *testing.T, params map[string]string) map[string]any {
 		t.Fatal(err)
 	}
 	pruned := pruneNoValue(doc).(map[string]any)
+	for id, c := range conditional {
+		on, ok := pruned["Conditions"].(map[string]any)[c].(bool)
+		if !ok {
+			t.Fatalf("render(%v): resource %s has the undefined condition %s", params, id, c)
+		}
+		if !on {
+			delete(pruned["Resources"].(map[string]any), id)
+		}
+	}
 	for _, s := range stringLeaves(pruned["Resources"], pruned["Outputs"]) {
 		if strings.Contains(s, "unresolved:") {
 			t.Errorf("render(%v): %q holds an unresolved reference", params, s)

@@ -1,7 +1,6 @@
 package template_test
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"regexp"
@@ -12,8 +11,8 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 )
 
-// designEnvVars is the environment variable table of docs/DESIGN.md: the
-// template sets exactly these on the function.
+// designEnvVars are the environment variables the template sets on the
+// function, exactly (docs/CONFIGURATION.md documents each).
 var designEnvVars = []string{
 	"AWS_ENDPOINT_URL",
 	"CREDENTIALS_TTL",
@@ -30,7 +29,6 @@ var designEnvVars = []string{
 	"SIGNALWIRE_SECRET_ID",
 	"SIGNALWIRE_SPACE_HOST",
 	"SSL_CERT_DIR",
-	"WEBHOOK_DEFERRED_VERIFICATION",
 	"WEBHOOK_SIGNATURE_VERIFICATION",
 }
 
@@ -78,8 +76,20 @@ func TestFunctionRuntime(t *testing.T) {
 			t.Errorf("%s = %s, want %s", field, deref(c.got), want)
 		}
 	}
+	// arm64 as deployed; the Architecture parameter (x86_64 for sam local on
+	// an x86-64 host) is what the Makefile's SAM target builds for.
 	if !slices.Equal(fn.Architectures, []string{"arm64"}) {
 		t.Errorf("Architectures = %v, want [arm64]", fn.Architectures)
+	}
+	for arch, want := range map[string]string{"": "arm64", "arm64": "arm64", "x86_64": "x86_64"} {
+		params := map[string]string{}
+		if arch != "" {
+			params["Architecture"] = arch
+		}
+		got := dig(t, render(t, params), "Resources", functionID, "Properties", "Architectures")
+		if l, _ := got.([]any); len(l) != 1 || l[0] != want {
+			t.Errorf("Architecture=%q: Architectures = %v, want [%s]", arch, got, want)
+		}
 	}
 	if got := fn.AWSCloudFormationMetadata["BuildMethod"]; got != "makefile" {
 		t.Errorf("Metadata.BuildMethod = %v, want makefile", got)
@@ -128,33 +138,6 @@ func TestEnvironmentVariableNames(t *testing.T) {
 	}
 }
 
-// TestDesignListsTheSameVariables keeps designEnvVars in step with the table
-// of docs/DESIGN.md.
-func TestDesignListsTheSameVariables(t *testing.T) {
-	f, err := os.Open(designPath)
-	if err != nil {
-		t.Skipf("no design card: %v", err)
-	}
-	defer f.Close()
-	row := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` \\|")
-	var names []string
-	inSection := false
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		line := sc.Text()
-		if strings.HasPrefix(line, "## ") {
-			inSection = strings.HasPrefix(line, "## Environment variables")
-			continue
-		}
-		if m := row.FindStringSubmatch(line); inSection && m != nil {
-			names = append(names, m[1])
-		}
-	}
-	slices.Sort(names)
-	if !slices.Equal(names, designEnvVars) {
-		t.Errorf("docs/DESIGN.md lists %v, the test pins %v", names, designEnvVars)
-	}
-}
-
 func TestEnvironmentVariableValues(t *testing.T) {
 	vars := digMap(t, rawTemplate(t), "Resources", functionID, "Properties", "Environment", "Variables")
 	for name, want := range map[string]string{
@@ -165,7 +148,6 @@ func TestEnvironmentVariableValues(t *testing.T) {
 		"PUBLIC_BASE_URL":                `{"Ref": "PublicBaseUrl"}`,
 		"PUBLIC_WEBHOOK_URL":             `{"Ref": "PublicWebhookUrl"}`,
 		"WEBHOOK_SIGNATURE_VERIFICATION": `"on"`,
-		"WEBHOOK_DEFERRED_VERIFICATION":  `{"Ref": "DeferredSignatureVerification"}`,
 		"FORWARD_HTTPS_URL":              `{"Fn::If": ["HasForwardHttps", {"Ref": "ForwardHttpsUrl"}, {"Ref": "AWS::NoValue"}]}`,
 		"FORWARD_EVENT_BUS":              `{"Fn::If": ["HasForwardEventBus", {"Ref": "ForwardEventBusName"}, {"Ref": "AWS::NoValue"}]}`,
 		"RETRY_QUEUE_URL":                `{"Ref": "RetryQueue"}`,
@@ -192,7 +174,6 @@ func TestEnvironmentVariableValues(t *testing.T) {
 			"PUBLIC_BASE_URL": "",
 			"PUBLIC_WEBHOOK_URL": "",
 			"WEBHOOK_SIGNATURE_VERIFICATION": "on",
-			"WEBHOOK_DEFERRED_VERIFICATION": "off",
 			"RETRY_QUEUE_URL": "ref:RetryQueue",
 			"RETRY_MAX_RECEIVE_COUNT": "5",
 			"DEAD_LETTER_QUEUE_URL": "ref:RetryDeadLetterQueue",
@@ -650,20 +631,26 @@ func TestOutputs(t *testing.T) {
 func TestParameters(t *testing.T) {
 	params := digMap(t, rawTemplate(t), "Parameters")
 	want := map[string]any{ // name -> default (nil: required)
-		"SignalWireSecretArn":           nil,
-		"SignalWireSpaceHost":           "",
-		"LogLevel":                      "INFO",
-		"CredentialsTtl":                "5m",
-		"ReadRouteAuthorization":        "AWS_IAM",
-		"PublicBaseUrl":                 "",
-		"PublicWebhookUrl":              "",
-		"DeferredSignatureVerification": "off",
-		"ForwardHttpsUrl":               "",
-		"ForwardEventBusName":           "",
-		"ForwardQueueArn":               "",
-		"MetricsNamespace":              "SignalWireParticipants",
-		"DeadLetterAlarmTopicArn":       "",
-		"KmsKeyArn":                     "",
+		"SignalWireSecretArn":     nil,
+		"SignalWireSpaceHost":     "",
+		"LogLevel":                "INFO",
+		"CredentialsTtl":          "5m",
+		"ReadRouteAuthorization":  "AWS_IAM",
+		"PublicBaseUrl":           "",
+		"PublicWebhookUrl":        "",
+		"ForwardHttpsUrl":         "",
+		"ForwardEventBusName":     "",
+		"ForwardQueueArn":         "",
+		"MetricsNamespace":        "SignalWireParticipants",
+		"DeadLetterAlarmTopicArn": "",
+		"KmsKeyArn":               "",
+		// Each alarm's switch (TestAlarms).
+		"AlarmCredentialsUnavailable": "on",
+		"AlarmUpstreamErrors":         "on",
+		"AlarmFunctionErrors":         "on",
+		"AlarmFunctionThrottles":      "on",
+		"AlarmRetryQueueAge":          "on",
+		"Architecture":                "arm64",
 	}
 	numeric := map[string]float64{
 		"WebhookThrottlingRateLimit":      20,
@@ -711,7 +698,7 @@ func TestParameters(t *testing.T) {
 		}
 	}
 	assertJSON(t, "LogLevel.AllowedValues", dig(t, params, "LogLevel", "AllowedValues"), `["DEBUG", "INFO", "WARN", "ERROR"]`)
-	assertJSON(t, "DeferredSignatureVerification.AllowedValues", dig(t, params, "DeferredSignatureVerification", "AllowedValues"), `["on", "off"]`)
+	assertJSON(t, "Architecture.AllowedValues", dig(t, params, "Architecture", "AllowedValues"), `["arm64", "x86_64"]`)
 
 	for name, cases := range map[string]struct{ good, bad []string }{
 		"SignalWireSecretArn": {
@@ -953,34 +940,6 @@ func TestFloodProtection(t *testing.T) {
 	}
 	if def("RetryConsumerMaximumConcurrency") < 2 {
 		t.Error("SQS MaximumConcurrency must be at least 2")
-	}
-}
-
-// TestDeadLetterQueueAlarm: an alarm on the DLQ's visible messages,
-// notifying the optional SNS topic.
-func TestDeadLetterQueueAlarm(t *testing.T) {
-	raw := rawTemplate(t)
-	alarm := digMap(t, raw, "Resources", "DeadLetterQueueAlarm")
-	if alarm["Type"] != "AWS::CloudWatch::Alarm" {
-		t.Fatalf("DeadLetterQueueAlarm is %v", alarm["Type"])
-	}
-	p := digMap(t, alarm, "Properties")
-	for k, want := range map[string]string{
-		"Namespace":          `"AWS/SQS"`,
-		"MetricName":         `"ApproximateNumberOfMessagesVisible"`,
-		"Dimensions":         `[{"Name": "QueueName", "Value": {"Fn::GetAtt": ["RetryDeadLetterQueue", "QueueName"]}}]`,
-		"Threshold":          `0`,
-		"ComparisonOperator": `"GreaterThanThreshold"`,
-		"TreatMissingData":   `"notBreaching"`,
-		"AlarmActions":       `{"Fn::If": ["HasDeadLetterAlarmTopic", [{"Ref": "DeadLetterAlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}`,
-	} {
-		assertJSON(t, k, p[k], want)
-	}
-	with := digMap(t, render(t, map[string]string{"DeadLetterAlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:ops"}), "Resources", "DeadLetterQueueAlarm", "Properties")
-	assertJSON(t, "AlarmActions with a topic", with["AlarmActions"], `["arn:aws:sns:eu-west-1:123456789012:ops"]`)
-	without := digMap(t, render(t, nil), "Resources", "DeadLetterQueueAlarm", "Properties")
-	if v, ok := without["AlarmActions"]; ok {
-		t.Errorf("AlarmActions without a topic = %v, want absent", v)
 	}
 }
 

@@ -1,0 +1,189 @@
+package signalwire
+
+// Preconnection: at init, while the secret is being fetched, the function
+// starts the TCP and TLS handshakes with SignalWire and its destinations
+// (AWS, the HTTPS endpoint), and each one's first request finds the
+// connection ready. A Dialer is an http.Transport's DialTLSContext; the
+// transport pools the connections as usual.
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Preconnection bounds. A connection dialed ahead is handed to the first
+// request only while it is young: servers close connections that sent no
+// request after a while (often 10 s or more), and a request on a dead,
+// never-used connection is not retried by net/http. On a cold start the
+// first request follows init within milliseconds; after a proactive init
+// that waited longer, the preconnection is discarded and a new one dialed.
+const (
+	preconnectTimeout = 5 * time.Second
+	maxPreconnectAge  = 5 * time.Second
+	handshakeTimeout  = 10 * time.Second
+)
+
+// Dialer opens a transport's TLS connections itself (its DialTLSContext),
+// so that one connection per address can be opened ahead of the first
+// request (Preconnect) and handed to it. Every other dial is an ordinary
+// TCP + TLS handshake with the Dialer's TLS configuration. Use it only on a
+// transport without a proxy (ProxyConfigured): with a proxy, net/http would
+// hand it the proxy's address.
+type Dialer struct {
+	// tcp dials the TCP connections.
+	tcp  net.Dialer
+	conf *tls.Config
+
+	mu      sync.Mutex
+	pending map[string]*predial // by "host:port"
+}
+
+// predial is one connection being opened ahead.
+type predial struct {
+	done chan struct{}
+	conn net.Conn
+	err  error
+	at   time.Time // when the handshake finished
+}
+
+// NewDialer returns a Dialer whose connections use a copy of conf (nil: TLS 1.2+,
+// system roots). Its NextProtos must match the transport's: set h2 and
+// http/1.1 for a transport with ForceAttemptHTTP2, as net/http would.
+func NewDialer(conf *tls.Config) *Dialer {
+	if conf == nil {
+		conf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return &Dialer{
+		tcp:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+		conf:    conf.Clone(),
+		pending: map[string]*predial{},
+	}
+}
+
+// ProxyConfigured reports whether the process has an HTTP(S) proxy in its
+// environment; a Dialer must not then replace the transport's dialing.
+func ProxyConfigured() bool {
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
+		if os.Getenv(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// HostPort adds the https port to a host without one.
+func HostPort(host string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), "443")
+}
+
+// Preconnect starts opening one TLS connection to addr (host:port) in the
+// background, bounded by a few seconds; it never blocks and never fails (a
+// failed preconnection is replaced by an ordinary dial). A second call for
+// the same address while one is pending does nothing.
+func (d *Dialer) Preconnect(addr string) {
+	d.mu.Lock()
+	if _, ok := d.pending[addr]; ok {
+		d.mu.Unlock()
+		return
+	}
+	p := &predial{done: make(chan struct{})}
+	d.pending[addr] = p
+	d.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), preconnectTimeout)
+		defer cancel()
+		p.conn, p.err = d.dial(ctx, addr)
+		p.at = time.Now()
+		close(p.done)
+	}()
+}
+
+// DialTLSContext returns the connection opened ahead for addr when there is
+// one (waiting for its handshake to finish), or dials a new one. A failed or
+// stale preconnection is discarded and a new connection dialed, so the
+// preconnection never makes a request fail.
+func (d *Dialer) DialTLSContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.mu.Lock()
+	p := d.pending[addr]
+	delete(d.pending, addr)
+	d.mu.Unlock()
+	if p != nil {
+		select {
+		case <-p.done:
+			if p.err == nil {
+				if time.Since(p.at) < maxPreconnectAge {
+					return p.conn, nil
+				}
+				_ = p.conn.Close()
+			}
+		case <-ctx.Done():
+			go func() {
+				<-p.done
+				if p.conn != nil {
+					_ = p.conn.Close()
+				}
+			}()
+			return nil, ctx.Err()
+		}
+	}
+	return d.dial(ctx, addr)
+}
+
+// dial opens a TCP connection and completes the TLS handshake, verifying
+// the server's certificate for the host against the system roots.
+func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("dialing %s: %w", addr, err)
+	}
+	raw, err := d.tcp.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	conf := d.conf.Clone()
+	conf.ServerName = host
+	c := tls.Client(raw, conf)
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	if err := c.HandshakeContext(hctx); err != nil {
+		_ = raw.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// defaultHTTPClient keeps connections alive across warm invocations. Its
+// TLS connections come from dialer when there is one (TLS 1.2+, h2
+// offered), which can open one ahead of the first request.
+func defaultHTTPClient(tlsConf *tls.Config, dialer *Dialer) *http.Client {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          16,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       tlsConf,
+	}
+	if dialer != nil {
+		tr.DialTLSContext = dialer.DialTLSContext
+	}
+	return &http.Client{
+		Transport: tr,
+		// A redirect would be a misconfigured Space host; never follow it
+		// with the credentials.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
