@@ -38,9 +38,9 @@ var Variables = []Variable{
 	{Name: "CREDENTIALS_TTL", Default: "5m", Form: "a Go duration between 1s and 24h, e.g. 5m", set: setCredentialsTTL},
 	{Name: "LOG_LEVEL", Default: "info", Form: "one of debug, info, warn, error", Override: "AWS_LAMBDA_LOG_LEVEL", set: setLogLevel},
 	{Name: "PUBLIC_BASE_URL", Form: "an absolute https URL without query, e.g. https://hooks.example.com/prod", set: setPublicBaseURL},
-	{Name: "PUBLIC_WEBHOOK_URL", Form: "an absolute https URL without query, e.g. https://example.ngrok.io/webhook", set: setPublicWebhookURL},
+	{Name: "PUBLIC_WEBHOOK_URL", Form: "an absolute https URL without query, e.g. https://example.ngrok.io/webhook", set: urlVar(func(c *Config) *string { return &c.PublicWebhookURL }, true)},
 	{Name: "WEBHOOK_SIGNATURE_VERIFICATION", Default: "on", Form: "on or off (off only when AWS_SAM_LOCAL=true)", set: setVerification},
-	{Name: "FORWARD_HTTPS_URL", Form: "an absolute https URL", set: setForwardHTTPSURL},
+	{Name: "FORWARD_HTTPS_URL", Form: "an absolute https URL", set: urlVar(func(c *Config) *string { return &c.ForwardHTTPSURL }, false)},
 	{Name: "FORWARD_EVENT_BUS", Form: "an EventBridge bus name or ARN", set: setForwardEventBus},
 	{Name: "FORWARD_SQS_QUEUE_URL", Form: "an SQS queue URL", set: queueURL("FORWARD_SQS_QUEUE_URL", func(c *Config) *string { return &c.ForwardQueueURL })},
 	{Name: "RETRY_QUEUE_URL", Form: "an SQS queue URL", set: queueURL("RETRY_QUEUE_URL", func(c *Config) *string { return &c.RetryQueueURL })},
@@ -186,12 +186,17 @@ func setPublicBaseURL(c *Config, v string) error {
 	return checkURL(c.PublicBaseURL, c.Local, true)
 }
 
-func setPublicWebhookURL(c *Config, v string) error {
-	c.PublicWebhookURL = v
-	if v == "" {
-		return nil
+// urlVar returns the setter of an absolute URL variable stored in the
+// field that field(c) points at (https, or http in a local run); noQuery
+// refuses a query or fragment.
+func urlVar(field func(*Config) *string, noQuery bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		*field(c) = v
+		if v == "" {
+			return nil
+		}
+		return checkURL(v, c.Local, noQuery)
 	}
-	return checkURL(v, c.Local, true)
 }
 
 func setVerification(c *Config, v string) error {
@@ -206,14 +211,6 @@ func setVerification(c *Config, v string) error {
 		return fmt.Errorf("is %q", v)
 	}
 	return nil
-}
-
-func setForwardHTTPSURL(c *Config, v string) error {
-	c.ForwardHTTPSURL = v
-	if v == "" {
-		return nil
-	}
-	return checkURL(v, c.Local, false)
 }
 
 func setForwardEventBus(c *Config, v string) error {
