@@ -5,12 +5,12 @@
 //     /accounts/{a}/conferences/{c}/participants/{p} answered by
 //     App.Participant, one SignalWire call with the cached credentials,
 //     refreshed once on a 401;
-//   - the webhook route: Webhooks.Handle (webhooks.go) verifies the
-//     signature and Webhooks.Accept takes a direct invocation's webhook;
+//   - the webhook route: webhooks.Handle (webhooks.go) verifies the
+//     signature and webhooks.Accept takes a direct invocation's webhook;
 //     both build the envelope once and deliver those bytes to every
 //     destination within the inline budget, send a permanent refusal to the
 //     dead-letter queue and park what is left on the retry queue
-//     (process.go); Webhooks.ProcessRetry delivers a parked message again.
+//     (process.go); webhooks.ProcessRetry delivers a parked message again.
 //     messages.go holds the wire formats: the direct job, the retry
 //     message and the dead-letter record;
 //   - one mapping of errors to RFC 9457 problems (problems.go).
@@ -55,21 +55,21 @@ var errForeignAccount = errors.New("account_sid is not the project this function
 // credentials.RefreshInterval ago.
 var errNoNewerCredentials = errors.New("no newer credentials after the rejection")
 
-// ParticipantGetter is the one SignalWire call the core makes.
-type ParticipantGetter interface {
+// participantGetter is the one SignalWire call the core makes.
+type participantGetter interface {
 	GetParticipant(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef) (*signalwire.Participant, error)
 }
 
 // App is the core, built once at init and shared by every invocation.
 type App struct {
 	creds    CredentialSource
-	upstream ParticipantGetter
+	upstream participantGetter
 	log      *slog.Logger
 }
 
 // New returns the core; NewWebhooks builds the webhook processor on it and
 // NewRoutes serves both over HTTP.
-func New(creds CredentialSource, upstream ParticipantGetter, log *slog.Logger) *App {
+func New(creds CredentialSource, upstream participantGetter, log *slog.Logger) *App {
 	return &App{creds: creds, upstream: upstream, log: log}
 }
 

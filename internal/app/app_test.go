@@ -88,7 +88,7 @@ func (f *fakeUpstream) GetParticipant(ctx context.Context, auth signalwire.Auth,
 	return &signalwire.Participant{AccountSID: &ref.AccountSID, ConferenceSID: &ref.ConferenceSID, CallSID: &ref.CallSID, Status: &status, Muted: &muted, DateCreated: &date}, nil
 }
 
-func newTestApp(up ParticipantGetter, cr CredentialSource) (*App, *bytes.Buffer) {
+func newTestApp(up participantGetter, cr CredentialSource) (*App, *bytes.Buffer) {
 	var buf bytes.Buffer
 	return New(cr, up, obs.NewLogger(&buf, slog.LevelDebug)), &buf
 }

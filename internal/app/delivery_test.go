@@ -63,7 +63,7 @@ func threeDests(t *testing.T) (*hookFixture, *namedDest, *namedDest, *namedDest,
 func TestPermanentFailureIsDeadLetteredAtOnce(t *testing.T) {
 	f, https, bus, q, dlq := threeDests(t)
 	https.fail = &forward.StatusError{StatusCode: 413}
-	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != string(OutcomeDeadLettered) {
+	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != string(outcomeDeadLettered) {
 		t.Fatalf("outcome %s", got)
 	}
 	if https.sends != 1 || len(bus.got) != 1 || len(q.got) != 1 {
@@ -272,7 +272,7 @@ func TestDirectInvocationOfUnprocessableFormIsAnError(t *testing.T) {
 	// A transient failure is still parked.
 	f := newHooks(t, nil)
 	f.up.errs = []error{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
-	if _, outcome, err := f.hooks.Accept(f.ctx(), DirectWebhook{Form: joinForm(call).Encode()}); err != nil || outcome != OutcomeQueued {
+	if _, outcome, err := f.hooks.Accept(f.ctx(), DirectWebhook{Form: joinForm(call).Encode()}); err != nil || outcome != outcomeQueued {
 		t.Fatalf("transient failure: %v %v", outcome, err)
 	}
 }

@@ -156,14 +156,14 @@ func FuzzReadRoute(f *testing.F) {
 			if len(sent) != 0 {
 				t.Fatalf("invalid SID (%v) reached SignalWire: %s", verr, sent[0].URL)
 			}
-			if resp.Status != http.StatusBadRequest || prob.Type != ProblemTypeBase+problemInvalidSID || prob.Field != sidErr.Field {
+			if resp.Status != http.StatusBadRequest || prob.Type != problemTypeBase+problemInvalidSID || prob.Field != sidErr.Field {
 				t.Fatalf("invalid SID (%v): %d %s", verr, resp.Status, resp.Body)
 			}
 			return
 		}
 		if !strings.EqualFold(ref.AccountSID, acct) {
 			// Not the secret's project: 404 from the cached secret, no call.
-			if len(sent) != 0 || resp.Status != http.StatusNotFound || prob.Type != ProblemTypeBase+problemAccountNotFound || prob.Field != signalwire.FieldAccountSID {
+			if len(sent) != 0 || resp.Status != http.StatusNotFound || prob.Type != problemTypeBase+problemAccountNotFound || prob.Field != signalwire.FieldAccountSID {
 				t.Fatalf("foreign account %+v: %d calls, answer %d %s", ref, len(sent), resp.Status, resp.Body)
 			}
 			return
@@ -203,13 +203,13 @@ func checkAnswer(t *testing.T, r Response) Problem {
 		}
 		return p
 	}
-	if r.Headers["Content-Type"] != ProblemContentType {
+	if r.Headers["Content-Type"] != problemContentType {
 		t.Fatalf("status %d with content type %q", r.Status, r.Headers["Content-Type"])
 	}
 	if err := json.Unmarshal(r.Body, &p); err != nil {
 		t.Fatalf("problem body %q: %v", r.Body, err)
 	}
-	if p.Status != r.Status || p.Title != http.StatusText(r.Status) || !strings.HasPrefix(p.Type, ProblemTypeBase) || r.Status < 400 {
+	if p.Status != r.Status || p.Title != http.StatusText(r.Status) || !strings.HasPrefix(p.Type, problemTypeBase) || r.Status < 400 {
 		t.Fatalf("problem %s does not match status %d", r.Body, r.Status)
 	}
 	return p

@@ -14,8 +14,8 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// WebhookRoute is the path suffix of the webhook route.
-const WebhookRoute = "/webhooks/signalwire"
+// webhookRoute is the path suffix of the webhook route.
+const webhookRoute = "/webhooks/signalwire"
 
 // Request is an HTTP request as every HTTP trigger (HTTP API, REST API,
 // Function URL) delivers it, translated by the trigger package.
@@ -51,15 +51,15 @@ type Response struct {
 }
 
 // Routes answers the function's HTTP routes: the read route (App) and the
-// webhook route (Webhooks). The trigger package's HTTP adapters call Handle.
+// webhook route (webhooks). The trigger package's HTTP adapters call Handle.
 type Routes struct {
 	app   *App
-	hooks *Webhooks
+	hooks *webhooks
 }
 
 // NewRoutes returns the HTTP routes served by a and hooks; a nil hooks
 // leaves the webhook route disabled (404).
-func NewRoutes(a *App, hooks *Webhooks) *Routes { return &Routes{app: a, hooks: hooks} }
+func NewRoutes(a *App, hooks *webhooks) *Routes { return &Routes{app: a, hooks: hooks} }
 
 // Participant is App.Participant, for the direct invocation.
 func (rt *Routes) Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error) {
@@ -84,7 +84,7 @@ func (rt *Routes) route(ctx context.Context, r Request) Response {
 		}
 		return rt.app.read(ctx, ref)
 	}
-	if strings.HasSuffix(r.Path, WebhookRoute) {
+	if strings.HasSuffix(r.Path, webhookRoute) {
 		if r.Method != http.MethodPost {
 			return methodNotAllowed("POST")
 		}
@@ -94,7 +94,7 @@ func (rt *Routes) route(ctx context.Context, r Request) Response {
 		return rt.hooks.Handle(ctx, r)
 	}
 	return ProblemResponse(newProblem(problemRouteNotFound, http.StatusNotFound,
-		"no route for "+r.Method+" "+obs.Truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+WebhookRoute))
+		"no route for "+r.Method+" "+obs.Truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+webhookRoute))
 }
 
 // read answers the read route for ref.
@@ -149,7 +149,7 @@ func (a *App) errorResponse(ctx context.Context, err error) Response {
 
 // ProblemResponse renders p as an application/problem+json response.
 func ProblemResponse(p Problem) Response {
-	h := map[string]string{"Content-Type": ProblemContentType}
+	h := map[string]string{"Content-Type": problemContentType}
 	if p.RetryAfterSeconds > 0 {
 		h["Retry-After"] = strconv.Itoa(p.RetryAfterSeconds)
 	}

@@ -39,7 +39,7 @@ func emittedKinds(t *testing.T) map[string]string {
 				for i, name := range x.Names {
 					if strings.HasPrefix(name.Name, "problem") && i < len(x.Values) {
 						if lit, ok := x.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-							if v, _ := strconv.Unquote(lit.Value); !strings.ContainsAny(v, "/#") { // not ProblemContentType, ProblemTypeBase
+							if v, _ := strconv.Unquote(lit.Value); !strings.ContainsAny(v, "/#") { // not problemContentType, problemTypeBase
 								kinds[name.Name] = v
 							}
 						}
@@ -70,8 +70,8 @@ func emittedKinds(t *testing.T) map[string]string {
 // there; the page documents no kind the code does not emit.
 func TestProblemTypesResolve(t *testing.T) {
 	const page = "https://github.com/signalwire-lambda/participants/blob/main/docs/problems.md#"
-	if ProblemTypeBase != page {
-		t.Fatalf("ProblemTypeBase = %q, want %q", ProblemTypeBase, page)
+	if problemTypeBase != page {
+		t.Fatalf("problemTypeBase = %q, want %q", problemTypeBase, page)
 	}
 	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "problems.md"))
 	if err != nil {

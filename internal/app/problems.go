@@ -13,13 +13,13 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// ProblemContentType is the media type of a problem details body.
-const ProblemContentType = "application/problem+json"
+// problemContentType is the media type of a problem details body.
+const problemContentType = "application/problem+json"
 
-// ProblemTypeBase prefixes every problem type URI this function emits: each
+// problemTypeBase prefixes every problem type URI this function emits: each
 // kind is an anchor of docs/problems.md, which explains it (a test checks
 // every kind has one).
-const ProblemTypeBase = "https://github.com/signalwire-lambda/participants/blob/main/docs/problems.md#"
+const problemTypeBase = "https://github.com/signalwire-lambda/participants/blob/main/docs/problems.md#"
 
 // Problem is one RFC 9457 problem details object; it travels as an error.
 type Problem struct {
@@ -37,7 +37,7 @@ type Problem struct {
 // newProblem returns a problem of the given kind (the suffix of its type
 // URI), HTTP status and detail.
 func newProblem(kind string, status int, detail string) Problem {
-	return Problem{Type: ProblemTypeBase + kind, Title: http.StatusText(status), Status: status, Detail: detail}
+	return Problem{Type: problemTypeBase + kind, Title: http.StatusText(status), Status: status, Detail: detail}
 }
 
 func (p Problem) Error() string {
@@ -146,7 +146,7 @@ func upstreamProblem(e *signalwire.APIError) Problem {
 // "ParticipantNotFound", ...; "Error" for a kind without one). The README's
 // error table lists them; the trigger package builds the Lambda error.
 func ErrorType(p Problem) string {
-	if t, ok := errorTypes[strings.TrimPrefix(p.Type, ProblemTypeBase)]; ok {
+	if t, ok := errorTypes[strings.TrimPrefix(p.Type, problemTypeBase)]; ok {
 		return t
 	}
 	return "Error"

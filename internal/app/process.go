@@ -54,7 +54,7 @@ type result struct {
 // status callback, bad encoding, over 64 KiB, an envelope over the size
 // limit) is a problem error (400 or 413) and is not parked. Otherwise it
 // returns an error only when the webhook is neither processed nor queued.
-func (w *Webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome, error) {
+func (w *webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome, error) {
 	in, err := storedInbound([]byte(d.Form), []byte(d.Body), d.ContentType, d.Query, d.ReceivedAt, obs.TraceID(ctx))
 	if err != nil {
 		return nil, "", err
@@ -69,7 +69,7 @@ func (w *Webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome
 
 // process builds a checked webhook's envelope and delivers it within the
 // inline budget, then parks what is left.
-func (w *Webhooks) process(ctx context.Context, in inbound, src webhook.Source) result {
+func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source) result {
 	work, cancel := reserve(ctx, w.opts.InlineBudget, enqueueReserve(ctx))
 	defer cancel()
 	msg, err := w.build(work, src, in.receivedAt)
@@ -81,7 +81,7 @@ func (w *Webhooks) process(ctx context.Context, in inbound, src webhook.Source) 
 		return r
 	case errors.Is(err, errEnvelopeTooLarge):
 		if w.deadLetterWebhook(ctx, in, msg.ID, err) == nil {
-			r.outcome = OutcomeDeadLettered
+			r.outcome = outcomeDeadLettered
 			return r
 		}
 		fallthrough
@@ -89,7 +89,7 @@ func (w *Webhooks) process(ctx context.Context, in inbound, src webhook.Source) 
 		r.outcome, r.err = w.parkWebhook(ctx, in, msg.ID, err)
 		return r
 	case len(w.opts.Destinations) == 0:
-		r.outcome = OutcomeReturned
+		r.outcome = outcomeReturned
 		return r
 	}
 	d := delivery{msg: msg, receivedAt: in.receivedAt, traceID: in.traceID}
@@ -131,7 +131,7 @@ func reserve(ctx context.Context, budget, reserve time.Duration) (context.Contex
 // participant looked up, the envelope encoded once and its size checked.
 // With an error the message is not to be delivered (on a lookup failure
 // its envelope has no participant).
-func (w *Webhooks) build(ctx context.Context, src webhook.Source, receivedAt time.Time) (forward.Message, error) {
+func (w *webhooks) build(ctx context.Context, src webhook.Source, receivedAt time.Time) (forward.Message, error) {
 	env := webhook.NewEnvelope(src, receivedAt)
 	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
 	lookupErr := w.lookup(ctx, &env, src)
@@ -163,7 +163,7 @@ func checkSize(m forward.Message, participant int) error {
 // lookup fetches the participant into env when src names a conference and
 // a call (a 404 gives participant null: the participant left or the
 // conference ended).
-func (w *Webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhook.Source) error {
+func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhook.Source) error {
 	env.ParticipantLookup = webhook.LookupSkipped
 	if src.ConferenceSID() == "" || src.CallSID() == "" {
 		return nil
@@ -188,7 +188,7 @@ func (w *Webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 }
 
 // deliver sends m to dests under ctx and returns each one's outcome.
-func (w *Webhooks) deliver(ctx context.Context, m forward.Message, dests []forward.Destination) []forward.Outcome {
+func (w *webhooks) deliver(ctx context.Context, m forward.Message, dests []forward.Destination) []forward.Outcome {
 	res, _ := forward.Deliver(ctx, dests, m, w.opts.Policy)
 	return res.Outcomes
 }
@@ -206,7 +206,7 @@ func (t *tally) fail(name string, err error) {
 
 // sort counts the outcomes of d's delivery and dead-letters, at once, each
 // permanent failure and each destination no longer configured (missing).
-func (w *Webhooks) sort(ctx context.Context, d delivery, outcomes []forward.Outcome, missing []string) tally {
+func (w *webhooks) sort(ctx context.Context, d delivery, outcomes []forward.Outcome, missing []string) tally {
 	var t tally
 	batch := obs.InvocationFrom(ctx).Batch()
 	for _, name := range missing {
@@ -246,14 +246,14 @@ func (w *Webhooks) sort(ctx context.Context, d delivery, outcomes []forward.Outc
 // kindDeliver) leaves the message itself to be retried when no destination
 // made progress, so that SQS's receive count and redrive still bound the
 // attempts. It returns an error when the event is neither settled nor parked.
-func (w *Webhooks) settle(ctx context.Context, d delivery, outcomes []forward.Outcome, missing []string, mustProgress bool) (Outcome, error) {
+func (w *webhooks) settle(ctx context.Context, d delivery, outcomes []forward.Outcome, missing []string, mustProgress bool) (Outcome, error) {
 	t := w.sort(ctx, d, outcomes, missing)
 	if len(t.pending) == 0 {
 		if len(t.deadLettered) > 0 {
-			return OutcomeDeadLettered, nil
+			return outcomeDeadLettered, nil
 		}
 		w.app.log.InfoContext(ctx, "webhook delivered", "event_id", d.msg.ID, "destinations", len(t.delivered))
-		return OutcomeDelivered, nil
+		return outcomeDelivered, nil
 	}
 	cause := errors.Join(t.errs...)
 	if mustProgress && len(t.delivered)+len(t.deadLettered) == 0 {
@@ -267,11 +267,11 @@ func (w *Webhooks) settle(ctx context.Context, d delivery, outcomes []forward.Ou
 		return "", fmt.Errorf("forwarding failed (%w) and enqueueing failed: %w", cause, err)
 	}
 	w.app.log.WarnContext(ctx, "webhook queued for retry", "event_id", d.msg.ID, "destinations", t.pending, "delivered", t.delivered, "error", cause.Error())
-	return OutcomeQueued, nil
+	return outcomeQueued, nil
 }
 
 // parkWebhook parks a webhook whose envelope could not be built (cause).
-func (w *Webhooks) parkWebhook(ctx context.Context, in inbound, id string, cause error) (Outcome, error) {
+func (w *webhooks) parkWebhook(ctx context.Context, in inbound, id string, cause error) (Outcome, error) {
 	if w.opts.Retry == nil {
 		return "", fmt.Errorf("processing failed and no retry queue is configured: %w", cause)
 	}
@@ -279,11 +279,11 @@ func (w *Webhooks) parkWebhook(ctx context.Context, in inbound, id string, cause
 		return "", fmt.Errorf("processing failed (%w) and enqueueing failed: %w", cause, err)
 	}
 	w.app.log.WarnContext(ctx, "webhook queued for retry", "event_id", id, "error", cause.Error())
-	return OutcomeQueued, nil
+	return outcomeQueued, nil
 }
 
 // park puts m on the retry queue.
-func (w *Webhooks) park(ctx context.Context, m retryMessage, conferenceSID string) error {
+func (w *webhooks) park(ctx context.Context, m retryMessage, conferenceSID string) error {
 	if err := enqueue(ctx, w.opts.Retry, m, m.EventID, conferenceSID); err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func (w *Webhooks) park(ctx context.Context, m retryMessage, conferenceSID strin
 }
 
 // deadLetter puts r on the dead-letter queue at once.
-func (w *Webhooks) deadLetter(ctx context.Context, r deadLetterRecord, conferenceSID string) error {
+func (w *webhooks) deadLetter(ctx context.Context, r deadLetterRecord, conferenceSID string) error {
 	if w.opts.DeadLetter == nil {
 		return errors.New("no dead-letter queue is configured")
 	}
@@ -300,7 +300,7 @@ func (w *Webhooks) deadLetter(ctx context.Context, r deadLetterRecord, conferenc
 }
 
 // deadLetterWebhook dead-letters a webhook no attempt can process.
-func (w *Webhooks) deadLetterWebhook(ctx context.Context, in inbound, id string, cause error) error {
+func (w *webhooks) deadLetterWebhook(ctx context.Context, in inbound, id string, cause error) error {
 	if err := w.deadLetter(ctx, deadLetter(in.message(id), cause.Error()), in.conferenceSID); err != nil {
 		return err
 	}
@@ -313,7 +313,7 @@ func (w *Webhooks) deadLetterWebhook(ctx context.Context, in inbound, id string,
 const maxAttrBytes = 256
 
 // enqueue encodes v onto q with its event id and conference attributes.
-func enqueue(ctx context.Context, q Enqueuer, v any, id, conferenceSID string) error {
+func enqueue(ctx context.Context, q enqueuer, v any, id, conferenceSID string) error {
 	b, err := encodeMessage(v)
 	if err != nil {
 		return err
@@ -333,7 +333,7 @@ func enqueue(ctx context.Context, q Enqueuer, v any, id, conferenceSID string) e
 //     made progress the rest is parked as a new, smaller kindDeliver.
 //   - A destination's permanent failure goes to the dead-letter queue at
 //     once, with the reason.
-func (w *Webhooks) ProcessRetry(ctx context.Context, body string, receiveCount int) error {
+func (w *webhooks) ProcessRetry(ctx context.Context, body string, receiveCount int) error {
 	m, err := decodeRetry(body)
 	if err == nil {
 		if m.TraceID != "" {
@@ -352,7 +352,7 @@ func (w *Webhooks) ProcessRetry(ctx context.Context, body string, receiveCount i
 	return err
 }
 
-func (w *Webhooks) retryWebhook(ctx context.Context, m retryMessage) error {
+func (w *webhooks) retryWebhook(ctx context.Context, m retryMessage) error {
 	in, err := storedInbound(m.form, m.body, m.ContentType, m.Query, m.ReceivedAt, m.TraceID)
 	var src webhook.Source
 	if err == nil {
@@ -383,7 +383,7 @@ func (w *Webhooks) retryWebhook(ctx context.Context, m retryMessage) error {
 	return err
 }
 
-func (w *Webhooks) retryDeliver(ctx context.Context, m retryMessage) error {
+func (w *webhooks) retryDeliver(ctx context.Context, m retryMessage) error {
 	d := delivery{msg: forward.Message{ID: m.EventID, Type: m.EventType, ConferenceSID: m.ConferenceSID, Body: m.Envelope}, receivedAt: m.ReceivedAt, traceID: m.TraceID}
 	var dests []forward.Destination
 	var missing []string

@@ -207,7 +207,7 @@ func TestParticipantThatDoesNotFitIsDeadLettered(t *testing.T) {
 	f.hooks.opts.DeadLetter = dlq
 	f.app.upstream = bigUpstream{}
 	r := f.routes.Handle(f.ctx(), rawPost(worstForms(36000)["control characters"]))
-	if got := outcomeOf(t, r); got != string(OutcomeDeadLettered) {
+	if got := outcomeOf(t, r); got != string(outcomeDeadLettered) {
 		t.Fatalf("outcome %s", got)
 	}
 	if len(dlq.bodies) != 1 || len(f.queue.bodies) != 0 || len(f.dest.msgs) != 0 {

@@ -15,8 +15,8 @@ import (
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
-// Enqueuer parks a verified webhook on the retry queue.
-type Enqueuer interface {
+// enqueuer parks a verified webhook on the retry queue.
+type enqueuer interface {
 	Enqueue(ctx context.Context, body []byte, attrs map[string]string) error
 }
 
@@ -33,11 +33,11 @@ type WebhookOptions struct {
 	// Destinations receive every envelope; none means the HTTP answer carries it.
 	Destinations []forward.Destination
 	// Retry parks webhooks whose processing failed; nil means answer 503 instead.
-	Retry Enqueuer
+	Retry enqueuer
 	// DeadLetter receives a destination's permanent failure at once, with
 	// the reason (the retry queue's dead-letter queue); nil leaves such
 	// failures to the retry queue and its redrive.
-	DeadLetter Enqueuer
+	DeadLetter enqueuer
 	// InlineBudget bounds the fetch+forward work done before answering
 	// SignalWire; what does not finish in it goes to the retry queue.
 	InlineBudget time.Duration
@@ -47,21 +47,21 @@ type WebhookOptions struct {
 	Policy forward.Policy
 }
 
-// Webhooks verifies, processes and forwards SignalWire status callbacks.
-type Webhooks struct {
+// webhooks verifies, processes and forwards SignalWire status callbacks.
+type webhooks struct {
 	app  *App
 	opts WebhookOptions
 }
 
 // NewWebhooks returns the webhook processor for the core a.
-func NewWebhooks(a *App, opts WebhookOptions) *Webhooks {
+func NewWebhooks(a *App, opts WebhookOptions) *webhooks {
 	if opts.InlineBudget <= 0 {
 		opts.InlineBudget = 3 * time.Second
 	}
 	if opts.MaxReceiveCount <= 0 {
 		opts.MaxReceiveCount = 5
 	}
-	return &Webhooks{app: a, opts: opts}
+	return &webhooks{app: a, opts: opts}
 }
 
 // Outcome says what happened to an accepted webhook.
@@ -69,17 +69,17 @@ type Outcome string
 
 // Outcomes of processing a webhook.
 const (
-	OutcomeDelivered Outcome = "delivered" // every destination has it
-	OutcomeReturned  Outcome = "returned"  // no destination: the answer carries it
-	OutcomeQueued    Outcome = "queued"    // parked on the retry queue
-	// OutcomeDeadLettered: every destination has it except those that
+	outcomeDelivered Outcome = "delivered" // every destination has it
+	outcomeReturned  Outcome = "returned"  // no destination: the answer carries it
+	outcomeQueued    Outcome = "queued"    // parked on the retry queue
+	// outcomeDeadLettered: every destination has it except those that
 	// refused it permanently, whose copy is on the dead-letter queue.
-	OutcomeDeadLettered Outcome = "dead_lettered"
+	outcomeDeadLettered Outcome = "dead_lettered"
 )
 
 // Handle answers POST /webhooks/signalwire: read the callback, verify its
 // signature (unless verification is off), then process it.
-func (w *Webhooks) Handle(ctx context.Context, r Request) Response {
+func (w *webhooks) Handle(ctx context.Context, r Request) Response {
 	in, rejected, ok := w.readCallback(ctx, r)
 	if !ok {
 		return rejected
@@ -99,7 +99,7 @@ func (w *Webhooks) Handle(ctx context.Context, r Request) Response {
 
 // readCallback decodes r's body and parses it by its media type. A body
 // that cannot be read is answered (ok false) with its 4xx problem.
-func (w *Webhooks) readCallback(ctx context.Context, r Request) (in inbound, rejected Response, ok bool) {
+func (w *webhooks) readCallback(ctx context.Context, r Request) (in inbound, rejected Response, ok bool) {
 	body, err := webhook.DecodeBody(r.Body, r.Base64)
 	switch {
 	case errors.Is(err, webhook.ErrBodyTooLarge):
@@ -125,7 +125,7 @@ func (w *Webhooks) readCallback(ctx context.Context, r Request) (in inbound, rej
 // Verified, in keeps only what the signature covers and ok is true.
 // Otherwise the answer is a 5xx when the secret cannot be read (SignalWire
 // retries those), else a 403.
-func (w *Webhooks) verify(ctx context.Context, r Request, in *inbound) (answer Response, ok bool) {
+func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer Response, ok bool) {
 	creds, version, err := w.app.creds.Get(ctx)
 	if err != nil {
 		return w.app.errorResponse(ctx, err), false
@@ -153,7 +153,7 @@ func (w *Webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 // refreshes (one per credentials.RefreshInterval, whatever their cause), so
 // forged requests cannot drive Secrets Manager calls. A failed refresh is
 // logged; the cached keys then decide.
-func (w *Webhooks) verifySignature(ctx context.Context, signed webhook.SignedRequest, creds credentials.Credentials, version uint64) (webhook.Verified, error) {
+func (w *webhooks) verifySignature(ctx context.Context, signed webhook.SignedRequest, creds credentials.Credentials, version uint64) (webhook.Verified, error) {
 	verified, err := verifyWithKeys(creds.SigningKeys(), signed.Verify)
 	if !errors.Is(err, webhook.ErrInvalidSignature) {
 		return verified, err
@@ -196,10 +196,10 @@ func verifyWithKeys(keys []string, verify func(key string) (webhook.Verified, er
 }
 
 // candidates returns the URLs SignalWire may have called for r.
-func (w *Webhooks) candidates(r Request) []string {
+func (w *webhooks) candidates(r Request) []string {
 	return webhook.RequestURL{
 		PublicURL: w.opts.PublicWebhookURL, PublicBaseURL: w.opts.PublicBaseURL,
-		Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, QueryVariants: r.QueryVariants, Route: WebhookRoute,
+		Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, QueryVariants: r.QueryVariants, Route: webhookRoute,
 	}.Candidates()
 }
 
@@ -207,7 +207,7 @@ func (w *Webhooks) candidates(r Request) []string {
 // no destination takes it, else its id and outcome; a refusal (413) as its
 // problem; a 503 when it was neither processed nor queued, so that
 // SignalWire sends it again.
-func (w *Webhooks) answer(ctx context.Context, r result) Response {
+func (w *webhooks) answer(ctx context.Context, r result) Response {
 	var p Problem
 	switch {
 	case errors.As(r.err, &p):
@@ -217,14 +217,14 @@ func (w *Webhooks) answer(ctx context.Context, r result) Response {
 		p := newProblem(problemUnavailable, http.StatusServiceUnavailable, "the webhook could not be processed or queued; retry later")
 		p.RetryAfterSeconds = 5
 		return ProblemResponse(p)
-	case r.outcome == OutcomeReturned:
+	case r.outcome == outcomeReturned:
 		return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: r.envelope}
 	}
 	b, _ := json.Marshal(map[string]string{"id": r.id, "outcome": string(r.outcome)})
 	return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: b}
 }
 
-func (w *Webhooks) reject(ctx context.Context, p Problem, reason string) Response {
+func (w *webhooks) reject(ctx context.Context, p Problem, reason string) Response {
 	obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
 	w.app.log.InfoContext(ctx, "webhook rejected", "reason", reason, "status", p.Status)
 	return ProblemResponse(p)

@@ -19,11 +19,11 @@ const callStateBody = `{"event_type":"calling.call.state","event_channel":"signa
 // jsonPost is a JSON callback signed with the hex scheme over base + route +
 // "?" + query.
 func jsonPost(body, query, key string) Request {
-	u := base + WebhookRoute
+	u := base + webhookRoute
 	if query != "" {
 		u += "?" + query
 	}
-	return Request{Method: "POST", Path: WebhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{WebhookRoute},
+	return Request{Method: "POST", Path: webhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{webhookRoute},
 		RawQuery: query,
 		Headers:  map[string]string{"content-type": "application/json", "x-signalwire-signature": webhook.SignJSON(key, u, []byte(body))},
 		Body:     body}
@@ -31,9 +31,9 @@ func jsonPost(body, query, key string) Request {
 
 // bodySHA256Post is a JSON callback signed with the bodySHA256 scheme.
 func bodySHA256Post(body, key string) Request {
-	u := webhook.WithBodySHA256(base+WebhookRoute, []byte(body))
+	u := webhook.WithBodySHA256(base+webhookRoute, []byte(body))
 	_, query, _ := strings.Cut(u, "?")
-	return Request{Method: "POST", Path: WebhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{WebhookRoute},
+	return Request{Method: "POST", Path: webhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{webhookRoute},
 		RawQuery: query,
 		Headers:  map[string]string{"content-type": "application/json; charset=utf-8", "x-signalwire-signature": webhook.SignForm(key, u, nil)},
 		Body:     body}
@@ -217,10 +217,10 @@ func TestShiftedSignedFormIsRejected(t *testing.T) {
 			return f
 		}(),
 	}
-	sig := webhook.SignForm("PSK_key", base+WebhookRoute, captured)
+	sig := webhook.SignForm("PSK_key", base+webhookRoute, captured)
 	for name, form := range shifted {
 		t.Run(name, func(t *testing.T) {
-			if webhook.SignForm("PSK_key", base+WebhookRoute, form) != sig {
+			if webhook.SignForm("PSK_key", base+webhookRoute, form) != sig {
 				t.Fatal("the re-split form does not carry the captured signature; the test proves nothing")
 			}
 			f := newHooks(t, nil)

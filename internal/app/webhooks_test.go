@@ -58,7 +58,7 @@ func (q *fakeQueue) Enqueue(ctx context.Context, body []byte, attrs map[string]s
 
 type hookFixture struct {
 	app    *App
-	hooks  *Webhooks
+	hooks  *webhooks
 	routes *Routes
 	up     *fakeUpstream
 	dest   *recordingDest

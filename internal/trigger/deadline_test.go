@@ -37,7 +37,7 @@ func (d *deadlineRecorder) Participant(ctx context.Context, ref signalwire.Parti
 
 func (d *deadlineRecorder) Accept(ctx context.Context, job app.DirectWebhook) ([]byte, app.Outcome, error) {
 	d.record(ctx)
-	return []byte(`{"id":"evt_x"}`), app.OutcomeReturned, nil
+	return []byte(`{"id":"evt_x"}`), "returned", nil
 }
 
 func (d *deadlineRecorder) ProcessRetry(ctx context.Context, body string, n int) error {

@@ -420,8 +420,8 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 		}
 		return a
 	}
-	if a.contentType != app.ProblemContentType {
-		t.Fatalf("status %d with content type %q, want %s: %s", a.status, a.contentType, app.ProblemContentType, a.body)
+	if a.contentType != problemContentType {
+		t.Fatalf("status %d with content type %q, want %s: %s", a.status, a.contentType, problemContentType, a.body)
 	}
 	if a.status < 400 || a.status > 599 {
 		t.Fatalf("problem with status %d", a.status)
@@ -433,7 +433,7 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 	typ, _ := p["type"].(string)
 	title, _ := p["title"].(string)
 	status, _ := p["status"].(float64)
-	if !strings.HasPrefix(typ, app.ProblemTypeBase) || len(typ) == len(app.ProblemTypeBase) {
+	if !strings.HasPrefix(typ, problemTypeBase) || len(typ) == len(problemTypeBase) {
 		t.Fatalf("problem type %q is not one of ours: %s", typ, a.body)
 	}
 	if title == "" || title != http.StatusText(a.status) || int(status) != a.status || status != float64(int(status)) {
@@ -444,7 +444,7 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 			t.Fatalf("problem detail is not a string: %s", a.body)
 		}
 	}
-	a.problemKind = typ[len(app.ProblemTypeBase):]
+	a.problemKind = typ[len(problemTypeBase):]
 	if a.problemKind == "invalid-sid" {
 		if field, _ := p["field"].(string); field != signalwire.FieldAccountSID && field != signalwire.FieldConferenceSID && field != signalwire.FieldCallSID {
 			t.Fatalf("invalid-sid problem names no SID field: %s", a.body)
@@ -593,7 +593,7 @@ func genuinelySigned(kind string, payload []byte) bool {
 			p = "/" + p
 		}
 		for i := 0; i < len(p); i++ {
-			if !strings.HasPrefix(p[i:], app.WebhookRoute) {
+			if !strings.HasPrefix(p[i:], webhookRoute) {
 				continue
 			}
 			for _, q := range queries {
@@ -746,3 +746,11 @@ func TestFuzzHarnessProcessesSignedSeeds(t *testing.T) {
 		t.Fatalf("forged webhook: %s", out)
 	}
 }
+
+// The webhook route and the problem media type and type prefix the core
+// answers with (docs/problems.md).
+const (
+	webhookRoute       = "/webhooks/signalwire"
+	problemContentType = "application/problem+json"
+	problemTypeBase    = "https://github.com/signalwire-lambda/participants/blob/main/docs/problems.md#"
+)

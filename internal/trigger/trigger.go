@@ -35,15 +35,15 @@ const (
 	unknown       = "unknown"
 )
 
-// Core is what the adapters need from the processing core.
-type Core interface {
+// core is what the adapters need from the processing core.
+type core interface {
 	// Handle answers an HTTP request (app.Routes.Handle).
 	Handle(ctx context.Context, r app.Request) app.Response
 	Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error)
 }
 
-// Webhooks is what the SQS and direct adapters need from the webhook processor.
-type Webhooks interface {
+// processor is what the SQS and direct adapters need from the webhook processor.
+type processor interface {
 	// Accept processes a verified webhook, queueing it for retry on
 	// failure, and returns its envelope.
 	Accept(ctx context.Context, job app.DirectWebhook) ([]byte, app.Outcome, error)
@@ -54,8 +54,8 @@ type Webhooks interface {
 // Router is the Lambda handler: it implements lambda.Handler, so the
 // runtime hands it raw bytes and no reflection runs per invocation.
 type Router struct {
-	core    Core
-	hooks   Webhooks
+	core    core
+	hooks   processor
 	log     *slog.Logger
 	metrics *obs.Metrics
 	warm    atomic.Bool
@@ -82,8 +82,8 @@ func (r *Router) mayForward() {
 }
 
 // NewRouter returns the handler. hooks may be nil when webhooks are not processed.
-func NewRouter(core Core, hooks Webhooks, log *slog.Logger, metrics *obs.Metrics) *Router {
-	return &Router{core: core, hooks: hooks, log: log, metrics: metrics}
+func NewRouter(c core, hooks processor, log *slog.Logger, metrics *obs.Metrics) *Router {
+	return &Router{core: c, hooks: hooks, log: log, metrics: metrics}
 }
 
 // event is any payload decoded once: a payload 2.0 event (HTTP API,

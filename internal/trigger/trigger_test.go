@@ -47,7 +47,7 @@ func (f *fakeCore) Participant(ctx context.Context, ref signalwire.ParticipantRe
 type fakeRetry struct{ fail map[string]bool }
 
 func (f fakeRetry) Accept(ctx context.Context, job app.DirectWebhook) ([]byte, app.Outcome, error) {
-	return []byte(`{"id":"evt_test"}`), app.OutcomeReturned, nil
+	return []byte(`{"id":"evt_test"}`), "returned", nil
 }
 
 func (f fakeRetry) ProcessRetry(ctx context.Context, body string, n int) error {
@@ -57,7 +57,7 @@ func (f fakeRetry) ProcessRetry(ctx context.Context, body string, n int) error {
 	return nil
 }
 
-func newRouter(core Core, retry Webhooks) (*Router, *bytes.Buffer) {
+func newRouter(core core, retry processor) (*Router, *bytes.Buffer) {
 	var buf bytes.Buffer
 	return NewRouter(core, retry, obs.NewLogger(&buf, slog.LevelDebug), obs.NewMetrics(&buf, "NS", "svc")), &buf
 }

@@ -25,7 +25,7 @@ import (
 )
 
 // publicBaseURL is the PUBLIC_BASE_URL of the function under test; webhooks
-// are signed for publicBaseURL + app.WebhookRoute.
+// are signed for publicBaseURL + webhookRoute.
 const publicBaseURL = "https://hooks.security.test"
 
 // staticCreds hands out the sandbox's credentials for a sandbox on host.
@@ -127,14 +127,14 @@ func (f *fn) http(t *testing.T, payload []byte) answer {
 // field is not empty) that field, and returns it.
 func problemOf(t *testing.T, a answer, status int, kind, field string) app.Problem {
 	t.Helper()
-	if a.Status != status || a.Headers["Content-Type"] != app.ProblemContentType {
-		t.Fatalf("answer %d %q, want %d %s: %s", a.Status, a.Headers["Content-Type"], status, app.ProblemContentType, truncate(a.Body))
+	if a.Status != status || a.Headers["Content-Type"] != problemContentType {
+		t.Fatalf("answer %d %q, want %d %s: %s", a.Status, a.Headers["Content-Type"], status, problemContentType, truncate(a.Body))
 	}
 	var p app.Problem
 	if err := json.Unmarshal([]byte(a.Body), &p); err != nil {
 		t.Fatalf("problem body %q: %v", truncate(a.Body), err)
 	}
-	if p.Status != status || p.Type != app.ProblemTypeBase+kind || p.Title == "" {
+	if p.Status != status || p.Type != problemTypeBase+kind || p.Title == "" {
 		t.Fatalf("problem %s, want status %d type %s", truncate(a.Body), status, kind)
 	}
 	if field != "" && p.Field != field {
@@ -261,11 +261,11 @@ func callbackForm(seq int) url.Values {
 func signedWebhook(form url.Values) req {
 	return req{
 		method: "POST",
-		path:   app.WebhookRoute,
+		path:   webhookRoute,
 		body:   form.Encode(),
 		headers: map[string]string{
 			"content-type":           webhook.FormContentType,
-			"x-signalwire-signature": webhook.SignForm(sandbox.SigningKey, publicBaseURL+app.WebhookRoute, form),
+			"x-signalwire-signature": webhook.SignForm(sandbox.SigningKey, publicBaseURL+webhookRoute, form),
 		},
 	}
 }
@@ -284,3 +284,11 @@ func (r req) withHeader(k, v string) req {
 	r.headers = h
 	return r
 }
+
+// The webhook route and the problem media type and type prefix the
+// function answers with (docs/problems.md).
+const (
+	webhookRoute       = "/webhooks/signalwire"
+	problemContentType = "application/problem+json"
+	problemTypeBase    = "https://github.com/signalwire-lambda/participants/blob/main/docs/problems.md#"
+)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signalwire-lambda/participants/internal/app"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
@@ -26,7 +25,7 @@ func accepted(t *testing.T, f *fn, r req, what string) string {
 			before.upstream, after.upstream, before.forwarded, after.forwarded)
 	}
 	var out struct{ ID, Outcome string }
-	if err := json.Unmarshal([]byte(ans.Body), &out); err != nil || out.ID == "" || out.Outcome != string(app.OutcomeDelivered) {
+	if err := json.Unmarshal([]byte(ans.Body), &out); err != nil || out.ID == "" || out.Outcome != "delivered" {
 		t.Fatalf("%s: answer %s", what, ans.Body)
 	}
 	return out.ID
@@ -81,10 +80,10 @@ func TestForgedWebhooksAreRejected(t *testing.T) {
 		"signature with extra":     genuine.withHeader("x-signalwire-signature", sig+"A"),
 		"truncated signature":      genuine.withHeader("x-signalwire-signature", sig[:len(sig)-2]),
 		"lower-cased signature":    genuine.withHeader("x-signalwire-signature", strings.ToLower(sig)),
-		"another key":              genuine.withHeader("x-signalwire-signature", webhook.SignForm("PSK_attacker", publicBaseURL+app.WebhookRoute, form)),
-		"signed for another host":  genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, "https://attacker.example"+app.WebhookRoute, form)),
+		"another key":              genuine.withHeader("x-signalwire-signature", webhook.SignForm("PSK_attacker", publicBaseURL+webhookRoute, form)),
+		"signed for another host":  genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, "https://attacker.example"+webhookRoute, form)),
 		"signed for another path":  genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, publicBaseURL+"/other", form)),
-		"signed over the URL only": genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, publicBaseURL+app.WebhookRoute, nil)),
+		"signed over the URL only": genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, publicBaseURL+webhookRoute, nil)),
 		"replay, CallSid changed":  modified(func(v url.Values) { v.Set("CallSid", sandbox.CallBob) }),
 		"replay, Muted flipped":    modified(func(v url.Values) { v.Set("Muted", "true") }),
 		"replay, param added":      modified(func(v url.Values) { v.Set("Extra", "1") }),
