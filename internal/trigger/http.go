@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -133,26 +131,17 @@ const (
 	sqsMinMessageTime = time.Second
 )
 
-// recordResult is one record's fate; done is set under the batch's lock.
-type recordResult struct {
-	done bool
-	err  error
-}
-
 // sqs processes a retry-queue batch and reports each failed message, so one
 // bad message neither blocks nor repeats its neighbours (ReportBatchItemFailures).
-// With a deadline (the router's: Lambda's minus the margin), the batch
-// answers by it, so the invocation never ends in "Task timed out" (which
-// would make SQS redeliver the whole batch): each message gets a fair share
-// of the time (the time left over the rounds sqsParallelism makes, at least
-// sqsMinMessageTime) and must finish within it, or it is reported in
-// batchItemFailures. Every record logs with its own message
-// id and SIDs.
+// With a deadline (Lambda's minus the margin) the batch answers by it, so
+// the invocation never ends in "Task timed out" (SQS would redeliver the
+// whole batch): each message gets a fair share of the time left (over the
+// rounds sqsParallelism makes, at least sqsMinMessageTime) and must finish
+// within it, or it is reported in batchItemFailures.
 func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e events.SQSEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
-		// Returning an error makes Lambda retry the whole batch, which is
-		// right: nothing in it was processed.
+		// Lambda retries the whole batch, which is right: nothing was processed.
 		return nil, "rejected", err
 	}
 	inv := obs.InvocationFrom(ctx)
@@ -160,12 +149,11 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	for i, rec := range e.Records {
 		records[i] = inv.Record(rec.MessageId)
 	}
-	results := r.runRecords(ctx, e.Records, records)
+	errs := r.runRecords(ctx, e.Records, records)
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, rec := range e.Records {
-		if err := results[i].err; err != nil {
-			rctx := obs.WithInvocation(ctx, records[i])
-			r.log.WarnContext(rctx, "retry message failed; it stays on the queue", "error", err.Error())
+		if errs[i] != nil {
+			r.log.WarnContext(obs.WithInvocation(ctx, records[i]), "retry message failed; it stays on the queue", "error", errs[i].Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}
@@ -173,23 +161,20 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	return out, map[string]int{"records": len(e.Records), "failed": len(resp.BatchItemFailures)}, err
 }
 
-// runRecords processes the batch's records, sqsParallelism at a time, each
-// with its share of ctx's deadline (records[i] is record i's log identity),
-// and returns their results by the deadline: a record still running then
-// is errUnfinished (whatever it does later changes nothing).
-func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, records []*obs.Invocation) []recordResult {
+// recordDone is one record's result.
+type recordDone struct {
+	i   int
+	err error
+}
+
+// runRecords processes the records, sqsParallelism at a time, each with its
+// share of ctx's deadline (records[i] is record i's log identity), and
+// returns their errors by the deadline: a record still running then is
+// errUnfinished, and what it does later changes nothing.
+func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, records []*obs.Invocation) []error {
 	answerBy, bounded := ctx.Deadline()
-	results := make([]recordResult, len(recs))
-	var mu sync.Mutex
-	finish := func(i int, err error) {
-		mu.Lock()
-		results[i] = recordResult{done: true, err: err}
-		mu.Unlock()
-	}
-	all := make(chan struct{})
+	done := make(chan recordDone, len(recs)) // never blocks a late finisher
 	go func() {
-		defer close(all)
-		var wg sync.WaitGroup
 		sem := make(chan struct{}, sqsParallelism)
 		rounds := (len(recs) + sqsParallelism - 1) / sqsParallelism
 		for i, rec := range recs {
@@ -200,49 +185,40 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 				left := time.Until(answerBy)
 				if left < sqsMinMessageTime {
 					<-sem
-					finish(i, errNoTimeLeft)
+					done <- recordDone{i, errNoTimeLeft}
 					continue
 				}
 				if share := max(left/time.Duration(max(rounds-i/sqsParallelism, 1)), sqsMinMessageTime); share < left {
 					msgCtx, msgCancel = context.WithDeadline(rctx, time.Now().Add(share))
 				}
 			}
-			wg.Go(func() {
+			go func() {
 				defer func() { msgCancel(); <-sem }()
-				finish(i, r.processRecord(msgCtx, rec))
-			})
+				done <- recordDone{i, r.processRecord(msgCtx, rec)}
+			}()
 		}
-		wg.Wait()
 	}()
-	waitUntil(all, answerBy, bounded)
-	mu.Lock()
-	snapshot := slices.Clone(results)
-	for i := range results {
-		results[i].done = true // a late finisher changes nothing now
+	errs := make([]error, len(recs))
+	for i := range errs {
+		errs[i] = errUnfinished
 	}
-	mu.Unlock()
-	for i := range snapshot {
-		if !snapshot[i].done {
-			snapshot[i].err = errUnfinished
+	var timeout <-chan time.Time
+	if bounded {
+		// Messages honour their deadlines; this bounds the wait even if one
+		// does not, inside the router's margin.
+		t := time.NewTimer(time.Until(answerBy) + minMargin/4)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for range recs {
+		select {
+		case d := <-done:
+			errs[d.i] = d.err
+		case <-timeout:
+			return errs
 		}
 	}
-	return snapshot
-}
-
-// waitUntil waits for done, or, when bounded, until a little after
-// answerBy: messages honour their deadlines; this bounds the wait even if
-// one does not, inside the router's margin.
-func waitUntil(done <-chan struct{}, answerBy time.Time, bounded bool) {
-	if !bounded {
-		<-done
-		return
-	}
-	timer := time.NewTimer(time.Until(answerBy) + minMargin/4)
-	defer timer.Stop()
-	select {
-	case <-done:
-	case <-timer.C:
-	}
+	return errs
 }
 
 // processRecord hands one retry-queue message to the webhook processor.

@@ -194,17 +194,11 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 		CallSID       string `json:"call_sid"`
 	}
 	if err := json.Unmarshal(payload, &in); err != nil {
-		return nil, "rejected", lambdaError(app.BadRequest("the direct invocation payload must be {\"account_sid\":string,\"conference_sid\":string,\"call_sid\":string}"))
+		return r.fail(ctx, "direct invocation failed", app.BadRequest("the direct invocation payload must be {\"account_sid\":string,\"conference_sid\":string,\"call_sid\":string}"))
 	}
 	p, err := r.core.Participant(ctx, signalwire.ParticipantRef{AccountSID: in.AccountSID, ConferenceSID: in.ConferenceSID, CallSID: in.CallSID})
 	if err != nil {
-		prob := app.ProblemFor(err)
-		level := slog.LevelInfo
-		if prob.Status >= 500 {
-			level = slog.LevelError
-		}
-		r.log.Log(ctx, level, "direct invocation failed", "status", prob.Status, "problem", prob.Type, "error", err.Error())
-		return nil, prob.Status, lambdaError(prob)
+		return r.fail(ctx, "direct invocation failed", err)
 	}
 	out, err := app.EncodeJSON(p)
 	if err != nil {
@@ -212,9 +206,7 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 		return nil, 500, errors.New("encoding the participant failed")
 	}
 	if len(out) > app.MaxAnswerBytes {
-		prob := app.AnswerTooLarge(len(out))
-		r.log.ErrorContext(ctx, "direct invocation failed", "status", prob.Status, "problem", prob.Type, "error", prob.Detail)
-		return nil, prob.Status, lambdaError(prob)
+		return r.fail(ctx, "direct invocation failed", app.AnswerTooLarge(len(out)))
 	}
 	return out, 200, nil
 }
@@ -226,30 +218,34 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 func (r *Router) webhookJob(ctx context.Context, job []byte) ([]byte, any, error) {
 	var in app.DirectWebhook
 	if err := json.Unmarshal(job, &in); err != nil || (in.Form == "" && in.Body == "") {
-		return nil, "rejected", lambdaError(app.BadRequest("signalwire_webhook must be {\"form\":\"<form-encoded status callback>\",\"query\":\"<optional query string>\"} or {\"body\":\"<JSON callback>\",\"content_type\":\"application/json\",\"query\":\"…\"}"))
+		return r.fail(ctx, "direct webhook failed", app.BadRequest("signalwire_webhook must be {\"form\":\"<form-encoded status callback>\",\"query\":\"<optional query string>\"} or {\"body\":\"<JSON callback>\",\"content_type\":\"application/json\",\"query\":\"…\"}"))
 	}
 	if r.hooks == nil {
-		return nil, "rejected", lambdaError(app.BadRequest("webhook processing is not configured"))
+		return r.fail(ctx, "direct webhook failed", app.BadRequest("webhook processing is not configured"))
 	}
 	if in.ReceivedAt.IsZero() {
 		in.ReceivedAt = time.Now().UTC()
 	}
 	out, outcome, err := r.hooks.Accept(ctx, in)
-	if err != nil {
-		prob := app.ProblemFor(err)
-		level := slog.LevelError
-		if prob.Status < 500 {
-			level = slog.LevelInfo // the caller's form can never be processed
-		}
-		r.log.Log(ctx, level, "direct webhook failed", "status", prob.Status, "error", err.Error())
-		return nil, prob.Status, lambdaError(prob)
+	if err == nil && len(out) > app.MaxAnswerBytes {
+		err = app.AnswerTooLarge(len(out))
 	}
-	if len(out) > app.MaxAnswerBytes {
-		prob := app.AnswerTooLarge(len(out))
-		r.log.ErrorContext(ctx, "direct webhook failed", "error", prob.Detail)
-		return nil, prob.Status, lambdaError(prob)
+	if err != nil {
+		return r.fail(ctx, "direct webhook failed", err)
 	}
 	return out, outcome, nil
+}
+
+// fail logs a direct invocation's failure (an error for a 5xx, else info:
+// the caller's input can never be processed) and returns its Lambda error.
+func (r *Router) fail(ctx context.Context, msg string, err error) ([]byte, any, error) {
+	prob := app.ProblemFor(err)
+	level := slog.LevelInfo
+	if prob.Status >= 500 {
+		level = slog.LevelError
+	}
+	r.log.Log(ctx, level, msg, "status", prob.Status, "problem", prob.Type, "error", err.Error())
+	return nil, prob.Status, lambdaError(prob)
 }
 
 // lambdaError is the error a direct invocation returns for p: aws-lambda-go
