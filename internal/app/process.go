@@ -63,37 +63,45 @@ func (w *webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome
 	if err != nil {
 		return nil, "", err
 	}
-	r := w.process(ctx, in, src)
+	r := w.process(ctx, in, src, false)
 	return r.envelope, r.outcome, r.err
 }
 
-// process builds a checked webhook's envelope and delivers it within the
-// inline budget, then parks what is left.
-func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source) result {
-	work, cancel := reserve(ctx, w.opts.InlineBudget, enqueueReserve(ctx))
+// process builds a checked webhook's envelope and delivers it. Inline, it
+// works within the inline budget, keeps enqueueReserve to park what is
+// left, and a refusal (a problem: 413) is returned before acceptance; on
+// the retry consumer it works until parkReserve before the deadline, and a
+// webhook no attempt can process is dead-lettered.
+func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, retrying bool) result {
+	budget, keep := w.opts.InlineBudget, enqueueReserve(ctx)
+	if retrying {
+		budget, keep = 0, parkReserve
+	}
+	work, cancel := reserve(ctx, budget, keep)
 	defer cancel()
 	msg, err := w.build(work, src, in.receivedAt)
-	r := result{id: msg.ID, envelope: msg.Body}
 	var p Problem
-	switch {
-	case errors.As(err, &p):
-		r.envelope, r.err = nil, err
-		return r
-	case errors.Is(err, errEnvelopeTooLarge):
+	switch refused := errors.As(err, &p); {
+	case refused && !retrying:
+		return result{id: msg.ID, err: err}
+	case refused || errors.Is(err, errEnvelopeTooLarge):
 		if w.deadLetterWebhook(ctx, in, msg.ID, err) == nil {
-			r.outcome = outcomeDeadLettered
-			return r
+			return result{id: msg.ID, envelope: msg.Body, outcome: outcomeDeadLettered}
 		}
-		fallthrough
+	}
+	r := result{id: msg.ID, envelope: msg.Body}
+	switch {
+	case err != nil && retrying:
+		r.err = err // the message stays on the queue
 	case err != nil:
-		r.outcome, r.err = w.parkWebhook(ctx, in, msg.ID, err)
-		return r
+		r.outcome, r.err = w.park(ctx, in.message(msg.ID), in.conferenceSID, "processing", err)
 	case len(w.opts.Destinations) == 0:
 		r.outcome = outcomeReturned
-		return r
+	default:
+		d := delivery{msg: msg, receivedAt: in.receivedAt, traceID: in.traceID}
+		res, _ := forward.Deliver(work, w.opts.Destinations, msg, w.opts.Policy)
+		r.outcome, r.err = w.settle(ctx, d, res.Outcomes, nil, false)
 	}
-	d := delivery{msg: msg, receivedAt: in.receivedAt, traceID: in.traceID}
-	r.outcome, r.err = w.settle(ctx, d, w.deliver(work, msg, w.opts.Destinations), nil, false)
 	return r
 }
 
@@ -187,12 +195,6 @@ func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 	return nil
 }
 
-// deliver sends m to dests under ctx and returns each one's outcome.
-func (w *webhooks) deliver(ctx context.Context, m forward.Message, dests []forward.Destination) []forward.Outcome {
-	res, _ := forward.Deliver(ctx, dests, m, w.opts.Policy)
-	return res.Outcomes
-}
-
 // tally is where one round of attempts left an envelope.
 type tally struct {
 	delivered, deadLettered, pending []string
@@ -259,36 +261,22 @@ func (w *webhooks) settle(ctx context.Context, d delivery, outcomes []forward.Ou
 	if mustProgress && len(t.delivered)+len(t.deadLettered) == 0 {
 		return "", fmt.Errorf("forwarding: %w", cause)
 	}
-	if w.opts.Retry == nil {
-		return "", fmt.Errorf("forwarding failed and no retry queue is configured: %w", cause)
-	}
 	d.destinations = t.pending
-	if err := w.park(ctx, d.message(), d.msg.ConferenceSID); err != nil {
-		return "", fmt.Errorf("forwarding failed (%w) and enqueueing failed: %w", cause, err)
-	}
-	w.app.log.WarnContext(ctx, "webhook queued for retry", "event_id", d.msg.ID, "destinations", t.pending, "delivered", t.delivered, "error", cause.Error())
-	return outcomeQueued, nil
+	return w.park(ctx, d.message(), d.msg.ConferenceSID, "forwarding", cause)
 }
 
-// parkWebhook parks a webhook whose envelope could not be built (cause).
-func (w *webhooks) parkWebhook(ctx context.Context, in inbound, id string, cause error) (Outcome, error) {
+// park puts m on the retry queue after what ("processing" or "forwarding")
+// failed with cause. It returns an error when m is not parked.
+func (w *webhooks) park(ctx context.Context, m retryMessage, conferenceSID, what string, cause error) (Outcome, error) {
 	if w.opts.Retry == nil {
-		return "", fmt.Errorf("processing failed and no retry queue is configured: %w", cause)
+		return "", fmt.Errorf("%s failed and no retry queue is configured: %w", what, cause)
 	}
-	if err := w.park(ctx, in.message(id), in.conferenceSID); err != nil {
-		return "", fmt.Errorf("processing failed (%w) and enqueueing failed: %w", cause, err)
-	}
-	w.app.log.WarnContext(ctx, "webhook queued for retry", "event_id", id, "error", cause.Error())
-	return outcomeQueued, nil
-}
-
-// park puts m on the retry queue.
-func (w *webhooks) park(ctx context.Context, m retryMessage, conferenceSID string) error {
 	if err := enqueue(ctx, w.opts.Retry, m, m.EventID, conferenceSID); err != nil {
-		return err
+		return "", fmt.Errorf("%s failed (%w) and enqueueing failed: %w", what, cause, err)
 	}
 	obs.InvocationFrom(ctx).Batch().Add(obs.MetricEnqueued, obs.UnitCount, 1)
-	return nil
+	w.app.log.WarnContext(ctx, "webhook queued for retry", "event_id", m.EventID, "destinations", m.Destinations, "error", cause.Error())
+	return outcomeQueued, nil
 }
 
 // deadLetter puts r on the dead-letter queue at once.
@@ -366,21 +354,7 @@ func (w *webhooks) retryWebhook(ctx context.Context, m retryMessage) error {
 		}
 		return nil
 	}
-	work, cancel := reserve(ctx, 0, parkReserve)
-	defer cancel()
-	msg, err := w.build(work, src, in.receivedAt)
-	var p Problem
-	if errors.As(err, &p) || errors.Is(err, errEnvelopeTooLarge) {
-		if w.deadLetterWebhook(ctx, in, msg.ID, err) == nil {
-			return nil
-		}
-	}
-	if err != nil || len(w.opts.Destinations) == 0 {
-		return err
-	}
-	d := delivery{msg: msg, receivedAt: in.receivedAt, traceID: in.traceID}
-	_, err = w.settle(ctx, d, w.deliver(work, msg, w.opts.Destinations), nil, false)
-	return err
+	return w.process(ctx, in, src, true).err
 }
 
 func (w *webhooks) retryDeliver(ctx context.Context, m retryMessage) error {
@@ -397,10 +371,10 @@ func (w *webhooks) retryDeliver(ctx context.Context, m retryMessage) error {
 	}
 	work, cancel := reserve(ctx, 0, parkReserve)
 	defer cancel()
-	var outcomes []forward.Outcome
+	var res forward.Result
 	if len(dests) > 0 {
-		outcomes = w.deliver(work, d.msg, dests)
+		res, _ = forward.Deliver(work, dests, d.msg, w.opts.Policy)
 	}
-	_, err := w.settle(ctx, d, outcomes, missing, true)
+	_, err := w.settle(ctx, d, res.Outcomes, missing, true)
 	return err
 }

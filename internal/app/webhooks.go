@@ -94,7 +94,7 @@ func (w *webhooks) Handle(ctx context.Context, r Request) Response {
 		p := ProblemFor(err)
 		return w.reject(ctx, p, p.Detail)
 	}
-	return w.answer(ctx, w.process(ctx, in, src))
+	return w.answer(ctx, w.process(ctx, in, src, false))
 }
 
 // readCallback decodes r's body and parses it by its media type. A body
