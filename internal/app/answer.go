@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
@@ -88,8 +87,5 @@ func answerProblem(ref signalwire.ParticipantRef, p *signalwire.Participant) err
 
 // quoteShort quotes an upstream value for an error message, cut to 64 bytes.
 func quoteShort(s string) string {
-	if len(s) > 64 {
-		return strconv.Quote(obs.Truncate(s, 64)) + "…"
-	}
-	return strconv.Quote(s)
+	return strconv.Quote(clip(s, 64))
 }

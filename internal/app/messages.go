@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
-	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
@@ -128,13 +126,11 @@ func decodeRetry(body string) (retryMessage, error) {
 // encodeMessage returns a queue message's body: compact, without HTML
 // escapes (the envelope is embedded as it was sent), valid for SQS.
 func encodeMessage(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	b, err := EncodeJSON(v)
+	if err != nil {
 		return nil, fmt.Errorf("encode retry message: %w", err)
 	}
-	return forward.CompactJSON(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
+	return forward.CompactJSON(b), nil
 }
 
 // encodeEnvelope returns the JSON envelope every destination, the retry
@@ -241,8 +237,5 @@ func (d delivery) message() retryMessage {
 
 // deadLetter is the record of m dead-lettered for reason.
 func deadLetter(m retryMessage, reason string) deadLetterRecord {
-	if len(reason) > maxReasonBytes {
-		reason = obs.Truncate(reason, maxReasonBytes) + "…"
-	}
-	return deadLetterRecord{retryMessage: m, Reason: reason}
+	return deadLetterRecord{retryMessage: m, Reason: clip(reason, maxReasonBytes)}
 }
