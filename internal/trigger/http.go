@@ -42,10 +42,9 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 	})
 }
 
-// restAPI adapts a REST API (payload format 1.0) proxy event. REST APIs do
-// not pass the raw query string; it is rebuilt from the parameters (sorted),
-// which is why webhooks with query strings should use an HTTP API or a
-// configured PUBLIC_BASE_URL without one.
+// restAPI adapts a REST API (payload 1.0) proxy event. REST APIs do not pass
+// the raw query string: it is rebuilt from the parameters, and the
+// signature is tried against their orderings.
 func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e events.APIGatewayProxyRequest
 	if err := json.Unmarshal(payload, &e); err != nil {
@@ -118,16 +117,13 @@ func lowerHeaders(single map[string]string, multi map[string][]string) map[strin
 	return h
 }
 
-// Retry-queue consumer bounds.
 const (
-	// sqsParallelism bounds how many retry messages run at once: the
-	// template's BatchSize, so that a batch is one round and every message
-	// has the whole time (at 4, a batch of 10 with SignalWire taking 4 s a
-	// lookup needed 12 s).
+	// sqsParallelism is the template's BatchSize: a batch is one round and
+	// every message has the whole time (at 4, a batch of 10 with SignalWire
+	// taking 4 s a lookup needed 12 s).
 	sqsParallelism = 10
-	// sqsMinMessageTime is the least time before the answer a message needs
-	// to be started; later ones are reported as failures without a try. It
-	// exceeds the time app keeps to park what a message leaves undone.
+	// sqsMinMessageTime is the least time left for a message to be started
+	// (more than app keeps to park what it leaves undone).
 	sqsMinMessageTime = time.Second
 )
 
@@ -221,7 +217,6 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 	return errs
 }
 
-// processRecord hands one retry-queue message to the webhook processor.
 func (r *Router) processRecord(ctx context.Context, rec events.SQSMessage) error {
 	if r.hooks == nil {
 		return errNoRetryConsumer

@@ -1,8 +1,7 @@
-// Package trigger adapts Lambda events to the processing core: it detects
-// which trigger sent an event (HTTP API, REST API, Function URL, SQS, direct
-// invocation), translates it into the core's neutral request, and renders
-// the answer in the shape that trigger expects. It uses aws-lambda-go's
-// events types throughout.
+// Package trigger adapts Lambda events to the processing core: it tells the
+// triggers apart (HTTP API, REST API, Function URL, SQS, direct invocation),
+// translates each into the core's neutral request and renders the answer in
+// that trigger's shape.
 package trigger
 
 import (
@@ -35,19 +34,15 @@ const (
 	unknown       = "unknown"
 )
 
-// core is what the adapters need from the processing core.
+// core is what the adapters need from the processing core (app.Routes).
 type core interface {
-	// Handle answers an HTTP request (app.Routes.Handle).
 	Handle(ctx context.Context, r app.Request) app.Response
 	Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error)
 }
 
 // processor is what the SQS and direct adapters need from the webhook processor.
 type processor interface {
-	// Accept processes a verified webhook, queueing it for retry on
-	// failure, and returns its envelope.
 	Accept(ctx context.Context, job app.DirectWebhook) ([]byte, app.Outcome, error)
-	// ProcessRetry handles one retry-queue message; nil error deletes it.
 	ProcessRetry(ctx context.Context, body string, receiveCount int) error
 }
 
@@ -60,8 +55,6 @@ type Router struct {
 	metrics *obs.Metrics
 	warm    atomic.Bool
 
-	// beforeFirstWebhook runs once, when the first invocation that may
-	// forward (a POST, a direct webhook job, an SQS batch) arrives.
 	beforeFirstWebhook     func()
 	beforeFirstWebhookOnce sync.Once
 }
@@ -74,7 +67,6 @@ type Router struct {
 // Invoke.
 func (r *Router) BeforeFirstWebhook(f func()) { r.beforeFirstWebhook = f }
 
-// mayForward runs beforeFirstWebhook once, when set.
 func (r *Router) mayForward() {
 	if r.beforeFirstWebhook != nil {
 		r.beforeFirstWebhookOnce.Do(func() { go r.beforeFirstWebhook() })
@@ -86,10 +78,8 @@ func NewRouter(c core, hooks processor, log *slog.Logger, metrics *obs.Metrics) 
 	return &Router{core: c, hooks: hooks, log: log, metrics: metrics}
 }
 
-// event is any payload decoded once: a payload 2.0 event (HTTP API,
-// Function URL: the common case) in full, and the fields that tell the
-// other triggers apart, whose adapters decode the payload into their own
-// events type.
+// event is any payload decoded once: a payload 2.0 event (the common case)
+// in full, and the fields that tell the other triggers apart.
 type event struct {
 	events.APIGatewayV2HTTPRequest
 	HTTPMethod string `json:"httpMethod"`
@@ -140,9 +130,6 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if inv.ColdStart {
 		inv.Metrics.Add(obs.MetricColdStart, obs.UnitCount, 1)
 	}
-	// Every step works against the deadline minus a margin, so that the
-	// answer, this log line and the metrics are written before Lambda's
-	// deadline even when an upstream hangs.
 	work, cancel := withMargin(ctx)
 	e, kind, err := decode(payload)
 	inv.SetTrigger(kind)
@@ -163,10 +150,8 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	return out, err
 }
 
-// dispatch runs the adapter for kind on payload (e is its decoding, err
-// the decoding error of a payload 2.0 event) and returns its output, a
-// short outcome for the log line, and the Lambda error (direct
-// invocations only).
+// dispatch runs kind's adapter and returns its output, an outcome for the
+// log line and the Lambda error (direct invocations only).
 func (r *Router) dispatch(ctx context.Context, kind string, payload []byte, e *event, err error) ([]byte, any, error) {
 	switch kind {
 	case httpAPI, functionURL:
@@ -211,10 +196,8 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 	return out, 200, nil
 }
 
-// webhookJob handles {"signalwire_webhook":{"form":"AccountSid=...","query":"..."}}
-// (job is the object): a webhook handed over by a trusted (IAM-authorised)
-// caller, processed by the same core as the HTTP route. It returns the
-// envelope.
+// webhookJob handles {"signalwire_webhook":{...}} (job is the object): a
+// webhook handed over by an IAM-authorised caller. It returns the envelope.
 func (r *Router) webhookJob(ctx context.Context, job []byte) ([]byte, any, error) {
 	var in app.DirectWebhook
 	if err := json.Unmarshal(job, &in); err != nil || (in.Form == "" && in.Body == "") {
@@ -254,24 +237,17 @@ func lambdaError(p app.Problem) error {
 	return messages.InvokeResponse_Error{Type: app.ErrorType(p), Message: p.Detail}
 }
 
-// The margin kept before Lambda's deadline: a tenth of the time the
-// invocation has, at least minMargin and at most maxMargin.
-//
-// Lambda stops the runtime at the deadline: whatever the handler has not
-// returned by then is lost, and so are its answer, its log line and its
-// metrics. Invoke therefore works against the deadline minus the margin.
-// After its work is cut off, an invocation still maps the error to its
-// answer, writes one log line and one EMF line and posts the answer on
-// loopback: well under a millisecond on an idle CPU, but a 128 MB function
-// gets a small slice of a vCPU and may be throttled for tens of
-// milliseconds. 200 ms covers that several times over while leaving a 1 s
-// function 800 ms of work; longer timeouts can afford up to 1 s.
+// The margin Invoke keeps before Lambda's deadline (a tenth of the time
+// left, within these bounds), so that the answer, the log line and the
+// metrics are written even when an upstream hangs. That takes well under a
+// millisecond on an idle CPU, but a 128 MB function gets a slice of a vCPU
+// and may be throttled for tens of milliseconds: 200 ms covers that several
+// times over and leaves a 1 s function 800 ms of work.
 const (
 	minMargin = 200 * time.Millisecond
 	maxMargin = time.Second
 )
 
-// margin returns the time to keep before a deadline that is left away.
 func margin(left time.Duration) time.Duration {
 	return min(max(left/10, minMargin), maxMargin)
 }
