@@ -1,23 +1,11 @@
-// Package app is the processing core, shared by every trigger. Routes.Handle
-// sends an HTTP request to one of two routes:
-//
-//   - the read route (http.go, app.go): GET
-//     /accounts/{a}/conferences/{c}/participants/{p} answered by
-//     App.Participant, one SignalWire call with the cached credentials,
-//     refreshed once on a 401;
-//   - the webhook route: webhooks.Handle (webhooks.go) verifies the
-//     signature and webhooks.Accept takes a direct invocation's webhook;
-//     both build the envelope once and deliver those bytes to every
-//     destination within the inline budget, send a permanent refusal to the
-//     dead-letter queue and park what is left on the retry queue
-//     (process.go); webhooks.ProcessRetry delivers a parked message again.
-//     messages.go holds the wire formats: the direct job, the retry
-//     message and the dead-letter record;
-//   - one mapping of errors to RFC 9457 problems (problems.go).
-//
-// It speaks the neutral Request and Response of http.go and knows nothing of
-// Lambda; the trigger package translates the Lambda events into them and
-// back. docs/DESIGN.md ("Request flows") walks through a read and a webhook.
+// Package app is the processing core, shared by every trigger: the read
+// route (App.Participant: one SignalWire call, credentials refreshed once on
+// a 401), the webhook route (webhooks.go verifies, process.go builds the
+// envelope once, delivers it, dead-letters permanent refusals and parks the
+// rest; messages.go holds the queues' wire formats) and one mapping of
+// errors to RFC 9457 problems (problems.go). It speaks the neutral Request
+// and Response of http.go; package trigger translates Lambda's events.
+// docs/DESIGN.md ("Request flows") walks through a read and a webhook.
 package app
 
 import (
@@ -49,10 +37,8 @@ type CredentialSource interface {
 var errForeignAccount = errors.New("account_sid is not the project this function serves")
 
 // errNoNewerCredentials is wrapped by the error of a read SignalWire
-// rejected (401) when the forced refresh brought no newer credentials: the
-// secret was just fetched and holds the same ones, or the refresh was
-// refused because another forced refresh started less than
-// credentials.RefreshInterval ago.
+// rejected (401) when the forced refresh brought nothing newer (the same
+// secret, or a refresh within credentials.RefreshInterval of another).
 var errNoNewerCredentials = errors.New("no newer credentials after the rejection")
 
 // participantGetter is the one SignalWire call the core makes.
@@ -67,8 +53,7 @@ type App struct {
 	log      *slog.Logger
 }
 
-// New returns the core; NewWebhooks builds the webhook processor on it and
-// NewRoutes serves both over HTTP.
+// New returns the core.
 func New(creds CredentialSource, upstream participantGetter, log *slog.Logger) *App {
 	return &App{creds: creds, upstream: upstream, log: log}
 }
@@ -104,8 +89,6 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 			inv.Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
 			p, err = a.get(ctx, fresh, ref)
 		} else {
-			// A rate-limited or unchanged refresh: no retry, and the
-			// caller is told when one may help (ProblemFor).
 			err = fmt.Errorf("%w: %w", errNoNewerCredentials, err)
 		}
 	}

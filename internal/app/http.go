@@ -20,21 +20,16 @@ const webhookRoute = "/webhooks/signalwire"
 // Request is an HTTP request as every HTTP trigger (HTTP API, REST API,
 // Function URL) delivers it, translated by the trigger package.
 type Request struct {
-	Method string
-	// Path is the raw (still percent-encoded) path the function saw.
-	Path string
-	// PathParams are API Gateway's route parameters, when it matched a route.
-	PathParams map[string]string
-	// Headers has lower-case names.
-	Headers map[string]string
-	// Host is the domain name the caller used (API Gateway's domainName).
-	Host string
-	// URLPaths are every path the caller may have used, for signature checks
-	// (REST APIs: with and without the stage prefix).
-	URLPaths []string
-	RawQuery string
-	// QueryVariants are other query strings the caller may have sent (REST
-	// APIs lose the parameters' order; see webhook.QueryOrderings).
+	Method     string
+	Path       string            // raw, still percent-encoded
+	PathParams map[string]string // API Gateway's route parameters
+	Headers    map[string]string // lower-case names
+	Host       string            // the domain name the caller used
+	// URLPaths and QueryVariants are the paths and other query strings the
+	// caller may have used, for signature checks (a REST API: with and
+	// without its stage prefix, and every order of the parameters).
+	URLPaths      []string
+	RawQuery      string
 	QueryVariants []string
 	Body          string
 	Base64        bool
@@ -110,16 +105,12 @@ func (a *App) read(ctx context.Context, ref signalwire.ParticipantRef) Response 
 	return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: body}
 }
 
-// MaxAnswerBytes bounds every answer the function returns: Lambda refuses a
-// synchronous response over 6 MB (Function.ResponseSizeTooLarge), and the
-// caller would get a generic error instead of a problem. The participant's
-// bounds (maxParticipantBytes) keep real answers far below it; the trigger
-// adapters replace anything larger with a 502 problem.
+// MaxAnswerBytes bounds every answer: Lambda refuses a synchronous response
+// over 6 MB and the caller would get a generic error instead of a problem.
 const MaxAnswerBytes = 6_000_000
 
-// EncodeJSON marshals v without escaping <, > and & (they are safe in
-// application/json, and escaping multiplies them by six): the function's
-// answers and their Lambda envelopes stay close to the size of the data.
+// EncodeJSON marshals v without escaping <, > and & (safe in JSON, and
+// escaping multiplies them by six).
 func EncodeJSON(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -163,11 +154,10 @@ func methodNotAllowed(allow string) Response {
 	return r
 }
 
-// readRoute recognises the read route. API Gateway's path parameters win;
-// otherwise (Function URLs, REST proxies) the path must end in
-// accounts/{a}/conferences/{c}/participants/{p}. Segments stay encoded: an
-// encoded slash or dot segment then fails SID validation instead of
-// changing the upstream path.
+// readRoute recognises the read route: API Gateway's path parameters, else
+// a path ending in accounts/{a}/conferences/{c}/participants/{p}. Segments
+// stay encoded, so an encoded slash or dot segment fails SID validation
+// instead of changing the upstream path.
 func readRoute(r Request) (signalwire.ParticipantRef, bool) {
 	pp := r.PathParams
 	if a, c, p := pp["account_sid"], pp["conference_sid"], pp["call_sid"]; a != "" && c != "" && p != "" {

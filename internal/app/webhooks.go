@@ -20,31 +20,20 @@ type enqueuer interface {
 	Enqueue(ctx context.Context, body []byte, attrs map[string]string) error
 }
 
-// WebhookOptions configures the webhook processor.
+// WebhookOptions configures the webhook processor (docs/CONFIGURATION.md).
 type WebhookOptions struct {
-	// PublicBaseURL is the URL prefix SignalWire calls (PUBLIC_BASE_URL).
-	PublicBaseURL string
-	// PublicWebhookURL is the full URL SignalWire calls, without query
-	// (PUBLIC_WEBHOOK_URL), for proxies that rewrite the path; it wins over
-	// PublicBaseURL.
-	PublicWebhookURL string
-	// Verify turns signature verification on (off only in local runs).
-	Verify bool
-	// Destinations receive every envelope; none means the HTTP answer carries it.
+	PublicBaseURL    string // PUBLIC_BASE_URL
+	PublicWebhookURL string // PUBLIC_WEBHOOK_URL; wins over PublicBaseURL
+	Verify           bool   // off only in local runs
+	// Destinations receive every envelope; none means the answer carries it.
 	Destinations []forward.Destination
-	// Retry parks webhooks whose processing failed; nil means answer 503 instead.
-	Retry enqueuer
-	// DeadLetter receives a destination's permanent failure at once, with
-	// the reason (the retry queue's dead-letter queue); nil leaves such
-	// failures to the retry queue and its redrive.
-	DeadLetter enqueuer
-	// InlineBudget bounds the fetch+forward work done before answering
-	// SignalWire; what does not finish in it goes to the retry queue.
-	InlineBudget time.Duration
-	// MaxReceiveCount is the retry queue's redrive maxReceiveCount.
-	MaxReceiveCount int
-	// Policy bounds the retries of each destination.
-	Policy forward.Policy
+	Retry        enqueuer // nil: answer 503 instead of parking
+	DeadLetter   enqueuer // nil: permanent refusals go to the retry queue
+	// InlineBudget bounds the work before answering SignalWire; what does
+	// not finish in it is parked.
+	InlineBudget    time.Duration
+	MaxReceiveCount int // the retry queue's redrive maxReceiveCount
+	Policy          forward.Policy
 }
 
 // webhooks verifies, processes and forwards SignalWire status callbacks.
@@ -77,8 +66,7 @@ const (
 	outcomeDeadLettered Outcome = "dead_lettered"
 )
 
-// Handle answers POST /webhooks/signalwire: read the callback, verify its
-// signature (unless verification is off), then process it.
+// Handle answers POST /webhooks/signalwire.
 func (w *webhooks) Handle(ctx context.Context, r Request) Response {
 	in, rejected, ok := w.readCallback(ctx, r)
 	if !ok {
@@ -146,13 +134,11 @@ func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 	return Response{}, true
 }
 
-// verifySignature checks signed against the signing keys of creds (whose
-// cache version is version) and, when none matches, once more against a
-// fresh secret: the key may have been rotated since the secret was cached,
-// and SignalWire does not retry a 403. The cache rate-limits forced
-// refreshes (one per credentials.RefreshInterval, whatever their cause), so
-// forged requests cannot drive Secrets Manager calls. A failed refresh is
-// logged; the cached keys then decide.
+// verifySignature checks signed against creds' signing keys and, when none
+// matches, once more against a fresh secret: the key may have been rotated
+// since it was cached, and SignalWire does not retry a 403. The cache
+// rate-limits forced refreshes, so forged requests cannot drive Secrets
+// Manager calls.
 func (w *webhooks) verifySignature(ctx context.Context, signed webhook.SignedRequest, creds credentials.Credentials, version uint64) (webhook.Verified, error) {
 	verified, err := verifyWithKeys(creds.SigningKeys(), signed.Verify)
 	if !errors.Is(err, webhook.ErrInvalidSignature) {
@@ -169,10 +155,9 @@ func (w *webhooks) verifySignature(ctx context.Context, signed webhook.SignedReq
 	return verified, err
 }
 
-// verifyWithKeys checks a signature against every known signing key (the
-// current one and, during a rotation, the previous one). Every key is tried
-// (each comparison is constant time), so the time taken does not say which
-// key matched. It returns the first match, else the current key's error.
+// verifyWithKeys tries every signing key (current, then previous), so the
+// time taken does not say which matched. It returns the first match, else
+// the current key's error.
 func verifyWithKeys(keys []string, verify func(key string) (webhook.Verified, error)) (webhook.Verified, error) {
 	if len(keys) == 0 {
 		return verify("")
@@ -203,10 +188,9 @@ func (w *webhooks) candidates(r Request) []string {
 	}.Candidates()
 }
 
-// answer renders what processing a verified webhook did: the envelope when
-// no destination takes it, else its id and outcome; a refusal (413) as its
-// problem; a 503 when it was neither processed nor queued, so that
-// SignalWire sends it again.
+// answer renders a processed webhook: the envelope when no destination
+// takes it, else its id and outcome; a refusal as its problem; a 503 when it
+// was neither processed nor queued, so that SignalWire sends it again.
 func (w *webhooks) answer(ctx context.Context, r result) Response {
 	var p Problem
 	switch {
