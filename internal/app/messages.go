@@ -13,66 +13,52 @@ import (
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
-// The wire formats of a webhook: DirectWebhook (handed over by a direct
-// invocation), retryMessage (the retry queue) and deadLetterRecord (the
-// dead-letter queue). Readers ignore fields they do not know.
+// The wire formats of a webhook: DirectWebhook (a direct invocation's),
+// retryMessage (the retry queue) and deadLetterRecord (the dead-letter
+// queue; testdata pins both queues' formats). Readers ignore unknown fields.
 
-// DirectWebhook is the webhook of a direct invocation,
-// {"signalwire_webhook":{...}}: a form callback, or a JSON one.
+// DirectWebhook is a direct invocation's {"signalwire_webhook":{...}}: a
+// form callback (Form), or a JSON one (Body, byte for byte, and its
+// ContentType), with the callback URL's raw Query.
 type DirectWebhook struct {
-	// Form is a form callback's body, form-encoded.
-	Form string `json:"form,omitempty"`
-	// Body is a JSON callback's body, byte for byte, of ContentType
-	// (webhook.JSONContentType).
-	Body        string `json:"body,omitempty"`
-	ContentType string `json:"content_type,omitempty"`
-	// Query is the raw query string of the callback URL.
-	Query string `json:"query,omitempty"`
-	// ReceivedAt is when the webhook was received (zero: now).
-	ReceivedAt time.Time `json:"received_at"`
+	Form        string    `json:"form,omitempty"`
+	Body        string    `json:"body,omitempty"`
+	ContentType string    `json:"content_type,omitempty"`
+	Query       string    `json:"query,omitempty"`
+	ReceivedAt  time.Time `json:"received_at"` // zero: now
 }
 
-// Kinds of retry message. A message without a kind is kindWebhook (the
-// format before version 2).
+// Kinds of retry message; a message without one (version 1) is kindWebhook.
 const (
-	// kindWebhook is a verified callback, as signed, not yet turned into an
-	// envelope: processing it builds the envelope and delivers it to every
-	// destination.
+	// kindWebhook is a verified callback, as signed, not yet built.
 	kindWebhook = "webhook"
 	// kindDeliver is a built envelope, byte for byte, and the destinations
-	// that have not accepted it yet: every copy of one event id is the same
-	// and a destination that accepted it never gets it again.
+	// that have not accepted it: every copy of one event id is the same.
 	kindDeliver = "deliver"
 )
 
-// messageVersion is the version of the retry-queue format written: 2 adds
-// v, kind, form_base64, envelope, destinations and reason. Version 1
-// messages (a form, no kind) are still read.
+// messageVersion is the retry-queue format written: 2 adds v, kind,
+// form_base64, envelope, destinations and reason. Version 1 (a form, no
+// kind) is still read.
 const messageVersion = 2
 
-// maxReasonBytes caps a dead-letter record's reason.
-const maxReasonBytes = 1024
+const maxReasonBytes = 1024 // a dead-letter record's reason
 
-// retryMessage is a retry-queue message.
+// retryMessage is a retry-queue message. A version 1 message carries its
+// form in Form; version 2 in FormBase64 (any byte exactly). TraceID
+// continues the accepting invocation's trace. EventType, ConferenceSID (the
+// FIFO group), Envelope and Destinations make a kindDeliver.
 type retryMessage struct {
-	Version int    `json:"v,omitempty"`
-	Kind    string `json:"kind,omitempty"`
-	// Form is a version 1 message's form; version 2 carries it (any byte
-	// exactly, 4/3 of its size) in FormBase64.
-	Form       string `json:"form,omitempty"`
-	FormBase64 string `json:"form_base64,omitempty"`
-	// BodyBase64 is a JSON callback's body, of ContentType.
-	BodyBase64  string    `json:"body_base64,omitempty"`
-	ContentType string    `json:"content_type,omitempty"`
-	Query       string    `json:"query,omitempty"`
-	ReceivedAt  time.Time `json:"received_at"`
-	EventID     string    `json:"event_id,omitempty"`
-	// TraceID is the X-Ray trace of the invocation that accepted the
-	// webhook, so a later delivery continues it.
-	TraceID string `json:"trace_id,omitempty"`
-	// EventType, ConferenceSID, Envelope and Destinations make a
-	// kindDeliver: the envelope's type and FIFO group, the envelope as
-	// first sent, and where it still has to go.
+	Version       int             `json:"v,omitempty"`
+	Kind          string          `json:"kind,omitempty"`
+	Form          string          `json:"form,omitempty"`
+	FormBase64    string          `json:"form_base64,omitempty"`
+	BodyBase64    string          `json:"body_base64,omitempty"`
+	ContentType   string          `json:"content_type,omitempty"`
+	Query         string          `json:"query,omitempty"`
+	ReceivedAt    time.Time       `json:"received_at"`
+	EventID       string          `json:"event_id,omitempty"`
+	TraceID       string          `json:"trace_id,omitempty"`
 	EventType     string          `json:"event_type,omitempty"`
 	ConferenceSID string          `json:"conference_sid,omitempty"`
 	Envelope      json.RawMessage `json:"envelope,omitempty"`
@@ -81,9 +67,8 @@ type retryMessage struct {
 	form, body []byte // decoded by decodeRetry
 }
 
-// deadLetterRecord is a dead-letter-queue message: the retry message that
-// could not be delivered, and why. Moved back to the retry queue (a manual
-// redrive), it is processed as that retry message.
+// deadLetterRecord is the retry message that could not be delivered, and
+// why; redriven to the retry queue, it is processed as that message.
 type deadLetterRecord struct {
 	retryMessage
 	Reason string `json:"reason,omitempty"`
@@ -133,9 +118,9 @@ func encodeMessage(v any) ([]byte, error) {
 	return forward.CompactJSON(b), nil
 }
 
-// encodeEnvelope returns the JSON envelope every destination, the retry
-// queue and the HTTP answer carry: compact, without HTML escapes, and with
-// U+FFFE/U+FFFF escaped (SQS refuses them raw; the value is unchanged).
+// encodeEnvelope returns the envelope every destination, the retry queue
+// and the answer carry: compact, without HTML escapes, U+FFFE/U+FFFF
+// escaped (SQS refuses them raw).
 func encodeEnvelope(env webhook.Envelope) ([]byte, error) {
 	b, err := env.MarshalJSON()
 	if err != nil {
@@ -147,16 +132,14 @@ func encodeEnvelope(env webhook.Envelope) ([]byte, error) {
 // inbound is a callback as signed, and when and in which trace it was
 // first received.
 type inbound struct {
-	body        []byte // the form as signed, or the JSON body
-	contentType string
-	isJSON      bool
-	form        url.Values // body parsed; nil until source
-	query       string     // the callback URL's raw query
-	receivedAt  time.Time
-	traceID     string
-	// conferenceSID is the parsed callback's (set by source): the retry
-	// messages' FIFO group.
-	conferenceSID string
+	body          []byte // the form as signed, or the JSON body
+	contentType   string
+	isJSON        bool
+	form          url.Values // body parsed; nil until source
+	query         string     // the callback URL's raw query
+	receivedAt    time.Time
+	traceID       string
+	conferenceSID string // set by source: the retry messages' FIFO group
 }
 
 // storedInbound is the callback a direct invocation or a retry message
@@ -174,9 +157,9 @@ func storedInbound(form, body []byte, contentType, query string, receivedAt time
 	return in, nil
 }
 
-// source parses in by its media type and checks it: at most 64 KiB, the
-// SIDs in the callback URL's query are SIDs. What fails here can never be
-// processed (a 400 or 413 problem, or an invalid SID), so it is never parked.
+// source parses in by its media type and checks it (at most 64 KiB, SIDs
+// in the query are SIDs). What fails here can never be processed, so it is
+// never parked.
 func (in *inbound) source() (webhook.Source, error) {
 	if len(in.body) > webhook.MaxBodyBytes {
 		return webhook.Source{}, bodyTooLarge()
@@ -199,8 +182,8 @@ func (in *inbound) source() (webhook.Source, error) {
 		}
 	}
 	for _, v := range query["ConferenceSid"] {
-		// Taken into the envelope when the callback has none: validated
-		// like every SID, so that a bad one is a clear 400, not a retry loop.
+		// Taken into the envelope when the callback has none: a bad one is a
+		// clear 400, not a retry loop.
 		if err := signalwire.ValidateSID("ConferenceSid", v); err != nil {
 			return src, err
 		}
