@@ -15,26 +15,20 @@ import (
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
-// parkReserve is the time kept before a retry's deadline, after its
-// delivery attempts are cut, to park what is left.
-const parkReserve = 500 * time.Millisecond
-
-// maxEnqueueReserve is the most of the deadline kept for parking a webhook
-// on the retry queue (one SendMessage, usually tens of milliseconds).
-const maxEnqueueReserve = time.Second
-
-// participantReserve is the room kept for the participant: a webhook whose
-// envelope, without participant, leaves less than this under the message
-// size limit is refused (413) before acceptance. SignalWire's participants
-// are under 1 KiB.
-const participantReserve = 16 << 10
-
-// carrierBytes bounds what the largest message carrying an envelope adds
-// to it, besides the event type and conference SID (counted apart): the
-// dead-letter record of a kindDeliver, with its reason and the queue's
-// attributes (the SQS destination's attributes and EventBridge's entry add
-// less).
-const carrierBytes = 3<<10 + 6*maxReasonBytes
+const (
+	// parkReserve is kept before a retry's deadline to park what is left.
+	parkReserve = 500 * time.Millisecond
+	// maxEnqueueReserve is the most kept before the deadline to park an
+	// inline webhook (one SendMessage, usually tens of milliseconds).
+	maxEnqueueReserve = time.Second
+	// participantReserve is the room kept for the participant (SignalWire's
+	// are under 1 KiB): an envelope that leaves less is refused (413).
+	participantReserve = 16 << 10
+	// carrierBytes bounds what the largest message carrying an envelope
+	// adds to it besides the event type and conference SID: a kindDeliver's
+	// dead-letter record, with its reason and the queue's attributes.
+	carrierBytes = 3<<10 + 6*maxReasonBytes
+)
 
 // errEnvelopeTooLarge marks an envelope (with its participant) that does
 // not fit the destinations' message size: no attempt can deliver it.
@@ -48,12 +42,10 @@ type result struct {
 	err      error
 }
 
-// Accept processes a webhook handed over by a trusted caller (a direct
-// invocation) like one received over HTTP and verified, and returns its
-// envelope. A webhook that can never be processed (no AccountSid, not a
-// status callback, bad encoding, over 64 KiB, an envelope over the size
-// limit) is a problem error (400 or 413) and is not parked. Otherwise it
-// returns an error only when the webhook is neither processed nor queued.
+// Accept processes a direct invocation's webhook like a verified one and
+// returns its envelope. One that can never be processed is a problem error
+// (400 or 413) and is not parked; otherwise the error says the webhook is
+// neither processed nor queued.
 func (w *webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome, error) {
 	in, err := storedInbound([]byte(d.Form), []byte(d.Body), d.ContentType, d.Query, d.ReceivedAt, obs.TraceID(ctx))
 	if err != nil {
@@ -105,10 +97,9 @@ func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, 
 	return r
 }
 
-// enqueueReserve is what inline processing leaves of ctx's deadline (the
-// deadline minus the invocation's margin) for the enqueue: a second, or
-// half of what is left for short function timeouts, so that a 1 s function
-// still tries to deliver before it queues.
+// enqueueReserve is what inline processing leaves before ctx's deadline to
+// park: a second, or half of what is left, so that a 1 s function still
+// tries to deliver before it parks.
 func enqueueReserve(ctx context.Context) time.Duration {
 	dl, ok := ctx.Deadline()
 	if !ok {
@@ -118,8 +109,7 @@ func enqueueReserve(ctx context.Context) time.Duration {
 }
 
 // reserve returns a context that ends reserve before ctx's deadline, or
-// after budget (when positive), whichever comes first, so that what must
-// run after the step, with ctx, keeps reserve.
+// after budget (when positive), whichever comes first.
 func reserve(ctx context.Context, budget, reserve time.Duration) (context.Context, context.CancelFunc) {
 	dl, ok := ctx.Deadline()
 	if !ok {
@@ -135,10 +125,8 @@ func reserve(ctx context.Context, budget, reserve time.Duration) (context.Contex
 	return context.WithDeadline(ctx, end)
 }
 
-// build turns a webhook into the message every destination gets: the
-// participant looked up, the envelope encoded once and its size checked.
-// With an error the message is not to be delivered (on a lookup failure
-// its envelope has no participant).
+// build looks the participant up and encodes the envelope once, size
+// checked. With an error the message is not to be delivered.
 func (w *webhooks) build(ctx context.Context, src webhook.Source, receivedAt time.Time) (forward.Message, error) {
 	env := webhook.NewEnvelope(src, receivedAt)
 	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
@@ -151,10 +139,9 @@ func (w *webhooks) build(ctx context.Context, src webhook.Source, receivedAt tim
 	return msg, errors.Join(checkSize(msg, len(env.Participant)), lookupErr)
 }
 
-// checkSize is the one size check, on the encoded envelope (participant
-// is its participant's size). An envelope that cannot fit even without
-// its participant, with participantReserve for one, is refused (413)
-// before acceptance; one that its participant makes too large is
+// checkSize is the one size check, on the encoded envelope (participant is
+// its participant's size): one that cannot fit even without it is refused
+// (413) before acceptance; one its participant makes too large is
 // errEnvelopeTooLarge.
 func checkSize(m forward.Message, participant int) error {
 	n := len(m.Body) + carrierBytes + 2*len(m.Type) + 6*len(m.ConferenceSID)
@@ -169,8 +156,7 @@ func checkSize(m forward.Message, participant int) error {
 }
 
 // lookup fetches the participant into env when src names a conference and
-// a call (a 404 gives participant null: the participant left or the
-// conference ended).
+// a call (a 404: participant null, the participant left).
 func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhook.Source) error {
 	env.ParticipantLookup = webhook.LookupSkipped
 	if src.ConferenceSID() == "" || src.CallSID() == "" {
@@ -243,11 +229,10 @@ func (w *webhooks) sort(ctx context.Context, d delivery, outcomes []forward.Outc
 	return t
 }
 
-// settle parks what a delivery left pending as a kindDeliver for exactly
-// those destinations. mustProgress (the retry consumer re-running a
-// kindDeliver) leaves the message itself to be retried when no destination
-// made progress, so that SQS's receive count and redrive still bound the
-// attempts. It returns an error when the event is neither settled nor parked.
+// settle parks what a delivery left pending as a kindDeliver for those
+// destinations. With mustProgress (a kindDeliver retried) and no progress,
+// the message itself is retried, so SQS's redrive still bounds the
+// attempts. The error says the event is neither settled nor parked.
 func (w *webhooks) settle(ctx context.Context, d delivery, outcomes []forward.Outcome, missing []string, mustProgress bool) (Outcome, error) {
 	t := w.sort(ctx, d, outcomes, missing)
 	if len(t.pending) == 0 {
@@ -309,18 +294,11 @@ func enqueue(ctx context.Context, q enqueuer, v any, id, conferenceSID string) e
 	return q.Enqueue(ctx, b, map[string]string{forward.AttributeEventID: id, forward.AttributeConferenceSID: obs.Truncate(conferenceSID, maxAttrBytes)})
 }
 
-// ProcessRetry handles one retry-queue message (the SQS trigger). A nil
-// error deletes the message; an error leaves it for the next receive and,
-// after MaxReceiveCount receives, SQS moves it to the dead-letter queue.
-// The attempts end parkReserve before ctx's deadline, kept for parking
-// what is left.
-//   - A kindWebhook is built into its envelope and delivered; what is left
-//     is parked as a kindDeliver carrying that envelope, so later copies of
-//     the event are byte-identical.
-//   - A kindDeliver sends its envelope to its destinations only; when some
-//     made progress the rest is parked as a new, smaller kindDeliver.
-//   - A destination's permanent failure goes to the dead-letter queue at
-//     once, with the reason.
+// ProcessRetry handles one retry-queue message; a nil error deletes it, an
+// error leaves it for the next receive (after MaxReceiveCount, SQS moves it
+// to the dead-letter queue). A kindWebhook is built and delivered, and what
+// is left parked as a kindDeliver of that envelope; a kindDeliver goes to
+// its destinations only, and what is left after progress is parked anew.
 func (w *webhooks) ProcessRetry(ctx context.Context, body string, receiveCount int) error {
 	m, err := decodeRetry(body)
 	if err == nil {
