@@ -10,24 +10,19 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// Bounds on SignalWire's answer for one participant. A real one is under
-// 2 KiB, its longest values (uri, label) a few hundred bytes; a value or an
-// answer beyond these is an upstream error, not something to pass on: it
-// would make the read route's answer exceed Lambda's 6 MB response limit
-// (JSON escaping multiplies some bytes up to sixfold) and the webhook's
-// envelope exceed what its destinations accept.
+// Bounds on SignalWire's answer for one participant (a real one is under
+// 2 KiB): beyond them it is an upstream error, as it would make the read
+// route's answer exceed Lambda's 6 MB (JSON escaping multiplies some bytes
+// sixfold) and the envelope exceed what destinations accept.
 const (
-	// maxParticipantFieldBytes bounds one field's value, as sent.
-	maxParticipantFieldBytes = 8 << 10
-	// maxParticipantBytes bounds the sum of every field's name and value.
-	maxParticipantBytes = 64 << 10
+	maxParticipantFieldBytes = 8 << 10  // one field's value, as sent
+	maxParticipantBytes      = 64 << 10 // every field's name and value
 )
 
-// checkParticipantAnswer rejects a participant answer that cannot be the one asked for:
-// empty, for another account, conference or call, or absurdly large. The
-// error is a KindBadResponse *signalwire.APIError, so it maps to 502
-// upstream-error and a webhook's lookup fails (and is retried) rather than
-// delivering a wrong participant as "found".
+// checkParticipantAnswer rejects an answer that cannot be the participant
+// asked for (empty, another's, absurdly large) as a KindBadResponse: a 502,
+// and a webhook's lookup fails and is retried rather than delivering a
+// wrong participant as "found".
 func checkParticipantAnswer(ref signalwire.ParticipantRef, p *signalwire.Participant) error {
 	if err := answerProblem(ref, p); err != nil {
 		return &signalwire.APIError{Kind: signalwire.KindBadResponse, StatusCode: 200, Attempts: 1, Err: err}

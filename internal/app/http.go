@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/signalwire-lambda/participants/internal/obs"
-	"github.com/signalwire-lambda/participants/internal/participant"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
@@ -48,18 +47,13 @@ type Response struct {
 // Routes answers the function's HTTP routes: the read route (App) and the
 // webhook route (webhooks). The trigger package's HTTP adapters call Handle.
 type Routes struct {
-	app   *App
+	*App  // Participant, for the direct invocation
 	hooks *webhooks
 }
 
 // NewRoutes returns the HTTP routes served by a and hooks; a nil hooks
 // leaves the webhook route disabled (404).
-func NewRoutes(a *App, hooks *webhooks) *Routes { return &Routes{app: a, hooks: hooks} }
-
-// Participant is App.Participant, for the direct invocation.
-func (rt *Routes) Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error) {
-	return rt.app.Participant(ctx, ref)
-}
+func NewRoutes(a *App, hooks *webhooks) *Routes { return &Routes{App: a, hooks: hooks} }
 
 // Handle routes an HTTP request to the read or the webhook route. The
 // answer to a HEAD request has the headers of the GET answer and no body
@@ -77,7 +71,7 @@ func (rt *Routes) route(ctx context.Context, r Request) Response {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return methodNotAllowed("GET, HEAD")
 		}
-		return rt.app.read(ctx, ref)
+		return rt.read(ctx, ref)
 	}
 	if strings.HasSuffix(r.Path, webhookRoute) {
 		if r.Method != http.MethodPost {

@@ -16,9 +16,8 @@ import (
 // problemContentType is the media type of a problem details body.
 const problemContentType = "application/problem+json"
 
-// problemTypeBase prefixes every problem type URI this function emits: each
-// kind is an anchor of docs/problems.md, which explains it (a test checks
-// every kind has one).
+// problemTypeBase prefixes every problem type: each kind is an anchor of
+// docs/problems.md (a test checks every kind has one).
 const problemTypeBase = "https://github.com/signalwire-lambda/participants/blob/main/docs/problems.md#"
 
 // Problem is one RFC 9457 problem details object; it travels as an error.
@@ -28,14 +27,11 @@ type Problem struct {
 	Status   int    `json:"status"`
 	Detail   string `json:"detail,omitempty"`
 	Instance string `json:"instance,omitempty"`
-	// Field names the request field at fault, when there is one (an extension member).
-	Field string `json:"field,omitempty"`
-	// RetryAfterSeconds tells the caller when to retry, for 503 answers.
-	RetryAfterSeconds int `json:"retry_after_seconds,omitempty"`
+	// Extension members: the request field at fault, when to retry a 503.
+	Field             string `json:"field,omitempty"`
+	RetryAfterSeconds int    `json:"retry_after_seconds,omitempty"`
 }
 
-// newProblem returns a problem of the given kind (the suffix of its type
-// URI), HTTP status and detail.
 func newProblem(kind string, status int, detail string) Problem {
 	return Problem{Type: problemTypeBase + kind, Title: http.StatusText(status), Status: status, Detail: detail}
 }
@@ -103,7 +99,7 @@ func ProblemFor(err error) Problem {
 	case errors.As(err, &p):
 		return p
 	case errors.Is(err, errNoNewerCredentials) && errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindUnauthorized:
-		n := secs(credentials.RefreshInterval)
+		n := int(credentials.RefreshInterval / time.Second)
 		return newProblem(problemUpstreamUnauthorized, http.StatusBadGateway, fmt.Sprintf(
 			"SignalWire rejected the function's credentials and the secret holds no newer ones (it was fetched again just now, "+
 				"or less than %d s ago: forced refreshes are limited to one every %d s). If the secret was just rotated, "+
@@ -118,8 +114,6 @@ func ProblemFor(err error) Problem {
 	case errors.As(err, &apiErr):
 		return upstreamProblem(apiErr)
 	case errors.Is(err, context.DeadlineExceeded):
-		// Time ran out in a step that is not a SignalWire call (waiting for
-		// another caller's credentials fetch, for instance).
 		return newProblem(problemUpstreamTimeout, http.StatusGatewayTimeout, "an upstream service did not answer before the function's deadline")
 	}
 	return newProblem(problemInternal, http.StatusInternalServerError, "unexpected error; see the function's logs")
@@ -142,15 +136,11 @@ func upstreamProblem(e *signalwire.APIError) Problem {
 	}
 }
 
-// ErrorType is the errorType a direct invocation gets for p ("InvalidSid",
-// "ParticipantNotFound", ...; "Error" for a kind without one). The README's
-// error table lists them; the trigger package builds the Lambda error.
+// ErrorType is the errorType a direct invocation gets for p ("Error" for a
+// kind without one; the README lists them).
 func ErrorType(p Problem) string {
 	if t, ok := errorTypes[strings.TrimPrefix(p.Type, problemTypeBase)]; ok {
 		return t
 	}
 	return "Error"
 }
-
-// secs renders d in whole seconds.
-func secs(d time.Duration) int { return int(d / time.Second) }

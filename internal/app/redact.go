@@ -26,12 +26,8 @@ func clip(s string, n int) string {
 	return obs.Truncate(s, n) + "…"
 }
 
-// Users put tokens in the query strings of their callback URLs, so a log
-// line shows a URL's query with its values redacted, as the HTTPS
-// destination's URL is shown without its query.
-
-// redactedQuery keeps the names of a raw query's parameters and replaces
-// every value (and every part without a name) with [redacted].
+// redactedQuery keeps the names of a raw query's parameters and redacts
+// every value (users put tokens in their callback URLs' queries).
 func redactedQuery(rawQuery string) string {
 	parts := strings.Split(rawQuery, "&")
 	for i, part := range parts {

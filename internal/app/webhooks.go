@@ -118,7 +118,11 @@ func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 	if err != nil {
 		return w.app.errorResponse(ctx, err), false
 	}
-	signed := webhook.SignedRequest{CandidateURLs: w.candidates(r), ContentType: in.contentType, Body: in.body, Form: in.form, Signature: webhook.SignatureFromHeaders(r.Header)}
+	urls := webhook.RequestURL{
+		PublicURL: w.opts.PublicWebhookURL, PublicBaseURL: w.opts.PublicBaseURL,
+		Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, QueryVariants: r.QueryVariants, Route: webhookRoute,
+	}.Candidates()
+	signed := webhook.SignedRequest{CandidateURLs: urls, ContentType: in.contentType, Body: in.body, Form: in.form, Signature: webhook.SignatureFromHeaders(r.Header)}
 	verified, err := w.verifySignature(ctx, signed, creds, version)
 	if err != nil {
 		obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
@@ -178,14 +182,6 @@ func verifyWithKeys(keys []string, verify func(key string) (webhook.Verified, er
 		return match, nil
 	}
 	return webhook.Verified{}, first
-}
-
-// candidates returns the URLs SignalWire may have called for r.
-func (w *webhooks) candidates(r Request) []string {
-	return webhook.RequestURL{
-		PublicURL: w.opts.PublicWebhookURL, PublicBaseURL: w.opts.PublicBaseURL,
-		Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, QueryVariants: r.QueryVariants, Route: webhookRoute,
-	}.Candidates()
 }
 
 // answer renders a processed webhook: the envelope when no destination
