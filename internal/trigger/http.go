@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -54,9 +55,7 @@ func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 		r.mayForward()
 	}
 	q := url.Values{}
-	for k, vs := range e.MultiValueQueryStringParameters {
-		q[k] = vs
-	}
+	maps.Copy(q, e.MultiValueQueryStringParameters)
 	for k, v := range e.QueryStringParameters {
 		if _, ok := q[k]; !ok {
 			q.Set(k, v)
