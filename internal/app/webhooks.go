@@ -164,22 +164,21 @@ func (w *webhooks) verifySignature(ctx context.Context, signed webhook.SignedReq
 // the current key's error.
 func verifyWithKeys(keys []string, verify func(key string) (webhook.Verified, error)) (webhook.Verified, error) {
 	if len(keys) == 0 {
-		return verify("")
+		keys = []string{""}
 	}
-	var match webhook.Verified
+	var match *webhook.Verified
 	var first error
-	matched := false
 	for i, k := range keys {
 		v, err := verify(k)
-		switch {
-		case err == nil && !matched:
-			match, matched = v, true
-		case err != nil && i == 0:
+		if err == nil && match == nil {
+			match = &v
+		}
+		if i == 0 {
 			first = err
 		}
 	}
-	if matched {
-		return match, nil
+	if match != nil {
+		return *match, nil
 	}
 	return webhook.Verified{}, first
 }

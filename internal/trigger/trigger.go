@@ -59,12 +59,10 @@ type Router struct {
 	beforeFirstWebhookOnce sync.Once
 }
 
-// BeforeFirstWebhook sets f to run once, in the background, as soon as the
-// first invocation that may forward a webhook arrives (an HTTP POST, a
-// direct webhook job, an SQS batch), before it is processed: the function
-// opens its destinations' connections then, so that a cold read never pays
-// for them and a cold webhook finds them open. Call it before the first
-// Invoke.
+// BeforeFirstWebhook sets f to run once, in the background, when the first
+// invocation that may forward arrives (a POST, a direct webhook, an SQS
+// batch): a cold read never pays for the destinations' connections and a
+// cold webhook finds them open. Call it before the first Invoke.
 func (r *Router) BeforeFirstWebhook(f func()) { r.beforeFirstWebhook = f }
 
 func (r *Router) mayForward() {
