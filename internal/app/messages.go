@@ -203,19 +203,11 @@ func (in inbound) message(id string) retryMessage {
 	return m
 }
 
-// delivery is a built envelope on its way: the message every destination
-// gets, and the destinations that have not accepted it yet.
-type delivery struct {
-	msg          forward.Message
-	receivedAt   time.Time
-	traceID      string
-	destinations []string
-}
-
-// message is d's kindDeliver retry message.
-func (d delivery) message() retryMessage {
-	return retryMessage{Version: messageVersion, Kind: kindDeliver, ReceivedAt: d.receivedAt, EventID: d.msg.ID, TraceID: d.traceID,
-		EventType: d.msg.Type, ConferenceSID: d.msg.ConferenceSID, Envelope: d.msg.Body, Destinations: d.destinations}
+// deliverMessage is the kindDeliver retry message of msg, an envelope on
+// its way (its Destinations are set when it is parked).
+func deliverMessage(msg forward.Message, receivedAt time.Time, traceID string) retryMessage {
+	return retryMessage{Version: messageVersion, Kind: kindDeliver, ReceivedAt: receivedAt, EventID: msg.ID, TraceID: traceID,
+		EventType: msg.Type, ConferenceSID: msg.ConferenceSID, Envelope: msg.Body}
 }
 
 // deadLetter is the record of m dead-lettered for reason.

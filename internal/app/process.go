@@ -90,7 +90,7 @@ func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, 
 	case len(w.opts.Destinations) == 0:
 		r.outcome = outcomeReturned
 	default:
-		d := delivery{msg: msg, receivedAt: in.receivedAt, traceID: in.traceID}
+		d := deliverMessage(msg, in.receivedAt, in.traceID)
 		res, _ := forward.Deliver(work, w.opts.Destinations, msg, w.opts.Policy)
 		r.outcome, r.err = w.settle(ctx, d, res.Outcomes, nil, false)
 	}
@@ -194,12 +194,12 @@ func (t *tally) fail(name string, err error) {
 
 // sort counts the outcomes of d's delivery and dead-letters, at once, each
 // permanent failure and each destination no longer configured (missing).
-func (w *webhooks) sort(ctx context.Context, d delivery, outcomes []forward.Outcome, missing []string) tally {
+func (w *webhooks) sort(ctx context.Context, d retryMessage, outcomes []forward.Outcome, missing []string) tally {
 	var t tally
 	batch := obs.InvocationFrom(ctx).Batch()
 	for _, name := range missing {
-		d.destinations = []string{name}
-		if err := w.deadLetter(ctx, deadLetter(d.message(), "destination "+name+" is no longer configured"), d.msg.ConferenceSID); err != nil {
+		d.Destinations = []string{name}
+		if err := w.deadLetter(ctx, deadLetter(d, "destination "+name+" is no longer configured"), d.ConferenceSID); err != nil {
 			t.fail(name, fmt.Errorf("destination %s is not configured", name))
 		} else {
 			t.deadLettered = append(t.deadLettered, name)
@@ -216,15 +216,15 @@ func (w *webhooks) sort(ctx context.Context, d delivery, outcomes []forward.Outc
 			t.fail(o.Destination, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
 			continue
 		}
-		d.destinations = []string{o.Destination}
-		if err := w.deadLetter(ctx, deadLetter(d.message(), fmt.Sprintf("%s refused the event permanently: %v", o.Destination, o.Err)), d.msg.ConferenceSID); err != nil {
-			w.app.log.ErrorContext(ctx, "dead-lettering a permanent failure failed; it goes to the retry queue", "event_id", d.msg.ID, "destination", o.Destination, "error", err.Error())
+		d.Destinations = []string{o.Destination}
+		if err := w.deadLetter(ctx, deadLetter(d, fmt.Sprintf("%s refused the event permanently: %v", o.Destination, o.Err)), d.ConferenceSID); err != nil {
+			w.app.log.ErrorContext(ctx, "dead-lettering a permanent failure failed; it goes to the retry queue", "event_id", d.EventID, "destination", o.Destination, "error", err.Error())
 			t.fail(o.Destination, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
 			continue
 		}
 		t.deadLettered = append(t.deadLettered, o.Destination)
 		batch.AddDim(obs.MetricDeadLettered, obs.UnitCount, 1, "Destination", o.Destination)
-		w.app.log.ErrorContext(ctx, "destination refused the event permanently; sent to the dead-letter queue", "event_id", d.msg.ID, "destination", o.Destination, "reason", o.Err.Error())
+		w.app.log.ErrorContext(ctx, "destination refused the event permanently; sent to the dead-letter queue", "event_id", d.EventID, "destination", o.Destination, "reason", o.Err.Error())
 	}
 	return t
 }
@@ -233,21 +233,21 @@ func (w *webhooks) sort(ctx context.Context, d delivery, outcomes []forward.Outc
 // destinations. With mustProgress (a kindDeliver retried) and no progress,
 // the message itself is retried, so SQS's redrive still bounds the
 // attempts. The error says the event is neither settled nor parked.
-func (w *webhooks) settle(ctx context.Context, d delivery, outcomes []forward.Outcome, missing []string, mustProgress bool) (Outcome, error) {
+func (w *webhooks) settle(ctx context.Context, d retryMessage, outcomes []forward.Outcome, missing []string, mustProgress bool) (Outcome, error) {
 	t := w.sort(ctx, d, outcomes, missing)
 	if len(t.pending) == 0 {
 		if len(t.deadLettered) > 0 {
 			return outcomeDeadLettered, nil
 		}
-		w.app.log.InfoContext(ctx, "webhook delivered", "event_id", d.msg.ID, "destinations", len(t.delivered))
+		w.app.log.InfoContext(ctx, "webhook delivered", "event_id", d.EventID, "destinations", len(t.delivered))
 		return outcomeDelivered, nil
 	}
 	cause := errors.Join(t.errs...)
 	if mustProgress && len(t.delivered)+len(t.deadLettered) == 0 {
 		return "", fmt.Errorf("forwarding: %w", cause)
 	}
-	d.destinations = t.pending
-	return w.park(ctx, d.message(), d.msg.ConferenceSID, "forwarding", cause)
+	d.Destinations = t.pending
+	return w.park(ctx, d, d.ConferenceSID, "forwarding", cause)
 }
 
 // park puts m on the retry queue after what ("processing" or "forwarding")
@@ -336,7 +336,8 @@ func (w *webhooks) retryWebhook(ctx context.Context, m retryMessage) error {
 }
 
 func (w *webhooks) retryDeliver(ctx context.Context, m retryMessage) error {
-	d := delivery{msg: forward.Message{ID: m.EventID, Type: m.EventType, ConferenceSID: m.ConferenceSID, Body: m.Envelope}, receivedAt: m.ReceivedAt, traceID: m.TraceID}
+	msg := forward.Message{ID: m.EventID, Type: m.EventType, ConferenceSID: m.ConferenceSID, Body: m.Envelope}
+	d := deliverMessage(msg, m.ReceivedAt, m.TraceID)
 	var dests []forward.Destination
 	var missing []string
 	for _, name := range slices.Compact(slices.Sorted(slices.Values(m.Destinations))) {
@@ -351,7 +352,7 @@ func (w *webhooks) retryDeliver(ctx context.Context, m retryMessage) error {
 	defer cancel()
 	var res forward.Result
 	if len(dests) > 0 {
-		res, _ = forward.Deliver(work, dests, d.msg, w.opts.Policy)
+		res, _ = forward.Deliver(work, dests, msg, w.opts.Policy)
 	}
 	_, err := w.settle(ctx, d, res.Outcomes, missing, true)
 	return err
