@@ -189,8 +189,7 @@ func (w *Webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 
 // deliver sends m to dests under ctx and returns each one's outcome.
 func (w *Webhooks) deliver(ctx context.Context, m forward.Message, dests []forward.Destination) []forward.Outcome {
-	res, _ := forward.Deliver(ctx, dests, m, w.opts.Policy)
-	return res.Outcomes
+	return forward.Deliver(ctx, dests, m, w.opts.Policy)
 }
 
 // tally is where one round of attempts left an envelope.

@@ -174,7 +174,7 @@ func checkFits(t *testing.T, f *hookFixture) {
 		if len(job.Envelope) > 0 {
 			// The SQS destination's message and EventBridge's entry.
 			sqsSize := len(job.Envelope) + len("event_id") + len("String") + len(job.EventID) + len("event_type") + len("String") + len(job.EventType)
-			busSize := len(job.Envelope) + len(forward.EventBridgeSource) + len(forward.EventBridgeDetailType(job.EventType)) + 14
+			busSize := len(job.Envelope) + len("signalwire.participants") + len("SignalWire Conference Event") + 14 // the longest DetailType
 			if sqsSize > forward.MaxMessageBytes || busSize > forward.MaxMessageBytes {
 				t.Errorf("envelope: SQS %d bytes, EventBridge %d bytes", sqsSize, busSize)
 			}

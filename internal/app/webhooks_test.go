@@ -41,6 +41,17 @@ func (d *recordingDest) Send(ctx context.Context, m forward.Message) error {
 	return nil
 }
 
+// fixedSecret is a forward.SecretSource with one secret that never changes.
+type fixedSecret string
+
+func (s fixedSecret) Secrets(context.Context) (forward.Secrets, error) {
+	return forward.Secrets{Current: string(s)}, nil
+}
+
+func (s fixedSecret) RefreshSecrets(ctx context.Context, _ uint64) (forward.Secrets, error) {
+	return s.Secrets(ctx)
+}
+
 type fakeQueue struct {
 	bodies [][]byte
 	attrs  []map[string]string
@@ -287,10 +298,7 @@ func TestTraceIDReachesHTTPSDestination(t *testing.T) {
 	}))
 	defer srv.Close()
 	secret := "whsec_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-	dest, err := forward.NewHTTPS(srv.URL, secret, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := forward.NewHTTPS(srv.URL, srv.Client(), fixedSecret(secret), "")
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
 	trace := "Root=1-6745f0a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 	ctx := obs.WithTraceID(f.ctx(), trace) // as the trigger sets it
@@ -317,10 +325,7 @@ func TestTraceIDSurvivesTheRetryQueue(t *testing.T) {
 	}))
 	defer srv.Close()
 	secret := "whsec_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-	dest, err := forward.NewHTTPS(srv.URL, secret, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := forward.NewHTTPS(srv.URL, srv.Client(), fixedSecret(secret), "")
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
 	ctx := obs.WithTraceID(f.ctx(), "Root=1-aaaaaaaa-original") // as the trigger sets it
 	if outcomeOf(t, f.routes.Handle(ctx, signedPost(joinForm(call), "PSK_key"))) != "queued" {

@@ -11,16 +11,16 @@ import (
 // 256 KB entry (Source, DetailType and Detail count).
 const MaxMessageBytes = 256 << 10
 
-// SQSAllowed reports whether r is in the character set SQS accepts in
+// sqsAllowed reports whether r is in the character set SQS accepts in
 // message bodies and attribute values: #x9 #xA #xD #x20-#xD7FF
 // #xE000-#xFFFD #x10000-#x10FFFF.
-func SQSAllowed(r rune) bool {
+func sqsAllowed(r rune) bool {
 	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
 		(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
 // ValidSQSText reports whether s is valid UTF-8 made only of characters
-// SQSAllowed accepts.
+// sqsAllowed accepts.
 func ValidSQSText(s string) bool {
 	for i, r := range s {
 		if r == utf8.RuneError {
@@ -28,17 +28,17 @@ func ValidSQSText(s string) bool {
 				return false
 			}
 		}
-		if !SQSAllowed(r) {
+		if !sqsAllowed(r) {
 			return false
 		}
 	}
 	return true
 }
 
-// SafeAttribute returns s with every character SQS does not accept (and
+// safeAttribute returns s with every character SQS does not accept (and
 // every invalid UTF-8 byte) replaced by U+FFFD, so that it can be sent as a
 // message attribute value. Valid text is returned unchanged.
-func SafeAttribute(s string) string {
+func safeAttribute(s string) string {
 	if ValidSQSText(s) {
 		return s
 	}
@@ -51,7 +51,7 @@ func SafeAttribute(s string) string {
 				continue
 			}
 		}
-		if !SQSAllowed(r) {
+		if !sqsAllowed(r) {
 			r = utf8.RuneError
 		}
 		b.WriteRune(r)
@@ -92,7 +92,7 @@ func CompactJSON(b []byte) []byte {
 			i++
 		default:
 			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size <= 1 || !SQSAllowed(r) {
+			if r == utf8.RuneError && size <= 1 || !sqsAllowed(r) {
 				out = appendEscape(out, r)
 			} else {
 				out = append(out, b[i:i+size]...)

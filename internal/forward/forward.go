@@ -4,7 +4,7 @@
 //
 // Every destination implements [Destination]; [Deliver] sends one [Message] to
 // a set of destinations with bounded, jittered retries of the failures
-// [Retryable] classifies as transient.
+// [retryable] classifies as transient.
 package forward
 
 import (
@@ -58,9 +58,9 @@ func (e *StatusError) HTTPStatusCode() int { return e.StatusCode }
 // RetryableError reports whether the status is transient: 408, 429 and 5xx.
 func (e *StatusError) RetryableError() bool { return retry.Status(e.StatusCode) }
 
-// EntryError reports an event EventBridge refused in an otherwise successful
+// entryError reports an event EventBridge refused in an otherwise successful
 // PutEvents call (FailedEntryCount > 0).
-type EntryError struct {
+type entryError struct {
 	// Code is the entry's ErrorCode, e.g. "ThrottlingException".
 	Code string
 	// Message is the entry's ErrorMessage.
@@ -68,7 +68,7 @@ type EntryError struct {
 }
 
 // Error describes the failed entry.
-func (e *EntryError) Error() string {
+func (e *entryError) Error() string {
 	if e.Message == "" {
 		return "event bus rejected the event: " + e.Code
 	}
@@ -76,10 +76,10 @@ func (e *EntryError) Error() string {
 }
 
 // ErrorCode returns the entry's ErrorCode.
-func (e *EntryError) ErrorCode() string { return e.Code }
+func (e *entryError) ErrorCode() string { return e.Code }
 
 // RetryableError reports whether the entry's failure is transient.
-func (e *EntryError) RetryableError() bool { return retryableCode(e.Code) }
+func (e *entryError) RetryableError() bool { return retryableCode(e.Code) }
 
 // Retryable reports whether err is a transient delivery failure worth trying
 // again: timeouts and other transport errors, HTTP 408, 429 and 5xx (except
@@ -87,13 +87,13 @@ func (e *EntryError) RetryableError() bool { return retryableCode(e.Code) }
 // failures and other 4xx answers are permanent. For an error joining several
 // failures (as [Deliver] returns), Retryable reports whether any of them is
 // retryable.
-func Retryable(err error) bool {
+func retryable(err error) bool {
 	if err == nil {
 		return false
 	}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range joined.Unwrap() {
-			if Retryable(e) {
+			if retryable(e) {
 				return true
 			}
 		}
@@ -129,7 +129,7 @@ func Retryable(err error) bool {
 // [StatusError]); an AWS error the service attributes to the request
 // (client fault) that is not a throttling or timeout code, e.g. SQS
 // InvalidMessageContents, or EventBridge ValidationException; an
-// EventBridge entry refused with a validation code (see [EntryError]).
+// EventBridge entry refused with a validation code (see [entryError]).
 // Transport failures, timeouts, cancellation and errors that are not a
 // destination's answer (e.g. credentials that could not be loaded) are not
 // permanent. For an error joining several failures, Permanent reports
@@ -147,10 +147,10 @@ func Permanent(err error) bool {
 		}
 		return len(errs) > 0
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || Retryable(err) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || retryable(err) {
 		return false
 	}
-	var entry *EntryError
+	var entry *entryError
 	if errors.As(err, &entry) {
 		return permanentEntryCode(entry.Code)
 	}

@@ -87,9 +87,9 @@ func stringAttr(m types.Message, name string) string {
 func TestSQSStandardQueueAgainstKumo(t *testing.T) {
 	env := newKumo(t)
 	url := createQueue(t, env, "forward-test-standard")
-	dest, err := forward.NewSQS(env.sqs, url)
+	dest, err := forward.NewQueue(env.sqs, url)
 	if err != nil {
-		t.Fatalf("NewSQS: %v", err)
+		t.Fatalf("NewQueue: %v", err)
 	}
 	if dest.Name() != "sqs" {
 		t.Errorf("Name = %q", dest.Name())
@@ -129,9 +129,9 @@ func TestSQSStandardQueueAgainstKumo(t *testing.T) {
 func TestSQSFIFOQueueAgainstKumo(t *testing.T) {
 	env := newKumo(t)
 	url := createQueue(t, env, "forward-test-events.fifo")
-	dest, err := forward.NewSQS(env.sqs, url)
+	dest, err := forward.NewQueue(env.sqs, url)
 	if err != nil {
-		t.Fatalf("NewSQS: %v", err)
+		t.Fatalf("NewQueue: %v", err)
 	}
 	m := testMessage()
 	// A redelivery of the same event must be deduplicated by the queue.
@@ -209,9 +209,9 @@ func TestSQSFIFOIdentifiers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := &fakeSQS{}
-			dest, err := forward.NewSQS(fake, fifoURL)
+			dest, err := forward.NewQueue(fake, fifoURL)
 			if err != nil {
-				t.Fatalf("NewSQS: %v", err)
+				t.Fatalf("NewQueue: %v", err)
 			}
 			m := forward.Message{ID: tc.id, Type: "participant-leave", ConferenceSID: tc.conference, Body: []byte(`{}`)}
 			if err := dest.Send(t.Context(), m); err != nil {
@@ -241,9 +241,9 @@ func TestSQSFIFOIdentifiers(t *testing.T) {
 
 func TestSQSSkipsEmptyAttributesAndRejectsEmptyBody(t *testing.T) {
 	fake := &fakeSQS{}
-	dest, err := forward.NewSQS(fake, "https://sqs.us-east-1.amazonaws.com/123456789012/events")
+	dest, err := forward.NewQueue(fake, "https://sqs.us-east-1.amazonaws.com/123456789012/events")
 	if err != nil {
-		t.Fatalf("NewSQS: %v", err)
+		t.Fatalf("NewQueue: %v", err)
 	}
 	if err := dest.Send(t.Context(), forward.Message{ID: "evt_1", Body: []byte(`{}`)}); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -261,11 +261,11 @@ func TestSQSSkipsEmptyAttributesAndRejectsEmptyBody(t *testing.T) {
 }
 
 func TestNewSQSAndQueueValidation(t *testing.T) {
-	if _, err := forward.NewSQS(nil, "u"); err == nil {
-		t.Error("NewSQS accepted a nil client")
+	if _, err := forward.NewQueue(nil, "u"); err == nil {
+		t.Error("NewQueue accepted a nil client")
 	}
-	if _, err := forward.NewSQS(&fakeSQS{}, ""); err == nil {
-		t.Error("NewSQS accepted an empty URL")
+	if _, err := forward.NewQueue(&fakeSQS{}, ""); err == nil {
+		t.Error("NewQueue accepted an empty URL")
 	}
 	if _, err := forward.NewQueue(nil, "u"); err == nil {
 		t.Error("NewQueue accepted a nil client")
@@ -411,9 +411,9 @@ func TestRetryableWithRealSDKErrors(t *testing.T) {
 				o.BaseEndpoint = aws.String(srv.URL)
 				o.RetryMaxAttempts = 1
 			})
-			dest, err := forward.NewSQS(client, srv.URL+"/000000000000/q")
+			dest, err := forward.NewQueue(client, srv.URL+"/000000000000/q")
 			if err != nil {
-				t.Fatalf("NewSQS: %v", err)
+				t.Fatalf("NewQueue: %v", err)
 			}
 			err = dest.Send(t.Context(), testMessage())
 			if err == nil {
@@ -436,9 +436,9 @@ func TestRetryableWithRealSDKErrors(t *testing.T) {
 			o.BaseEndpoint = aws.String(url)
 			o.RetryMaxAttempts = 1
 		})
-		dest, err := forward.NewSQS(client, url+"/000000000000/q")
+		dest, err := forward.NewQueue(client, url+"/000000000000/q")
 		if err != nil {
-			t.Fatalf("NewSQS: %v", err)
+			t.Fatalf("NewQueue: %v", err)
 		}
 		err = dest.Send(t.Context(), testMessage())
 		if err == nil || !forward.Retryable(err) || forward.Permanent(err) {
