@@ -147,7 +147,9 @@ func verifyStandardWebhook(t *testing.T, secret string, h http.Header, body []by
 // fixedSecrets is a SecretSource whose secrets never change.
 type fixedSecrets forward.Secrets
 
-func (f fixedSecrets) Secrets(context.Context) (forward.Secrets, error) { return forward.Secrets(f), nil }
+func (f fixedSecrets) Secrets(context.Context) (forward.Secrets, error) {
+	return forward.Secrets(f), nil
+}
 func (f fixedSecrets) RefreshSecrets(context.Context, uint64) (forward.Secrets, error) {
 	return forward.Secrets(f), nil
 }

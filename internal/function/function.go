@@ -78,7 +78,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	// (and, for a webhook, to its destinations): open the connections and
 	// fetch the secret now, concurrently, without waiting for any of them.
 	v := version()
-	userAgent := signalwire.DefaultUserAgent + "/" + v // one name for SignalWire and the HTTPS destination
+	userAgent := "signalwire-participants-lambda/" + v // one name for SignalWire and the HTTPS destination
 	sw := signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP, RootCAs: o.signalwireCAs})
 	if cfg.SpaceHost != "" {
 		sw.Preconnect(cfg.SpaceHost)

@@ -3,7 +3,6 @@ package signalwire
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -18,9 +17,9 @@ import (
 	"github.com/signalwire-lambda/participants/internal/retry"
 )
 
-// DefaultUserAgent is sent as User-Agent unless Options sets one; the
+// defaultUserAgent is sent as User-Agent unless Options sets one; the
 // function adds "/" + its version.
-const DefaultUserAgent = "signalwire-participants-lambda"
+const defaultUserAgent = "signalwire-participants-lambda"
 
 // Defaults applied by NewClient to zero (or negative) Options fields.
 const (
@@ -90,7 +89,7 @@ type Options struct {
 	// Jitter picks the wait in [0, limit]; it must be safe for concurrent
 	// use. Nil: uniformly at random.
 	Jitter func(limit time.Duration) time.Duration
-	// UserAgent is sent as User-Agent. Default DefaultUserAgent.
+	// UserAgent is sent as User-Agent. Default defaultUserAgent.
 	UserAgent string
 }
 
@@ -102,9 +101,10 @@ type Client struct {
 	retry         retry.Policy
 	maxRetryAfter time.Duration
 	userAgent     string
-	// dialer opens the default client's TLS connections (Preconnect); nil
-	// when Options.HTTPClient was given or a proxy is configured.
-	dialer *Dialer
+	// preconnect opens the default client's first TLS connection ahead
+	// (Preconnect); nil when Options.HTTPClient was given or a proxy is
+	// configured.
+	preconnect func(host string)
 }
 
 // NewClient returns a Client configured by opts.
@@ -113,7 +113,7 @@ func NewClient(opts Options) *Client {
 		http:          opts.HTTPClient,
 		maxBody:       cmp.Or(max(opts.MaxBodyBytes, 0), defaultMaxBodyBytes),
 		maxRetryAfter: cmp.Or(max(opts.MaxRetryAfter, 0), defaultMaxRetryAfter),
-		userAgent:     cmp.Or(opts.UserAgent, DefaultUserAgent),
+		userAgent:     cmp.Or(opts.UserAgent, defaultUserAgent),
 		retry: retry.Policy{
 			MaxAttempts: cmp.Or(max(opts.MaxAttempts, 0), defaultMaxAttempts),
 			Base:        cmp.Or(max(opts.BaseBackoff, 0), defaultBaseBackoff),
@@ -124,12 +124,7 @@ func NewClient(opts Options) *Client {
 	}
 	c.retry.Max = max(c.retry.Max, c.retry.Base)
 	if c.http == nil {
-		tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs}
-		if !ProxyConfigured() {
-			// h2 first, as the transport offers it (ForceAttemptHTTP2).
-			c.dialer = NewDialer(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs, NextProtos: []string{"h2", "http/1.1"}})
-		}
-		c.http = defaultHTTPClient(tlsConf, c.dialer)
+		c.http, c.preconnect = defaultHTTPClient(opts.RootCAs)
 	}
 	return c
 }
@@ -204,7 +199,7 @@ func (c *Client) roundTrip(ctx context.Context, auth Auth, target string) (*Part
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		// Unreachable with a validated host and SIDs.
-		return nil, &APIError{Kind: KindBadRequest, Err: fmt.Errorf("building request: %w", err)}, -1
+		return nil, &APIError{Kind: kindBadRequest, Err: fmt.Errorf("building request: %w", err)}, -1
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -344,8 +339,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // built with Options.HTTPClient (whose transport is not the client's own)
 // make it do nothing useful, and the first request then dials as usual.
 func (c *Client) Preconnect(spaceHost string) {
-	if c.dialer == nil || ValidateSpaceHost(spaceHost) != nil {
-		return
+	if c.preconnect != nil && ValidateSpaceHost(spaceHost) == nil {
+		c.preconnect(spaceHost)
 	}
-	c.dialer.Preconnect(HostPort(spaceHost))
 }

@@ -207,8 +207,8 @@ func TestGetParticipantDefaultUserAgent(t *testing.T) {
 	if _, err := f.client(Options{}, nil).GetParticipant(context.Background(), f.auth(), testRef()); err != nil {
 		t.Fatal(err)
 	}
-	if ua != DefaultUserAgent {
-		t.Errorf("User-Agent = %q, want %q", ua, DefaultUserAgent)
+	if ua != defaultUserAgent {
+		t.Errorf("User-Agent = %q, want %q", ua, defaultUserAgent)
 	}
 }
 
@@ -219,14 +219,14 @@ func TestGetParticipantInvalidSIDsNeverReachServer(t *testing.T) {
 	rec := &recorder{}
 	c := f.client(Options{}, rec)
 	for name, bad := range invalidSIDs() {
-		for _, field := range []string{FieldAccountSID, FieldConferenceSID, FieldCallSID} {
+		for _, field := range []string{fieldAccountSID, fieldConferenceSID, fieldCallSID} {
 			ref := testRef()
 			switch field {
-			case FieldAccountSID:
+			case fieldAccountSID:
 				ref.AccountSID = bad
-			case FieldConferenceSID:
+			case fieldConferenceSID:
 				ref.ConferenceSID = bad
-			case FieldCallSID:
+			case fieldCallSID:
 				ref.CallSID = bad
 			}
 			p, err := c.GetParticipant(context.Background(), f.auth(), ref)
@@ -306,9 +306,9 @@ func TestGetParticipantErrorStatuses(t *testing.T) {
 			`401 unauthorized (code 20003: "Authentication Failure")`},
 		{"403 errors array", 403, "application/json", readFixture(t, "error_errors_array.json"), KindUnauthorized, 20003,
 			"Missing Voice scope for this token", moreInfo, "403 forbidden (code 20003"},
-		{"400 string code", 400, "application/json", readFixture(t, "error_400_strings.json"), KindBadRequest, 21220,
+		{"400 string code", 400, "application/json", readFixture(t, "error_400_strings.json"), kindBadRequest, 21220,
 			"Invalid call state for this operation", moreInfo, "400 bad request (code 21220"},
-		{"405 other 4xx", 405, "text/plain", []byte("method not allowed"), KindBadRequest, 0, "Method Not Allowed", "", "405 method not allowed"},
+		{"405 other 4xx", 405, "text/plain", []byte("method not allowed"), kindBadRequest, 0, "Method Not Allowed", "", "405 method not allowed"},
 		{"302 without location", 302, "text/html", nil, KindBadResponse, 0, "Found", "", "bad response (HTTP 302)"},
 	}
 	for _, tc := range cases {
@@ -362,7 +362,7 @@ func TestAPIErrorMessage(t *testing.T) {
 			`signalwire: GET participant: timeout: context deadline exceeded`},
 		{&APIError{Kind: KindBadResponse, StatusCode: 200, Attempts: 1, Err: errors.New("response exceeds 10 bytes")},
 			`signalwire: GET participant: bad response (HTTP 200): response exceeds 10 bytes`},
-		{&APIError{Kind: KindBadRequest, StatusCode: 400, Message: "odd"},
+		{&APIError{Kind: kindBadRequest, StatusCode: 400, Message: "odd"},
 			`signalwire: GET participant: 400 bad request ("odd")`},
 		{&APIError{Kind: KindUpstream, StatusCode: 599},
 			`signalwire: GET participant: 599 upstream`},
@@ -378,7 +378,7 @@ func TestKindString(t *testing.T) {
 	want := map[Kind]string{
 		KindNotFound: "not_found", KindUnauthorized: "unauthorized", KindRateLimited: "rate_limited",
 		KindUpstream: "upstream", KindTimeout: "timeout", KindNetwork: "network",
-		KindBadResponse: "bad_response", KindBadRequest: "bad_request", Kind(0): "unknown(0)",
+		KindBadResponse: "bad_response", kindBadRequest: "bad_request", Kind(0): "unknown(0)",
 	}
 	for k, s := range want {
 		if k.String() != s {

@@ -34,8 +34,8 @@ const (
 	// (HTML page, non-JSON body, truncated or invalid JSON, too big), or an
 	// unexpected status such as a redirect.
 	KindBadResponse
-	// KindBadRequest: upstream 400 or another 4xx not listed above.
-	KindBadRequest
+	// kindBadRequest: upstream 400 or another 4xx not listed above.
+	kindBadRequest
 )
 
 // String returns a snake_case name, suitable as a metric dimension.
@@ -55,7 +55,7 @@ func (k Kind) String() string {
 		return "network"
 	case KindBadResponse:
 		return "bad_response"
-	case KindBadRequest:
+	case kindBadRequest:
 		return "bad_request"
 	}
 	return "unknown(" + strconv.Itoa(int(k)) + ")"
@@ -164,7 +164,7 @@ func kindForStatus(status int) Kind {
 	case status >= 500 && status <= 599:
 		return KindUpstream
 	case status >= 400 && status <= 499:
-		return KindBadRequest
+		return kindBadRequest
 	}
 	return KindBadResponse
 }

@@ -446,7 +446,7 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 	}
 	a.problemKind = typ[len(app.ProblemTypeBase):]
 	if a.problemKind == "invalid-sid" {
-		if field, _ := p["field"].(string); field != signalwire.FieldAccountSID && field != signalwire.FieldConferenceSID && field != signalwire.FieldCallSID {
+		if field, _ := p["field"].(string); field != "account_sid" && field != "conference_sid" && field != "call_sid" {
 			t.Fatalf("invalid-sid problem names no SID field: %s", a.body)
 		}
 	}
