@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
@@ -50,7 +51,7 @@ func threeDests(t *testing.T) (*hookFixture, *namedDest, *namedDest, *namedDest,
 	f := newHooks(t, func(o *WebhookOptions) {
 		o.Destinations = []forward.Destination{https, bus, q}
 		o.DeadLetter = dlq
-		o.Policy = forward.Policy{MaxAttempts: 4, BaseBackoff: 1, MaxBackoff: 1}
+		o.Policy = retry.Policy{MaxAttempts: 4, Base: 1, Max: 1}
 	})
 	return f, https, bus, q, dlq
 }

@@ -317,7 +317,7 @@ func enqueue(ctx context.Context, q Enqueuer, v any, id, conferenceSID string) e
 	if err != nil {
 		return err
 	}
-	return q.Enqueue(ctx, b, map[string]string{forward.AttributeEventID: id, forward.AttributeConferenceSID: obs.Truncate(conferenceSID, maxAttrBytes)})
+	return q.Enqueue(ctx, forward.Message{ID: id, ConferenceSID: obs.Truncate(conferenceSID, maxAttrBytes), Body: b})
 }
 
 // ProcessRetry handles one retry-queue message (the SQS trigger). A nil

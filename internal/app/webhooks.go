@@ -11,13 +11,14 @@ import (
 
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
 // Enqueuer parks a verified webhook on the retry queue.
 type Enqueuer interface {
-	Enqueue(ctx context.Context, body []byte, attrs map[string]string) error
+	Enqueue(ctx context.Context, m forward.Message) error
 }
 
 // WebhookOptions configures the webhook processor.
@@ -44,7 +45,7 @@ type WebhookOptions struct {
 	// MaxReceiveCount is the retry queue's redrive maxReceiveCount.
 	MaxReceiveCount int
 	// Policy bounds the retries of each destination.
-	Policy forward.Policy
+	Policy retry.Policy
 }
 
 // Webhooks verifies, processes and forwards SignalWire status callbacks.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
@@ -58,12 +59,12 @@ type fakeQueue struct {
 	err    error
 }
 
-func (q *fakeQueue) Enqueue(ctx context.Context, body []byte, attrs map[string]string) error {
+func (q *fakeQueue) Enqueue(ctx context.Context, m forward.Message) error {
 	if q.err != nil {
 		return q.err
 	}
-	q.bodies = append(q.bodies, body)
-	q.attrs = append(q.attrs, attrs)
+	q.bodies = append(q.bodies, m.Body)
+	q.attrs = append(q.attrs, map[string]string{"event_id": m.ID, "conference_sid": m.ConferenceSID})
 	return nil
 }
 
@@ -85,7 +86,7 @@ func newHooks(t *testing.T, mutate func(*WebhookOptions)) *hookFixture {
 	f := &hookFixture{up: &fakeUpstream{}, dest: &recordingDest{}, queue: &fakeQueue{}, out: &bytes.Buffer{}}
 	f.app, f.logs = newTestApp(f.up, &fakeCreds{})
 	opts := WebhookOptions{PublicBaseURL: base, Verify: true, Destinations: []forward.Destination{f.dest}, Retry: f.queue,
-		Policy: forward.Policy{MaxAttempts: 2, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond}}
+		Policy: retry.Policy{MaxAttempts: 2, Base: time.Millisecond, Max: time.Millisecond}}
 	if mutate != nil {
 		mutate(&opts)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/retry"
 )
 
-// Policy defaults, used for zero (or negative) Policy fields.
+// Deliver's defaults for zero (or negative) retry.Policy fields.
 const (
 	defaultMaxAttempts    = 3
 	defaultBaseBackoff    = 50 * time.Millisecond
@@ -19,34 +19,13 @@ const (
 	defaultAttemptReserve = 100 * time.Millisecond
 )
 
-// Policy bounds Deliver's retries. The zero value uses the defaults.
-type Policy struct {
-	// MaxAttempts is the most times one destination is tried (default 3).
-	MaxAttempts int
-	// BaseBackoff is the backoff cap before the second attempt; it doubles per
-	// attempt up to MaxBackoff (default 50ms).
-	BaseBackoff time.Duration
-	// MaxBackoff caps the backoff (default 500ms).
-	MaxBackoff time.Duration
-	// AttemptReserve is the least time that must remain before the context
-	// deadline after a backoff for another attempt to start (default 100ms).
-	AttemptReserve time.Duration
-	// Jitter picks the actual backoff in [0, limit] ("full jitter"); nil picks
-	// uniformly at random. Results outside [0, limit] are clamped.
-	Jitter func(limit time.Duration) time.Duration
-}
-
-// retryPolicy is p with the defaults filled in.
-func (p Policy) retryPolicy() retry.Policy {
-	r := retry.Policy{
-		MaxAttempts: cmp.Or(max(p.MaxAttempts, 0), defaultMaxAttempts),
-		Base:        cmp.Or(max(p.BaseBackoff, 0), defaultBaseBackoff),
-		Max:         cmp.Or(max(p.MaxBackoff, 0), defaultMaxBackoff),
-		Reserve:     cmp.Or(max(p.AttemptReserve, 0), defaultAttemptReserve),
-		Jitter:      p.Jitter,
-	}
-	r.Max = max(r.Max, r.Base)
-	return r
+// withDefaults is p with Deliver's defaults filled in.
+func withDefaults(p retry.Policy) retry.Policy {
+	p.MaxAttempts = cmp.Or(max(p.MaxAttempts, 0), defaultMaxAttempts)
+	p.Base = cmp.Or(max(p.Base, 0), defaultBaseBackoff)
+	p.Max = max(cmp.Or(max(p.Max, 0), defaultMaxBackoff), p.Base)
+	p.Reserve = cmp.Or(max(p.Reserve, 0), defaultAttemptReserve)
+	return p
 }
 
 // Outcome is what happened at one destination.
@@ -59,11 +38,12 @@ type Outcome struct {
 
 // Deliver sends m to every destination concurrently and returns one Outcome
 // per destination, in their order. Each destination is tried up to
-// p.MaxAttempts times, retrying only transient failures, with full jitter
-// exponential backoff, and only while ctx's deadline leaves room for the
-// backoff plus p.AttemptReserve.
-func Deliver(ctx context.Context, dests []Destination, m Message, p Policy) []Outcome {
-	rp := p.retryPolicy()
+// p.MaxAttempts times (default 3), retrying only transient failures, with
+// full jitter exponential backoff (default 50ms doubling to 500ms), and only
+// while ctx's deadline leaves room for the backoff plus p.Reserve (default
+// 100ms).
+func Deliver(ctx context.Context, dests []Destination, m Message, p retry.Policy) []Outcome {
+	rp := withDefaults(p)
 	outcomes := make([]Outcome, len(dests))
 	var wg sync.WaitGroup
 	for i, d := range dests {

@@ -53,7 +53,7 @@ func transient() error { return &forward.StatusError{StatusCode: http.StatusServ
 func permanent() error { return &forward.StatusError{StatusCode: http.StatusBadRequest} }
 
 // deliver is forward.Deliver with the outcomes' failures joined.
-func deliver(ctx context.Context, dests []forward.Destination, m forward.Message, p forward.Policy) ([]forward.Outcome, error) {
+func deliver(ctx context.Context, dests []forward.Destination, m forward.Message, p retry.Policy) ([]forward.Outcome, error) {
 	res := forward.Deliver(ctx, dests, m, p)
 	var errs []error
 	for _, o := range res {
@@ -82,7 +82,7 @@ func TestDeliverRetriesToSuccessAndReportsPermanentFailure(t *testing.T) {
 	flaky := &scripted{name: "flaky", errs: []error{transient(), transient()}}
 	broken := &scripted{name: "broken", always: permanent()}
 
-	res, err := deliver(t.Context(), []forward.Destination{ok, flaky, broken}, testMessage(), forward.Policy{Jitter: noJitter})
+	res, err := deliver(t.Context(), []forward.Destination{ok, flaky, broken}, testMessage(), retry.Policy{Jitter: noJitter})
 
 	if err == nil {
 		t.Fatal("Deliver = nil, want the permanent failure reported")
@@ -109,7 +109,7 @@ func TestDeliverRetriesToSuccessAndReportsPermanentFailure(t *testing.T) {
 
 func TestDeliverAllDelivered(t *testing.T) {
 	a, b := &scripted{name: "a"}, &scripted{name: "b", errs: []error{transient()}}
-	res, err := deliver(t.Context(), []forward.Destination{a, b}, testMessage(), forward.Policy{Jitter: noJitter})
+	res, err := deliver(t.Context(), []forward.Destination{a, b}, testMessage(), retry.Policy{Jitter: noJitter})
 	if err != nil {
 		t.Fatalf("Deliver = %v", err)
 	}
@@ -119,7 +119,7 @@ func TestDeliverAllDelivered(t *testing.T) {
 }
 
 func TestDeliverNoDestinations(t *testing.T) {
-	res, err := deliver(t.Context(), nil, testMessage(), forward.Policy{})
+	res, err := deliver(t.Context(), nil, testMessage(), retry.Policy{})
 	if err != nil || len(res) != 0 {
 		t.Errorf("Deliver(nil) = %+v, %v", res, err)
 	}
@@ -127,7 +127,7 @@ func TestDeliverNoDestinations(t *testing.T) {
 
 func TestDeliverGivesUpAfterMaxAttempts(t *testing.T) {
 	down := &scripted{name: "down", always: transient()}
-	_, err := deliver(t.Context(), []forward.Destination{down}, testMessage(), forward.Policy{MaxAttempts: 2, Jitter: noJitter})
+	_, err := deliver(t.Context(), []forward.Destination{down}, testMessage(), retry.Policy{MaxAttempts: 2, Jitter: noJitter})
 	if err == nil || down.count() != 2 || !strings.Contains(err.Error(), "after 2 attempts") {
 		t.Fatalf("err %v, calls %d, want 2 attempts then failure", err, down.count())
 	}
@@ -149,7 +149,7 @@ func TestDeliverBackoffLimits(t *testing.T) {
 	t.Run("defaults", func(t *testing.T) {
 		limits = nil
 		down := &scripted{name: "down", always: transient()}
-		_ = forward.Deliver(t.Context(), []forward.Destination{down}, testMessage(), forward.Policy{Jitter: record})
+		_ = forward.Deliver(t.Context(), []forward.Destination{down}, testMessage(), retry.Policy{Jitter: record})
 		if down.count() != 3 {
 			t.Errorf("attempts = %d, want %d", down.count(), 3)
 		}
@@ -161,7 +161,7 @@ func TestDeliverBackoffLimits(t *testing.T) {
 	t.Run("capped", func(t *testing.T) {
 		limits = nil
 		down := &scripted{name: "down", always: transient()}
-		p := forward.Policy{MaxAttempts: 5, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 25 * time.Millisecond, Jitter: record}
+		p := retry.Policy{MaxAttempts: 5, Base: 10 * time.Millisecond, Max: 25 * time.Millisecond, Jitter: record}
 		_ = forward.Deliver(t.Context(), []forward.Destination{down}, testMessage(), p)
 		if want := []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 25 * time.Millisecond, 25 * time.Millisecond}; !slices.Equal(limits, want) {
 			t.Errorf("backoff limits = %v, want %v", limits, want)
@@ -175,7 +175,7 @@ func TestDeliverStopsWhenDeadlineLeavesNoRoom(t *testing.T) {
 	down := &scripted{name: "down", always: transient()}
 	// A one-minute backoff cannot fit before a five-second deadline, so Deliver
 	// gives up at once instead of sleeping into the deadline.
-	p := forward.Policy{BaseBackoff: time.Minute, MaxBackoff: time.Minute, Jitter: func(d time.Duration) time.Duration { return d }}
+	p := retry.Policy{Base: time.Minute, Max: time.Minute, Jitter: func(d time.Duration) time.Duration { return d }}
 	res, err := deliver(ctx, []forward.Destination{down}, testMessage(), p)
 	if !errors.Is(err, retry.ErrNoTimeLeft) {
 		t.Fatalf("Deliver = %v, want ErrNoTimeLeft", err)
@@ -193,7 +193,7 @@ func TestDeliverWithDoneContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	d := &scripted{name: "d"}
-	res, err := deliver(ctx, []forward.Destination{d}, testMessage(), forward.Policy{})
+	res, err := deliver(ctx, []forward.Destination{d}, testMessage(), retry.Policy{})
 	if !errors.Is(err, context.Canceled) || d.count() != 0 || res[0].Err == nil {
 		t.Errorf("Deliver on a canceled context = %v after %d calls, want context.Canceled and no attempt", err, d.count())
 	}
@@ -207,7 +207,7 @@ func TestDeliverBackoffInterruptedByCancel(t *testing.T) {
 	d := &scripted{name: "d", always: transient()}
 	// Cancel from inside the jitter function, i.e. just before the backoff
 	// sleep starts, so the interruption is deterministic.
-	p := forward.Policy{BaseBackoff: time.Hour, MaxBackoff: time.Hour, Jitter: func(d time.Duration) time.Duration { cancel(); return d }}
+	p := retry.Policy{Base: time.Hour, Max: time.Hour, Jitter: func(d time.Duration) time.Duration { cancel(); return d }}
 	_, err := deliver(ctx, []forward.Destination{d}, testMessage(), p)
 	if !errors.Is(err, context.Canceled) || d.count() != 1 {
 		t.Errorf("Deliver = %v after %d calls, want an interrupted backoff after 1 call", err, d.count())
@@ -219,7 +219,7 @@ func TestDeliverHTTPSRecovers(t *testing.T) {
 	at(t, fixedClock(), func(t *testing.T) {
 		ep := newEndpoint(t, http.StatusServiceUnavailable, http.StatusTooManyRequests)
 		dest := newHTTPS(ep.srv.URL, ep.client(), forward.Secrets{Current: testSecret})
-		res, err := deliver(t.Context(), []forward.Destination{dest}, testMessage(), forward.Policy{Jitter: noJitter})
+		res, err := deliver(t.Context(), []forward.Destination{dest}, testMessage(), retry.Policy{Jitter: noJitter})
 		if err != nil {
 			t.Fatalf("Deliver = %v", err)
 		}

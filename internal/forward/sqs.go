@@ -14,16 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// SQS message attribute names: Send sets event_id and event_type; Enqueue
-// reads event_id and conference_sid.
+// SQS message attribute names.
 const (
-	// AttributeEventID carries Message.ID.
-	AttributeEventID = "event_id"
-	// AttributeConferenceSID, when given to Enqueue, is the FIFO
-	// MessageGroupId of the parked webhook.
-	AttributeConferenceSID = "conference_sid"
-
-	attributeEventType = "event_type"
+	attributeEventID       = "event_id"
+	attributeEventType     = "event_type"
+	attributeConferenceSID = "conference_sid"
 )
 
 // defaultMessageGroupID is the FIFO MessageGroupId of a message without a
@@ -64,25 +59,26 @@ func (q *Queue) Name() string { return "sqs" }
 // attributes. On a FIFO queue the deduplication id derives from m.ID and the
 // group id from m.ConferenceSID.
 func (q *Queue) Send(ctx context.Context, m Message) error {
-	attrs := map[string]string{AttributeEventID: m.ID, attributeEventType: m.Type}
+	attrs := map[string]string{attributeEventID: m.ID, attributeEventType: m.Type}
 	if err := q.send(ctx, m.Body, attrs, m.ID, m.ConferenceSID); err != nil {
 		return fmt.Errorf("sqs destination: %w", err)
 	}
 	return nil
 }
 
-// Enqueue parks body with attrs as String message attributes (empty values
-// skipped). On a FIFO queue the deduplication id derives from
-// attrs["event_id"] and the body's SHA-256 (one event is parked several
-// times with different bodies: the webhook, then the copy still owed to
-// some destinations; the event id alone made SQS drop the later ones), the
-// group id from attrs["conference_sid"].
-func (q *Queue) Enqueue(ctx context.Context, body []byte, attrs map[string]string) error {
+// Enqueue parks m.Body with the event_id and conference_sid attributes
+// (when not empty). On a FIFO queue the deduplication id derives from m.ID
+// and the body's SHA-256 (one event is parked several times with different
+// bodies: the webhook, then the copy still owed to some destinations; the
+// event id alone made SQS drop the later ones), the group id from
+// m.ConferenceSID.
+func (q *Queue) Enqueue(ctx context.Context, m Message) error {
 	dedup := ""
-	if id := attrs[AttributeEventID]; id != "" {
-		dedup = id + "/" + sha256Hex(body)
+	if m.ID != "" {
+		dedup = m.ID + "/" + sha256Hex(m.Body)
 	}
-	if err := q.send(ctx, body, attrs, dedup, attrs[AttributeConferenceSID]); err != nil {
+	attrs := map[string]string{attributeEventID: m.ID, attributeConferenceSID: m.ConferenceSID}
+	if err := q.send(ctx, m.Body, attrs, dedup, m.ConferenceSID); err != nil {
 		return fmt.Errorf("retry queue: %w", err)
 	}
 	return nil

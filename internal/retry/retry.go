@@ -16,7 +16,7 @@ import (
 // room for the wait and another attempt.
 var ErrNoTimeLeft = errors.New("context deadline leaves no room for another attempt")
 
-// Policy bounds Do. Callers fill every field but Jitter.
+// Policy bounds Do.
 type Policy struct {
 	// MaxAttempts is the total number of tries, retries included.
 	MaxAttempts int

@@ -29,6 +29,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/app"
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
@@ -118,7 +119,7 @@ func newFuzzHarness() *fuzzHarness {
 		Destinations:  []forward.Destination{h.dest},
 		Retry:         h.queue,
 		InlineBudget:  time.Second,
-		Policy:        forward.Policy{MaxAttempts: 1},
+		Policy:        retry.Policy{MaxAttempts: 1},
 	})
 	h.router = NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(io.Discard, "Fuzz", "fuzz"))
 	return h
