@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
-	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
