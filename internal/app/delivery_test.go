@@ -286,8 +286,8 @@ func TestUFFFFReachesEveryDestinationValid(t *testing.T) {
 	form.Set("FriendlyName", "standup\uffff room")
 	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(form, "PSK_key")))
 	for _, d := range []*namedDest{https, bus, q} {
-		if len(d.got) != 1 || !forward.ValidSQSText(string(d.got[0])) {
-			t.Fatalf("%s: %d copies, valid %v", d.name, len(d.got), len(d.got) == 1 && forward.ValidSQSText(string(d.got[0])))
+		if len(d.got) != 1 || !sqsText(string(d.got[0])) {
+			t.Fatalf("%s: %d copies, valid %v", d.name, len(d.got), len(d.got) == 1 && sqsText(string(d.got[0])))
 		}
 		var env struct {
 			Source map[string]any `json:"source"`

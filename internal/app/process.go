@@ -170,7 +170,7 @@ func (w *Webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 	}
 	p, err := w.app.Participant(ctx, signalwire.ParticipantRef{AccountSID: src.AccountSID(), ConferenceSID: src.ConferenceSID(), CallSID: src.CallSID()})
 	var sidErr *signalwire.InvalidSIDError
-	switch kind, _ := signalwire.KindOf(err); {
+	switch apiErr := (*signalwire.APIError)(nil); {
 	case err == nil:
 		env.ParticipantLookup = webhook.LookupFound
 		env.Participant, err = json.Marshal(p)
@@ -179,7 +179,7 @@ func (w *Webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 		w.app.log.WarnContext(ctx, "webhook SIDs are not UUIDs; participant lookup skipped", "error", err.Error())
 	case errors.Is(err, errForeignAccount):
 		w.app.log.WarnContext(ctx, "webhook AccountSid is not the secret's project_id; participant lookup skipped")
-	case kind == signalwire.KindNotFound:
+	case errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindNotFound:
 		env.ParticipantLookup = webhook.LookupNotFound
 	default:
 		return fmt.Errorf("fetching the participant: %w", err)

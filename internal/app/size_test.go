@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
@@ -164,8 +165,8 @@ func checkFits(t *testing.T, f *hookFixture) {
 		for k, v := range f.queue.attrs[i] {
 			size += len(k) + len("String") + len(v)
 		}
-		if size > forward.MaxMessageBytes || !forward.ValidSQSText(string(b)) {
-			t.Errorf("retry message %d: %d bytes (valid %v)", i, size, forward.ValidSQSText(string(b)))
+		if size > forward.MaxMessageBytes || !sqsText(string(b)) {
+			t.Errorf("retry message %d: %d bytes (valid %v)", i, size, sqsText(string(b)))
 		}
 		job, err := decodeJob(string(b))
 		if err != nil {
@@ -217,4 +218,12 @@ func TestParticipantThatDoesNotFitIsDeadLettered(t *testing.T) {
 	if err != nil || job.Kind != kindWebhook || !strings.Contains(job.Reason, "256 KiB") || len(dlq.bodies[0]) > forward.MaxMessageBytes {
 		t.Fatalf("DLQ message %.300s (%v)", dlq.bodies[0], err)
 	}
+}
+
+// sqsText reports whether s is text SQS accepts: valid UTF-8 of #x9 #xA
+// #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF.
+func sqsText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
+	})
 }

@@ -19,9 +19,9 @@ func sqsAllowed(r rune) bool {
 		(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
-// ValidSQSText reports whether s is valid UTF-8 made only of characters
+// validSQSText reports whether s is valid UTF-8 made only of characters
 // sqsAllowed accepts.
-func ValidSQSText(s string) bool {
+func validSQSText(s string) bool {
 	for i, r := range s {
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
@@ -39,7 +39,7 @@ func ValidSQSText(s string) bool {
 // every invalid UTF-8 byte) replaced by U+FFFD, so that it can be sent as a
 // message attribute value. Valid text is returned unchanged.
 func safeAttribute(s string) string {
-	if ValidSQSText(s) {
+	if validSQSText(s) {
 		return s
 	}
 	var b strings.Builder

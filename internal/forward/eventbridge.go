@@ -81,7 +81,7 @@ func (e *eventBridge) Send(ctx context.Context, m Message) error {
 		return errors.New("eventbridge destination: empty message body")
 	}
 	body := m.Body
-	if !ValidSQSText(string(body)) {
+	if !validSQSText(string(body)) {
 		body = CompactJSON(body) // the same bytes the other destinations get
 	}
 	out, err := e.client.PutEvents(ctx, &eventbridge.PutEventsInput{

@@ -7,6 +7,7 @@ var (
 	SQSAllowed            = sqsAllowed
 	FIFOID                = fifoID
 	EventBridgeDetailType = eventBridgeDetailType
+	ValidSQSText          = validSQSText
 )
 
 const (

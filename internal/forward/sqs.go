@@ -89,7 +89,7 @@ func (q *Queue) send(ctx context.Context, body []byte, attrs map[string]string, 
 	if len(body) == 0 {
 		return errors.New("empty message body")
 	}
-	if !ValidSQSText(string(body)) {
+	if !validSQSText(string(body)) {
 		// Bodies are JSON: escape what SQS refuses (e.g. U+FFFF) without
 		// changing the value.
 		body = CompactJSON(body)

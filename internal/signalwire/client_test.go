@@ -234,8 +234,8 @@ func TestGetParticipantInvalidSIDsNeverReachServer(t *testing.T) {
 			if p != nil || !errors.As(err, &sidErr) || sidErr.Field != field {
 				t.Errorf("%s in %s: got %v, %v; want *InvalidSIDError for %s", name, field, p, err, field)
 			}
-			if _, ok := KindOf(err); ok {
-				t.Errorf("%s: KindOf(%v) reports a kind for invalid input", name, err)
+			if _, ok := kindOf(err); ok {
+				t.Errorf("%s: kindOf(%v) reports a kind for invalid input", name, err)
 			}
 		}
 	}
@@ -329,7 +329,7 @@ func TestGetParticipantErrorStatuses(t *testing.T) {
 			if e.Kind != tc.kind || e.StatusCode != tc.status || e.Code != tc.code || e.Message != tc.message || e.MoreInfo != tc.moreInfo || e.Attempts != 1 {
 				t.Errorf("got %+v\nwant kind=%v status=%d code=%d message=%q more_info=%q attempts=1", e, tc.kind, tc.status, tc.code, tc.message, tc.moreInfo)
 			}
-			if k, ok := KindOf(fmt.Errorf("wrapped: %w", err)); !ok || k != tc.kind {
+			if k, ok := kindOf(fmt.Errorf("wrapped: %w", err)); !ok || k != tc.kind {
 				t.Errorf("KindOf = %v, %v; want %v", k, ok, tc.kind)
 			}
 			if !strings.Contains(err.Error(), tc.inError) {
@@ -385,11 +385,11 @@ func TestKindString(t *testing.T) {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), k.String(), s)
 		}
 	}
-	if _, ok := KindOf(errors.New("plain")); ok {
-		t.Error("KindOf(plain error) reports a kind")
+	if _, ok := kindOf(errors.New("plain")); ok {
+		t.Error("kindOf(plain error) reports a kind")
 	}
-	if _, ok := KindOf(nil); ok {
-		t.Error("KindOf(nil) reports a kind")
+	if _, ok := kindOf(nil); ok {
+		t.Error("kindOf(nil) reports a kind")
 	}
 }
 
@@ -761,7 +761,7 @@ func TestGetParticipantContextCanceled(t *testing.T) {
 			<-r.Context().Done()
 		})
 		_, err := f.client(Options{}, nil).GetParticipant(ctx, f.auth(), testRef())
-		if k, _ := KindOf(err); k != KindTimeout || !errors.Is(err, context.Canceled) {
+		if k, _ := kindOf(err); k != KindTimeout || !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want a timeout wrapping context.Canceled", err)
 		}
 		if f.requests.Load() != 1 {
@@ -993,4 +993,13 @@ func TestGetParticipantDerivedTokenFormsNeverInErrors(t *testing.T) {
 	if !strings.Contains(err.Error(), "[redacted]") {
 		t.Errorf("nothing was redacted: %v", err)
 	}
+}
+
+// kindOf returns the Kind of the *APIError in err's chain, if there is one.
+func kindOf(err error) (Kind, bool) {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.Kind, true
+	}
+	return 0, false
 }

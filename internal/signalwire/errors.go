@@ -2,7 +2,6 @@ package signalwire
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -142,15 +141,6 @@ func (e *APIError) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *APIError) Unwrap() error { return e.Err }
-
-// KindOf returns the Kind of the *APIError in err's chain, if there is one.
-func KindOf(err error) (Kind, bool) {
-	var e *APIError
-	if errors.As(err, &e) {
-		return e.Kind, true
-	}
-	return 0, false
-}
 
 // kindForStatus maps an HTTP error status to a Kind.
 func kindForStatus(status int) Kind {
