@@ -177,7 +177,7 @@ func TestParseErrorBody(t *testing.T) {
 		want errorBody
 	}{
 		{"signalwire 404", readFixture(t, "error_404.json"), errorBody{
-			code: 20404,
+			code:     20404,
 			message:  "The requested resource /Accounts/" + testAccountSID + "/Conferences/" + testConferenceSID + "/Participants/" + testCallSID + " was not found",
 			moreInfo: "https://developer.signalwire.com/compatibility-api/reference/error-codes",
 		}},

@@ -1,11 +1,5 @@
 package signalwire
 
-// Preconnection: at init, while the secret is being fetched, the function
-// starts the TCP and TLS handshakes with SignalWire and its destinations
-// (AWS, the HTTPS endpoint), and each one's first request finds the
-// connection ready. A preconnector is an http.Transport's DialTLSContext; the
-// transport pools the connections as usual.
-
 import (
 	"context"
 	"crypto/tls"
@@ -31,12 +25,10 @@ const (
 	handshakeTimeout  = 10 * time.Second
 )
 
-// preconnector opens a transport's TLS connections itself (its DialTLSContext),
-// so that one connection per address can be opened ahead of the first
-// request (Preconnect) and handed to it. Every other dial is an ordinary
-// TCP + TLS handshake with the preconnector's TLS configuration. Use it only on a
-// transport without a proxy (proxyConfigured): with a proxy, net/http would
-// hand it the proxy's address.
+// preconnector is a transport's DialTLSContext that can open one connection
+// per address ahead of the first request (Preconnect) and hand it over;
+// other dials are ordinary. Never with a proxy: net/http would hand it the
+// proxy's address.
 type preconnector struct {
 	// tcp dials the TCP connections.
 	tcp  net.Dialer
@@ -54,16 +46,12 @@ type predial struct {
 	at   time.Time // when the handshake finished
 }
 
-// newDialer returns a preconnector whose connections use a copy of conf (nil: TLS 1.2+,
-// system roots). Its NextProtos must match the transport's: set h2 and
-// http/1.1 for a transport with ForceAttemptHTTP2, as net/http would.
+// newDialer returns a preconnector dialing with conf, whose NextProtos must
+// match the transport's.
 func newDialer(conf *tls.Config) *preconnector {
-	if conf == nil {
-		conf = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
 	return &preconnector{
 		tcp:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
-		conf:    conf.Clone(),
+		conf:    conf,
 		pending: map[string]*predial{},
 	}
 }
@@ -90,8 +78,7 @@ func PreconnectingTransport(tr *http.Transport) func(host string) {
 	return func(host string) { d.Preconnect(hostPort(host)) }
 }
 
-// proxyConfigured reports whether the process has an HTTP(S) proxy in its
-// environment; a preconnector must not then replace the transport's dialing.
+// proxyConfigured reports whether the environment sets an HTTP(S) proxy.
 func proxyConfigured() bool {
 	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
 		if os.Getenv(k) != "" {
@@ -110,9 +97,8 @@ func hostPort(host string) string {
 }
 
 // Preconnect starts opening one TLS connection to addr (host:port) in the
-// background, bounded by a few seconds; it never blocks and never fails (a
-// failed preconnection is replaced by an ordinary dial). A second call for
-// the same address while one is pending does nothing.
+// background, unless one is pending; a failed one is replaced by an
+// ordinary dial.
 func (d *preconnector) Preconnect(addr string) {
 	d.mu.Lock()
 	if _, ok := d.pending[addr]; ok {
@@ -131,10 +117,8 @@ func (d *preconnector) Preconnect(addr string) {
 	}()
 }
 
-// DialTLSContext returns the connection opened ahead for addr when there is
-// one (waiting for its handshake to finish), or dials a new one. A failed or
-// stale preconnection is discarded and a new connection dialed, so the
-// preconnection never makes a request fail.
+// DialTLSContext returns the connection opened ahead for addr (waiting for
+// its handshake), or a new one when there is none or it failed or is stale.
 func (d *preconnector) DialTLSContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	d.mu.Lock()
 	p := d.pending[addr]
