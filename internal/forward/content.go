@@ -22,41 +22,21 @@ func sqsAllowed(r rune) bool {
 // validSQSText reports whether s is valid UTF-8 made only of characters
 // sqsAllowed accepts.
 func validSQSText(s string) bool {
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
-				return false
-			}
-		}
-		if !sqsAllowed(r) {
-			return false
-		}
-	}
-	return true
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !sqsAllowed(r) })
 }
 
 // safeAttribute returns s with every character SQS does not accept (and
-// every invalid UTF-8 byte) replaced by U+FFFD, so that it can be sent as a
-// message attribute value. Valid text is returned unchanged.
+// every invalid UTF-8 byte) replaced by U+FFFD.
 func safeAttribute(s string) string {
 	if validSQSText(s) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
-				b.WriteRune(utf8.RuneError)
-				continue
-			}
-		}
+	return strings.Map(func(r rune) rune {
 		if !sqsAllowed(r) {
-			r = utf8.RuneError
+			return utf8.RuneError
 		}
-		b.WriteRune(r)
-	}
-	return b.String()
+		return r
+	}, s)
 }
 
 // CompactJSON rewrites a JSON text so that every destination accepts it and
