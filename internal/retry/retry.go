@@ -1,7 +1,6 @@
-// Package retry is the one retry loop, used by the SignalWire client and the
-// destinations: bounded attempts, full-jitter exponential backoff, no wait
-// the context's deadline cannot afford, and the one rule for which HTTP
-// statuses are worth another attempt.
+// Package retry is the one retry loop of the SignalWire client and the
+// destinations (bounded, full-jitter exponential backoff, no wait the
+// deadline cannot afford) and the one retryable-status rule.
 package retry
 
 import (

@@ -11,39 +11,14 @@ import (
 
 // Participant is SignalWire's answer to "Retrieve a Participant", decoded
 // leniently (see DecodeParticipant). A nil pointer means the field was
-// absent or null.
+// absent or null. Dates are kept as sent (RFC 2822 in the reference; the
+// participant package converts them); Status is an open set, passed
+// through.
 type Participant struct {
-	// AccountSID is the Project that created the conference.
-	AccountSID *string
-	// CallSID is the participant's call.
-	CallSID *string
-	// CallSIDToCoach is the call this participant coaches, if any.
-	CallSIDToCoach *string
-	// ConferenceSID is the conference.
-	ConferenceSID *string
-	// DateCreated is kept as sent (RFC 2822 in the reference); the
-	// participant package converts it.
-	DateCreated *string
-	// DateUpdated is kept as sent, like DateCreated.
-	DateUpdated *string
-	// Status is an open set: "in-progress", "completed" and others pass
-	// through unchanged.
-	Status *string
-	// URI is the resource's path, ending in ".json".
-	URI *string
+	AccountSID, CallSID, CallSIDToCoach, ConferenceSID *string
+	DateCreated, DateUpdated, Status, URI              *string
 
-	// Coaching says whether this participant coaches another call.
-	Coaching *bool
-	// EndConferenceOnExit says whether the conference ends when this
-	// participant leaves.
-	EndConferenceOnExit *bool
-	// Muted says whether the participant is muted.
-	Muted *bool
-	// Hold says whether the participant is on hold.
-	Hold *bool
-	// StartConferenceOnEnter says whether the conference starts when this
-	// participant joins.
-	StartConferenceOnEnter *bool
+	Coaching, EndConferenceOnExit, Muted, Hold, StartConferenceOnEnter *bool
 
 	// Extra holds fields the reference does not document (such as label
 	// and queue_time), unchanged. Nil when there are none.
