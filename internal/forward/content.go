@@ -39,19 +39,11 @@ func safeAttribute(s string) string {
 	}, s)
 }
 
-// CompactJSON rewrites a JSON text so that every destination accepts it and
-// it is as small as JSON allows, without changing the value it encodes:
-//   - characters SQS does not accept inside strings (U+FFFE, U+FFFF, which
-//     encoding/json writes raw) become \ufffe and \uffff escapes, which keep
-//     the value exactly; any other disallowed character becomes a \u escape
-//     too, and an invalid UTF-8 byte becomes \ufffd (as encoding/json would
-//     decode it);
-//   - the escapes encoding/json writes for HTML safety (\u003c, \u003e,
-//     \u0026) become the characters themselves (6 bytes become 1).
-//
-// Everything outside strings is copied. b must be a JSON text (as
-// encoding/json produces); the result of CompactJSON on it is again one,
-// and CompactJSON is idempotent.
+// CompactJSON rewrites a JSON text (as encoding/json produces) so that every
+// destination accepts it, without changing its value: characters SQS refuses
+// inside strings (U+FFFE and U+FFFF, which encoding/json writes raw) become
+// \u escapes, an invalid UTF-8 byte \ufffd, and the HTML-safety escapes
+// \u003c, \u003e and \u0026 the characters themselves. It is idempotent.
 func CompactJSON(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	inString := false

@@ -13,18 +13,10 @@ import (
 
 // EventBridge event identity; rules match on these (docs/WEBHOOKS.md documents them).
 const (
-	// eventBridgeSource is the Source of every event put on the bus.
-	eventBridgeSource = "signalwire.participants"
-	// detailTypeConference is the DetailType of conference status callbacks
-	// (envelope types "signalwire.conference.*").
+	eventBridgeSource    = "signalwire.participants"
 	detailTypeConference = "SignalWire Conference Event"
-	// detailTypeCall is the DetailType of call events: call status callbacks
-	// ("signalwire.call.*") and JSON call-state callbacks
-	// ("signalwire.calling.call.state.*", "signalwire.swml.call.*").
-	detailTypeCall = "SignalWire Call Event"
-	// detailTypeOther is the DetailType of every other verified callback
-	// ("signalwire.json.unknown" and any type not listed above).
-	detailTypeOther = "SignalWire Event"
+	detailTypeCall       = "SignalWire Call Event"
+	detailTypeOther      = "SignalWire Event" // every other verified callback
 )
 
 // eventBridgeDetailType returns the DetailType of an event whose envelope
@@ -48,7 +40,7 @@ var detailTypeFamilies = []struct{ prefix, detailType string }{
 	{"signalwire.swml.call.", detailTypeCall},
 }
 
-// eventBridgeAPI is the part of the EventBridge client this package uses.
+// eventBridgeAPI is the part of the EventBridge client used.
 type eventBridgeAPI interface {
 	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }

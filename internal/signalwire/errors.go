@@ -76,11 +76,9 @@ type APIError struct {
 	MoreInfo string
 	// Attempts is how many HTTP attempts were made.
 	Attempts int
-	// RetryAfter is the last response's Retry-After, as sent (not capped);
-	// 0 when absent.
+	// RetryAfter is the last response's Retry-After, uncapped; 0 if absent.
 	RetryAfter time.Duration
-	// Err is the underlying error (transport, context, decoding); nil for
-	// a plain HTTP error status.
+	// Err is the underlying error (transport, context, decoding), if any.
 	Err error
 }
 
