@@ -79,7 +79,7 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 		return participant.Participant{}, fmt.Errorf("%w: %w", errForeignAccount, p)
 	}
 	p, err := a.get(ctx, creds, ref)
-	if kind, ok := signalwire.KindOf(err); ok && kind == signalwire.KindUnauthorized {
+	if apiErr := (*signalwire.APIError)(nil); errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindUnauthorized {
 		a.log.WarnContext(ctx, "SignalWire rejected the credentials; refreshing them once", "error", err.Error())
 		fresh, v, rerr := a.creds.Refresh(ctx, version)
 		if rerr != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
@@ -50,7 +51,7 @@ func threeDests(t *testing.T) (*hookFixture, *namedDest, *namedDest, *namedDest,
 	f := newHooks(t, func(o *WebhookOptions) {
 		o.Destinations = []forward.Destination{https, bus, q}
 		o.DeadLetter = dlq
-		o.Policy = forward.Policy{MaxAttempts: 4, BaseBackoff: 1, MaxBackoff: 1}
+		o.Policy = retry.Policy{MaxAttempts: 4, Base: 1, Max: 1}
 	})
 	return f, https, bus, q, dlq
 }
@@ -285,8 +286,8 @@ func TestUFFFFReachesEveryDestinationValid(t *testing.T) {
 	form.Set("FriendlyName", "standup\uffff room")
 	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(form, "PSK_key")))
 	for _, d := range []*namedDest{https, bus, q} {
-		if len(d.got) != 1 || !forward.ValidSQSText(string(d.got[0])) {
-			t.Fatalf("%s: %d copies, valid %v", d.name, len(d.got), len(d.got) == 1 && forward.ValidSQSText(string(d.got[0])))
+		if len(d.got) != 1 || !sqsText(string(d.got[0])) {
+			t.Fatalf("%s: %d copies, valid %v", d.name, len(d.got), len(d.got) == 1 && sqsText(string(d.got[0])))
 		}
 		var env struct {
 			Source map[string]any `json:"source"`

@@ -163,7 +163,7 @@ func FuzzReadRoute(f *testing.F) {
 		}
 		if !strings.EqualFold(ref.AccountSID, acct) {
 			// Not the secret's project: 404 from the cached secret, no call.
-			if len(sent) != 0 || resp.Status != http.StatusNotFound || prob.Type != problemTypeBase+problemAccountNotFound || prob.Field != signalwire.FieldAccountSID {
+			if len(sent) != 0 || resp.Status != http.StatusNotFound || prob.Type != problemTypeBase+problemAccountNotFound || prob.Field != "account_sid" {
 				t.Fatalf("foreign account %+v: %d calls, answer %d %s", ref, len(sent), resp.Status, resp.Body)
 			}
 			return
@@ -181,7 +181,7 @@ func FuzzReadRoute(f *testing.F) {
 		if len(segs) != 10 {
 			t.Fatalf("sent %s: %d segments", u, len(segs))
 		}
-		for i, field := range map[int]string{5: signalwire.FieldAccountSID, 7: signalwire.FieldConferenceSID, 9: signalwire.FieldCallSID} {
+		for i, field := range map[int]string{5: "account_sid", 7: "conference_sid", 9: "call_sid"} {
 			if err := signalwire.ValidateSID(field, segs[i]); err != nil {
 				t.Fatalf("sent %s: %v", u, err)
 			}

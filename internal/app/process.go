@@ -91,8 +91,7 @@ func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, 
 		r.outcome = outcomeReturned
 	default:
 		d := deliverMessage(msg, in.receivedAt, in.traceID)
-		res, _ := forward.Deliver(work, w.opts.Destinations, msg, w.opts.Policy)
-		r.outcome, r.err = w.settle(ctx, d, res.Outcomes, nil, false)
+		r.outcome, r.err = w.settle(ctx, d, forward.Deliver(work, w.opts.Destinations, msg, w.opts.Policy), nil, false)
 	}
 	return r
 }
@@ -164,7 +163,7 @@ func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 	}
 	p, err := w.app.Participant(ctx, signalwire.ParticipantRef{AccountSID: src.AccountSID(), ConferenceSID: src.ConferenceSID(), CallSID: src.CallSID()})
 	var sidErr *signalwire.InvalidSIDError
-	switch kind, _ := signalwire.KindOf(err); {
+	switch apiErr := (*signalwire.APIError)(nil); {
 	case err == nil:
 		env.ParticipantLookup = webhook.LookupFound
 		env.Participant, err = json.Marshal(p)
@@ -173,7 +172,7 @@ func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 		w.app.log.WarnContext(ctx, "webhook SIDs are not UUIDs; participant lookup skipped", "error", err.Error())
 	case errors.Is(err, errForeignAccount):
 		w.app.log.WarnContext(ctx, "webhook AccountSid is not the secret's project_id; participant lookup skipped")
-	case kind == signalwire.KindNotFound:
+	case errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindNotFound:
 		env.ParticipantLookup = webhook.LookupNotFound
 	default:
 		return fmt.Errorf("fetching the participant: %w", err)
@@ -291,7 +290,7 @@ func enqueue(ctx context.Context, q enqueuer, v any, id, conferenceSID string) e
 	if err != nil {
 		return err
 	}
-	return q.Enqueue(ctx, b, map[string]string{forward.AttributeEventID: id, forward.AttributeConferenceSID: obs.Truncate(conferenceSID, maxAttrBytes)})
+	return q.Enqueue(ctx, forward.Message{ID: id, ConferenceSID: obs.Truncate(conferenceSID, maxAttrBytes), Body: b})
 }
 
 // ProcessRetry handles one retry-queue message; a nil error deletes it, an
@@ -350,10 +349,10 @@ func (w *webhooks) retryDeliver(ctx context.Context, m retryMessage) error {
 	}
 	work, cancel := reserve(ctx, 0, parkReserve)
 	defer cancel()
-	var res forward.Result
+	var outcomes []forward.Outcome
 	if len(dests) > 0 {
-		res, _ = forward.Deliver(work, dests, msg, w.opts.Policy)
+		outcomes = forward.Deliver(work, dests, msg, w.opts.Policy)
 	}
-	_, err := w.settle(ctx, d, res.Outcomes, missing, true)
+	_, err := w.settle(ctx, d, outcomes, missing, true)
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
@@ -164,8 +165,8 @@ func checkFits(t *testing.T, f *hookFixture) {
 		for k, v := range f.queue.attrs[i] {
 			size += len(k) + len("String") + len(v)
 		}
-		if size > forward.MaxMessageBytes || !forward.ValidSQSText(string(b)) {
-			t.Errorf("retry message %d: %d bytes (valid %v)", i, size, forward.ValidSQSText(string(b)))
+		if size > forward.MaxMessageBytes || !sqsText(string(b)) {
+			t.Errorf("retry message %d: %d bytes (valid %v)", i, size, sqsText(string(b)))
 		}
 		job, err := decodeJob(string(b))
 		if err != nil {
@@ -174,7 +175,7 @@ func checkFits(t *testing.T, f *hookFixture) {
 		if len(job.Envelope) > 0 {
 			// The SQS destination's message and EventBridge's entry.
 			sqsSize := len(job.Envelope) + len("event_id") + len("String") + len(job.EventID) + len("event_type") + len("String") + len(job.EventType)
-			busSize := len(job.Envelope) + len(forward.EventBridgeSource) + len(forward.EventBridgeDetailType(job.EventType)) + 14
+			busSize := len(job.Envelope) + len("signalwire.participants") + len("SignalWire Conference Event") + 14 // the longest DetailType
 			if sqsSize > forward.MaxMessageBytes || busSize > forward.MaxMessageBytes {
 				t.Errorf("envelope: SQS %d bytes, EventBridge %d bytes", sqsSize, busSize)
 			}
@@ -217,4 +218,12 @@ func TestParticipantThatDoesNotFitIsDeadLettered(t *testing.T) {
 	if err != nil || job.Kind != kindWebhook || !strings.Contains(job.Reason, "256 KiB") || len(dlq.bodies[0]) > forward.MaxMessageBytes {
 		t.Fatalf("DLQ message %.300s (%v)", dlq.bodies[0], err)
 	}
+}
+
+// sqsText reports whether s is text SQS accepts: valid UTF-8 of #x9 #xA
+// #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF.
+func sqsText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
+	})
 }

@@ -12,12 +12,13 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
 // enqueuer parks a verified webhook on the retry queue.
 type enqueuer interface {
-	Enqueue(ctx context.Context, body []byte, attrs map[string]string) error
+	Enqueue(ctx context.Context, m forward.Message) error
 }
 
 // WebhookOptions configures the webhook processor (docs/CONFIGURATION.md).
@@ -33,7 +34,7 @@ type WebhookOptions struct {
 	// not finish in it is parked.
 	InlineBudget    time.Duration
 	MaxReceiveCount int // the retry queue's redrive maxReceiveCount
-	Policy          forward.Policy
+	Policy          retry.Policy
 }
 
 // webhooks verifies, processes and forwards SignalWire status callbacks.

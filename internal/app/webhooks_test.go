@@ -17,6 +17,7 @@ import (
 
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
@@ -41,18 +42,29 @@ func (d *recordingDest) Send(ctx context.Context, m forward.Message) error {
 	return nil
 }
 
+// fixedSecret is a forward.SecretSource with one secret that never changes.
+type fixedSecret string
+
+func (s fixedSecret) Secrets(context.Context) (forward.Secrets, error) {
+	return forward.Secrets{Current: string(s)}, nil
+}
+
+func (s fixedSecret) RefreshSecrets(ctx context.Context, _ uint64) (forward.Secrets, error) {
+	return s.Secrets(ctx)
+}
+
 type fakeQueue struct {
 	bodies [][]byte
 	attrs  []map[string]string
 	err    error
 }
 
-func (q *fakeQueue) Enqueue(ctx context.Context, body []byte, attrs map[string]string) error {
+func (q *fakeQueue) Enqueue(ctx context.Context, m forward.Message) error {
 	if q.err != nil {
 		return q.err
 	}
-	q.bodies = append(q.bodies, body)
-	q.attrs = append(q.attrs, attrs)
+	q.bodies = append(q.bodies, m.Body)
+	q.attrs = append(q.attrs, map[string]string{"event_id": m.ID, "conference_sid": m.ConferenceSID})
 	return nil
 }
 
@@ -74,7 +86,7 @@ func newHooks(t *testing.T, mutate func(*WebhookOptions)) *hookFixture {
 	f := &hookFixture{up: &fakeUpstream{}, dest: &recordingDest{}, queue: &fakeQueue{}, out: &bytes.Buffer{}}
 	f.app, f.logs = newTestApp(f.up, &fakeCreds{})
 	opts := WebhookOptions{PublicBaseURL: base, Verify: true, Destinations: []forward.Destination{f.dest}, Retry: f.queue,
-		Policy: forward.Policy{MaxAttempts: 2, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond}}
+		Policy: retry.Policy{MaxAttempts: 2, Base: time.Millisecond, Max: time.Millisecond}}
 	if mutate != nil {
 		mutate(&opts)
 	}
@@ -287,10 +299,7 @@ func TestTraceIDReachesHTTPSDestination(t *testing.T) {
 	}))
 	defer srv.Close()
 	secret := "whsec_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-	dest, err := forward.NewHTTPS(srv.URL, secret, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := forward.NewHTTPS(srv.URL, srv.Client(), fixedSecret(secret), "")
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
 	trace := "Root=1-6745f0a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 	ctx := obs.WithTraceID(f.ctx(), trace) // as the trigger sets it
@@ -317,10 +326,7 @@ func TestTraceIDSurvivesTheRetryQueue(t *testing.T) {
 	}))
 	defer srv.Close()
 	secret := "whsec_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-	dest, err := forward.NewHTTPS(srv.URL, secret, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := forward.NewHTTPS(srv.URL, srv.Client(), fixedSecret(secret), "")
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
 	ctx := obs.WithTraceID(f.ctx(), "Root=1-aaaaaaaa-original") // as the trigger sets it
 	if outcomeOf(t, f.routes.Handle(ctx, signedPost(joinForm(call), "PSK_key"))) != "queued" {

@@ -97,7 +97,7 @@ func testForwardSecretRotation(t *testing.T) {
 		recv.ServeHTTP(w, r)
 		return w.Result(), nil
 	})}
-	d := forward.NewRotatingHTTPS("https://receiver.example/in", client, forwardSecrets{cache})
+	d := forward.NewHTTPS("https://receiver.example/in", client, forwardSecrets{cache}, "")
 	m := forward.Message{ID: "evt_1", Body: []byte(`{}`)}
 	if err := d.Send(context.Background(), m); err != nil {
 		t.Fatal(err)

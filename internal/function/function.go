@@ -78,7 +78,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	// (and, for a webhook, to its destinations): open the connections and
 	// fetch the secret now, concurrently, without waiting for any of them.
 	v := version()
-	userAgent := signalwire.DefaultUserAgent + "/" + v // one name for SignalWire and the HTTPS destination
+	userAgent := "signalwire-participants-lambda/" + v // one name for SignalWire and the HTTPS destination
 	sw := signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP, RootCAs: o.signalwireCAs})
 	if cfg.SpaceHost != "" {
 		sw.Preconnect(cfg.SpaceHost)
@@ -169,8 +169,7 @@ func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, [
 	// one attempt each; the retry queue keeps the SDK's standard retries.
 	once := func(o *sqs.Options) { o.RetryMaxAttempts = 1 }
 	if d.cfg.ForwardHTTPSURL != "" {
-		hookOpts.Destinations = append(hookOpts.Destinations, forward.NewRotatingHTTPS(d.cfg.ForwardHTTPSURL, d.forwardHTTP,
-			forwardSecrets{d.creds}, forward.WithUserAgent(d.userAgent)))
+		hookOpts.Destinations = append(hookOpts.Destinations, forward.NewHTTPS(d.cfg.ForwardHTTPSURL, d.forwardHTTP, forwardSecrets{d.creds}, d.userAgent))
 	}
 	if d.cfg.ForwardEventBus != "" {
 		eb := eventbridge.NewFromConfig(d.aws, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
@@ -185,7 +184,7 @@ func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, [
 	}
 	if d.cfg.ForwardQueueURL != "" {
 		q := sqs.NewFromConfig(d.aws, once)
-		dest, err := forward.NewSQS(q, d.cfg.ForwardQueueURL)
+		dest, err := forward.NewQueue(q, d.cfg.ForwardQueueURL)
 		if err != nil {
 			return app.WebhookOptions{}, nil, fmt.Errorf("FORWARD_SQS_QUEUE_URL: %w", err)
 		}

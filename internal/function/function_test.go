@@ -83,7 +83,7 @@ func TestSignedHTTPSFollowsRotation(t *testing.T) {
 	two := "whsec_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, 32))
 	src.secret.Store(&one)
 	src.version.Store(1)
-	d := forward.NewRotatingHTTPS(srv.URL, srv.Client(), forwardSecrets{src})
+	d := forward.NewHTTPS(srv.URL, srv.Client(), forwardSecrets{src}, "")
 	m := forward.Message{ID: "evt_1", Body: []byte(`{}`)}
 	d.Send(context.Background(), m)
 	d.Send(context.Background(), m)

@@ -1,8 +1,9 @@
 package function
 
 import (
+	"cmp"
 	"context"
-	"crypto/tls"
+	"net"
 	"net/http"
 	"net/url"
 
@@ -13,14 +14,11 @@ import (
 )
 
 // preconnectingAWS makes the SDK's HTTP client (shared by every service
-// client built from cfg) open its TLS connections through a
-// signalwire.Dialer with the SDK's own TLS settings, and returns the
-// function that opens one early; nil, leaving cfg as is, when the client is
-// not the SDK's buildable one or a proxy is configured.
+// client built from cfg) open its TLS connections itself, with the SDK's own
+// TLS settings (AWS_CA_BUNDLE's roots), and returns the function that opens
+// one early; nil when the client is not the SDK's buildable one or a proxy
+// is configured.
 func preconnectingAWS(cfg *aws.Config) func(addr string) {
-	if signalwire.ProxyConfigured() {
-		return nil
-	}
 	if cfg.HTTPClient == nil { // what each service client would build itself
 		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
@@ -28,36 +26,18 @@ func preconnectingAWS(cfg *aws.Config) func(addr string) {
 	if !ok {
 		return nil
 	}
-	var d *signalwire.Dialer
-	cfg.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) {
-		conf := &tls.Config{MinVersion: tls.VersionTLS12}
-		if tr.TLSClientConfig != nil {
-			conf = tr.TLSClientConfig.Clone() // AWS_CA_BUNDLE's roots, the SDK's curves
-		}
-		conf.NextProtos = []string{"http/1.1"}
-		if tr.ForceAttemptHTTP2 {
-			conf.NextProtos = []string{"h2", "http/1.1"}
-		}
-		d = signalwire.NewDialer(conf)
-		tr.DialTLSContext = d.DialTLSContext
-	})
-	if d == nil {
-		return nil
-	}
-	return d.Preconnect
+	var open func(string)
+	cfg.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) { open = signalwire.PreconnectingTransport(tr) })
+	return open
 }
 
 // preconnectingHTTP returns a clone of http.DefaultTransport whose TLS
-// connections come from a signalwire.Dialer, and the function that opens
-// one early (a plain clone and nil when a proxy is configured).
+// connections can be opened early, and the function that does it (nil
+// when a proxy is configured).
 func preconnectingHTTP() (*http.Client, func(addr string)) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if signalwire.ProxyConfigured() {
-		return &http.Client{Transport: tr}, nil
-	}
-	d := signalwire.NewDialer(&tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
-	tr.DialTLSContext = d.DialTLSContext
-	return &http.Client{Transport: tr}, d.Preconnect
+	open := signalwire.PreconnectingTransport(tr)
+	return &http.Client{Transport: tr}, open
 }
 
 // warm appends to list a warm-up opening a connection to addr through
@@ -90,7 +70,7 @@ func httpsAddr(u url.URL) string {
 	if u.Scheme != "https" || u.Host == "" {
 		return ""
 	}
-	return signalwire.HostPort(u.Host)
+	return net.JoinHostPort(u.Hostname(), cmp.Or(u.Port(), "443"))
 }
 
 // urlAddr is httpsAddr of a URL string.

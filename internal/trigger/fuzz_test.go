@@ -30,6 +30,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/fake"
@@ -118,7 +119,7 @@ func newFuzzHarness() *fuzzHarness {
 		Destinations:  []forward.Destination{h.dest},
 		Retry:         h.queue,
 		InlineBudget:  time.Second,
-		Policy:        forward.Policy{MaxAttempts: 1},
+		Policy:        retry.Policy{MaxAttempts: 1},
 	})
 	h.router = NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(io.Discard, "Fuzz", "fuzz"))
 	return h
@@ -446,7 +447,7 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 	}
 	a.problemKind = typ[len(problemTypeBase):]
 	if a.problemKind == "invalid-sid" {
-		if field, _ := p["field"].(string); field != signalwire.FieldAccountSID && field != signalwire.FieldConferenceSID && field != signalwire.FieldCallSID {
+		if field, _ := p["field"].(string); field != "account_sid" && field != "conference_sid" && field != "call_sid" {
 			t.Fatalf("invalid-sid problem names no SID field: %s", a.body)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/test/fake"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
@@ -70,7 +71,7 @@ func vectorRouter(key string, opts app.WebhookOptions) (*Router, *fake.Destinati
 	opts.Destinations = []forward.Destination{dest}
 	opts.Retry = &fake.Queue{}
 	opts.InlineBudget = time.Second
-	opts.Policy = forward.Policy{MaxAttempts: 1}
+	opts.Policy = retry.Policy{MaxAttempts: 1}
 	hooks := app.NewWebhooks(core, opts)
 	return NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(io.Discard, "Vectors", "vectors")), dest
 }

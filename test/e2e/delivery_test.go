@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -54,10 +55,10 @@ func newSQSLimits(t *testing.T) *sqsLimits {
 				}
 			}
 			if err := json.Unmarshal(body, &in); err == nil {
-				size, valid := len(in.MessageBody), forward.ValidSQSText(in.MessageBody)
+				size, valid := len(in.MessageBody), sqsText(in.MessageBody)
 				for name, a := range in.MessageAttributes {
 					size += len(name) + len(a.DataType) + len(a.StringValue)
-					valid = valid && forward.ValidSQSText(a.StringValue)
+					valid = valid && sqsText(a.StringValue)
 				}
 				code := ""
 				switch {
@@ -419,4 +420,12 @@ func TestBatchLogsNameTheirOwnRecordUnderRIE(t *testing.T) {
 	if right < 4 || wrong != 0 {
 		t.Fatalf("%d record lines right, %d wrong", right, wrong)
 	}
+}
+
+// sqsText reports whether s is text SQS accepts: valid UTF-8 of #x9 #xA
+// #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF.
+func sqsText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
+	})
 }

@@ -68,7 +68,7 @@ func (d *Destination) Last() (forward.Message, bool) {
 type Queue struct{ enqueued atomic.Int64 }
 
 // Enqueue implements the retry queue: it counts and succeeds.
-func (q *Queue) Enqueue(context.Context, []byte, map[string]string) error {
+func (q *Queue) Enqueue(context.Context, forward.Message) error {
 	q.enqueued.Add(1)
 	return nil
 }

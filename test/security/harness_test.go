@@ -16,6 +16,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 	"github.com/signalwire-lambda/participants/internal/webhook"
@@ -70,7 +71,7 @@ func newFn(t *testing.T) *fn {
 		Destinations:  []forward.Destination{f.dest},
 		Retry:         f.queue,
 		InlineBudget:  5 * time.Second,
-		Policy:        forward.Policy{MaxAttempts: 1},
+		Policy:        retry.Policy{MaxAttempts: 1},
 	})
 	f.router = trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(f.logs, "Security", "security"))
 	t.Cleanup(func() {

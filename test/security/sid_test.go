@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
@@ -39,17 +38,17 @@ var hostileSIDs = []hostileSID{
 	{name: "overlong-10kB", value: strings.Repeat("ca110001", 10<<10/8)},
 }
 
-var sidFields = []string{signalwire.FieldAccountSID, signalwire.FieldConferenceSID, signalwire.FieldCallSID}
+var sidFields = []string{"account_sid", "conference_sid", "call_sid"}
 
 // sids returns the seeded participant's SIDs with field replaced by v.
 func sids(field, v string) (a, c, p string) {
 	a, c, p = sandbox.ProjectID, sandbox.ConferenceStandup, sandbox.CallAlice
 	switch field {
-	case signalwire.FieldAccountSID:
+	case "account_sid":
 		a = v
-	case signalwire.FieldConferenceSID:
+	case "conference_sid":
 		c = v
-	case signalwire.FieldCallSID:
+	case "call_sid":
 		p = v
 	}
 	return a, c, p
