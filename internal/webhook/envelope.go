@@ -29,35 +29,25 @@ const (
 	LookupSkipped = "skipped"
 )
 
-// Envelope is the event delivered downstream, schema v1.
+// Envelope is the event delivered downstream, schema v1. Its times are UTC.
 type Envelope struct {
-	// SchemaVersion is always 1.
-	SchemaVersion int `json:"schema_version"`
-	// ID identifies the webhook; a duplicate delivery has the same ID (see
-	// formEventID).
-	ID string `json:"id"`
+	SchemaVersion int    `json:"schema_version"` // always 1
+	ID            string `json:"id"`             // the same for a duplicate delivery (see formEventID)
 	// Type is, for example, "signalwire.conference.participant-join",
 	// "signalwire.call.completed" or, for JSON callbacks,
 	// "signalwire.calling.call.state.answered" (see ParseJSON).
-	Type string `json:"type"`
-	// OccurredAt is the webhook's Timestamp, else ReceivedAt. UTC.
-	OccurredAt time.Time `json:"occurred_at"`
-	// ReceivedAt is when the function received the webhook. UTC.
-	ReceivedAt time.Time `json:"received_at"`
-	// Account is the SignalWire project: AccountSid, or a JSON callback's
-	// project_id; "" (omitted) when the callback names none.
+	Type       string    `json:"type"`
+	OccurredAt time.Time `json:"occurred_at"` // the webhook's time, else ReceivedAt
+	ReceivedAt time.Time `json:"received_at"` // when the function received it
+	// Account and Call are AccountSid and CallSid, or a JSON callback's
+	// project_id and call_id; omitted when the callback names none.
 	Account string `json:"account,omitempty"`
-	// Call is the call: CallSid, or a JSON callback's call_id; "" (omitted)
-	// when the callback names none.
-	Call string `json:"call,omitempty"`
-	// Source is the webhook's parameters, normalized (form callbacks), or
-	// the JSON callback's payload.
-	Source Source `json:"source"`
-	// ParticipantLookup is LookupFound, LookupNotFound or LookupSkipped.
-	ParticipantLookup string `json:"participant_lookup"`
-	// Participant is the normalized participant (participant.v1 JSON), or
-	// empty, which marshals as null.
-	Participant json.RawMessage `json:"participant"`
+	Call    string `json:"call,omitempty"`
+	Source  Source `json:"source"`
+	// ParticipantLookup is LookupFound, LookupNotFound or LookupSkipped;
+	// Participant is the participant.v1 JSON when found, else empty (null).
+	ParticipantLookup string          `json:"participant_lookup"`
+	Participant       json.RawMessage `json:"participant"`
 }
 
 // NewEnvelope builds the envelope of a normalized webhook received at
