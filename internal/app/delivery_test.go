@@ -11,7 +11,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
-	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // namedDest is a destination with a name, a scripted sequence of errors
@@ -319,5 +319,5 @@ func TestDestinationNoLongerConfigured(t *testing.T) {
 }
 
 func signWithQuery(form url.Values, query string) string {
-	return webhook.SignForm("PSK_key", base+"/webhooks/signalwire?"+query, form)
+	return signing.Form("PSK_key", base+"/webhooks/signalwire?"+query, form)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -97,7 +98,9 @@ func (w *webhooks) readCallback(ctx context.Context, r Request) (in inbound, rej
 		return in, w.reject(ctx, BadRequest("the body is not valid base64"), "bad base64"), false
 	}
 	in = inbound{body: body, query: r.RawQuery, receivedAt: time.Now().UTC(), traceID: obs.TraceID(ctx)}
-	in.contentType = webhook.MediaType(r.Header("Content-Type"))
+	if mt, _, err := mime.ParseMediaType(r.Header("Content-Type")); err == nil {
+		in.contentType = mt
+	}
 	in.isJSON = in.contentType == webhook.JSONContentType || strings.HasSuffix(in.contentType, "+json")
 	if in.contentType != webhook.FormContentType && !in.isJSON {
 		return in, w.reject(ctx, newProblem(problemUnsupportedMediaType, http.StatusUnsupportedMediaType, "SignalWire callbacks are "+webhook.FormContentType+" or "+webhook.JSONContentType), "unsupported media type"), false
@@ -123,19 +126,19 @@ func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 		PublicURL: w.opts.PublicWebhookURL, PublicBaseURL: w.opts.PublicBaseURL,
 		Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, QueryVariants: r.QueryVariants, Route: webhookRoute,
 	}.Candidates()
-	signed := webhook.SignedRequest{CandidateURLs: urls, ContentType: in.contentType, Body: in.body, Form: in.form, Signature: webhook.SignatureFromHeaders(r.Header)}
+	signed := webhook.SignedRequest{CandidateURLs: urls, Body: in.body, Form: in.form, Signature: webhook.SignatureFromHeaders(r.Header)}
 	verified, err := w.verifySignature(ctx, signed, creds, version)
 	if err != nil {
 		obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
 		w.app.log.WarnContext(ctx, "webhook rejected", "reason", redactQueries(err.Error(), signed.CandidateURLs), "candidate_urls", redactedURLs(signed.CandidateURLs))
 		return ProblemResponse(newProblem(problemInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
 	}
-	if verified.Form != nil && !webhook.SameForm(verified.Form, in.form) {
+	if verified.Form != nil {
 		// Only the values the signature covers go on (see
-		// webhook.FormOrderings); the others were never signed.
+		// webhook.Verified); the others were never signed.
 		in.form, in.body = verified.Form, []byte(verified.Form.Encode())
 	}
-	w.app.log.DebugContext(ctx, "webhook verified", "scheme", string(verified.Scheme))
+	w.app.log.DebugContext(ctx, "webhook verified", "scheme", verified.Scheme)
 	return Response{}, true
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
-	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // callStateBody is a RELAY / Calling API calling.call.state callback.
@@ -25,17 +25,17 @@ func jsonPost(body, query, key string) Request {
 	}
 	return Request{Method: "POST", Path: webhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{webhookRoute},
 		RawQuery: query,
-		Headers:  map[string]string{"content-type": "application/json", "x-signalwire-signature": webhook.SignJSON(key, u, []byte(body))},
+		Headers:  map[string]string{"content-type": "application/json", "x-signalwire-signature": signing.JSON(key, u, []byte(body))},
 		Body:     body}
 }
 
 // bodySHA256Post is a JSON callback signed with the bodySHA256 scheme.
 func bodySHA256Post(body, key string) Request {
-	u := webhook.WithBodySHA256(base+webhookRoute, []byte(body))
+	u := signing.WithBodySHA256(base+webhookRoute, []byte(body))
 	_, query, _ := strings.Cut(u, "?")
 	return Request{Method: "POST", Path: webhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{webhookRoute},
 		RawQuery: query,
-		Headers:  map[string]string{"content-type": "application/json; charset=utf-8", "x-signalwire-signature": webhook.SignForm(key, u, nil)},
+		Headers:  map[string]string{"content-type": "application/json; charset=utf-8", "x-signalwire-signature": signing.Form(key, u, nil)},
 		Body:     body}
 }
 
@@ -217,10 +217,10 @@ func TestShiftedSignedFormIsRejected(t *testing.T) {
 			return f
 		}(),
 	}
-	sig := webhook.SignForm("PSK_key", base+webhookRoute, captured)
+	sig := signing.Form("PSK_key", base+webhookRoute, captured)
 	for name, form := range shifted {
 		t.Run(name, func(t *testing.T) {
-			if webhook.SignForm("PSK_key", base+webhookRoute, form) != sig {
+			if signing.Form("PSK_key", base+webhookRoute, form) != sig {
 				t.Fatal("the re-split form does not carry the captured signature; the test proves nothing")
 			}
 			f := newHooks(t, nil)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // The hex scheme signs URL + raw body with no boundary between them. A
@@ -17,8 +17,8 @@ import (
 // splice must not verify: one signed callback must not yield other events.
 func TestSplicedURLIntoBodyIsRejected(t *testing.T) {
 	body := callStateBody
-	signed := webhook.WithBodySHA256(base+webhookRoute, []byte(body))
-	sig, err := base64.StdEncoding.DecodeString(webhook.SignForm("PSK_key", signed, nil))
+	signed := signing.WithBodySHA256(base+webhookRoute, []byte(body))
+	sig, err := base64.StdEncoding.DecodeString(signing.Form("PSK_key", signed, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestSplicedQueryIntoFormIsRejected(t *testing.T) {
 		{"ConferenceSid=" + conf + "&n=123", "ConferenceSid=" + conf + "&n=", "1", "23"},
 	} {
 		signedURL := base + webhookRoute + "?" + c.signedQuery
-		sig := webhook.SignForm("PSK_key", signedURL, genuine)
+		sig := signing.Form("PSK_key", signedURL, genuine)
 		// The genuine callback verifies.
 		f := newHooks(t, nil)
 		req := signedPost(genuine, "PSK_key")
@@ -82,7 +82,7 @@ func TestSplicedQueryIntoFormIsRejected(t *testing.T) {
 		if c.forgedQuery != "" {
 			forgedURL += "?" + c.forgedQuery
 		}
-		if webhook.SignForm("PSK_key", forgedURL, forged) != sig {
+		if signing.Form("PSK_key", forgedURL, forged) != sig {
 			t.Fatalf("%s: the splice does not reproduce the signed string", c.signedQuery)
 		}
 		f = newHooks(t, nil)

@@ -20,6 +20,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 const base = "https://hooks.example.com/prod"
@@ -111,7 +112,7 @@ func joinForm(call string) url.Values {
 
 func signedPost(form url.Values, key string) Request {
 	return Request{Method: "POST", Path: "/webhooks/signalwire", Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{"/webhooks/signalwire"},
-		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "x-signalwire-signature": webhook.SignForm(key, base+"/webhooks/signalwire", form)},
+		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "x-signalwire-signature": signing.Form(key, base+"/webhooks/signalwire", form)},
 		Body:    form.Encode()}
 }
 

@@ -35,6 +35,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/fake"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // fuzzBaseURL is the PUBLIC_BASE_URL the webhooks in events/ are signed for
@@ -533,12 +534,12 @@ func genuinelySigned(kind string, payload []byte) bool {
 	)
 	addSigs := func(h map[string]string, mh map[string][]string) {
 		for k, v := range h {
-			if strings.EqualFold(k, webhook.SignatureHeader) || strings.EqualFold(k, webhook.TwilioSignatureHeader) {
+			if strings.EqualFold(k, signing.Header) || strings.EqualFold(k, signing.TwilioHeader) {
 				sigs = append(sigs, strings.TrimSpace(v))
 			}
 		}
 		for k, vs := range mh {
-			if strings.EqualFold(k, webhook.SignatureHeader) || strings.EqualFold(k, webhook.TwilioSignatureHeader) {
+			if strings.EqualFold(k, signing.Header) || strings.EqualFold(k, signing.TwilioHeader) {
 				for _, v := range vs {
 					sigs = append(sigs, strings.TrimSpace(v))
 				}

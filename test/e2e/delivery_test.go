@@ -21,9 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/signalwire-lambda/participants/internal/forward"
-	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/localenv"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // sqsLimits is a proxy in front of kumo's SQS that enforces what real SQS
@@ -105,7 +105,7 @@ func formWebhook(t *testing.T, s *stack, form url.Values, query string) []byte {
 	}
 	e["body"] = form.Encode()
 	e["isBase64Encoded"] = false
-	e["headers"].(map[string]any)["x-signalwire-signature"] = webhook.SignForm(sandbox.SigningKey, u, form)
+	e["headers"].(map[string]any)["x-signalwire-signature"] = signing.Form(sandbox.SigningKey, u, form)
 	b, _ := json.Marshal(e)
 	return b
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/signalwire-lambda/participants/test/fake"
 	"github.com/signalwire-lambda/participants/test/httpevent"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // publicBaseURL is the PUBLIC_BASE_URL of the function under test; webhooks
@@ -266,7 +267,7 @@ func signedWebhook(form url.Values) req {
 		body:   form.Encode(),
 		headers: map[string]string{
 			"content-type":           webhook.FormContentType,
-			"x-signalwire-signature": webhook.SignForm(sandbox.SigningKey, publicBaseURL+webhookRoute, form),
+			"x-signalwire-signature": signing.Form(sandbox.SigningKey, publicBaseURL+webhookRoute, form),
 		},
 	}
 }

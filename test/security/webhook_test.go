@@ -11,6 +11,7 @@ import (
 
 	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // accepted asserts a genuine webhook went through: 200, one sandbox fetch,
@@ -80,10 +81,10 @@ func TestForgedWebhooksAreRejected(t *testing.T) {
 		"signature with extra":     genuine.withHeader("x-signalwire-signature", sig+"A"),
 		"truncated signature":      genuine.withHeader("x-signalwire-signature", sig[:len(sig)-2]),
 		"lower-cased signature":    genuine.withHeader("x-signalwire-signature", strings.ToLower(sig)),
-		"another key":              genuine.withHeader("x-signalwire-signature", webhook.SignForm("PSK_attacker", publicBaseURL+webhookRoute, form)),
-		"signed for another host":  genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, "https://attacker.example"+webhookRoute, form)),
-		"signed for another path":  genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, publicBaseURL+"/other", form)),
-		"signed over the URL only": genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, publicBaseURL+webhookRoute, nil)),
+		"another key":              genuine.withHeader("x-signalwire-signature", signing.Form("PSK_attacker", publicBaseURL+webhookRoute, form)),
+		"signed for another host":  genuine.withHeader("x-signalwire-signature", signing.Form(sandbox.SigningKey, "https://attacker.example"+webhookRoute, form)),
+		"signed for another path":  genuine.withHeader("x-signalwire-signature", signing.Form(sandbox.SigningKey, publicBaseURL+"/other", form)),
+		"signed over the URL only": genuine.withHeader("x-signalwire-signature", signing.Form(sandbox.SigningKey, publicBaseURL+webhookRoute, nil)),
 		"replay, CallSid changed":  modified(func(v url.Values) { v.Set("CallSid", sandbox.CallBob) }),
 		"replay, Muted flipped":    modified(func(v url.Values) { v.Set("Muted", "true") }),
 		"replay, param added":      modified(func(v url.Values) { v.Set("Extra", "1") }),
@@ -99,7 +100,7 @@ func TestForgedWebhooksAreRejected(t *testing.T) {
 		rejected(t, f, r, http.StatusForbidden, "invalid-signature", name)
 	}
 	// A value appended to a signed parameter verifies under the "first
-	// value only" ordering (see webhook.FormOrderings), but only what was
+	// value only" ordering (see webhook.Verified), but only what was
 	// signed goes on: it is the genuine event again, under its id.
 	repeated := modified(func(v url.Values) { v.Add("StatusCallbackEvent", "participant-leave") })
 	if again := accepted(t, f, repeated, "replay, value repeated"); again != id {
