@@ -2,187 +2,44 @@ package function
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
-	"fmt"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/smithy-go/logging"
 )
 
-// awsConfig builds the AWS SDK configuration from the environment Lambda
-// gives the function, instead of config.LoadDefaultConfig, which links the
-// STS, SSO, SSO OIDC and sign-in clients (about 440 KB of the bootstrap) for
-// credential providers a Lambda function never uses.
-//
-// Read as LoadDefaultConfig reads them: AWS_REGION (else
-// AWS_DEFAULT_REGION); AWS_ACCESS_KEY_ID (or AWS_ACCESS_KEY),
-// AWS_SECRET_ACCESS_KEY (or AWS_SECRET_KEY), AWS_SESSION_TOKEN and
-// AWS_ACCOUNT_ID, the execution role's credentials; AWS_ENDPOINT_URL,
-// AWS_ENDPOINT_URL_<SERVICE> and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS;
-// AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT; AWS_MAX_ATTEMPTS and
-// AWS_RETRY_MODE; AWS_DEFAULTS_MODE (with AWS_EXECUTION_ENV);
-// AWS_SDK_UA_APP_ID; AWS_CA_BUNDLE; AWS_DISABLE_CLOCK_SKEW_CORRECTION;
-// AWS_AUTH_SCHEME_PREFERENCE. net/http reads HTTPS_PROXY and NO_PROXY.
-//
-// Not read, because they cannot apply on Lambda: the shared config and
-// credentials files and their profiles (AWS_PROFILE, AWS_DEFAULT_PROFILE,
-// AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE: SSO, assumed roles,
-// credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE,
-// AWS_ROLE_ARN, AWS_ROLE_SESSION_NAME: EKS), container credentials
-// (AWS_CONTAINER_CREDENTIALS_*: ECS), instance metadata (AWS_EC2_METADATA_*:
-// EC2), and settings of services the function does not call (AWS_S3_*,
-// AWS_ACCOUNT_ID_ENDPOINT_MODE, AWS_ENABLE_ENDPOINT_DISCOVERY,
-// AWS_DISABLE_REQUEST_COMPRESSION, AWS_REQUEST_MIN_COMPRESSION_SIZE_BYTES,
-// AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION).
-func awsConfig(getenv func(string) string) (aws.Config, error) {
-	env := func(keys ...string) string {
-		for _, k := range keys {
-			if v := getenv(k); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	src := endpointSources{getenv: getenv}
+// awsConfig builds the AWS SDK configuration from what Lambda sets (region,
+// the execution role's static credentials) and AWS_ENDPOINT_URL[_<SERVICE>]
+// (local runs), instead of config.LoadDefaultConfig, which links the STS,
+// SSO, SSO OIDC and sign-in clients (about 440 KB of the bootstrap) for
+// credential providers a Lambda function never uses. client carries every
+// AWS call.
+func awsConfig(getenv func(string) string, client *http.Client) aws.Config {
 	cfg := aws.Config{
-		Region:               env("AWS_REGION", "AWS_DEFAULT_REGION"),
-		AppID:                getenv("AWS_SDK_UA_APP_ID"),
-		Logger:               logging.NewStandardLogger(os.Stderr),
-		ConfigSources:        []any{&src},
-		AuthSchemePreference: schemeList(getenv("AWS_AUTH_SCHEME_PREFERENCE")),
-		DefaultsMode:         aws.DefaultsModeLegacy,
+		Region:        getenv("AWS_REGION"),
+		HTTPClient:    client,
+		ConfigSources: []any{endpoints(getenv)},
+		DefaultsMode:  aws.DefaultsModeLegacy,
 	}
-	cfg.RuntimeEnvironment = aws.RuntimeEnvironment{EnvironmentIdentifier: aws.ExecutionEnvironmentID(getenv("AWS_EXECUTION_ENV")), Region: cfg.Region}
-	if id, key := env("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"), env("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"); id != "" && key != "" {
-		p := credentials.NewStaticCredentialsProvider(id, key, getenv("AWS_SESSION_TOKEN"))
-		p.Value.AccountID = getenv("AWS_ACCOUNT_ID")
-		cfg.Credentials = p
+	if cfg.Region == "" {
+		cfg.Region = getenv("AWS_DEFAULT_REGION")
 	}
-	if err := readSettings(getenv, &cfg, &src); err != nil {
-		return aws.Config{}, fmt.Errorf("AWS SDK settings: %w", err)
+	if id, key := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && key != "" {
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(id, key, getenv("AWS_SESSION_TOKEN"))
 	}
-	return cfg, nil
-}
-
-// readSettings reads into cfg and src the settings that can be malformed;
-// the error names each malformed one.
-func readSettings(getenv func(string) string, cfg *aws.Config, src *endpointSources) error {
-	var errs []error
-	flag := func(name string, set func(bool)) {
-		switch v := getenv(name); {
-		case strings.EqualFold(v, "true"):
-			set(true)
-		case strings.EqualFold(v, "false"):
-			set(false)
-		case v != "":
-			errs = append(errs, fmt.Errorf("%s is %q: want true or false", name, v))
-		}
-	}
-	flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", func(b bool) { src.ignore, src.ignoreSet = b, true })
-	flag("AWS_USE_FIPS_ENDPOINT", func(b bool) { src.fips = state(b, aws.FIPSEndpointStateEnabled, aws.FIPSEndpointStateDisabled) })
-	flag("AWS_USE_DUALSTACK_ENDPOINT", func(b bool) {
-		src.dualStack = state(b, aws.DualStackEndpointStateEnabled, aws.DualStackEndpointStateDisabled)
-	})
-	flag("AWS_DISABLE_CLOCK_SKEW_CORRECTION", func(b bool) { cfg.DisableClockSkewCorrection = b })
-	if v := getenv("AWS_ENDPOINT_URL"); v != "" && !src.ignore {
+	if v := getenv("AWS_ENDPOINT_URL"); v != "" {
 		cfg.BaseEndpoint = aws.String(v)
 	}
-	if v := getenv("AWS_MAX_ATTEMPTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			errs = append(errs, fmt.Errorf("AWS_MAX_ATTEMPTS is %q: want a positive integer", v))
-		}
-		cfg.RetryMaxAttempts = n
-	}
-	if v := getenv("AWS_RETRY_MODE"); v != "" {
-		m, err := aws.ParseRetryMode(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("AWS_RETRY_MODE: %w", err))
-		}
-		cfg.RetryMode = m
-	}
-	if v := getenv("AWS_DEFAULTS_MODE"); v != "" && !cfg.DefaultsMode.SetFromString(v) {
-		errs = append(errs, fmt.Errorf("AWS_DEFAULTS_MODE is %q: want auto, cross-region, in-region, legacy, mobile or standard", v))
-	}
-	if path := getenv("AWS_CA_BUNDLE"); path != "" {
-		if client, err := caBundleClient(path); err != nil {
-			errs = append(errs, err)
-		} else {
-			cfg.HTTPClient = client
-		}
-	}
-	return errors.Join(errs...)
+	return cfg
 }
 
-func state[S any](b bool, on, off S) S {
-	if b {
-		return on
-	}
-	return off
-}
+// endpoints answers the SDK clients' AWS_ENDPOINT_URL_<SERVICE> lookups
+// (aws.Config.ConfigSources): the SDK id in upper case, spaces as
+// underscores (AWS_ENDPOINT_URL_SECRETS_MANAGER).
+type endpoints func(string) string
 
-// schemeList splits AWS_AUTH_SCHEME_PREFERENCE ("sigv4a, sigv4").
-func schemeList(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.Trim(s, " \t"); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// caBundleClient is the SDK's HTTP client trusting only the certificates
-// of the PEM file at path, as LoadDefaultConfig builds it for AWS_CA_BUNDLE.
-func caBundleClient(path string) (*awshttp.BuildableClient, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("AWS_CA_BUNDLE: no PEM certificate in the file")
-	}
-	return awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		if tr.TLSClientConfig == nil {
-			tr.TLSClientConfig = &tls.Config{}
-		}
-		tr.TLSClientConfig.RootCAs = pool
-	}), nil
-}
-
-// endpointSources answers the SDK clients' questions about endpoints
-// (aws.Config.ConfigSources), as LoadDefaultConfig's environment source does.
-type endpointSources struct {
-	getenv            func(string) string
-	ignore, ignoreSet bool
-	fips              aws.FIPSEndpointState
-	dualStack         aws.DualStackEndpointState
-}
-
-func (s *endpointSources) GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error) {
-	return s.ignore, s.ignoreSet, nil
-}
-
-// GetServiceBaseEndpoint reads AWS_ENDPOINT_URL_<SERVICE>, the SDK id in
-// upper case with spaces as underscores (AWS_ENDPOINT_URL_SECRETS_MANAGER).
-func (s *endpointSources) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
-	v := s.getenv("AWS_ENDPOINT_URL_" + strings.ReplaceAll(strings.ToUpper(sdkID), " ", "_"))
+func (getenv endpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	v := getenv("AWS_ENDPOINT_URL_" + strings.ReplaceAll(strings.ToUpper(sdkID), " ", "_"))
 	return v, v != "", nil
-}
-
-func (s *endpointSources) GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error) {
-	return s.fips, s.fips != aws.FIPSEndpointStateUnset, nil
-}
-
-func (s *endpointSources) GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error) {
-	return s.dualStack, s.dualStack != aws.DualStackEndpointStateUnset, nil
 }

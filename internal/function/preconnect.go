@@ -6,52 +6,17 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// preconnectingAWS makes the SDK's HTTP client (shared by every service
-// client built from cfg) open its TLS connections through a
-// signalwire.Dialer with the SDK's own TLS settings, and returns the
-// function that opens one early; nil, leaving cfg as is, when the client is
-// not the SDK's buildable one or a proxy is configured.
-func preconnectingAWS(cfg *aws.Config) func(addr string) {
-	if signalwire.ProxyConfigured() {
-		return nil
-	}
-	if cfg.HTTPClient == nil { // what each service client would build itself
-		cfg.HTTPClient = awshttp.NewBuildableClient()
-	}
-	bc, ok := cfg.HTTPClient.(*awshttp.BuildableClient)
-	if !ok {
-		return nil
-	}
-	var d *signalwire.Dialer
-	cfg.HTTPClient = bc.WithTransportOptions(func(tr *http.Transport) {
-		conf := &tls.Config{MinVersion: tls.VersionTLS12}
-		if tr.TLSClientConfig != nil {
-			conf = tr.TLSClientConfig.Clone() // AWS_CA_BUNDLE's roots, the SDK's curves
-		}
-		conf.NextProtos = []string{"http/1.1"}
-		if tr.ForceAttemptHTTP2 {
-			conf.NextProtos = []string{"h2", "http/1.1"}
-		}
-		d = signalwire.NewDialer(conf)
-		tr.DialTLSContext = d.DialTLSContext
-	})
-	if d == nil {
-		return nil
-	}
-	return d.Preconnect
-}
-
-// preconnectingHTTP returns a clone of http.DefaultTransport whose TLS
-// connections come from a signalwire.Dialer, and the function that opens
-// one early (a plain clone and nil when a proxy is configured).
+// preconnectingHTTP returns the HTTP client of the AWS calls and the HTTPS
+// destination: a clone of http.DefaultTransport whose TLS connections come
+// from a signalwire.Dialer, and the function that opens one early (a plain
+// clone and nil when a proxy is configured).
 func preconnectingHTTP() (*http.Client, func(addr string)) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 10 // as the AWS SDK's own client
 	if signalwire.ProxyConfigured() {
 		return &http.Client{Transport: tr}, nil
 	}
@@ -60,29 +25,16 @@ func preconnectingHTTP() (*http.Client, func(addr string)) {
 	return &http.Client{Transport: tr}, d.Preconnect
 }
 
-// warm appends to list a warm-up opening a connection to addr through
-// open, when both are known.
-func warm(list []func(), open func(addr string), addr string) []func() {
-	if open == nil || addr == "" {
-		return list
-	}
-	return append(list, func() { open(addr) })
-}
-
-// endpointAddr resolves the host:port a client sends to, as the SDK will
-// (its endpoint resolver r with the client's region and base endpoint, e.g.
+// endpointAddr resolves the host:port an SDK client sends to, as the SDK
+// will (its resolver r with the client's region and base endpoint, e.g.
 // AWS_ENDPOINT_URL_SQS); "" when unknown or not HTTPS.
 func endpointAddr[P any](ctx context.Context, r interface {
 	ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error)
 }, params P) string {
-	if r == nil {
-		return ""
+	if ep, err := r.ResolveEndpoint(ctx, params); err == nil {
+		return httpsAddr(ep.URI)
 	}
-	ep, err := r.ResolveEndpoint(ctx, params)
-	if err != nil {
-		return ""
-	}
-	return httpsAddr(ep.URI)
+	return ""
 }
 
 // httpsAddr is an https URL's host:port, "" for any other scheme.
@@ -91,13 +43,4 @@ func httpsAddr(u url.URL) string {
 		return ""
 	}
 	return signalwire.HostPort(u.Host)
-}
-
-// urlAddr is httpsAddr of a URL string.
-func urlAddr(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return httpsAddr(*u)
 }

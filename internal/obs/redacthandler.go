@@ -6,17 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"time"
 )
 
-// Handler wraps h so that every value in a record — the message, string
-// attributes, errors and other values formatted as text, maps, structs and
-// slices as the JSON h would write, inside groups too — is redacted by set
-// before h sees it.
-func Redacting(h slog.Handler, set *Secrets) slog.Handler {
-	return redactHandler{next: h, set: set}
-}
+// Handler wraps h so that every value of a record (the message, strings,
+// errors, Stringers, bytes, groups, and maps, structs and slices as the
+// JSON h would write) is redacted before h sees it.
+func (s *Secrets) Handler(h slog.Handler) slog.Handler { return redactHandler{next: h, set: s} }
 
 type redactHandler struct {
 	next slog.Handler
@@ -49,11 +44,9 @@ func (h redactHandler) WithGroup(name string) slog.Handler {
 	return redactHandler{next: h.next.WithGroup(name), set: h.set}
 }
 
-// attr redacts one attribute's value, whatever its kind: strings, errors,
-// Stringers and byte slices as text; groups (and LogValuers, resolved) attr
-// by attr; any other value (maps, structs, slices, pointers) as the JSON the
-// JSON redactHandler would write for it; numbers, durations and times only when a
-// secret form could appear in their text (a set with a numeric form).
+// attr redacts one attribute, whatever its kind (LogValuers resolved);
+// numbers, durations and times only when a secret form could appear in
+// their text.
 func (h redactHandler) attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
@@ -79,20 +72,20 @@ func (h redactHandler) attr(a slog.Attr) slog.Attr {
 			return h.encoded(a.Key, x)
 		}
 	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindDuration, slog.KindTime:
-		if h.set.numeric.Load() {
-			if s := numberText(v); h.set.String(s) != s {
-				return slog.String(a.Key, h.set.String(s))
-			}
+		if !h.set.numeric.Load() {
+			break
+		}
+		if b, err := json.Marshal(v.Any()); err == nil && h.set.String(string(b)) != string(b) {
+			return slog.String(a.Key, h.set.String(string(b)))
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }
 
-// encoded redacts a value the JSON redactHandler would serialize itself: it is
-// encoded here as the redactHandler would (encoding/json, no HTML escaping: the
-// set holds the JSON-escaped forms too), redacted, and passed on as that
-// JSON (json.RawMessage), or as a string when redaction broke the JSON
-// (a form matching inside an escape sequence) or the value does not encode.
+// encoded redacts a value the JSON handler would serialize itself: encoded
+// here as it would be (no HTML escaping), redacted, and passed on as JSON,
+// or as a string when redaction broke the JSON (a form inside an escape
+// sequence) or the value does not encode.
 func (h redactHandler) encoded(key string, x any) slog.Attr {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -102,31 +95,8 @@ func (h redactHandler) encoded(key string, x any) slog.Attr {
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	red := h.set.String(string(b))
-	if len(red) == len(b) && red == string(b) {
-		return slog.Any(key, json.RawMessage(b))
-	}
-	if !json.Valid([]byte(red)) {
+	if red != string(b) && !json.Valid([]byte(red)) {
 		return slog.String(key, red)
 	}
 	return slog.Any(key, json.RawMessage(red))
-}
-
-// numberText is v as the JSON redactHandler writes it (a time in RFC 3339 with
-// nanoseconds, whose digits include those of the redactHandler's milliseconds).
-func numberText(v slog.Value) string {
-	switch v.Kind() {
-	case slog.KindInt64:
-		return strconv.FormatInt(v.Int64(), 10)
-	case slog.KindUint64:
-		return strconv.FormatUint(v.Uint64(), 10)
-	case slog.KindDuration:
-		return strconv.FormatInt(int64(v.Duration()), 10)
-	case slog.KindTime:
-		return v.Time().Format(time.RFC3339Nano)
-	case slog.KindFloat64:
-		if b, err := json.Marshal(v.Float64()); err == nil {
-			return string(b)
-		}
-	}
-	return v.String()
 }
