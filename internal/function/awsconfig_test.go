@@ -2,9 +2,9 @@ package function
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
-	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
