@@ -37,15 +37,11 @@ type options struct {
 
 // WithSignalWireHTTPClient replaces the HTTP client used for SignalWire
 // (tests and benchmarks that trust a local sandbox's certificate).
-func WithSignalWireHTTPClient(c *http.Client) option {
-	return func(o *options) { o.signalwireHTTP = c }
-}
+func WithSignalWireHTTPClient(c *http.Client) option { return func(o *options) { o.signalwireHTTP = c } }
 
 // withSignalWireRootCAs makes the function's own SignalWire client (and so
 // the connection opened at init) trust pool instead of the system roots.
-func withSignalWireRootCAs(pool *x509.CertPool) option {
-	return func(o *options) { o.signalwireCAs = pool }
-}
+func withSignalWireRootCAs(pool *x509.CertPool) option { return func(o *options) { o.signalwireCAs = pool } }
 
 // WithForwardHTTPClient replaces the HTTP client of the HTTPS destination.
 func WithForwardHTTPClient(c *http.Client) option { return func(o *options) { o.forwardHTTP = c } }
@@ -113,22 +109,23 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	return router, nil
 }
 
-// forwardSecrets hands the HTTPS destination its secrets from the
-// credentials (forward.SecretSource over app.CredentialSource).
+// forwardSecrets is the HTTPS destination's forward.SecretSource over the
+// credentials.
 type forwardSecrets struct{ creds app.CredentialSource }
 
 func (f forwardSecrets) Secrets(ctx context.Context) (forward.Secrets, error) {
-	c, v, err := f.creds.Get(ctx)
-	return forward.Secrets{Current: c.ForwardSigningSecret, Previous: c.PreviousForwardSigningSecret, Version: v}, err
+	return forwardOf(f.creds.Get(ctx))
 }
 
 func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forward.Secrets, error) {
-	c, v, err := f.creds.Refresh(ctx, stale)
+	return forwardOf(f.creds.Refresh(ctx, stale))
+}
+
+func forwardOf(c credentials.Credentials, v uint64, err error) (forward.Secrets, error) {
 	return forward.Secrets{Current: c.ForwardSigningSecret, Previous: c.PreviousForwardSigningSecret, Version: v}, err
 }
 
-// destinations is what New has built that the webhook destinations and
-// queues use.
+// destinations is what the webhook destinations and queues are built from.
 type destinations struct {
 	cfg         config.Config
 	aws         aws.Config

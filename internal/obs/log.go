@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"unicode/utf8"
 )
 
 // Invocation is what every log line of one invocation carries, filled as
@@ -60,33 +61,24 @@ func (i *Invocation) Record(messageID string) *Invocation {
 }
 
 // SetTrigger records the trigger's name.
-func (i *Invocation) SetTrigger(name string) {
-	if i == nil {
-		return
-	}
-	i.mu.Lock()
-	i.Trigger = name
-	i.mu.Unlock()
-}
+func (i *Invocation) SetTrigger(name string) { i.update(func() { i.Trigger = name }) }
 
 // SetSIDs records the SIDs the invocation is about.
 func (i *Invocation) SetSIDs(account, conference, call string) {
-	if i == nil {
-		return
-	}
-	i.mu.Lock()
-	i.AccountSID, i.ConferenceSID, i.CallSID = account, conference, call
-	i.mu.Unlock()
+	i.update(func() { i.AccountSID, i.ConferenceSID, i.CallSID = account, conference, call })
 }
 
 // SetUpstream records the outcome of a SignalWire call.
 func (i *Invocation) SetUpstream(status int, latencyMs float64) {
-	if i == nil {
-		return
+	i.update(func() { i.UpstreamStatus, i.UpstreamLatencyMs, i.upstreamCalled = status, latencyMs, true })
+}
+
+func (i *Invocation) update(f func()) {
+	if i != nil {
+		i.mu.Lock()
+		f()
+		i.mu.Unlock()
 	}
-	i.mu.Lock()
-	i.UpstreamStatus, i.UpstreamLatencyMs, i.upstreamCalled = status, latencyMs, true
-	i.mu.Unlock()
 }
 
 func (i *Invocation) attrs() []slog.Attr {
@@ -142,4 +134,38 @@ func (h invocationHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h invocationHandler) WithGroup(name string) slog.Handler {
 	return invocationHandler{h.Handler.WithGroup(name)}
+}
+
+type traceIDKey struct{}
+
+// WithTraceID returns ctx carrying traceID as the X-Ray trace header the
+// invocation propagates downstream (the HTTPS destination's
+// X-Amzn-Trace-Id, a parked webhook): a retried webhook sets the trace of
+// the invocation that accepted it.
+func WithTraceID(ctx context.Context, traceID string) context.Context {
+	return context.WithValue(ctx, traceIDKey{}, traceID)
+}
+
+// TraceID returns the trace header set by WithTraceID, else the one
+// aws-lambda-go stored for the invocation (under its plain string key
+// "x-amzn-trace-id"), else "".
+func TraceID(ctx context.Context) string {
+	if v, ok := ctx.Value(traceIDKey{}).(string); ok {
+		return v
+	}
+	//lint:ignore SA1029 aws-lambda-go's own string key
+	v, _ := ctx.Value("x-amzn-trace-id").(string)
+	return v
+}
+
+// Truncate cuts s to at most n bytes, on a rune boundary, so that a value
+// quoted in a log line, an error or a message attribute stays bounded.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
