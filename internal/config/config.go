@@ -90,9 +90,9 @@ var variables = []variable{
 	}},
 }
 
-// The patterns use + and a separate length check: bounded repetitions such
-// as {1,256} compile into large automata, which cost half a millisecond of
-// every cold start (make bench). They compile on first use.
+// The patterns use + and a length check: bounded repetitions ({1,256})
+// compile into large automata, half a millisecond of a cold start (make
+// bench). They compile on first use.
 var (
 	busName = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`^([A-Za-z0-9._\-/]+|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]+)$`)

@@ -79,16 +79,13 @@ type Options struct {
 	Redact *obs.Secrets
 }
 
-// Cache holds the parsed credentials for a TTL. Concurrent callers share
-// one fetch, on its own context, so a cancelled caller never fails the
-// others. Near expiry it refreshes in the background; when a refresh fails
-// it serves the cached set up to an hour past the TTL. Refresh replaces a
-// rejected set, at most once per RefreshInterval.
+// Cache holds the parsed credentials for a TTL (Get) and replaces a
+// rejected set (Refresh). Concurrent callers share one fetch, on its own
+// context, so a cancelled caller never fails the others.
 type Cache struct {
 	api      secretsAPI
 	secretID string
 	opts     Options
-	ahead    time.Duration
 
 	mu         sync.Mutex
 	cur        *entry
@@ -125,7 +122,7 @@ func New(api secretsAPI, secretID string, opts Options) *Cache {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Cache{api: api, secretID: secretID, opts: opts, ahead: min(opts.TTL/5, maxRefreshAhead)}
+	return &Cache{api: api, secretID: secretID, opts: opts}
 }
 
 // Prefetch starts fetching the secret and returns at once (init never
@@ -140,10 +137,9 @@ func (c *Cache) Prefetch() {
 // Get returns the credentials and their version (for Refresh). Within the
 // TTL the cached set comes at once; in its last fifth a background fetch
 // replaces it. Past the TTL the first caller waits up to maxStaleWait for a
-// fetch; if that fails or is slower, the cached set is served (counted) up
-// to maxStale past the TTL. With no usable set, callers wait for a fetch
-// and get its error, or for RefreshInterval after a failure that error at
-// once.
+// fetch, else is served the cached set (counted) up to maxStale past it.
+// With no usable set, callers get a fetch's error (for RefreshInterval
+// after a failure, at once).
 func (c *Cache) Get(ctx context.Context) (Credentials, uint64, error) {
 	cr, v, err := c.get(ctx)
 	if err != nil {
@@ -191,7 +187,7 @@ func (c *Cache) get(ctx context.Context) (Credentials, uint64, error) {
 func (c *Cache) cachedLocked(ctx context.Context, e *entry, now time.Time, age time.Duration) (Credentials, uint64, error) {
 	idle := c.liveInflightLocked(now) == nil && !now.Before(c.retryAt)
 	if age < c.opts.TTL {
-		if idle && age >= c.opts.TTL-c.ahead {
+		if idle && age >= c.opts.TTL-min(c.opts.TTL/5, maxRefreshAhead) {
 			c.startLocked(ctx) // refresh ahead: nobody waits for it
 		}
 		c.mu.Unlock()

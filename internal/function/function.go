@@ -37,11 +37,15 @@ type options struct {
 
 // WithSignalWireHTTPClient replaces the HTTP client used for SignalWire
 // (tests and benchmarks that trust a local sandbox's certificate).
-func WithSignalWireHTTPClient(c *http.Client) option { return func(o *options) { o.signalwireHTTP = c } }
+func WithSignalWireHTTPClient(c *http.Client) option {
+	return func(o *options) { o.signalwireHTTP = c }
+}
 
 // withSignalWireRootCAs makes the function's own SignalWire client (and so
 // the connection opened at init) trust pool instead of the system roots.
-func withSignalWireRootCAs(pool *x509.CertPool) option { return func(o *options) { o.signalwireCAs = pool } }
+func withSignalWireRootCAs(pool *x509.CertPool) option {
+	return func(o *options) { o.signalwireCAs = pool }
+}
 
 // WithForwardHTTPClient replaces the HTTP client of the HTTPS destination.
 func WithForwardHTTPClient(c *http.Client) option { return func(o *options) { o.forwardHTTP = c } }
