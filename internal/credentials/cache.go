@@ -55,13 +55,18 @@ const (
 )
 
 // ErrUnavailable is wrapped by every error about loading the credentials
-// (503 credentials-unavailable); the kinds below wrap it.
-var ErrUnavailable = errors.New("credentials unavailable")
+// (503 credentials-unavailable), through the kinds below.
+var ErrUnavailable = errors.New("credentials secret unavailable")
 
-var (
-	errNotFound     = fmt.Errorf("%w: secret not found", ErrUnavailable)
-	errAccessDenied = fmt.Errorf("%w: access to the secret denied", ErrUnavailable)
-	errMalformed    = fmt.Errorf("%w: secret malformed", ErrUnavailable)
+type kind string
+
+func (k kind) Error() string { return string(k) }
+func (kind) Unwrap() error   { return ErrUnavailable }
+
+const (
+	errNotFound     kind = "credentials secret not found"
+	errAccessDenied kind = "access to the credentials secret denied"
+	errMalformed    kind = "credentials secret is malformed"
 )
 
 // Options configure a Cache.
@@ -376,7 +381,7 @@ func (c *Cache) fetch(ctx context.Context) (Credentials, error) {
 // classify wraps an SDK error (never holding the secret's value) in the
 // error kind it is.
 func (c *Cache) classify(err error) error {
-	kind := ErrUnavailable
+	var kind error = ErrUnavailable
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		switch api.ErrorCode() {
