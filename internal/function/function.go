@@ -5,6 +5,7 @@
 package function
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -75,12 +76,8 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if cfg.SpaceHost != "" {
 		sw.Preconnect(cfg.SpaceHost)
 	}
-	d := destinations{cfg: cfg, userAgent: userAgent, forwardHTTP: o.forwardHTTP}
-	var client *http.Client
-	client, d.warm = preconnectingHTTP()
-	if d.forwardHTTP == nil {
-		d.forwardHTTP = client
-	}
+	client, warm := preconnectingHTTP()
+	d := destinations{cfg: cfg, userAgent: userAgent, warm: warm, forwardHTTP: cmp.Or(o.forwardHTTP, client)}
 	d.aws = awsConfig(os.Getenv, client)
 	d.creds = credentials.New(secretsmanager.NewFromConfig(d.aws), cfg.SecretID, credentials.Options{
 		TTL: cfg.CredentialsTTL, ForwardSigningSecret: cfg.ForwardHTTPSURL != "", SpaceHost: cfg.SpaceHost, Log: log, Redact: secrets,
@@ -118,14 +115,12 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 type forwardSecrets struct{ creds app.CredentialSource }
 
 func (f forwardSecrets) Secrets(ctx context.Context) (forward.Secrets, error) {
-	return forwardOf(f.creds.Get(ctx))
+	c, v, err := f.creds.Get(ctx)
+	return forward.Secrets{Current: c.ForwardSigningSecret, Previous: c.PreviousForwardSigningSecret, Version: v}, err
 }
 
 func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forward.Secrets, error) {
-	return forwardOf(f.creds.Refresh(ctx, stale))
-}
-
-func forwardOf(c credentials.Credentials, v uint64, err error) (forward.Secrets, error) {
+	c, v, err := f.creds.Refresh(ctx, stale)
 	return forward.Secrets{Current: c.ForwardSigningSecret, Previous: c.PreviousForwardSigningSecret, Version: v}, err
 }
 
@@ -158,27 +153,31 @@ func (d destinations) webhookOptions(ctx context.Context, warmHTTPS bool) (app.W
 			add(httpsAddr(*u))
 		}
 	}
+	addAWS := func(name string, dest forward.Destination, err error, addr string) error {
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		opts.Destinations = append(opts.Destinations, dest)
+		add(addr)
+		return nil
+	}
 	// forward.Deliver retries destinations itself: their SDK clients make
 	// one attempt each; the queues keep the SDK's standard retries.
-	if d.cfg.ForwardEventBus != "" {
+	var errs []error
+	if bus := d.cfg.ForwardEventBus; bus != "" {
 		eb := eventbridge.NewFromConfig(d.aws, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
-		dest, err := forward.NewEventBridge(eb, d.cfg.ForwardEventBus)
-		if err != nil {
-			return opts, nil, fmt.Errorf("FORWARD_EVENT_BUS: %w", err)
-		}
-		opts.Destinations = append(opts.Destinations, dest)
+		dest, err := forward.NewEventBridge(eb, bus)
 		o := eb.Options()
-		add(endpointAddr(ctx, o.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}))
+		errs = append(errs, addAWS("FORWARD_EVENT_BUS", dest, err, endpointAddr(ctx, o.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint})))
 	}
-	if d.cfg.ForwardQueueURL != "" {
+	if queue := d.cfg.ForwardQueueURL; queue != "" {
 		q := sqs.NewFromConfig(d.aws, func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
-		dest, err := forward.NewSQS(q, d.cfg.ForwardQueueURL)
-		if err != nil {
-			return opts, nil, fmt.Errorf("FORWARD_SQS_QUEUE_URL: %w", err)
-		}
-		opts.Destinations = append(opts.Destinations, dest)
-		o := q.Options()
-		add(endpointAddr(ctx, o.EndpointResolverV2, sqs.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}))
+		dest, err := forward.NewSQS(q, queue)
+		errs = append(errs, addAWS("FORWARD_SQS_QUEUE_URL", dest, err, endpointAddr(ctx, q.Options().EndpointResolverV2,
+			sqs.EndpointParameters{Region: aws.String(q.Options().Region), Endpoint: q.Options().BaseEndpoint})))
+	}
+	if err := cmp.Or(errs...); err != nil { // the first
+		return opts, nil, err
 	}
 	for _, q := range []struct {
 		name, url string

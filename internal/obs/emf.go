@@ -95,8 +95,6 @@ func (m *Metrics) Flush(b *Batch) error {
 	return nil
 }
 
-type emfMetric struct{ Name, Unit string }
-
 type emfMeta struct {
 	Timestamp         int64
 	CloudWatchMetrics []emfDirective
@@ -105,7 +103,7 @@ type emfMeta struct {
 type emfDirective struct {
 	Namespace  string
 	Dimensions [][]string
-	Metrics    []emfMetric
+	Metrics    []map[string]string // Name, Unit
 }
 
 func (m *Metrics) write(g *group) error {
@@ -118,7 +116,7 @@ func (m *Metrics) write(g *group) error {
 	}
 	d := emfDirective{Namespace: m.namespace, Dimensions: [][]string{dims}}
 	for _, n := range slices.Sorted(maps.Keys(g.values)) {
-		d.Metrics = append(d.Metrics, emfMetric{Name: n, Unit: g.units[n]})
+		d.Metrics = append(d.Metrics, map[string]string{"Name": n, "Unit": g.units[n]})
 		if v := g.values[n]; len(v) == 1 {
 			line[n] = v[0]
 		} else {

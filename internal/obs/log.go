@@ -153,7 +153,6 @@ func TraceID(ctx context.Context) string {
 	if v, ok := ctx.Value(traceIDKey{}).(string); ok {
 		return v
 	}
-	//lint:ignore SA1029 aws-lambda-go's own string key
 	v, _ := ctx.Value("x-amzn-trace-id").(string)
 	return v
 }
