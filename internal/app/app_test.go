@@ -218,7 +218,7 @@ func TestErrorMapping(t *testing.T) {
 }
 
 func TestCredentialsFailureIs503WithoutInternals(t *testing.T) {
-	cr := &fakeCreds{err: fmt.Errorf("secret arn:aws:secretsmanager:us-east-1:1:secret:sw: %w", credentials.ErrAccessDenied)}
+	cr := &fakeCreds{err: fmt.Errorf("secret arn:aws:secretsmanager:us-east-1:1:secret:sw: access to the credentials secret denied: %w", credentials.ErrUnavailable)}
 	a, logs := newTestApp(&fakeUpstream{}, cr)
 	r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 	m := decodeProblem(t, r)

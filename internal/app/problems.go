@@ -108,8 +108,7 @@ func ProblemFor(err error) Problem {
 		p = newProblem(problemInvalidSID, http.StatusBadRequest, sidErr.Error()+"; SIDs are UUIDs such as 3f2b6a1e-5c4d-4e8f-9a0b-1c2d3e4f5a6b")
 		p.Field = sidErr.Field
 		return p
-	case errors.Is(err, credentials.ErrNotFound), errors.Is(err, credentials.ErrAccessDenied),
-		errors.Is(err, credentials.ErrMalformed), errors.Is(err, credentials.ErrUnavailable):
+	case errors.Is(err, credentials.ErrUnavailable):
 		return newProblem(problemCredentialsUnavailable, http.StatusServiceUnavailable, "the function could not load its SignalWire credentials; see its logs")
 	case errors.As(err, &apiErr):
 		return upstreamProblem(apiErr)

@@ -3,7 +3,6 @@
 package credentials
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,88 +14,51 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// The secret's JSON keys (docs/SECURITY.md documents them).
+// The secret's JSON keys (docs/SECURITY.md).
 const (
-	keyProjectID            = "project_id"
-	keyAPIToken             = "api_token"
-	keySpaceHost            = "space_host"
-	keySigningKey           = "signing_key"
-	keyForwardSigningSecret = "forward_signing_secret"
-	// keyPreviousSigningKey is the signing key before a rotation, accepted
-	// too while SignalWire may still sign with it.
-	keyPreviousSigningKey = "previous_signing_key"
-	// keyPreviousForwardSigningSecret is the forward secret before a
-	// rotation; while it is set, deliveries carry a signature made with it
-	// next to the current one.
+	keyProjectID                    = "project_id"
+	keyAPIToken                     = "api_token"
+	keySpaceHost                    = "space_host"
+	keySigningKey                   = "signing_key"
+	keyForwardSigningSecret         = "forward_signing_secret"
+	keyPreviousSigningKey           = "previous_signing_key"
 	keyPreviousForwardSigningSecret = "previous_forward_signing_secret"
 )
 
-// allKeys lists every key parse reads, in the order they are checked.
 var allKeys = []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
 
 // secretKeys are the keys whose values are secrets.
 var secretKeys = []string{keyAPIToken, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
 
-// minSecretLength is the fewest bytes an api_token, signing_key,
-// previous_signing_key, forward_signing_secret or
-// previous_forward_signing_secret may have: parse refuses a shorter one,
-// naming the key. What SignalWire issues is far longer (API tokens are "PT"
-// and hex digits, 50 characters; signing keys "PSK_" and a random string),
-// and so is a Standard Webhooks secret (whsec_ and base64 of at least 24
-// bytes: 38). A shorter value is a truncated paste or a placeholder, and one
-// under 6 bytes is one the log redactor leaves alone, so it could leak.
+// minSecretLength is the fewest bytes a secret value may have. SignalWire's
+// are far longer (API tokens "PT" and 48 hex digits; signing keys "PSK_"
+// and a random string), and so is a Standard Webhooks secret (38); a
+// shorter one is a truncated paste or a placeholder, and one under 6 bytes
+// is one the log redactor leaves alone, so it could leak.
 const minSecretLength = 16
 
-// Credentials are the values held in the secret. Its String and GoString
-// methods redact every value, so a stray %v never prints one.
+// Credentials are the values held in the secret; the Previous ones are
+// optional, the values before a rotation (docs/SECURITY.md). String and
+// GoString redact every value, so a stray %v never prints one.
 type Credentials struct {
-	ProjectID            string
-	APIToken             string
-	SpaceHost            string
-	SigningKey           string
-	ForwardSigningSecret string
-	// PreviousSigningKey and PreviousForwardSigningSecret are optional: the
-	// values before a rotation (see the rotation procedures in docs/SECURITY.md).
-	PreviousSigningKey           string
-	PreviousForwardSigningSecret string
+	ProjectID, APIToken, SpaceHost, SigningKey, ForwardSigningSecret string
+	PreviousSigningKey, PreviousForwardSigningSecret                 string
 }
 
 // SigningKeys returns the webhook signing keys to try, current first.
-func (c Credentials) SigningKeys() []string { return pair(c.SigningKey, c.PreviousSigningKey) }
-
-// ForwardSigningSecrets returns the Standard Webhooks secrets to sign
-// deliveries with, current first.
-func (c Credentials) ForwardSigningSecrets() []string {
-	return pair(c.ForwardSigningSecret, c.PreviousForwardSigningSecret)
+func (c Credentials) SigningKeys() []string {
+	if c.PreviousSigningKey == "" || c.PreviousSigningKey == c.SigningKey {
+		return []string{c.SigningKey}
+	}
+	return []string{c.SigningKey, c.PreviousSigningKey}
 }
 
-// pair returns the non-empty values of a current and a previous secret,
-// the previous one only when it differs.
-func pair(current, previous string) []string {
-	out := make([]string, 0, 2)
-	if current != "" {
-		out = append(out, current)
-	}
-	if previous != "" && previous != current {
-		out = append(out, previous)
-	}
-	return out
-}
-
-// SecretValues returns every secret value of the set (not the project id
-// nor the space host, which are not secrets), and the key part of each
-// forward secret without its "whsec_" prefix, for redaction.
-func (c Credentials) SecretValues() []string {
-	out := []string{c.APIToken}
-	for _, v := range []string{c.SigningKey, c.PreviousSigningKey, c.ForwardSigningSecret, c.PreviousForwardSigningSecret} {
-		if v != "" {
-			out = append(out, v)
-		}
-	}
-	for _, v := range []string{c.ForwardSigningSecret, c.PreviousForwardSigningSecret} {
-		if k := strings.TrimPrefix(v, forward.SigningSecretPrefix); k != v && k != "" {
-			out = append(out, k)
-		}
+// secretValues is every secret value of the set (not the project id nor
+// the space host), and each forward secret's key without "whsec_".
+func (c Credentials) secretValues() []string {
+	out := []string{c.APIToken, c.SigningKey, c.PreviousSigningKey, c.ForwardSigningSecret, c.PreviousForwardSigningSecret}
+	for _, v := range out[3:] {
+		out = append(out, strings.TrimPrefix(v, forward.SigningSecretPrefix))
 	}
 	return out
 }
@@ -107,9 +69,6 @@ func (c Credentials) String() string { return "credentials{redacted}" }
 // GoString redacts the credentials.
 func (c Credentials) GoString() string { return c.String() }
 
-// ErrMalformed is wrapped by every error about the secret's content.
-var ErrMalformed = errors.New("credentials secret is malformed")
-
 // parse decodes and validates the secret's JSON; needForward requires
 // forward_signing_secret (an HTTPS destination is configured). Errors name
 // the offending keys but never include a value.
@@ -118,13 +77,13 @@ func parse(secret []byte, needForward bool) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
-	host, err := normalizeSpaceHost(values[keySpaceHost])
+	host, err := ParseSpaceHost(values[keySpaceHost])
 	if err != nil {
-		return Credentials{}, fmt.Errorf("%w: %s %v", ErrMalformed, keySpaceHost, err)
+		return Credentials{}, fmt.Errorf("%w: %s %v", errMalformed, keySpaceHost, err)
 	}
 	for _, k := range secretKeys {
 		if v := values[k]; v != "" && len(v) < minSecretLength {
-			return Credentials{}, fmt.Errorf("%w: %s is shorter than %d characters", ErrMalformed, k, minSecretLength)
+			return Credentials{}, fmt.Errorf("%w: %s is shorter than %d characters", errMalformed, k, minSecretLength)
 		}
 	}
 	if needForward {
@@ -133,7 +92,7 @@ func parse(secret []byte, needForward bool) (Credentials, error) {
 		for _, k := range []string{keyForwardSigningSecret, keyPreviousForwardSigningSecret} {
 			if v := values[k]; v != "" {
 				if err := forward.ValidateSigningSecret(v); err != nil {
-					return Credentials{}, fmt.Errorf("%w: %s: %w", ErrMalformed, k, err)
+					return Credentials{}, fmt.Errorf("%w: %s: %w", errMalformed, k, err)
 				}
 			}
 		}
@@ -150,38 +109,32 @@ func parse(secret []byte, needForward bool) (Credentials, error) {
 }
 
 // stringValues decodes the secret's JSON object into its known keys'
-// trimmed string values, and checks that the required ones are there.
+// trimmed string values (null is absent), and checks that the required
+// ones are there.
 func stringValues(secret []byte, needForward bool) (map[string]string, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(secret, &raw); err != nil {
-		// encoding/json's messages can quote a character of the input: report
-		// only where it went wrong.
+	var raw map[string]any
+	if err := json.Unmarshal(secret, &raw); err != nil || raw == nil {
+		// encoding/json's messages can quote the input: say only where.
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return nil, fmt.Errorf("%w: not valid JSON (syntax error at byte %d)", ErrMalformed, syn.Offset)
+			return nil, fmt.Errorf("%w: not valid JSON (syntax error at byte %d)", errMalformed, syn.Offset)
 		}
-		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
-	}
-	if raw == nil {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
-	}
-	required := []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey}
-	if needForward {
-		required = append(required, keyForwardSigningSecret)
+		return nil, fmt.Errorf("%w: not a JSON object", errMalformed)
 	}
 	values := map[string]string{}
 	var missing, wrongType []string
 	for _, k := range allKeys {
-		v, ok := raw[k]
-		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-			continue
-		}
-		var s string
-		if json.Unmarshal(v, &s) != nil {
+		switch v := raw[k].(type) {
+		case nil:
+		case string:
+			values[k] = strings.TrimSpace(v)
+		default:
 			wrongType = append(wrongType, k)
-			continue
 		}
-		values[k] = strings.TrimSpace(s)
+	}
+	required := []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey}
+	if needForward {
+		required = append(required, keyForwardSigningSecret)
 	}
 	for _, k := range required {
 		if values[k] == "" && !slices.Contains(wrongType, k) {
@@ -193,18 +146,18 @@ func stringValues(secret []byte, needForward bool) (map[string]string, error) {
 		problems = append(problems, "missing key(s) "+strings.Join(missing, ", "))
 	}
 	if len(wrongType) > 0 {
-		slices.Sort(wrongType)
 		problems = append(problems, "key(s) "+strings.Join(wrongType, ", ")+" must be strings")
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: %s", ErrMalformed, strings.Join(problems, "; "))
+		return nil, fmt.Errorf("%w: %s", errMalformed, strings.Join(problems, "; "))
 	}
 	return values, nil
 }
 
-// normalizeSpaceHost accepts "example.signalwire.com", "host:port" or an
-// https:// URL with no path, and returns the host[:port].
-func normalizeSpaceHost(s string) (string, error) {
+// ParseSpaceHost accepts a Space host ("example.signalwire.com",
+// "host:port" or an https:// URL with no path), as the secret's space_host
+// and SIGNALWIRE_SPACE_HOST, and returns the host[:port].
+func ParseSpaceHost(s string) (string, error) {
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
 	}
@@ -218,9 +171,7 @@ func normalizeSpaceHost(s string) (string, error) {
 	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return "", errors.New("must be a bare host name (no credentials, path or query)")
 	}
-	// The client accepts only ASCII host[:port] names with non-empty
-	// labels (no trailing dot, no IDN): refuse here what it would refuse on
-	// every request.
+	// Refuse here what the client would refuse on every request.
 	if err := signalwire.ValidateSpaceHost(u.Host); err != nil {
 		return "", err
 	}

@@ -106,14 +106,14 @@ func TestSpaceHostMismatchIsRefused(t *testing.T) {
 	m := newMeter()
 	var err error
 	m.invoke(func(ctx context.Context) { _, _, err = c.Get(ctx) })
-	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "is not SIGNALWIRE_SPACE_HOST") ||
+	if !errors.Is(err, errMalformed) || !strings.Contains(err.Error(), "is not SIGNALWIRE_SPACE_HOST") ||
 		!strings.Contains(err.Error(), "other.signalwire.com") || !strings.Contains(err.Error(), "example.signalwire.com") {
 		t.Fatalf("err = %v", err)
 	}
 	if m.sum(t, metricUnavailable) != 1 {
 		t.Fatalf("not counted: %s", m.out.String())
 	}
-	if _, _, err := c.Refresh(context.Background(), 1); !errors.Is(err, ErrMalformed) {
+	if _, _, err := c.Refresh(context.Background(), 1); !errors.Is(err, errMalformed) {
 		t.Fatalf("Refresh: err = %v", err)
 	}
 	ok := New(f, "sw", Options{TTL: time.Hour, SpaceHost: "Example.SignalWire.com:443"})

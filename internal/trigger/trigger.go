@@ -123,7 +123,7 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		inv.RequestID = lc.AwsRequestID
 	}
-	inv.TraceID = obs.TraceIDFromLambda(ctx)
+	inv.TraceID = obs.TraceID(ctx)
 	ctx = obs.WithTraceID(obs.WithInvocation(ctx, inv), inv.TraceID)
 	if inv.ColdStart {
 		inv.Metrics.Add(obs.MetricColdStart, obs.UnitCount, 1)

@@ -7,20 +7,56 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/aws/smithy-go/logging"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
+
+// preconnectingHTTP returns an HTTP client (a clone of
+// http.DefaultTransport trusting roots, nil: the system's) whose TLS
+// connections can be opened early, and the function that does it (nil when
+// a proxy is configured).
+func preconnectingHTTP(roots *x509.CertPool) (*http.Client, func(addr string)) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 10 // as the AWS SDK's own client
+	if roots != nil {
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	}
+	return &http.Client{Transport: tr}, signalwire.PreconnectingTransport(tr)
+}
+
+// endpointAddr resolves the host:port an SDK client sends to, as the SDK
+// will (its resolver r with the client's region and base endpoint, e.g.
+// AWS_ENDPOINT_URL_SQS); "" when unknown or not HTTPS.
+func endpointAddr[P any](ctx context.Context, r interface {
+	ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error)
+}, params P) string {
+	if ep, err := r.ResolveEndpoint(ctx, params); err == nil {
+		return httpsAddr(ep.URI)
+	}
+	return ""
+}
+
+// httpsAddr is an https URL's host:port, "" for any other scheme.
+func httpsAddr(u url.URL) string {
+	if u.Scheme != "https" || u.Host == "" {
+		return ""
+	}
+	return u.Host
+}
 
 // awsConfig builds the AWS SDK configuration from the environment Lambda
 // gives the function, instead of config.LoadDefaultConfig, which links the
 // STS, SSO, SSO OIDC and sign-in clients (about 440 KB of the bootstrap) for
-// credential providers a Lambda function never uses.
+// credential providers a Lambda function never uses. Every AWS call goes
+// through one preconnecting HTTP client; warm opens its connections early.
 //
 // Read as LoadDefaultConfig reads them: AWS_REGION (else
 // AWS_DEFAULT_REGION); AWS_ACCESS_KEY_ID (or AWS_ACCESS_KEY),
@@ -42,7 +78,7 @@ import (
 // AWS_ACCOUNT_ID_ENDPOINT_MODE, AWS_ENABLE_ENDPOINT_DISCOVERY,
 // AWS_DISABLE_REQUEST_COMPRESSION, AWS_REQUEST_MIN_COMPRESSION_SIZE_BYTES,
 // AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION).
-func awsConfig(getenv func(string) string) (aws.Config, error) {
+func awsConfig(getenv func(string) string) (cfg aws.Config, warm func(addr string), err error) {
 	env := func(keys ...string) string {
 		for _, k := range keys {
 			if v := getenv(k); v != "" {
@@ -52,7 +88,7 @@ func awsConfig(getenv func(string) string) (aws.Config, error) {
 		return ""
 	}
 	src := endpointSources{getenv: getenv}
-	cfg := aws.Config{
+	cfg = aws.Config{
 		Region:               env("AWS_REGION", "AWS_DEFAULT_REGION"),
 		AppID:                getenv("AWS_SDK_UA_APP_ID"),
 		Logger:               logging.NewStandardLogger(os.Stderr),
@@ -66,15 +102,17 @@ func awsConfig(getenv func(string) string) (aws.Config, error) {
 		p.Value.AccountID = getenv("AWS_ACCOUNT_ID")
 		cfg.Credentials = p
 	}
-	if err := readSettings(getenv, &cfg, &src); err != nil {
-		return aws.Config{}, fmt.Errorf("AWS SDK settings: %w", err)
+	roots, err := readSettings(getenv, &cfg, &src)
+	if err != nil {
+		return aws.Config{}, nil, fmt.Errorf("AWS SDK settings: %w", err)
 	}
-	return cfg, nil
+	cfg.HTTPClient, warm = preconnectingHTTP(roots)
+	return cfg, warm, nil
 }
 
-// readSettings reads into cfg and src the settings that can be malformed;
-// the error names each malformed one.
-func readSettings(getenv func(string) string, cfg *aws.Config, src *endpointSources) error {
+// readSettings reads into cfg and src the settings that can be malformed,
+// and returns AWS_CA_BUNDLE's roots; the error names each malformed one.
+func readSettings(getenv func(string) string, cfg *aws.Config, src *endpointSources) (*x509.CertPool, error) {
 	var errs []error
 	flag := func(name string, set func(bool)) {
 		switch v := getenv(name); {
@@ -112,14 +150,14 @@ func readSettings(getenv func(string) string, cfg *aws.Config, src *endpointSour
 	if v := getenv("AWS_DEFAULTS_MODE"); v != "" && !cfg.DefaultsMode.SetFromString(v) {
 		errs = append(errs, fmt.Errorf("AWS_DEFAULTS_MODE is %q: want auto, cross-region, in-region, legacy, mobile or standard", v))
 	}
+	var roots *x509.CertPool
 	if path := getenv("AWS_CA_BUNDLE"); path != "" {
-		if client, err := caBundleClient(path); err != nil {
+		var err error
+		if roots, err = caBundle(path); err != nil {
 			errs = append(errs, err)
-		} else {
-			cfg.HTTPClient = client
 		}
 	}
-	return errors.Join(errs...)
+	return roots, errors.Join(errs...)
 }
 
 func state[S any](b bool, on, off S) S {
@@ -140,9 +178,9 @@ func schemeList(v string) []string {
 	return out
 }
 
-// caBundleClient is the SDK's HTTP client trusting only the certificates
-// of the PEM file at path, as LoadDefaultConfig builds it for AWS_CA_BUNDLE.
-func caBundleClient(path string) (*awshttp.BuildableClient, error) {
+// caBundle reads AWS_CA_BUNDLE's PEM file: the only roots the AWS calls
+// trust then, as with LoadDefaultConfig.
+func caBundle(path string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
@@ -151,12 +189,7 @@ func caBundleClient(path string) (*awshttp.BuildableClient, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, errors.New("AWS_CA_BUNDLE: no PEM certificate in the file")
 	}
-	return awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		if tr.TLSClientConfig == nil {
-			tr.TLSClientConfig = &tls.Config{}
-		}
-		tr.TLSClientConfig.RootCAs = pool
-	}), nil
+	return pool, nil
 }
 
 // endpointSources answers the SDK clients' questions about endpoints
