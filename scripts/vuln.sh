@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # govulncheck without network access to vuln.go.dev: builds a local
 # vulnerability database from golang.org/x/vulndb's OSV entries (data/osv)
-# in the govulncheck v1 layout (cmd/vulndb), then runs
+# with that module's own indexer (cmd/indexdb), then runs
 # `go tool govulncheck -db file://<db>` on the module.
 #
 #   scripts/vuln.sh                                  # ./... (text, traces abbreviated)
@@ -9,14 +9,18 @@
 #   scripts/vuln.sh -show verbose ./...              # any govulncheck arguments
 #   VULN_TRACES=all scripts/vuln.sh                  # every trace govulncheck prints
 #
-# The vulndb module is fetched with `go mod download` run outside this
-# module (from the module cache, or the Go module proxy when missing), so
-# go.mod and go.sum are not touched. VULNDB_VERSION picks another snapshot.
+# The vulndb module and indexdb are fetched and run outside this module
+# (from the module cache, or the Go module proxy when missing): as a go.mod
+# tool, indexdb would add 54 modules (Cloud, gRPC, OpenTelemetry, go-git) and
+# upgrade 9 that the product links. VULNDB_VERSION picks another snapshot.
+# GOTOOLCHAIN defaults to auto, as in the Makefile: the scan then uses
+# go.mod's toolchain, not an older local Go's standard library.
 # Exit status: govulncheck's (3 when the code calls a known vulnerability).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VULNDB_VERSION=${VULNDB_VERSION:-v0.0.0-20261105234957-e22db6528018}
+export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 export AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
 tmp=$(mktemp -d)
@@ -30,11 +34,11 @@ if [ -z "$src" ] || [ ! -d "$src/data/osv" ]; then
   exit 1
 fi
 
-go run ./cmd/vulndb -src "$src/data/osv" -out "$tmp/db"
+(cd "$tmp" && GOFLAGS= go run "golang.org/x/vulndb/cmd/indexdb@${VULNDB_VERSION}" -vulns "$src/data/osv" -out "$tmp/db")
 
 args=("$@")
 if [ ${#args[@]} -eq 0 ]; then args=(./...); fi
-echo "go tool govulncheck -db file://\$db ${args[*]} ($(go env GOVERSION))"
+echo "go tool govulncheck -db file://\$db ${args[*]} ($(go env GOVERSION), golang.org/x/vulndb@${VULNDB_VERSION})"
 
 status=0
 if [ "${VULN_TRACES:-}" = all ]; then

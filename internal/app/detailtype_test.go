@@ -23,7 +23,7 @@ func (b *capturingBus) PutEvents(_ context.Context, in *eventbridge.PutEventsInp
 }
 
 // TestEventBridgeDetailTypePerFamily: each envelope family reaches the bus
-// with its own DetailType (docs/DELIVERY.md's destinations table): a conference
+// with its own DetailType (docs/WEBHOOKS.md's destinations table): a conference
 // callback is a "SignalWire Conference Event"; a call status callback and a
 // JSON call-state callback (RELAY or SWML) are "SignalWire Call Event"s; a
 // JSON callback of unknown shape is a "SignalWire Event". The message types
@@ -65,7 +65,7 @@ func TestEventBridgeDetailTypePerFamily(t *testing.T) {
 			if got := aws.ToString(bus.entries[0].DetailType); got != tc.want {
 				t.Errorf("type %s: DetailType %q, want %q", m.Type, got, tc.want)
 			}
-			if got := aws.ToString(bus.entries[0].Source); got != forward.EventBridgeSource {
+			if got := aws.ToString(bus.entries[0].Source); got != "signalwire.participants" {
 				t.Errorf("Source %q", got)
 			}
 		})

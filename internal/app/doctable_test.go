@@ -11,18 +11,18 @@ import (
 	"testing"
 )
 
-// TestErrorTableMatchesCode: every problem kind the code emits is in the
-// error table of docs/ERRORS.md (the README points there) with its Lambda
-// errorType, and nothing else is.
+// TestErrorTableMatchesCode: every problem kind the code emits has a
+// section of docs/problems.md (the README points there) giving its status
+// and Lambda errorType, and nothing else has.
 func TestErrorTableMatchesCode(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "ERRORS.md"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "problems.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := regexp.MustCompile("(?m)^\\| (\\d{3}) \\| `([a-z-]+)` \\| `?([A-Za-z]*)`? ?\\|")
+	row := regexp.MustCompile("(?m)^## ([a-z-]+)\n\\*\\*(\\d{3})\\*\\*(?:, errorType `([A-Za-z]+)`)?[.]")
 	rows := row.FindAllStringSubmatch(string(b), -1)
-	// Every Problem* constant of the package (emittedKinds also fails on a
-	// problem.New call with anything else), so a new kind must be added here.
+	// Every problem* constant of the package (emittedKinds also fails on a
+	// newProblem call with anything else), so a new kind must be added here.
 	var kinds []string
 	for _, k := range emittedKinds(t) {
 		kinds = append(kinds, k)
@@ -30,22 +30,22 @@ func TestErrorTableMatchesCode(t *testing.T) {
 	slices.Sort(kinds)
 	documented := map[string]bool{}
 	for _, r := range rows {
-		status, _ := strconv.Atoi(r[1])
-		kind, errType := r[2], r[3]
+		kind, errType := r[1], r[3]
+		status, _ := strconv.Atoi(r[2])
 		documented[kind] = true
 		if http.StatusText(status) == "" {
-			t.Errorf("%s: bad status %s", kind, r[1])
+			t.Errorf("%s: bad status %s", kind, r[2])
 		}
 		if errType != errorTypes[kind] {
-			t.Errorf("%s: docs/ERRORS.md errorType %q, code %q", kind, errType, errorTypes[kind])
+			t.Errorf("%s: docs/problems.md errorType %q, code %q", kind, errType, errorTypes[kind])
 		}
 	}
 	for _, k := range kinds {
 		if !documented[k] {
-			t.Errorf("problem kind %q is not in docs/ERRORS.md's error table", k)
+			t.Errorf("problem kind %q has no section in docs/problems.md", k)
 		}
 	}
 	if len(documented) != len(kinds) {
-		t.Errorf("docs/ERRORS.md documents %d kinds, the code has %d: %s", len(documented), len(kinds), strings.Join(kinds, ","))
+		t.Errorf("docs/problems.md documents %d kinds, the code has %d: %s", len(documented), len(kinds), strings.Join(kinds, ","))
 	}
 }

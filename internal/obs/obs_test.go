@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -40,10 +41,12 @@ func TestLogLineCarriesInvocation(t *testing.T) {
 	}
 }
 
-func TestEMFShape(t *testing.T) {
+func TestEMFShape(t *testing.T) { synctest.Test(t, testEMFShape) }
+
+func testEMFShape(t *testing.T) {
+	time.Sleep(time.Until(time.UnixMilli(1700000000123))) // the bubble's clock then reads that instant
 	var buf bytes.Buffer
 	m := NewMetrics(&buf, "NS", "svc")
-	m.now = func() time.Time { return time.UnixMilli(1700000000123) }
 	b := m.NewBatch()
 	b.Add(MetricColdStart, UnitCount, 1)
 	b.Add(MetricUpstreamLatency, UnitMilliseconds, 12.5)

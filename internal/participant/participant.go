@@ -4,14 +4,15 @@ package participant
 
 import (
 	"encoding/json"
+	"maps"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// SchemaVersion is the version of the normalized participant JSON; the
+// schemaVersion is the version of the normalized participant JSON; the
 // schema is schema/participant.v1.schema.json.
-const SchemaVersion = 1
+const schemaVersion = 1
 
 // Participant is the normalized participant. Every documented field is
 // always present in its JSON; nil pointers marshal as null.
@@ -41,7 +42,7 @@ type Participant struct {
 // never fails; what cannot be converted lands in Unparsed.
 func Normalize(p *signalwire.Participant) Participant {
 	out := Participant{
-		SchemaVersion:          SchemaVersion,
+		SchemaVersion:          schemaVersion,
 		AccountSID:             p.AccountSID,
 		ConferenceSID:          p.ConferenceSID,
 		CallSID:                p.CallSID,
@@ -56,12 +57,8 @@ func Normalize(p *signalwire.Participant) Participant {
 		Extra:                  map[string]json.RawMessage{},
 		Unparsed:               map[string]json.RawMessage{},
 	}
-	for k, v := range p.Extra {
-		out.Extra[k] = v
-	}
-	for k, v := range p.Invalid {
-		out.Unparsed[k] = v
-	}
+	maps.Copy(out.Extra, p.Extra)
+	maps.Copy(out.Unparsed, p.Invalid)
 	out.DateCreated = out.date("date_created", p.DateCreated)
 	out.DateUpdated = out.date("date_updated", p.DateUpdated)
 	return out

@@ -1,45 +1,45 @@
 package signalwire
 
 import (
+	"cmp"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/backoff"
-	"github.com/signalwire-lambda/participants/internal/preconnect"
-	"github.com/signalwire-lambda/participants/internal/redact"
+	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/retry"
 )
 
-// Defaults applied by NewClient to zero (or negative) Options fields.
+// defaultUserAgent is sent as User-Agent unless Options sets one; the
+// function adds "/" + its version.
+const defaultUserAgent = "signalwire-participants-lambda"
+
+// Defaults of zero (or negative) Options fields.
 const (
-	DefaultMaxBodyBytes  int64 = 1 << 20
-	DefaultMaxAttempts         = 4
-	DefaultBaseBackoff         = 100 * time.Millisecond
-	DefaultMaxBackoff          = 2 * time.Second
-	DefaultMaxRetryAfter       = 5 * time.Second
-	DefaultUserAgent           = "signalwire-participants-lambda" // the function adds "/" + its version
+	defaultMaxBodyBytes  int64 = 1 << 20
+	defaultMaxAttempts         = 4
+	defaultBaseBackoff         = 100 * time.Millisecond
+	defaultMaxBackoff          = 2 * time.Second
+	defaultMaxRetryAfter       = 5 * time.Second
 )
 
 // minAttemptBudget is the least time an attempt must have left before the
 // context's deadline for a retry to be worth starting.
 const minAttemptBudget = 50 * time.Millisecond
 
-// maxErrorBodyBytes bounds how much of an error response is read and parsed.
-const maxErrorBodyBytes = 64 << 10
-
-// maxDrainBytes bounds how much of an unread body is discarded to let the
-// connection be reused; a longer remainder closes the connection instead.
-const maxDrainBytes = 64 << 10
+// maxErrorBodyBytes bounds the error body parsed, maxDrainBytes the unread
+// body discarded so the connection can be reused.
+const (
+	maxErrorBodyBytes = 64 << 10
+	maxDrainBytes     = 64 << 10
+)
 
 // apiBasePath is the Compatibility API base. The older "/2010-04-01" base
 // has been reported to 404.
@@ -63,49 +63,29 @@ func (a Auth) String() string {
 // GoString redacts the token, like String.
 func (a Auth) GoString() string { return a.String() }
 
-// Options configures a Client. Zero fields take the documented defaults.
+// Options configures a Client. Zero fields take the defaults.
 type Options struct {
-	// HTTPClient sends the requests. Nil: a client with a keep-alive
-	// transport, TLS 1.2+, HTTP/2 when offered, no redirects followed and
-	// no client-level timeout (the context bounds each call).
+	// HTTPClient sends the requests. Nil: a keep-alive client, TLS 1.2+,
+	// HTTP/2 when offered, no redirects, no timeout (the context bounds
+	// each call), its first connection opened ahead by Preconnect.
 	HTTPClient *http.Client
-	// RootCAs, when set, replaces the system roots for the default
-	// client's TLS connections (tests trusting a local server). Ignored with
-	// HTTPClient.
+	// RootCAs replaces the system roots of the default client.
 	RootCAs *x509.CertPool
-	// MaxBodyBytes caps a response body; a longer one is a KindBadResponse
-	// error. Default 1 MiB.
+	// MaxBodyBytes caps a response body (default 1 MiB); a longer one is
+	// KindBadResponse.
 	MaxBodyBytes int64
-	// MaxAttempts is the total number of tries, retries included. Default 4.
+	// MaxAttempts is the total number of tries (default 4).
 	MaxAttempts int
-	// BaseBackoff is the backoff ceiling before the first retry; it doubles
-	// for each later retry up to MaxBackoff. The wait is drawn uniformly
-	// below the ceiling (full jitter). Defaults 100ms and 2s.
-	BaseBackoff time.Duration
-	// MaxBackoff caps the backoff ceiling. Default 2s.
-	MaxBackoff time.Duration
-	// MaxRetryAfter caps an honoured Retry-After. Default 5s.
+	// BaseBackoff and MaxBackoff bound the full-jitter backoff ceiling,
+	// doubling from BaseBackoff to MaxBackoff (defaults 100ms, 2s).
+	BaseBackoff, MaxBackoff time.Duration
+	// MaxRetryAfter caps an honoured Retry-After (default 5s).
 	MaxRetryAfter time.Duration
-	// Jitter returns a number in [0,1); it must be safe for concurrent use.
-	// Nil: math/rand/v2.
-	Jitter func() float64
-	// OnAttempt, if set, is called synchronously after every HTTP attempt
-	// (for metrics and logs).
-	OnAttempt func(Attempt)
-	// UserAgent is sent as User-Agent. Default DefaultUserAgent.
+	// Jitter picks the wait in [0, limit], safe for concurrent use (nil:
+	// uniformly at random).
+	Jitter func(limit time.Duration) time.Duration
+	// UserAgent is sent as User-Agent.
 	UserAgent string
-}
-
-// Attempt describes one HTTP attempt, for Options.OnAttempt.
-type Attempt struct {
-	// N is the attempt number, from 1.
-	N int
-	// StatusCode is the HTTP status; 0 when no response was received.
-	StatusCode int
-	// Latency is the time from sending the request to having read the body.
-	Latency time.Duration
-	// Err is the attempt's error (an *APIError), nil on success.
-	Err error
 }
 
 // Client calls SignalWire's Compatibility REST API. Build it once with
@@ -113,100 +93,39 @@ type Attempt struct {
 type Client struct {
 	http          *http.Client
 	maxBody       int64
-	maxAttempts   int
-	baseBackoff   time.Duration
-	maxBackoff    time.Duration
+	retry         retry.Policy
 	maxRetryAfter time.Duration
-	jitter        func() float64
-	onAttempt     func(Attempt)
 	userAgent     string
-	// dialer opens the default client's TLS connections (Preconnect); nil
-	// when Options.HTTPClient was given or a proxy is configured.
-	dialer *preconnect.Dialer
-
-	// Seams for tests in this package.
-	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
+	// preconnect opens the default client's first TLS connection ahead
+	// (Preconnect); nil when Options.HTTPClient was given or a proxy is
+	// configured.
+	preconnect func(host string)
 }
 
 // NewClient returns a Client configured by opts.
 func NewClient(opts Options) *Client {
 	c := &Client{
 		http:          opts.HTTPClient,
-		maxBody:       opts.MaxBodyBytes,
-		maxAttempts:   opts.MaxAttempts,
-		baseBackoff:   opts.BaseBackoff,
-		maxBackoff:    opts.MaxBackoff,
-		maxRetryAfter: opts.MaxRetryAfter,
-		jitter:        opts.Jitter,
-		onAttempt:     opts.OnAttempt,
-		userAgent:     opts.UserAgent,
-		now:           time.Now,
-		sleep:         backoff.Sleep,
+		maxBody:       cmp.Or(max(opts.MaxBodyBytes, 0), defaultMaxBodyBytes),
+		maxRetryAfter: cmp.Or(max(opts.MaxRetryAfter, 0), defaultMaxRetryAfter),
+		userAgent:     cmp.Or(opts.UserAgent, defaultUserAgent),
+		retry: retry.Policy{
+			MaxAttempts: cmp.Or(max(opts.MaxAttempts, 0), defaultMaxAttempts),
+			Base:        cmp.Or(max(opts.BaseBackoff, 0), defaultBaseBackoff),
+			Max:         cmp.Or(max(opts.MaxBackoff, 0), defaultMaxBackoff),
+			Reserve:     minAttemptBudget,
+			Jitter:      opts.Jitter,
+		},
 	}
+	c.retry.Max = max(c.retry.Max, c.retry.Base)
 	if c.http == nil {
-		tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs}
-		if !preconnect.ProxyConfigured() {
-			// h2 first, as the transport offers it (ForceAttemptHTTP2).
-			c.dialer = preconnect.New(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs, NextProtos: []string{"h2", "http/1.1"}})
-		}
-		c.http = defaultHTTPClient(tlsConf, c.dialer)
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxBodyBytes
-	}
-	if c.maxAttempts <= 0 {
-		c.maxAttempts = DefaultMaxAttempts
-	}
-	if c.baseBackoff <= 0 {
-		c.baseBackoff = DefaultBaseBackoff
-	}
-	if c.maxBackoff <= 0 {
-		c.maxBackoff = DefaultMaxBackoff
-	}
-	if c.maxBackoff < c.baseBackoff {
-		c.maxBackoff = c.baseBackoff
-	}
-	if c.maxRetryAfter <= 0 {
-		c.maxRetryAfter = DefaultMaxRetryAfter
-	}
-	if c.jitter == nil {
-		c.jitter = rand.Float64
-	}
-	if c.userAgent == "" {
-		c.userAgent = DefaultUserAgent
+		c.http, c.preconnect = defaultHTTPClient(opts.RootCAs)
 	}
 	return c
 }
 
-// defaultHTTPClient keeps connections alive across warm invocations. Its
-// TLS connections come from dialer when there is one (TLS 1.2+, h2
-// offered), which can open one ahead of the first request.
-func defaultHTTPClient(tlsConf *tls.Config, dialer *preconnect.Dialer) *http.Client {
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          16,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       tlsConf,
-	}
-	if dialer != nil {
-		tr.DialTLSContext = dialer.DialTLSContext
-	}
-	return &http.Client{
-		Transport: tr,
-		// A redirect would be a misconfigured Space host; never follow it
-		// with the credentials.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-// participantURL builds the resource URL. The SIDs are validated already;
-// they are path-escaped anyway.
+// participantURL builds the resource URL (the SIDs are validated, escaped
+// anyway).
 func participantURL(host string, ref ParticipantRef) string {
 	return "https://" + host + apiBasePath +
 		"/Accounts/" + url.PathEscape(ref.AccountSID) +
@@ -215,14 +134,11 @@ func participantURL(host string, ref ParticipantRef) string {
 }
 
 // GetParticipant retrieves one conference participant ("Retrieve a
-// Participant"). Invalid input is rejected before any request: an invalid
-// SID returns its *InvalidSIDError, an invalid Space host or missing
-// credentials a plain error. Every other failure is an *APIError.
-//
-// 429, 5xx and transport errors are retried with exponential backoff and
-// full jitter, honouring Retry-After (capped by MaxRetryAfter), while the
-// context's deadline leaves room for the wait and one more attempt; when it
-// does not, the last error is returned at once.
+// Participant"). An invalid SID returns its *InvalidSIDError, an invalid
+// Space host or missing credentials a plain error, before any request;
+// every other failure is an *APIError. Transport errors and the statuses
+// retry.Status accepts are retried with backoff, honouring Retry-After
+// (capped), while the deadline leaves room for the wait and one attempt.
 func (c *Client) GetParticipant(ctx context.Context, auth Auth, ref ParticipantRef) (*Participant, error) {
 	if err := ref.Validate(); err != nil {
 		return nil, err
@@ -237,65 +153,45 @@ func (c *Client) GetParticipant(ctx context.Context, auth Auth, ref ParticipantR
 		return nil, errors.New("signalwire: GET participant: project id must not contain ':'")
 	}
 	target := participantURL(auth.SpaceHost, ref)
-
-	var last *APIError
-	for n := 1; ; n++ {
-		if err := ctx.Err(); err != nil {
-			return nil, timeoutError(err, nil, n-1, last)
-		}
-		p, apiErr, retryAfter := c.attempt(ctx, auth, target, n)
+	var p *Participant
+	n, last, stop := retry.Do(ctx, c.retry, retryable, func(n int) (time.Duration, error) {
+		var apiErr *APIError
+		var retryAfter time.Duration
+		p, apiErr, retryAfter = c.roundTrip(ctx, auth, target)
 		if apiErr == nil {
-			return p, nil
+			return 0, nil
 		}
-		last = apiErr
-		if !apiErr.retryable() || n >= c.maxAttempts {
-			return nil, apiErr
-		}
-		wait := c.backoff(n, retryAfter)
-		if !backoff.Leaves(ctx, wait+minAttemptBudget) {
-			return nil, apiErr
-		}
-		if err := c.sleep(ctx, wait); err != nil {
-			return nil, timeoutError(err, nil, n, last)
-		}
-	}
-}
-
-// retryable reports whether the failure of one attempt may be retried.
-func (e *APIError) retryable() bool {
-	switch e.Kind {
-	case KindNetwork:
-		return true
-	case KindRateLimited, KindUpstream:
-		return retryableStatus(e.StatusCode)
-	}
-	return false
-}
-
-// attempt makes one HTTP attempt. On failure it returns the attempt's
-// *APIError and the Retry-After it carried (negative when absent).
-func (c *Client) attempt(ctx context.Context, auth Auth, target string, n int) (*Participant, *APIError, time.Duration) {
-	start := time.Now()
-	p, status, apiErr, retryAfter := c.roundTrip(ctx, auth, target)
-	if apiErr != nil {
 		apiErr.Attempts = n
 		redactError(apiErr, auth)
-	}
-	if c.onAttempt != nil {
-		a := Attempt{N: n, StatusCode: status, Latency: time.Since(start)}
-		if apiErr != nil {
-			a.Err = apiErr
+		if retryAfter >= 0 {
+			retryAfter = min(retryAfter, c.maxRetryAfter)
 		}
-		c.onAttempt(a)
+		return retryAfter, apiErr
+	})
+	lastErr, _ := last.(*APIError)
+	switch {
+	case stop != nil && !errors.Is(stop, retry.ErrNoTimeLeft):
+		return nil, timeoutError(stop, nil, n, lastErr)
+	case last != nil:
+		return nil, last
 	}
-	return p, apiErr, retryAfter
+	return p, nil
 }
 
-func (c *Client) roundTrip(ctx context.Context, auth Auth, target string) (*Participant, int, *APIError, time.Duration) {
+// retryable reports whether the failure of one attempt may be retried: a
+// transport error, or an error status retry.Status accepts.
+func retryable(err error) bool {
+	e, ok := err.(*APIError)
+	return ok && (e.Kind == KindNetwork || (e.Kind != KindBadResponse && retry.Status(e.StatusCode)))
+}
+
+// roundTrip makes one HTTP attempt. On failure it returns the attempt's
+// *APIError and the Retry-After it carried (negative when absent).
+func (c *Client) roundTrip(ctx context.Context, auth Auth, target string) (*Participant, *APIError, time.Duration) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		// Unreachable with a validated host and SIDs.
-		return nil, 0, &APIError{Kind: KindBadRequest, Err: fmt.Errorf("building request: %w", err)}, -1
+		return nil, &APIError{Kind: kindBadRequest, Err: fmt.Errorf("building request: %w", err)}, -1
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -303,34 +199,41 @@ func (c *Client) roundTrip(ctx context.Context, auth Auth, target string) (*Part
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, 0, transportError(ctx, err, 0), -1
+		return nil, transportError(ctx, err, 0), -1
 	}
 	defer closeBody(resp.Body)
-
-	status := resp.StatusCode
-	retryAfter := c.parseRetryAfter(resp.Header.Get("Retry-After"))
-
-	if status >= 200 && status <= 299 {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
-		if err != nil {
-			return nil, status, transportError(ctx, fmt.Errorf("reading response body: %w", err), status), retryAfter
-		}
-		if int64(len(body)) > c.maxBody {
-			return nil, status, &APIError{Kind: KindBadResponse, StatusCode: status,
-				Err: fmt.Errorf("response exceeds %d bytes", c.maxBody)}, retryAfter
-		}
-		p, err := DecodeParticipant(body)
-		if err != nil {
-			return nil, status, &APIError{Kind: KindBadResponse, StatusCode: status,
-				Err: fmt.Errorf("decoding body (content type %q): %w", truncate(resp.Header.Get("Content-Type"), maxQuotedValue), err)}, retryAfter
-		}
-		return p, status, nil, retryAfter
+	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		p, apiErr := c.decodeSuccess(ctx, resp)
+		return p, apiErr, retryAfter
 	}
+	return nil, c.errorResponse(ctx, resp, retryAfter), retryAfter
+}
 
-	limit := min(c.maxBody, maxErrorBodyBytes)
-	body, readErr := io.ReadAll(io.LimitReader(resp.Body, limit))
+// decodeSuccess reads and decodes a 2xx response's participant.
+func (c *Client) decodeSuccess(ctx context.Context, resp *http.Response) (*Participant, *APIError) {
+	status := resp.StatusCode
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	if err != nil {
+		return nil, transportError(ctx, fmt.Errorf("reading response body: %w", err), status)
+	}
+	if int64(len(body)) > c.maxBody {
+		return nil, &APIError{Kind: KindBadResponse, StatusCode: status, Err: fmt.Errorf("response exceeds %d bytes", c.maxBody)}
+	}
+	p, err := DecodeParticipant(body)
+	if err != nil {
+		return nil, &APIError{Kind: KindBadResponse, StatusCode: status,
+			Err: fmt.Errorf("decoding body (content type %q): %w", obs.Truncate(resp.Header.Get("Content-Type"), maxQuotedValue), err)}
+	}
+	return p, nil
+}
+
+// errorResponse reads an error status's body into an *APIError.
+func (c *Client) errorResponse(ctx context.Context, resp *http.Response, retryAfter time.Duration) *APIError {
+	status := resp.StatusCode
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, min(c.maxBody, maxErrorBodyBytes)))
 	if readErr != nil && ctx.Err() != nil {
-		return nil, status, transportError(ctx, fmt.Errorf("reading error body: %w", readErr), status), retryAfter
+		return transportError(ctx, fmt.Errorf("reading error body: %w", readErr), status)
 	}
 	// A read error on an error body still leaves the status to act on.
 	eb := parseErrorBody(body)
@@ -338,19 +241,14 @@ func (c *Client) roundTrip(ctx context.Context, auth Auth, target string) (*Part
 		Kind:       kindForStatus(status),
 		StatusCode: status,
 		Code:       eb.code,
-		Message:    truncate(eb.message, maxMessageBytes),
-		MoreInfo:   truncate(eb.moreInfo, maxMessageBytes),
-	}
-	if apiErr.Message == "" {
-		apiErr.Message = http.StatusText(status)
-	}
-	if retryAfter > 0 {
-		apiErr.RetryAfter = retryAfter
+		Message:    cmp.Or(obs.Truncate(eb.message, maxMessageBytes), http.StatusText(status)),
+		MoreInfo:   obs.Truncate(eb.moreInfo, maxMessageBytes),
+		RetryAfter: max(retryAfter, 0),
 	}
 	if apiErr.Kind == KindBadResponse {
 		apiErr.Err = fmt.Errorf("unexpected status %d", status)
 	}
-	return nil, status, apiErr, retryAfter
+	return apiErr
 }
 
 // transportError classifies an error from sending the request or reading
@@ -379,19 +277,17 @@ func timeoutError(ctxErr, cause error, attempts int, last *APIError) *APIError {
 	return e
 }
 
-// redactError removes the API token, and every form derived from it (the
-// Basic credentials project:token in each base64 encoding, percent- and
-// JSON-escaped forms), from the upstream text an error carries, in case a
-// proxy or upstream echoes it.
+// redactError removes the API token and every form derived from it
+// (obs.RedactText) from the upstream text an error carries.
 func redactError(e *APIError, auth Auth) {
 	if auth.APIToken == "" {
 		return
 	}
-	e.Message = redact.Text(e.Message, auth.ProjectID, auth.APIToken)
-	e.MoreInfo = redact.Text(e.MoreInfo, auth.ProjectID, auth.APIToken)
+	e.Message = obs.RedactText(e.Message, auth.ProjectID, auth.APIToken)
+	e.MoreInfo = obs.RedactText(e.MoreInfo, auth.ProjectID, auth.APIToken)
 	if e.Err != nil {
-		if msg := e.Err.Error(); redact.Text(msg, auth.ProjectID, auth.APIToken) != msg {
-			e.Err = errors.New(redact.Text(msg, auth.ProjectID, auth.APIToken))
+		if msg := e.Err.Error(); obs.RedactText(msg, auth.ProjectID, auth.APIToken) != msg {
+			e.Err = errors.New(obs.RedactText(msg, auth.ProjectID, auth.APIToken))
 		}
 	}
 }
@@ -403,28 +299,10 @@ func closeBody(body io.ReadCloser) {
 	_ = body.Close()
 }
 
-// backoff returns the wait before the retry that follows failed attempt n:
-// the Retry-After when the response had one (capped by MaxRetryAfter),
-// otherwise full jitter below min(MaxBackoff, BaseBackoff*2^(n-1)).
-func (c *Client) backoff(n int, retryAfter time.Duration) time.Duration {
-	if retryAfter >= 0 {
-		return min(retryAfter, c.maxRetryAfter)
-	}
-	ceiling := backoff.Ceiling(c.baseBackoff, c.maxBackoff, n)
-	j := c.jitter()
-	if !(j >= 0) { // also catches NaN
-		j = 0
-	}
-	if j >= 1 {
-		j = 0.999999
-	}
-	return time.Duration(j * float64(ceiling))
-}
-
 // parseRetryAfter reads a Retry-After header: delta-seconds or an HTTP-date.
 // It returns -1 when the header is absent or unusable; a date in the past
 // gives 0.
-func (c *Client) parseRetryAfter(v string) time.Duration {
+func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return -1
@@ -441,18 +319,15 @@ func (c *Client) parseRetryAfter(v string) time.Duration {
 	if err != nil {
 		return -1
 	}
-	return max(t.Sub(c.now()), 0)
+	return max(t.Sub(now), 0)
 }
 
 // Preconnect starts opening the TLS connection to the Space host in the
-// background, so that the first request finds it ready (the function calls
-// it at init, while the secret is being fetched). It returns at once and
-// never fails: an invalid host, an unreachable Space, a proxy or a client
-// built with Options.HTTPClient (whose transport is not the client's own)
-// make it do nothing useful, and the first request then dials as usual.
+// background (at init, while the secret is fetched: a cold read is 1.46x
+// slower without it at 20 ms RTT). It never blocks or fails; with an
+// invalid host, a proxy or Options.HTTPClient it does nothing.
 func (c *Client) Preconnect(spaceHost string) {
-	if c.dialer == nil || ValidateSpaceHost(spaceHost) != nil {
-		return
+	if c.preconnect != nil && ValidateSpaceHost(spaceHost) == nil {
+		c.preconnect(spaceHost)
 	}
-	c.dialer.Preconnect(preconnect.HostPort(spaceHost))
 }

@@ -4,15 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
-)
 
-// Field names used in *InvalidSIDError.Field by ParticipantRef.Validate.
-const (
-	FieldAccountSID    = "account_sid"
-	FieldConferenceSID = "conference_sid"
-	FieldCallSID       = "call_sid"
+	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
 // sidLen is the length in bytes of a canonical UUID: 8-4-4-4-12 hex digits.
@@ -32,13 +28,13 @@ type ParticipantRef struct {
 // Validate checks the three SIDs in the order account, conference, call and
 // returns an *InvalidSIDError for the first one that is not a UUID.
 func (r ParticipantRef) Validate() error {
-	if err := ValidateSID(FieldAccountSID, r.AccountSID); err != nil {
+	if err := ValidateSID(fieldAccountSID, r.AccountSID); err != nil {
 		return err
 	}
-	if err := ValidateSID(FieldConferenceSID, r.ConferenceSID); err != nil {
+	if err := ValidateSID(fieldConferenceSID, r.ConferenceSID); err != nil {
 		return err
 	}
-	return ValidateSID(FieldCallSID, r.CallSID)
+	return ValidateSID(fieldCallSID, r.CallSID)
 }
 
 // InvalidSIDError reports a SID that is not a UUID. Its message names the
@@ -74,7 +70,7 @@ func ValidateSID(field, value string) error {
 	if len(value) != sidLen {
 		return &InvalidSIDError{
 			Field:  field,
-			Value:  truncate(value, maxQuotedValue),
+			Value:  obs.Truncate(value, maxQuotedValue),
 			Reason: "must be a UUID of 36 bytes (8-4-4-4-12 hex digits), got " + strconv.Itoa(len(value)) + " bytes",
 		}
 	}
@@ -98,14 +94,6 @@ func isHex(c byte) bool {
 	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
 }
 
-// truncate cuts s to at most n bytes. %q escapes a rune split by the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
 // ValidateSpaceHost checks that host is a bare "hostname" or "hostname:port"
 // (an IP address, or an IPv6 address in brackets, is accepted in place of
 // the hostname): no scheme, user info, path, query or fragment. The client
@@ -116,68 +104,26 @@ func ValidateSpaceHost(host string) error {
 	if host == "" {
 		return errors.New("space host is empty")
 	}
-	if len(host) > 262 { // 253 for the name, ':' and 5 digits, brackets
-		return errors.New("space host is too long")
+	u, err := url.Parse("https://" + host)
+	if err != nil || u.Host != host || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return errors.New("space host must be a bare host[:port] (no scheme, user info, path, query or fragment)")
 	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		switch {
-		case c == '/' || c == '@' || c == '?' || c == '#' || c == '\\':
-			return errors.New("space host must be a bare host[:port] (no scheme, user info, path, query or fragment)")
-		case isAlnum(c) || c == '-' || c == '.' || c == '_' || c == ':' || c == '[' || c == ']':
-		default:
-			return fmt.Errorf("space host has a forbidden byte at offset %d", i)
+	if p := u.Port(); p != "" || strings.HasSuffix(host, ":") {
+		if n, err := strconv.Atoi(p); err != nil || len(p) > 5 || n < 1 || n > 65535 {
+			return errors.New("space host port must be 1-65535")
 		}
 	}
-	name, port := host, ""
-	switch {
-	case strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]"):
-		name = host[1 : len(host)-1]
+	name := u.Hostname()
+	if strings.HasPrefix(host, "[") {
 		if ip := net.ParseIP(name); ip == nil || !strings.Contains(name, ":") {
 			return errors.New("space host has a malformed IPv6 address")
 		}
 		return nil
-	case strings.Contains(host, ":"):
-		h, p, err := net.SplitHostPort(host)
-		if err != nil {
-			return errors.New("space host must be host or host:port")
-		}
-		name, port = h, p
-		if strings.HasPrefix(host, "[") {
-			if ip := net.ParseIP(name); ip == nil || !strings.Contains(name, ":") {
-				return errors.New("space host has a malformed IPv6 address")
-			}
-			return validatePort(port)
-		}
 	}
-	if strings.ContainsAny(name, "[]:") {
-		return errors.New("space host must be host or host:port")
-	}
-	if err := validateHostname(name); err != nil {
-		return err
-	}
-	if port != "" || strings.HasSuffix(host, ":") {
-		return validatePort(port)
-	}
-	return nil
+	return validateHostname(name)
 }
 
-func validatePort(p string) error {
-	if p == "" || len(p) > 5 {
-		return errors.New("space host port must be 1-65535")
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' {
-			return errors.New("space host port must be 1-65535")
-		}
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil || n < 1 || n > 65535 {
-		return errors.New("space host port must be 1-65535")
-	}
-	return nil
-}
-
+// validateHostname checks the labels of a host name (see ValidateSpaceHost).
 func validateHostname(name string) error {
 	if name == "" || len(name) > 253 {
 		return errors.New("space host name must be 1-253 bytes")
@@ -189,15 +135,9 @@ func validateHostname(name string) error {
 		if label[0] == '-' || label[len(label)-1] == '-' {
 			return errors.New("space host name has a label starting or ending with '-'")
 		}
-		for i := 0; i < len(label); i++ {
-			if c := label[i]; !isAlnum(c) && c != '-' && c != '_' {
-				return errors.New("space host name may contain only letters, digits, '-', '_' and '.'")
-			}
+		if strings.Trim(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+			return errors.New("space host name may contain only letters, digits, '-', '_' and '.'")
 		}
 	}
 	return nil
-}
-
-func isAlnum(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
 }

@@ -13,7 +13,10 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-const participantSchemaID = "https://github.com/signalwire-lambda/participants/schema/participant.v1.schema.json"
+const (
+	envelopeSchemaID    = "https://github.com/signalwire-lambda/participants/schema/envelope.v1.schema.json"
+	participantSchemaID = "https://github.com/signalwire-lambda/participants/schema/participant.v1.schema.json"
+)
 
 // compileEnvelopeSchema loads both schemas from ../../schema (no network) and
 // compiles the envelope's, with format assertions on.
@@ -22,7 +25,7 @@ func compileEnvelopeSchema(t *testing.T) *jsonschema.Schema {
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	for id, file := range map[string]string{
-		EnvelopeSchemaID:    "envelope.v1.schema.json",
+		envelopeSchemaID:    "envelope.v1.schema.json",
 		participantSchemaID: "participant.v1.schema.json",
 	} {
 		f, err := os.Open(filepath.Join("..", "..", "schema", file))
@@ -38,7 +41,7 @@ func compileEnvelopeSchema(t *testing.T) *jsonschema.Schema {
 			t.Fatalf("%s: %v", file, err)
 		}
 	}
-	sch, err := c.Compile(EnvelopeSchemaID)
+	sch, err := c.Compile(envelopeSchemaID)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
@@ -137,7 +140,7 @@ func TestEnvelopeSchema(t *testing.T) {
 	}
 }
 
-// The schema's typed source keys are exactly BoolKeys, IntKeys and TimeKeys.
+// The schema's typed source keys are exactly boolKeys, intKeys and timeKeys.
 func TestEnvelopeSchemaSourceKeys(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "schema", "envelope.v1.schema.json"))
 	if err != nil {
@@ -167,7 +170,7 @@ func TestEnvelopeSchemaSourceKeys(t *testing.T) {
 	for _, c := range []struct {
 		list   string
 		schema []string
-	}{{BoolKeys, bools}, {IntKeys, ints}, {TimeKeys, times}} {
+	}{{boolKeys, bools}, {intKeys, ints}, {timeKeys, times}} {
 		want := strings.Fields(c.list)
 		slices.Sort(want)
 		slices.Sort(c.schema)

@@ -1,7 +1,7 @@
 // Package httpevent renders one HTTP request as each Lambda HTTP trigger
 // event the function accepts: API Gateway HTTP API (payload 2.0), API
 // Gateway REST API (payload 1.0 proxy) and Lambda Function URL, with
-// aws-lambda-go's events types. The security tests and cmd/load share it.
+// aws-lambda-go's events types. The security and e2e tests share it.
 package httpevent
 
 import (

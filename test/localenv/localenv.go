@@ -93,7 +93,7 @@ type Options struct {
 	Sandbox []sandbox.Option
 }
 
-// Secret is the credentials JSON stored in Secrets Manager (docs/DESIGN.md).
+// Secret is the credentials JSON stored in Secrets Manager (docs/SECURITY.md).
 type Secret struct {
 	ProjectID            string `json:"project_id"`
 	APIToken             string `json:"api_token"`
@@ -215,7 +215,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 
 // OfflineAWSEnv is the environment that keeps an AWS SDK on this machine:
 // static test credentials, the region, and no EC2 metadata probe. The
-// demo, the load run, the benchmarks and the end-to-end tests set it for
+// demo, the benchmarks and the end-to-end tests set it for
 // their own SDK clients (FunctionEnv has it too, for the bootstrap).
 func OfflineAWSEnv() []string {
 	return []string{
@@ -428,7 +428,7 @@ func WithoutVar(key string) EnvOption { return func(b *envBuilder) { b.unset(key
 // the RIE that runs it), built from scratch rather than from os.Environ: the
 // kumo endpoints, static test credentials, the region, IMDS disabled,
 // SSL_CERT_FILE trusting the sandbox and the receiver, the function's
-// variables (docs/DESIGN.md) with every destination set, AWS_SAM_LOCAL=true,
+// variables (docs/CONFIGURATION.md) with every destination set, AWS_SAM_LOCAL=true,
 // AWS_LAMBDA_FUNCTION_TIMEOUT, and a minimal PATH and HOME (the Env's Dir).
 // Options remove destinations or set other variables.
 func (e *Env) FunctionEnv(opts ...EnvOption) []string {

@@ -5,5 +5,5 @@
 // as moto resolved it, serving webhooks through the stack's own queues. It
 // proves the template and the code agree: names, URLs vs ARNs, receive
 // counts, the event source mapping and the IAM policies' targets. See
-// docs/REHEARSAL.md. It has no non-test code.
+// docs/TESTING.md. It has no non-test code.
 package rehearsal

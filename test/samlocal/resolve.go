@@ -24,7 +24,8 @@
 //   - the --env-vars file's "Parameters" object applies to every function,
 //     the function's own object (by logical id) wins over it, and both apply
 //     only to variables the template declares for that function; the shell's
-//     value of a declared variable sits between the template and the file;
+//     value of a declared variable wins over the template's and loses to the
+//     file's (env_vars.py, EnvironmentVariables.resolve);
 //   - SAM adds the AWS_* variables of env_vars.py (AWS_SAM_LOCAL=true, the
 //     function's memory, timeout, handler and name, credentials and region,
 //     and from LoggingConfig AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL /
@@ -32,6 +33,7 @@
 package samlocal
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,7 +73,9 @@ type Input struct {
 	FunctionID string
 	// ParameterOverrides are --parameter-overrides (or samconfig.toml's).
 	ParameterOverrides map[string]string
-	// EnvVars is the --env-vars file's content (nil: none).
+	// EnvVars is the --env-vars file's content (nil: none). SAM refuses
+	// --env-vars "" (exit 2) and an empty file; a file holding {} is the way
+	// to run without samconfig.toml's env_vars.
 	EnvVars []byte
 	// Shell is the shell environment SAM CLI runs in; only values of
 	// declared variables are used. Nil: an empty shell.
@@ -85,20 +89,17 @@ var errUnresolved = errors.New("unresolvable")
 
 // FunctionEnv returns the environment SAM CLI gives the function's container.
 func FunctionEnv(in Input) (map[string]string, error) {
-	doc, err := ParseTemplate(in.Template)
+	p, err := properties(in.Template, in.FunctionID, in.ParameterOverrides)
 	if err != nil {
 		return nil, err
 	}
-	r := newResolver(doc, in.ParameterOverrides)
-	res, ok := lookup(doc, "Resources", in.FunctionID)
-	if !ok {
-		return nil, fmt.Errorf("samlocal: no resource %s", in.FunctionID)
-	}
-	props, _ := lookup(r.resolveLenient(res), "Properties")
-	p, _ := props.(map[string]any)
 
 	var overrides map[string]any
-	if len(in.EnvVars) > 0 {
+	if in.EnvVars != nil && len(bytes.TrimSpace(in.EnvVars)) == 0 {
+		// SAM tries JSON, then .env, and refuses a file that is neither.
+		return nil, errors.New("samlocal: env vars file is empty (SAM: InvalidEnvironmentVariablesFileException); {} overrides nothing")
+	}
+	if in.EnvVars != nil {
 		var file map[string]any
 		if err := json.Unmarshal(in.EnvVars, &file); err != nil {
 			return nil, fmt.Errorf("samlocal: env vars file: %w", err)
@@ -169,6 +170,39 @@ func FunctionEnv(in Input) (map[string]string, error) {
 		out[k] = stringify(v)
 	}
 	return out, nil
+}
+
+// Architecture is the function's Architectures entry as SAM CLI resolves it
+// (x86_64 when the template sets none): what `sam build` records in its
+// build graph (.aws-sam/build.toml) and the image `sam local` runs.
+func Architecture(template []byte, functionID string, overrides map[string]string) (string, error) {
+	p, err := properties(template, functionID, overrides)
+	if err != nil {
+		return "", err
+	}
+	list, _ := p["Architectures"].([]any)
+	if len(list) == 0 {
+		return "x86_64", nil
+	}
+	if a, ok := list[0].(string); ok && len(list) == 1 {
+		return a, nil
+	}
+	return "", fmt.Errorf("samlocal: %s: Architectures %v: %w", functionID, list, errUnresolved)
+}
+
+// properties are the function's Properties with SAM CLI's lenient resolution.
+func properties(template []byte, functionID string, overrides map[string]string) (map[string]any, error) {
+	doc, err := ParseTemplate(template)
+	if err != nil {
+		return nil, err
+	}
+	res, ok := lookup(doc, "Resources", functionID)
+	if !ok {
+		return nil, fmt.Errorf("samlocal: no resource %s", functionID)
+	}
+	props, _ := lookup(newResolver(doc, overrides).resolveLenient(res), "Properties")
+	p, _ := props.(map[string]any)
+	return p, nil
 }
 
 // Declared returns the environment variable names the template declares for

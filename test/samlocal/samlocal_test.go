@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,6 +20,9 @@ import (
 )
 
 const functionID = "ParticipantsFunction"
+
+// localCreds are the stand-in AWS's credentials, as SAM passes the shell's.
+var localCreds = samlocal.Credentials{Key: localenv.AccessKeyID, Secret: localenv.SecretAccessKey, Region: localenv.Region}
 
 var bootstrapBin, rieBin, root string
 
@@ -222,6 +226,26 @@ func worldEnv(t *testing.T, e *localenv.Env) map[string]string {
 	return world
 }
 
+// startFunction runs the bootstrap under the RIE with SAM's environment
+// plus the stand-in world's.
+func startFunction(t *testing.T, e *localenv.Env, env map[string]string) *localenv.RIE {
+	t.Helper()
+	list := make([]string, 0, len(env))
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	for k, v := range worldEnv(t, e) {
+		list = append(list, k+"="+v)
+	}
+	sort.Strings(list)
+	fn, err := localenv.StartRIE(context.Background(), rieBin, bootstrapBin, list, localenv.RIEOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fn.Close() })
+	return fn
+}
+
 // TestSAMLocalInvokeEveryEvent runs the real bootstrap under the RIE with
 // exactly the environment `sam local invoke` computes from template.yaml,
 // samconfig.toml and events/env.json, and invokes every file in events/.
@@ -236,20 +260,7 @@ func TestSAMLocalInvokeEveryEvent(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = e.Close() })
 
-	env := samEnv(t, "local_invoke", samlocal.Credentials{Key: localenv.AccessKeyID, Secret: localenv.SecretAccessKey, Region: localenv.Region})
-	for k, v := range worldEnv(t, e) {
-		env[k] = v
-	}
-	var list []string
-	for k, v := range env {
-		list = append(list, k+"="+v)
-	}
-	sort.Strings(list)
-	fn, err := localenv.StartRIE(ctx, rieBin, bootstrapBin, list, localenv.RIEOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fn.Close() })
+	fn := startFunction(t, e, samEnv(t, "local_invoke", localCreds))
 
 	type httpAnswer struct {
 		StatusCode int               `json:"statusCode"`
@@ -321,10 +332,21 @@ func TestSAMLocalInvokeEveryEvent(t *testing.T) {
 	}
 }
 
-// TestSAMLocalWithoutEnvFile: `sam local start-api` (or invoke) without
-// --env-vars hands the function RETRY_QUEUE_URL=RetryQueue. The function
-// starts, warns, and answers.
+// noEnvFile is docs/DEPLOY.md's way to run without samconfig.toml's
+// env_vars: SAM refuses --env-vars "" (exit 2), so a file holding {}.
+const noEnvFile = "--env-vars .aws-sam/no-env.json"
+
+// TestSAMLocalWithoutEnvFile: `sam local start-api` (or invoke) with an env
+// file that overrides nothing hands the function RETRY_QUEUE_URL=RetryQueue.
+// The function starts, warns, and answers.
 func TestSAMLocalWithoutEnvFile(t *testing.T) {
+	doc := string(read(t, "docs/DEPLOY.md"))
+	if !strings.Contains(doc, "echo '{}' > .aws-sam/no-env.json") || !strings.Contains(doc, noEnvFile) {
+		t.Errorf("docs/DEPLOY.md does not give the command this test runs (%s holding {})", noEnvFile)
+	}
+	if _, err := samlocal.FunctionEnv(samlocal.Input{Template: read(t, "template.yaml"), FunctionID: functionID, EnvVars: []byte{}}); err == nil {
+		t.Error("an empty env vars file is accepted; SAM refuses it")
+	}
 	if testing.Short() {
 		t.Skip("builds and runs the bootstrap")
 	}
@@ -338,30 +360,138 @@ func TestSAMLocalWithoutEnvFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := samlocal.FunctionEnv(samlocal.Input{Template: read(t, "template.yaml"), FunctionID: functionID, ParameterOverrides: overrides})
+	env, err := samlocal.FunctionEnv(samlocal.Input{Template: read(t, "template.yaml"), FunctionID: functionID, ParameterOverrides: overrides, EnvVars: []byte("{}\n")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if env["RETRY_QUEUE_URL"] != "RetryQueue" {
 		t.Fatalf("RETRY_QUEUE_URL = %q, want SAM's unresolved logical id", env["RETRY_QUEUE_URL"])
 	}
-	for k, v := range worldEnv(t, e) {
-		env[k] = v
-	}
-	var list []string
-	for k, v := range env {
-		list = append(list, k+"="+v)
-	}
-	fn, err := localenv.StartRIE(ctx, rieBin, bootstrapBin, list, localenv.RIEOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fn.Close() })
+	fn := startFunction(t, e, env)
 	out, err := fn.Invoke(ctx, read(t, "events/http-api-invalid-sid.json"))
 	if err != nil || !strings.Contains(string(out), `"statusCode":400`) {
 		t.Fatalf("invalid-sid: %v %s\n%s", err, out, fn.Logs())
 	}
 	if !strings.Contains(fn.Logs(), `RETRY_QUEUE_URL is \"RetryQueue\"`) {
 		t.Errorf("no warning about the unresolved retry queue:\n%s", fn.Logs())
+	}
+}
+
+// shellEffects covers every variable template.yaml declares: SAM passes a
+// declared variable's value from the user's shell over the template's, and
+// an --env-vars file's over both (env_vars.py, EnvironmentVariables.resolve).
+// fileWins: events/env.json sets it, so with samconfig.toml's env_vars the
+// shell's value never reaches the function; without an env file every one
+// does. effect is what the shell's value then does (docs/DEPLOY.md).
+var shellEffects = map[string]struct {
+	fileWins bool
+	effect   string
+}{
+	"AWS_ENDPOINT_URL":               {false, "every AWS call goes to that endpoint"},
+	"CREDENTIALS_TTL":                {false, "cache lifetime; an invalid value fails init"},
+	"DEAD_LETTER_QUEUE_URL":          {true, "permanent forward failures go to that queue"},
+	"FORWARD_EVENT_BUS":              {true, "webhooks are forwarded to that bus"},
+	"FORWARD_HTTPS_URL":              {true, "webhooks are forwarded to that URL"},
+	"FORWARD_SQS_QUEUE_URL":          {true, "webhooks are forwarded to that queue"},
+	"LOG_LEVEL":                      {true, "log level"},
+	"METRICS_NAMESPACE":              {false, "EMF namespace"},
+	"PUBLIC_BASE_URL":                {false, "webhooks verify only against that prefix: the samples get 403"},
+	"PUBLIC_WEBHOOK_URL":             {false, "webhooks verify only against that URL: the samples get 403"},
+	"RETRY_MAX_RECEIVE_COUNT":        {false, "dead-letter threshold of the retry consumer"},
+	"RETRY_QUEUE_URL":                {true, "failed webhooks are parked on that queue"},
+	"SIGNALWIRE_SECRET_ID":           {true, "the secret read"},
+	"SIGNALWIRE_SPACE_HOST":          {false, "a secret naming another Space host is refused: reads fail"},
+	"SSL_CERT_DIR":                   {false, "Go also parses that directory's certificates: a slower first TLS handshake"},
+	"WEBHOOK_SIGNATURE_VERIFICATION": {true, "off skips verification under sam local"},
+}
+
+// TestSAMShellPrecedence: for each declared variable set in the shell, what
+// reaches the function with samconfig.toml (events/env.json), with the
+// documented no-env file ({}) and with no file.
+func TestSAMShellPrecedence(t *testing.T) {
+	tpl := read(t, "template.yaml")
+	declared, err := samlocal.Declared(tpl, functionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := slices.Sorted(slices.Values(declared)), slices.Sorted(maps.Keys(shellEffects)); !slices.Equal(got, want) {
+		t.Fatalf("declared variables %v, shellEffects covers %v", got, want)
+	}
+	overrides, err := samlocal.SamconfigParameterOverrides(filepath.Join(root, "samconfig.toml"), "default", "local_invoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file map[string]map[string]string
+	if err := json.Unmarshal(read(t, "events/env.json"), &file); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range declared {
+		shell := map[string]string{name: "from-shell"}
+		for _, c := range []struct {
+			what    string
+			envVars []byte
+			want    string
+		}{
+			{"events/env.json", read(t, "events/env.json"), "from-shell"},
+			{"{}", []byte("{}"), "from-shell"},
+			{"no file", nil, "from-shell"},
+		} {
+			if c.what == "events/env.json" && shellEffects[name].fileWins {
+				c.want = file[functionID][name]
+			}
+			env, err := samlocal.FunctionEnv(samlocal.Input{Template: tpl, FunctionID: functionID, ParameterOverrides: overrides, EnvVars: c.envVars, Shell: shell})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if env[name] != c.want {
+				t.Errorf("%s in the shell, %s: the function gets %q, want %q", name, c.what, env[name], c.want)
+			}
+		}
+	}
+}
+
+// TestSAMLocalShellValues runs the bootstrap with samconfig.toml and
+// events/env.json and a declared variable set in the user's shell: what the
+// shell's value does to the answers.
+func TestSAMLocalShellValues(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the bootstrap")
+	}
+	ctx := context.Background()
+	e, err := localenv.Start(ctx, localenv.Options{ExactNames: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	overrides, err := samlocal.SamconfigParameterOverrides(filepath.Join(root, "samconfig.toml"), "default", "local_invoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, value, event, want string
+	}{
+		{"SSL_CERT_DIR", "/etc/ssl/certs", "http-api-read.json", `"statusCode":200`},
+		{"PUBLIC_WEBHOOK_URL", "https://example.ngrok.io/webhook", "webhook-participant-join.json", `"statusCode":403`},
+		{"PUBLIC_BASE_URL", "https://hooks.example.com/prod", "webhook-participant-join.json", `"statusCode":403`},
+		{"SIGNALWIRE_SPACE_HOST", "other.signalwire.com", "http-api-read.json", `"statusCode":503`},
+		{"CREDENTIALS_TTL", "forever", "http-api-read.json", "invalid configuration"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env, err := samlocal.FunctionEnv(samlocal.Input{
+				Template: read(t, "template.yaml"), FunctionID: functionID, ParameterOverrides: overrides,
+				EnvVars: read(t, "events/env.json"), Shell: map[string]string{c.name: c.value}, Credentials: localCreds,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if env[c.name] != c.value {
+				t.Fatalf("%s = %q, want the shell's %q", c.name, env[c.name], c.value)
+			}
+			fn := startFunction(t, e, env)
+			out, err := fn.Invoke(ctx, read(t, filepath.Join("events", c.event)))
+			if got := string(out) + fn.Logs(); !strings.Contains(got, c.want) {
+				t.Errorf("%s=%s, events/%s: want %q in the answer or logs, got %v %s", c.name, c.value, c.event, c.want, err, got)
+			}
+		})
 	}
 }

@@ -57,11 +57,12 @@ func TestWebhookParametersReachTheConfig(t *testing.T) {
 	}
 }
 
-// TestConfigurationParameterColumn: the configuration table of
-// docs/CONFIGURATION.md names, for each variable, the template parameter
-// that sets it; the template wires exactly that parameter (a Ref to it
-// somewhere in the variable's value), and a variable the table gives no
-// parameter refers to none.
+// TestConfigurationParameterColumn: the tables of docs/CONFIGURATION.md
+// document every variable the template sets and none that neither the
+// template sets nor the code reads; each names the template parameter that
+// sets it, the template wires exactly that parameter (a Ref to it somewhere
+// in the variable's value), and a variable the table gives no parameter
+// refers to none.
 func TestConfigurationParameterColumn(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/CONFIGURATION.md")
 	if err != nil {
@@ -69,9 +70,14 @@ func TestConfigurationParameterColumn(t *testing.T) {
 	}
 	vars := digMap(t, rawTemplate(t), "Resources", functionID, "Properties", "Environment", "Variables")
 	params := digMap(t, rawTemplate(t), "Parameters")
-	row := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` \\| (?:`([A-Za-z0-9]+)`)? \\|")
+	named := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` \\|")
+	row := regexp.MustCompile("^\\| `([A-Z][A-Z0-9_]*)` \\| ?(?:`([A-Za-z0-9]+)`)? ?\\|")
+	documented := map[string]bool{}
 	seen := 0
 	for _, line := range strings.Split(string(doc), "\n") {
+		if m := named.FindStringSubmatch(line); m != nil {
+			documented[m[1]] = true
+		}
 		m := row.FindStringSubmatch(line)
 		if m == nil {
 			continue
@@ -101,5 +107,18 @@ func TestConfigurationParameterColumn(t *testing.T) {
 	}
 	if seen == 0 {
 		t.Fatal("no row of docs/CONFIGURATION.md's configuration table names a variable template.yaml sets")
+	}
+	for name := range vars {
+		if !documented[name] {
+			t.Errorf("docs/CONFIGURATION.md: template.yaml sets %s, which no row documents", name)
+		}
+	}
+	read := map[string]bool{} // every variable the code reads
+	_, _ = config.Load(func(k string) string { read[k] = true; return "" })
+	for name := range documented {
+		_, set := vars[name]
+		if !set && !read[name] {
+			t.Errorf("docs/CONFIGURATION.md documents %s, which template.yaml does not set and the code does not read", name)
+		}
 	}
 }

@@ -13,9 +13,9 @@
 //     CloudFormation would deploy for each ReadRouteAuthorization and
 //     optional forwarding destination.
 //
-// They assert the runtime (provided.al2023, bootstrap, arm64, makefile
+// They assert the runtime (provided.al2023, bootstrap, arm64 by default, makefile
 // build), every trigger and its authorization, the environment variables
-// listed in docs/DESIGN.md, least-privilege IAM with no "*" in any action or
+// listed in docs/CONFIGURATION.md, least-privilege IAM with no "*" in any action or
 // resource, the retry queue's redrive to its dead-letter queue, the alarms
 // (those on the function's EMF metrics checked against the lines the code
 // writes), and the outputs. TestCfnLint runs cfn-lint (with the SAM transform) on the

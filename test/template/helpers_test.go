@@ -19,7 +19,6 @@ import (
 const (
 	templatePath  = "../../template.yaml"
 	samconfigPath = "../../samconfig.toml"
-	designPath    = "../../docs/DESIGN.md"
 	envJSONPath   = "../../events/env.json"
 
 	functionID = "ParticipantsFunction"

@@ -80,6 +80,9 @@ func TestSamconfig(t *testing.T) {
 		case cmd != "deploy" && !hasSecret:
 			t.Errorf("%s.parameter_overrides lacks SignalWireSecretArn (the template requires it even locally)", cmd)
 		}
+		if a, ok := overrides["Architecture"]; ok && cmd == "deploy" && a != "arm64" {
+			t.Errorf("deploy.parameter_overrides sets Architecture=%s: a deployment keeps arm64", a)
+		}
 		for name, value := range overrides {
 			p, ok := params[name].(map[string]any)
 			if !ok {

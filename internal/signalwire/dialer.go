@@ -1,0 +1,194 @@
+package signalwire
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Preconnection bounds. A connection dialed ahead is handed to the first
+// request only while it is young: servers close connections that sent no
+// request after a while (often 10 s or more), and a request on a dead,
+// never-used connection is not retried by net/http. On a cold start the
+// first request follows init within milliseconds; after a proactive init
+// that waited longer, the preconnection is discarded and a new one dialed.
+const (
+	preconnectTimeout = 5 * time.Second
+	maxPreconnectAge  = 5 * time.Second
+	handshakeTimeout  = 10 * time.Second
+)
+
+// preconnector is a transport's DialTLSContext that can open one connection
+// per address ahead of the first request (Preconnect) and hand it over;
+// other dials are ordinary. Never with a proxy: net/http would hand it the
+// proxy's address.
+type preconnector struct {
+	// tcp dials the TCP connections.
+	tcp  net.Dialer
+	conf *tls.Config
+
+	mu      sync.Mutex
+	pending map[string]*predial // by "host:port"
+}
+
+// predial is one connection being opened ahead.
+type predial struct {
+	done chan struct{}
+	conn net.Conn
+	err  error
+	at   time.Time // when the handshake finished
+}
+
+// newDialer returns a preconnector dialing with conf, whose NextProtos must
+// match the transport's.
+func newDialer(conf *tls.Config) *preconnector {
+	return &preconnector{
+		tcp:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+		conf:    conf,
+		pending: map[string]*predial{},
+	}
+}
+
+// PreconnectingTransport makes tr open its TLS connections itself, with
+// tr's TLS configuration (nil: TLS 1.2+, system roots) and the protocols tr
+// offers, and returns the function that opens one to a host[:port] (port
+// 443 by default) ahead of its first request. It returns nil and leaves tr
+// as it is when the environment configures a proxy.
+func PreconnectingTransport(tr *http.Transport) func(host string) {
+	if proxyConfigured() {
+		return nil
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if tr.TLSClientConfig != nil {
+		conf = tr.TLSClientConfig.Clone()
+	}
+	conf.NextProtos = []string{"http/1.1"}
+	if tr.ForceAttemptHTTP2 {
+		conf.NextProtos = []string{"h2", "http/1.1"}
+	}
+	d := newDialer(conf)
+	tr.DialTLSContext = d.DialTLSContext
+	return func(host string) { d.Preconnect(hostPort(host)) }
+}
+
+// proxyConfigured reports whether the environment sets an HTTP(S) proxy.
+func proxyConfigured() bool {
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
+		if os.Getenv(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hostPort adds the https port to a host without one.
+func hostPort(host string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	return net.JoinHostPort(strings.Trim(host, "[]"), "443")
+}
+
+// Preconnect starts opening one TLS connection to addr (host:port) in the
+// background, unless one is pending; a failed one is replaced by an
+// ordinary dial.
+func (d *preconnector) Preconnect(addr string) {
+	d.mu.Lock()
+	if _, ok := d.pending[addr]; ok {
+		d.mu.Unlock()
+		return
+	}
+	p := &predial{done: make(chan struct{})}
+	d.pending[addr] = p
+	d.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), preconnectTimeout)
+		defer cancel()
+		p.conn, p.err = d.dial(ctx, addr)
+		p.at = time.Now()
+		close(p.done)
+	}()
+}
+
+// DialTLSContext returns the connection opened ahead for addr (waiting for
+// its handshake), or a new one when there is none or it failed or is stale.
+func (d *preconnector) DialTLSContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d.mu.Lock()
+	p := d.pending[addr]
+	delete(d.pending, addr)
+	d.mu.Unlock()
+	if p != nil {
+		select {
+		case <-p.done:
+			if p.err == nil {
+				if time.Since(p.at) < maxPreconnectAge {
+					return p.conn, nil
+				}
+				_ = p.conn.Close()
+			}
+		case <-ctx.Done():
+			go func() {
+				<-p.done
+				if p.conn != nil {
+					_ = p.conn.Close()
+				}
+			}()
+			return nil, ctx.Err()
+		}
+	}
+	return d.dial(ctx, addr)
+}
+
+// dial opens a TCP connection and completes the TLS handshake, verifying
+// the server's certificate for the host against the system roots.
+func (d *preconnector) dial(ctx context.Context, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("dialing %s: %w", addr, err)
+	}
+	raw, err := d.tcp.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	conf := d.conf.Clone()
+	conf.ServerName = host
+	c := tls.Client(raw, conf)
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	if err := c.HandshakeContext(hctx); err != nil {
+		_ = raw.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// defaultHTTPClient keeps connections alive across warm invocations; its
+// TLS connections (TLS 1.2+, h2 offered) can be opened ahead by the function
+// it returns (nil with a proxy).
+func defaultHTTPClient(rootCAs *x509.CertPool) (*http.Client, func(host string)) {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          16,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: rootCAs},
+	}
+	preconnect := PreconnectingTransport(tr)
+	return &http.Client{
+		Transport: tr,
+		// A redirect would be a misconfigured Space host; never follow it
+		// with the credentials.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, preconnect
+}
