@@ -9,8 +9,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // signedCurl returns a curl command that POSTs the body of eventFile (an
@@ -46,16 +46,16 @@ func signedCurl(eventFile, rawURL string) (string, error) {
 	}
 	var sig string
 	if mt, _, _ := mime.ParseMediaType(ct); mt == "application/json" {
-		sig = webhook.SignJSON(sandbox.SigningKey, rawURL, body)
+		sig = signing.JSON(sandbox.SigningKey, rawURL, body)
 	} else {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
 			return "", fmt.Errorf("%s: not a form body: %w", eventFile, err)
 		}
-		sig = webhook.SignForm(sandbox.SigningKey, rawURL, form)
+		sig = signing.Form(sandbox.SigningKey, rawURL, form)
 	}
 	return strings.Join([]string{"curl", "-i", shellQuote(rawURL), "-H", shellQuote("Content-Type: " + ct),
-		"-H", shellQuote(webhook.SignatureHeader + ": " + sig), "--data-binary", shellQuote(string(body))}, " "), nil
+		"-H", shellQuote(signing.Header + ": " + sig), "--data-binary", shellQuote(string(body))}, " "), nil
 }
 
 // shellQuote quotes s for a POSIX shell.

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // The command -sign prints verifies for the URL it was asked for, with the
@@ -32,8 +34,12 @@ func TestSignPrintsAVerifyingCurl(t *testing.T) {
 		if len(a) != 8 || a[1] != local || a[6] != "--data-binary" {
 			t.Fatalf("unexpected command %q", a)
 		}
-		req := webhook.SignedRequest{CandidateURLs: []string{local}, ContentType: strings.TrimPrefix(a[3], "Content-Type: "),
-			Body: []byte(a[7]), Signature: strings.TrimPrefix(a[5], webhook.SignatureHeader+": ")}
+		req := webhook.SignedRequest{CandidateURLs: []string{local}, Body: []byte(a[7]), Signature: strings.TrimPrefix(a[5], signing.Header+": ")}
+		if a[3] == "Content-Type: application/x-www-form-urlencoded" {
+			if req.Form, err = url.ParseQuery(a[7]); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if _, err := req.Verify(sandbox.SigningKey); err != nil {
 			t.Errorf("%s: does not verify for %s: %v", ev, local, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -27,6 +28,10 @@ type WebhookOptions struct {
 	PublicBaseURL    string // PUBLIC_BASE_URL
 	PublicWebhookURL string // PUBLIC_WEBHOOK_URL; wins over PublicBaseURL
 	Verify           bool   // off only in local runs
+	// Local (AWS_SAM_LOCAL=true only, never deployed) adds the URL the
+	// client called to the candidates: sam local start-api's Host,
+	// X-Forwarded-Proto and X-Forwarded-Port, which a client controls.
+	Local bool
 	// Destinations receive every envelope; none means the answer carries it.
 	Destinations []forward.Destination
 	Retry        enqueuer // nil: answer 503 instead of parking
@@ -122,11 +127,7 @@ func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 	if err != nil {
 		return w.app.errorResponse(ctx, err), false
 	}
-	urls := webhook.RequestURL{
-		PublicURL: w.opts.PublicWebhookURL, PublicBaseURL: w.opts.PublicBaseURL,
-		Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, QueryVariants: r.QueryVariants, Route: webhookRoute,
-	}.Candidates()
-	signed := webhook.SignedRequest{CandidateURLs: urls, Body: in.body, Form: in.form, Signature: webhook.SignatureFromHeaders(r.Header)}
+	signed := webhook.SignedRequest{CandidateURLs: w.candidates(r), Body: in.body, Form: in.form, Signature: webhook.SignatureFromHeaders(r.Header)}
 	verified, err := w.verifySignature(ctx, signed, creds, version)
 	if err != nil {
 		obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
@@ -140,6 +141,26 @@ func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 	}
 	w.app.log.DebugContext(ctx, "webhook verified", "scheme", verified.Scheme)
 	return Response{}, true
+}
+
+// candidates returns the URLs SignalWire may have called for r and, with
+// Local only, the URL the client called.
+func (w *webhooks) candidates(r Request) []string {
+	u := webhook.RequestURL{
+		PublicURL: w.opts.PublicWebhookURL, PublicBaseURL: w.opts.PublicBaseURL,
+		Host: r.Host, Paths: r.URLPaths, RawQuery: r.RawQuery, QueryVariants: r.QueryVariants, Route: webhookRoute,
+	}
+	out := u.Candidates()
+	if !w.opts.Local {
+		return out
+	}
+	u.PublicURL, u.PublicBaseURL, u.Scheme, u.Host = "", "", r.Header("X-Forwarded-Proto"), r.Header("Host")
+	out = append(out, u.Candidates()...)
+	if _, _, err := net.SplitHostPort(u.Host); err != nil && u.Host != "" && r.Header("X-Forwarded-Port") != "" {
+		u.Host += ":" + r.Header("X-Forwarded-Port") // a Host header without its port
+		out = append(out, u.Candidates()...)
+	}
+	return out
 }
 
 // verifySignature checks signed against creds' signing keys and, when none

@@ -320,7 +320,9 @@ func (c *Cache) failedLocked(f *fetch, err error) {
 		return
 	}
 	c.lastErr = err
-	if !f.initial {
+	if f.initial {
+		c.opts.Log.Warn("the secret could not be loaded at init", "error", err.Error())
+	} else {
 		c.retryAt = time.Now().Add(RefreshInterval)
 	}
 	if c.cur != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,9 +14,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/aws/smithy-go/logging"
+	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
@@ -30,6 +33,19 @@ func preconnectingHTTP(roots *x509.CertPool) (*http.Client, func(addr string)) {
 		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
 	}
 	return &http.Client{Transport: tr}, signalwire.PreconnectingTransport(tr)
+}
+
+// reportingAWS logs each AWS call's attempt that got no answer, naming the
+// service, the endpoint host and the cause, as it fails.
+type reportingAWS struct {
+	next aws.HTTPClient
+	log  *slog.Logger
+}
+
+func (r reportingAWS) Do(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.Do(req)
+	obs.LogUnreachable(r.log, awsmiddleware.GetServiceID(req.Context()), req, err)
+	return resp, err
 }
 
 // endpointAddr resolves the host:port an SDK client sends to, as the SDK

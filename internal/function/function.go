@@ -72,7 +72,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	// fetch the secret now, concurrently, waiting for none of them.
 	v := version()
 	userAgent := "signalwire-participants-lambda/" + v // one name for SignalWire and the HTTPS destination
-	sw := signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP, RootCAs: o.signalwireCAs})
+	sw := signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP, RootCAs: o.signalwireCAs, Log: log})
 	if cfg.SpaceHost != "" {
 		sw.Preconnect(cfg.SpaceHost)
 	}
@@ -83,6 +83,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if d.aws, d.warmAWS, err = awsConfig(os.Getenv); err != nil {
 		return nil, err
 	}
+	d.aws.HTTPClient = reportingAWS{d.aws.HTTPClient, log}
 	d.creds = credentials.New(secretsmanager.NewFromConfig(d.aws), cfg.SecretID, credentials.Options{
 		TTL: cfg.CredentialsTTL, ForwardSigningSecret: cfg.ForwardHTTPSURL != "", SpaceHost: cfg.SpaceHost, Log: log, Redact: secrets,
 	})
@@ -150,7 +151,7 @@ func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, [
 			warmups = append(warmups, func() { open(addr) })
 		}
 	}
-	opts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, MaxReceiveCount: d.cfg.MaxReceiveCount}
+	opts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, Local: d.cfg.Local, MaxReceiveCount: d.cfg.MaxReceiveCount}
 	if d.cfg.ForwardHTTPSURL != "" {
 		opts.Destinations = append(opts.Destinations, forward.NewHTTPS(d.cfg.ForwardHTTPSURL, d.forwardHTTP, forwardSecrets{d.creds}, d.userAgent))
 		if u, err := url.Parse(d.cfg.ForwardHTTPSURL); err == nil {

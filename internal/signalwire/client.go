@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -86,12 +87,16 @@ type Options struct {
 	Jitter func(limit time.Duration) time.Duration
 	// UserAgent is sent as User-Agent.
 	UserAgent string
+	// Log, when set, gets a line for each attempt that got no answer
+	// (obs.LogUnreachable).
+	Log *slog.Logger
 }
 
 // Client calls SignalWire's Compatibility REST API. Build it once with
 // NewClient and share it: it is safe for concurrent use.
 type Client struct {
 	http          *http.Client
+	log           *slog.Logger
 	maxBody       int64
 	retry         retry.Policy
 	maxRetryAfter time.Duration
@@ -106,6 +111,7 @@ type Client struct {
 func NewClient(opts Options) *Client {
 	c := &Client{
 		http:          opts.HTTPClient,
+		log:           cmp.Or(opts.Log, slog.New(slog.DiscardHandler)),
 		maxBody:       cmp.Or(max(opts.MaxBodyBytes, 0), defaultMaxBodyBytes),
 		maxRetryAfter: cmp.Or(max(opts.MaxRetryAfter, 0), defaultMaxRetryAfter),
 		userAgent:     cmp.Or(opts.UserAgent, defaultUserAgent),
@@ -199,6 +205,7 @@ func (c *Client) roundTrip(ctx context.Context, auth Auth, target string) (*Part
 
 	resp, err := c.http.Do(req)
 	if err != nil {
+		obs.LogUnreachable(c.log, "SignalWire", req, err)
 		return nil, transportError(ctx, err, 0), -1
 	}
 	defer closeBody(resp.Body)
