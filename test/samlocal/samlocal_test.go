@@ -395,8 +395,8 @@ var shellEffects = map[string]struct {
 	"FORWARD_SQS_QUEUE_URL":          {true, "webhooks are forwarded to that queue"},
 	"LOG_LEVEL":                      {true, "log level"},
 	"METRICS_NAMESPACE":              {false, "EMF namespace"},
-	"PUBLIC_BASE_URL":                {false, "webhooks verify only against that prefix: the samples get 403"},
-	"PUBLIC_WEBHOOK_URL":             {false, "webhooks verify only against that URL: the samples get 403"},
+	"PUBLIC_BASE_URL":                {false, "webhooks verify against that prefix (and, under sam local, the URL the client called)"},
+	"PUBLIC_WEBHOOK_URL":             {false, "webhooks verify against that URL (and, under sam local, the URL the client called)"},
 	"RETRY_MAX_RECEIVE_COUNT":        {false, "dead-letter threshold of the retry consumer"},
 	"RETRY_QUEUE_URL":                {true, "failed webhooks are parked on that queue"},
 	"SIGNALWIRE_SECRET_ID":           {true, "the secret read"},
@@ -471,8 +471,10 @@ func TestSAMLocalShellValues(t *testing.T) {
 		name, value, event, want string
 	}{
 		{"SSL_CERT_DIR", "/etc/ssl/certs", "http-api-read.json", `"statusCode":200`},
-		{"PUBLIC_WEBHOOK_URL", "https://example.ngrok.io/webhook", "webhook-participant-join.json", `"statusCode":403`},
-		{"PUBLIC_BASE_URL", "https://hooks.example.com/prod", "webhook-participant-join.json", `"statusCode":403`},
+		// The signed samples still verify (under sam local, for the URL of
+		// their own Host header too); a forged one shows the URL tried first.
+		{"PUBLIC_WEBHOOK_URL", "https://example.ngrok.io/webhook", "webhook-forged.json", `"candidate_urls":["https://example.ngrok.io/webhook"`},
+		{"PUBLIC_BASE_URL", "https://hooks.example.com/prod", "webhook-forged.json", `"candidate_urls":["https://hooks.example.com/prod/webhooks/signalwire"`},
 		{"SIGNALWIRE_SPACE_HOST", "other.signalwire.com", "http-api-read.json", `"statusCode":503`},
 		{"CREDENTIALS_TTL", "forever", "http-api-read.json", "invalid configuration"},
 	} {
