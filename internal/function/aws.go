@@ -43,9 +43,7 @@ type reportingAWS struct {
 }
 
 func (r reportingAWS) Do(req *http.Request) (*http.Response, error) {
-	resp, err := r.next.Do(req)
-	obs.LogUnreachable(r.log, awsmiddleware.GetServiceID(req.Context()), req, err)
-	return resp, err
+	return obs.Reach(r.log, awsmiddleware.GetServiceID(req.Context()), req, r.next.Do)
 }
 
 // endpointAddr resolves the host:port an SDK client sends to, as the SDK

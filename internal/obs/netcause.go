@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -39,12 +41,35 @@ func netCause(err error) string {
 	return "other"
 }
 
-// LogUnreachable logs one warning when err ended a round trip of req
-// without an answer: "cannot reach " + service, the host and the cause
-// (netCause). Nil errors and the caller's own cancellation are not logged.
-func LogUnreachable(log *slog.Logger, service string, req *http.Request, err error) {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return
+// Reach sends req with do. When it gets no answer, Reach logs one warning
+// as it fails: "cannot reach " + service, the host and the cause (netCause;
+// a timeout while the name resolves or in the TLS handshake is "lookup" or
+// "TLS"). The caller's own cancellation is not logged.
+func Reach(log *slog.Logger, service string, req *http.Request, do func(*http.Request) (*http.Response, error)) (*http.Response, error) {
+	var stage atomic.Value
+	stage.Store("")
+	trace := &httptrace.ClientTrace{
+		DNSStart: func(httptrace.DNSStartInfo) { stage.Store("lookup") },
+		DNSDone: func(i httptrace.DNSDoneInfo) {
+			if i.Err == nil {
+				stage.Store("")
+			}
+		},
+		TLSHandshakeStart: func() { stage.Store("TLS") },
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err == nil {
+				stage.Store("")
+			}
+		},
 	}
-	log.WarnContext(req.Context(), "cannot reach "+service, "host", req.URL.Host, "cause", netCause(err), "error", err.Error())
+	resp, err := do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if err == nil || errors.Is(err, context.Canceled) {
+		return resp, err
+	}
+	cause := netCause(err)
+	if s := stage.Load().(string); cause == "timeout" && s != "" {
+		cause = s
+	}
+	log.WarnContext(req.Context(), "cannot reach "+service, "host", req.URL.Host, "cause", cause, "error", err.Error())
+	return resp, err
 }

@@ -73,7 +73,21 @@ func listen(t *testing.T, handle func(net.Conn)) string {
 	return ln.Addr().String()
 }
 
-func TestNetCauseOnLoopback(t *testing.T) {
+// hangingResolver's queries never get an answer.
+func hangingResolver() *net.Resolver {
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+}
+
+func client(r *net.Resolver) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Resolver: r}).DialContext}}
+}
+
+// Every failure is real and on loopback (or in memory): Reach logs one line
+// naming the host and the cause, as the round trip fails.
+func TestReachNamesHostAndCause(t *testing.T) {
 	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
 	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake
 	tlsSrv.StartTLS()                                   // its certificate is in no default pool
@@ -81,33 +95,40 @@ func TestNetCauseOnLoopback(t *testing.T) {
 	plain := httptest.NewServer(http.NotFoundHandler())
 	defer plain.Close()
 	refused := closedPort(t)
-	hang := listen(t, func(net.Conn) {}) // never answers
+	hang := listen(t, func(net.Conn) {}) // accepts, never answers
 	junk := listen(t, func(c net.Conn) { c.Write([]byte("neither a TLS record nor HTTP\n")) })
-	lookup := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Resolver: nxdomainResolver()}).DialContext}}
-	untrusted := &http.Client{Transport: &http.Transport{}}
+	nx := client(nxdomainResolver())
+	host := func(u string) string { return strings.SplitN(strings.SplitN(u, "://", 2)[1], "/", 2)[0] }
 	for _, tc := range []struct {
 		name, url, cause string
 		client           *http.Client
 	}{
-		{"closed port", "http://" + refused + "/x", "refused", http.DefaultClient},
-		{"unresolvable", "https://nowhere.invalid/x", "lookup", lookup},
-		{"no address (.onion, never queried)", "https://nowhere.onion/x", "lookup", lookup},
-		{"untrusted certificate", tlsSrv.URL, "TLS", untrusted},
-		{"plain HTTP", strings.Replace(plain.URL, "http:", "https:", 1), "TLS", untrusted},
-		{"not TLS nor HTTP", "https://" + junk + "/x", "TLS", untrusted},
-		{"no answer", "http://" + hang + "/x", "timeout", http.DefaultClient},
+		{"closed port", "http://" + refused + "/x", "refused", nx},
+		{"NXDOMAIN", "https://nowhere.invalid/x", "lookup", nx},
+		{"no answer to DNS", "https://nowhere.invalid/x", "lookup", client(hangingResolver())},
+		{"no address (.onion, never queried)", "https://nowhere.onion/x", "lookup", nx},
+		{"untrusted certificate", tlsSrv.URL, "TLS", nx},
+		{"plain HTTP", strings.Replace(plain.URL, "http:", "https:", 1), "TLS", nx},
+		{"not TLS nor HTTP", "https://" + junk + "/x", "TLS", nx},
+		{"no TLS handshake", "https://" + hang + "/x", "TLS", nx},
+		{"no answer", "http://" + hang + "/x", "timeout", nx},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, tc.url, nil)
-			resp, err := tc.client.Do(req)
+			resp, err := Reach(NewLogger(&buf, slog.LevelInfo), "Secrets Manager", req, tc.client.Do)
 			if err == nil {
 				resp.Body.Close()
 				t.Fatal("round trip succeeded")
 			}
-			if cause := netCause(err); cause != tc.cause {
-				t.Errorf("netCause(%v) = %q, want %q", err, cause, tc.cause)
+			var got map[string]any
+			if lines := strings.Split(strings.TrimSpace(buf.String()), "\n"); len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &got) != nil {
+				t.Fatalf("want one JSON line, got %q", buf.String())
+			}
+			if got["message"] != "cannot reach Secrets Manager" || got["host"] != host(tc.url) || got["cause"] != tc.cause || got["level"] != "WARN" {
+				t.Errorf("%v: logged %v, want host %s, cause %s", err, got, host(tc.url), tc.cause)
 			}
 		})
 	}
@@ -116,37 +137,26 @@ func TestNetCauseOnLoopback(t *testing.T) {
 	}
 }
 
-func TestLogUnreachable(t *testing.T) {
+// An answer, whatever its status, and the caller's own cancellation are
+// not failures to reach anything.
+func TestReachLogsNothingForAnAnswerOrACancellation(t *testing.T) {
 	var buf bytes.Buffer
 	log := NewLogger(&buf, slog.LevelInfo)
 	ok := httptest.NewServer(http.NotFoundHandler())
 	defer ok.Close()
-	refused := closedPort(t)
-	get := func(ctx context.Context, u string) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		resp, err := http.DefaultTransport.RoundTrip(req)
-		if err == nil {
-			resp.Body.Close()
-		}
-		LogUnreachable(log, "Secrets Manager", req, err)
+	req, _ := http.NewRequest(http.MethodGet, ok.URL, nil)
+	if resp, err := Reach(log, "SignalWire", req, http.DefaultClient.Do); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
 	}
-	get(context.Background(), ok.URL)
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	get(canceled, "http://"+refused+"/")
+	req, _ = http.NewRequestWithContext(canceled, http.MethodGet, "http://"+closedPort(t)+"/", nil)
+	if _, err := Reach(log, "SignalWire", req, http.DefaultClient.Do); err == nil {
+		t.Fatal("canceled request succeeded")
+	}
 	if buf.Len() != 0 {
-		t.Fatalf("an answer or the caller's own cancellation was logged: %s", buf.String())
-	}
-	get(context.Background(), "http://"+refused+"/")
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 1 {
-		t.Fatalf("want one line, got %q", buf.String())
-	}
-	var got map[string]any
-	if err := json.Unmarshal([]byte(lines[0]), &got); err != nil {
-		t.Fatal(err)
-	}
-	if got["message"] != "cannot reach Secrets Manager" || got["host"] != refused || got["cause"] != "refused" || got["level"] != "WARN" {
-		t.Errorf("log line = %v", got)
+		t.Errorf("logged: %s", buf.String())
 	}
 }

@@ -88,7 +88,7 @@ type Options struct {
 	// UserAgent is sent as User-Agent.
 	UserAgent string
 	// Log, when set, gets a line for each attempt that got no answer
-	// (obs.LogUnreachable).
+	// (obs.Reach).
 	Log *slog.Logger
 }
 
@@ -203,9 +203,8 @@ func (c *Client) roundTrip(ctx context.Context, auth Auth, target string) (*Part
 	req.Header.Set("User-Agent", c.userAgent)
 	req.SetBasicAuth(auth.ProjectID, auth.APIToken)
 
-	resp, err := c.http.Do(req)
+	resp, err := obs.Reach(c.log, "SignalWire", req, c.http.Do)
 	if err != nil {
-		obs.LogUnreachable(c.log, "SignalWire", req, err)
 		return nil, transportError(ctx, err, 0), -1
 	}
 	defer closeBody(resp.Body)
