@@ -94,3 +94,11 @@ func TestProcCPU(t *testing.T) {
 		t.Errorf("CPU time %v of this test process", d)
 	}
 }
+
+// TestFloor: each round's floor is that round's hello plus n round trips.
+func TestFloor(t *testing.T) {
+	got := floor([]time.Duration{5 * time.Millisecond, 6 * time.Millisecond}, 4, 20*time.Millisecond)
+	if len(got) != 2 || got[0] != 85 || got[1] != 86 {
+		t.Errorf("floor %v, want [85 86]", got)
+	}
+}
