@@ -15,7 +15,12 @@ export AWS_ACCESS_KEY_ID         ?= test
 export AWS_SECRET_ACCESS_KEY     ?= test
 export AWS_REGION                ?= us-east-1
 
-LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w'
+# VERSION is the version the bootstrap reports (User-Agent, init log line)
+# when its Go build info has none (GOFLAGS=-buildvcs=false, or sam build
+# building from a copy without .git): git describe where there is a
+# checkout; empty makes the function say "devel".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LAMBDA_FLAGS = -tags lambda.norpc -trimpath -ldflags='-s -w -X github.com/signalwire-lambda/participants/internal/function.stamped=$(VERSION)'
 
 .PHONY: help build build-ParticipantsFunction test demo invoke lint vuln lint-template samcheck rehearsal bench fuzz clean
 

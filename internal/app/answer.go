@@ -10,24 +10,19 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// Bounds on SignalWire's answer for one participant. A real one is under
-// 2 KiB, its longest values (uri, label) a few hundred bytes; a value or an
-// answer beyond these is an upstream error, not something to pass on: it
-// would make the read route's answer exceed Lambda's 6 MB response limit
-// (JSON escaping multiplies some bytes up to sixfold) and the webhook's
-// envelope exceed what its destinations accept.
+// Bounds on SignalWire's answer for one participant (a real one is under
+// 2 KiB): beyond them it is an upstream error, as it would make the read
+// route's answer exceed Lambda's 6 MB (JSON escaping multiplies some bytes
+// sixfold) and the envelope exceed what destinations accept.
 const (
-	// MaxParticipantFieldBytes bounds one field's value, as sent.
-	MaxParticipantFieldBytes = 8 << 10
-	// MaxParticipantBytes bounds the sum of every field's name and value.
-	MaxParticipantBytes = 64 << 10
+	maxParticipantFieldBytes = 8 << 10  // one field's value, as sent
+	maxParticipantBytes      = 64 << 10 // every field's name and value
 )
 
-// checkParticipantAnswer rejects a participant answer that cannot be the one asked for:
-// empty, for another account, conference or call, or absurdly large. The
-// error is a KindBadResponse *signalwire.APIError, so it maps to 502
-// upstream-error and a webhook's lookup fails (and is retried) rather than
-// delivering a wrong participant as "found".
+// checkParticipantAnswer rejects an answer that cannot be the participant
+// asked for (empty, another's, absurdly large) as a KindBadResponse: a 502,
+// and a webhook's lookup fails and is retried rather than delivering a
+// wrong participant as "found".
 func checkParticipantAnswer(ref signalwire.ParticipantRef, p *signalwire.Participant) error {
 	if err := answerProblem(ref, p); err != nil {
 		return &signalwire.APIError{Kind: signalwire.KindBadResponse, StatusCode: 200, Attempts: 1, Err: err}
@@ -51,21 +46,21 @@ func answerProblem(ref signalwire.ParticipantRef, p *signalwire.Participant) err
 		if f.v == nil {
 			continue
 		}
-		if len(*f.v) > MaxParticipantFieldBytes {
-			return fmt.Errorf("the answer's %s is %d bytes (limit %d)", f.name, len(*f.v), MaxParticipantFieldBytes)
+		if len(*f.v) > maxParticipantFieldBytes {
+			return fmt.Errorf("the answer's %s is %d bytes (limit %d)", f.name, len(*f.v), maxParticipantFieldBytes)
 		}
 		total += len(f.name) + len(*f.v)
 	}
 	for _, m := range []map[string]json.RawMessage{p.Extra, p.Invalid} {
 		for k, v := range m {
-			if len(k) > MaxParticipantFieldBytes || len(v) > MaxParticipantFieldBytes {
-				return fmt.Errorf("the answer's field %s is %d bytes (limit %d)", quoteShort(k), len(k)+len(v), MaxParticipantFieldBytes)
+			if len(k) > maxParticipantFieldBytes || len(v) > maxParticipantFieldBytes {
+				return fmt.Errorf("the answer's field %s is %d bytes (limit %d)", quoteShort(k), len(k)+len(v), maxParticipantFieldBytes)
 			}
 			total += len(k) + len(v)
 		}
 	}
-	if total > MaxParticipantBytes {
-		return fmt.Errorf("the answer's fields total %d bytes (limit %d)", total, MaxParticipantBytes)
+	if total > maxParticipantBytes {
+		return fmt.Errorf("the answer's fields total %d bytes (limit %d)", total, maxParticipantBytes)
 	}
 	for _, f := range []struct {
 		name, want string
@@ -87,8 +82,5 @@ func answerProblem(ref signalwire.ParticipantRef, p *signalwire.Participant) err
 
 // quoteShort quotes an upstream value for an error message, cut to 64 bytes.
 func quoteShort(s string) string {
-	if len(s) > 64 {
-		return strconv.Quote(s[:64]) + "…"
-	}
-	return strconv.Quote(s)
+	return strconv.Quote(clip(s, 64))
 }

@@ -54,7 +54,7 @@ func TestAnswerForAnotherParticipantIsUpstreamError(t *testing.T) {
 			a, logs := newTestApp(&scriptedUpstream{body: body}, &fakeCreds{})
 			r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 			p := decodeProblem(t, r)
-			if r.Status != http.StatusBadGateway || !strings.HasSuffix(p["type"].(string), ProblemUpstreamError) {
+			if r.Status != http.StatusBadGateway || !strings.HasSuffix(p["type"].(string), problemUpstreamError) {
 				t.Fatalf("%d %s", r.Status, r.Body)
 			}
 			if !strings.Contains(logs.String(), "not the") {
@@ -114,7 +114,7 @@ func TestAbsurdFieldsAreUpstreamErrors(t *testing.T) {
 			a, _ := newTestApp(&scriptedUpstream{body: body}, &fakeCreds{})
 			r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 			p := decodeProblem(t, r)
-			if r.Status != http.StatusBadGateway || !strings.HasSuffix(p["type"].(string), ProblemUpstreamError) || len(r.Body) > 1000 {
+			if r.Status != http.StatusBadGateway || !strings.HasSuffix(p["type"].(string), problemUpstreamError) || len(r.Body) > 1000 {
 				t.Fatalf("%d, %d bytes", r.Status, len(r.Body))
 			}
 		})

@@ -1,22 +1,11 @@
-// Package app is the processing core, shared by every trigger. Routes.Handle
-// sends an HTTP request to one of two routes:
-//
-//   - the read route (http.go, app.go): GET
-//     /accounts/{a}/conferences/{c}/participants/{p} answered by
-//     App.Participant, one SignalWire call with the cached credentials,
-//     refreshed once on a 401;
-//   - the webhook route (webhooks.go, delivery.go): Webhooks.Handle verifies
-//     the signature (deferred.go: verified again later when the key may be
-//     newer than the secret), normalizes the callback, delivers its
-//     envelope to every destination within the inline budget, sends a
-//     permanent refusal to the dead-letter queue and parks what is left on
-//     the retry queue (retryjob.go: the job format); Webhooks.ProcessRetry
-//     delivers a parked job again;
-//   - one mapping of errors to RFC 9457 problems (problems.go).
-//
-// It speaks the neutral Request and Response of http.go and knows nothing of
-// Lambda; the trigger package translates the Lambda events into them and
-// back. docs/DESIGN.md ("Request flows") walks through a read and a webhook.
+// Package app is the processing core, shared by every trigger: the read
+// route (App.Participant: one SignalWire call, credentials refreshed once on
+// a 401), the webhook route (webhooks.go verifies, process.go builds the
+// envelope once, delivers it, dead-letters permanent refusals and parks the
+// rest; messages.go holds the queues' wire formats) and one mapping of
+// errors to RFC 9457 problems (problems.go). It speaks the neutral Request
+// and Response of http.go; package trigger translates Lambda's events.
+// docs/DESIGN.md ("Request flows") walks through a read and a webhook.
 package app
 
 import (
@@ -31,7 +20,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/participant"
-	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
@@ -43,33 +31,30 @@ type CredentialSource interface {
 	Refresh(ctx context.Context, stale uint64) (credentials.Credentials, uint64, error)
 }
 
-// ErrForeignAccount is wrapped by the error of a read whose account_sid is
+// errForeignAccount is wrapped by the error of a read whose account_sid is
 // not the secret's project: SignalWire would answer 401 (and a refresh would
 // not help), so it is answered without calling it.
-var ErrForeignAccount = errors.New("account_sid is not the project this function serves")
+var errForeignAccount = errors.New("account_sid is not the project this function serves")
 
-// ErrNoNewerCredentials is wrapped by the error of a read SignalWire
-// rejected (401) when the forced refresh brought no newer credentials: the
-// secret was just fetched and holds the same ones, or the refresh was
-// refused because another forced refresh started less than
-// credentials.RefreshInterval ago.
-var ErrNoNewerCredentials = errors.New("no newer credentials after the rejection")
+// errNoNewerCredentials is wrapped by the error of a read SignalWire
+// rejected (401) when the forced refresh brought nothing newer (the same
+// secret, or a refresh within credentials.RefreshInterval of another).
+var errNoNewerCredentials = errors.New("no newer credentials after the rejection")
 
-// ParticipantGetter is the one SignalWire call the core makes.
-type ParticipantGetter interface {
+// participantGetter is the one SignalWire call the core makes.
+type participantGetter interface {
 	GetParticipant(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef) (*signalwire.Participant, error)
 }
 
 // App is the core, built once at init and shared by every invocation.
 type App struct {
 	creds    CredentialSource
-	upstream ParticipantGetter
+	upstream participantGetter
 	log      *slog.Logger
 }
 
-// New returns the core; NewWebhooks builds the webhook processor on it and
-// NewRoutes serves both over HTTP.
-func New(creds CredentialSource, upstream ParticipantGetter, log *slog.Logger) *App {
+// New returns the core.
+func New(creds CredentialSource, upstream participantGetter, log *slog.Logger) *App {
 	return &App{creds: creds, upstream: upstream, log: log}
 }
 
@@ -89,12 +74,12 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 	if !strings.EqualFold(ref.AccountSID, creds.ProjectID) {
 		// The Compatibility API's AccountSid is the Project ID: any other
 		// account is a 401 upstream, and each 401 would cost a refresh.
-		p := problem.New(ProblemAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
+		p := newProblem(problemAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
 		p.Field = "account_sid"
-		return participant.Participant{}, fmt.Errorf("%w: %w", ErrForeignAccount, p)
+		return participant.Participant{}, fmt.Errorf("%w: %w", errForeignAccount, p)
 	}
 	p, err := a.get(ctx, creds, ref)
-	if kind, ok := signalwire.KindOf(err); ok && kind == signalwire.KindUnauthorized {
+	if apiErr := (*signalwire.APIError)(nil); errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindUnauthorized {
 		a.log.WarnContext(ctx, "SignalWire rejected the credentials; refreshing them once", "error", err.Error())
 		fresh, v, rerr := a.creds.Refresh(ctx, version)
 		if rerr != nil {
@@ -104,9 +89,7 @@ func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (p
 			inv.Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
 			p, err = a.get(ctx, fresh, ref)
 		} else {
-			// A rate-limited or unchanged refresh: no retry, and the
-			// caller is told when one may help (ProblemFor).
-			err = fmt.Errorf("%w: %w", ErrNoNewerCredentials, err)
+			err = fmt.Errorf("%w: %w", errNoNewerCredentials, err)
 		}
 	}
 	if err != nil {

@@ -88,7 +88,7 @@ func (f *fakeUpstream) GetParticipant(ctx context.Context, auth signalwire.Auth,
 	return &signalwire.Participant{AccountSID: &ref.AccountSID, ConferenceSID: &ref.ConferenceSID, CallSID: &ref.CallSID, Status: &status, Muted: &muted, DateCreated: &date}, nil
 }
 
-func newTestApp(up ParticipantGetter, cr CredentialSource) (*App, *bytes.Buffer) {
+func newTestApp(up participantGetter, cr CredentialSource) (*App, *bytes.Buffer) {
 	var buf bytes.Buffer
 	return New(cr, up, obs.NewLogger(&buf, slog.LevelDebug)), &buf
 }
@@ -193,13 +193,13 @@ func TestErrorMapping(t *testing.T) {
 		status int
 		kind   string
 	}{
-		{&signalwire.APIError{Kind: signalwire.KindNotFound, StatusCode: 404}, 404, ProblemNotFound},
-		{&signalwire.APIError{Kind: signalwire.KindRateLimited, StatusCode: 429, RetryAfter: 3 * time.Second}, 503, ProblemUpstreamRateLimited},
-		{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 503}, 502, ProblemUpstreamError},
-		{&signalwire.APIError{Kind: signalwire.KindBadResponse, StatusCode: 200}, 502, ProblemUpstreamError},
-		{&signalwire.APIError{Kind: signalwire.KindNetwork}, 502, ProblemUpstreamError},
-		{&signalwire.APIError{Kind: signalwire.KindTimeout, Err: context.DeadlineExceeded}, 504, ProblemUpstreamTimeout},
-		{errors.New("boom"), 500, ProblemInternal},
+		{&signalwire.APIError{Kind: signalwire.KindNotFound, StatusCode: 404}, 404, problemNotFound},
+		{&signalwire.APIError{Kind: signalwire.KindRateLimited, StatusCode: 429, RetryAfter: 3 * time.Second}, 503, problemUpstreamRateLimited},
+		{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 503}, 502, problemUpstreamError},
+		{&signalwire.APIError{Kind: signalwire.KindBadResponse, StatusCode: 200}, 502, problemUpstreamError},
+		{&signalwire.APIError{Kind: signalwire.KindNetwork}, 502, problemUpstreamError},
+		{&signalwire.APIError{Kind: signalwire.KindTimeout, Err: context.DeadlineExceeded}, 504, problemUpstreamTimeout},
+		{errors.New("boom"), 500, problemInternal},
 	}
 	for _, tc := range cases {
 		a, _ := newTestApp(&fakeUpstream{errs: []error{tc.err}}, &fakeCreds{})
@@ -218,11 +218,11 @@ func TestErrorMapping(t *testing.T) {
 }
 
 func TestCredentialsFailureIs503WithoutInternals(t *testing.T) {
-	cr := &fakeCreds{err: fmt.Errorf("secret arn:aws:secretsmanager:us-east-1:1:secret:sw: %w", credentials.ErrAccessDenied)}
+	cr := &fakeCreds{err: fmt.Errorf("secret arn:aws:secretsmanager:us-east-1:1:secret:sw: access to the credentials secret denied: %w", credentials.ErrUnavailable)}
 	a, logs := newTestApp(&fakeUpstream{}, cr)
 	r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 	m := decodeProblem(t, r)
-	if r.Status != 503 || strings.Contains(string(r.Body), "arn:aws") || !strings.HasSuffix(m["type"].(string), ProblemCredentialsUnavailable) {
+	if r.Status != 503 || strings.Contains(string(r.Body), "arn:aws") || !strings.HasSuffix(m["type"].(string), problemCredentialsUnavailable) {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 	if !strings.Contains(logs.String(), "access to the credentials secret denied") {

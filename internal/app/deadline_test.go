@@ -69,7 +69,7 @@ func TestDeadlineOutsideSignalWireIs504(t *testing.T) {
 	a, _ := newTestApp(&fakeUpstream{}, &fakeCreds{err: fmt.Errorf("waiting for credentials: %w", context.DeadlineExceeded)})
 	r := NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 	p := decodeProblem(t, r)
-	if r.Status != 504 || !strings.HasSuffix(p["type"].(string), ProblemUpstreamTimeout) {
+	if r.Status != 504 || !strings.HasSuffix(p["type"].(string), problemUpstreamTimeout) {
 		t.Fatalf("%d %s", r.Status, r.Body)
 	}
 }

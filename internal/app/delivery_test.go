@@ -9,8 +9,9 @@ import (
 	"testing"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
-	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // namedDest is a destination with a name, a scripted sequence of errors
@@ -50,7 +51,7 @@ func threeDests(t *testing.T) (*hookFixture, *namedDest, *namedDest, *namedDest,
 	f := newHooks(t, func(o *WebhookOptions) {
 		o.Destinations = []forward.Destination{https, bus, q}
 		o.DeadLetter = dlq
-		o.Policy = forward.Policy{MaxAttempts: 4, BaseBackoff: 1, MaxBackoff: 1}
+		o.Policy = retry.Policy{MaxAttempts: 4, Base: 1, Max: 1}
 	})
 	return f, https, bus, q, dlq
 }
@@ -63,7 +64,7 @@ func threeDests(t *testing.T) (*hookFixture, *namedDest, *namedDest, *namedDest,
 func TestPermanentFailureIsDeadLetteredAtOnce(t *testing.T) {
 	f, https, bus, q, dlq := threeDests(t)
 	https.fail = &forward.StatusError{StatusCode: 413}
-	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != string(OutcomeDeadLettered) {
+	if got := outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key"))); got != string(outcomeDeadLettered) {
 		t.Fatalf("outcome %s", got)
 	}
 	if https.sends != 1 || len(bus.got) != 1 || len(q.got) != 1 {
@@ -73,7 +74,7 @@ func TestPermanentFailureIsDeadLetteredAtOnce(t *testing.T) {
 		t.Fatalf("retry queue %d, DLQ %d; want 0, 1", len(f.queue.bodies), len(dlq.bodies))
 	}
 	job, err := decodeJob(string(dlq.bodies[0]))
-	if err != nil || job.Kind != JobDeliver || strings.Join(job.Destinations, ",") != "https" || !strings.Contains(job.Reason, "413") {
+	if err != nil || job.Kind != kindDeliver || strings.Join(job.Destinations, ",") != "https" || !strings.Contains(job.Reason, "413") {
 		t.Fatalf("DLQ message %s (%v)", dlq.bodies[0], err)
 	}
 	if string(job.Envelope) != string(bus.got[0]) {
@@ -202,7 +203,7 @@ func TestWebhookJobBuiltOnRetryIsCarriedOn(t *testing.T) {
 	up := &flipUpstream{err: &signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
 	f.app.upstream = up
 	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(joinForm(call), "PSK_key")))
-	if job, _ := decodeJob(string(f.queue.bodies[0])); job.Kind != JobWebhook || job.Form == "" {
+	if job, _ := decodeJob(string(f.queue.bodies[0])); job.Kind != kindWebhook || len(job.form) == 0 {
 		t.Fatalf("parked %s", f.queue.bodies[0])
 	}
 	up.err = nil
@@ -257,9 +258,9 @@ func TestDirectInvocationOfUnprocessableFormIsAnError(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newHooks(t, nil)
 			f.up.errs = []error{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
-			env, _, err := f.hooks.Accept(f.ctx(), Job{Form: tc.form})
+			env, _, err := f.hooks.Accept(f.ctx(), DirectWebhook{Form: tc.form})
 			if err == nil {
-				t.Fatalf("accepted: envelope id %q", env.ID)
+				t.Fatalf("accepted: envelope %s", env)
 			}
 			if p := ProblemFor(err); p.Status != tc.status {
 				t.Fatalf("problem %d %s, want %d", p.Status, p.Detail, tc.status)
@@ -272,7 +273,7 @@ func TestDirectInvocationOfUnprocessableFormIsAnError(t *testing.T) {
 	// A transient failure is still parked.
 	f := newHooks(t, nil)
 	f.up.errs = []error{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 500}}
-	if _, outcome, err := f.hooks.Accept(f.ctx(), Job{Form: joinForm(call).Encode()}); err != nil || outcome != OutcomeQueued {
+	if _, outcome, err := f.hooks.Accept(f.ctx(), DirectWebhook{Form: joinForm(call).Encode()}); err != nil || outcome != outcomeQueued {
 		t.Fatalf("transient failure: %v %v", outcome, err)
 	}
 }
@@ -285,8 +286,8 @@ func TestUFFFFReachesEveryDestinationValid(t *testing.T) {
 	form.Set("FriendlyName", "standup\uffff room")
 	outcomeOf(t, f.routes.Handle(f.ctx(), signedPost(form, "PSK_key")))
 	for _, d := range []*namedDest{https, bus, q} {
-		if len(d.got) != 1 || !forward.ValidSQSText(string(d.got[0])) {
-			t.Fatalf("%s: %d copies, valid %v", d.name, len(d.got), len(d.got) == 1 && forward.ValidSQSText(string(d.got[0])))
+		if len(d.got) != 1 || !sqsText(string(d.got[0])) {
+			t.Fatalf("%s: %d copies, valid %v", d.name, len(d.got), len(d.got) == 1 && sqsText(string(d.got[0])))
 		}
 		var env struct {
 			Source map[string]any `json:"source"`
@@ -308,7 +309,7 @@ func TestDestinationNoLongerConfigured(t *testing.T) {
 		t.Fatal(err)
 	}
 	job.Destinations = []string{"gone"}
-	b, _ := encodeJob(job)
+	b, _ := encodeMessage(job.retryMessage)
 	if err := f.hooks.ProcessRetry(f.ctx(), string(b), 1); err != nil {
 		t.Fatal(err)
 	}
@@ -318,5 +319,5 @@ func TestDestinationNoLongerConfigured(t *testing.T) {
 }
 
 func signWithQuery(form url.Values, query string) string {
-	return webhook.SignForm("PSK_key", base+"/webhooks/signalwire?"+query, form)
+	return signing.Form("PSK_key", base+"/webhooks/signalwire?"+query, form)
 }

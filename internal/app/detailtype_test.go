@@ -65,7 +65,7 @@ func TestEventBridgeDetailTypePerFamily(t *testing.T) {
 			if got := aws.ToString(bus.entries[0].DetailType); got != tc.want {
 				t.Errorf("type %s: DetailType %q, want %q", m.Type, got, tc.want)
 			}
-			if got := aws.ToString(bus.entries[0].Source); got != forward.EventBridgeSource {
+			if got := aws.ToString(bus.entries[0].Source); got != "signalwire.participants" {
 				t.Errorf("Source %q", got)
 			}
 		})

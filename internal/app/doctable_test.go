@@ -21,8 +21,8 @@ func TestErrorTableMatchesCode(t *testing.T) {
 	}
 	row := regexp.MustCompile("(?m)^## ([a-z-]+)\n\\*\\*(\\d{3})\\*\\*(?:, errorType `([A-Za-z]+)`)?[.]")
 	rows := row.FindAllStringSubmatch(string(b), -1)
-	// Every Problem* constant of the package (emittedKinds also fails on a
-	// problem.New call with anything else), so a new kind must be added here.
+	// Every problem* constant of the package (emittedKinds also fails on a
+	// newProblem call with anything else), so a new kind must be added here.
 	var kinds []string
 	for _, k := range emittedKinds(t) {
 		kinds = append(kinds, k)

@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/signalwire-lambda/participants/internal/obs"
-	"github.com/signalwire-lambda/participants/internal/problem"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
@@ -157,14 +156,14 @@ func FuzzReadRoute(f *testing.F) {
 			if len(sent) != 0 {
 				t.Fatalf("invalid SID (%v) reached SignalWire: %s", verr, sent[0].URL)
 			}
-			if resp.Status != http.StatusBadRequest || prob.Type != problem.TypeBase+ProblemInvalidSID || prob.Field != sidErr.Field {
+			if resp.Status != http.StatusBadRequest || prob.Type != problemTypeBase+problemInvalidSID || prob.Field != sidErr.Field {
 				t.Fatalf("invalid SID (%v): %d %s", verr, resp.Status, resp.Body)
 			}
 			return
 		}
 		if !strings.EqualFold(ref.AccountSID, acct) {
 			// Not the secret's project: 404 from the cached secret, no call.
-			if len(sent) != 0 || resp.Status != http.StatusNotFound || prob.Type != problem.TypeBase+ProblemAccountNotFound || prob.Field != signalwire.FieldAccountSID {
+			if len(sent) != 0 || resp.Status != http.StatusNotFound || prob.Type != problemTypeBase+problemAccountNotFound || prob.Field != "account_sid" {
 				t.Fatalf("foreign account %+v: %d calls, answer %d %s", ref, len(sent), resp.Status, resp.Body)
 			}
 			return
@@ -182,7 +181,7 @@ func FuzzReadRoute(f *testing.F) {
 		if len(segs) != 10 {
 			t.Fatalf("sent %s: %d segments", u, len(segs))
 		}
-		for i, field := range map[int]string{5: signalwire.FieldAccountSID, 7: signalwire.FieldConferenceSID, 9: signalwire.FieldCallSID} {
+		for i, field := range map[int]string{5: "account_sid", 7: "conference_sid", 9: "call_sid"} {
 			if err := signalwire.ValidateSID(field, segs[i]); err != nil {
 				t.Fatalf("sent %s: %v", u, err)
 			}
@@ -195,22 +194,22 @@ func FuzzReadRoute(f *testing.F) {
 
 // checkAnswer asserts r is 200 application/json with a JSON body, or a
 // problem+json whose status, type and title agree; it returns the problem.
-func checkAnswer(t *testing.T, r Response) problem.Problem {
+func checkAnswer(t *testing.T, r Response) Problem {
 	t.Helper()
-	var p problem.Problem
+	var p Problem
 	if r.Status == http.StatusOK {
 		if r.Headers["Content-Type"] != "application/json" || !json.Valid(r.Body) {
 			t.Fatalf("200 with %q: %q", r.Headers["Content-Type"], r.Body)
 		}
 		return p
 	}
-	if r.Headers["Content-Type"] != problem.ContentType {
+	if r.Headers["Content-Type"] != problemContentType {
 		t.Fatalf("status %d with content type %q", r.Status, r.Headers["Content-Type"])
 	}
 	if err := json.Unmarshal(r.Body, &p); err != nil {
 		t.Fatalf("problem body %q: %v", r.Body, err)
 	}
-	if p.Status != r.Status || p.Title != http.StatusText(r.Status) || !strings.HasPrefix(p.Type, problem.TypeBase) || r.Status < 400 {
+	if p.Status != r.Status || p.Title != http.StatusText(r.Status) || !strings.HasPrefix(p.Type, problemTypeBase) || r.Status < 400 {
 		t.Fatalf("problem %s does not match status %d", r.Body, r.Status)
 	}
 	return p

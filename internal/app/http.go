@@ -5,37 +5,30 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/signalwire-lambda/participants/internal/participant"
-	"github.com/signalwire-lambda/participants/internal/problem"
+	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// WebhookRoute is the path suffix of the webhook route.
-const WebhookRoute = "/webhooks/signalwire"
+// webhookRoute is the path suffix of the webhook route.
+const webhookRoute = "/webhooks/signalwire"
 
 // Request is an HTTP request as every HTTP trigger (HTTP API, REST API,
 // Function URL) delivers it, translated by the trigger package.
 type Request struct {
-	Method string
-	// Path is the raw (still percent-encoded) path the function saw.
-	Path string
-	// PathParams are API Gateway's route parameters, when it matched a route.
-	PathParams map[string]string
-	// Headers has lower-case names.
-	Headers map[string]string
-	// Host is the domain name the caller used (API Gateway's domainName).
-	Host string
-	// URLPaths are every path the caller may have used, for signature checks
-	// (REST APIs: with and without the stage prefix).
-	URLPaths []string
-	RawQuery string
-	// QueryVariants are other query strings the caller may have sent (REST
-	// APIs lose the parameters' order; see webhook.QueryOrderings).
+	Method     string
+	Path       string            // raw, still percent-encoded
+	PathParams map[string]string // API Gateway's route parameters
+	Headers    map[string]string // lower-case names
+	Host       string            // the domain name the caller used
+	// URLPaths and QueryVariants are the paths and other query strings the
+	// caller may have used, for signature checks (a REST API: with and
+	// without its stage prefix, and every order of the parameters).
+	URLPaths      []string
+	RawQuery      string
 	QueryVariants []string
 	Body          string
 	Base64        bool
@@ -52,20 +45,15 @@ type Response struct {
 }
 
 // Routes answers the function's HTTP routes: the read route (App) and the
-// webhook route (Webhooks). The trigger package's HTTP adapters call Handle.
+// webhook route (webhooks). The trigger package's HTTP adapters call Handle.
 type Routes struct {
-	app   *App
-	hooks *Webhooks
+	*App  // Participant, for the direct invocation
+	hooks *webhooks
 }
 
 // NewRoutes returns the HTTP routes served by a and hooks; a nil hooks
 // leaves the webhook route disabled (404).
-func NewRoutes(a *App, hooks *Webhooks) *Routes { return &Routes{app: a, hooks: hooks} }
-
-// Participant is App.Participant, for the direct invocation.
-func (rt *Routes) Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error) {
-	return rt.app.Participant(ctx, ref)
-}
+func NewRoutes(a *App, hooks *webhooks) *Routes { return &Routes{App: a, hooks: hooks} }
 
 // Handle routes an HTTP request to the read or the webhook route. The
 // answer to a HEAD request has the headers of the GET answer and no body
@@ -83,19 +71,19 @@ func (rt *Routes) route(ctx context.Context, r Request) Response {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return methodNotAllowed("GET, HEAD")
 		}
-		return rt.app.read(ctx, ref)
+		return rt.read(ctx, ref)
 	}
-	if strings.HasSuffix(r.Path, WebhookRoute) {
+	if strings.HasSuffix(r.Path, webhookRoute) {
 		if r.Method != http.MethodPost {
 			return methodNotAllowed("POST")
 		}
 		if rt.hooks == nil {
-			return ProblemResponse(problem.New(ProblemRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
+			return ProblemResponse(newProblem(problemRouteNotFound, http.StatusNotFound, "the webhook route is not enabled"))
 		}
 		return rt.hooks.Handle(ctx, r)
 	}
-	return ProblemResponse(problem.New(ProblemRouteNotFound, http.StatusNotFound,
-		"no route for "+r.Method+" "+truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+WebhookRoute))
+	return ProblemResponse(newProblem(problemRouteNotFound, http.StatusNotFound,
+		"no route for "+r.Method+" "+obs.Truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+webhookRoute))
 }
 
 // read answers the read route for ref.
@@ -111,16 +99,12 @@ func (a *App) read(ctx context.Context, ref signalwire.ParticipantRef) Response 
 	return Response{Status: http.StatusOK, Headers: map[string]string{"Content-Type": "application/json"}, Body: body}
 }
 
-// MaxAnswerBytes bounds every answer the function returns: Lambda refuses a
-// synchronous response over 6 MB (Function.ResponseSizeTooLarge), and the
-// caller would get a generic error instead of a problem. The participant's
-// bounds (MaxParticipantBytes) keep real answers far below it; the trigger
-// adapters replace anything larger with a 502 problem.
+// MaxAnswerBytes bounds every answer: Lambda refuses a synchronous response
+// over 6 MB and the caller would get a generic error instead of a problem.
 const MaxAnswerBytes = 6_000_000
 
-// EncodeJSON marshals v without escaping <, > and & (they are safe in
-// application/json, and escaping multiplies them by six): the function's
-// answers and their Lambda envelopes stay close to the size of the data.
+// EncodeJSON marshals v without escaping <, > and & (safe in JSON, and
+// escaping multiplies them by six).
 func EncodeJSON(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -133,8 +117,8 @@ func EncodeJSON(v any) ([]byte, error) {
 
 // AnswerTooLarge is the 502 problem that replaces an answer over
 // MaxAnswerBytes.
-func AnswerTooLarge(size int) problem.Problem {
-	return problem.New(ProblemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit; SignalWire's data is not usable", size))
+func AnswerTooLarge(size int) Problem {
+	return newProblem(problemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit; SignalWire's data is not usable", size))
 }
 
 // errorResponse logs a failure at the level it deserves and renders it.
@@ -149,8 +133,8 @@ func (a *App) errorResponse(ctx context.Context, err error) Response {
 }
 
 // ProblemResponse renders p as an application/problem+json response.
-func ProblemResponse(p problem.Problem) Response {
-	h := map[string]string{"Content-Type": problem.ContentType}
+func ProblemResponse(p Problem) Response {
+	h := map[string]string{"Content-Type": problemContentType}
 	if p.RetryAfterSeconds > 0 {
 		h["Retry-After"] = strconv.Itoa(p.RetryAfterSeconds)
 	}
@@ -159,16 +143,15 @@ func ProblemResponse(p problem.Problem) Response {
 
 // methodNotAllowed answers 405 with the Allow header RFC 9110 requires.
 func methodNotAllowed(allow string) Response {
-	r := ProblemResponse(problem.New(ProblemMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only"))
+	r := ProblemResponse(newProblem(problemMethodNotAllowed, http.StatusMethodNotAllowed, "this route accepts "+allow+" only"))
 	r.Headers["Allow"] = allow
 	return r
 }
 
-// readRoute recognises the read route. API Gateway's path parameters win;
-// otherwise (Function URLs, REST proxies) the path must end in
-// accounts/{a}/conferences/{c}/participants/{p}. Segments stay encoded: an
-// encoded slash or dot segment then fails SID validation instead of
-// changing the upstream path.
+// readRoute recognises the read route: API Gateway's path parameters, else
+// a path ending in accounts/{a}/conferences/{c}/participants/{p}. Segments
+// stay encoded, so an encoded slash or dot segment fails SID validation
+// instead of changing the upstream path.
 func readRoute(r Request) (signalwire.ParticipantRef, bool) {
 	pp := r.PathParams
 	if a, c, p := pp["account_sid"], pp["conference_sid"], pp["call_sid"]; a != "" && c != "" && p != "" {
@@ -180,20 +163,4 @@ func readRoute(r Request) (signalwire.ParticipantRef, bool) {
 		return signalwire.ParticipantRef{}, false
 	}
 	return signalwire.ParticipantRef{AccountSID: segs[n-5], ConferenceSID: segs[n-3], CallSID: segs[n-1]}, true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-// mediaType returns the lower-case media type of a Content-Type header.
-func mediaType(contentType string) string {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		return ""
-	}
-	return mt
 }

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
 // Bounds of what a rejection line shows of the URLs tried: a forged request
@@ -22,19 +23,11 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return obs.Truncate(s, n) + "…"
 }
 
-// Users put tokens in the query strings of their callback URLs, so a log
-// line shows a URL's query with its values redacted, as the HTTPS
-// destination's URL is shown without its query.
-
-// redactedQuery keeps the names of a raw query's parameters and replaces
-// every value (and every part without a name) with [redacted].
+// redactedQuery keeps the names of a raw query's parameters and redacts
+// every value (users put tokens in their callback URLs' queries).
 func redactedQuery(rawQuery string) string {
 	parts := strings.Split(rawQuery, "&")
 	for i, part := range parts {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/signalwire"
@@ -35,10 +36,13 @@ func (u *tokenUpstream) GetParticipant(ctx context.Context, auth signalwire.Auth
 // 502 whose detail says so and when to retry; the read at t=5 s (the slot
 // free again) fetches the secret and succeeds.
 func TestUnauthorizedWithinTheRefreshLimitSaysWhenToRetry(t *testing.T) {
-	up := &tokenUpstream{want: "PTtoken-v1"}
+	synctest.Test(t, testUnauthorizedWithinTheRefreshLimitSaysWhenToRetry)
+}
+
+func testUnauthorizedWithinTheRefreshLimitSaysWhenToRetry(t *testing.T) {
+	up := &tokenUpstream{want: "PTtoken-v1-0123456789"}
 	sm := newFakeSM(nil)
-	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	a, _ := newTestApp(up, realCache(sm, clk))
+	a, _ := newTestApp(up, realCache(sm))
 	read := func() Response {
 		return NewRoutes(a, nil).Handle(context.Background(), get(readPath(acct, conf, call)))
 	}
@@ -46,7 +50,7 @@ func TestUnauthorizedWithinTheRefreshLimitSaysWhenToRetry(t *testing.T) {
 		t.Fatalf("warm-up: %d %s", r.Status, r.Body)
 	}
 	up.mu.Lock()
-	up.want = "PTtoken-v2" // rotated at SignalWire
+	up.want = "PTtoken-v2-0123456789" // rotated at SignalWire
 	up.mu.Unlock()
 
 	r := read() // t=0: refresh, the secret still holds v1
@@ -57,9 +61,9 @@ func TestUnauthorizedWithinTheRefreshLimitSaysWhenToRetry(t *testing.T) {
 	t.Logf("t=0 s, secret not yet updated: %d %s", r.Status, p["detail"])
 	fetches := sm.calls.Load()
 
-	clk.add(2 * time.Second)
-	sm.set("api_token", "PTtoken-v2")
-	clk.add(time.Second)
+	time.Sleep(2 * time.Second)
+	sm.set("api_token", "PTtoken-v2-0123456789")
+	time.Sleep(time.Second)
 	r = read() // t=3 s: within the limit, no fetch
 	p = decodeProblem(t, r)
 	detail, _ := p["detail"].(string)
@@ -76,7 +80,7 @@ func TestUnauthorizedWithinTheRefreshLimitSaysWhenToRetry(t *testing.T) {
 		t.Fatal("a token in the detail")
 	}
 
-	clk.add(2 * time.Second)
+	time.Sleep(2 * time.Second)
 	if r := read(); r.Status != 200 || sm.calls.Load() != fetches+1 {
 		t.Fatalf("t=5 s: %d %s, %d fetches (want %d)", r.Status, r.Body, sm.calls.Load(), fetches+1)
 	}

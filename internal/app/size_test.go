@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
@@ -80,7 +82,7 @@ func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
 			}
 			env := webhook.NewEnvelope(src, time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC))
 			before, _ := json.Marshal(env) // encoding/json as the envelope was written before
-			after, _ := EncodeEnvelope(env)
+			after, _ := encodeEnvelope(env)
 
 			f := newHooks(t, nil)
 			f.dest.err = &forward.StatusError{StatusCode: 503} // park it with its envelope
@@ -88,7 +90,7 @@ func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
 			t.Logf("%s: form %d bytes: envelope %d bytes with encoding/json, %d as sent; HTTP %d", name, len(body), len(before), len(after), r.Status)
 			switch r.Status {
 			case 413:
-				if len(after)+ParticipantReserve <= forward.MaxMessageBytes {
+				if len(after)+participantReserve+carrierBytes+2*len(env.Type)+6*len(conf) <= forward.MaxMessageBytes {
 					t.Fatalf("refused although its envelope (%d bytes) fits", len(after))
 				}
 				if len(f.queue.bodies) != 0 {
@@ -116,14 +118,18 @@ func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
 // the largest size accepted: that one's messages fit 256 KiB, one byte
 // more is a 413. The envelope and the retry message carry received_at in
 // RFC 3339 with its trailing zeros trimmed, so their size depends on the
-// clock by up to 10 bytes: every attempt runs at one instant whose
-// received_at has all nine fraction digits, the longest form (on the
+// clock by up to 10 bytes: every attempt runs (in a synctest bubble) at
+// an instant whose received_at has all nine fraction digits, the longest form (on the
 // wall clock the boundary moved between two calls and the search's last
 // "accepted" size was refused).
-func TestLargestAcceptedWebhookFits(t *testing.T) {
-	instant := time.Date(2026, 11, 26, 10, 15, 0, 123456789, time.UTC)
+func TestLargestAcceptedWebhookFits(t *testing.T) { synctest.Test(t, testLargestAcceptedWebhookFits) }
+
+func testLargestAcceptedWebhookFits(t *testing.T) {
 	accepted := func(n int) (bool, *hookFixture) {
-		f := newHooks(t, func(o *WebhookOptions) { o.Now = func() time.Time { return instant } })
+		// The bubble's clock, moved on to the next instant whose fraction
+		// has all nine digits.
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 123456789)))
+		f := newHooks(t, nil)
 		f.dest.err = &forward.StatusError{StatusCode: 503}
 		r := f.routes.Handle(f.ctx(), rawPost(worstForms(n)["control characters"]))
 		return r.Status == 200, f
@@ -159,8 +165,8 @@ func checkFits(t *testing.T, f *hookFixture) {
 		for k, v := range f.queue.attrs[i] {
 			size += len(k) + len("String") + len(v)
 		}
-		if size > forward.MaxMessageBytes || !forward.ValidSQSText(string(b)) {
-			t.Errorf("retry message %d: %d bytes (valid %v)", i, size, forward.ValidSQSText(string(b)))
+		if size > forward.MaxMessageBytes || !sqsText(string(b)) {
+			t.Errorf("retry message %d: %d bytes (valid %v)", i, size, sqsText(string(b)))
 		}
 		job, err := decodeJob(string(b))
 		if err != nil {
@@ -169,7 +175,7 @@ func checkFits(t *testing.T, f *hookFixture) {
 		if len(job.Envelope) > 0 {
 			// The SQS destination's message and EventBridge's entry.
 			sqsSize := len(job.Envelope) + len("event_id") + len("String") + len(job.EventID) + len("event_type") + len("String") + len(job.EventType)
-			busSize := len(job.Envelope) + len(forward.EventBridgeSource) + len(forward.EventBridgeDetailType(job.EventType)) + 14
+			busSize := len(job.Envelope) + len("signalwire.participants") + len("SignalWire Conference Event") + 14 // the longest DetailType
 			if sqsSize > forward.MaxMessageBytes || busSize > forward.MaxMessageBytes {
 				t.Errorf("envelope: SQS %d bytes, EventBridge %d bytes", sqsSize, busSize)
 			}
@@ -202,14 +208,22 @@ func TestParticipantThatDoesNotFitIsDeadLettered(t *testing.T) {
 	f.hooks.opts.DeadLetter = dlq
 	f.app.upstream = bigUpstream{}
 	r := f.routes.Handle(f.ctx(), rawPost(worstForms(36000)["control characters"]))
-	if got := outcomeOf(t, r); got != string(OutcomeDeadLettered) {
+	if got := outcomeOf(t, r); got != string(outcomeDeadLettered) {
 		t.Fatalf("outcome %s", got)
 	}
 	if len(dlq.bodies) != 1 || len(f.queue.bodies) != 0 || len(f.dest.msgs) != 0 {
 		t.Fatalf("DLQ %d, retry queue %d, delivered %d", len(dlq.bodies), len(f.queue.bodies), len(f.dest.msgs))
 	}
 	job, err := decodeJob(string(dlq.bodies[0]))
-	if err != nil || job.Kind != JobWebhook || !strings.Contains(job.Reason, "256 KiB") || len(dlq.bodies[0]) > forward.MaxMessageBytes {
+	if err != nil || job.Kind != kindWebhook || !strings.Contains(job.Reason, "256 KiB") || len(dlq.bodies[0]) > forward.MaxMessageBytes {
 		t.Fatalf("DLQ message %.300s (%v)", dlq.bodies[0], err)
 	}
+}
+
+// sqsText reports whether s is text SQS accepts: valid UTF-8 of #x9 #xA
+// #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF.
+func sqsText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
+	})
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
-	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // callStateBody is a RELAY / Calling API calling.call.state callback.
@@ -19,23 +19,23 @@ const callStateBody = `{"event_type":"calling.call.state","event_channel":"signa
 // jsonPost is a JSON callback signed with the hex scheme over base + route +
 // "?" + query.
 func jsonPost(body, query, key string) Request {
-	u := base + WebhookRoute
+	u := base + webhookRoute
 	if query != "" {
 		u += "?" + query
 	}
-	return Request{Method: "POST", Path: WebhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{WebhookRoute},
+	return Request{Method: "POST", Path: webhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{webhookRoute},
 		RawQuery: query,
-		Headers:  map[string]string{"content-type": "application/json", "x-signalwire-signature": webhook.SignJSON(key, u, []byte(body))},
+		Headers:  map[string]string{"content-type": "application/json", "x-signalwire-signature": signing.JSON(key, u, []byte(body))},
 		Body:     body}
 }
 
 // bodySHA256Post is a JSON callback signed with the bodySHA256 scheme.
 func bodySHA256Post(body, key string) Request {
-	u := webhook.WithBodySHA256(base+WebhookRoute, []byte(body))
+	u := signing.WithBodySHA256(base+webhookRoute, []byte(body))
 	_, query, _ := strings.Cut(u, "?")
-	return Request{Method: "POST", Path: WebhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{WebhookRoute},
+	return Request{Method: "POST", Path: webhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{webhookRoute},
 		RawQuery: query,
-		Headers:  map[string]string{"content-type": "application/json; charset=utf-8", "x-signalwire-signature": webhook.SignForm(key, u, nil)},
+		Headers:  map[string]string{"content-type": "application/json; charset=utf-8", "x-signalwire-signature": signing.Form(key, u, nil)},
 		Body:     body}
 }
 
@@ -143,19 +143,19 @@ func TestJSONCallbackRejections(t *testing.T) {
 		status int
 		kind   string
 	}{
-		{"malformed JSON, signed", jsonPost(`{"event_type":`, "", "PSK_key"), 400, ProblemBadRequest},
-		{"invalid UTF-8, signed", jsonPost("{\"a\":\"\xff\"}", "", "PSK_key"), 400, ProblemBadRequest},
-		{"forged", jsonPost(callStateBody, "", "PSK_other"), 403, ProblemInvalidSignature},
+		{"malformed JSON, signed", jsonPost(`{"event_type":`, "", "PSK_key"), 400, problemBadRequest},
+		{"invalid UTF-8, signed", jsonPost("{\"a\":\"\xff\"}", "", "PSK_key"), 400, problemBadRequest},
+		{"forged", jsonPost(callStateBody, "", "PSK_other"), 403, problemInvalidSignature},
 		{"unsigned", func() Request {
 			r := jsonPost(callStateBody, "", "PSK_key")
 			delete(r.Headers, "x-signalwire-signature")
 			return r
-		}(), 403, ProblemInvalidSignature},
+		}(), 403, problemInvalidSignature},
 		{"malformed JSON, unsigned", func() Request {
 			r := jsonPost(`{`, "", "PSK_key")
 			r.Headers["x-signalwire-signature"] = "00"
 			return r
-		}(), 403, ProblemInvalidSignature},
+		}(), 403, problemInvalidSignature},
 	}
 	for _, tc := range cases {
 		f := newHooks(t, nil)
@@ -183,7 +183,7 @@ func TestJSONCallbackSurvivesTheRetryQueue(t *testing.T) {
 	}
 	// The envelope was built: the retry carries it, byte for byte.
 	job, err := decodeJob(string(f.queue.bodies[0]))
-	if err != nil || job.Kind != JobDeliver || !strings.Contains(string(job.Envelope), `"type":"signalwire.calling.call.state.answered"`) {
+	if err != nil || job.Kind != kindDeliver || !strings.Contains(string(job.Envelope), `"type":"signalwire.calling.call.state.answered"`) {
 		t.Fatalf("job %s", f.queue.bodies[0])
 	}
 	f.dest.err = nil
@@ -217,10 +217,10 @@ func TestShiftedSignedFormIsRejected(t *testing.T) {
 			return f
 		}(),
 	}
-	sig := webhook.SignForm("PSK_key", base+WebhookRoute, captured)
+	sig := signing.Form("PSK_key", base+webhookRoute, captured)
 	for name, form := range shifted {
 		t.Run(name, func(t *testing.T) {
-			if webhook.SignForm("PSK_key", base+WebhookRoute, form) != sig {
+			if signing.Form("PSK_key", base+webhookRoute, form) != sig {
 				t.Fatal("the re-split form does not carry the captured signature; the test proves nothing")
 			}
 			f := newHooks(t, nil)
@@ -231,7 +231,7 @@ func TestShiftedSignedFormIsRejected(t *testing.T) {
 				t.Fatalf("status %d, want 400: %s", r.Status, r.Body)
 			}
 			m := decodeProblem(t, r)
-			if !strings.HasSuffix(m["type"].(string), ProblemBadRequest) || !strings.Contains(m["detail"].(string), "does not parse") && !strings.Contains(m["detail"].(string), "not an event name") {
+			if !strings.HasSuffix(m["type"].(string), problemBadRequest) || !strings.Contains(m["detail"].(string), "does not parse") && !strings.Contains(m["detail"].(string), "not an event name") {
 				t.Fatalf("problem %v", m)
 			}
 			if len(f.up.tokens) != 0 || len(f.dest.msgs) != 0 || len(f.queue.bodies) != 0 {

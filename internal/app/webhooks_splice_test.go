@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // The hex scheme signs URL + raw body with no boundary between them. A
@@ -17,8 +17,8 @@ import (
 // splice must not verify: one signed callback must not yield other events.
 func TestSplicedURLIntoBodyIsRejected(t *testing.T) {
 	body := callStateBody
-	signed := webhook.WithBodySHA256(base+WebhookRoute, []byte(body))
-	sig, err := base64.StdEncoding.DecodeString(webhook.SignForm("PSK_key", signed, nil))
+	signed := signing.WithBodySHA256(base+webhookRoute, []byte(body))
+	sig, err := base64.StdEncoding.DecodeString(signing.Form("PSK_key", signed, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestSplicedURLIntoBodyIsRejected(t *testing.T) {
 			continue // not a JSON number
 		}
 		_, query, _ := strings.Cut(signed[:cut], "?")
-		req := Request{Method: "POST", Path: WebhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{WebhookRoute},
+		req := Request{Method: "POST", Path: webhookRoute, Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{webhookRoute},
 			RawQuery: query,
 			Headers:  map[string]string{"content-type": "application/json", "x-signalwire-signature": hex.EncodeToString(sig)},
 			Body:     tail}
@@ -64,8 +64,8 @@ func TestSplicedQueryIntoFormIsRejected(t *testing.T) {
 		{"ConferenceSid=" + conf + "&tag=A12", "ConferenceSid=" + conf + "&tag=", "A", "12"},
 		{"ConferenceSid=" + conf + "&n=123", "ConferenceSid=" + conf + "&n=", "1", "23"},
 	} {
-		signedURL := base + WebhookRoute + "?" + c.signedQuery
-		sig := webhook.SignForm("PSK_key", signedURL, genuine)
+		signedURL := base + webhookRoute + "?" + c.signedQuery
+		sig := signing.Form("PSK_key", signedURL, genuine)
 		// The genuine callback verifies.
 		f := newHooks(t, nil)
 		req := signedPost(genuine, "PSK_key")
@@ -78,11 +78,11 @@ func TestSplicedQueryIntoFormIsRejected(t *testing.T) {
 		for k, v := range genuine {
 			forged[k] = v
 		}
-		forgedURL := base + WebhookRoute
+		forgedURL := base + webhookRoute
 		if c.forgedQuery != "" {
 			forgedURL += "?" + c.forgedQuery
 		}
-		if webhook.SignForm("PSK_key", forgedURL, forged) != sig {
+		if signing.Form("PSK_key", forgedURL, forged) != sig {
 			t.Fatalf("%s: the splice does not reproduce the signed string", c.signedQuery)
 		}
 		f = newHooks(t, nil)

@@ -17,8 +17,10 @@ import (
 
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 const base = "https://hooks.example.com/prod"
@@ -41,24 +43,35 @@ func (d *recordingDest) Send(ctx context.Context, m forward.Message) error {
 	return nil
 }
 
+// fixedSecret is a forward.SecretSource with one secret that never changes.
+type fixedSecret string
+
+func (s fixedSecret) Secrets(context.Context) (forward.Secrets, error) {
+	return forward.Secrets{Current: string(s)}, nil
+}
+
+func (s fixedSecret) RefreshSecrets(ctx context.Context, _ uint64) (forward.Secrets, error) {
+	return s.Secrets(ctx)
+}
+
 type fakeQueue struct {
 	bodies [][]byte
 	attrs  []map[string]string
 	err    error
 }
 
-func (q *fakeQueue) Enqueue(ctx context.Context, body []byte, attrs map[string]string) error {
+func (q *fakeQueue) Enqueue(ctx context.Context, m forward.Message) error {
 	if q.err != nil {
 		return q.err
 	}
-	q.bodies = append(q.bodies, body)
-	q.attrs = append(q.attrs, attrs)
+	q.bodies = append(q.bodies, m.Body)
+	q.attrs = append(q.attrs, map[string]string{"event_id": m.ID, "conference_sid": m.ConferenceSID})
 	return nil
 }
 
 type hookFixture struct {
 	app    *App
-	hooks  *Webhooks
+	hooks  *webhooks
 	routes *Routes
 	up     *fakeUpstream
 	dest   *recordingDest
@@ -74,7 +87,7 @@ func newHooks(t *testing.T, mutate func(*WebhookOptions)) *hookFixture {
 	f := &hookFixture{up: &fakeUpstream{}, dest: &recordingDest{}, queue: &fakeQueue{}, out: &bytes.Buffer{}}
 	f.app, f.logs = newTestApp(f.up, &fakeCreds{})
 	opts := WebhookOptions{PublicBaseURL: base, Verify: true, Destinations: []forward.Destination{f.dest}, Retry: f.queue,
-		Policy: forward.Policy{MaxAttempts: 2, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond}}
+		Policy: retry.Policy{MaxAttempts: 2, Base: time.Millisecond, Max: time.Millisecond}}
 	if mutate != nil {
 		mutate(&opts)
 	}
@@ -99,7 +112,7 @@ func joinForm(call string) url.Values {
 
 func signedPost(form url.Values, key string) Request {
 	return Request{Method: "POST", Path: "/webhooks/signalwire", Host: "abc.execute-api.us-east-1.amazonaws.com", URLPaths: []string{"/webhooks/signalwire"},
-		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "x-signalwire-signature": webhook.SignForm(key, base+"/webhooks/signalwire", form)},
+		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "x-signalwire-signature": signing.Form(key, base+"/webhooks/signalwire", form)},
 		Body:    form.Encode()}
 }
 
@@ -149,17 +162,17 @@ func TestWebhookRejections(t *testing.T) {
 		status int
 		kind   string
 	}{
-		{"forged", func(r *Request) { *r = signedPost(joinForm(call), "PSK_other") }, 403, ProblemInvalidSignature},
-		{"tampered", func(r *Request) { r.Body = strings.Replace(r.Body, "Muted=true", "Muted=false", 1) }, 403, ProblemInvalidSignature},
-		{"missing signature", func(r *Request) { delete(r.Headers, "x-signalwire-signature") }, 403, ProblemInvalidSignature},
-		{"too large", func(r *Request) { r.Body = strings.Repeat("a", webhook.MaxBodyBytes+1) }, 413, ProblemPayloadTooLarge},
+		{"forged", func(r *Request) { *r = signedPost(joinForm(call), "PSK_other") }, 403, problemInvalidSignature},
+		{"tampered", func(r *Request) { r.Body = strings.Replace(r.Body, "Muted=true", "Muted=false", 1) }, 403, problemInvalidSignature},
+		{"missing signature", func(r *Request) { delete(r.Headers, "x-signalwire-signature") }, 403, problemInvalidSignature},
+		{"too large", func(r *Request) { r.Body = strings.Repeat("a", webhook.MaxBodyBytes+1) }, 413, problemPayloadTooLarge},
 		{"too large base64", func(r *Request) {
 			r.Body, r.Base64 = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("a"), webhook.MaxBodyBytes+1)), true
-		}, 413, ProblemPayloadTooLarge},
-		{"bad base64", func(r *Request) { r.Body, r.Base64 = "%%%not base64", true }, 400, ProblemBadRequest},
-		{"text body", func(r *Request) { r.Headers["content-type"] = "text/plain" }, 415, ProblemUnsupportedMediaType},
-		{"form signature on a JSON body", func(r *Request) { r.Headers["content-type"] = "application/json" }, 403, ProblemInvalidSignature},
-		{"malformed form", func(r *Request) { r.Body = "AccountSid=%zz" }, 400, ProblemBadRequest},
+		}, 413, problemPayloadTooLarge},
+		{"bad base64", func(r *Request) { r.Body, r.Base64 = "%%%not base64", true }, 400, problemBadRequest},
+		{"text body", func(r *Request) { r.Headers["content-type"] = "text/plain" }, 415, problemUnsupportedMediaType},
+		{"form signature on a JSON body", func(r *Request) { r.Headers["content-type"] = "application/json" }, 403, problemInvalidSignature},
+		{"malformed form", func(r *Request) { r.Body = "AccountSid=%zz" }, 400, problemBadRequest},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -202,7 +215,7 @@ func TestFailedForwardIsQueuedNeverLost(t *testing.T) {
 		t.Fatalf("%s, %d queued", r.Body, len(f.queue.bodies))
 	}
 	job, err := decodeJob(string(f.queue.bodies[0]))
-	if err != nil || job.Kind != JobDeliver || !strings.Contains(string(job.Envelope), "participant-join") || !strings.HasPrefix(job.EventID, "evt_") ||
+	if err != nil || job.Kind != kindDeliver || !strings.Contains(string(job.Envelope), "participant-join") || !strings.HasPrefix(job.EventID, "evt_") ||
 		len(job.Destinations) != 1 || job.Destinations[0] != "recording" {
 		t.Fatalf("job %s (%v)", f.queue.bodies[0], err)
 	}
@@ -287,10 +300,7 @@ func TestTraceIDReachesHTTPSDestination(t *testing.T) {
 	}))
 	defer srv.Close()
 	secret := "whsec_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-	dest, err := forward.NewHTTPS(srv.URL, secret, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := forward.NewHTTPS(srv.URL, srv.Client(), fixedSecret(secret), "")
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
 	trace := "Root=1-6745f0a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 	ctx := obs.WithTraceID(f.ctx(), trace) // as the trigger sets it
@@ -317,10 +327,7 @@ func TestTraceIDSurvivesTheRetryQueue(t *testing.T) {
 	}))
 	defer srv.Close()
 	secret := "whsec_" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-	dest, err := forward.NewHTTPS(srv.URL, secret, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dest := forward.NewHTTPS(srv.URL, srv.Client(), fixedSecret(secret), "")
 	f := newHooks(t, func(o *WebhookOptions) { o.Destinations = []forward.Destination{dest} })
 	ctx := obs.WithTraceID(f.ctx(), "Root=1-aaaaaaaa-original") // as the trigger sets it
 	if outcomeOf(t, f.routes.Handle(ctx, signedPost(joinForm(call), "PSK_key"))) != "queued" {
@@ -334,4 +341,15 @@ func TestTraceIDSurvivesTheRetryQueue(t *testing.T) {
 	if h := <-got; h != "Root=1-aaaaaaaa-original" {
 		t.Fatalf("retried delivery carries trace %q", h)
 	}
+}
+
+// decodeJob reads a queue message as the tests inspect it: the retry
+// message and, for a dead-letter record, its reason.
+func decodeJob(body string) (deadLetterRecord, error) {
+	m, err := decodeRetry(body)
+	var r struct {
+		Reason string `json:"reason"`
+	}
+	_ = json.Unmarshal([]byte(body), &r)
+	return deadLetterRecord{retryMessage: m, Reason: r.Reason}, err
 }

@@ -60,8 +60,9 @@ func TestErrorsNameVariableAndForm(t *testing.T) {
 		want string
 	}{
 		{map[string]string{}, "SIGNALWIRE_SECRET_ID is not set: want a Secrets Manager secret name or ARN"},
-		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "SIGNALWIRE_SPACE_HOST": "example.signalwire.com/api"}, `SIGNALWIRE_SPACE_HOST is "example.signalwire.com/api" (a bare host`},
-		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "SIGNALWIRE_SPACE_HOST": "http://example.signalwire.com"}, `SIGNALWIRE_SPACE_HOST is "http://example.signalwire.com": want the Space host`},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "SIGNALWIRE_SPACE_HOST": "example.signalwire.com/api"}, `SIGNALWIRE_SPACE_HOST is "example.signalwire.com/api": must be a bare host name`},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "SIGNALWIRE_SPACE_HOST": "http://example.signalwire.com"}, `SIGNALWIRE_SPACE_HOST is "http://example.signalwire.com": must use https: want the Space host`},
+		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "SIGNALWIRE_SPACE_HOST": "example..com"}, `SIGNALWIRE_SPACE_HOST is "example..com"`},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "CREDENTIALS_TTL": "5"}, `CREDENTIALS_TTL is "5": want a Go duration`},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "CREDENTIALS_TTL": "1ms"}, `CREDENTIALS_TTL is "1ms"`},
 		{map[string]string{"SIGNALWIRE_SECRET_ID": "s", "LOG_LEVEL": "loud"}, `LOG_LEVEL is "loud": want one of debug`},
@@ -94,11 +95,11 @@ func TestErrorsNameVariableAndForm(t *testing.T) {
 }
 
 // TestErrorsInVariablesOrder: with every variable bad, the error names them
-// all, in Variables order, so the same configuration gives the same message.
+// all, in variables order, so the same configuration gives the same message.
 func TestErrorsInVariablesOrder(t *testing.T) {
 	bad := map[string]string{
 		"SIGNALWIRE_SPACE_HOST": "http://example.signalwire.com", "CREDENTIALS_TTL": "5", "LOG_LEVEL": "loud",
-		"PUBLIC_BASE_URL": "x", "PUBLIC_WEBHOOK_URL": "x", "WEBHOOK_SIGNATURE_VERIFICATION": "maybe", "WEBHOOK_DEFERRED_VERIFICATION": "later",
+		"PUBLIC_BASE_URL": "x", "PUBLIC_WEBHOOK_URL": "x", "WEBHOOK_SIGNATURE_VERIFICATION": "maybe",
 		"FORWARD_HTTPS_URL": "x", "FORWARD_EVENT_BUS": "bad bus!", "FORWARD_SQS_QUEUE_URL": "x", "RETRY_QUEUE_URL": "x",
 		"RETRY_MAX_RECEIVE_COUNT": "0", "DEAD_LETTER_QUEUE_URL": "x", "METRICS_NAMESPACE": "bad namespace",
 		"METRICS_SERVICE": strings.Repeat("s", 256),
@@ -108,13 +109,13 @@ func TestErrorsInVariablesOrder(t *testing.T) {
 		t.Fatal("Load accepted every variable bad")
 	}
 	msg, at := err.Error(), 0
-	for _, v := range Variables {
-		i := strings.Index(msg[at:], "; "+v.Name+" ")
-		if v.Name == Variables[0].Name {
-			i = strings.Index(msg[at:], ": "+v.Name+" ")
+	for _, v := range variables {
+		i := strings.Index(msg[at:], "; "+v.name+" ")
+		if v.name == variables[0].name {
+			i = strings.Index(msg[at:], ": "+v.name+" ")
 		}
 		if i < 0 {
-			t.Fatalf("%s missing or out of Variables order in %q", v.Name, msg)
+			t.Fatalf("%s missing or out of variables order in %q", v.name, msg)
 		}
 		at += i + 1
 	}

@@ -13,7 +13,7 @@ import (
 var configDoc = filepath.Join("..", "..", "docs", "CONFIGURATION.md")
 
 // TestConfigurationTableMatchesCode keeps docs/CONFIGURATION.md's table of
-// environment variables equal to Variables: same names in the same order,
+// environment variables equal to variables: same names in the same order,
 // same defaults.
 func TestConfigurationTableMatchesCode(t *testing.T) {
 	b, err := os.ReadFile(configDoc)
@@ -31,22 +31,22 @@ func TestConfigurationTableMatchesCode(t *testing.T) {
 	}
 	row := regexp.MustCompile("(?m)^\\| `([A-Z_]+)` \\|[^|]*\\|([^|]*)\\|")
 	rows := row.FindAllStringSubmatch(section, -1)
-	if len(rows) != len(Variables) {
-		t.Fatalf("docs/CONFIGURATION.md lists %d variables, the code reads %d", len(rows), len(Variables))
+	if len(rows) != len(variables) {
+		t.Fatalf("docs/CONFIGURATION.md lists %d variables, the code reads %d", len(rows), len(variables))
 	}
 	for i, r := range rows {
-		v := Variables[i]
-		if r[1] != v.Name {
-			t.Errorf("row %d: docs/CONFIGURATION.md has %s, code has %s", i, r[1], v.Name)
+		v := variables[i]
+		if r[1] != v.name {
+			t.Errorf("row %d: docs/CONFIGURATION.md has %s, code has %s", i, r[1], v.name)
 			continue
 		}
 		def := strings.Trim(strings.TrimSpace(r[2]), "`")
-		want := v.Default
-		if v.Required {
+		want := v.def
+		if v.required {
 			want = "(required)"
 		}
 		if def != want {
-			t.Errorf("%s: docs/CONFIGURATION.md default %q, code default %q", v.Name, def, want)
+			t.Errorf("%s: docs/CONFIGURATION.md default %q, code default %q", v.name, def, want)
 		}
 	}
 }

@@ -3,13 +3,14 @@ package credentials
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,14 +22,15 @@ import (
 	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
-// fakeSecrets counts calls and can block them to prove coalescing.
+// fakeSecrets counts calls and can block them to prove coalescing. Tests
+// that move time run in a synctest bubble: time.Sleep advances the clock.
 type fakeSecrets struct {
 	calls   atomic.Int64
 	gate    chan struct{}
 	value   atomic.Pointer[string]
 	failErr error
 	fail    atomic.Pointer[error]
-	// during, when set, runs inside the call (e.g. to move a fake clock).
+	// during, when set, runs inside the call (e.g. to stay frozen).
 	during atomic.Pointer[func(ctx context.Context) error]
 }
 
@@ -61,102 +63,133 @@ func newFake(secret string) *fakeSecrets {
 	return f
 }
 
-// clock is a settable clock, safe for the cache's fetch goroutines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+func ttl(d time.Duration) Options { return Options{TTL: d} }
+
+var throttled = error(&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"})
+
+// meter runs calls in invocations of their own and adds up the EMF metrics
+// they report.
+type meter struct {
+	out bytes.Buffer
+	m   *obs.Metrics
 }
 
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
+func newMeter() *meter {
+	m := &meter{}
+	m.m = obs.NewMetrics(&m.out, "NS", "svc")
+	return m
 }
 
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// invoke runs fn in a new invocation and flushes its metrics.
+func (m *meter) invoke(fn func(ctx context.Context)) {
+	inv := &obs.Invocation{Metrics: m.m.NewBatch()}
+	fn(obs.WithInvocation(context.Background(), inv))
+	if err := m.m.Flush(inv.Metrics); err != nil {
+		panic(err)
+	}
+}
+
+// sum is the total of metric over every line written.
+func (m *meter) sum(t *testing.T, metric string) float64 {
+	t.Helper()
+	var total float64
+	for _, line := range strings.Split(strings.TrimSpace(m.out.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var l map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("EMF line %q: %v", line, err)
+		}
+		var one float64
+		var many []float64
+		if json.Unmarshal(l[metric], &one) == nil {
+			total += one
+		} else if json.Unmarshal(l[metric], &many) == nil {
+			for _, v := range many {
+				total += v
+			}
+		}
+	}
+	return total
 }
 
 func TestCacheFetchesOncePerTTL(t *testing.T) {
-	f := newFake(validSecret)
-	clk := &clock{}
-	clk.t = time.Unix(1_700_000_000, 0)
-	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
-	ctx := context.Background()
-	for i := 0; i < 1000; i++ {
-		if _, _, err := c.Get(ctx); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		c := New(f, "sw", ttl(time.Minute))
+		ctx := context.Background()
+		for i := 0; i < 1000; i++ {
+			if _, _, err := c.Get(ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if got := f.calls.Load(); got != 1 {
-		t.Fatalf("1000 warm gets made %d GetSecretValue calls, want 1", got)
-	}
-	// Before the refresh-ahead window (the TTL's last fifth): no call.
-	clk.add(47 * time.Second)
-	c.Get(ctx)
-	if f.calls.Load() != 1 {
-		t.Fatal("fetched again before the refresh-ahead window")
-	}
-	// After the TTL with no traffic in the window: the first caller waits
-	// for the fetch.
-	clk.add(13 * time.Second)
-	c.Get(ctx)
-	if f.calls.Load() != 2 || c.Fetches() != 2 {
-		t.Fatalf("calls = %d after TTL, want 2", f.calls.Load())
-	}
+		if got := f.calls.Load(); got != 1 {
+			t.Fatalf("1000 warm gets made %d GetSecretValue calls, want 1", got)
+		}
+		// Before the refresh-ahead window (the TTL's last fifth): no call.
+		time.Sleep(47 * time.Second)
+		c.Get(ctx)
+		if f.calls.Load() != 1 {
+			t.Fatal("fetched again before the refresh-ahead window")
+		}
+		// After the TTL with no traffic in the window: the first caller
+		// waits for the fetch.
+		time.Sleep(13 * time.Second)
+		c.Get(ctx)
+		if f.calls.Load() != 2 {
+			t.Fatalf("calls = %d after TTL, want 2", f.calls.Load())
+		}
+	})
 }
 
 func TestCacheCoalescesConcurrentCallers(t *testing.T) {
-	f := newFake(validSecret)
-	f.gate = make(chan struct{})
-	c := NewCache(f, "sw", time.Minute)
-	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for i := 0; i < 50; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, err := c.Get(context.Background())
-			errs <- err
-		}()
-	}
-	// Let every goroutine reach the cache before the one fetch completes.
-	for f.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond)
-	close(f.gate)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		f.gate = make(chan struct{})
+		c := New(f, "sw", ttl(time.Minute))
+		var wg sync.WaitGroup
+		errs := make(chan error, 50)
+		for i := 0; i < 50; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, err := c.Get(context.Background())
+				errs <- err
+			}()
 		}
-	}
-	if got := f.calls.Load(); got != 1 {
-		t.Fatalf("50 concurrent cold gets made %d calls, want 1", got)
-	}
+		synctest.Wait() // every goroutine waits in the cache before the one fetch completes
+		close(f.gate)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := f.calls.Load(); got != 1 {
+			t.Fatalf("50 concurrent cold gets made %d calls, want 1", got)
+		}
+	})
 }
 
 func TestRefreshReplacesRejectedSetOnce(t *testing.T) {
 	f := newFake(validSecret)
-	c := NewCache(f, "sw", time.Hour)
+	c := New(f, "sw", ttl(time.Hour))
 	ctx := context.Background()
 	_, v1, err := c.Get(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token", 1)
+	rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token-value", 1)
 	f.value.Store(&rotated)
 	creds, v2, err := c.Refresh(ctx, v1)
-	if err != nil || creds.APIToken != "PTrotated-token" || v2 == v1 {
+	if err != nil || creds.APIToken != "PTrotated-token-value" || v2 == v1 {
 		t.Fatalf("refresh: %v %v", v2, err)
 	}
 	// A second caller that also saw v1 rejected gets v2 without a new fetch.
 	creds, v3, err := c.Refresh(ctx, v1)
-	if err != nil || v3 != v2 || creds.APIToken != "PTrotated-token" {
+	if err != nil || v3 != v2 || creds.APIToken != "PTrotated-token-value" {
 		t.Fatalf("second refresh: v=%d err=%v", v3, err)
 	}
 	if f.calls.Load() != 2 {
@@ -165,47 +198,48 @@ func TestRefreshReplacesRejectedSetOnce(t *testing.T) {
 }
 
 func TestFailedFetchIsNotCached(t *testing.T) {
-	f := newFake(`{"project_id":"x"}`)
-	clk := newClock()
-	c := NewCache(f, "sw", time.Hour, WithClock(clk.now))
-	if _, _, err := c.Get(context.Background()); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("err = %v, want ErrMalformed", err)
-	}
-	f.value.Store(ptr(validSecret))
-	clk.add(RefreshInterval) // failed fetches are retried at most this often
-	if _, _, err := c.Get(context.Background()); err != nil {
-		t.Fatalf("after the secret was fixed: %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(`{"project_id":"x"}`)
+		c := New(f, "sw", ttl(time.Hour))
+		if _, _, err := c.Get(context.Background()); !errors.Is(err, errMalformed) {
+			t.Fatalf("err = %v, want errMalformed", err)
+		}
+		f.value.Store(ptr(validSecret))
+		time.Sleep(RefreshInterval) // failed fetches are retried at most this often
+		if _, _, err := c.Get(context.Background()); err != nil {
+			t.Fatalf("after the secret was fixed: %v", err)
+		}
+	})
 }
 
 func TestClassifiesAccessDenied(t *testing.T) {
 	f := newFake(validSecret)
 	f.failErr = &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "User is not authorized"}
-	_, _, err := NewCache(f, "arn:aws:secretsmanager:us-east-1:1:secret:sw", time.Hour).Get(context.Background())
-	if !errors.Is(err, ErrAccessDenied) || !strings.Contains(err.Error(), "secret arn:aws:secretsmanager") {
+	_, _, err := New(f, "arn:aws:secretsmanager:us-east-1:1:secret:sw", ttl(time.Hour)).Get(context.Background())
+	if !errors.Is(err, errAccessDenied) || !strings.Contains(err.Error(), "secret arn:aws:secretsmanager") {
 		t.Fatalf("err = %v", err)
 	}
-	f.failErr = &smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}
-	_, _, err = NewCache(f, "sw", time.Hour).Get(context.Background())
-	if !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("throttling: err = %v, want ErrUnavailable", err)
+	f.failErr = throttled
+	_, _, err = New(f, "sw", ttl(time.Hour)).Get(context.Background())
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, errAccessDenied) || errors.Is(err, errNotFound) {
+		t.Fatalf("throttling: err = %v, want ErrUnavailable only", err)
 	}
 }
 
 func TestWaitingCallerHonoursItsContext(t *testing.T) {
-	f := newFake(validSecret)
-	f.gate = make(chan struct{})
-	defer close(f.gate)
-	c := NewCache(f, "sw", time.Hour)
-	go c.Get(context.Background()) // the leader blocks in GetSecretValue
-	for f.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, _, err := c.Get(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		f.gate = make(chan struct{})
+		defer close(f.gate)
+		c := New(f, "sw", ttl(time.Hour))
+		go c.Get(context.Background()) // the leader blocks in GetSecretValue
+		synctest.Wait()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, _, err := c.Get(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	})
 }
 
 // TestAgainstKumo runs the real SDK client against a local Secrets Manager.
@@ -227,149 +261,135 @@ func TestAgainstKumo(t *testing.T) {
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("sw/bad"), SecretString: aws.String(`{"api_token":"PTsecret-token-value"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	creds, _, err := NewCache(sm, "sw/creds", time.Minute).Get(ctx)
+	creds, _, err := New(sm, "sw/creds", ttl(time.Minute)).Get(ctx)
 	if err != nil || creds.SigningKey != "PSK_signing-key-value" {
 		t.Fatalf("get: %v", err)
 	}
-	_, _, err = NewCache(sm, "sw/missing", time.Minute).Get(ctx)
-	if !errors.Is(err, ErrNotFound) {
-		t.Fatalf("missing secret: err = %v, want ErrNotFound", err)
+	_, _, err = New(sm, "sw/missing", ttl(time.Minute)).Get(ctx)
+	if !errors.Is(err, errNotFound) {
+		t.Fatalf("missing secret: err = %v, want errNotFound", err)
 	}
-	_, _, err = NewCache(sm, "sw/bad", time.Minute).Get(ctx)
-	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "project_id") || strings.Contains(err.Error(), "PTsecret") {
+	_, _, err = New(sm, "sw/bad", ttl(time.Minute)).Get(ctx)
+	if !errors.Is(err, errMalformed) || !strings.Contains(err.Error(), "project_id") || strings.Contains(err.Error(), "PTsecret") {
 		t.Fatalf("partial secret: err = %v", err)
 	}
 }
 
 func ptr(s string) *string { return &s }
 
-func newClock() *clock {
-	c := &clock{}
-	c.t = time.Unix(1_700_000_000, 0)
-	return c
-}
-
-// waitFor polls cond (the fetch goroutine's result). The bound only turns
-// "never happens" into a failure instead of a hang; it is not a timing claim.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for i := 0; !cond(); i++ {
-		if i == 30_000 {
-			t.Fatal("condition never became true")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestStaleWhileSecretsManagerFails (issue 10 §7): after the TTL, a failing
 // Secrets Manager does not fail requests while the cached set is within
-// MaxStale; attempts are spaced by RefreshInterval; beyond MaxStale the
+// maxStale; attempts are spaced by RefreshInterval; beyond maxStale the
 // error reaches the caller.
 func TestStaleWhileSecretsManagerFails(t *testing.T) {
-	f := newFake(validSecret)
-	clk := newClock()
-	var logs bytes.Buffer
-	c := NewCache(f, "sw", time.Minute, WithClock(clk.now), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
-	ctx := context.Background()
-	if _, _, err := c.Get(ctx); err != nil {
-		t.Fatal(err)
-	}
-	throttled := error(&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"})
-	f.fail.Store(&throttled)
-	clk.add(61 * time.Second)
-	// 100 requests over 10 s of outage: all served, one attempt per RefreshInterval.
-	for i := 0; i < 100; i++ {
-		creds, _, err := c.Get(ctx)
-		if err != nil || creds.APIToken != "PTsecret-token-value" {
-			t.Fatalf("request %d during the outage: %v", i, err)
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		var logs bytes.Buffer
+		c := New(f, "sw", Options{TTL: time.Minute, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+		ctx := context.Background()
+		if _, _, err := c.Get(ctx); err != nil {
+			t.Fatal(err)
 		}
-		clk.add(100 * time.Millisecond)
-	}
-	if got := f.calls.Load(); got != 1+2 {
-		t.Fatalf("GetSecretValue calls = %d, want 3 (cold + one per %s of outage)", got, RefreshInterval)
-	}
-	if c.Failures() != 2 || c.StaleServed() != 100 {
-		t.Fatalf("failures %d, stale %d; want 2, 100", c.Failures(), c.StaleServed())
-	}
-	// Each failure is one log line naming the cause, never a value.
-	if n := strings.Count(logs.String(), "credentials refresh failed"); n != 2 || !strings.Contains(logs.String(), "ThrottlingException") ||
-		strings.Contains(logs.String(), "PTsecret") || strings.Contains(logs.String(), "PSK_") {
-		t.Fatalf("failure log lines (%d):\n%s", n, logs.String())
-	}
-	// The failures reach the next invocation's EMF metrics.
-	var emf bytes.Buffer
-	m := obs.NewMetrics(&emf, "NS", "svc")
-	inv := &obs.Invocation{Metrics: m.NewBatch()}
-	c.Get(obs.WithInvocation(ctx, inv))
-	m.Flush(inv.Metrics)
-	if !strings.Contains(emf.String(), `"CredentialsRefreshFailures":2`) || !strings.Contains(emf.String(), MetricStaleServed) {
-		t.Fatalf("EMF: %s", emf.String())
-	}
-	// Beyond MaxStale the error is the caller's.
-	clk.add(MaxStale)
-	if _, _, err := c.Get(ctx); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("past MaxStale: err = %v, want ErrUnavailable", err)
-	}
-	// Recovery: the next fetch (RefreshInterval after the failed one)
-	// replaces the set.
-	f.fail.Store(nil)
-	clk.add(RefreshInterval)
-	if _, _, err := c.Get(ctx); err != nil {
-		t.Fatalf("after recovery: %v", err)
-	}
+		f.fail.Store(&throttled)
+		time.Sleep(61 * time.Second)
+		// 100 requests over 10 s of outage: all served, one attempt per
+		// RefreshInterval; each failure reaches a later invocation's metrics.
+		m := newMeter()
+		for i := 0; i < 101; i++ {
+			m.invoke(func(ctx context.Context) {
+				creds, _, err := c.Get(ctx)
+				if err != nil || creds.APIToken != "PTsecret-token-value" {
+					t.Fatalf("request %d during the outage: %v", i, err)
+				}
+			})
+			if i < 99 {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		if got := f.calls.Load(); got != 1+2 {
+			t.Fatalf("GetSecretValue calls = %d, want 3 (cold + one per %s of outage)", got, RefreshInterval)
+		}
+		if fails, stale := m.sum(t, metricRefreshFailures), m.sum(t, metricStaleServed); fails != 2 || stale != 101 {
+			t.Fatalf("EMF: refresh failures %v, stale served %v; want 2, 101", fails, stale)
+		}
+		// Each failure is one log line naming the cause, never a value.
+		if n := strings.Count(logs.String(), "credentials refresh failed"); n != 2 || !strings.Contains(logs.String(), "ThrottlingException") ||
+			strings.Contains(logs.String(), "PTsecret") || strings.Contains(logs.String(), "PSK_") {
+			t.Fatalf("failure log lines (%d):\n%s", n, logs.String())
+		}
+		// Beyond maxStale the error is the caller's.
+		time.Sleep(maxStale)
+		if _, _, err := c.Get(ctx); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("past maxStale: err = %v, want ErrUnavailable", err)
+		}
+		// Recovery: the next fetch (RefreshInterval after the failed one)
+		// replaces the set.
+		f.fail.Store(nil)
+		time.Sleep(RefreshInterval)
+		if _, _, err := c.Get(ctx); err != nil {
+			t.Fatalf("after recovery: %v", err)
+		}
+	})
 }
 
 // TestRefreshAheadIsOffTheRequestPath (issue 10 §7): near expiry the cache
 // answers at once and fetches in the background; the next caller gets the
 // new set without having waited.
 func TestRefreshAheadIsOffTheRequestPath(t *testing.T) {
-	f := newFake(validSecret)
-	clk := newClock()
-	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
-	ctx := context.Background()
-	_, v1, _ := c.Get(ctx)
-	rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token", 1)
-	f.value.Store(&rotated)
-	f.gate = make(chan struct{}) // the background fetch blocks until released
-	clk.add(50 * time.Second)
-	creds, v, err := c.Get(ctx) // must not wait for the blocked fetch
-	if err != nil || v != v1 || creds.APIToken != "PTsecret-token-value" {
-		t.Fatalf("in the refresh-ahead window: %v v=%d", err, v)
-	}
-	waitFor(t, func() bool { return f.calls.Load() == 2 })
-	c.Get(ctx) // a fetch is running: no second one
-	close(f.gate)
-	waitFor(t, func() bool { _, v, _ := c.Get(ctx); return v != v1 })
-	creds, _, _ = c.Get(ctx)
-	if creds.APIToken != "PTrotated-token" || f.calls.Load() != 2 {
-		t.Fatalf("after the background refresh: calls %d", f.calls.Load())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		c := New(f, "sw", ttl(time.Minute))
+		ctx := context.Background()
+		_, v1, _ := c.Get(ctx)
+		rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token-value", 1)
+		f.value.Store(&rotated)
+		f.gate = make(chan struct{}) // the background fetch blocks until released
+		time.Sleep(50 * time.Second)
+		creds, v, err := c.Get(ctx) // must not wait for the blocked fetch
+		if err != nil || v != v1 || creds.APIToken != "PTsecret-token-value" {
+			t.Fatalf("in the refresh-ahead window: %v v=%d", err, v)
+		}
+		synctest.Wait()
+		if f.calls.Load() != 2 {
+			t.Fatalf("calls = %d, want the background fetch", f.calls.Load())
+		}
+		c.Get(ctx) // a fetch is running: no second one
+		close(f.gate)
+		synctest.Wait()
+		creds, v, _ = c.Get(ctx)
+		if v == v1 || creds.APIToken != "PTrotated-token-value" || f.calls.Load() != 2 {
+			t.Fatalf("after the background refresh: v=%d, calls %d", v, f.calls.Load())
+		}
+	})
 }
 
 // TestWaitersDoNotInheritACancellation (issue 10 §7): the caller that
 // started a fetch is cancelled; the callers waiting on that fetch still get
 // the credentials.
 func TestWaitersDoNotInheritACancellation(t *testing.T) {
-	f := newFake(validSecret)
-	f.gate = make(chan struct{})
-	c := NewCache(f, "sw", time.Hour)
-	leader, cancel := context.WithCancel(context.Background())
-	leaderErr := make(chan error, 1)
-	go func() { _, _, err := c.Get(leader); leaderErr <- err }()
-	waitFor(t, func() bool { return f.calls.Load() == 1 })
-	waiterErr := make(chan error, 1)
-	go func() { _, _, err := c.Get(context.Background()); waiterErr <- err }()
-	cancel()
-	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
-		t.Fatalf("leader: err = %v, want context.Canceled", err)
-	}
-	close(f.gate)
-	if err := <-waiterErr; err != nil {
-		t.Fatalf("waiter inherited the leader's cancellation: %v", err)
-	}
-	if f.calls.Load() != 1 {
-		t.Fatalf("calls = %d, want 1", f.calls.Load())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		f.gate = make(chan struct{})
+		c := New(f, "sw", ttl(time.Hour))
+		leader, cancel := context.WithCancel(context.Background())
+		leaderErr := make(chan error, 1)
+		go func() { _, _, err := c.Get(leader); leaderErr <- err }()
+		synctest.Wait()
+		waiterErr := make(chan error, 1)
+		go func() { _, _, err := c.Get(context.Background()); waiterErr <- err }()
+		synctest.Wait()
+		cancel()
+		if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+			t.Fatalf("leader: err = %v, want context.Canceled", err)
+		}
+		close(f.gate)
+		if err := <-waiterErr; err != nil {
+			t.Fatalf("waiter inherited the leader's cancellation: %v", err)
+		}
+		if f.calls.Load() != 1 {
+			t.Fatalf("calls = %d, want 1", f.calls.Load())
+		}
+	})
 }
 
 // TestForcedRefreshesAreRateLimited (issue 10 §2, §3): however many forced
@@ -377,39 +397,46 @@ func TestWaitersDoNotInheritACancellation(t *testing.T) {
 // GetSecretValue per RefreshInterval: 12 a minute. A new value in the
 // secret is picked up within RefreshInterval.
 func TestForcedRefreshesAreRateLimited(t *testing.T) {
-	f := newFake(validSecret)
-	clk := newClock()
-	c := NewCache(f, "sw", time.Hour, WithClock(clk.now))
-	ctx := context.Background()
-	_, v, _ := c.Get(ctx)
-	for i := 0; i < 6000; i++ { // one forced refresh every 10 ms for a minute
-		_, v2, err := c.Refresh(ctx, v)
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		c := New(f, "sw", ttl(time.Hour))
+		ctx := context.Background()
+		_, v, _ := c.Get(ctx)
+		m := newMeter()
+		for i := 0; i < 6000; i++ { // one forced refresh every 10 ms for a minute
+			m.invoke(func(ctx context.Context) {
+				_, v2, err := c.Refresh(ctx, v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				v = v2
+			})
+			time.Sleep(10 * time.Millisecond)
 		}
-		v = v2
-		clk.add(10 * time.Millisecond)
-	}
-	if got := f.calls.Load() - 1; got != 12 {
-		t.Fatalf("6000 forced refreshes in a minute made %d GetSecretValue calls, want 12", got)
-	}
-	// The secret changes; the next allowed refresh (≤ RefreshInterval later) sees it.
-	rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token", 1)
-	f.value.Store(&rotated)
-	var got Credentials
-	for start := clk.now(); clk.now().Sub(start) <= RefreshInterval; clk.add(10 * time.Millisecond) {
-		if got, v, _ = c.Refresh(ctx, v); got.APIToken == "PTrotated-token" {
-			break
+		if got := f.calls.Load() - 1; got != 12 {
+			t.Fatalf("6000 forced refreshes in a minute made %d GetSecretValue calls, want 12", got)
 		}
-	}
-	if got.APIToken != "PTrotated-token" {
-		t.Fatal("the rotated secret was not picked up within RefreshInterval")
-	}
-	// An unchanged secret keeps its version: callers know nothing is new.
-	clk.add(RefreshInterval)
-	if _, v3, _ := c.Refresh(ctx, v); v3 != v {
-		t.Fatalf("an unchanged secret got a new version %d → %d", v, v3)
-	}
+		if n := m.sum(t, metricRefreshLimited); n != 6000-12 {
+			t.Fatalf("%s = %v, want %d", metricRefreshLimited, n, 6000-12)
+		}
+		// The secret changes; the next allowed refresh (≤ RefreshInterval later) sees it.
+		rotated := strings.Replace(validSecret, "PTsecret-token-value", "PTrotated-token-value", 1)
+		f.value.Store(&rotated)
+		var got Credentials
+		for start := time.Now(); time.Since(start) <= RefreshInterval; time.Sleep(10 * time.Millisecond) {
+			if got, v, _ = c.Refresh(ctx, v); got.APIToken == "PTrotated-token-value" {
+				break
+			}
+		}
+		if got.APIToken != "PTrotated-token-value" {
+			t.Fatal("the rotated secret was not picked up within RefreshInterval")
+		}
+		// An unchanged secret keeps its version: callers know nothing is new.
+		time.Sleep(RefreshInterval)
+		if _, v3, _ := c.Refresh(ctx, v); v3 != v {
+			t.Fatalf("an unchanged secret got a new version %d → %d", v, v3)
+		}
+	})
 }
 
 // TestFrozenRefreshIsNotAFailure: a refresh ahead outlives its invocation
@@ -417,99 +444,108 @@ func TestForcedRefreshesAreRateLimited(t *testing.T) {
 // That is not counted or logged as a Secrets Manager failure, and the next
 // caller fetches at once instead of waiting RefreshInterval.
 func TestFrozenRefreshIsNotAFailure(t *testing.T) {
-	f := newFake(validSecret)
-	clk := newClock()
-	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
-	c.fetchTimeout = 10 * time.Millisecond
-	ctx := context.Background()
-	c.Get(ctx)
-	frozen := func(ctx context.Context) error {
-		clk.add(time.Minute) // the environment is frozen for a minute
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	f.during.Store(&frozen)
-	clk.add(50 * time.Second)
-	c.Get(ctx) // starts the refresh ahead
-	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return f.calls.Load() == 2 && c.inflight == nil })
-	f.during.Store(nil)
-	if _, _, err := c.Get(ctx); err != nil || c.Failures() != 0 || c.StaleServed() != 0 || f.calls.Load() != 3 {
-		t.Fatalf("err %v, failures %d, stale %d, calls %d; want a fresh fetch and no failure", err, c.Failures(), c.StaleServed(), f.calls.Load())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		var logs bytes.Buffer
+		c := New(f, "sw", Options{TTL: time.Minute, Log: slog.New(slog.NewJSONHandler(&logs, nil))})
+		ctx := context.Background()
+		c.Get(ctx)
+		frozen := func(ctx context.Context) error {
+			time.Sleep(time.Minute) // the environment is frozen for a minute
+			return ctx.Err()
+		}
+		f.during.Store(&frozen)
+		time.Sleep(50 * time.Second)
+		c.Get(ctx) // starts the refresh ahead
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		f.during.Store(nil)
+		m := newMeter()
+		var err error
+		m.invoke(func(ctx context.Context) { _, _, err = c.Get(ctx) })
+		if err != nil || f.calls.Load() != 3 || m.sum(t, metricRefreshFailures) != 0 || m.sum(t, metricStaleServed) != 0 ||
+			strings.Contains(logs.String(), "refresh failed") {
+			t.Fatalf("err %v, calls %d, metrics %s, logs %s; want a fresh fetch and no failure", err, f.calls.Load(), m.out.String(), logs.String())
+		}
+	})
 }
 
 // With no usable set (a cold start while Secrets Manager throttles or the
-// secret is broken, or past MaxStale), a flood of requests, forged webhooks
+// secret is broken, or past maxStale), a flood of requests, forged webhooks
 // included, must not make one GetSecretValue call each: after a failed
 // fetch the next one waits RefreshInterval, and callers get the failure.
 func TestFailedFetchesWithNothingCachedAreRateLimited(t *testing.T) {
-	f := newFake(validSecret)
-	throttled := error(&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"})
-	f.fail.Store(&throttled)
-	clk := &clock{t: time.Unix(1_800_000_000, 0)}
-	c := NewCache(f, "sw", time.Hour, WithClock(clk.now))
-	for range 100 {
-		if _, _, err := c.Get(context.Background()); !errors.Is(err, ErrUnavailable) {
-			t.Fatalf("err = %v, want ErrUnavailable", err)
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		f.fail.Store(&throttled)
+		c := New(f, "sw", ttl(time.Hour))
+		for range 100 {
+			if _, _, err := c.Get(context.Background()); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("err = %v, want ErrUnavailable", err)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		clk.add(10 * time.Millisecond)
-	}
-	if n := f.calls.Load(); n != 1 {
-		t.Fatalf("100 requests in 1 s with nothing cached made %d GetSecretValue calls, want 1", n)
-	}
-	f.fail.Store(nil)
-	clk.add(RefreshInterval)
-	if _, _, err := c.Get(context.Background()); err != nil || f.calls.Load() != 2 {
-		t.Fatalf("after RefreshInterval: %v, %d calls", err, f.calls.Load())
-	}
-	// Past MaxStale with Secrets Manager down again: the same bound.
-	f.fail.Store(&throttled)
-	clk.add(time.Hour + MaxStale)
-	for range 100 {
-		_, _, _ = c.Get(context.Background())
-		clk.add(10 * time.Millisecond)
-	}
-	if n := f.calls.Load(); n != 3 {
-		t.Fatalf("100 requests in 1 s past MaxStale made %d GetSecretValue calls, want 1", n-2)
-	}
+		if n := f.calls.Load(); n != 1 {
+			t.Fatalf("100 requests in 1 s with nothing cached made %d GetSecretValue calls, want 1", n)
+		}
+		f.fail.Store(nil)
+		time.Sleep(RefreshInterval)
+		if _, _, err := c.Get(context.Background()); err != nil || f.calls.Load() != 2 {
+			t.Fatalf("after RefreshInterval: %v, %d calls", err, f.calls.Load())
+		}
+		// Past maxStale with Secrets Manager down again: the same bound.
+		f.fail.Store(&throttled)
+		time.Sleep(time.Hour + maxStale)
+		for range 100 {
+			_, _, _ = c.Get(context.Background())
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := f.calls.Load(); n != 3 {
+			t.Fatalf("100 requests in 1 s past maxStale made %d GetSecretValue calls, want 1", n-2)
+		}
+	})
 }
 
 // A refresh ahead frozen with its environment for longer than TTL +
-// MaxStale: on thaw the first request must not wait for (and fail with)
+// maxStale: on thaw the first request must not wait for (and fail with)
 // that dead fetch, whose goroutine may not have run yet; it fetches anew.
 func TestRequestAfterLongFreezeDoesNotWaitForTheFrozenFetch(t *testing.T) {
-	f := newFake(validSecret)
-	clk := newClock()
-	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
-	ctx := context.Background()
-	if _, _, err := c.Get(ctx); err != nil {
-		t.Fatal(err)
-	}
-	release := make(chan struct{})
-	var first atomic.Bool
-	frozen := func(context.Context) error {
-		if first.CompareAndSwap(false, true) {
-			<-release // frozen: this goroutine has not run since
-			return context.DeadlineExceeded
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		c := New(f, "sw", ttl(time.Minute))
+		ctx := context.Background()
+		if _, _, err := c.Get(ctx); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}
-	f.during.Store(&frozen)
-	clk.add(50 * time.Second)
-	c.Get(ctx) // starts the refresh ahead, then the environment freezes
-	waitFor(t, func() bool { return f.calls.Load() == 2 })
-	clk.add(2 * time.Hour) // thawed two hours later: past TTL + MaxStale
-	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_, _, err := c.Get(wctx)
-	close(release)
-	if err != nil || f.calls.Load() != 3 {
-		t.Fatalf("first request after the thaw: %v, %d calls; want a fresh fetch", err, f.calls.Load())
-	}
-	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.inflight == nil })
-	if _, _, err := c.Get(ctx); err != nil || f.calls.Load() != 3 {
-		t.Fatalf("after the frozen fetch ended: %v, %d calls; want the fresh set, no fetch", err, f.calls.Load())
-	}
+		release := make(chan struct{})
+		var first atomic.Bool
+		frozen := func(context.Context) error {
+			if first.CompareAndSwap(false, true) {
+				<-release // frozen: this goroutine has not run since
+				return context.DeadlineExceeded
+			}
+			return nil
+		}
+		f.during.Store(&frozen)
+		time.Sleep(50 * time.Second)
+		c.Get(ctx) // starts the refresh ahead, then the environment freezes
+		synctest.Wait()
+		if f.calls.Load() != 2 {
+			t.Fatalf("calls = %d, want the refresh ahead", f.calls.Load())
+		}
+		time.Sleep(2 * time.Hour) // thawed two hours later: past TTL + maxStale
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_, _, err := c.Get(wctx)
+		close(release)
+		if err != nil || f.calls.Load() != 3 {
+			t.Fatalf("first request after the thaw: %v, %d calls; want a fresh fetch", err, f.calls.Load())
+		}
+		synctest.Wait() // the frozen fetch ends
+		if _, _, err := c.Get(ctx); err != nil || f.calls.Load() != 3 {
+			t.Fatalf("after the frozen fetch ended: %v, %d calls; want the fresh set, no fetch", err, f.calls.Load())
+		}
+	})
 }
 
 // Past the TTL with Secrets Manager hanging (not failing fast), the caller
@@ -518,26 +554,26 @@ func TestRequestAfterLongFreezeDoesNotWaitForTheFrozenFetch(t *testing.T) {
 // is tens of milliseconds), then is served the cached set with its time
 // left; the fetch goes on in the background.
 func TestHangingRefreshPastTTLDoesNotEatTheCallersDeadline(t *testing.T) {
-	f := newFake(validSecret)
-	clk := newClock()
-	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
-	ctx := context.Background()
-	if _, _, err := c.Get(ctx); err != nil {
-		t.Fatal(err)
-	}
-	f.gate = make(chan struct{}) // Secrets Manager stops answering
-	defer close(f.gate)
-	c.fetchTimeout = time.Hour
-	clk.add(2 * time.Minute) // past the TTL, no refresh ahead happened
-	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	creds, _, err := c.Get(rctx)
-	if err != nil || creds.APIToken != "PTsecret-token-value" {
-		t.Fatalf("Get = %v", err)
-	}
-	if rctx.Err() != nil {
-		t.Fatal("the caller's whole deadline went into waiting for a hanging Secrets Manager")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		c := New(f, "sw", ttl(time.Minute))
+		ctx := context.Background()
+		if _, _, err := c.Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.gate = make(chan struct{}) // Secrets Manager stops answering
+		defer close(f.gate)
+		time.Sleep(2 * time.Minute) // past the TTL, no refresh ahead happened
+		rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		creds, _, err := c.Get(rctx)
+		if err != nil || creds.APIToken != "PTsecret-token-value" {
+			t.Fatalf("Get = %v", err)
+		}
+		if rctx.Err() != nil {
+			t.Fatal("the caller's whole deadline went into waiting for a hanging Secrets Manager")
+		}
+	})
 }
 
 // During a Secrets Manager outage past the TTL, forged webhooks make every
@@ -545,27 +581,27 @@ func TestHangingRefreshPastTTLDoesNotEatTheCallersDeadline(t *testing.T) {
 // Refresh (also every RefreshInterval): the two limits added up to 24
 // GetSecretValue calls a minute. A failed fetch holds back both kinds.
 func TestOutageWithForgedFloodStaysWithinOneLimit(t *testing.T) {
-	f := newFake(validSecret)
-	clk := newClock()
-	c := NewCache(f, "sw", time.Minute, WithClock(clk.now))
-	ctx := context.Background()
-	if _, _, err := c.Get(ctx); err != nil {
-		t.Fatal(err)
-	}
-	throttled := error(&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"})
-	f.fail.Store(&throttled)
-	clk.add(61 * time.Second)
-	for range 600 { // 60 s of one forged webhook every 100 ms
-		_, v, err := c.Get(ctx)
-		if err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(validSecret)
+		c := New(f, "sw", ttl(time.Minute))
+		ctx := context.Background()
+		if _, _, err := c.Get(ctx); err != nil {
 			t.Fatal(err)
 		}
-		_, _, _ = c.Refresh(ctx, v)
-		clk.add(100 * time.Millisecond)
-	}
-	if n := f.calls.Load() - 1; n > 12 {
-		t.Fatalf("%d GetSecretValue calls in a minute of outage, want at most 12", n)
-	}
+		f.fail.Store(&throttled)
+		time.Sleep(61 * time.Second)
+		for range 600 { // 60 s of one forged webhook every 100 ms
+			_, v, err := c.Get(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, _ = c.Refresh(ctx, v)
+			time.Sleep(100 * time.Millisecond)
+		}
+		if n := f.calls.Load() - 1; n > 12 {
+			t.Fatalf("%d GetSecretValue calls in a minute of outage, want at most 12", n)
+		}
+	})
 }
 
 // TestRequestWithoutCredentialsIsCounted: a request that gets no
@@ -573,23 +609,22 @@ func TestOutageWithForgedFloodStaysWithinOneLimit(t *testing.T) {
 // back for RefreshInterval) leaves a CredentialsUnavailable metric in its
 // invocation, so its EMF line is written like any other route's.
 func TestRequestWithoutCredentialsIsCounted(t *testing.T) {
-	f := newFake(`{"project_id":"x"}`)
-	c := NewCache(f, "sw", time.Hour, WithClock(newClock().now))
-	for i, want := range []int64{1, 1} { // the fetch, then the held-back error
-		var emf bytes.Buffer
-		m := obs.NewMetrics(&emf, "NS", "svc")
-		inv := &obs.Invocation{Metrics: m.NewBatch()}
-		if _, _, err := c.Get(obs.WithInvocation(context.Background(), inv)); err == nil {
-			t.Fatalf("request %d: Get succeeded with a malformed secret", i)
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake(`{"project_id":"x"}`)
+		c := New(f, "sw", ttl(time.Hour))
+		for i := range 2 { // the fetch, then the held-back error
+			m := newMeter()
+			var err error
+			m.invoke(func(ctx context.Context) { _, _, err = c.Get(ctx) })
+			if err == nil {
+				t.Fatalf("request %d: Get succeeded with a malformed secret", i)
+			}
+			if n := m.sum(t, metricUnavailable); n != 1 {
+				t.Fatalf("request %d: %s = %v in %q, want 1", i, metricUnavailable, n, m.out.String())
+			}
 		}
-		if err := m.Flush(inv.Metrics); err != nil {
-			t.Fatal(err)
+		if f.calls.Load() != 1 {
+			t.Fatalf("GetSecretValue calls = %d, want 1", f.calls.Load())
 		}
-		if !strings.Contains(emf.String(), fmt.Sprintf(`"%s":%d`, MetricUnavailable, want)) {
-			t.Fatalf("request %d: EMF %q has no %s", i, emf.String(), MetricUnavailable)
-		}
-	}
-	if f.calls.Load() != 1 {
-		t.Fatalf("GetSecretValue calls = %d, want 1", f.calls.Load())
-	}
+	})
 }

@@ -1,94 +1,66 @@
 // Package credentials loads the SignalWire credentials from an AWS Secrets
-// Manager secret and caches them across warm invocations.
+// Manager secret, checks them and caches them across warm invocations.
 package credentials
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// Secret JSON keys. docs/SECURITY.md documents them.
+// The secret's JSON keys (docs/SECURITY.md).
 const (
-	KeyProjectID            = "project_id"
-	KeyAPIToken             = "api_token"
-	KeySpaceHost            = "space_host"
-	KeySigningKey           = "signing_key"
-	KeyForwardSigningSecret = "forward_signing_secret"
-	// KeyPreviousSigningKey is the signing key before a rotation, accepted
-	// too while SignalWire may still sign with it.
-	KeyPreviousSigningKey = "previous_signing_key"
-	// KeyPreviousForwardSigningSecret is the forward secret before a
-	// rotation; while it is set, deliveries carry a signature made with it
-	// next to the current one.
-	KeyPreviousForwardSigningSecret = "previous_forward_signing_secret"
+	keyProjectID                    = "project_id"
+	keyAPIToken                     = "api_token"
+	keySpaceHost                    = "space_host"
+	keySigningKey                   = "signing_key"
+	keyForwardSigningSecret         = "forward_signing_secret"
+	keyPreviousSigningKey           = "previous_signing_key"
+	keyPreviousForwardSigningSecret = "previous_forward_signing_secret"
 )
 
-// allKeys lists every key Parse reads, in the order they are checked.
-var allKeys = []string{KeyProjectID, KeyAPIToken, KeySpaceHost, KeySigningKey, KeyForwardSigningSecret, KeyPreviousSigningKey, KeyPreviousForwardSigningSecret}
+var allKeys = []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
 
-// Credentials are the values held in the secret. Its String and GoString
-// methods redact every value, so a stray %v never prints one.
+// secretKeys are the keys whose values are secrets.
+var secretKeys = []string{keyAPIToken, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
+
+// minSecretLength is the fewest bytes a secret value may have. SignalWire's
+// are far longer (API tokens "PT" and 48 hex digits; signing keys "PSK_"
+// and a random string), and so is a Standard Webhooks secret (38); a
+// shorter one is a truncated paste or a placeholder, and one under 6 bytes
+// is one the log redactor leaves alone, so it could leak.
+const minSecretLength = 16
+
+// Credentials are the values held in the secret; the Previous ones are
+// optional, the values before a rotation (docs/SECURITY.md). String and
+// GoString redact every value, so a stray %v never prints one.
 type Credentials struct {
-	ProjectID            string
-	APIToken             string
-	SpaceHost            string
-	SigningKey           string
-	ForwardSigningSecret string
-	// PreviousSigningKey and PreviousForwardSigningSecret are optional: the
-	// values before a rotation (see the rotation procedures in docs/SECURITY.md).
-	PreviousSigningKey           string
-	PreviousForwardSigningSecret string
+	ProjectID, APIToken, SpaceHost, SigningKey, ForwardSigningSecret string
+	PreviousSigningKey, PreviousForwardSigningSecret                 string
 }
 
 // SigningKeys returns the webhook signing keys to try, current first.
 func (c Credentials) SigningKeys() []string {
-	keys := make([]string, 0, 2)
-	if c.SigningKey != "" {
-		keys = append(keys, c.SigningKey)
+	if c.PreviousSigningKey == "" || c.PreviousSigningKey == c.SigningKey {
+		return []string{c.SigningKey}
 	}
-	if c.PreviousSigningKey != "" && c.PreviousSigningKey != c.SigningKey {
-		keys = append(keys, c.PreviousSigningKey)
-	}
-	return keys
+	return []string{c.SigningKey, c.PreviousSigningKey}
 }
 
-// SecretValues returns every secret value of the set (not the project id
-// nor the space host, which are not secrets), and the key part of each
-// forward secret without its "whsec_" prefix, for redaction.
-func (c Credentials) SecretValues() []string {
-	out := []string{c.APIToken}
-	for _, v := range []string{c.SigningKey, c.PreviousSigningKey, c.ForwardSigningSecret, c.PreviousForwardSigningSecret} {
-		if v != "" {
-			out = append(out, v)
-		}
-	}
-	for _, v := range []string{c.ForwardSigningSecret, c.PreviousForwardSigningSecret} {
-		if k := strings.TrimPrefix(v, forward.SigningSecretPrefix); k != v && k != "" {
-			out = append(out, k)
-		}
+// secretValues is every secret value of the set (not the project id nor
+// the space host), and each forward secret's key without "whsec_".
+func (c Credentials) secretValues() []string {
+	out := []string{c.APIToken, c.SigningKey, c.PreviousSigningKey, c.ForwardSigningSecret, c.PreviousForwardSigningSecret}
+	for _, v := range out[3:] {
+		out = append(out, strings.TrimPrefix(v, forward.SigningSecretPrefix))
 	}
 	return out
-}
-
-// ForwardSigningSecrets returns the Standard Webhooks secrets to sign
-// deliveries with, current first.
-func (c Credentials) ForwardSigningSecrets() []string {
-	secrets := make([]string, 0, 2)
-	if c.ForwardSigningSecret != "" {
-		secrets = append(secrets, c.ForwardSigningSecret)
-	}
-	if c.PreviousForwardSigningSecret != "" && c.PreviousForwardSigningSecret != c.ForwardSigningSecret {
-		secrets = append(secrets, c.PreviousForwardSigningSecret)
-	}
-	return secrets
 }
 
 // String redacts the credentials.
@@ -97,51 +69,75 @@ func (c Credentials) String() string { return "credentials{redacted}" }
 // GoString redacts the credentials.
 func (c Credentials) GoString() string { return c.String() }
 
-// Requirements says which optional keys the running configuration needs.
-type Requirements struct {
-	// ForwardSigningSecret is needed when an HTTPS destination is configured.
-	ForwardSigningSecret bool
+// parse decodes and validates the secret's JSON; needForward requires
+// forward_signing_secret (an HTTPS destination is configured). Errors name
+// the offending keys but never include a value.
+func parse(secret []byte, needForward bool) (Credentials, error) {
+	values, err := stringValues(secret, needForward)
+	if err != nil {
+		return Credentials{}, err
+	}
+	host, err := ParseSpaceHost(values[keySpaceHost])
+	if err != nil {
+		return Credentials{}, fmt.Errorf("%w: %s %v", errMalformed, keySpaceHost, err)
+	}
+	for _, k := range secretKeys {
+		if v := values[k]; v != "" && len(v) < minSecretLength {
+			return Credentials{}, fmt.Errorf("%w: %s is shorter than %d characters", errMalformed, k, minSecretLength)
+		}
+	}
+	if needForward {
+		// A secret the HTTPS destination cannot use would accept every
+		// webhook and then fail every delivery: refuse it here (503).
+		for _, k := range []string{keyForwardSigningSecret, keyPreviousForwardSigningSecret} {
+			if v := values[k]; v != "" {
+				if err := forward.ValidateSigningSecret(v); err != nil {
+					return Credentials{}, fmt.Errorf("%w: %s: %w", errMalformed, k, err)
+				}
+			}
+		}
+	}
+	return Credentials{
+		ProjectID:                    values[keyProjectID],
+		APIToken:                     values[keyAPIToken],
+		SpaceHost:                    host,
+		SigningKey:                   values[keySigningKey],
+		ForwardSigningSecret:         values[keyForwardSigningSecret],
+		PreviousSigningKey:           values[keyPreviousSigningKey],
+		PreviousForwardSigningSecret: values[keyPreviousForwardSigningSecret],
+	}, nil
 }
 
-// ErrMalformed is wrapped by every error about the secret's content.
-var ErrMalformed = errors.New("credentials secret is malformed")
-
-// Parse decodes and validates the secret's JSON. Errors name the offending
-// keys but never include a value.
-func Parse(secret []byte, req Requirements) (Credentials, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(secret, &raw); err != nil {
-		// encoding/json's messages can quote a character of the input: report
-		// only where it went wrong.
+// stringValues decodes the secret's JSON object into its known keys'
+// trimmed string values (null is absent), and checks that the required
+// ones are there.
+func stringValues(secret []byte, needForward bool) (map[string]string, error) {
+	var raw map[string]any
+	if err := json.Unmarshal(secret, &raw); err != nil || raw == nil {
+		// encoding/json's messages can quote the input: say only where.
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return Credentials{}, fmt.Errorf("%w: not valid JSON (syntax error at byte %d)", ErrMalformed, syn.Offset)
+			return nil, fmt.Errorf("%w: not valid JSON (syntax error at byte %d)", errMalformed, syn.Offset)
 		}
-		return Credentials{}, fmt.Errorf("%w: not a JSON object", ErrMalformed)
-	}
-	if raw == nil {
-		return Credentials{}, fmt.Errorf("%w: not a JSON object", ErrMalformed)
-	}
-	required := []string{KeyProjectID, KeyAPIToken, KeySpaceHost, KeySigningKey}
-	if req.ForwardSigningSecret {
-		required = append(required, KeyForwardSigningSecret)
+		return nil, fmt.Errorf("%w: not a JSON object", errMalformed)
 	}
 	values := map[string]string{}
 	var missing, wrongType []string
 	for _, k := range allKeys {
-		v, ok := raw[k]
-		if !ok || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-			continue
-		}
-		var s string
-		if json.Unmarshal(v, &s) != nil {
+		switch v := raw[k].(type) {
+		case nil:
+		case string:
+			values[k] = strings.TrimSpace(v)
+		default:
 			wrongType = append(wrongType, k)
-			continue
 		}
-		values[k] = strings.TrimSpace(s)
+	}
+	required := []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey}
+	if needForward {
+		required = append(required, keyForwardSigningSecret)
 	}
 	for _, k := range required {
-		if values[k] == "" && !contains(wrongType, k) {
+		if values[k] == "" && !slices.Contains(wrongType, k) {
 			missing = append(missing, k)
 		}
 	}
@@ -150,41 +146,18 @@ func Parse(secret []byte, req Requirements) (Credentials, error) {
 		problems = append(problems, "missing key(s) "+strings.Join(missing, ", "))
 	}
 	if len(wrongType) > 0 {
-		sort.Strings(wrongType)
 		problems = append(problems, "key(s) "+strings.Join(wrongType, ", ")+" must be strings")
 	}
 	if len(problems) > 0 {
-		return Credentials{}, fmt.Errorf("%w: %s", ErrMalformed, strings.Join(problems, "; "))
+		return nil, fmt.Errorf("%w: %s", errMalformed, strings.Join(problems, "; "))
 	}
-	host, err := normalizeSpaceHost(values[KeySpaceHost])
-	if err != nil {
-		return Credentials{}, fmt.Errorf("%w: %s %v", ErrMalformed, KeySpaceHost, err)
-	}
-	if req.ForwardSigningSecret {
-		// A secret the HTTPS destination cannot use would accept every
-		// webhook and then fail every delivery: refuse it here (503).
-		for _, k := range []string{KeyForwardSigningSecret, KeyPreviousForwardSigningSecret} {
-			if v := values[k]; v != "" {
-				if err := forward.ValidateSigningSecret(v); err != nil {
-					return Credentials{}, fmt.Errorf("%w: %s: %w", ErrMalformed, k, err)
-				}
-			}
-		}
-	}
-	return Credentials{
-		ProjectID:                    values[KeyProjectID],
-		APIToken:                     values[KeyAPIToken],
-		SpaceHost:                    host,
-		SigningKey:                   values[KeySigningKey],
-		ForwardSigningSecret:         values[KeyForwardSigningSecret],
-		PreviousSigningKey:           values[KeyPreviousSigningKey],
-		PreviousForwardSigningSecret: values[KeyPreviousForwardSigningSecret],
-	}, nil
+	return values, nil
 }
 
-// normalizeSpaceHost accepts "example.signalwire.com", "host:port" or an
-// https:// URL with no path, and returns the host[:port].
-func normalizeSpaceHost(s string) (string, error) {
+// ParseSpaceHost accepts a Space host ("example.signalwire.com",
+// "host:port" or an https:// URL with no path), as the secret's space_host
+// and SIGNALWIRE_SPACE_HOST, and returns the host[:port].
+func ParseSpaceHost(s string) (string, error) {
 	if !strings.Contains(s, "://") {
 		s = "https://" + s
 	}
@@ -198,20 +171,9 @@ func normalizeSpaceHost(s string) (string, error) {
 	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return "", errors.New("must be a bare host name (no credentials, path or query)")
 	}
-	// The client accepts only ASCII host[:port] names with non-empty
-	// labels (no trailing dot, no IDN): refuse here what it would refuse on
-	// every request.
+	// Refuse here what the client would refuse on every request.
 	if err := signalwire.ValidateSpaceHost(u.Host); err != nil {
 		return "", err
 	}
 	return u.Host, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,7 +12,7 @@ import (
 const validSecret = `{"project_id":"b2a7c5e1-1111-4a4a-9b9b-000000000001","api_token":"PTsecret-token-value","space_host":"example.signalwire.com","signing_key":"PSK_signing-key-value"}`
 
 func TestParseValid(t *testing.T) {
-	c, err := Parse([]byte(validSecret), Requirements{})
+	c, err := parse([]byte(validSecret), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,14 +35,14 @@ func TestParseSpaceHostForms(t *testing.T) {
 		"127.0.0.1:8443":                  "127.0.0.1:8443",
 	} {
 		s := strings.Replace(validSecret, "example.signalwire.com", in, 1)
-		c, err := Parse([]byte(s), Requirements{})
+		c, err := parse([]byte(s), false)
 		if err != nil || c.SpaceHost != want {
 			t.Errorf("space_host %q: got %q, %v; want %q", in, c.SpaceHost, err, want)
 		}
 	}
 	for _, bad := range []string{"http://example.signalwire.com", "https://example.signalwire.com/api", "https://u:p@example.signalwire.com"} {
 		s := strings.Replace(validSecret, "example.signalwire.com", bad, 1)
-		if _, err := Parse([]byte(s), Requirements{}); err == nil || !strings.Contains(err.Error(), "space_host") {
+		if _, err := parse([]byte(s), false); err == nil || !strings.Contains(err.Error(), "space_host") {
 			t.Errorf("space_host %q: err = %v, want one naming space_host", bad, err)
 		}
 	}
@@ -50,25 +51,25 @@ func TestParseSpaceHostForms(t *testing.T) {
 func TestParseErrorsNameKeysNotValues(t *testing.T) {
 	cases := []struct {
 		name, secret string
-		req          Requirements
+		needForward  bool
 		want         []string
 	}{
-		{"not json", `PTsecret-token-value`, Requirements{}, []string{"not valid JSON"}},
-		{"array", `["PTsecret-token-value"]`, Requirements{}, []string{"not a JSON object"}},
-		{"null", `null`, Requirements{}, []string{"not a JSON object"}},
-		{"truncated", `{"api_token":"PTsecret-token-value"`, Requirements{}, []string{"not valid JSON"}},
-		{"empty object", `{}`, Requirements{}, []string{"project_id", "api_token", "space_host", "signing_key"}},
-		{"missing token", strings.Replace(validSecret, `"api_token":"PTsecret-token-value",`, "", 1), Requirements{}, []string{"missing key(s) api_token"}},
-		{"missing signing key", strings.Replace(validSecret, `,"signing_key":"PSK_signing-key-value"`, "", 1), Requirements{}, []string{"missing key(s) signing_key"}},
-		{"wrong type", strings.Replace(validSecret, `"PTsecret-token-value"`, `12345`, 1), Requirements{}, []string{"api_token must be strings"}},
-		{"blank", strings.Replace(validSecret, `"PTsecret-token-value"`, `"  "`, 1), Requirements{}, []string{"missing key(s) api_token"}},
-		{"forward secret required", validSecret, Requirements{ForwardSigningSecret: true}, []string{"missing key(s) forward_signing_secret"}},
+		{"not json", `PTsecret-token-value`, false, []string{"not valid JSON"}},
+		{"array", `["PTsecret-token-value"]`, false, []string{"not a JSON object"}},
+		{"null", `null`, false, []string{"not a JSON object"}},
+		{"truncated", `{"api_token":"PTsecret-token-value"`, false, []string{"not valid JSON"}},
+		{"empty object", `{}`, false, []string{"project_id", "api_token", "space_host", "signing_key"}},
+		{"missing token", strings.Replace(validSecret, `"api_token":"PTsecret-token-value",`, "", 1), false, []string{"missing key(s) api_token"}},
+		{"missing signing key", strings.Replace(validSecret, `,"signing_key":"PSK_signing-key-value"`, "", 1), false, []string{"missing key(s) signing_key"}},
+		{"wrong type", strings.Replace(validSecret, `"PTsecret-token-value"`, `12345`, 1), false, []string{"api_token must be strings"}},
+		{"blank", strings.Replace(validSecret, `"PTsecret-token-value"`, `"  "`, 1), false, []string{"missing key(s) api_token"}},
+		{"forward secret required", validSecret, true, []string{"missing key(s) forward_signing_secret"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.secret), tc.req)
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("err = %v, want ErrMalformed", err)
+			_, err := parse([]byte(tc.secret), tc.needForward)
+			if !errors.Is(err, errMalformed) {
+				t.Fatalf("err = %v, want errMalformed", err)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
@@ -90,15 +91,15 @@ func TestParseErrorsNameKeysNotValues(t *testing.T) {
 func TestParseRejectsSpaceHostsTheClientCannotUse(t *testing.T) {
 	for _, bad := range []string{"localhost.:8443", "example.signalwire.com.", "bücher.example", "xn--bcher-kva.example:0", "example.signalwire.com:", "exa mple.com", "-bad.example.com", "[::1", "example..com"} {
 		s := strings.Replace(validSecret, "example.signalwire.com", bad, 1)
-		_, err := Parse([]byte(s), Requirements{})
-		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "space_host") {
-			t.Errorf("space_host %q: err = %v, want ErrMalformed naming space_host", bad, err)
+		_, err := parse([]byte(s), false)
+		if !errors.Is(err, errMalformed) || !strings.Contains(err.Error(), "space_host") {
+			t.Errorf("space_host %q: err = %v, want errMalformed naming space_host", bad, err)
 		}
 	}
 	// What local runs and tests use keeps working.
 	for _, good := range []string{"127.0.0.1:8443", "localhost:8443", "[::1]:8443", "xn--bcher-kva.example", "Example.SignalWire.com"} {
 		s := strings.Replace(validSecret, "example.signalwire.com", good, 1)
-		if c, err := Parse([]byte(s), Requirements{}); err != nil || c.SpaceHost != good {
+		if c, err := parse([]byte(s), false); err != nil || c.SpaceHost != good {
 			t.Errorf("space_host %q: %q, %v", good, c.SpaceHost, err)
 		}
 	}
@@ -110,7 +111,6 @@ func TestParseRejectsSpaceHostsTheClientCannotUse(t *testing.T) {
 func TestParseValidatesForwardSigningSecrets(t *testing.T) {
 	short := "whsec_" + base64.StdEncoding.EncodeToString([]byte("sixteen-byte-key"))
 	good := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a-twenty-four-byte-key!!"))
-	req := Requirements{ForwardSigningSecret: true}
 	with := func(kv string) []byte { return []byte(strings.TrimSuffix(validSecret, "}") + "," + kv + "}") }
 	for name, tc := range map[string]struct {
 		secret []byte
@@ -120,35 +120,62 @@ func TestParseValidatesForwardSigningSecrets(t *testing.T) {
 		"not base64":         {with(`"forward_signing_secret":"whsec_not*base64"`), "forward_signing_secret"},
 		"previous malformed": {with(`"forward_signing_secret":"` + good + `","previous_forward_signing_secret":"` + short + `"`), "previous_forward_signing_secret"},
 	} {
-		_, err := Parse(tc.secret, req)
-		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.key) {
-			t.Errorf("%s: err = %v, want ErrMalformed naming %s", name, err, tc.key)
+		_, err := parse(tc.secret, true)
+		if !errors.Is(err, errMalformed) || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s: err = %v, want errMalformed naming %s", name, err, tc.key)
 		}
 		if err != nil && (strings.Contains(err.Error(), short) || strings.Contains(err.Error(), "sixteen")) {
 			t.Errorf("%s: error leaks the value: %v", name, err)
 		}
 	}
-	c, err := Parse(with(`"forward_signing_secret":"`+good+`","previous_forward_signing_secret":"`+good+`"`), req)
-	if err != nil || len(c.ForwardSigningSecrets()) != 1 {
-		t.Fatalf("valid secret: %v, %d secrets", err, len(c.ForwardSigningSecrets()))
+	c, err := parse(with(`"forward_signing_secret":"`+good+`","previous_forward_signing_secret":"`+good+`"`), true)
+	if err != nil || c.ForwardSigningSecret != good || c.PreviousForwardSigningSecret != good {
+		t.Fatalf("valid secret: %v", err)
 	}
 	// Without an HTTPS destination the key is not used, so not checked.
-	if _, err := Parse(with(`"forward_signing_secret":"`+short+`"`), Requirements{}); err != nil {
+	if _, err := parse(with(`"forward_signing_secret":"`+short+`"`), false); err != nil {
 		t.Fatalf("unused forward secret: %v", err)
 	}
 }
 
 func TestParsePreviousSigningKey(t *testing.T) {
-	s := strings.TrimSuffix(validSecret, "}") + `,"previous_signing_key":"PSK_old-key"}`
-	c, err := Parse([]byte(s), Requirements{})
+	s := strings.TrimSuffix(validSecret, "}") + `,"previous_signing_key":"PSK_old-signing-key"}`
+	c, err := parse([]byte(s), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if keys := c.SigningKeys(); len(keys) != 2 || keys[0] != "PSK_signing-key-value" || keys[1] != "PSK_old-key" {
+	if keys := c.SigningKeys(); len(keys) != 2 || keys[0] != "PSK_signing-key-value" || keys[1] != "PSK_old-signing-key" {
 		t.Fatalf("signing keys = %d, want current then previous", len(keys))
 	}
-	c, _ = Parse([]byte(validSecret), Requirements{})
+	c, _ = parse([]byte(validSecret), false)
 	if len(c.SigningKeys()) != 1 {
 		t.Fatal("no previous key: one signing key")
+	}
+}
+
+// TestParseRefusesShortSecrets (issue 19): a secret value shorter than
+// minSecretLength is refused, naming the key and never the value, whether
+// or not the configuration uses it; minSecretLength itself is accepted.
+func TestParseRefusesShortSecrets(t *testing.T) {
+	with := func(k, v string) []byte {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(validSecret), &m); err != nil {
+			t.Fatal(err)
+		}
+		m[k] = v
+		b, _ := json.Marshal(m)
+		return b
+	}
+	short := "Zq7xW" + strings.Repeat("k", minSecretLength-6) // one byte short
+	for _, k := range secretKeys {
+		for _, v := range []string{"Zq7xW", short} {
+			_, err := parse(with(k, v), false)
+			if !errors.Is(err, errMalformed) || !strings.Contains(err.Error(), k+" is shorter than 16") || strings.Contains(err.Error(), "Zq7xW") {
+				t.Errorf("%s of %d bytes: err = %v, want one naming %s, never the value", k, len(v), err, k)
+			}
+		}
+		if _, err := parse(with(k, short+"k"), false); err != nil {
+			t.Errorf("%s of %d bytes: %v", k, minSecretLength, err)
+		}
 	}
 }

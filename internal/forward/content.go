@@ -11,67 +11,39 @@ import (
 // 256 KB entry (Source, DetailType and Detail count).
 const MaxMessageBytes = 256 << 10
 
-// SQSAllowed reports whether r is in the character set SQS accepts in
+// sqsAllowed reports whether r is in the character set SQS accepts in
 // message bodies and attribute values: #x9 #xA #xD #x20-#xD7FF
 // #xE000-#xFFFD #x10000-#x10FFFF.
-func SQSAllowed(r rune) bool {
+func sqsAllowed(r rune) bool {
 	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
 		(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
-// ValidSQSText reports whether s is valid UTF-8 made only of characters
-// SQSAllowed accepts.
-func ValidSQSText(s string) bool {
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
-				return false
-			}
-		}
-		if !SQSAllowed(r) {
-			return false
-		}
-	}
-	return true
+// validSQSText reports whether s is valid UTF-8 made only of characters
+// sqsAllowed accepts.
+func validSQSText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !sqsAllowed(r) })
 }
 
-// SafeAttribute returns s with every character SQS does not accept (and
-// every invalid UTF-8 byte) replaced by U+FFFD, so that it can be sent as a
-// message attribute value. Valid text is returned unchanged.
-func SafeAttribute(s string) string {
-	if ValidSQSText(s) {
+// safeAttribute returns s with every character SQS does not accept (and
+// every invalid UTF-8 byte) replaced by U+FFFD.
+func safeAttribute(s string) string {
+	if validSQSText(s) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
-				b.WriteRune(utf8.RuneError)
-				continue
-			}
+	return strings.Map(func(r rune) rune {
+		if !sqsAllowed(r) {
+			return utf8.RuneError
 		}
-		if !SQSAllowed(r) {
-			r = utf8.RuneError
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+		return r
+	}, s)
 }
 
-// CompactJSON rewrites a JSON text so that every destination accepts it and
-// it is as small as JSON allows, without changing the value it encodes:
-//   - characters SQS does not accept inside strings (U+FFFE, U+FFFF, which
-//     encoding/json writes raw) become \ufffe and \uffff escapes, which keep
-//     the value exactly; any other disallowed character becomes a \u escape
-//     too, and an invalid UTF-8 byte becomes \ufffd (as encoding/json would
-//     decode it);
-//   - the escapes encoding/json writes for HTML safety (\u003c, \u003e,
-//     \u0026) become the characters themselves (6 bytes become 1).
-//
-// Everything outside strings is copied. b must be a JSON text (as
-// encoding/json produces); the result of CompactJSON on it is again one,
-// and CompactJSON is idempotent.
+// CompactJSON rewrites a JSON text (as encoding/json produces) so that every
+// destination accepts it, without changing its value: characters SQS refuses
+// inside strings (U+FFFE and U+FFFF, which encoding/json writes raw) become
+// \u escapes, an invalid UTF-8 byte \ufffd, and the HTML-safety escapes
+// \u003c, \u003e and \u0026 the characters themselves. It is idempotent.
 func CompactJSON(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	inString := false
@@ -92,7 +64,7 @@ func CompactJSON(b []byte) []byte {
 			i++
 		default:
 			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size <= 1 || !SQSAllowed(r) {
+			if r == utf8.RuneError && size <= 1 || !sqsAllowed(r) {
 				out = appendEscape(out, r)
 			} else {
 				out = append(out, b[i:i+size]...)

@@ -109,7 +109,7 @@ func TestSQSSendsOnlyValidCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(map[string]string{"friendly_name": "standup\uffff room"})
-	if err := q.Enqueue(t.Context(), body, map[string]string{"conference_sid": "room\x01A", "event_id": "evt_1"}); err != nil {
+	if err := q.Enqueue(t.Context(), forward.Message{ID: "evt_1", ConferenceSID: "room\x01A", Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	in := f.calls[0]

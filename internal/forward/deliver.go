@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +11,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/retry"
 )
 
-// Policy defaults, used for zero (or negative) Policy fields.
+// Deliver's defaults for zero (or negative) retry.Policy fields.
 const (
 	defaultMaxAttempts    = 3
 	defaultBaseBackoff    = 50 * time.Millisecond
@@ -18,40 +19,13 @@ const (
 	defaultAttemptReserve = 100 * time.Millisecond
 )
 
-// Policy bounds Deliver's retries. The zero value uses the defaults.
-type Policy struct {
-	// MaxAttempts is the most times one destination is tried (default 3).
-	MaxAttempts int
-	// BaseBackoff is the backoff cap before the second attempt; it doubles per
-	// attempt up to MaxBackoff (default 50ms).
-	BaseBackoff time.Duration
-	// MaxBackoff caps the backoff (default 500ms).
-	MaxBackoff time.Duration
-	// AttemptReserve is the least time that must remain before the context
-	// deadline after a backoff for another attempt to start (default 100ms).
-	AttemptReserve time.Duration
-	// Jitter picks the actual backoff in [0, limit] ("full jitter"); nil picks
-	// uniformly at random. Results outside [0, limit] are clamped.
-	Jitter func(limit time.Duration) time.Duration
-}
-
-// retryPolicy is p with the defaults filled in.
-func (p Policy) retryPolicy() retry.Policy {
-	r := retry.Policy{MaxAttempts: p.MaxAttempts, Base: p.BaseBackoff, Max: p.MaxBackoff, Reserve: p.AttemptReserve, Jitter: p.Jitter}
-	if r.MaxAttempts <= 0 {
-		r.MaxAttempts = defaultMaxAttempts
-	}
-	if r.Base <= 0 {
-		r.Base = defaultBaseBackoff
-	}
-	if r.Max <= 0 {
-		r.Max = defaultMaxBackoff
-	}
-	r.Max = max(r.Max, r.Base)
-	if r.Reserve <= 0 {
-		r.Reserve = defaultAttemptReserve
-	}
-	return r
+// withDefaults is p with Deliver's defaults filled in.
+func withDefaults(p retry.Policy) retry.Policy {
+	p.MaxAttempts = cmp.Or(max(p.MaxAttempts, 0), defaultMaxAttempts)
+	p.Base = cmp.Or(max(p.Base, 0), defaultBaseBackoff)
+	p.Max = max(cmp.Or(max(p.Max, 0), defaultMaxBackoff), p.Base)
+	p.Reserve = cmp.Or(max(p.Reserve, 0), defaultAttemptReserve)
+	return p
 }
 
 // Outcome is what happened at one destination.
@@ -62,41 +36,29 @@ type Outcome struct {
 	Err error
 }
 
-// Result has one Outcome per destination, in the order they were given.
-type Result struct {
-	Outcomes []Outcome
-}
-
-// Deliver sends m to every destination concurrently. Each destination is
-// tried up to p.MaxAttempts times, retrying only Retryable failures, with full
-// jitter exponential backoff, and only while ctx's deadline leaves room for
-// the backoff plus p.AttemptReserve. It returns nil when every destination
-// accepted m, else an error joining one failure per failed destination, each
-// naming it; Retryable on that error reports whether any failure was
-// transient. The Result is complete either way.
-func Deliver(ctx context.Context, dests []Destination, m Message, p Policy) (Result, error) {
-	rp := p.retryPolicy()
-	res := Result{Outcomes: make([]Outcome, len(dests))}
+// Deliver sends m to every destination concurrently and returns one Outcome
+// per destination, in their order. Each destination is tried up to
+// p.MaxAttempts times (default 3), retrying only transient failures, with
+// full jitter exponential backoff (default 50ms doubling to 500ms), and only
+// while ctx's deadline leaves room for the backoff plus p.Reserve (default
+// 100ms).
+func Deliver(ctx context.Context, dests []Destination, m Message, p retry.Policy) []Outcome {
+	rp := withDefaults(p)
+	outcomes := make([]Outcome, len(dests))
 	var wg sync.WaitGroup
 	for i, d := range dests {
 		wg.Go(func() {
-			res.Outcomes[i] = Outcome{Destination: d.Name(), Err: deliverOne(ctx, d, m, rp)}
+			outcomes[i] = Outcome{Destination: d.Name(), Err: deliverOne(ctx, d, m, rp)}
 		})
 	}
 	wg.Wait()
-	var errs []error
-	for _, o := range res.Outcomes {
-		if o.Err != nil {
-			errs = append(errs, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
-		}
-	}
-	return res, errors.Join(errs...)
+	return outcomes
 }
 
 // deliverOne tries one destination under the policy and returns the final
 // error, saying after how many attempts and why it stopped.
 func deliverOne(ctx context.Context, d Destination, m Message, p retry.Policy) error {
-	n, err, stop := retry.Do(ctx, p, Retryable, func(int) (time.Duration, error) { return -1, d.Send(ctx, m) })
+	n, err, stop := retry.Do(ctx, p, retryable, func(int) (time.Duration, error) { return -1, d.Send(ctx, m) })
 	switch {
 	case err == nil && stop == nil:
 		return nil
@@ -106,7 +68,7 @@ func deliverOne(ctx context.Context, d Destination, m Message, p retry.Policy) e
 		return fmt.Errorf("gave up after %d attempt(s): %w: %w", n, stop, err)
 	case stop != nil:
 		return fmt.Errorf("gave up after %d attempt(s), backoff interrupted (%w): %w", n, stop, err)
-	case !Retryable(err):
+	case !retryable(err):
 		return fmt.Errorf("permanent failure on attempt %d: %w", n, err)
 	}
 	return fmt.Errorf("gave up after %d attempts: %w", n, err)

@@ -13,82 +13,74 @@ import (
 
 // EventBridge event identity; rules match on these (docs/WEBHOOKS.md documents them).
 const (
-	// EventBridgeSource is the Source of every event put on the bus.
-	EventBridgeSource = "signalwire.participants"
-	// DetailTypeConference is the DetailType of conference status callbacks
-	// (envelope types "signalwire.conference.*").
-	DetailTypeConference = "SignalWire Conference Event"
-	// DetailTypeCall is the DetailType of call events: call status callbacks
-	// ("signalwire.call.*") and JSON call-state callbacks
-	// ("signalwire.calling.call.state.*", "signalwire.swml.call.*").
-	DetailTypeCall = "SignalWire Call Event"
-	// DetailTypeOther is the DetailType of every other verified callback
-	// ("signalwire.json.unknown" and any type not listed above).
-	DetailTypeOther = "SignalWire Event"
+	eventBridgeSource    = "signalwire.participants"
+	detailTypeConference = "SignalWire Conference Event"
+	detailTypeCall       = "SignalWire Call Event"
+	detailTypeOther      = "SignalWire Event" // every other verified callback
 )
 
-// EventBridgeDetailType returns the DetailType of an event whose envelope
+// eventBridgeDetailType returns the DetailType of an event whose envelope
 // type is eventType (Message.Type), chosen by the type's family so that a
 // rule on detail-type never mistakes a call event for a conference one.
-func EventBridgeDetailType(eventType string) string {
+func eventBridgeDetailType(eventType string) string {
 	for _, f := range detailTypeFamilies {
 		if strings.HasPrefix(eventType, f.prefix) {
 			return f.detailType
 		}
 	}
-	return DetailTypeOther
+	return detailTypeOther
 }
 
 // detailTypeFamilies maps envelope type prefixes (internal/webhook's
 // EventType and JSON types) to DetailTypes.
 var detailTypeFamilies = []struct{ prefix, detailType string }{
-	{"signalwire.conference.", DetailTypeConference},
-	{"signalwire.call.", DetailTypeCall},
-	{"signalwire.calling.call.", DetailTypeCall},
-	{"signalwire.swml.call.", DetailTypeCall},
+	{"signalwire.conference.", detailTypeConference},
+	{"signalwire.call.", detailTypeCall},
+	{"signalwire.calling.call.", detailTypeCall},
+	{"signalwire.swml.call.", detailTypeCall},
 }
 
-// EventBridgeAPI is the part of the EventBridge client this package uses.
-type EventBridgeAPI interface {
+// eventBridgeAPI is the part of the EventBridge client used.
+type eventBridgeAPI interface {
 	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
 
-// EventBridge delivers events to an EventBridge bus.
-type EventBridge struct {
-	client EventBridgeAPI
+// eventBridge delivers events to an EventBridge bus.
+type eventBridge struct {
+	client eventBridgeAPI
 	bus    string
 }
 
 // NewEventBridge returns a destination putting events on bus (a name or ARN).
-func NewEventBridge(client EventBridgeAPI, bus string) (*EventBridge, error) {
+func NewEventBridge(client eventBridgeAPI, bus string) (Destination, error) {
 	if client == nil {
 		return nil, errors.New("eventbridge destination: nil client")
 	}
 	if bus == "" {
 		return nil, errors.New("eventbridge destination: empty event bus name")
 	}
-	return &EventBridge{client: client, bus: bus}, nil
+	return &eventBridge{client: client, bus: bus}, nil
 }
 
 // Name returns "eventbridge".
-func (e *EventBridge) Name() string { return "eventbridge" }
+func (e *eventBridge) Name() string { return "eventbridge" }
 
 // Send puts m as one event whose Detail is m.Body. An entry the bus refuses
-// is returned as *EntryError (ThrottlingException and InternalException
+// is returned as *entryError (ThrottlingException and InternalException
 // retryable).
-func (e *EventBridge) Send(ctx context.Context, m Message) error {
+func (e *eventBridge) Send(ctx context.Context, m Message) error {
 	if len(m.Body) == 0 {
 		return errors.New("eventbridge destination: empty message body")
 	}
 	body := m.Body
-	if !ValidSQSText(string(body)) {
+	if !validSQSText(string(body)) {
 		body = CompactJSON(body) // the same bytes the other destinations get
 	}
 	out, err := e.client.PutEvents(ctx, &eventbridge.PutEventsInput{
 		Entries: []types.PutEventsRequestEntry{{
 			EventBusName: aws.String(e.bus),
-			Source:       aws.String(EventBridgeSource),
-			DetailType:   aws.String(EventBridgeDetailType(m.Type)),
+			Source:       aws.String(eventBridgeSource),
+			DetailType:   aws.String(eventBridgeDetailType(m.Type)),
 			Detail:       aws.String(string(body)),
 		}},
 	})
@@ -98,12 +90,12 @@ func (e *EventBridge) Send(ctx context.Context, m Message) error {
 	for _, entry := range out.Entries {
 		if code := aws.ToString(entry.ErrorCode); code != "" {
 			return fmt.Errorf("eventbridge destination: put event on %s: %w", e.bus,
-				&EntryError{Code: code, Message: aws.ToString(entry.ErrorMessage)})
+				&entryError{Code: code, Message: aws.ToString(entry.ErrorMessage)})
 		}
 	}
 	if out.FailedEntryCount > 0 {
 		return fmt.Errorf("eventbridge destination: put event on %s: %w", e.bus,
-			&EntryError{Code: "UnknownError", Message: fmt.Sprintf("%d entries failed without an error code", out.FailedEntryCount)})
+			&entryError{Code: "UnknownError", Message: fmt.Sprintf("%d entries failed without an error code", out.FailedEntryCount)})
 	}
 	return nil
 }

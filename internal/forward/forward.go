@@ -1,10 +1,7 @@
-// Package forward delivers normalized events to their destinations: an HTTPS
-// endpoint (signed as Standard Webhooks do), an EventBridge bus and an SQS
-// queue. It also parks webhooks that failed processing on the retry queue.
-//
-// Every destination implements [Destination]; [Deliver] sends one [Message] to
-// a set of destinations with bounded, jittered retries of the failures
-// [Retryable] classifies as transient.
+// Package forward delivers events to their destinations (an HTTPS endpoint
+// signed as Standard Webhooks do, an EventBridge bus, an SQS queue) with
+// bounded, jittered retries of transient failures, and parks webhooks on the
+// retry queue.
 package forward
 
 import (
@@ -12,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -47,57 +45,45 @@ type StatusError struct {
 	StatusCode int
 }
 
-// Error describes the status.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("endpoint answered HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 }
 
-// HTTPStatusCode returns the HTTP status the endpoint answered.
+// HTTPStatusCode returns StatusCode.
 func (e *StatusError) HTTPStatusCode() int { return e.StatusCode }
 
 // RetryableError reports whether the status is transient: 408, 429 and 5xx.
 func (e *StatusError) RetryableError() bool { return retry.Status(e.StatusCode) }
 
-// EntryError reports an event EventBridge refused in an otherwise successful
+// entryError reports an event EventBridge refused in an otherwise successful
 // PutEvents call (FailedEntryCount > 0).
-type EntryError struct {
+type entryError struct {
 	// Code is the entry's ErrorCode, e.g. "ThrottlingException".
 	Code string
 	// Message is the entry's ErrorMessage.
 	Message string
 }
 
-// Error describes the failed entry.
-func (e *EntryError) Error() string {
+func (e *entryError) Error() string {
 	if e.Message == "" {
 		return "event bus rejected the event: " + e.Code
 	}
 	return "event bus rejected the event: " + e.Code + ": " + e.Message
 }
 
-// ErrorCode returns the entry's ErrorCode.
-func (e *EntryError) ErrorCode() string { return e.Code }
+func (e *entryError) ErrorCode() string { return e.Code }
 
-// RetryableError reports whether the entry's failure is transient.
-func (e *EntryError) RetryableError() bool { return retryableCode(e.Code) }
+func (e *entryError) RetryableError() bool { return retryableCode(e.Code) }
 
-// Retryable reports whether err is a transient delivery failure worth trying
-// again: timeouts and other transport errors, HTTP 408, 429 and 5xx (except
-// 501), and AWS throttling and internal errors. Cancellation, validation
-// failures and other 4xx answers are permanent. For an error joining several
-// failures (as [Deliver] returns), Retryable reports whether any of them is
-// retryable.
-func Retryable(err error) bool {
+// retryable reports whether err (or, for a joined error, any of its errors)
+// is a transient delivery failure: transport errors, the statuses
+// retry.Status accepts, AWS throttling and internal errors.
+func retryable(err error) bool {
 	if err == nil {
 		return false
 	}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range joined.Unwrap() {
-			if Retryable(e) {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(joined.Unwrap(), retryable)
 	}
 	if errors.Is(err, context.Canceled) {
 		return false
@@ -109,13 +95,8 @@ func Retryable(err error) bool {
 		return false
 	}
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		if retryableCode(apiErr.ErrorCode()) {
-			return true
-		}
-		if apiErr.ErrorFault() == smithy.FaultServer {
-			return true
-		}
+	if errors.As(err, &apiErr) && (retryableCode(apiErr.ErrorCode()) || apiErr.ErrorFault() == smithy.FaultServer) {
+		return true
 	}
 	var status interface{ HTTPStatusCode() int }
 	if errors.As(err, &status) {
@@ -129,7 +110,7 @@ func Retryable(err error) bool {
 // [StatusError]); an AWS error the service attributes to the request
 // (client fault) that is not a throttling or timeout code, e.g. SQS
 // InvalidMessageContents, or EventBridge ValidationException; an
-// EventBridge entry refused with a validation code (see [EntryError]).
+// EventBridge entry refused with a validation code (see [entryError]).
 // Transport failures, timeouts, cancellation and errors that are not a
 // destination's answer (e.g. credentials that could not be loaded) are not
 // permanent. For an error joining several failures, Permanent reports
@@ -140,17 +121,12 @@ func Permanent(err error) bool {
 	}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		errs := joined.Unwrap()
-		for _, e := range errs {
-			if !Permanent(e) {
-				return false
-			}
-		}
-		return len(errs) > 0
+		return len(errs) > 0 && !slices.ContainsFunc(errs, func(e error) bool { return !Permanent(e) })
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || Retryable(err) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || retryable(err) {
 		return false
 	}
-	var entry *EntryError
+	var entry *entryError
 	if errors.As(err, &entry) {
 		return permanentEntryCode(entry.Code)
 	}

@@ -14,21 +14,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/obs"
-)
-
-// Standard Webhooks header names.
-const (
-	// headerWebhookID carries the event id (Message.ID).
-	headerWebhookID = "webhook-id"
-	// headerWebhookTimestamp carries the signing time in unix seconds.
-	headerWebhookTimestamp = "webhook-timestamp"
-	// headerWebhookSignature carries "v1,<base64 HMAC-SHA256>".
-	headerWebhookSignature = "webhook-signature"
-	// headerTraceID carries the AWS X-Ray trace header on to the endpoint.
-	headerTraceID = "X-Amzn-Trace-Id"
 )
 
 // SigningSecretPrefix is the optional prefix of a Standard Webhooks secret.
@@ -44,10 +33,9 @@ const (
 // the connection can be reused without trusting the endpoint's body size.
 const maxDrainBytes = 16 << 10
 
-// ErrInvalidSigningSecret is returned (wrapped) for a signing secret that is
-// not a base64-encoded key of 24 to 64 bytes, optionally prefixed "whsec_".
-// Errors wrapping it never contain the secret.
-var ErrInvalidSigningSecret = errors.New("invalid webhook signing secret")
+// errInvalidSigningSecret is wrapped by every secret error; they never
+// contain the secret.
+var errInvalidSigningSecret = errors.New("invalid webhook signing secret")
 
 // ValidateSigningSecret checks that s is a usable Standard Webhooks secret:
 // standard base64 (after an optional "whsec_" prefix) of a 24 to 64 byte key.
@@ -60,91 +48,71 @@ func ValidateSigningSecret(s string) error {
 func decodeSigningSecret(s string) ([]byte, error) {
 	encoded := strings.TrimPrefix(s, SigningSecretPrefix)
 	if encoded == "" {
-		return nil, fmt.Errorf("%w: empty", ErrInvalidSigningSecret)
+		return nil, fmt.Errorf("%w: empty", errInvalidSigningSecret)
 	}
 	key, err := base64.StdEncoding.DecodeString(encoded)
 	if err != nil {
 		// The base64 error names only an offset, never the input.
-		return nil, fmt.Errorf("%w: not standard base64: %w", ErrInvalidSigningSecret, err)
+		return nil, fmt.Errorf("%w: not standard base64: %w", errInvalidSigningSecret, err)
 	}
 	if len(key) < minSigningKeyBytes || len(key) > maxSigningKeyBytes {
-		return nil, fmt.Errorf("%w: key is %d bytes, want %d to %d", ErrInvalidSigningSecret, len(key), minSigningKeyBytes, maxSigningKeyBytes)
+		return nil, fmt.Errorf("%w: key is %d bytes, want %d to %d", errInvalidSigningSecret, len(key), minSigningKeyBytes, maxSigningKeyBytes)
 	}
 	return key, nil
 }
 
-// HTTPSOption configures an HTTPS destination.
-type HTTPSOption func(*HTTPS)
-
-// WithPreviousSecret adds a second signing secret (see
-// ValidateSigningSecret) for a rotation: each request then carries two
-// signatures in webhook-signature, space-separated as Standard Webhooks
-// allows, so a receiver verifying with either secret accepts it. An empty
-// secret adds nothing; an invalid one makes NewHTTPS fail.
-func WithPreviousSecret(secret string) HTTPSOption {
-	return func(h *HTTPS) { h.previous = secret }
+// Secrets are the HTTPS destination's Standard Webhooks secrets at one
+// version of the credentials they come from.
+type Secrets struct {
+	// Current signs every request; Previous, when set (during a rotation),
+	// signs it too.
+	Current, Previous string
+	// Version changes whenever the secrets may have.
+	Version uint64
 }
 
-// WithUserAgent sets the User-Agent header sent with every request.
-func WithUserAgent(ua string) HTTPSOption {
-	return func(h *HTTPS) { h.userAgent = ua }
+// SecretSource yields the current Secrets and, when the endpoint rejects a
+// signature, a forced (rate-limited) refresh of them.
+type SecretSource interface {
+	Secrets(ctx context.Context) (Secrets, error)
+	RefreshSecrets(ctx context.Context, stale uint64) (Secrets, error)
 }
 
-// HTTPS delivers events by POSTing them to an endpoint, signed as Standard
-// Webhooks specifies. Redirects are not followed.
-type HTTPS struct {
+// httpsDest POSTs events to an endpoint, signed as Standard Webhooks
+// specifies with its source's secrets.
+type httpsDest struct {
 	endpoint  string
-	safeURL   string
-	keys      [][]byte // current first
-	previous  string   // WithPreviousSecret, decoded into keys by NewHTTPS
+	safeURL   string // no user info, query or fragment: fit for errors
+	err       error  // the endpoint's validation error
 	client    *http.Client
+	source    SecretSource
 	userAgent string
+
+	mu      sync.Mutex
+	version uint64
+	keys    [][]byte // for version; current first; nil until first use
 }
 
-// NewHTTPS returns a destination that POSTs to endpoint, signing with secret
-// (see ValidateSigningSecret). The endpoint must be https, or http on a
-// loopback host (local runs). client may be nil for a default client; it is
-// copied, not modified. Requests are bounded by the Send context.
-func NewHTTPS(endpoint, secret string, client *http.Client, opts ...HTTPSOption) (*HTTPS, error) {
-	safe, err := validateEndpoint(endpoint)
-	if err != nil {
-		return nil, err
-	}
-	key, err := decodeSigningSecret(secret)
-	if err != nil {
-		return nil, fmt.Errorf("https destination: %w", err)
-	}
+// NewHTTPS returns the destination POSTing to endpoint (https, or http on a
+// loopback host) with client (nil: a default one; copied, redirects never
+// followed), signed with source's secrets. The keys are decoded on first use
+// and again when the secrets' version changes; during a rotation each
+// request carries both signatures. A 401 or 403 (the endpoint may already
+// verify with a newer secret) forces a refresh; when that brings new
+// secrets the message is sent once more, signed with them.
+func NewHTTPS(endpoint string, client *http.Client, source SecretSource, userAgent string) Destination {
 	c := &http.Client{}
 	if client != nil {
 		copied := *client
 		c = &copied
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	h := &HTTPS{
-		endpoint:  endpoint,
-		safeURL:   safe,
-		keys:      [][]byte{key},
-		client:    c,
-		userAgent: "signalwire-participants-lambda", // the function adds "/" + its version (WithUserAgent)
-	}
-	for _, opt := range opts {
-		opt(h)
-	}
-	if h.previous != "" {
-		prev, err := decodeSigningSecret(h.previous)
-		if err != nil {
-			return nil, fmt.Errorf("https destination: previous secret: %w", err)
-		}
-		if !bytes.Equal(prev, key) {
-			h.keys = append(h.keys, prev)
-		}
-		h.previous = ""
-	}
-	return h, nil
+	safe, err := validateEndpoint(endpoint)
+	return &httpsDest{endpoint: endpoint, safeURL: safe, err: err, client: c, source: source, userAgent: userAgent}
 }
 
 // validateEndpoint checks the endpoint URL and returns a form of it safe to
-// put in errors (no user info, query or fragment).
+// put in errors.
 func validateEndpoint(endpoint string) (string, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -157,7 +125,7 @@ func validateEndpoint(endpoint string) (string, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if ip := net.ParseIP(u.Hostname()); !strings.EqualFold(u.Hostname(), "localhost") && (ip == nil || !ip.IsLoopback()) {
 			return "", fmt.Errorf("https destination: %s: plain http is allowed only for loopback hosts", safe)
 		}
 	default:
@@ -166,40 +134,80 @@ func validateEndpoint(endpoint string) (string, error) {
 	return safe, nil
 }
 
-// isLoopback reports whether host is localhost or a loopback IP address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
+func (h *httpsDest) Name() string { return "https" }
+
+// Send POSTs m.Body once (twice after a signature rejection that a refresh
+// answers). Non-2xx answers are *StatusError.
+func (h *httpsDest) Send(ctx context.Context, m Message) error {
+	if h.err != nil {
+		return h.err
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	s, err := h.source.Secrets(ctx)
+	if err != nil {
+		return fmt.Errorf("https destination: %w", err)
+	}
+	err = h.post(ctx, m, s)
+	var status *StatusError
+	if !errors.As(err, &status) || (status.StatusCode != http.StatusUnauthorized && status.StatusCode != http.StatusForbidden) {
+		return err
+	}
+	fresh, rerr := h.source.RefreshSecrets(ctx, s.Version)
+	if rerr != nil || fresh.Version == s.Version {
+		return err // nothing newer (or refreshed too recently): the endpoint's answer stands
+	}
+	obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
+	return h.post(ctx, m, fresh)
 }
 
-// Name returns "https".
-func (h *HTTPS) Name() string { return "https" }
+// signingKeys returns the keys of s, decoding them when the version changed.
+func (h *httpsDest) signingKeys(s Secrets) ([][]byte, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.keys != nil && s.Version == h.version {
+		return h.keys, nil
+	}
+	key, err := decodeSigningSecret(s.Current)
+	if err != nil {
+		return nil, fmt.Errorf("https destination: %w", err)
+	}
+	keys := [][]byte{key}
+	if s.Previous != "" {
+		prev, err := decodeSigningSecret(s.Previous)
+		if err != nil {
+			return nil, fmt.Errorf("https destination: previous secret: %w", err)
+		}
+		if !bytes.Equal(prev, key) {
+			keys = append(keys, prev)
+		}
+	}
+	h.keys, h.version = keys, s.Version
+	return keys, nil
+}
 
-// Send POSTs m.Body once. A 2xx answer is success; other answers are returned
-// as *StatusError (408, 429 and 5xx retryable), transport failures as they come.
-func (h *HTTPS) Send(ctx context.Context, m Message) error {
+// post sends one signed request.
+func (h *httpsDest) post(ctx context.Context, m Message, s Secrets) error {
 	if m.ID == "" {
 		return errors.New("https destination: message has no id")
 	}
-	timestamp := strconv.FormatInt(time.Now().Unix(), 10)
+	keys, err := h.signingKeys(s)
+	if err != nil {
+		return err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.endpoint, bytes.NewReader(m.Body))
 	if err != nil {
 		return fmt.Errorf("https destination %s: build request: %w", h.safeURL, err)
 	}
+	timestamp := strconv.FormatInt(time.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	if h.userAgent != "" {
 		req.Header.Set("User-Agent", h.userAgent)
 	}
-	req.Header.Set(headerWebhookID, m.ID)
-	req.Header.Set(headerWebhookTimestamp, timestamp)
-	req.Header.Set(headerWebhookSignature, h.signatures(m.ID, timestamp, m.Body))
+	req.Header.Set("webhook-id", m.ID)
+	req.Header.Set("webhook-timestamp", timestamp)
+	req.Header.Set("webhook-signature", signatures(keys, m.ID, timestamp, m.Body))
 	if trace := obs.TraceID(ctx); trace != "" {
-		req.Header.Set(headerTraceID, trace)
+		req.Header.Set("X-Amzn-Trace-Id", trace)
 	}
-
 	resp, err := h.client.Do(req)
 	if err != nil {
 		var urlErr *url.Error
@@ -217,22 +225,14 @@ func (h *HTTPS) Send(ctx context.Context, m Message) error {
 }
 
 // signatures returns the webhook-signature value: "v1,<sig>" per key,
-// space-separated (Standard Webhooks), the current key's first.
-func (h *HTTPS) signatures(id, timestamp string, body []byte) string {
-	sigs := make([]string, len(h.keys))
-	for i, k := range h.keys {
-		sigs[i] = "v1," + sign(k, id, timestamp, body)
+// space-separated, where sig is base64(HMAC-SHA256(key, id.timestamp.body)).
+func signatures(keys [][]byte, id, timestamp string, body []byte) string {
+	sigs := make([]string, len(keys))
+	for i, k := range keys {
+		mac := hmac.New(sha256.New, k)
+		mac.Write([]byte(id + "." + timestamp + "."))
+		mac.Write(body)
+		sigs[i] = "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 	}
 	return strings.Join(sigs, " ")
-}
-
-// sign returns base64(HMAC-SHA256(key, id.timestamp.body)).
-func sign(key []byte, id, timestamp string, body []byte) string {
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id))
-	mac.Write([]byte{'.'})
-	mac.Write([]byte(timestamp))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }

@@ -144,6 +144,28 @@ func verifyStandardWebhook(t *testing.T, secret string, h http.Header, body []by
 	return errors.New("no matching v1 signature")
 }
 
+// fixedSecrets is a SecretSource whose secrets never change.
+type fixedSecrets forward.Secrets
+
+func (f fixedSecrets) Secrets(context.Context) (forward.Secrets, error) {
+	return forward.Secrets(f), nil
+}
+func (f fixedSecrets) RefreshSecrets(context.Context, uint64) (forward.Secrets, error) {
+	return forward.Secrets(f), nil
+}
+
+// newHTTPS is the HTTPS destination signing with s.
+func newHTTPS(endpoint string, client *http.Client, s forward.Secrets) forward.Destination {
+	return forward.NewHTTPS(endpoint, client, fixedSecrets(s), "")
+}
+
+// canceled returns a context already canceled.
+func canceled(t *testing.T) context.Context {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	return ctx
+}
+
 func testMessage() forward.Message {
 	return forward.Message{
 		ID:            "evt_01HZX3",
@@ -158,10 +180,7 @@ func TestHTTPSRequestShapeAndSignature(t *testing.T) {
 		t.Run(secret[:6], func(t *testing.T) {
 			at(t, fixedClock(), func(t *testing.T) {
 				ep := newEndpoint(t)
-				dest, err := forward.NewHTTPS(ep.srv.URL+"/hook?token=abc", secret, ep.client())
-				if err != nil {
-					t.Fatalf("NewHTTPS: %v", err)
-				}
+				dest := newHTTPS(ep.srv.URL+"/hook?token=abc", ep.client(), forward.Secrets{Current: secret})
 				m := testMessage()
 				if err := dest.Send(t.Context(), m); err != nil {
 					t.Fatalf("Send: %v", err)
@@ -213,10 +232,7 @@ func TestHTTPSRequestShapeAndSignature(t *testing.T) {
 func TestHTTPSMatchesPublishedVector(t *testing.T) {
 	at(t, time.Unix(1614265330, 0), func(t *testing.T) {
 		ep := newEndpoint(t)
-		dest, err := forward.NewHTTPS(ep.srv.URL, testSecret, ep.client())
-		if err != nil {
-			t.Fatalf("NewHTTPS: %v", err)
-		}
+		dest := newHTTPS(ep.srv.URL, ep.client(), forward.Secrets{Current: testSecret})
 		m := forward.Message{ID: "msg_p5jXN8AQM9LWM0D4loKWxJek", Body: []byte(`{"test": 2432232314}`)}
 		if err := dest.Send(t.Context(), m); err != nil {
 			t.Fatalf("Send: %v", err)
@@ -235,10 +251,7 @@ func TestHTTPSOverTLS(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	dest, err := forward.NewHTTPS(srv.URL, testSecret, srv.Client())
-	if err != nil {
-		t.Fatalf("NewHTTPS: %v", err)
-	}
+	dest := newHTTPS(srv.URL, srv.Client(), forward.Secrets{Current: testSecret})
 	if err := dest.Send(t.Context(), testMessage()); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -271,9 +284,9 @@ func TestValidateSigningSecret(t *testing.T) {
 			if body := strings.TrimPrefix(s, "whsec_"); body != "" && strings.Contains(err.Error(), body) {
 				t.Errorf("error %q reveals the secret", err)
 			}
-			_, err = forward.NewHTTPS("https://example.com/hook", s, nil)
+			err = newHTTPS("https://example.com/hook", nil, forward.Secrets{Current: s}).Send(canceled(t), testMessage())
 			if !errors.Is(err, forward.ErrInvalidSigningSecret) {
-				t.Errorf("NewHTTPS = %v, want ErrInvalidSigningSecret", err)
+				t.Errorf("Send = %v, want ErrInvalidSigningSecret", err)
 			}
 		})
 	}
@@ -281,13 +294,15 @@ func TestValidateSigningSecret(t *testing.T) {
 
 func TestNewHTTPSEndpointValidation(t *testing.T) {
 	for _, ok := range []string{"https://hooks.example.com/x", "http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:9/x"} {
-		if _, err := forward.NewHTTPS(ok, testSecret, nil); err != nil {
-			t.Errorf("NewHTTPS(%q) = %v, want nil", ok, err)
+		// A valid endpoint gets as far as the request, which the canceled
+		// context stops before any traffic.
+		if err := newHTTPS(ok, nil, forward.Secrets{Current: testSecret}).Send(canceled(t), testMessage()); !errors.Is(err, context.Canceled) {
+			t.Errorf("NewHTTPS(%q): Send = %v, want context.Canceled", ok, err)
 		}
 	}
 	for _, bad := range []string{"", "http://hooks.example.com/x", "ftp://hooks.example.com/x", "https:///nohost", "://bad"} {
-		if _, err := forward.NewHTTPS(bad, testSecret, nil); err == nil {
-			t.Errorf("NewHTTPS(%q) = nil error, want rejection", bad)
+		if err := newHTTPS(bad, nil, forward.Secrets{Current: testSecret}).Send(canceled(t), testMessage()); err == nil || errors.Is(err, context.Canceled) {
+			t.Errorf("NewHTTPS(%q): Send = %v, want rejection", bad, err)
 		}
 	}
 }
@@ -308,10 +323,7 @@ func TestHTTPSForwardsTraceHeader(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ep := newEndpoint(t)
-			dest, err := forward.NewHTTPS(ep.srv.URL, testSecret, nil)
-			if err != nil {
-				t.Fatalf("NewHTTPS: %v", err)
-			}
+			dest := newHTTPS(ep.srv.URL, nil, forward.Secrets{Current: testSecret})
 			if err := dest.Send(tc.ctx, testMessage()); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
@@ -345,11 +357,8 @@ func TestHTTPSStatusClassification(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
 			ep := newEndpoint(t, tc.status)
-			dest, err := forward.NewHTTPS(ep.srv.URL+"/hook", testSecret, nil)
-			if err != nil {
-				t.Fatalf("NewHTTPS: %v", err)
-			}
-			err = dest.Send(t.Context(), testMessage())
+			dest := newHTTPS(ep.srv.URL+"/hook", nil, forward.Secrets{Current: testSecret})
+			err := dest.Send(t.Context(), testMessage())
 			var se *forward.StatusError
 			if !errors.As(err, &se) || se.StatusCode != tc.status {
 				t.Fatalf("Send = %v, want *StatusError %d", err, tc.status)
@@ -375,13 +384,10 @@ func TestHTTPSSlowEndpointBoundedByContext(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 
-	dest, err := forward.NewHTTPS(srv.URL, testSecret, nil)
-	if err != nil {
-		t.Fatalf("NewHTTPS: %v", err)
-	}
+	dest := newHTTPS(srv.URL, nil, forward.Secrets{Current: testSecret})
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
-	err = dest.Send(ctx, testMessage())
+	err := dest.Send(ctx, testMessage())
 	if err == nil {
 		t.Fatal("Send to a hanging endpoint returned nil")
 	}
@@ -395,11 +401,8 @@ func TestHTTPSTransportErrorRetryableAndRedacted(t *testing.T) {
 	url := srv.URL
 	srv.Close() // nothing listens there any more: connection refused
 
-	dest, err := forward.NewHTTPS(url+"/hook?token=s3cr3t-token", testSecret, nil)
-	if err != nil {
-		t.Fatalf("NewHTTPS: %v", err)
-	}
-	err = dest.Send(t.Context(), testMessage())
+	dest := newHTTPS(url+"/hook?token=s3cr3t-token", nil, forward.Secrets{Current: testSecret})
+	err := dest.Send(t.Context(), testMessage())
 	if err == nil {
 		t.Fatal("Send to a closed port returned nil")
 	}
@@ -416,13 +419,10 @@ func TestHTTPSTransportErrorRetryableAndRedacted(t *testing.T) {
 
 func TestHTTPSRejectsMessageWithoutID(t *testing.T) {
 	ep := newEndpoint(t)
-	dest, err := forward.NewHTTPS(ep.srv.URL, testSecret, nil)
-	if err != nil {
-		t.Fatalf("NewHTTPS: %v", err)
-	}
+	dest := newHTTPS(ep.srv.URL, nil, forward.Secrets{Current: testSecret})
 	m := testMessage()
 	m.ID = ""
-	err = dest.Send(t.Context(), m)
+	err := dest.Send(t.Context(), m)
 	if err == nil || forward.Retryable(err) {
 		t.Fatalf("Send without id = %v, want a permanent error", err)
 	}
@@ -438,10 +438,7 @@ func TestHTTPSSignsWithPreviousSecretDuringRotation(t *testing.T) {
 	newSecret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("a-brand-new-24-byte-key!"))
 	at(t, fixedClock(), func(t *testing.T) {
 		e := newEndpoint(t)
-		h, err := forward.NewHTTPS(e.srv.URL, newSecret, e.client(), forward.WithPreviousSecret(testSecret))
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := newHTTPS(e.srv.URL, e.client(), forward.Secrets{Current: newSecret, Previous: testSecret})
 		m := testMessage()
 		if err := h.Send(context.Background(), m); err != nil {
 			t.Fatal(err)
@@ -457,14 +454,15 @@ func TestHTTPSSignsWithPreviousSecretDuringRotation(t *testing.T) {
 		}
 		// The same secret twice, or none, signs once.
 		for _, prev := range []string{testSecret, ""} {
-			h, _ := forward.NewHTTPS(e.srv.URL, testSecret, e.client(), forward.WithPreviousSecret(prev))
-			h.Send(context.Background(), m)
+			if err := newHTTPS(e.srv.URL, e.client(), forward.Secrets{Current: testSecret, Previous: prev}).Send(context.Background(), m); err != nil {
+				t.Fatal(err)
+			}
 			if sig := e.got()[len(e.got())-1].Header.Get("webhook-signature"); strings.Contains(sig, " ") {
 				t.Errorf("previous %q: two signatures %q", prev, sig)
 			}
 		}
 		bad := "whsec_" + base64.StdEncoding.EncodeToString([]byte("sixteen-byte-key"))
-		if _, err := forward.NewHTTPS(e.srv.URL, testSecret, nil, forward.WithPreviousSecret(bad)); !errors.Is(err, forward.ErrInvalidSigningSecret) || strings.Contains(err.Error(), bad) {
+		if err := newHTTPS(e.srv.URL, nil, forward.Secrets{Current: testSecret, Previous: bad}).Send(context.Background(), m); !errors.Is(err, forward.ErrInvalidSigningSecret) || strings.Contains(err.Error(), bad) {
 			t.Fatalf("invalid previous secret: err = %v", err)
 		}
 	})

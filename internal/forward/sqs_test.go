@@ -87,9 +87,9 @@ func stringAttr(m types.Message, name string) string {
 func TestSQSStandardQueueAgainstKumo(t *testing.T) {
 	env := newKumo(t)
 	url := createQueue(t, env, "forward-test-standard")
-	dest, err := forward.NewSQS(env.sqs, url)
+	dest, err := forward.NewQueue(env.sqs, url)
 	if err != nil {
-		t.Fatalf("NewSQS: %v", err)
+		t.Fatalf("NewQueue: %v", err)
 	}
 	if dest.Name() != "sqs" {
 		t.Errorf("Name = %q", dest.Name())
@@ -129,9 +129,9 @@ func TestSQSStandardQueueAgainstKumo(t *testing.T) {
 func TestSQSFIFOQueueAgainstKumo(t *testing.T) {
 	env := newKumo(t)
 	url := createQueue(t, env, "forward-test-events.fifo")
-	dest, err := forward.NewSQS(env.sqs, url)
+	dest, err := forward.NewQueue(env.sqs, url)
 	if err != nil {
-		t.Fatalf("NewSQS: %v", err)
+		t.Fatalf("NewQueue: %v", err)
 	}
 	m := testMessage()
 	// A redelivery of the same event must be deduplicated by the queue.
@@ -209,9 +209,9 @@ func TestSQSFIFOIdentifiers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := &fakeSQS{}
-			dest, err := forward.NewSQS(fake, fifoURL)
+			dest, err := forward.NewQueue(fake, fifoURL)
 			if err != nil {
-				t.Fatalf("NewSQS: %v", err)
+				t.Fatalf("NewQueue: %v", err)
 			}
 			m := forward.Message{ID: tc.id, Type: "participant-leave", ConferenceSID: tc.conference, Body: []byte(`{}`)}
 			if err := dest.Send(t.Context(), m); err != nil {
@@ -241,9 +241,9 @@ func TestSQSFIFOIdentifiers(t *testing.T) {
 
 func TestSQSSkipsEmptyAttributesAndRejectsEmptyBody(t *testing.T) {
 	fake := &fakeSQS{}
-	dest, err := forward.NewSQS(fake, "https://sqs.us-east-1.amazonaws.com/123456789012/events")
+	dest, err := forward.NewQueue(fake, "https://sqs.us-east-1.amazonaws.com/123456789012/events")
 	if err != nil {
-		t.Fatalf("NewSQS: %v", err)
+		t.Fatalf("NewQueue: %v", err)
 	}
 	if err := dest.Send(t.Context(), forward.Message{ID: "evt_1", Body: []byte(`{}`)}); err != nil {
 		t.Fatalf("Send: %v", err)
@@ -261,11 +261,11 @@ func TestSQSSkipsEmptyAttributesAndRejectsEmptyBody(t *testing.T) {
 }
 
 func TestNewSQSAndQueueValidation(t *testing.T) {
-	if _, err := forward.NewSQS(nil, "u"); err == nil {
-		t.Error("NewSQS accepted a nil client")
+	if _, err := forward.NewQueue(nil, "u"); err == nil {
+		t.Error("NewQueue accepted a nil client")
 	}
-	if _, err := forward.NewSQS(&fakeSQS{}, ""); err == nil {
-		t.Error("NewSQS accepted an empty URL")
+	if _, err := forward.NewQueue(&fakeSQS{}, ""); err == nil {
+		t.Error("NewQueue accepted an empty URL")
 	}
 	if _, err := forward.NewQueue(nil, "u"); err == nil {
 		t.Error("NewQueue accepted a nil client")
@@ -277,8 +277,9 @@ func TestNewSQSAndQueueValidation(t *testing.T) {
 
 func TestEnqueueAgainstKumo(t *testing.T) {
 	env := newKumo(t)
-	attrs := map[string]string{"event_id": "evt_retry_1", "event_type": "webhook", "conference_sid": "CFabc", "reason": "signalwire_unavailable", "empty": ""}
+	attrs := map[string]string{"event_id": "evt_retry_1", "conference_sid": "CFabc"}
 	body := []byte(`{"form":"ConferenceSid=CFabc&StatusCallbackEvent=participant-join"}`)
+	m := forward.Message{ID: "evt_retry_1", ConferenceSID: "CFabc", Body: body}
 
 	t.Run("standard", func(t *testing.T) {
 		url := createQueue(t, env, "forward-test-retry")
@@ -286,7 +287,7 @@ func TestEnqueueAgainstKumo(t *testing.T) {
 		if err != nil {
 			t.Fatalf("NewQueue: %v", err)
 		}
-		if err := q.Enqueue(t.Context(), body, attrs); err != nil {
+		if err := q.Enqueue(t.Context(), m); err != nil {
 			t.Fatalf("Enqueue: %v", err)
 		}
 		msgs := receiveAll(t, env, url)
@@ -301,8 +302,8 @@ func TestEnqueueAgainstKumo(t *testing.T) {
 				t.Errorf("attribute %s = %q, want %q", name, got, want)
 			}
 		}
-		if _, ok := msgs[0].MessageAttributes["empty"]; ok {
-			t.Error("empty attribute was sent")
+		if len(msgs[0].MessageAttributes) != len(attrs) {
+			t.Errorf("attributes %v, want only %v", msgs[0].MessageAttributes, attrs)
 		}
 	})
 
@@ -314,7 +315,7 @@ func TestEnqueueAgainstKumo(t *testing.T) {
 		}
 		before := len(env.rec.calls("SendMessage"))
 		for range 2 {
-			if err := q.Enqueue(t.Context(), body, attrs); err != nil {
+			if err := q.Enqueue(t.Context(), m); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
 		}
@@ -327,7 +328,7 @@ func TestEnqueueAgainstKumo(t *testing.T) {
 		}
 		// Another message for the same event (the copy still owed to some
 		// destinations) is not a duplicate.
-		if err := q.Enqueue(t.Context(), []byte(`{"v":2,"kind":"deliver"}`), attrs); err != nil {
+		if err := q.Enqueue(t.Context(), forward.Message{ID: m.ID, ConferenceSID: m.ConferenceSID, Body: []byte(`{"v":2,"kind":"deliver"}`)}); err != nil {
 			t.Fatalf("Enqueue: %v", err)
 		}
 		if msgs := receiveAll(t, env, url); len(msgs) != 2 {
@@ -341,10 +342,10 @@ func TestEnqueueAgainstKumo(t *testing.T) {
 		if err != nil {
 			t.Fatalf("NewQueue: %v", err)
 		}
-		if err := q.Enqueue(t.Context(), body, nil); err != nil {
+		if err := q.Enqueue(t.Context(), forward.Message{Body: body}); err != nil {
 			t.Fatalf("Enqueue: %v", err)
 		}
-		if err := q.Enqueue(t.Context(), body, map[string]string{}); err != nil {
+		if err := q.Enqueue(t.Context(), forward.Message{Body: body}); err != nil {
 			t.Fatalf("Enqueue: %v", err)
 		}
 		d1, d2 := aws.ToString(fake.calls[0].MessageDeduplicationId), aws.ToString(fake.calls[1].MessageDeduplicationId)
@@ -366,7 +367,7 @@ func TestEnqueueWrapsClientError(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewQueue: %v", err)
 	}
-	err = q.Enqueue(t.Context(), []byte(`{}`), nil)
+	err = q.Enqueue(t.Context(), forward.Message{Body: []byte(`{}`)})
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "retry queue") {
 		t.Errorf("Enqueue = %v, want boom wrapped with context", err)
 	}
@@ -411,9 +412,9 @@ func TestRetryableWithRealSDKErrors(t *testing.T) {
 				o.BaseEndpoint = aws.String(srv.URL)
 				o.RetryMaxAttempts = 1
 			})
-			dest, err := forward.NewSQS(client, srv.URL+"/000000000000/q")
+			dest, err := forward.NewQueue(client, srv.URL+"/000000000000/q")
 			if err != nil {
-				t.Fatalf("NewSQS: %v", err)
+				t.Fatalf("NewQueue: %v", err)
 			}
 			err = dest.Send(t.Context(), testMessage())
 			if err == nil {
@@ -436,9 +437,9 @@ func TestRetryableWithRealSDKErrors(t *testing.T) {
 			o.BaseEndpoint = aws.String(url)
 			o.RetryMaxAttempts = 1
 		})
-		dest, err := forward.NewSQS(client, url+"/000000000000/q")
+		dest, err := forward.NewQueue(client, url+"/000000000000/q")
 		if err != nil {
-			t.Fatalf("NewSQS: %v", err)
+			t.Fatalf("NewQueue: %v", err)
 		}
 		err = dest.Send(t.Context(), testMessage())
 		if err == nil || !forward.Retryable(err) || forward.Permanent(err) {

@@ -1,21 +1,21 @@
 // Package function builds the Lambda handler from the environment: it reads
-// the configuration, builds the AWS and SignalWire clients once, and wires
-// them into the core and the trigger router. functions/participants/main.go
-// calls New and hands the result to lambda.Start. New builds everything in
-// dependency order; docs/DESIGN.md ("Request flows") follows a read and a
-// webhook through what it builds.
+// the configuration, builds the AWS and SignalWire clients once and wires
+// them into the core and the trigger router (docs/DESIGN.md, "Request
+// flows"). functions/participants/main.go hands New's result to lambda.Start.
 package function
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -28,11 +28,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/trigger"
 )
 
-// Version is reported in the User-Agent of outbound requests.
-const Version = "0.1.0"
-
-// Option adjusts what New builds; the Lambda entry point uses none.
-type Option func(*options)
+type option func(*options)
 
 type options struct {
 	signalwireHTTP *http.Client
@@ -42,77 +38,75 @@ type options struct {
 
 // WithSignalWireHTTPClient replaces the HTTP client used for SignalWire
 // (tests and benchmarks that trust a local sandbox's certificate).
-func WithSignalWireHTTPClient(c *http.Client) Option {
+func WithSignalWireHTTPClient(c *http.Client) option {
 	return func(o *options) { o.signalwireHTTP = c }
 }
 
-// WithSignalWireRootCAs makes the function's own SignalWire client trust
-// pool instead of the system roots (tests of the connection opened at init,
-// which WithSignalWireHTTPClient would replace).
-func WithSignalWireRootCAs(pool *x509.CertPool) Option {
+// withSignalWireRootCAs makes the function's own SignalWire client (and so
+// the connection opened at init) trust pool instead of the system roots.
+func withSignalWireRootCAs(pool *x509.CertPool) option {
 	return func(o *options) { o.signalwireCAs = pool }
 }
 
 // WithForwardHTTPClient replaces the HTTP client of the HTTPS destination.
-func WithForwardHTTPClient(c *http.Client) Option { return func(o *options) { o.forwardHTTP = c } }
+func WithForwardHTTPClient(c *http.Client) option { return func(o *options) { o.forwardHTTP = c } }
 
-// New reads the configuration through getenv and returns the handler.
-// Logs and EMF metrics go to stdout. A configuration error comes back as
-// one line naming the variable and the expected form. The AWS SDK reads its
-// own settings (region, credentials, AWS_ENDPOINT_URL_*) from the process
-// environment, as on Lambda.
-func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts ...Option) (*trigger.Router, error) {
+// New reads the configuration through getenv and returns the handler; logs
+// and EMF metrics go to stdout. A configuration error is one line naming
+// the variable and the expected form. The AWS settings (region,
+// credentials, AWS_ENDPOINT_URL*) come from the process environment.
+func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts ...option) (*trigger.Router, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
-	}
-	var forwardDialer *signalwire.Dialer
-	if o.forwardHTTP == nil {
-		o.forwardHTTP, forwardDialer = preconnectingHTTP()
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return nil, err
 	}
-	log, secrets := newLogger(stdout, cfg.LogLevel)
-	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService)
+	secrets := &obs.Secrets{}
+	log := slog.New(secrets.Handler(obs.NewLogger(stdout, cfg.LogLevel).Handler()))
 
 	// A cold request needs the secret and a TLS connection to the Space
 	// (and, for a webhook, to its destinations): open the connections and
-	// fetch the secret now, concurrently, without waiting for any of them.
-	userAgent := signalwire.DefaultUserAgent + "/" + Version // one name for SignalWire and the HTTPS destination
+	// fetch the secret now, concurrently, waiting for none of them.
+	v := version()
+	userAgent := "signalwire-participants-lambda/" + v // one name for SignalWire and the HTTPS destination
 	sw := signalwire.NewClient(signalwire.Options{UserAgent: userAgent, HTTPClient: o.signalwireHTTP, RootCAs: o.signalwireCAs})
 	if cfg.SpaceHost != "" {
 		sw.Preconnect(cfg.SpaceHost)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("loading the AWS SDK configuration: %w", err)
+	d := destinations{cfg: cfg, userAgent: userAgent, forwardHTTP: o.forwardHTTP}
+	if d.forwardHTTP == nil {
+		d.forwardHTTP, d.warmHTTPS = preconnectingHTTP(nil)
 	}
-	awsDialer := preconnectingAWS(&awsCfg)
-	creds := newInitCreds(credentials.NewCache(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, cfg.CredentialsTTL,
-		credentials.WithRequirements(credentials.Requirements{ForwardSigningSecret: cfg.ForwardHTTPSURL != ""}),
-		credentials.WithLogger(log), credentials.OnLoad(registerSecrets(secrets))), cfg.SpaceHost)
-	creds.prefetch()
-	core := app.New(creds, sw, log)
-	hookOpts, warmDestinations, err := destinations{
-		cfg: cfg, aws: awsCfg, awsDialer: awsDialer, forwardHTTP: o.forwardHTTP, forwardDialer: forwardDialer,
-		creds: creds, userAgent: userAgent,
-	}.webhookOptions(ctx)
+	if d.aws, d.warmAWS, err = awsConfig(os.Getenv); err != nil {
+		return nil, err
+	}
+	d.creds = credentials.New(secretsmanager.NewFromConfig(d.aws), cfg.SecretID, credentials.Options{
+		TTL: cfg.CredentialsTTL, ForwardSigningSecret: cfg.ForwardHTTPSURL != "", SpaceHost: cfg.SpaceHost, Log: log, Redact: secrets,
+	})
+	d.creds.Prefetch()
+	core := app.New(d.creds, sw, log)
+	hookOpts, warmups, err := d.webhookOptions(ctx)
 	if err != nil {
 		return nil, err
 	}
 	hooks := app.NewWebhooks(core, hookOpts)
+	log.Info("function initialized", "version", v)
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
 	if !cfg.VerifySignatures {
 		log.Warn("WEBHOOK SIGNATURE VERIFICATION IS OFF: the webhook route accepts unsigned requests. This is allowed only in local runs (AWS_SAM_LOCAL=true).")
 	}
+	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService)
 	router := trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, metrics)
-	if len(warmDestinations) > 0 {
+	if len(warmups) > 0 {
+		// While the first webhook waits for the secret and the participant:
+		// a cold read does not pay for the destinations' connections.
 		router.BeforeFirstWebhook(func() {
-			for _, warm := range warmDestinations {
+			for _, warm := range warmups {
 				warm()
 			}
 		})
@@ -120,26 +114,8 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	return router, nil
 }
 
-// newLogger returns the function's logger: every line passes through a
-// redactor, which learns each secret value (and its encodings) as the
-// credentials cache loads it (registerSecrets).
-func newLogger(stdout io.Writer, level slog.Leveler) (*slog.Logger, *obs.Secrets) {
-	secrets := &obs.Secrets{}
-	log := obs.NewLogger(stdout, level)
-	return slog.New(obs.Redacting(log.Handler(), secrets)), secrets
-}
-
-// registerSecrets returns the credentials cache's OnLoad hook: every secret
-// value of a loaded set, and its Basic credentials, join the redactor.
-func registerSecrets(secrets *obs.Secrets) func(credentials.Credentials) {
-	return func(c credentials.Credentials) {
-		secrets.Add(c.SecretValues()...)
-		secrets.AddBasic(c.ProjectID, c.APIToken)
-	}
-}
-
-// forwardSecrets hands the HTTPS destination its secrets from the
-// credentials (forward.SecretSource over app.CredentialSource).
+// forwardSecrets is the HTTPS destination's forward.SecretSource over the
+// credentials.
 type forwardSecrets struct{ creds app.CredentialSource }
 
 func (f forwardSecrets) Secrets(ctx context.Context) (forward.Secrets, error) {
@@ -152,75 +128,76 @@ func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forwa
 	return forward.Secrets{Current: c.ForwardSigningSecret, Previous: c.PreviousForwardSigningSecret, Version: v}, err
 }
 
-// destinations is what New has built that the webhook destinations and
-// queues use.
+// destinations is what the webhook destinations and queues are built from.
 type destinations struct {
-	cfg           config.Config
-	aws           aws.Config
-	awsDialer     *signalwire.Dialer // nil: no early connections to AWS
-	forwardHTTP   *http.Client
-	forwardDialer *signalwire.Dialer // nil: the caller's HTTP client
-	creds         app.CredentialSource
-	userAgent     string
+	cfg config.Config
+	aws aws.Config
+	// warmAWS and warmHTTPS open a connection early through the AWS and the
+	// HTTPS destination's client; nil: none (a proxy, an injected client).
+	warmAWS, warmHTTPS func(addr string)
+	forwardHTTP        *http.Client
+	creds              *credentials.Cache
+	userAgent          string
 }
 
-// webhookOptions builds the webhook processor's options: the destinations,
-// the retry and dead-letter queues the configuration names, and the
-// warm-ups that open the destinations' connections.
+// webhookOptions builds the webhook processor's options (the destinations,
+// the retry and dead-letter queues) and the warm-ups that open the
+// destinations' connections when the first webhook arrives.
 func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, []func(), error) {
-	// The destinations' connections open when the first webhook arrives
-	// (Router.BeforeFirstWebhook), while it waits for the secret and the
-	// participant: a cold read does not pay for them.
-	var warmDestinations []func()
-	if d.forwardDialer != nil && d.cfg.ForwardHTTPSURL != "" {
-		if addr := urlAddr(d.cfg.ForwardHTTPSURL); addr != "" {
-			warmDestinations = append(warmDestinations, func() { d.forwardDialer.Preconnect(addr) })
+	var warmups []func()
+	add := func(open func(string), addr string) {
+		if open != nil && addr != "" {
+			warmups = append(warmups, func() { open(addr) })
 		}
 	}
-
-	hookOpts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, DeferUnverified: d.cfg.DeferUnverified, MaxReceiveCount: d.cfg.MaxReceiveCount}
-	// forward.Deliver retries destinations itself, so their SDK clients make
-	// one attempt each; the retry queue keeps the SDK's standard retries.
-	once := func(o *sqs.Options) { o.RetryMaxAttempts = 1 }
+	opts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, MaxReceiveCount: d.cfg.MaxReceiveCount}
 	if d.cfg.ForwardHTTPSURL != "" {
-		hookOpts.Destinations = append(hookOpts.Destinations, forward.NewRotatingHTTPS(d.cfg.ForwardHTTPSURL, d.forwardHTTP,
-			forwardSecrets{d.creds}, forward.WithUserAgent(d.userAgent)))
+		opts.Destinations = append(opts.Destinations, forward.NewHTTPS(d.cfg.ForwardHTTPSURL, d.forwardHTTP, forwardSecrets{d.creds}, d.userAgent))
+		if u, err := url.Parse(d.cfg.ForwardHTTPSURL); err == nil {
+			add(d.warmHTTPS, httpsAddr(*u))
+		}
 	}
-	if d.cfg.ForwardEventBus != "" {
+	addAWS := func(name string, dest forward.Destination, err error, addr string) error {
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		opts.Destinations = append(opts.Destinations, dest)
+		add(d.warmAWS, addr)
+		return nil
+	}
+	// forward.Deliver retries destinations itself: their SDK clients make
+	// one attempt each; the queues keep the SDK's standard retries.
+	var errs []error
+	if bus := d.cfg.ForwardEventBus; bus != "" {
 		eb := eventbridge.NewFromConfig(d.aws, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
-		dest, err := forward.NewEventBridge(eb, d.cfg.ForwardEventBus)
-		if err != nil {
-			return app.WebhookOptions{}, nil, fmt.Errorf("FORWARD_EVENT_BUS: %w", err)
-		}
-		hookOpts.Destinations = append(hookOpts.Destinations, dest)
-		if addr := eventBridgeEndpoint(ctx, eb); d.awsDialer != nil && addr != "" {
-			warmDestinations = append(warmDestinations, func() { d.awsDialer.Preconnect(addr) })
-		}
+		dest, err := forward.NewEventBridge(eb, bus)
+		o := eb.Options()
+		errs = append(errs, addAWS("FORWARD_EVENT_BUS", dest, err, endpointAddr(ctx, o.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint})))
 	}
-	if d.cfg.ForwardQueueURL != "" {
-		q := sqs.NewFromConfig(d.aws, once)
-		dest, err := forward.NewSQS(q, d.cfg.ForwardQueueURL)
-		if err != nil {
-			return app.WebhookOptions{}, nil, fmt.Errorf("FORWARD_SQS_QUEUE_URL: %w", err)
-		}
-		hookOpts.Destinations = append(hookOpts.Destinations, dest)
-		if addr := sqsEndpoint(ctx, q); d.awsDialer != nil && addr != "" {
-			warmDestinations = append(warmDestinations, func() { d.awsDialer.Preconnect(addr) })
-		}
+	if queue := d.cfg.ForwardQueueURL; queue != "" {
+		q := sqs.NewFromConfig(d.aws, func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
+		dest, err := forward.NewQueue(q, queue)
+		errs = append(errs, addAWS("FORWARD_SQS_QUEUE_URL", dest, err, endpointAddr(ctx, q.Options().EndpointResolverV2,
+			sqs.EndpointParameters{Region: aws.String(q.Options().Region), Endpoint: q.Options().BaseEndpoint})))
 	}
-	if d.cfg.RetryQueueURL != "" {
-		q, err := forward.NewQueue(sqs.NewFromConfig(d.aws), d.cfg.RetryQueueURL)
-		if err != nil {
-			return app.WebhookOptions{}, nil, fmt.Errorf("RETRY_QUEUE_URL: %w", err)
-		}
-		hookOpts.Retry = q
+	if err := cmp.Or(errs...); err != nil { // the first
+		return opts, nil, err
 	}
-	if d.cfg.DeadLetterQueueURL != "" {
-		q, err := forward.NewQueue(sqs.NewFromConfig(d.aws), d.cfg.DeadLetterQueueURL)
-		if err != nil {
-			return app.WebhookOptions{}, nil, fmt.Errorf("DEAD_LETTER_QUEUE_URL: %w", err)
+	for _, q := range []struct {
+		name, url string
+		set       func(*forward.Queue)
+	}{
+		{"RETRY_QUEUE_URL", d.cfg.RetryQueueURL, func(q *forward.Queue) { opts.Retry = q }},
+		{"DEAD_LETTER_QUEUE_URL", d.cfg.DeadLetterQueueURL, func(q *forward.Queue) { opts.DeadLetter = q }},
+	} {
+		if q.url == "" {
+			continue
 		}
-		hookOpts.DeadLetter = q
+		queue, err := forward.NewQueue(sqs.NewFromConfig(d.aws), q.url)
+		if err != nil {
+			return opts, nil, fmt.Errorf("%s: %w", q.name, err)
+		}
+		q.set(queue)
 	}
-	return hookOpts, warmDestinations, nil
+	return opts, warmups, nil
 }

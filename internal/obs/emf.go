@@ -3,7 +3,8 @@ package obs
 import (
 	"encoding/json"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -27,13 +28,12 @@ const (
 	UnitMilliseconds = "Milliseconds"
 )
 
-// Metrics writes EMF lines. One Metrics is built at init and shared; each
-// invocation collects into a Batch and flushes it once.
+// Metrics writes EMF lines to stdout (no API call). One is built at init;
+// each invocation collects into a Batch and flushes it once.
 type Metrics struct {
-	mu        sync.Mutex
-	w         io.Writer
-	namespace string
-	service   string
+	mu                 sync.Mutex
+	w                  io.Writer
+	namespace, service string
 }
 
 // NewMetrics returns an EMF writer for namespace with the Service dimension.
@@ -41,17 +41,17 @@ func NewMetrics(w io.Writer, namespace, service string) *Metrics {
 	return &Metrics{w: w, namespace: namespace, service: service}
 }
 
-// Batch collects one invocation's metrics. Its methods are safe for
-// concurrent use; a nil *Batch ignores everything.
+// Batch collects one invocation's metrics, safe for concurrent use; a nil
+// *Batch ignores everything.
 type Batch struct {
 	mu     sync.Mutex
-	groups map[string]*group // key: extra dimension name=value ("" for none)
+	groups map[string]*group // by extra dimension "name=value" ("=": none)
 }
 
 type group struct {
-	dimName, dimValue string
-	values            map[string][]float64
-	units             map[string]string
+	dim    [2]string
+	values map[string][]float64
+	units  map[string]string
 }
 
 // NewBatch starts an empty batch.
@@ -70,14 +70,15 @@ func (b *Batch) AddDim(metric, unit string, value float64, dimName, dimValue str
 	key := dimName + "=" + dimValue
 	g := b.groups[key]
 	if g == nil {
-		g = &group{dimName: dimName, dimValue: dimValue, values: map[string][]float64{}, units: map[string]string{}}
+		g = &group{dim: [2]string{dimName, dimValue}, values: map[string][]float64{}, units: map[string]string{}}
 		b.groups[key] = g
 	}
 	g.values[metric] = append(g.values[metric], value)
 	g.units[metric] = unit
 }
 
-// Flush writes the batch as EMF lines (one per dimension set) and empties it.
+// Flush writes the batch as EMF lines (one per dimension set, in order)
+// and empties it.
 func (m *Metrics) Flush(b *Batch) error {
 	if b == nil {
 		return nil
@@ -86,12 +87,7 @@ func (m *Metrics) Flush(b *Batch) error {
 	groups := b.groups
 	b.groups = map[string]*group{}
 	b.mu.Unlock()
-	keys := make([]string, 0, len(groups))
-	for k := range groups {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
 		if err := m.write(groups[k]); err != nil {
 			return err
 		}
@@ -99,37 +95,28 @@ func (m *Metrics) Flush(b *Batch) error {
 	return nil
 }
 
-type emfMetric struct {
-	Name string `json:"Name"`
-	Unit string `json:"Unit"`
+type emfMeta struct {
+	Timestamp         int64
+	CloudWatchMetrics []emfDirective
 }
 
 type emfDirective struct {
-	Namespace  string      `json:"Namespace"`
-	Dimensions [][]string  `json:"Dimensions"`
-	Metrics    []emfMetric `json:"Metrics"`
-}
-
-type emfMeta struct {
-	Timestamp         int64          `json:"Timestamp"`
-	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
+	Namespace  string
+	Dimensions [][]string
+	Metrics    []map[string]string // Name, Unit
 }
 
 func (m *Metrics) write(g *group) error {
+	dim := g.dim
 	dims := []string{"Service"}
 	line := map[string]any{"Service": m.service}
-	if g.dimName != "" {
-		dims = append(dims, g.dimName)
-		line[g.dimName] = g.dimValue
+	if dim[0] != "" {
+		dims = append(dims, dim[0])
+		line[dim[0]] = dim[1]
 	}
-	names := make([]string, 0, len(g.values))
-	for n := range g.values {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	d := emfDirective{Namespace: m.namespace, Dimensions: [][]string{dims}}
-	for _, n := range names {
-		d.Metrics = append(d.Metrics, emfMetric{Name: n, Unit: g.units[n]})
+	for _, n := range slices.Sorted(maps.Keys(g.values)) {
+		d.Metrics = append(d.Metrics, map[string]string{"Name": n, "Unit": g.units[n]})
 		if v := g.values[n]; len(v) == 1 {
 			line[n] = v[0]
 		} else {
@@ -141,9 +128,8 @@ func (m *Metrics) write(g *group) error {
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, err = m.w.Write(b)
+	_, err = m.w.Write(append(b, '\n'))
 	return err
 }

@@ -1,6 +1,6 @@
-// Package obs holds the function's observability: JSON logs through log/slog
-// that carry the invocation's identity, and CloudWatch Embedded Metric
-// Format (EMF) lines written to stdout, so metrics cost no API call.
+// Package obs holds the function's observability: JSON logs that carry the
+// invocation's identity with every secret redacted, and CloudWatch Embedded
+// Metric Format (EMF) lines.
 package obs
 
 import (
@@ -8,30 +8,22 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"unicode/utf8"
 )
 
-// Invocation is what every log line of one invocation carries. Fields are
-// filled as they become known (the SIDs after routing, the upstream status
-// after the call); the handler reads them at each Handle.
+// Invocation is what every log line of one invocation carries, filled as
+// it becomes known (the SIDs after routing, the upstream status after the
+// call: 0 for a transport error), and its metrics, flushed once at its end.
 type Invocation struct {
-	mu            sync.Mutex
-	RequestID     string
-	FunctionName  string
-	ColdStart     bool
-	Trigger       string
-	TraceID       string
-	AccountSID    string
-	ConferenceSID string
-	CallSID       string
-	// MessageID is the SQS message a batch record's lines are about.
-	MessageID string
-	// UpstreamStatus and UpstreamLatencyMs describe the last SignalWire call
-	// (status 0: a transport error).
-	UpstreamStatus    int
-	UpstreamLatencyMs float64
-	upstreamCalled    bool
-	// Metrics collects the invocation's metrics; flushed once at its end.
-	Metrics *Batch
+	mu                                            sync.Mutex
+	RequestID, FunctionName                       string
+	ColdStart                                     bool
+	Trigger, TraceID                              string
+	AccountSID, ConferenceSID, CallSID, MessageID string // MessageID: the SQS record's
+	UpstreamStatus                                int
+	UpstreamLatencyMs                             float64
+	upstreamCalled                                bool
+	Metrics                                       *Batch
 }
 
 type invocationKey struct{}
@@ -47,7 +39,7 @@ func InvocationFrom(ctx context.Context) *Invocation {
 	return inv
 }
 
-// Batch returns the invocation's metric batch (nil-safe: a nil batch ignores metrics).
+// Batch returns the invocation's metric batch (nil on a nil invocation).
 func (i *Invocation) Batch() *Batch {
 	if i == nil {
 		return nil
@@ -55,10 +47,9 @@ func (i *Invocation) Batch() *Batch {
 	return i.Metrics
 }
 
-// Record returns the invocation as seen by one record of a batch (an SQS
-// message): the same identity and metrics batch, its own message id, and
-// its own SIDs and upstream fields, so that records processed concurrently
-// never log each other's SIDs.
+// Record returns the invocation as seen by one SQS record: the same
+// identity and metrics, its own message id, SIDs and upstream fields (so
+// records processed concurrently never log each other's).
 func (i *Invocation) Record(messageID string) *Invocation {
 	if i == nil {
 		return &Invocation{MessageID: messageID}
@@ -69,55 +60,38 @@ func (i *Invocation) Record(messageID string) *Invocation {
 		TraceID: i.TraceID, MessageID: messageID, Metrics: i.Metrics}
 }
 
-// SetTrigger records the trigger's name (trigger.Detect's answer: http-api,
-// rest-api, function-url, direct, direct-webhook, sqs or unknown).
-func (i *Invocation) SetTrigger(name string) {
-	if i == nil {
-		return
-	}
-	i.mu.Lock()
-	i.Trigger = name
-	i.mu.Unlock()
-}
+// SetTrigger records the trigger's name.
+func (i *Invocation) SetTrigger(name string) { i.update(func() { i.Trigger = name }) }
 
 // SetSIDs records the SIDs the invocation is about.
 func (i *Invocation) SetSIDs(account, conference, call string) {
-	if i == nil {
-		return
-	}
-	i.mu.Lock()
-	i.AccountSID, i.ConferenceSID, i.CallSID = account, conference, call
-	i.mu.Unlock()
+	i.update(func() { i.AccountSID, i.ConferenceSID, i.CallSID = account, conference, call })
 }
 
 // SetUpstream records the outcome of a SignalWire call.
 func (i *Invocation) SetUpstream(status int, latencyMs float64) {
-	if i == nil {
-		return
+	i.update(func() { i.UpstreamStatus, i.UpstreamLatencyMs, i.upstreamCalled = status, latencyMs, true })
+}
+
+func (i *Invocation) update(f func()) {
+	if i != nil {
+		i.mu.Lock()
+		f()
+		i.mu.Unlock()
 	}
-	i.mu.Lock()
-	i.UpstreamStatus, i.UpstreamLatencyMs, i.upstreamCalled = status, latencyMs, true
-	i.mu.Unlock()
 }
 
 func (i *Invocation) attrs() []slog.Attr {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	a := make([]slog.Attr, 0, 8)
-	add := func(k, v string) {
-		if v != "" {
-			a = append(a, slog.String(k, v))
+	a := make([]slog.Attr, 0, 12)
+	for _, kv := range [...][2]string{{"requestId", i.RequestID}, {"function_name", i.FunctionName}, {"trigger", i.Trigger},
+		{"trace_id", i.TraceID}, {"account_sid", i.AccountSID}, {"conference_sid", i.ConferenceSID}, {"call_sid", i.CallSID}, {"message_id", i.MessageID}} {
+		if kv[1] != "" {
+			a = append(a, slog.String(kv[0], kv[1]))
 		}
 	}
-	add("requestId", i.RequestID)
-	add("function_name", i.FunctionName)
 	a = append(a, slog.Bool("cold_start", i.ColdStart))
-	add("trigger", i.Trigger)
-	add("trace_id", i.TraceID)
-	add("account_sid", i.AccountSID)
-	add("conference_sid", i.ConferenceSID)
-	add("call_sid", i.CallSID)
-	add("message_id", i.MessageID)
 	if i.upstreamCalled {
 		a = append(a, slog.Int("upstream_status", i.UpstreamStatus), slog.Float64("upstream_latency_ms", i.UpstreamLatencyMs))
 	}
@@ -160,4 +134,37 @@ func (h invocationHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h invocationHandler) WithGroup(name string) slog.Handler {
 	return invocationHandler{h.Handler.WithGroup(name)}
+}
+
+type traceIDKey struct{}
+
+// WithTraceID returns ctx carrying traceID as the X-Ray trace header the
+// invocation propagates downstream (the HTTPS destination's
+// X-Amzn-Trace-Id, a parked webhook): a retried webhook sets the trace of
+// the invocation that accepted it.
+func WithTraceID(ctx context.Context, traceID string) context.Context {
+	return context.WithValue(ctx, traceIDKey{}, traceID)
+}
+
+// TraceID returns the trace header set by WithTraceID, else the one
+// aws-lambda-go stored for the invocation (under its plain string key
+// "x-amzn-trace-id"), else "".
+func TraceID(ctx context.Context) string {
+	if v, ok := ctx.Value(traceIDKey{}).(string); ok {
+		return v
+	}
+	v, _ := ctx.Value("x-amzn-trace-id").(string)
+	return v
+}
+
+// Truncate cuts s to at most n bytes, on a rune boundary, so that a value
+// quoted in a log line, an error or a message attribute stays bounded.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

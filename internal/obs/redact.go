@@ -1,19 +1,15 @@
 package obs
 
-// Redaction removes secret values, and every form derived from one, from
-// text: the raw value, its base64 encodings (standard and URL alphabets,
-// with and without padding), HTTP Basic credentials built from a user and a
-// password, hex, and the percent- and JSON-escaped forms of each. Secrets
-// collects the values a process learns at run time (the credentials
-// secret); Redacting applies it to every log line.
-
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,43 +22,28 @@ const mask = "[redacted]"
 // one-letter placeholder) would mask unrelated text.
 const minLen = 6
 
-// forms returns every form of value redacted, longest first.
+// maxForms bounds the forms a Secrets keeps (about 60 secret values: that
+// many rotations of one container); past it the oldest are dropped, so the
+// values a secret holds now are always redacted.
+const maxForms = 4096
+
+// forms returns every form of value redacted: the value, its base64
+// encodings (both alphabets, with and without padding) and hex (both
+// cases), each also percent-escaped and JSON-escaped.
 func forms(value string) []string {
 	if len(value) < minLen {
 		return nil
 	}
-	base := []string{value}
+	b := []byte(value)
+	base := []string{value, hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b))}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		base = append(base, enc.EncodeToString([]byte(value)))
+		base = append(base, enc.EncodeToString(b))
 	}
-	base = append(base, hex.EncodeToString([]byte(value)), strings.ToUpper(hex.EncodeToString([]byte(value))))
-	seen := map[string]bool{}
 	var out []string
-	add := func(s string) {
-		if len(s) >= minLen && !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
 	for _, f := range base {
-		add(f)
-		add(url.QueryEscape(f))
-		add(url.PathEscape(f))
-		add(jsonEscaped(f, true))
-		add(jsonEscaped(f, false))
+		out = append(out, f, url.QueryEscape(f), url.PathEscape(f), jsonEscaped(f, true), jsonEscaped(f, false))
 	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
-}
-
-// basicForms returns the forms of the HTTP Basic credentials user:password
-// (each base64 encoding, with and without the "Basic " prefix, escaped as
-// Forms does). The user alone is not a secret and is not included.
-func basicForms(user, password string) []string {
-	if len(password) < minLen {
-		return nil
-	}
-	return forms(user + ":" + password)
 }
 
 func jsonEscaped(s string, escapeHTML bool) string {
@@ -70,40 +51,38 @@ func jsonEscaped(s string, escapeHTML bool) string {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(escapeHTML)
 	_ = enc.Encode(s) // a string always encodes
-	out := strings.TrimSuffix(b.String(), "\n")
-	return strings.TrimSuffix(strings.TrimPrefix(out, `"`), `"`)
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(b.String(), "\n"), `"`), `"`)
 }
 
-// Secrets is a concurrency-safe collection of secret values to redact. The
-// zero value is ready to use and redacts nothing.
+// Secrets is a concurrency-safe set of secret values to redact, with
+// every form derived from them. The zero value redacts nothing.
 type Secrets struct {
 	mu    sync.Mutex
 	forms map[string]bool
-	// order holds the forms oldest first, to evict past maxForms.
-	order []string
+	order []string // oldest first, to evict past maxForms
 	r     atomic.Pointer[strings.Replacer]
 	// numeric: some form is made of digits and . + - : only, so it could
 	// appear in the text of a number, duration or time.
 	numeric atomic.Bool
 }
 
-// maxForms bounds how many forms a Secrets keeps (about 60 secret values: a
-// container would need that many rotations to reach it). Past it the
-// oldest forms are dropped: the values a secret holds now are always
-// redacted, the ones it held longest ago are the first to go.
-const maxForms = 4096
-
-// Add registers values (and their derived forms) to redact.
+// Add registers values to redact.
 func (s *Secrets) Add(values ...string) {
-	s.addForms(formsOf(values...))
+	var fs []string
+	for _, v := range values {
+		fs = append(fs, forms(v)...)
+	}
+	s.addForms(fs)
 }
 
-// AddBasic registers the Basic credentials user:password.
+// AddBasic registers the HTTP Basic credentials user:password (the user
+// alone is not a secret).
 func (s *Secrets) AddBasic(user, password string) {
-	s.addForms(basicForms(user, password))
+	if len(password) >= minLen {
+		s.addForms(forms(user + ":" + password))
+	}
 }
 
-// addForms registers exact strings to redact and rebuilds the replacer.
 func (s *Secrets) addForms(fs []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,10 +91,9 @@ func (s *Secrets) addForms(fs []string) {
 	}
 	added := false
 	for _, f := range fs {
-		if f != "" && !s.forms[f] {
-			s.forms[f] = true
+		if len(f) >= minLen && !s.forms[f] {
+			s.forms[f], added = true, true
 			s.order = append(s.order, f)
-			added = true
 			if strings.Trim(f, "0123456789.+-:") == "" {
 				s.numeric.Store(true)
 			}
@@ -128,64 +106,137 @@ func (s *Secrets) addForms(fs []string) {
 		delete(s.forms, s.order[0])
 		s.order = s.order[1:]
 	}
-	// Each form also as it reads once JSON-encoded (a form holding a
-	// backslash, a quote or a control character), for values the log
-	// handler encodes as JSON before redaction (maps, structs).
-	all := make([]string, 0, 2*len(s.forms))
-	for f := range s.forms {
-		all = append(all, f, jsonEscaped(f, false))
-	}
-	s.r.Store(replacer(all))
-}
-
-// replacer masks every one of fs, longest first so that a form containing
-// another is replaced whole.
-func replacer(fs []string) *strings.Replacer {
-	sort.Slice(fs, func(i, j int) bool {
-		if len(fs[i]) != len(fs[j]) {
-			return len(fs[i]) > len(fs[j])
-		}
-		return fs[i] < fs[j]
-	})
-	fs = slices.Compact(fs)
-	pairs := make([]string, 0, 2*len(fs))
-	for _, f := range fs {
+	// Each form also JSON-encoded once more (one holding a backslash or a
+	// quote), for values the handler encodes as JSON before redaction.
+	pairs := make([]string, 0, 4*len(s.forms))
+	for _, f := range sortedForms(s.forms) {
 		pairs = append(pairs, f, mask)
 	}
-	return strings.NewReplacer(pairs...)
+	s.r.Store(strings.NewReplacer(pairs...))
+}
+
+// sortedForms is every form and its JSON-escaped text, longest first (a
+// form containing another is replaced whole), then in byte order.
+func sortedForms(set map[string]bool) []string {
+	all := make([]string, 0, 2*len(set))
+	for f := range set {
+		all = append(all, f, jsonEscaped(f, false))
+	}
+	slices.SortFunc(all, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+	return slices.Compact(all)
 }
 
 // String redacts every registered form in text.
 func (s *Secrets) String(text string) string {
-	if s == nil {
-		return text
+	if r := s.r.Load(); r != nil {
+		return r.Replace(text)
 	}
-	r := s.r.Load()
-	if r == nil {
-		return text
-	}
-	return r.Replace(text)
+	return text
 }
 
-// RedactText redacts forms of the given values (and of user:password Basic
-// credentials when user is not empty) in text, without a Secrets.
-func RedactText(text, user, password string, values ...string) string {
-	var fs []string
-	if user != "" {
-		fs = basicForms(user, password)
-	}
-	fs = append(fs, formsOf(append([]string{password}, values...)...)...)
-	if len(fs) == 0 {
-		return text
-	}
-	return replacer(fs).Replace(text)
+// RedactText redacts password and the Basic credentials user:password, in
+// every form, from text.
+func RedactText(text, user, password string) string {
+	var s Secrets
+	s.Add(password)
+	s.AddBasic(user, password)
+	return s.String(text)
 }
 
-// formsOf is the forms of every value.
-func formsOf(values ...string) []string {
-	var out []string
-	for _, v := range values {
-		out = append(out, forms(v)...)
+// Handler wraps h so that every value of a record (the message, strings,
+// errors, Stringers, bytes, groups, and maps, structs and slices as the
+// JSON h would write) is redacted before h sees it.
+func (s *Secrets) Handler(h slog.Handler) slog.Handler { return redactHandler{next: h, set: s} }
+
+type redactHandler struct {
+	next slog.Handler
+	set  *Secrets
+}
+
+func (h redactHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+func (h redactHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.set.r.Load() == nil {
+		return h.next.Handle(ctx, r)
 	}
-	return out
+	out := slog.NewRecord(r.Time, r.Level, h.set.String(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(h.attr(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+func (h redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	red := make([]slog.Attr, len(as))
+	for i, a := range as {
+		red[i] = h.attr(a)
+	}
+	return redactHandler{next: h.next.WithAttrs(red), set: h.set}
+}
+
+func (h redactHandler) WithGroup(name string) slog.Handler {
+	return redactHandler{next: h.next.WithGroup(name), set: h.set}
+}
+
+// attr redacts one attribute, whatever its kind (LogValuers resolved);
+// numbers, durations and times only when a secret form could appear in
+// their text.
+func (h redactHandler) attr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, h.set.String(v.String()))
+	case slog.KindGroup:
+		g := v.Group()
+		red := make([]any, len(g))
+		for i, ga := range g {
+			red[i] = h.attr(ga)
+		}
+		return slog.Group(a.Key, red...)
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case nil:
+		case error:
+			return slog.String(a.Key, h.set.String(x.Error()))
+		case fmt.Stringer:
+			return slog.String(a.Key, h.set.String(x.String()))
+		case []byte:
+			return slog.String(a.Key, h.set.String(string(x)))
+		default:
+			return h.encoded(a.Key, x)
+		}
+	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindDuration, slog.KindTime:
+		if !h.set.numeric.Load() {
+			break
+		}
+		if b, err := json.Marshal(v.Any()); err == nil && h.set.String(string(b)) != string(b) {
+			return slog.String(a.Key, h.set.String(string(b)))
+		}
+	}
+	return slog.Attr{Key: a.Key, Value: v}
+}
+
+// encoded redacts a value the JSON handler would serialize itself: encoded
+// here as it would be (no HTML escaping), redacted, and passed on as JSON,
+// or as a string when redaction broke the JSON (a form inside an escape
+// sequence) or the value does not encode.
+func (h redactHandler) encoded(key string, x any) slog.Attr {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(x); err != nil {
+		return slog.String(key, h.set.String(fmt.Sprintf("%+v", x)))
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	red := h.set.String(string(b))
+	if red != string(b) && !json.Valid([]byte(red)) {
+		return slog.String(key, red)
+	}
+	return slog.Any(key, json.RawMessage(red))
 }

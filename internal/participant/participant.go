@@ -4,6 +4,7 @@ package participant
 
 import (
 	"encoding/json"
+	"maps"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/signalwire"
@@ -56,12 +57,8 @@ func Normalize(p *signalwire.Participant) Participant {
 		Extra:                  map[string]json.RawMessage{},
 		Unparsed:               map[string]json.RawMessage{},
 	}
-	for k, v := range p.Extra {
-		out.Extra[k] = v
-	}
-	for k, v := range p.Invalid {
-		out.Unparsed[k] = v
-	}
+	maps.Copy(out.Extra, p.Extra)
+	maps.Copy(out.Unparsed, p.Invalid)
 	out.DateCreated = out.date("date_created", p.DateCreated)
 	out.DateUpdated = out.date("date_updated", p.DateUpdated)
 	return out

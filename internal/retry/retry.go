@@ -1,7 +1,6 @@
-// Package retry is the one retry loop, used by the SignalWire client and the
-// destinations: bounded attempts, full-jitter exponential backoff, no wait
-// the context's deadline cannot afford, and the one rule for which HTTP
-// statuses are worth another attempt.
+// Package retry is the one retry loop of the SignalWire client and the
+// destinations (bounded, full-jitter exponential backoff, no wait the
+// deadline cannot afford) and the one retryable-status rule.
 package retry
 
 import (
@@ -16,7 +15,7 @@ import (
 // room for the wait and another attempt.
 var ErrNoTimeLeft = errors.New("context deadline leaves no room for another attempt")
 
-// Policy bounds Do. Callers fill every field but Jitter.
+// Policy bounds Do.
 type Policy struct {
 	// MaxAttempts is the total number of tries, retries included.
 	MaxAttempts int

@@ -207,8 +207,8 @@ func TestGetParticipantDefaultUserAgent(t *testing.T) {
 	if _, err := f.client(Options{}, nil).GetParticipant(context.Background(), f.auth(), testRef()); err != nil {
 		t.Fatal(err)
 	}
-	if ua != DefaultUserAgent {
-		t.Errorf("User-Agent = %q, want %q", ua, DefaultUserAgent)
+	if ua != defaultUserAgent {
+		t.Errorf("User-Agent = %q, want %q", ua, defaultUserAgent)
 	}
 }
 
@@ -219,14 +219,14 @@ func TestGetParticipantInvalidSIDsNeverReachServer(t *testing.T) {
 	rec := &recorder{}
 	c := f.client(Options{}, rec)
 	for name, bad := range invalidSIDs() {
-		for _, field := range []string{FieldAccountSID, FieldConferenceSID, FieldCallSID} {
+		for _, field := range []string{fieldAccountSID, fieldConferenceSID, fieldCallSID} {
 			ref := testRef()
 			switch field {
-			case FieldAccountSID:
+			case fieldAccountSID:
 				ref.AccountSID = bad
-			case FieldConferenceSID:
+			case fieldConferenceSID:
 				ref.ConferenceSID = bad
-			case FieldCallSID:
+			case fieldCallSID:
 				ref.CallSID = bad
 			}
 			p, err := c.GetParticipant(context.Background(), f.auth(), ref)
@@ -234,8 +234,8 @@ func TestGetParticipantInvalidSIDsNeverReachServer(t *testing.T) {
 			if p != nil || !errors.As(err, &sidErr) || sidErr.Field != field {
 				t.Errorf("%s in %s: got %v, %v; want *InvalidSIDError for %s", name, field, p, err, field)
 			}
-			if _, ok := KindOf(err); ok {
-				t.Errorf("%s: KindOf(%v) reports a kind for invalid input", name, err)
+			if _, ok := kindOf(err); ok {
+				t.Errorf("%s: kindOf(%v) reports a kind for invalid input", name, err)
 			}
 		}
 	}
@@ -306,9 +306,9 @@ func TestGetParticipantErrorStatuses(t *testing.T) {
 			`401 unauthorized (code 20003: "Authentication Failure")`},
 		{"403 errors array", 403, "application/json", readFixture(t, "error_errors_array.json"), KindUnauthorized, 20003,
 			"Missing Voice scope for this token", moreInfo, "403 forbidden (code 20003"},
-		{"400 string code", 400, "application/json", readFixture(t, "error_400_strings.json"), KindBadRequest, 21220,
+		{"400 string code", 400, "application/json", readFixture(t, "error_400_strings.json"), kindBadRequest, 21220,
 			"Invalid call state for this operation", moreInfo, "400 bad request (code 21220"},
-		{"405 other 4xx", 405, "text/plain", []byte("method not allowed"), KindBadRequest, 0, "Method Not Allowed", "", "405 method not allowed"},
+		{"405 other 4xx", 405, "text/plain", []byte("method not allowed"), kindBadRequest, 0, "Method Not Allowed", "", "405 method not allowed"},
 		{"302 without location", 302, "text/html", nil, KindBadResponse, 0, "Found", "", "bad response (HTTP 302)"},
 	}
 	for _, tc := range cases {
@@ -329,7 +329,7 @@ func TestGetParticipantErrorStatuses(t *testing.T) {
 			if e.Kind != tc.kind || e.StatusCode != tc.status || e.Code != tc.code || e.Message != tc.message || e.MoreInfo != tc.moreInfo || e.Attempts != 1 {
 				t.Errorf("got %+v\nwant kind=%v status=%d code=%d message=%q more_info=%q attempts=1", e, tc.kind, tc.status, tc.code, tc.message, tc.moreInfo)
 			}
-			if k, ok := KindOf(fmt.Errorf("wrapped: %w", err)); !ok || k != tc.kind {
+			if k, ok := kindOf(fmt.Errorf("wrapped: %w", err)); !ok || k != tc.kind {
 				t.Errorf("KindOf = %v, %v; want %v", k, ok, tc.kind)
 			}
 			if !strings.Contains(err.Error(), tc.inError) {
@@ -362,7 +362,7 @@ func TestAPIErrorMessage(t *testing.T) {
 			`signalwire: GET participant: timeout: context deadline exceeded`},
 		{&APIError{Kind: KindBadResponse, StatusCode: 200, Attempts: 1, Err: errors.New("response exceeds 10 bytes")},
 			`signalwire: GET participant: bad response (HTTP 200): response exceeds 10 bytes`},
-		{&APIError{Kind: KindBadRequest, StatusCode: 400, Message: "odd"},
+		{&APIError{Kind: kindBadRequest, StatusCode: 400, Message: "odd"},
 			`signalwire: GET participant: 400 bad request ("odd")`},
 		{&APIError{Kind: KindUpstream, StatusCode: 599},
 			`signalwire: GET participant: 599 upstream`},
@@ -378,18 +378,18 @@ func TestKindString(t *testing.T) {
 	want := map[Kind]string{
 		KindNotFound: "not_found", KindUnauthorized: "unauthorized", KindRateLimited: "rate_limited",
 		KindUpstream: "upstream", KindTimeout: "timeout", KindNetwork: "network",
-		KindBadResponse: "bad_response", KindBadRequest: "bad_request", Kind(0): "unknown(0)",
+		KindBadResponse: "bad_response", kindBadRequest: "bad_request", Kind(0): "unknown(0)",
 	}
 	for k, s := range want {
 		if k.String() != s {
 			t.Errorf("Kind(%d).String() = %q, want %q", int(k), k.String(), s)
 		}
 	}
-	if _, ok := KindOf(errors.New("plain")); ok {
-		t.Error("KindOf(plain error) reports a kind")
+	if _, ok := kindOf(errors.New("plain")); ok {
+		t.Error("kindOf(plain error) reports a kind")
 	}
-	if _, ok := KindOf(nil); ok {
-		t.Error("KindOf(nil) reports a kind")
+	if _, ok := kindOf(nil); ok {
+		t.Error("kindOf(nil) reports a kind")
 	}
 }
 
@@ -761,7 +761,7 @@ func TestGetParticipantContextCanceled(t *testing.T) {
 			<-r.Context().Done()
 		})
 		_, err := f.client(Options{}, nil).GetParticipant(ctx, f.auth(), testRef())
-		if k, _ := KindOf(err); k != KindTimeout || !errors.Is(err, context.Canceled) {
+		if k, _ := kindOf(err); k != KindTimeout || !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want a timeout wrapping context.Canceled", err)
 		}
 		if f.requests.Load() != 1 {
@@ -993,4 +993,13 @@ func TestGetParticipantDerivedTokenFormsNeverInErrors(t *testing.T) {
 	if !strings.Contains(err.Error(), "[redacted]") {
 		t.Errorf("nothing was redacted: %v", err)
 	}
+}
+
+// kindOf returns the Kind of the *APIError in err's chain, if there is one.
+func kindOf(err error) (Kind, bool) {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.Kind, true
+	}
+	return 0, false
 }

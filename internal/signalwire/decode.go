@@ -11,39 +11,14 @@ import (
 
 // Participant is SignalWire's answer to "Retrieve a Participant", decoded
 // leniently (see DecodeParticipant). A nil pointer means the field was
-// absent or null.
+// absent or null. Dates are kept as sent (RFC 2822 in the reference; the
+// participant package converts them); Status is an open set, passed
+// through.
 type Participant struct {
-	// AccountSID is the Project that created the conference.
-	AccountSID *string
-	// CallSID is the participant's call.
-	CallSID *string
-	// CallSIDToCoach is the call this participant coaches, if any.
-	CallSIDToCoach *string
-	// ConferenceSID is the conference.
-	ConferenceSID *string
-	// DateCreated is kept as sent (RFC 2822 in the reference); the
-	// participant package converts it.
-	DateCreated *string
-	// DateUpdated is kept as sent, like DateCreated.
-	DateUpdated *string
-	// Status is an open set: "in-progress", "completed" and others pass
-	// through unchanged.
-	Status *string
-	// URI is the resource's path, ending in ".json".
-	URI *string
+	AccountSID, CallSID, CallSIDToCoach, ConferenceSID *string
+	DateCreated, DateUpdated, Status, URI              *string
 
-	// Coaching says whether this participant coaches another call.
-	Coaching *bool
-	// EndConferenceOnExit says whether the conference ends when this
-	// participant leaves.
-	EndConferenceOnExit *bool
-	// Muted says whether the participant is muted.
-	Muted *bool
-	// Hold says whether the participant is on hold.
-	Hold *bool
-	// StartConferenceOnEnter says whether the conference starts when this
-	// participant joins.
-	StartConferenceOnEnter *bool
+	Coaching, EndConferenceOnExit, Muted, Hold, StartConferenceOnEnter *bool
 
 	// Extra holds fields the reference does not document (such as label
 	// and queue_time), unchanged. Nil when there are none.
@@ -53,57 +28,12 @@ type Participant struct {
 	Invalid map[string]json.RawMessage
 }
 
-// Documented field names of the participant resource.
+// Documented field names the SID errors use.
 const (
-	fieldAccountSID             = "account_sid"
-	fieldCallSID                = "call_sid"
-	fieldCallSIDToCoach         = "call_sid_to_coach"
-	fieldCoaching               = "coaching"
-	fieldConferenceSID          = "conference_sid"
-	fieldDateCreated            = "date_created"
-	fieldDateUpdated            = "date_updated"
-	fieldStatus                 = "status"
-	fieldEndConferenceOnExit    = "end_conference_on_exit"
-	fieldMuted                  = "muted"
-	fieldHold                   = "hold"
-	fieldStartConferenceOnEnter = "start_conference_on_enter"
-	fieldURI                    = "uri"
+	fieldAccountSID    = "account_sid"
+	fieldConferenceSID = "conference_sid"
+	fieldCallSID       = "call_sid"
 )
-
-// field returns where a documented field lands: a string or a boolean
-// destination, or neither for an undocumented field. A switch, not a map
-// built per call: the decoder runs on every read and webhook.
-func (p *Participant) field(name string) (**string, **bool) {
-	switch name {
-	case fieldAccountSID:
-		return &p.AccountSID, nil
-	case fieldCallSID:
-		return &p.CallSID, nil
-	case fieldCallSIDToCoach:
-		return &p.CallSIDToCoach, nil
-	case fieldConferenceSID:
-		return &p.ConferenceSID, nil
-	case fieldDateCreated:
-		return &p.DateCreated, nil
-	case fieldDateUpdated:
-		return &p.DateUpdated, nil
-	case fieldStatus:
-		return &p.Status, nil
-	case fieldURI:
-		return &p.URI, nil
-	case fieldCoaching:
-		return nil, &p.Coaching
-	case fieldEndConferenceOnExit:
-		return nil, &p.EndConferenceOnExit
-	case fieldMuted:
-		return nil, &p.Muted
-	case fieldHold:
-		return nil, &p.Hold
-	case fieldStartConferenceOnEnter:
-		return nil, &p.StartConferenceOnEnter
-	}
-	return nil, nil
-}
 
 // DecodeParticipant decodes a participant leniently: one odd field never
 // fails the whole response. It returns an error only when body is not a
@@ -128,41 +58,51 @@ func DecodeParticipant(body []byte) (*Participant, error) {
 	if raw == nil { // the body was the JSON literal null
 		return nil, errors.New("participant is not a JSON object: got null")
 	}
-	p := &Participant{}
-	for name, value := range raw {
-		str, boolean := p.field(name)
-		if (str != nil || boolean != nil) && isNull(value) {
-			continue
-		}
-		if str != nil {
-			if s, ok := lenientString(value); ok {
-				*str = &s
-			} else {
-				p.addInvalid(name, value)
-			}
-			continue
-		}
-		if dst := boolean; dst != nil {
-			if b, ok := lenientBool(value); ok {
-				*dst = &b
-			} else {
-				p.addInvalid(name, value)
-			}
-			continue
-		}
-		if p.Extra == nil {
-			p.Extra = make(map[string]json.RawMessage)
-		}
-		p.Extra[name] = value
+	d := decoder{raw: raw}
+	p := &Participant{
+		AccountSID:             field(&d, fieldAccountSID, lenientString),
+		CallSID:                field(&d, fieldCallSID, lenientString),
+		CallSIDToCoach:         field(&d, "call_sid_to_coach", lenientString),
+		ConferenceSID:          field(&d, fieldConferenceSID, lenientString),
+		DateCreated:            field(&d, "date_created", lenientString),
+		DateUpdated:            field(&d, "date_updated", lenientString),
+		Status:                 field(&d, "status", lenientString),
+		URI:                    field(&d, "uri", lenientString),
+		Coaching:               field(&d, "coaching", lenientBool),
+		EndConferenceOnExit:    field(&d, "end_conference_on_exit", lenientBool),
+		Muted:                  field(&d, "muted", lenientBool),
+		Hold:                   field(&d, "hold", lenientBool),
+		StartConferenceOnEnter: field(&d, "start_conference_on_enter", lenientBool),
+		Invalid:                d.invalid,
+	}
+	if len(raw) > 0 {
+		p.Extra = raw // what is left: the undocumented fields
 	}
 	return p, nil
 }
 
-func (p *Participant) addInvalid(name string, value json.RawMessage) {
-	if p.Invalid == nil {
-		p.Invalid = make(map[string]json.RawMessage)
+// decoder takes the documented fields out of raw, collecting the unusable
+// ones in invalid.
+type decoder struct {
+	raw     map[string]json.RawMessage
+	invalid map[string]json.RawMessage
+}
+
+// field takes name out of d.raw and parses it; nil when absent or null.
+func field[T any](d *decoder, name string, parse func(json.RawMessage) (T, bool)) *T {
+	v, ok := d.raw[name]
+	delete(d.raw, name)
+	if !ok || isNull(v) {
+		return nil
 	}
-	p.Invalid[name] = value
+	if t, ok := parse(v); ok {
+		return &t
+	}
+	if d.invalid == nil {
+		d.invalid = make(map[string]json.RawMessage)
+	}
+	d.invalid[name] = v
+	return nil
 }
 
 // describeJSONError adds to a decoding error where it went wrong (syntax

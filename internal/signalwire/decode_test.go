@@ -177,19 +177,19 @@ func TestParseErrorBody(t *testing.T) {
 		want errorBody
 	}{
 		{"signalwire 404", readFixture(t, "error_404.json"), errorBody{
-			code: 20404, status: 404,
+			code:     20404,
 			message:  "The requested resource /Accounts/" + testAccountSID + "/Conferences/" + testConferenceSID + "/Participants/" + testCallSID + " was not found",
 			moreInfo: "https://developer.signalwire.com/compatibility-api/reference/error-codes",
 		}},
 		{"numeric strings", readFixture(t, "error_400_strings.json"), errorBody{
-			code: 21220, status: 400, message: "Invalid call state for this operation",
+			code: 21220, message: "Invalid call state for this operation",
 			moreInfo: "https://developer.signalwire.com/compatibility-api/reference/error-codes",
 		}},
 		{"errors array", readFixture(t, "error_errors_array.json"), errorBody{
 			code: 20003, message: "Missing Voice scope for this token",
 			moreInfo: "https://developer.signalwire.com/compatibility-api/reference/error-codes",
 		}},
-		{"float code", []byte(`{"code":20404.0,"status":" 404 "}`), errorBody{code: 20404, status: 404}},
+		{"float code", []byte(`{"code":20404.0,"status":" 404 "}`), errorBody{code: 20404}},
 		{"odd types", []byte(`{"code":"abc","status":true,"message":5,"detail":"fallback"}`), errorBody{message: "fallback"}},
 		{"html", readFixture(t, "error_proxy.html"), errorBody{}},
 		{"empty", nil, errorBody{}},

@@ -1,14 +1,9 @@
 package signalwire
 
-// Preconnection: at init, while the secret is being fetched, the function
-// starts the TCP and TLS handshakes with SignalWire and its destinations
-// (AWS, the HTTPS endpoint), and each one's first request finds the
-// connection ready. A Dialer is an http.Transport's DialTLSContext; the
-// transport pools the connections as usual.
-
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -30,13 +25,11 @@ const (
 	handshakeTimeout  = 10 * time.Second
 )
 
-// Dialer opens a transport's TLS connections itself (its DialTLSContext),
-// so that one connection per address can be opened ahead of the first
-// request (Preconnect) and handed to it. Every other dial is an ordinary
-// TCP + TLS handshake with the Dialer's TLS configuration. Use it only on a
-// transport without a proxy (ProxyConfigured): with a proxy, net/http would
-// hand it the proxy's address.
-type Dialer struct {
+// preconnector is a transport's DialTLSContext that can open one connection
+// per address ahead of the first request (Preconnect) and hand it over;
+// other dials are ordinary. Never with a proxy: net/http would hand it the
+// proxy's address.
+type preconnector struct {
 	// tcp dials the TCP connections.
 	tcp  net.Dialer
 	conf *tls.Config
@@ -53,23 +46,40 @@ type predial struct {
 	at   time.Time // when the handshake finished
 }
 
-// NewDialer returns a Dialer whose connections use a copy of conf (nil: TLS 1.2+,
-// system roots). Its NextProtos must match the transport's: set h2 and
-// http/1.1 for a transport with ForceAttemptHTTP2, as net/http would.
-func NewDialer(conf *tls.Config) *Dialer {
-	if conf == nil {
-		conf = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	return &Dialer{
+// newDialer returns a preconnector dialing with conf, whose NextProtos must
+// match the transport's.
+func newDialer(conf *tls.Config) *preconnector {
+	return &preconnector{
 		tcp:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
-		conf:    conf.Clone(),
+		conf:    conf,
 		pending: map[string]*predial{},
 	}
 }
 
-// ProxyConfigured reports whether the process has an HTTP(S) proxy in its
-// environment; a Dialer must not then replace the transport's dialing.
-func ProxyConfigured() bool {
+// PreconnectingTransport makes tr open its TLS connections itself, with
+// tr's TLS configuration (nil: TLS 1.2+, system roots) and the protocols tr
+// offers, and returns the function that opens one to a host[:port] (port
+// 443 by default) ahead of its first request. It returns nil and leaves tr
+// as it is when the environment configures a proxy.
+func PreconnectingTransport(tr *http.Transport) func(host string) {
+	if proxyConfigured() {
+		return nil
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if tr.TLSClientConfig != nil {
+		conf = tr.TLSClientConfig.Clone()
+	}
+	conf.NextProtos = []string{"http/1.1"}
+	if tr.ForceAttemptHTTP2 {
+		conf.NextProtos = []string{"h2", "http/1.1"}
+	}
+	d := newDialer(conf)
+	tr.DialTLSContext = d.DialTLSContext
+	return func(host string) { d.Preconnect(hostPort(host)) }
+}
+
+// proxyConfigured reports whether the environment sets an HTTP(S) proxy.
+func proxyConfigured() bool {
 	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
 		if os.Getenv(k) != "" {
 			return true
@@ -78,8 +88,8 @@ func ProxyConfigured() bool {
 	return false
 }
 
-// HostPort adds the https port to a host without one.
-func HostPort(host string) string {
+// hostPort adds the https port to a host without one.
+func hostPort(host string) string {
 	if _, _, err := net.SplitHostPort(host); err == nil {
 		return host
 	}
@@ -87,10 +97,9 @@ func HostPort(host string) string {
 }
 
 // Preconnect starts opening one TLS connection to addr (host:port) in the
-// background, bounded by a few seconds; it never blocks and never fails (a
-// failed preconnection is replaced by an ordinary dial). A second call for
-// the same address while one is pending does nothing.
-func (d *Dialer) Preconnect(addr string) {
+// background, unless one is pending; a failed one is replaced by an
+// ordinary dial.
+func (d *preconnector) Preconnect(addr string) {
 	d.mu.Lock()
 	if _, ok := d.pending[addr]; ok {
 		d.mu.Unlock()
@@ -108,11 +117,9 @@ func (d *Dialer) Preconnect(addr string) {
 	}()
 }
 
-// DialTLSContext returns the connection opened ahead for addr when there is
-// one (waiting for its handshake to finish), or dials a new one. A failed or
-// stale preconnection is discarded and a new connection dialed, so the
-// preconnection never makes a request fail.
-func (d *Dialer) DialTLSContext(ctx context.Context, network, addr string) (net.Conn, error) {
+// DialTLSContext returns the connection opened ahead for addr (waiting for
+// its handshake), or a new one when there is none or it failed or is stale.
+func (d *preconnector) DialTLSContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	d.mu.Lock()
 	p := d.pending[addr]
 	delete(d.pending, addr)
@@ -141,7 +148,7 @@ func (d *Dialer) DialTLSContext(ctx context.Context, network, addr string) (net.
 
 // dial opens a TCP connection and completes the TLS handshake, verifying
 // the server's certificate for the host against the system roots.
-func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
+func (d *preconnector) dial(ctx context.Context, addr string) (net.Conn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("dialing %s: %w", addr, err)
@@ -162,10 +169,10 @@ func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 	return c, nil
 }
 
-// defaultHTTPClient keeps connections alive across warm invocations. Its
-// TLS connections come from dialer when there is one (TLS 1.2+, h2
-// offered), which can open one ahead of the first request.
-func defaultHTTPClient(tlsConf *tls.Config, dialer *Dialer) *http.Client {
+// defaultHTTPClient keeps connections alive across warm invocations; its
+// TLS connections (TLS 1.2+, h2 offered) can be opened ahead by the function
+// it returns (nil with a proxy).
+func defaultHTTPClient(rootCAs *x509.CertPool) (*http.Client, func(host string)) {
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -175,15 +182,13 @@ func defaultHTTPClient(tlsConf *tls.Config, dialer *Dialer) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       tlsConf,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: rootCAs},
 	}
-	if dialer != nil {
-		tr.DialTLSContext = dialer.DialTLSContext
-	}
+	preconnect := PreconnectingTransport(tr)
 	return &http.Client{
 		Transport: tr,
 		// A redirect would be a misconfigured Space host; never follow it
 		// with the credentials.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	}, preconnect
 }

@@ -49,11 +49,11 @@ func newServer(t *testing.T, wrap func(net.Listener) net.Listener) *server {
 
 func (s *server) addr() string { return s.srv.Listener.Addr().String() }
 
-// client returns a Dialer trusting the server and an HTTP client using it.
-func (s *server) client() (*Dialer, *http.Client) {
+// client returns a preconnector trusting the server and an HTTP client using it.
+func (s *server) client() (*preconnector, *http.Client) {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.srv.Certificate())
-	d := NewDialer(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
+	d := newDialer(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
 	return d, &http.Client{Transport: &http.Transport{DialTLSContext: d.DialTLSContext, ForceAttemptHTTP2: true}}
 }
 
@@ -79,7 +79,7 @@ func (s *server) waitAccepted(t *testing.T) string {
 }
 
 // waitHandshake waits until the pending preconnection to addr has finished.
-func waitHandshake(t *testing.T, d *Dialer, addr string) *predial {
+func waitHandshake(t *testing.T, d *preconnector, addr string) *predial {
 	t.Helper()
 	d.mu.Lock()
 	p := d.pending[addr]
@@ -160,18 +160,18 @@ func TestHostPortAndProxy(t *testing.T) {
 		"[::1]":                  "[::1]:443",
 		"127.0.0.1:8443":         "127.0.0.1:8443",
 	} {
-		if got := HostPort(in); got != want {
-			t.Errorf("HostPort(%q) = %q, want %q", in, got, want)
+		if got := hostPort(in); got != want {
+			t.Errorf("hostPort(%q) = %q, want %q", in, got, want)
 		}
 	}
 	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
 		t.Setenv(k, "")
 	}
-	if ProxyConfigured() {
-		t.Error("no proxy set, ProxyConfigured is true")
+	if proxyConfigured() {
+		t.Error("no proxy set, proxyConfigured is true")
 	}
 	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
-	if !ProxyConfigured() {
-		t.Error("HTTPS_PROXY set, ProxyConfigured is false")
+	if !proxyConfigured() {
+		t.Error("HTTPS_PROXY set, proxyConfigured is false")
 	}
 }

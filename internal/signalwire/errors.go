@@ -1,8 +1,8 @@
 package signalwire
 
 import (
+	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -34,42 +34,25 @@ const (
 	// (HTML page, non-JSON body, truncated or invalid JSON, too big), or an
 	// unexpected status such as a redirect.
 	KindBadResponse
-	// KindBadRequest: upstream 400 or another 4xx not listed above.
-	KindBadRequest
+	// kindBadRequest: upstream 400 or another 4xx not listed above.
+	kindBadRequest
 )
+
+// kindNames are the Kinds' String values, by Kind.
+var kindNames = [...]string{"", "not_found", "unauthorized", "rate_limited", "upstream", "timeout", "network", "bad_response", "bad_request"}
 
 // String returns a snake_case name, suitable as a metric dimension.
 func (k Kind) String() string {
-	switch k {
-	case KindNotFound:
-		return "not_found"
-	case KindUnauthorized:
-		return "unauthorized"
-	case KindRateLimited:
-		return "rate_limited"
-	case KindUpstream:
-		return "upstream"
-	case KindTimeout:
-		return "timeout"
-	case KindNetwork:
-		return "network"
-	case KindBadResponse:
-		return "bad_response"
-	case KindBadRequest:
-		return "bad_request"
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
 	}
 	return "unknown(" + strconv.Itoa(int(k)) + ")"
 }
 
 // phrase is how Error names a kind that has no HTTP status to show.
 func (k Kind) phrase() string {
-	switch k {
-	case KindTimeout:
-		return "timeout"
-	case KindNetwork:
+	if k == KindNetwork {
 		return "network error"
-	case KindBadResponse:
-		return "bad response"
 	}
 	return strings.ReplaceAll(k.String(), "_", " ")
 }
@@ -93,11 +76,9 @@ type APIError struct {
 	MoreInfo string
 	// Attempts is how many HTTP attempts were made.
 	Attempts int
-	// RetryAfter is the last response's Retry-After, as sent (not capped);
-	// 0 when absent.
+	// RetryAfter is the last response's Retry-After, uncapped; 0 if absent.
 	RetryAfter time.Duration
-	// Err is the underlying error (transport, context, decoding); nil for
-	// a plain HTTP error status.
+	// Err is the underlying error (transport, context, decoding), if any.
 	Err error
 }
 
@@ -109,10 +90,7 @@ func (e *APIError) Error() string {
 	statusText := strings.ToLower(http.StatusText(e.StatusCode))
 	switch {
 	case e.StatusCode != 0 && e.Kind != KindBadResponse && e.Kind != KindTimeout && e.Kind != KindNetwork:
-		if statusText == "" {
-			statusText = e.Kind.phrase()
-		}
-		fmt.Fprintf(&b, "%d %s", e.StatusCode, statusText)
+		fmt.Fprintf(&b, "%d %s", e.StatusCode, cmp.Or(statusText, e.Kind.phrase()))
 	case e.StatusCode != 0:
 		fmt.Fprintf(&b, "%s (HTTP %d)", e.Kind.phrase(), e.StatusCode)
 	default:
@@ -143,15 +121,6 @@ func (e *APIError) Error() string {
 // Unwrap returns the underlying error.
 func (e *APIError) Unwrap() error { return e.Err }
 
-// KindOf returns the Kind of the *APIError in err's chain, if there is one.
-func KindOf(err error) (Kind, bool) {
-	var e *APIError
-	if errors.As(err, &e) {
-		return e.Kind, true
-	}
-	return 0, false
-}
-
 // kindForStatus maps an HTTP error status to a Kind.
 func kindForStatus(status int) Kind {
 	switch {
@@ -164,7 +133,7 @@ func kindForStatus(status int) Kind {
 	case status >= 500 && status <= 599:
 		return KindUpstream
 	case status >= 400 && status <= 499:
-		return KindBadRequest
+		return kindBadRequest
 	}
 	return KindBadResponse
 }
@@ -175,42 +144,27 @@ const maxMessageBytes = 512
 // errorBody is what parseErrorBody finds in an error response.
 type errorBody struct {
 	code     int
-	status   int
 	message  string
 	moreInfo string
 }
 
 // parseErrorBody reads SignalWire's error body leniently:
 // {"code":20404,"message":"...","more_info":"...","status":404}, where code
-// and status may be numbers or numeric strings, "detail" may stand for
-// "message", and {"errors":[{...}]} carries the same fields in its first
-// element. Anything else (HTML, empty, other JSON) yields the zero value.
+// may be a number or a numeric string, "detail" or "title" may stand for
+// "message", and {"errors":[{...}]} fills what the top level lacks from its
+// first element. Anything else (HTML, empty, other JSON) yields the zero value.
 func parseErrorBody(body []byte) errorBody {
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+	if err := json.Unmarshal(body, &raw); err != nil {
 		return errorBody{}
 	}
 	out := errorFields(raw)
-	if list, ok := raw["errors"]; ok {
-		var items []json.RawMessage
-		if err := json.Unmarshal(list, &items); err == nil && len(items) > 0 {
-			var first map[string]json.RawMessage
-			if err := json.Unmarshal(items[0], &first); err == nil && first != nil {
-				inner := errorFields(first)
-				if out.code == 0 {
-					out.code = inner.code
-				}
-				if out.status == 0 {
-					out.status = inner.status
-				}
-				if out.message == "" {
-					out.message = inner.message
-				}
-				if out.moreInfo == "" {
-					out.moreInfo = inner.moreInfo
-				}
-			}
-		}
+	var items []map[string]json.RawMessage
+	if json.Unmarshal(raw["errors"], &items) == nil && len(items) > 0 {
+		inner := errorFields(items[0])
+		out.code = cmp.Or(out.code, inner.code)
+		out.message = cmp.Or(out.message, inner.message)
+		out.moreInfo = cmp.Or(out.moreInfo, inner.moreInfo)
 	}
 	return out
 }
@@ -218,7 +172,6 @@ func parseErrorBody(body []byte) errorBody {
 func errorFields(raw map[string]json.RawMessage) errorBody {
 	var out errorBody
 	out.code, _ = lenientInt(raw["code"])
-	out.status, _ = lenientInt(raw["status"])
 	for _, key := range []string{"message", "detail", "title"} {
 		if s, ok := lenientString(raw[key]); ok && strings.TrimSpace(s) != "" {
 			out.message = s
@@ -231,9 +184,6 @@ func errorFields(raw map[string]json.RawMessage) errorBody {
 
 // lenientInt accepts an integral JSON number or a string holding one.
 func lenientInt(v json.RawMessage) (int, bool) {
-	if len(v) == 0 {
-		return 0, false
-	}
 	if s, ok := lenientString(v); ok {
 		v = json.RawMessage(strings.TrimSpace(s))
 	}

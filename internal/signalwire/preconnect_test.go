@@ -62,11 +62,11 @@ func TestPreconnectIgnoresInvalidHostsAndForeignClients(t *testing.T) {
 	NewClient(Options{}).Preconnect("bad host/with path") // must not panic or dial
 	foreign := NewClient(Options{HTTPClient: http.DefaultClient})
 	foreign.Preconnect("example.signalwire.com")
-	if foreign.dialer != nil {
+	if foreign.preconnect != nil {
 		t.Error("a client with its own HTTPClient has a dialer")
 	}
 	t.Setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
-	if NewClient(Options{}).dialer != nil {
+	if NewClient(Options{}).preconnect != nil {
 		t.Error("with a proxy configured, the client replaces the transport's dialing")
 	}
 }

@@ -11,13 +11,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
-// Field names used in *InvalidSIDError.Field by ParticipantRef.Validate.
-const (
-	FieldAccountSID    = "account_sid"
-	FieldConferenceSID = "conference_sid"
-	FieldCallSID       = "call_sid"
-)
-
 // sidLen is the length in bytes of a canonical UUID: 8-4-4-4-12 hex digits.
 const sidLen = 36
 
@@ -35,13 +28,13 @@ type ParticipantRef struct {
 // Validate checks the three SIDs in the order account, conference, call and
 // returns an *InvalidSIDError for the first one that is not a UUID.
 func (r ParticipantRef) Validate() error {
-	if err := ValidateSID(FieldAccountSID, r.AccountSID); err != nil {
+	if err := ValidateSID(fieldAccountSID, r.AccountSID); err != nil {
 		return err
 	}
-	if err := ValidateSID(FieldConferenceSID, r.ConferenceSID); err != nil {
+	if err := ValidateSID(fieldConferenceSID, r.ConferenceSID); err != nil {
 		return err
 	}
-	return ValidateSID(FieldCallSID, r.CallSID)
+	return ValidateSID(fieldCallSID, r.CallSID)
 }
 
 // InvalidSIDError reports a SID that is not a UUID. Its message names the

@@ -104,10 +104,10 @@ func TestParticipantRefValidateReportsFirstBadField(t *testing.T) {
 		ref   ParticipantRef
 		field string
 	}{
-		{ParticipantRef{"bad", "bad", "bad"}, FieldAccountSID},
-		{ParticipantRef{testAccountSID, "bad", "bad"}, FieldConferenceSID},
-		{ParticipantRef{testAccountSID, testConferenceSID, "bad"}, FieldCallSID},
-		{ParticipantRef{testAccountSID, testConferenceSID, ""}, FieldCallSID},
+		{ParticipantRef{"bad", "bad", "bad"}, fieldAccountSID},
+		{ParticipantRef{testAccountSID, "bad", "bad"}, fieldConferenceSID},
+		{ParticipantRef{testAccountSID, testConferenceSID, "bad"}, fieldCallSID},
+		{ParticipantRef{testAccountSID, testConferenceSID, ""}, fieldCallSID},
 	}
 	for _, tc := range cases {
 		var sidErr *InvalidSIDError

@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/app"
-	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/participant"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
-	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
 // deadlineRecorder records the deadline of the context each step receives.
@@ -37,9 +35,9 @@ func (d *deadlineRecorder) Participant(ctx context.Context, ref signalwire.Parti
 	return participant.Participant{SchemaVersion: 1}, nil
 }
 
-func (d *deadlineRecorder) Accept(ctx context.Context, job app.Job) (webhook.Envelope, app.Outcome, error) {
+func (d *deadlineRecorder) Accept(ctx context.Context, job app.DirectWebhook) ([]byte, app.Outcome, error) {
 	d.record(ctx)
-	return webhook.Envelope{ID: "evt_x"}, app.OutcomeReturned, nil
+	return []byte(`{"id":"evt_x"}`), "returned", nil
 }
 
 func (d *deadlineRecorder) ProcessRetry(ctx context.Context, body string, n int) error {
@@ -64,10 +62,10 @@ func TestEveryTriggerWorksAheadOfTheDeadline(t *testing.T) {
 			if len(rec.got) == 0 {
 				t.Fatal("the core was not called")
 			}
-			want := lambdaDeadline.Add(-deadline.Margin(2 * time.Second))
+			want := lambdaDeadline.Add(-margin(2 * time.Second))
 			for _, got := range rec.got {
 				if !got.Equal(want) {
-					t.Fatalf("the core's deadline is %v before Lambda's, want %v", lambdaDeadline.Sub(got), deadline.Margin(2*time.Second))
+					t.Fatalf("the core's deadline is %v before Lambda's, want %v", lambdaDeadline.Sub(got), margin(2*time.Second))
 				}
 			}
 		})
@@ -81,8 +79,8 @@ func TestEveryTriggerWorksAheadOfTheDeadline(t *testing.T) {
 		if _, err := r.Invoke(ctx, []byte(`{"signalwire_webhook":{"form":"AccountSid=x"}}`)); err != nil {
 			t.Fatal(err)
 		}
-		if len(rec.got) != 1 || !rec.got[0].Equal(lambdaDeadline.Add(-deadline.MaxMargin)) {
-			t.Fatalf("deadlines %v, want %v", rec.got, lambdaDeadline.Add(-deadline.MaxMargin))
+		if len(rec.got) != 1 || !rec.got[0].Equal(lambdaDeadline.Add(-maxMargin)) {
+			t.Fatalf("deadlines %v, want %v", rec.got, lambdaDeadline.Add(-maxMargin))
 		}
 	})
 }

@@ -30,11 +30,12 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
-	"github.com/signalwire-lambda/participants/internal/problem"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/fake"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // fuzzBaseURL is the PUBLIC_BASE_URL the webhooks in events/ are signed for
@@ -119,7 +120,7 @@ func newFuzzHarness() *fuzzHarness {
 		Destinations:  []forward.Destination{h.dest},
 		Retry:         h.queue,
 		InlineBudget:  time.Second,
-		Policy:        forward.Policy{MaxAttempts: 1},
+		Policy:        retry.Policy{MaxAttempts: 1},
 	})
 	h.router = NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(io.Discard, "Fuzz", "fuzz"))
 	return h
@@ -300,7 +301,7 @@ func mustJSON(v any) string {
 
 // httpKind reports whether kind answers in the API Gateway response shape.
 func httpKind(kind string) bool {
-	return kind == HTTPAPI || kind == RESTAPI || kind == FunctionURL
+	return kind == httpAPI || kind == restAPI || kind == functionURL
 }
 
 // FuzzRouterInvoke feeds arbitrary payloads to the Lambda handler: the real
@@ -344,7 +345,7 @@ func FuzzRouterInvoke(f *testing.F) {
 
 	h := newFuzzHarness()
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		kind := Detect(payload)
+		kind := kindOf(payload)
 		before := h.counts()
 		out, err := h.router.Invoke(context.Background(), payload)
 		after := h.counts()
@@ -363,10 +364,10 @@ func FuzzRouterInvoke(f *testing.F) {
 				t.Fatalf("%s: HTTP triggers answer with a response, not an error: %v", kind, err)
 			}
 			resp := checkHTTPAnswer(t, out)
-			if resp.problemKind == app.ProblemInvalidSID && fetched {
+			if resp.problemKind == "invalid-sid" && fetched {
 				t.Fatalf("%s: answered invalid-sid after calling SignalWire", kind)
 			}
-			if resp.problemKind == app.ProblemAccountNotFound && fetched {
+			if resp.problemKind == "account-not-found" && fetched {
 				t.Fatalf("%s: answered account-not-found after calling SignalWire", kind)
 			}
 			if processed {
@@ -379,9 +380,9 @@ func FuzzRouterInvoke(f *testing.F) {
 			} else if fetched && !isReadAnswer(resp) {
 				t.Fatalf("%s: SignalWire was called but nothing was forwarded and the answer is not a read's: %d %s", kind, resp.status, resp.body)
 			}
-		case kind == Direct:
+		case kind == direct:
 			checkDirect(t, payload, out, err, after.fetches-before.fetches)
-		case kind == Unknown:
+		case kind == unknown:
 			var le messages.InvokeResponse_Error
 			if !errors.As(err, &le) || le.Type != "BadRequest" || out != nil || fetched || processed {
 				t.Fatalf("unknown event: out %q err %#v fetched %v processed %v", out, err, fetched, processed)
@@ -421,8 +422,8 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 		}
 		return a
 	}
-	if a.contentType != problem.ContentType {
-		t.Fatalf("status %d with content type %q, want %s: %s", a.status, a.contentType, problem.ContentType, a.body)
+	if a.contentType != problemContentType {
+		t.Fatalf("status %d with content type %q, want %s: %s", a.status, a.contentType, problemContentType, a.body)
 	}
 	if a.status < 400 || a.status > 599 {
 		t.Fatalf("problem with status %d", a.status)
@@ -434,7 +435,7 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 	typ, _ := p["type"].(string)
 	title, _ := p["title"].(string)
 	status, _ := p["status"].(float64)
-	if !strings.HasPrefix(typ, problem.TypeBase) || len(typ) == len(problem.TypeBase) {
+	if !strings.HasPrefix(typ, problemTypeBase) || len(typ) == len(problemTypeBase) {
 		t.Fatalf("problem type %q is not one of ours: %s", typ, a.body)
 	}
 	if title == "" || title != http.StatusText(a.status) || int(status) != a.status || status != float64(int(status)) {
@@ -445,9 +446,9 @@ func checkHTTPAnswer(t *testing.T, out []byte) httpAnswer {
 			t.Fatalf("problem detail is not a string: %s", a.body)
 		}
 	}
-	a.problemKind = typ[len(problem.TypeBase):]
-	if a.problemKind == app.ProblemInvalidSID {
-		if field, _ := p["field"].(string); field != signalwire.FieldAccountSID && field != signalwire.FieldConferenceSID && field != signalwire.FieldCallSID {
+	a.problemKind = typ[len(problemTypeBase):]
+	if a.problemKind == "invalid-sid" {
+		if field, _ := p["field"].(string); field != "account_sid" && field != "conference_sid" && field != "call_sid" {
 			t.Fatalf("invalid-sid problem names no SID field: %s", a.body)
 		}
 	}
@@ -464,7 +465,7 @@ func isReadAnswer(a httpAnswer) bool {
 	case a.status == http.StatusOK:
 		var p map[string]any
 		return json.Unmarshal(a.body, &p) == nil && p["schema_version"] != nil
-	case a.problemKind == app.ProblemNotFound, a.problemKind == app.ProblemUpstreamError:
+	case a.problemKind == "participant-not-found", a.problemKind == "upstream-error":
 		return true
 	}
 	return false
@@ -533,12 +534,12 @@ func genuinelySigned(kind string, payload []byte) bool {
 	)
 	addSigs := func(h map[string]string, mh map[string][]string) {
 		for k, v := range h {
-			if strings.EqualFold(k, webhook.SignatureHeader) || strings.EqualFold(k, webhook.TwilioSignatureHeader) {
+			if strings.EqualFold(k, signing.Header) || strings.EqualFold(k, signing.TwilioHeader) {
 				sigs = append(sigs, strings.TrimSpace(v))
 			}
 		}
 		for k, vs := range mh {
-			if strings.EqualFold(k, webhook.SignatureHeader) || strings.EqualFold(k, webhook.TwilioSignatureHeader) {
+			if strings.EqualFold(k, signing.Header) || strings.EqualFold(k, signing.TwilioHeader) {
 				for _, v := range vs {
 					sigs = append(sigs, strings.TrimSpace(v))
 				}
@@ -546,7 +547,7 @@ func genuinelySigned(kind string, payload []byte) bool {
 		}
 	}
 	switch kind {
-	case RESTAPI:
+	case restAPI:
 		var e events.APIGatewayProxyRequest
 		if json.Unmarshal(payload, &e) != nil {
 			return false
@@ -594,7 +595,7 @@ func genuinelySigned(kind string, payload []byte) bool {
 			p = "/" + p
 		}
 		for i := 0; i < len(p); i++ {
-			if !strings.HasPrefix(p[i:], app.WebhookRoute) {
+			if !strings.HasPrefix(p[i:], webhookRoute) {
 				continue
 			}
 			for _, q := range queries {
@@ -728,13 +729,13 @@ func TestFuzzHarnessProcessesSignedSeeds(t *testing.T) {
 		if err != nil || after.sends != before.sends+1 {
 			t.Fatalf("%s: not forwarded: %s %v", name, out, err)
 		}
-		if !genuinelySigned(Detect(ev[name]), ev[name]) {
+		if !genuinelySigned(kindOf(ev[name]), ev[name]) {
 			t.Fatalf("%s: the oracle rejects a genuinely signed webhook", name)
 		}
 		tampered := editJSON(ev[name], func(m map[string]any) {
 			m["body"], m["isBase64Encoded"] = decodeSeedBody(m)+"&Label=x", false
 		})
-		if genuinelySigned(Detect(tampered), tampered) {
+		if genuinelySigned(kindOf(tampered), tampered) {
 			t.Fatalf("%s: the oracle accepts a tampered webhook", name)
 		}
 		before = h.counts()
@@ -747,3 +748,11 @@ func TestFuzzHarnessProcessesSignedSeeds(t *testing.T) {
 		t.Fatalf("forged webhook: %s", out)
 	}
 }
+
+// The webhook route and the problem media type and type prefix the core
+// answers with (docs/problems.md).
+const (
+	webhookRoute       = "/webhooks/signalwire"
+	problemContentType = "application/problem+json"
+	problemTypeBase    = "https://github.com/signalwire-lambda/participants/blob/main/docs/problems.md#"
+)

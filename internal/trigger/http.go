@@ -1,50 +1,20 @@
 package trigger
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/signalwire-lambda/participants/internal/app"
-	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
-
-// Byte markers of decodeV2's fast path: every payload 2.0 event contains
-// "2.0"; an SQS event has "Records" (which Detect checks first).
-var (
-	v2Marker   = []byte(`"2.0"`)
-	recordsKey = []byte(`"Records"`)
-)
-
-// decodeV2 decodes a payload format 2.0 event (HTTP API or Function URL,
-// the same JSON shape) once, for the adapters, instead of Detect's probe
-// followed by the adapter's own decode (about a fifth of a read's CPU). It
-// returns nil for anything else, or anything it is not sure of, which then
-// takes the Detect path; when it returns an event, its kind is the one
-// Detect would name.
-func decodeV2(payload []byte) (*events.APIGatewayV2HTTPRequest, string) {
-	if !bytes.Contains(payload, v2Marker) || bytes.Contains(payload, recordsKey) {
-		return nil, ""
-	}
-	var e events.APIGatewayV2HTTPRequest
-	if json.Unmarshal(payload, &e) != nil || e.Version != "2.0" || e.RequestContext.HTTP.Method == "" {
-		return nil, ""
-	}
-	if strings.Contains(e.RequestContext.DomainName, ".lambda-url.") {
-		return &e, FunctionURL
-	}
-	return &e, HTTPAPI
-}
 
 // serveV2 serves a decoded payload 2.0 event and answers in its trigger's
 // response type (the same JSON shape for both).
@@ -62,7 +32,7 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 		Body:     e.Body,
 		Base64:   e.IsBase64Encoded,
 	}
-	if kind == FunctionURL {
+	if kind == functionURL {
 		return r.answer(ctx, r.core.Handle(ctx, req), func(resp app.Response) any {
 			return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 		})
@@ -73,31 +43,9 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 	})
 }
 
-// httpAPI adapts an HTTP API (payload format 2.0) event that decodeV2 did
-// not take.
-func (r *Router) httpAPI(ctx context.Context, payload []byte) ([]byte, any, error) {
-	var e events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(payload, &e); err != nil {
-		return r.badEvent(ctx, err)
-	}
-	return r.serveV2(ctx, HTTPAPI, &e)
-}
-
-// functionURL adapts a Lambda Function URL event.
-func (r *Router) functionURL(ctx context.Context, payload []byte) ([]byte, any, error) {
-	// A Function URL event has payload 2.0's shape: decoded as one, it is
-	// served exactly as decodeV2's fast path serves it (serveV2).
-	var e events.APIGatewayV2HTTPRequest
-	if err := json.Unmarshal(payload, &e); err != nil {
-		return r.badEvent(ctx, err)
-	}
-	return r.serveV2(ctx, FunctionURL, &e)
-}
-
-// restAPI adapts a REST API (payload format 1.0) proxy event. REST APIs do
-// not pass the raw query string; it is rebuilt from the parameters (sorted),
-// which is why webhooks with query strings should use an HTTP API or a
-// configured PUBLIC_BASE_URL without one.
+// restAPI adapts a REST API (payload 1.0) proxy event. REST APIs do not pass
+// the raw query string: it is rebuilt from the parameters, and the
+// signature is tried against their orderings.
 func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e events.APIGatewayProxyRequest
 	if err := json.Unmarshal(payload, &e); err != nil {
@@ -107,9 +55,7 @@ func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 		r.mayForward()
 	}
 	q := url.Values{}
-	for k, vs := range e.MultiValueQueryStringParameters {
-		q[k] = vs
-	}
+	maps.Copy(q, e.MultiValueQueryStringParameters)
 	for k, v := range e.QueryStringParameters {
 		if _, ok := q[k]; !ok {
 			q.Set(k, v)
@@ -170,39 +116,27 @@ func lowerHeaders(single map[string]string, multi map[string][]string) map[strin
 	return h
 }
 
-// Retry-queue consumer bounds.
 const (
-	// sqsParallelism bounds how many retry messages run at once: the
-	// template's BatchSize, so that a batch is one round and every message
-	// has the whole time (at 4, a batch of 10 with SignalWire taking 4 s a
-	// lookup needed 12 s).
+	// sqsParallelism is the template's BatchSize: a batch is one round and
+	// every message has the whole time (at 4, a batch of 10 with SignalWire
+	// taking 4 s a lookup needed 12 s).
 	sqsParallelism = 10
-	// SQSMinMessageTime is the least time before the answer a message needs
-	// to be started; later ones are reported as failures without a try. It
-	// exceeds app.ParkReserve, kept to park what a message leaves undone.
-	SQSMinMessageTime = time.Second
+	// sqsMinMessageTime is the least time left for a message to be started
+	// (more than app keeps to park what it leaves undone).
+	sqsMinMessageTime = time.Second
 )
-
-// recordResult is one record's fate; done is set under the batch's lock.
-type recordResult struct {
-	done bool
-	err  error
-}
 
 // sqs processes a retry-queue batch and reports each failed message, so one
 // bad message neither blocks nor repeats its neighbours (ReportBatchItemFailures).
-// With a deadline (the router's: Lambda's minus deadline.Margin), the batch
-// answers by it, so the invocation never ends in "Task timed out" (which
-// would make SQS redeliver the whole batch): each message gets a fair share
-// of the time (the time left over the rounds sqsParallelism makes, at least
-// SQSMinMessageTime) and must finish within it, or it is reported in
-// batchItemFailures. Every record logs with its own message
-// id and SIDs.
+// With a deadline (Lambda's minus the margin) the batch answers by it, so
+// the invocation never ends in "Task timed out" (SQS would redeliver the
+// whole batch): each message gets a fair share of the time left (over the
+// rounds sqsParallelism makes, at least sqsMinMessageTime) and must finish
+// within it, or it is reported in batchItemFailures.
 func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e events.SQSEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
-		// Returning an error makes Lambda retry the whole batch, which is
-		// right: nothing in it was processed.
+		// Lambda retries the whole batch, which is right: nothing was processed.
 		return nil, "rejected", err
 	}
 	inv := obs.InvocationFrom(ctx)
@@ -210,12 +144,11 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	for i, rec := range e.Records {
 		records[i] = inv.Record(rec.MessageId)
 	}
-	results := r.runRecords(ctx, e.Records, records)
+	errs := r.runRecords(ctx, e.Records, records)
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, rec := range e.Records {
-		if err := results[i].err; err != nil {
-			rctx := obs.WithInvocation(ctx, records[i])
-			r.log.WarnContext(rctx, "retry message failed; it stays on the queue", "error", err.Error())
+		if errs[i] != nil {
+			r.log.WarnContext(obs.WithInvocation(ctx, records[i]), "retry message failed; it stays on the queue", "error", errs[i].Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}
@@ -223,23 +156,20 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	return out, map[string]int{"records": len(e.Records), "failed": len(resp.BatchItemFailures)}, err
 }
 
-// runRecords processes the batch's records, sqsParallelism at a time, each
-// with its share of ctx's deadline (records[i] is record i's log identity),
-// and returns their results by the deadline: a record still running then
-// is errUnfinished (whatever it does later changes nothing).
-func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, records []*obs.Invocation) []recordResult {
+// recordDone is one record's result.
+type recordDone struct {
+	i   int
+	err error
+}
+
+// runRecords processes the records, sqsParallelism at a time, each with its
+// share of ctx's deadline (records[i] is record i's log identity), and
+// returns their errors by the deadline: a record still running then is
+// errUnfinished, and what it does later changes nothing.
+func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, records []*obs.Invocation) []error {
 	answerBy, bounded := ctx.Deadline()
-	results := make([]recordResult, len(recs))
-	var mu sync.Mutex
-	finish := func(i int, err error) {
-		mu.Lock()
-		results[i] = recordResult{done: true, err: err}
-		mu.Unlock()
-	}
-	all := make(chan struct{})
+	done := make(chan recordDone, len(recs)) // never blocks a late finisher
 	go func() {
-		defer close(all)
-		var wg sync.WaitGroup
 		sem := make(chan struct{}, sqsParallelism)
 		rounds := (len(recs) + sqsParallelism - 1) / sqsParallelism
 		for i, rec := range recs {
@@ -248,49 +178,44 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 			msgCtx, msgCancel := rctx, context.CancelFunc(func() {})
 			if bounded {
 				left := time.Until(answerBy)
-				if left < SQSMinMessageTime {
+				if left < sqsMinMessageTime {
 					<-sem
-					finish(i, errNoTimeLeft)
+					done <- recordDone{i, errNoTimeLeft}
 					continue
 				}
-				if share := max(left/time.Duration(max(rounds-i/sqsParallelism, 1)), SQSMinMessageTime); share < left {
+				if share := max(left/time.Duration(max(rounds-i/sqsParallelism, 1)), sqsMinMessageTime); share < left {
 					msgCtx, msgCancel = context.WithDeadline(rctx, time.Now().Add(share))
 				}
 			}
-			wg.Go(func() {
+			go func() {
 				defer func() { msgCancel(); <-sem }()
-				finish(i, r.processRecord(msgCtx, rec))
-			})
+				done <- recordDone{i, r.processRecord(msgCtx, rec)}
+			}()
 		}
-		wg.Wait()
 	}()
+	errs := make([]error, len(recs))
+	for i := range errs {
+		errs[i] = errUnfinished
+	}
+	var timeout <-chan time.Time
 	if bounded {
-		// Messages honour their deadlines; this bounds the wait even if
-		// one does not, inside the router's margin.
-		timer := time.NewTimer(time.Until(answerBy) + deadline.MinMargin/4)
+		// Messages honour their deadlines; this bounds the wait even if one
+		// does not, inside the router's margin.
+		t := time.NewTimer(time.Until(answerBy) + minMargin/4)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for range recs {
 		select {
-		case <-all:
-		case <-timer.C:
-		}
-		timer.Stop()
-	} else {
-		<-all
-	}
-	mu.Lock()
-	snapshot := slices.Clone(results)
-	for i := range results {
-		results[i].done = true // a late finisher changes nothing now
-	}
-	mu.Unlock()
-	for i := range snapshot {
-		if !snapshot[i].done {
-			snapshot[i].err = errUnfinished
+		case d := <-done:
+			errs[d.i] = d.err
+		case <-timeout:
+			return errs
 		}
 	}
-	return snapshot
+	return errs
 }
 
-// processRecord hands one retry-queue message to the webhook processor.
 func (r *Router) processRecord(ctx context.Context, rec events.SQSMessage) error {
 	if r.hooks == nil {
 		return errNoRetryConsumer

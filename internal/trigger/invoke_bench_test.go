@@ -36,7 +36,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/function"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 	"github.com/signalwire-lambda/participants/test/benchdata/bare"
@@ -181,10 +180,10 @@ func newBenchRouter(b *testing.B, sb *sandbox.Server, client *http.Client) *trig
 func fakeSecretsManager(b *testing.B, sb *sandbox.Server) {
 	projectID, token := sb.Credentials()
 	secret, _ := json.Marshal(map[string]string{
-		credentials.KeyProjectID:  projectID,
-		credentials.KeyAPIToken:   token,
-		credentials.KeySpaceHost:  sb.Host(),
-		credentials.KeySigningKey: sandbox.SigningKey,
+		"project_id":  projectID,
+		"api_token":   token,
+		"space_host":  sb.Host(),
+		"signing_key": sandbox.SigningKey,
 	})
 	sm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" {

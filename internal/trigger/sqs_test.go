@@ -11,9 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/signalwire-lambda/participants/internal/app"
-	"github.com/signalwire-lambda/participants/internal/deadline"
 	"github.com/signalwire-lambda/participants/internal/obs"
-	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
 // budgetRetry is a retry consumer double: a body "hang" blocks until its
@@ -27,8 +25,8 @@ type budgetRetry struct {
 	release   chan struct{}
 }
 
-func (b *budgetRetry) Accept(ctx context.Context, job app.Job) (webhook.Envelope, app.Outcome, error) {
-	return webhook.Envelope{}, "", nil
+func (b *budgetRetry) Accept(ctx context.Context, job app.DirectWebhook) ([]byte, app.Outcome, error) {
+	return nil, "", nil
 }
 
 func (b *budgetRetry) ProcessRetry(ctx context.Context, body string, n int) error {
@@ -99,8 +97,8 @@ func TestSQSBatchAnswersBeforeTheDeadline(t *testing.T) {
 		t.Fatalf("processed %v", hooks.processed)
 	}
 	for body, dl := range hooks.deadlines {
-		if dl.IsZero() || dl.After(lambdaDeadline.Add(-deadline.MinMargin)) {
-			t.Errorf("%s: message deadline %v before the Lambda deadline, want at least %v", body, lambdaDeadline.Sub(dl), deadline.MinMargin)
+		if dl.IsZero() || dl.After(lambdaDeadline.Add(-minMargin)) {
+			t.Errorf("%s: message deadline %v before the Lambda deadline, want at least %v", body, lambdaDeadline.Sub(dl), minMargin)
 		}
 	}
 }
@@ -160,8 +158,8 @@ type logRetry struct {
 	barrier sync.WaitGroup
 }
 
-func (l *logRetry) Accept(ctx context.Context, job app.Job) (webhook.Envelope, app.Outcome, error) {
-	return webhook.Envelope{}, "", nil
+func (l *logRetry) Accept(ctx context.Context, job app.DirectWebhook) ([]byte, app.Outcome, error) {
+	return nil, "", nil
 }
 
 func (l *logRetry) ProcessRetry(ctx context.Context, body string, n int) error {
@@ -210,7 +208,7 @@ func TestSQSRecordsLogTheirOwnSIDs(t *testing.T) {
 
 // TestSQSBatchTooShortToStartIsReportedUntried: with a 1 s function the
 // router's answer time (Lambda's deadline minus the 200 ms margin) leaves
-// less than SQSMinMessageTime, so no message is started: each is reported
+// less than sqsMinMessageTime, so no message is started: each is reported
 // in batchItemFailures without a try (it stays on the queue) and the batch
 // answers at once. (The RIE test ran this case only while it used a 1 s
 // timeout.)

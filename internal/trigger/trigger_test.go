@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +19,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/participant"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
-	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
 type fakeCore struct {
@@ -49,8 +46,8 @@ func (f *fakeCore) Participant(ctx context.Context, ref signalwire.ParticipantRe
 
 type fakeRetry struct{ fail map[string]bool }
 
-func (f fakeRetry) Accept(ctx context.Context, job app.Job) (webhook.Envelope, app.Outcome, error) {
-	return webhook.Envelope{ID: "evt_test"}, app.OutcomeReturned, nil
+func (f fakeRetry) Accept(ctx context.Context, job app.DirectWebhook) ([]byte, app.Outcome, error) {
+	return []byte(`{"id":"evt_test"}`), "returned", nil
 }
 
 func (f fakeRetry) ProcessRetry(ctx context.Context, body string, n int) error {
@@ -60,7 +57,7 @@ func (f fakeRetry) ProcessRetry(ctx context.Context, body string, n int) error {
 	return nil
 }
 
-func newRouter(core Core, retry Webhooks) (*Router, *bytes.Buffer) {
+func newRouter(core core, retry processor) (*Router, *bytes.Buffer) {
 	var buf bytes.Buffer
 	return NewRouter(core, retry, obs.NewLogger(&buf, slog.LevelDebug), obs.NewMetrics(&buf, "NS", "svc")), &buf
 }
@@ -74,24 +71,24 @@ func readEvent(t *testing.T, name string) []byte {
 	return b
 }
 
-func TestDetectEverySampleEvent(t *testing.T) {
+func TestDecodeEverySampleEvent(t *testing.T) {
 	want := map[string]string{
-		"http-api-read.json":     HTTPAPI,
-		"rest-api-read.json":     RESTAPI,
-		"function-url-read.json": FunctionURL,
-		"direct-read.json":       Direct,
+		"http-api-read.json":     httpAPI,
+		"rest-api-read.json":     restAPI,
+		"function-url-read.json": functionURL,
+		"direct-read.json":       direct,
 	}
 	for name, kind := range want {
-		if got := Detect(readEvent(t, name)); got != kind {
-			t.Errorf("%s: Detect = %s, want %s", name, got, kind)
+		if got := kindOf(readEvent(t, name)); got != kind {
+			t.Errorf("%s: decode names %s, want %s", name, got, kind)
 		}
 	}
 	for _, bad := range []string{``, `null`, `[]`, `{}`, `{"version":"2.0"}`, `"x"`, `{"Records":[{"eventSource":"aws:s3"}]}`} {
-		if got := Detect([]byte(bad)); got != Unknown {
-			t.Errorf("Detect(%q) = %s, want unknown", bad, got)
+		if got := kindOf([]byte(bad)); got != unknown {
+			t.Errorf("decode(%q) names %s, want unknown", bad, got)
 		}
 	}
-	if Detect([]byte(`{"Records":[{"eventSource":"aws:sqs","body":"x"}]}`)) != SQS {
+	if kindOf([]byte(`{"Records":[{"eventSource":"aws:sqs","body":"x"}]}`)) != sqsTrigger {
 		t.Error("SQS not detected")
 	}
 }
@@ -241,53 +238,34 @@ func TestInvocationLogAndColdStartMetric(t *testing.T) {
 	}
 }
 
-// TestDecodeV2AgreesWithDetect: the single-decode fast path takes the
-// payload 2.0 samples, names the trigger Detect names, and hands the core
-// the same request as the Detect path; anything it does not take goes to
-// Detect.
-func TestDecodeV2AgreesWithDetect(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "events", "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatal("no sample events")
-	}
-	payloads := map[string][]byte{}
-	for _, f := range files {
-		payloads[filepath.Base(f)] = readEvent(t, filepath.Base(f))
-	}
-	for i, s := range []string{``, `{}`, `{"version":"2.0"}`, `{"version":"2.0","requestContext":{"http":{}}}`,
-		`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"Records":[{"eventSource":"aws:sqs"}]}`,
-		`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"Records":[]}`,
-		`{"version":"2.0","requestContext":{"domainName":"x.lambda-url.us-east-1.on.aws","http":{"method":"POST"}}}`,
-		`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"headers":{"a":1}}`,
-		`{"version":"2.0","httpMethod":"GET","requestContext":{"http":{"method":"GET"}}}`} {
-		payloads[fmt.Sprint("crafted-", i)] = []byte(s)
-	}
-	for name, p := range payloads {
-		e, kind := decodeV2(p)
-		if e == nil {
-			continue
-		}
-		if want := Detect(p); kind != want {
-			t.Errorf("%s: decodeV2 says %s, Detect %s", name, kind, want)
-			continue
-		}
-		fast, slow := &fakeCore{}, &fakeCore{}
-		rf, _ := newRouter(fast, nil)
-		rs, _ := newRouter(slow, nil)
-		outF, _, errF := rf.serveV2(context.Background(), kind, e)
-		outS, _, errS := rs.dispatch(context.Background(), kind, p)
-		if !bytes.Equal(outF, outS) || (errF == nil) != (errS == nil) || !reflect.DeepEqual(fast.reqs, slow.reqs) {
-			t.Errorf("%s: fast path %s %+v, Detect path %s %+v", name, outF, fast.reqs, outS, slow.reqs)
+// TestDecodeReadsThePayloadOnce: one decode names the trigger and, for a
+// payload 2.0 event, holds the whole event its adapter serves; a payload
+// 2.0 event that does not match its type is a 400 in its shape.
+func TestDecodeReadsThePayloadOnce(t *testing.T) {
+	for s, want := range map[string]string{
+		``: unknown, `{}`: unknown, `{"version":"2.0"}`: unknown, `{"version":"2.0","requestContext":{"http":{}}}`: unknown,
+		`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"Records":[{"eventSource":"aws:sqs"}]}`:         sqsTrigger,
+		`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"Records":[]}`:                                  httpAPI,
+		`{"version":"2.0","requestContext":{"domainName":"x.lambda-url.us-east-1.on.aws","http":{"method":"POST"}}}`: functionURL,
+		`{"version":"2.0","httpMethod":"GET","requestContext":{"http":{"method":"GET"}}}`:                            httpAPI,
+		`{"httpMethod":"GET","requestContext":{"http":"x"}}`:                                                         restAPI,
+	} {
+		if _, kind, err := decode([]byte(s)); kind != want || err != nil {
+			t.Errorf("%s: %s (%v), want %s", s, kind, err, want)
 		}
 	}
-	for _, name := range []string{"http-api-read.json", "function-url-read.json", "webhook-participant-join.json"} {
-		if e, _ := decodeV2(payloads[name]); e == nil {
-			t.Errorf("%s does not take the single-decode path", name)
-		}
+	bad := []byte(`{"version":"2.0","requestContext":{"http":{"method":"GET"}},"headers":{"a":1}}`)
+	if _, kind, err := decode(bad); kind != httpAPI || err == nil {
+		t.Errorf("mistyped payload 2.0 event: %s (%v)", kind, err)
 	}
-	for _, name := range []string{"rest-api-read.json", "direct-read.json", "sqs-retry-batch.json"} {
-		if e, _ := decodeV2(payloads[name]); e != nil {
-			t.Errorf("%s takes the payload 2.0 path", name)
+	r, _ := newRouter(&fakeCore{}, nil)
+	if out, _ := r.Invoke(context.Background(), bad); !strings.Contains(string(out), `"statusCode":400`) {
+		t.Errorf("mistyped payload 2.0 event answered %s", out)
+	}
+	for name, want := range map[string]string{"http-api-read.json": httpAPI, "function-url-read.json": functionURL, "webhook-participant-join.json": httpAPI} {
+		e, kind, err := decode(readEvent(t, name))
+		if kind != want || err != nil || e.RawPath == "" || e.RequestContext.HTTP.Method == "" {
+			t.Errorf("%s: %s (%v), raw path %q", name, kind, err, e.RawPath)
 		}
 	}
 }
@@ -333,4 +311,10 @@ func TestBeforeFirstWebhookRunsOnceForWhatMayForward(t *testing.T) {
 			}
 		})
 	}
+}
+
+// kindOf is the trigger decode names for payload.
+func kindOf(payload []byte) string {
+	_, kind, _ := decode(payload)
+	return kind
 }

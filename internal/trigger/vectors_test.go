@@ -24,6 +24,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/test/fake"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
@@ -70,7 +71,7 @@ func vectorRouter(key string, opts app.WebhookOptions) (*Router, *fake.Destinati
 	opts.Destinations = []forward.Destination{dest}
 	opts.Retry = &fake.Queue{}
 	opts.InlineBudget = time.Second
-	opts.Policy = forward.Policy{MaxAttempts: 1}
+	opts.Policy = retry.Policy{MaxAttempts: 1}
 	hooks := app.NewWebhooks(core, opts)
 	return NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(io.Discard, "Vectors", "vectors")), dest
 }
@@ -98,20 +99,20 @@ func vectorEvents(t *testing.T, v handlerVector) map[string][]byte {
 	}
 	return map[string][]byte{
 		"HTTP API": mustMarshal(events.APIGatewayV2HTTPRequest{
-			Version: "2.0", RouteKey: "POST " + app.WebhookRoute, RawPath: app.WebhookRoute, RawQueryString: u.RawQuery,
+			Version: "2.0", RouteKey: "POST " + webhookRoute, RawPath: webhookRoute, RawQueryString: u.RawQuery,
 			Headers: headers, QueryStringParameters: single, Body: v.Body,
 			RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: u.Host, RequestID: "v",
-				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: app.WebhookRoute}},
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: webhookRoute}},
 		}),
 		"REST API": mustMarshal(events.APIGatewayProxyRequest{
-			Resource: app.WebhookRoute, Path: app.WebhookRoute, HTTPMethod: "POST", Headers: headers,
+			Resource: webhookRoute, Path: webhookRoute, HTTPMethod: "POST", Headers: headers,
 			QueryStringParameters: single, MultiValueQueryStringParameters: q, Body: v.Body,
-			RequestContext: events.APIGatewayProxyRequestContext{DomainName: u.Host, Path: "/Prod" + app.WebhookRoute, Stage: "Prod", HTTPMethod: "POST", RequestID: "v"},
+			RequestContext: events.APIGatewayProxyRequestContext{DomainName: u.Host, Path: "/Prod" + webhookRoute, Stage: "Prod", HTTPMethod: "POST", RequestID: "v"},
 		}),
 		"Function URL": mustMarshal(events.LambdaFunctionURLRequest{
-			Version: "2.0", RawPath: app.WebhookRoute, RawQueryString: u.RawQuery, Headers: headers, Body: v.Body,
+			Version: "2.0", RawPath: webhookRoute, RawQueryString: u.RawQuery, Headers: headers, Body: v.Body,
 			RequestContext: events.LambdaFunctionURLRequestContext{DomainName: "abcdefghij.lambda-url.us-east-1.on.aws", RequestID: "v",
-				HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST", Path: app.WebhookRoute}},
+				HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: "POST", Path: webhookRoute}},
 		}),
 	}
 }
@@ -151,7 +152,7 @@ func refFormSignature(key, u, body string) string {
 // of the body, the URL, the query or the signature changed.
 func generatedVectors() []handlerVector {
 	const key = "PSK_generatedVectorKey"
-	base := fuzzBaseURL + app.WebhookRoute
+	base := fuzzBaseURL + webhookRoute
 	form := "AccountSid=" + sandbox.ProjectID + "&ConferenceSid=" + sandbox.ConferenceStandup + "&CallSid=" + sandbox.CallBob +
 		"&StatusCallbackEvent=participant-join&SequenceNumber=5&Muted=false&Hold=false" +
 		"&Timestamp=Thu%2C+26+Nov+2026+10%3A15%3A00+%2B0000&Tag=b&Tag=a"

@@ -7,21 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
-// SchemaVersion is the version of the envelope (schema/envelope.v1.schema.json).
-const SchemaVersion = 1
-
-// EnvelopeSchemaID is the $id of the envelope's JSON Schema.
-const EnvelopeSchemaID = "https://github.com/signalwire-lambda/participants/schema/envelope.v1.schema.json"
-
-// TypePrefix starts every envelope type: TypePrefix + kind + "." + event name.
-const TypePrefix = "signalwire."
+// typePrefix starts every envelope type.
+const typePrefix = "signalwire."
 
 // Values of Envelope.ParticipantLookup.
 const (
@@ -35,34 +29,25 @@ const (
 	LookupSkipped = "skipped"
 )
 
-// Envelope is the event delivered downstream, schema v1.
+// Envelope is the event delivered downstream, schema v1. Its times are UTC.
 type Envelope struct {
-	// SchemaVersion is always 1.
-	SchemaVersion int `json:"schema_version"`
-	// ID identifies the webhook; a duplicate delivery has the same ID (see EventID).
-	ID string `json:"id"`
+	SchemaVersion int    `json:"schema_version"` // always 1
+	ID            string `json:"id"`             // the same for a duplicate delivery (see formEventID)
 	// Type is, for example, "signalwire.conference.participant-join",
 	// "signalwire.call.completed" or, for JSON callbacks,
-	// "signalwire.calling.call.state.answered" (see EventType).
-	Type string `json:"type"`
-	// OccurredAt is the webhook's Timestamp, else ReceivedAt. UTC.
-	OccurredAt time.Time `json:"occurred_at"`
-	// ReceivedAt is when the function received the webhook. UTC.
-	ReceivedAt time.Time `json:"received_at"`
-	// Account is the SignalWire project: AccountSid, or a JSON callback's
-	// project_id; "" (omitted) when the callback names none.
+	// "signalwire.calling.call.state.answered" (see ParseJSON).
+	Type       string    `json:"type"`
+	OccurredAt time.Time `json:"occurred_at"` // the webhook's time, else ReceivedAt
+	ReceivedAt time.Time `json:"received_at"` // when the function received it
+	// Account and Call are AccountSid and CallSid, or a JSON callback's
+	// project_id and call_id; omitted when the callback names none.
 	Account string `json:"account,omitempty"`
-	// Call is the call: CallSid, or a JSON callback's call_id; "" (omitted)
-	// when the callback names none.
-	Call string `json:"call,omitempty"`
-	// Source is the webhook's parameters, normalized (form callbacks), or
-	// the JSON callback's payload.
-	Source Source `json:"source"`
-	// ParticipantLookup is LookupFound, LookupNotFound or LookupSkipped.
-	ParticipantLookup string `json:"participant_lookup"`
-	// Participant is the normalized participant (participant.v1 JSON), or
-	// empty, which marshals as null.
-	Participant json.RawMessage `json:"participant"`
+	Call    string `json:"call,omitempty"`
+	Source  Source `json:"source"`
+	// ParticipantLookup is LookupFound, LookupNotFound or LookupSkipped;
+	// Participant is the participant.v1 JSON when found, else empty (null).
+	ParticipantLookup string          `json:"participant_lookup"`
+	Participant       json.RawMessage `json:"participant"`
 }
 
 // NewEnvelope builds the envelope of a normalized webhook received at
@@ -70,73 +55,32 @@ type Envelope struct {
 // the caller records the lookup's outcome.
 func NewEnvelope(src Source, receivedAt time.Time) Envelope {
 	receivedAt = receivedAt.UTC()
-	occurredAt, ok := src.Timestamp()
-	if !ok {
-		occurredAt = receivedAt
+	occurredAt := receivedAt
+	if src.hasTime {
+		occurredAt = src.occurred
 	}
 	return Envelope{
-		SchemaVersion:     SchemaVersion,
-		ID:                EventID(src),
-		Type:              EventType(src),
+		SchemaVersion:     1,
+		ID:                src.id,
+		Type:              src.typ,
 		OccurredAt:        occurredAt,
 		ReceivedAt:        receivedAt,
-		Account:           src.AccountSID(),
-		Call:              src.CallSID(),
+		Account:           src.account,
+		Call:              src.call,
 		Source:            src,
 		ParticipantLookup: LookupSkipped,
 	}
 }
 
-// EventType returns TypePrefix + kind + "." + event name, the event name
-// lowercased with characters other than [a-z0-9._-] replaced by '-' ("unknown"
-// for a missing kind or event). JSON callbacks have their own types (see
-// ParseJSON): TypeCallingCallState + call_state, TypeSWMLCall + call_state, or
-// TypeJSONUnknown.
-func EventType(src Source) string {
-	if src.js != nil {
-		return src.js.typ
-	}
-	kind, event := src.Kind(), src.EventName()
-	if kind == "" {
-		kind = "unknown"
-	}
-	event = strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r + ('a' - 'A')
-		}
-		return '-'
-	}, event)
-	if event == "" {
-		event = "unknown"
-	}
-	return TypePrefix + kind + "." + event
-}
-
-// EventID returns the webhook's id, "evt_" + 32 lowercase hex digits: the
-// first 128 bits of a SHA-256 over everything the signature covered except
-// the host and path (which differ between the URLs a webhook may be verified
-// against), in an unambiguous encoding: every name and value
+// formEventID is the event id of a form callback: "evt_" + 32 lowercase hex
+// digits, the first 128 bits of a SHA-256 over everything the signature
+// covered except the host and path (which differ between the URLs a webhook
+// may be verified against), in an unambiguous encoding: every name and value
 // length-prefixed, names sorted in byte order, each name's values in the
-// order signed, then the callback URL's query the same way. A JSON
-// callback's id covers the raw body, byte for byte, and the query without
-// bodySHA256 (derived from the body). So a retry of one callback (the same
-// signed parameters) has the same id, and callbacks that differ in anything
-// signed have different ids; byte-identical callbacks cannot be told apart.
-func EventID(src Source) string {
-	if src.id != "" {
-		return src.id
-	}
-	// A Source decoded from JSON: hash what it holds.
-	b, _ := src.MarshalJSON()
-	h := newIDHash("decoded")
-	idField(h, string(b))
-	return idSum(h)
-}
-
-// formEventID is the id of a form callback (see EventID).
+// order signed, then the callback URL's query the same way. So a retry of one
+// callback (the same signed parameters) has the same id, and callbacks that
+// differ in anything signed have different ids; byte-identical callbacks
+// cannot be told apart.
 func formEventID(form, query url.Values) string {
 	h := newIDHash("form")
 	idPairs(h, form, "")
@@ -144,7 +88,9 @@ func formEventID(form, query url.Values) string {
 	return idSum(h)
 }
 
-// jsonEventID is the id of a JSON callback (see EventID).
+// jsonEventID is the id of a JSON callback: as formEventID's, over the raw
+// body, byte for byte, and the query without bodySHA256 (derived from the
+// body).
 func jsonEventID(rawBody []byte, query url.Values) string {
 	h := newIDHash("json")
 	idField(h, string(rawBody))
@@ -168,13 +114,7 @@ func idField(h hash.Hash, s string) {
 // idPairs writes the number of names, then each name (byte order) with the
 // number of its values and the values in order; skip is left out.
 func idPairs(h hash.Hash, v url.Values, skip string) {
-	names := make([]string, 0, len(v))
-	for name := range v {
-		if name != skip || skip == "" {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
+	names := slices.DeleteFunc(slices.Sorted(maps.Keys(v)), func(name string) bool { return skip != "" && name == skip })
 	idField(h, strconv.Itoa(len(names)))
 	for _, name := range names {
 		idField(h, name)
@@ -185,10 +125,7 @@ func idPairs(h hash.Hash, v url.Values, skip string) {
 	}
 }
 
-func idSum(h hash.Hash) string {
-	sum := h.Sum(nil)
-	return "evt_" + hex.EncodeToString(sum[:16])
-}
+func idSum(h hash.Hash) string { return "evt_" + hex.EncodeToString(h.Sum(nil)[:16]) }
 
 // MarshalJSON encodes the envelope with its times in UTC (RFC 3339) and an
 // empty Participant as null.

@@ -15,25 +15,25 @@ const MaxBodyBytes = 64 << 10
 const FormContentType = "application/x-www-form-urlencoded"
 
 // DecodeBody returns the raw body of an API Gateway / Function URL event, whose
-// body is a string and, when isBase64 is true, base64 (standard alphabet,
-// padded). It fails with ErrBodyTooLarge when the decoded body would exceed
-// MaxBodyBytes (an encoded string too long to fit is rejected before decoding)
-// and with ErrMalformedBody when the base64 is invalid.
+// body is base64 (standard, padded) when isBase64 is true. A body over
+// MaxBodyBytes fails with ErrBodyTooLarge (an encoded one too long to fit
+// before decoding).
 func DecodeBody(body string, isBase64 bool) ([]byte, error) {
-	if !isBase64 {
-		if len(body) > MaxBodyBytes {
-			return nil, fmt.Errorf("decode body: %d bytes, limit %d: %w", len(body), MaxBodyBytes, ErrBodyTooLarge)
-		}
-		return []byte(body), nil
+	limit := MaxBodyBytes
+	if isBase64 {
+		// Any padded base64 string longer than the encoding of MaxBodyBytes
+		// bytes decodes to more than MaxBodyBytes bytes.
+		limit = base64.StdEncoding.EncodedLen(MaxBodyBytes)
 	}
-	// Any padded base64 string longer than the encoding of MaxBodyBytes bytes
-	// decodes to more than MaxBodyBytes bytes.
-	if limit := base64.StdEncoding.EncodedLen(MaxBodyBytes); len(body) > limit {
-		return nil, fmt.Errorf("decode body: %d base64 characters, limit %d: %w", len(body), limit, ErrBodyTooLarge)
+	if len(body) > limit {
+		return nil, fmt.Errorf("decode body: %d characters, limit %d: %w", len(body), limit, ErrBodyTooLarge)
+	}
+	if !isBase64 {
+		return []byte(body), nil
 	}
 	raw, err := base64.StdEncoding.DecodeString(body)
 	if err != nil {
-		return nil, fmt.Errorf("decode body: base64: %w: %w", ErrMalformedBody, err)
+		return nil, fmt.Errorf("decode body: base64: %w: %w", errMalformedBody, err)
 	}
 	if len(raw) > MaxBodyBytes {
 		return nil, fmt.Errorf("decode body: %d bytes, limit %d: %w", len(raw), MaxBodyBytes, ErrBodyTooLarge)
@@ -43,15 +43,12 @@ func DecodeBody(body string, isBase64 bool) ([]byte, error) {
 
 // ParseForm parses an application/x-www-form-urlencoded body strictly: a bad
 // percent-escape or a raw ';' (which some parsers treat as a separator) is an
-// error wrapping ErrMalformedBody, and a body over MaxBodyBytes fails with
-// ErrBodyTooLarge. '+' decodes to a space, empty pairs ("a=1&&b=2") are
-// skipped, and a name without '=' has the empty value. The values of a
-// repeated name keep the order in which they were received. An empty body
-// yields an empty, non-nil form.
+// error. '+' decodes to a space, empty pairs ("a=1&&b=2") are skipped, a name
+// without '=' has the empty value, and the values of a repeated name keep the
+// order received. An empty body yields an empty, non-nil form. Unlike
+// url.ParseQuery, it sets no limit on the number of pairs: the caller has
+// already capped the body at MaxBodyBytes.
 func ParseForm(body []byte) (url.Values, error) {
-	if len(body) > MaxBodyBytes {
-		return nil, fmt.Errorf("parse form: %d bytes, limit %d: %w", len(body), MaxBodyBytes, ErrBodyTooLarge)
-	}
 	form := url.Values{}
 	rest := string(body)
 	for n := 1; rest != ""; n++ {
@@ -61,16 +58,16 @@ func ParseForm(body []byte) (url.Values, error) {
 			continue
 		}
 		if strings.Contains(pair, ";") {
-			return nil, fmt.Errorf("parse form: pair %d: raw ';': %w", n, ErrMalformedBody)
+			return nil, fmt.Errorf("parse form: pair %d: raw ';': %w", n, errMalformedBody)
 		}
 		rawName, rawValue, _ := strings.Cut(pair, "=")
 		name, err := url.QueryUnescape(rawName)
 		if err != nil {
-			return nil, fmt.Errorf("parse form: pair %d: name: %w: %w", n, ErrMalformedBody, err)
+			return nil, fmt.Errorf("parse form: pair %d: name: %w: %w", n, errMalformedBody, err)
 		}
 		value, err := url.QueryUnescape(rawValue)
 		if err != nil {
-			return nil, fmt.Errorf("parse form: pair %d (%.64q): value: %w: %w", n, name, ErrMalformedBody, err)
+			return nil, fmt.Errorf("parse form: pair %d: value: %w: %w", n, errMalformedBody, err)
 		}
 		form[name] = append(form[name], value)
 	}

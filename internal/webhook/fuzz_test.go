@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // pairsOf flattens a form into pairs, each name's values in order.
@@ -66,22 +68,17 @@ func FuzzParseAndVerify(f *testing.F) {
 			}
 			return
 		}
-		form, parseErr := ParseForm(raw)
+		form, err := ParseForm(raw)
+		if err != nil {
+			return // refused as malformed before any signature check
+		}
 
 		// An arbitrary signature is rejected unless it is exactly one the
 		// reference computes.
-		_, err = SignedRequest{CandidateURLs: urls, ContentType: FormContentType, Body: raw, Signature: header}.Verify(key)
+		_, err = SignedRequest{CandidateURLs: urls, Body: raw, Form: form, Signature: header}.Verify(key)
 		switch {
-		case parseErr != nil:
-			if err == nil {
-				t.Fatalf("malformed body %q verified", raw)
-			}
-			if strings.TrimSpace(header) != "" && !errors.Is(err, ErrMalformedBody) {
-				t.Fatalf("malformed body: Verify = %v, want ErrMalformedBody", err)
-			}
-			return
 		case strings.TrimSpace(header) == "":
-			if !errors.Is(err, ErrMissingSignature) {
+			if !errors.Is(err, errMissingSignature) {
 				t.Fatalf("empty signature: Verify = %v", err)
 			}
 		case err == nil && !acceptable(key, urls, raw, form, header):
@@ -100,13 +97,13 @@ func FuzzParseAndVerify(f *testing.F) {
 		pairs := pairsOf(form)
 		for _, u := range expandCandidates(urls) {
 			sig := refSign(key, refSigningString(u, pairs))
-			if got := SignForm(key, u, form); got != sig {
+			if got := signing.Form(key, u, form); got != sig {
 				t.Fatalf("SignForm = %s, reference %s", got, sig)
 			}
-			if _, err := (SignedRequest{CandidateURLs: urls, ContentType: FormContentType, Body: raw, Signature: sig}).Verify(key); err != nil {
+			if _, err := (SignedRequest{CandidateURLs: urls, Body: raw, Form: form, Signature: sig}).Verify(key); err != nil {
 				t.Fatalf("signed at %s: %v", u, err)
 			}
-			if _, err := (SignedRequest{CandidateURLs: urls, ContentType: FormContentType, Body: raw, Signature: sig}).Verify(key + "x"); err == nil {
+			if _, err := (SignedRequest{CandidateURLs: urls, Body: raw, Form: form, Signature: sig}).Verify(key + "x"); err == nil {
 				t.Fatal("wrong key verified")
 			}
 			tampered := url.Values{}
@@ -114,10 +111,10 @@ func FuzzParseAndVerify(f *testing.F) {
 				tampered[name] = slices.Clone(values)
 			}
 			tampered.Add("Tampered", "1")
-			if _, err := (SignedRequest{CandidateURLs: urls, ContentType: FormContentType, Form: tampered, Signature: sig}).Verify(key); err == nil {
+			if _, err := (SignedRequest{CandidateURLs: urls, Form: tampered, Signature: sig}).Verify(key); err == nil {
 				t.Fatal("tampered form verified")
 			}
-			if _, err := (SignedRequest{CandidateURLs: []string{"https://elsewhere.example" + path}, ContentType: FormContentType, Body: raw, Signature: sig}).Verify(key); err == nil {
+			if _, err := (SignedRequest{CandidateURLs: []string{"https://elsewhere.example" + path}, Body: raw, Form: form, Signature: sig}).Verify(key); err == nil {
 				t.Fatal("signature verified at another host")
 			}
 		}
@@ -140,7 +137,7 @@ func FuzzParseAndVerify(f *testing.F) {
 				}
 			}
 			sig := refSign(key, refSigningString(urls[0], pairsOf(built)))
-			if _, err := (SignedRequest{CandidateURLs: urls, ContentType: FormContentType, Body: encoded, Signature: sig}).Verify(key); err != nil {
+			if _, err := (SignedRequest{CandidateURLs: urls, Body: encoded, Form: parsed, Signature: sig}).Verify(key); err != nil {
 				t.Fatalf("built form: %v", err)
 			}
 		}
@@ -163,13 +160,13 @@ func FuzzNormalize(f *testing.F) {
 		q, _ := url.ParseQuery(query)
 		src, err := Normalize(form, q)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidWebhook) {
-				t.Fatalf("Normalize = %v, want ErrInvalidWebhook", err)
+			if !errors.Is(err, errInvalidWebhook) {
+				t.Fatalf("Normalize = %v, want errInvalidWebhook", err)
 			}
 			return
 		}
-		if src.AccountSID() == "" || src.EventName() == "" || (src.Kind() != KindConference && src.Kind() != KindCall) {
-			t.Fatalf("account %q event %q kind %q", src.AccountSID(), src.EventName(), src.Kind())
+		if src.AccountSID() == "" || !typePattern.MatchString(src.typ) {
+			t.Fatalf("account %q type %q", src.AccountSID(), src.typ)
 		}
 		again, err := Normalize(form, q)
 		if err != nil {
@@ -180,7 +177,7 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("marshal: %v", err)
 		}
 		b2, _ := json.Marshal(again)
-		if !bytes.Equal(b1, b2) || EventID(src) != EventID(again) {
+		if !bytes.Equal(b1, b2) || src.id != again.id {
 			t.Fatal("Normalize is not deterministic")
 		}
 		var members map[string]json.RawMessage
@@ -189,13 +186,6 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if want := len(form) + 1; len(members) != want && len(members) != want+1 { // +conference_sid from the query
 			t.Fatalf("%d members for %d parameters: %s", len(members), len(form), b1)
-		}
-		var back Source
-		if err := json.Unmarshal(b1, &back); err != nil {
-			t.Fatalf("unmarshal %s: %v", b1, err)
-		}
-		if b3, _ := json.Marshal(back); !bytes.Equal(b1, b3) {
-			t.Fatalf("round trip\n%s\n%s", b1, b3)
 		}
 		env := NewEnvelope(src, time.Unix(1_700_000_000, 0))
 		if !idPattern.MatchString(env.ID) || !typePattern.MatchString(env.Type) {

@@ -65,7 +65,7 @@ type signatureVector struct {
 	Body          *string `json:"body"`
 	SigningString string  `json:"signing_string"`
 	Signature     string  `json:"signature"`
-	Scheme        Scheme  `json:"scheme"`
+	Scheme        string  `json:"scheme"`
 	Valid         bool    `json:"valid"`
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // callStateBody is a RELAY / Calling API calling.call.state callback.
@@ -37,7 +39,7 @@ func TestParseJSONCallState(t *testing.T) {
 	received := time.Date(2026, 11, 26, 10, 15, 3, 0, time.UTC)
 	env := NewEnvelope(src, received)
 	if env.Type != "signalwire.calling.call.state.ringing" || env.Account != accountSID || env.Call != callSID ||
-		src.ConferenceSID() != conferenceSID || src.Kind() != KindCalling || src.EventName() != "ringing" {
+		src.ConferenceSID() != conferenceSID {
 		t.Fatalf("envelope %+v", env)
 	}
 	if want := time.Date(2026, 11, 26, 10, 15, 0, 500_000_000, time.UTC); !env.OccurredAt.Equal(want) {
@@ -55,24 +57,23 @@ func TestParseJSONShapes(t *testing.T) {
 		hasTime                  bool
 	}{
 		{swmlBody, "signalwire.swml.call.answered", accountSID, callSID, false},
-		{`{"event_type":"calling.call.state","params":{"call_state":"Answered"}}`, TypeJSONUnknown, "", "", false},
-		{`{"event_type":"calling.call.state","params":{"call_state":7},"project_id":5}`, TypeJSONUnknown, "", "", false},
-		{`{"event_type":"calling.call.receive","project_id":"p","params":{"call_id":"c"},"timestamp":1.5e9}`, TypeJSONUnknown, "p", "c", true},
-		{`{"event_type":"calling.call.state","params":"x","timestamp":"1795688100"}`, TypeJSONUnknown, "", "", false},
+		{`{"event_type":"calling.call.state","params":{"call_state":"Answered"}}`, "signalwire.json.unknown", "", "", false},
+		{`{"event_type":"calling.call.state","params":{"call_state":7},"project_id":5}`, "signalwire.json.unknown", "", "", false},
+		{`{"event_type":"calling.call.receive","project_id":"p","params":{"call_id":"c"},"timestamp":1.5e9}`, "signalwire.json.unknown", "p", "c", true},
+		{`{"event_type":"calling.call.state","params":"x","timestamp":"1795688100"}`, "signalwire.json.unknown", "", "", false},
 		{`{"call":{"call_state":"ended"},"call_id":"c"}`, "signalwire.swml.call.ended", "", "c", false},
-		{`{}`, TypeJSONUnknown, "", "", false},
-		{`[{"a":1}]`, TypeJSONUnknown, "", "", false},
-		{`null`, TypeJSONUnknown, "", "", false},
-		{`"x"`, TypeJSONUnknown, "", "", false},
-		{`{"timestamp":-1}`, TypeJSONUnknown, "", "", false},
-		{`{"timestamp":1e300}`, TypeJSONUnknown, "", "", false},
+		{`{}`, "signalwire.json.unknown", "", "", false},
+		{`[{"a":1}]`, "signalwire.json.unknown", "", "", false},
+		{`null`, "signalwire.json.unknown", "", "", false},
+		{`"x"`, "signalwire.json.unknown", "", "", false},
+		{`{"timestamp":-1}`, "signalwire.json.unknown", "", "", false},
+		{`{"timestamp":1e300}`, "signalwire.json.unknown", "", "", false},
 	}
 	for _, tt := range tests {
 		src := mustParseJSON(t, tt.body, nil)
 		env := NewEnvelope(src, time.Unix(0, 0))
-		_, hasTime := src.Timestamp()
-		if env.Type != tt.typ || env.Account != tt.account || env.Call != tt.call || hasTime != tt.hasTime {
-			t.Errorf("%s: type %s account %q call %q time %v", tt.body, env.Type, env.Account, env.Call, hasTime)
+		if env.Type != tt.typ || env.Account != tt.account || env.Call != tt.call || src.hasTime != tt.hasTime {
+			t.Errorf("%s: type %s account %q call %q time %v", tt.body, env.Type, env.Account, env.Call, src.hasTime)
 		}
 		b, err := json.Marshal(env)
 		if err != nil || !json.Valid(b) {
@@ -87,11 +88,11 @@ func TestParseJSONShapes(t *testing.T) {
 
 func TestParseJSONMalformed(t *testing.T) {
 	for _, body := range []string{``, `{`, `{"a":1}{}`, `{"a":1,}`, "{\"a\":\"\xff\"}", `NaN`, `{'a':1}`} {
-		if _, err := ParseJSON([]byte(body), nil); !errors.Is(err, ErrMalformedBody) {
-			t.Errorf("ParseJSON(%q) = %v, want ErrMalformedBody", body, err)
+		if _, err := ParseJSON([]byte(body), nil); !errors.Is(err, errMalformedBody) {
+			t.Errorf("ParseJSON(%q) = %v, want errMalformedBody", body, err)
 		}
 	}
-	if _, err := ParseJSON([]byte(`{}`), url.Values{"ConferenceSid": {"a", "b"}}); !errors.Is(err, ErrInvalidWebhook) {
+	if _, err := ParseJSON([]byte(`{}`), url.Values{"ConferenceSid": {"a", "b"}}); !errors.Is(err, errInvalidWebhook) {
 		t.Errorf("repeated ConferenceSid: %v", err)
 	}
 }
@@ -202,15 +203,15 @@ func TestVerifyJSONSchemesTampering(t *testing.T) {
 	const key = "PSK_generated"
 	u := "https://hooks.example.com/webhooks/signalwire?ConferenceSid=" + conferenceSID
 	body := []byte(callStateBody)
-	hexSig := SignJSON(key, u, body)
-	shaURL := WithBodySHA256(u, body)
-	shaSig := SignForm(key, shaURL, nil)
+	hexSig := signing.JSON(key, u, body)
+	shaURL := signing.WithBodySHA256(u, body)
+	shaSig := signing.Form(key, shaURL, nil)
 	for _, c := range []struct {
-		scheme Scheme
+		scheme string
 		url    string
 		sig    string
-	}{{SchemeHex, u, hexSig}, {SchemeBodySHA256, shaURL, shaSig}} {
-		if got, err := (SignedRequest{CandidateURLs: []string{c.url}, ContentType: JSONContentType, Body: body, Signature: c.sig}).Verify(key); err != nil || got.Scheme != c.scheme {
+	}{{schemeHex, u, hexSig}, {schemeBodySHA256, shaURL, shaSig}} {
+		if got, err := (SignedRequest{CandidateURLs: []string{c.url}, Body: body, Signature: c.sig}).Verify(key); err != nil || got.Scheme != c.scheme {
 			t.Fatalf("%s: %+v %v", c.scheme, got, err)
 		}
 		tampered := map[string]func() (string, []byte, string){
@@ -223,12 +224,12 @@ func TestVerifyJSONSchemesTampering(t *testing.T) {
 		}
 		for name, mk := range tampered {
 			tu, tb, ts := mk()
-			if _, err := (SignedRequest{CandidateURLs: []string{tu}, ContentType: JSONContentType, Body: tb, Signature: ts}).Verify(key); !errors.Is(err, ErrInvalidSignature) {
+			if _, err := (SignedRequest{CandidateURLs: []string{tu}, Body: tb, Signature: ts}).Verify(key); !errors.Is(err, ErrInvalidSignature) {
 				t.Errorf("%s, tampered %s: %v", c.scheme, name, err)
 			}
 		}
 	}
-	if _, err := (SignedRequest{CandidateURLs: []string{u}, ContentType: JSONContentType, Body: body, Signature: strings.ToUpper(hexSig)}).Verify(key); err != nil {
+	if _, err := (SignedRequest{CandidateURLs: []string{u}, Body: body, Signature: strings.ToUpper(hexSig)}).Verify(key); err != nil {
 		t.Errorf("upper-case hex: %v", err)
 	}
 }
@@ -256,17 +257,17 @@ func FuzzJSONCallback(f *testing.F) {
 			return
 		}
 		full := u + "?" + query
-		sig := SignJSON(key, full, body)
-		got, err := SignedRequest{CandidateURLs: []string{full}, ContentType: JSONContentType, Body: body, Signature: sig}.Verify(key)
+		sig := signing.JSON(key, full, body)
+		got, err := SignedRequest{CandidateURLs: []string{full}, Body: body, Signature: sig}.Verify(key)
 		object := len(bytes.TrimLeft(body, " \t\r\n")) > 0 && bytes.TrimLeft(body, " \t\r\n")[0] == '{'
 		switch {
-		case object && (err != nil || got.Scheme != SchemeHex):
+		case object && (err != nil || got.Scheme != schemeHex):
 			t.Fatalf("signed object rejected: %+v %v", got, err)
 		case !object && err == nil:
 			t.Fatalf("hex-signed body that is not an object verified: %q", body)
 		}
 		if len(body) > 0 {
-			if _, err := (SignedRequest{CandidateURLs: []string{full}, ContentType: JSONContentType, Body: flip(body, len(body)/2), Signature: sig}).Verify(key); err == nil {
+			if _, err := (SignedRequest{CandidateURLs: []string{full}, Body: flip(body, len(body)/2), Signature: sig}).Verify(key); err == nil {
 				t.Fatal("a body with one byte changed verified")
 			}
 		}
@@ -274,7 +275,7 @@ func FuzzJSONCallback(f *testing.F) {
 		src, err := ParseJSON(body, q)
 		wellFormed := utf8.Valid(body) && json.Valid(body)
 		switch {
-		case err != nil && errors.Is(err, ErrMalformedBody) == wellFormed:
+		case err != nil && errors.Is(err, errMalformedBody) == wellFormed:
 			t.Fatalf("ParseJSON = %v for well-formed=%v", err, wellFormed)
 		case err != nil:
 			return

@@ -3,6 +3,8 @@ package webhook
 import (
 	"slices"
 	"testing"
+
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 const route = "/webhooks/signalwire"
@@ -109,8 +111,8 @@ func TestVerifyURLShapes(t *testing.T) {
 			RequestURL{Host: "abc.execute-api.us-east-1.amazonaws.com", Paths: []string{"/webhooks/signalwire"}, Route: route}, false},
 	}
 	for _, tt := range tests {
-		sig := SignForm(key, tt.called, form)
-		_, err := SignedRequest{CandidateURLs: tt.seen.Candidates(), ContentType: FormContentType, Form: form, Signature: sig}.Verify(key)
+		sig := signing.Form(key, tt.called, form)
+		_, err := SignedRequest{CandidateURLs: tt.seen.Candidates(), Form: form, Signature: sig}.Verify(key)
 		if (err == nil) != tt.ok {
 			t.Errorf("%s: Verify = %v, want ok=%v", tt.name, err, tt.ok)
 		}

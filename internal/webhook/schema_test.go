@@ -13,7 +13,10 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-const participantSchemaID = "https://github.com/signalwire-lambda/participants/schema/participant.v1.schema.json"
+const (
+	envelopeSchemaID    = "https://github.com/signalwire-lambda/participants/schema/envelope.v1.schema.json"
+	participantSchemaID = "https://github.com/signalwire-lambda/participants/schema/participant.v1.schema.json"
+)
 
 // compileEnvelopeSchema loads both schemas from ../../schema (no network) and
 // compiles the envelope's, with format assertions on.
@@ -22,7 +25,7 @@ func compileEnvelopeSchema(t *testing.T) *jsonschema.Schema {
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	for id, file := range map[string]string{
-		EnvelopeSchemaID:    "envelope.v1.schema.json",
+		envelopeSchemaID:    "envelope.v1.schema.json",
 		participantSchemaID: "participant.v1.schema.json",
 	} {
 		f, err := os.Open(filepath.Join("..", "..", "schema", file))
@@ -38,7 +41,7 @@ func compileEnvelopeSchema(t *testing.T) *jsonschema.Schema {
 			t.Fatalf("%s: %v", file, err)
 		}
 	}
-	sch, err := c.Compile(EnvelopeSchemaID)
+	sch, err := c.Compile(envelopeSchemaID)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}

@@ -1,26 +1,18 @@
 package webhook
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/signalwire-lambda/participants/internal/participant"
-	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
-)
 
-// Event kinds.
-const (
-	// KindConference marks a conference status callback (StatusCallbackEvent).
-	KindConference = "conference"
-	// KindCall marks a call status callback (CallStatus).
-	KindCall = "call"
+	"github.com/signalwire-lambda/participants/internal/participant"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
 // The source keys (snake_case parameter names) with a non-string type. Every
@@ -54,35 +46,34 @@ const unparsedKey = "unparsed"
 //   - two names with the same snake_case key (or the key "unparsed") are told
 //     apart, in byte order of their names, by suffixes "_2", "_3", ...
 //
-// Invalid UTF-8 in values is replaced by U+FFFD. The zero Source is empty.
-// Build one with Normalize.
+// Invalid UTF-8 in values is replaced by U+FFFD. A JSON callback's Source
+// (ParseJSON) is its payload instead. Build one with Normalize or ParseJSON.
 type Source struct {
 	fields   map[string]any // nil, bool, int64, string or []string
 	unparsed map[string]any // string or []string
-	// id is the event id, derived from everything that was signed (see
-	// EventID); "" for a Source decoded from JSON.
-	id string
-	// js is set for JSON callbacks (see ParseJSON); fields is then empty.
-	js *jsonSource
+	payload  []byte         // a JSON callback's source JSON; nil for a form
+	// id and typ are the envelope's (see formEventID and NewEnvelope).
+	id, typ                   string
+	account, conference, call string
+	occurred                  time.Time // the callback's time, when hasTime
+	hasTime                   bool
 }
 
 // Normalize converts a webhook's form parameters into a Source. ConferenceSid
 // is taken from the callback URL's query when the form has none (call status
 // callbacks carry none; users add ?ConferenceSid=...); other query parameters
-// are ignored. form must be the form as signed (Verified.Form).
+// are ignored. form must be the form as signed.
 //
-// The core fields must parse strictly, or Normalize fails wrapping
-// ErrInvalidWebhook: the signed string joins names and values with no
-// separator, so a captured form can be re-split at other boundaries
-// ("Muted=falseSequenceNumber7" without SequenceNumber) and still verify; the
-// core fields are what such a re-split cannot keep well-formed. They are:
-// AccountSid (required), ConferenceSid, CallSid and ParentCallSid (UUIDs, or
-// Twilio-style SIDs: two letters and 32 hex digits; ParentCallSid may be
-// empty), StatusCallbackEvent and CallStatus (at least one; lowercase words
-// joined by '-', '_' or '.'), SequenceNumber (decimal digits), Timestamp (an
-// RFC 2822 date) and the boolKeys (true or false); none may be repeated.
-// Other parameters are carried as sent (typed ones that do not convert are
-// null, with the text in unparsed).
+// The core fields must parse strictly, or Normalize fails: the signed string
+// joins names and values with no separator, so a captured form can be
+// re-split at other boundaries ("Muted=falseSequenceNumber7" without
+// SequenceNumber) and still verify; the core fields are what such a re-split
+// cannot keep well-formed. They are: AccountSid (required), ConferenceSid,
+// CallSid and ParentCallSid (UUIDs, or Twilio-style SIDs: two letters and 32
+// hex digits; ParentCallSid may be empty), StatusCallbackEvent and CallStatus
+// (at least one; lowercase words joined by '-', '_' or '.'), SequenceNumber
+// (decimal digits), Timestamp (an RFC 2822 date) and the boolKeys (true or
+// false); none may be repeated. Other parameters are carried as sent.
 //
 // No parameter name may sort before AccountSid in byte order (AccountSid,
 // required, is then the first name signed): the signed string has no
@@ -93,7 +84,7 @@ type Source struct {
 // one named "AccountSid" would repeat or break the real one.
 func Normalize(form url.Values, query url.Values) (Source, error) {
 	src := Source{fields: make(map[string]any, len(form)+1), unparsed: map[string]any{}, id: formEventID(form, query)}
-	names := make([]string, 0, len(form))
+	var names []string
 	for name, values := range form {
 		if len(values) > 0 {
 			names = append(names, name)
@@ -101,26 +92,31 @@ func Normalize(form url.Values, query url.Values) (Source, error) {
 	}
 	slices.Sort(names)
 	if len(names) > 0 && names[0] < firstName {
-		return Source{}, fmt.Errorf("normalize: parameter %.80q sorts before %s (the tail of a signed URL moved into the form?): %w", names[0], firstName, ErrInvalidWebhook)
+		return Source{}, fmt.Errorf("normalize: parameter %.80q sorts before %s (the tail of a signed URL moved into the form?): %w", names[0], firstName, errInvalidWebhook)
 	}
 	next := map[string]int{} // per key, the next suffix to try
 	for _, name := range names {
 		values := make([]string, len(form[name]))
 		for i, v := range form[name] {
-			values[i] = validUTF8(v)
+			values[i] = strings.ToValidUTF8(v, "\uFFFD") // as JSON encoding would
 		}
 		src.set(src.freeKey(snakeCase(name), next), values)
 	}
 	if q := query["ConferenceSid"]; src.str("conference_sid") == "" && len(q) > 0 {
 		if len(q) > 1 {
-			return Source{}, fmt.Errorf("normalize: ConferenceSid repeated in the callback URL's query: %w", ErrInvalidWebhook)
+			return Source{}, fmt.Errorf("normalize: ConferenceSid repeated in the callback URL's query: %w", errInvalidWebhook)
 		}
 		if _, repeated := src.fields["conference_sid"].([]string); q[0] != "" && !repeated {
-			src.fields["conference_sid"] = validUTF8(q[0])
+			src.fields["conference_sid"] = strings.ToValidUTF8(q[0], "\uFFFD")
 		}
 	}
 	if err := src.checkCore(); err != nil {
-		return Source{}, fmt.Errorf("normalize: %w: %w", err, ErrInvalidWebhook)
+		return Source{}, fmt.Errorf("normalize: %w: %w", err, errInvalidWebhook)
+	}
+	src.account, src.conference, src.call = src.str("account_sid"), src.str("conference_sid"), src.str("call_sid")
+	if ts, ok := src.fields["timestamp"].(string); ok {
+		src.occurred, _ = time.Parse(time.RFC3339Nano, ts)
+		src.hasTime = true
 	}
 	return src, nil
 }
@@ -136,43 +132,41 @@ var coreFields = [...]struct{ key, name string }{
 	{"muted", "Muted"}, {"start_conference_on_enter", "StartConferenceOnEnter"},
 }
 
-// checkCore enforces Normalize's rules on the core fields.
-func (s Source) checkCore() error {
+// checkCore enforces Normalize's rules on the core fields and sets s.typ:
+// "signalwire.conference." + StatusCallbackEvent, else "signalwire.call." +
+// CallStatus.
+func (s *Source) checkCore() error {
 	for _, f := range coreFields {
 		v, present := s.fields[f.key]
-		if !present {
-			continue
-		}
-		if raw, bad := s.unparsed[f.key]; bad {
-			if list, repeated := raw.([]string); repeated {
-				return fmt.Errorf("%s sent %d times", f.name, len(list))
-			}
-			return fmt.Errorf("%s %.80q does not parse", f.name, raw)
-		}
-		if list, repeated := v.([]string); repeated {
-			return fmt.Errorf("%s sent %d times", f.name, len(list))
+		raw, bad := s.unparsed[f.key]
+		if bad {
+			v = raw // the text that did not convert, or a typed field's list
 		}
 		text, isString := v.(string)
-		if !isString {
-			continue // a converted boolean, integer or time
-		}
-		switch f.key {
-		case "account_sid", "conference_sid", "call_sid", "parent_call_sid":
-			if !isSID(text) && !(f.key == "parent_call_sid" && text == "") {
-				return fmt.Errorf("%s %.80q is not a SID", f.name, text)
-			}
-		case "status_callback_event", "call_status":
-			if !isEventName(text) {
-				return fmt.Errorf("%s %.80q is not an event name", f.name, text)
-			}
+		switch list, repeated := v.([]string); {
+		case !present:
+		case repeated:
+			return fmt.Errorf("%s sent %d times", f.name, len(list))
+		case bad:
+			return fmt.Errorf("%s %.80q does not parse", f.name, text)
+		case !isString: // a converted boolean, integer or time
+		case strings.HasSuffix(f.key, "_sid") && !isSID(text) && !(f.key == "parent_call_sid" && text == ""):
+			return fmt.Errorf("%s %.80q is not a SID", f.name, text)
+		case (f.key == "status_callback_event" || f.key == "call_status") && !isEventName(text):
+			return fmt.Errorf("%s %.80q is not an event name", f.name, text)
 		}
 	}
-	if s.AccountSID() == "" {
+	kind, event := "conference", s.str("status_callback_event")
+	if event == "" {
+		kind, event = "call", s.str("call_status")
+	}
+	switch {
+	case s.str("account_sid") == "":
 		return fmt.Errorf("AccountSid missing")
-	}
-	if s.EventName() == "" {
+	case event == "":
 		return fmt.Errorf("neither StatusCallbackEvent nor CallStatus")
 	}
+	s.typ = typePrefix + kind + "." + event
 	return nil
 }
 
@@ -212,10 +206,6 @@ func isEventName(s string) bool {
 	return !sep
 }
 
-// validUTF8 replaces invalid UTF-8 with U+FFFD, as JSON encoding would, so
-// that a Source holds exactly what it serializes to.
-func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
-
 // freeKey returns key, or key with the first free suffix "_2", "_3", ... when
 // key is taken or reserved. next remembers, per key, where the search for a
 // suffix resumes, so that many colliding names cost linear time.
@@ -238,9 +228,9 @@ func (s Source) set(key string, values []string) {
 	switch {
 	case len(values) > 1 && typed:
 		s.fields[key] = nil
-		s.unparsed[key] = slices.Clone(values)
+		s.unparsed[key] = values
 	case len(values) > 1:
-		s.fields[key] = slices.Clone(values)
+		s.fields[key] = values
 	default:
 		v, ok := convert(key, values[0])
 		s.fields[key] = v
@@ -264,15 +254,8 @@ func convert(key, text string) (value any, ok bool) {
 			return false, true
 		}
 		return nil, false
-	case key == "sequence_number":
-		if text == "" || strings.TrimLeft(text, "0123456789") != "" {
-			return nil, false
-		}
-		n, err := strconv.ParseInt(text, 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		return n, true
+	case key == "sequence_number" && (text == "" || strings.TrimLeft(text, "0123456789") != ""):
+		return nil, false // strictly digits: no sign, no spaces
 	case inList(intKeys, key):
 		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
 		if err != nil {
@@ -328,11 +311,10 @@ func snakeCase(name string) string {
 			underscore()
 		}
 	}
-	key := strings.Trim(b.String(), "_")
-	if key == "" {
-		return "param"
+	if key := strings.Trim(b.String(), "_"); key != "" {
+		return key
 	}
-	return key
+	return "param"
 }
 
 func (s Source) str(key string) string {
@@ -340,219 +322,36 @@ func (s Source) str(key string) string {
 	return v
 }
 
-// text returns a core field of the form (or the query), or of the JSON
-// callback.
-func (s Source) text(key string) string {
-	if s.js == nil {
-		return s.str(key)
-	}
-	switch key {
-	case "account_sid":
-		return s.js.account
-	case "conference_sid":
-		return s.js.conference
-	case "call_sid":
-		return s.js.call
-	}
-	return ""
-}
-
 // AccountSID returns AccountSid (the project id); for a JSON callback, its
 // project_id.
-func (s Source) AccountSID() string { return s.text("account_sid") }
+func (s Source) AccountSID() string { return s.account }
 
 // ConferenceSID returns ConferenceSid, from the form or else the callback
-// URL's query; "" when neither had one. JSON callbacks take it from the query.
-func (s Source) ConferenceSID() string { return s.text("conference_sid") }
+// URL's query; "" when neither had one.
+func (s Source) ConferenceSID() string { return s.conference }
 
-// CallSID returns CallSid; "" for conference-start and conference-end. For a
+// CallSID returns CallSid ("" for conference-start and conference-end); for a
 // JSON callback, its call_id.
-func (s Source) CallSID() string { return s.text("call_sid") }
+func (s Source) CallSID() string { return s.call }
 
-// EventName returns StatusCallbackEvent ("participant-join", ...) or, for call
-// status callbacks, CallStatus ("completed", ...). For a JSON callback, its
-// call_state ("" for an unrecognized one).
-func (s Source) EventName() string {
-	if s.js != nil {
-		return s.js.state
-	}
-	if e := s.str("status_callback_event"); e != "" {
-		return e
-	}
-	return s.str("call_status")
-}
-
-// Kind returns KindConference when StatusCallbackEvent is set, KindCall when
-// only CallStatus is, and "" otherwise.
-func (s Source) Kind() string {
-	if s.js != nil {
-		return s.js.kind
-	}
-	switch {
-	case s.str("status_callback_event") != "":
-		return KindConference
-	case s.str("call_status") != "":
-		return KindCall
-	}
-	return ""
-}
-
-// SequenceNumber returns SequenceNumber, or nil when it was absent or did not
-// convert.
-func (s Source) SequenceNumber() *int64 {
-	if n, ok := s.fields["sequence_number"].(int64); ok {
-		return &n
-	}
-	return nil
-}
-
-// Timestamp returns the webhook's Timestamp in UTC; ok is false when it was
-// absent or did not parse.
-func (s Source) Timestamp() (t time.Time, ok bool) {
-	if s.js != nil {
-		return s.js.occurred, s.js.hasTime
-	}
-	text, isString := s.fields["timestamp"].(string)
-	if !isString {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, text)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return t.UTC(), true
-}
-
-// Value returns the normalized value under a snake_case key: nil, bool, int64,
-// string or []string (a copy). ok is false when the key is absent.
-func (s Source) Value(key string) (value any, ok bool) {
-	v, ok := s.fields[key]
-	if list, isList := v.([]string); isList {
-		return slices.Clone(list), true
-	}
-	return v, ok
-}
-
-// Unparsed returns a copy of the values that did not convert, by key: a string,
-// or a []string for a repeated typed parameter.
-func (s Source) Unparsed() map[string]any {
-	out := make(map[string]any, len(s.unparsed))
-	for k, v := range s.unparsed {
-		if list, isList := v.([]string); isList {
-			v = slices.Clone(list)
-		}
-		out[k] = v
-	}
-	return out
-}
-
-// MarshalJSON encodes the Source as one JSON object, keys sorted, with an
-// "unparsed" object (empty when every value converted).
-//
-// A JSON callback's Source encodes as its payload, compacted (an object), or
-// {"payload": <value>} when the payload is not an object.
+// MarshalJSON encodes a form callback's Source as one JSON object, keys
+// sorted, with an "unparsed" object (empty when every value converted); a
+// JSON callback's, as its payload (see ParseJSON).
 func (s Source) MarshalJSON() ([]byte, error) {
-	if s.js != nil {
-		return s.js.marshal(), nil
+	if s.payload != nil {
+		return s.payload, nil
 	}
 	m := make(map[string]any, len(s.fields)+1)
 	for k, v := range s.fields {
 		m[k] = v
 	}
-	unparsed := s.unparsed
-	if unparsed == nil {
-		unparsed = map[string]any{}
+	m[unparsedKey] = s.unparsed
+	if s.unparsed == nil {
+		m[unparsedKey] = map[string]any{}
 	}
-	m[unparsedKey] = unparsed
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("marshal source: %w", err)
 	}
 	return b, nil
-}
-
-// UnmarshalJSON decodes what MarshalJSON encodes for a form callback (a JSON
-// callback's payload does not decode back): members are null, booleans,
-// integers, strings or arrays of strings; "unparsed" is an object of strings or
-// arrays of strings.
-func (s *Source) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return fmt.Errorf("unmarshal source: %w", err)
-	}
-	if raw == nil {
-		return fmt.Errorf("unmarshal source: not an object")
-	}
-	out := Source{fields: make(map[string]any, len(raw)), unparsed: map[string]any{}}
-	for key, msg := range raw {
-		if key == unparsedKey {
-			var u map[string]json.RawMessage
-			if err := json.Unmarshal(msg, &u); err != nil {
-				return fmt.Errorf("unmarshal source: unparsed: %w", err)
-			}
-			for k, m := range u {
-				v, err := decodeValue(m)
-				if err != nil {
-					return fmt.Errorf("unmarshal source: unparsed.%s: %w", k, err)
-				}
-				switch v.(type) {
-				case string, []string:
-					out.unparsed[k] = v
-				default:
-					return fmt.Errorf("unmarshal source: unparsed.%s: not a string or array of strings", k)
-				}
-			}
-			continue
-		}
-		v, err := decodeValue(msg)
-		if err != nil {
-			return fmt.Errorf("unmarshal source: %s: %w", key, err)
-		}
-		out.fields[key] = v
-	}
-	*s = out
-	return nil
-}
-
-// decodeValue decodes one source value: null, a boolean, an integer, a string
-// or an array of strings.
-func decodeValue(msg json.RawMessage) (any, error) {
-	msg = bytes.TrimSpace(msg)
-	if len(msg) == 0 {
-		return nil, fmt.Errorf("empty value")
-	}
-	switch msg[0] {
-	case 'n':
-		return nil, nil
-	case 't', 'f':
-		var b bool
-		if err := json.Unmarshal(msg, &b); err != nil {
-			return nil, fmt.Errorf("decode boolean: %w", err)
-		}
-		return b, nil
-	case '"':
-		var str string
-		if err := json.Unmarshal(msg, &str); err != nil {
-			return nil, fmt.Errorf("decode string: %w", err)
-		}
-		return str, nil
-	case '[':
-		var list []string
-		if err := json.Unmarshal(msg, &list); err != nil {
-			return nil, fmt.Errorf("decode array of strings: %w", err)
-		}
-		if list == nil {
-			list = []string{}
-		}
-		return list, nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(msg, &n); err != nil {
-		return nil, fmt.Errorf("decode number: %w", err)
-	}
-	i, err := n.Int64()
-	if err != nil {
-		return nil, fmt.Errorf("decode integer: %w", err)
-	}
-	return i, nil
 }

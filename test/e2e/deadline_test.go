@@ -219,7 +219,7 @@ func everyRouteBeforeTheDeadline(t *testing.T, timeout int) {
 	// (A warm invocation that only fails to get credentials counts no metric.)
 	runMetrics("read, Secrets Manager hangs", read, problem(503, "credentials-unavailable"), true)
 	// Secrets Manager is back. Once the init fetch has given up
-	// (credentials.FetchTimeout), the next read fetches anew and succeeds:
+	// (the credentials fetch timeout, 5 s), the next read fetches anew and succeeds:
 	// it must not inherit the init fetch's failure.
 	hang.secrets.Store(false)
 	hang.waitSecretsReleased(t)

@@ -15,14 +15,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/signalwire-lambda/participants/internal/forward"
-	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/localenv"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // sqsLimits is a proxy in front of kumo's SQS that enforces what real SQS
@@ -54,10 +55,10 @@ func newSQSLimits(t *testing.T) *sqsLimits {
 				}
 			}
 			if err := json.Unmarshal(body, &in); err == nil {
-				size, valid := len(in.MessageBody), forward.ValidSQSText(in.MessageBody)
+				size, valid := len(in.MessageBody), sqsText(in.MessageBody)
 				for name, a := range in.MessageAttributes {
 					size += len(name) + len(a.DataType) + len(a.StringValue)
-					valid = valid && forward.ValidSQSText(a.StringValue)
+					valid = valid && sqsText(a.StringValue)
 				}
 				code := ""
 				switch {
@@ -104,7 +105,7 @@ func formWebhook(t *testing.T, s *stack, form url.Values, query string) []byte {
 	}
 	e["body"] = form.Encode()
 	e["isBase64Encoded"] = false
-	e["headers"].(map[string]any)["x-signalwire-signature"] = webhook.SignForm(sandbox.SigningKey, u, form)
+	e["headers"].(map[string]any)["x-signalwire-signature"] = signing.Form(sandbox.SigningKey, u, form)
 	b, _ := json.Marshal(e)
 	return b
 }
@@ -305,7 +306,7 @@ func TestContentSQSRejectsUnderRIE(t *testing.T) {
 }
 
 // sqsBatchOf builds an SQS event of n retry messages for distinct calls
-// (JobWebhook, version 1 format, as an older function version parked them).
+// (a webhook message, version 1 format, as an older function version parked them).
 func (s *stack) parkWebhooks(t *testing.T, n, seq int) {
 	t.Helper()
 	calls := []string{sandbox.CallAlice, sandbox.CallBob, sandbox.CallCarol, sandbox.CallDave}
@@ -419,4 +420,12 @@ func TestBatchLogsNameTheirOwnRecordUnderRIE(t *testing.T) {
 	if right < 4 || wrong != 0 {
 		t.Fatalf("%d record lines right, %d wrong", right, wrong)
 	}
+}
+
+// sqsText reports whether s is text SQS accepts: valid UTF-8 of #x9 #xA
+// #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF.
+func sqsText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
+	})
 }

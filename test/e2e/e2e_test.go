@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/localenv"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 func compileSchemas(t *testing.T) (participant, envelope *jsonschema.Schema) {
@@ -290,7 +290,7 @@ func signWebhook(tb testing.TB, base string, template []byte, event, call, seq s
 	}
 	e["body"] = form.Encode()
 	e["isBase64Encoded"] = false
-	e["headers"].(map[string]any)["x-signalwire-signature"] = webhook.SignForm(sandbox.SigningKey, base+"/webhooks/signalwire", form)
+	e["headers"].(map[string]any)["x-signalwire-signature"] = signing.Form(sandbox.SigningKey, base+"/webhooks/signalwire", form)
 	b, _ := json.Marshal(e)
 	return b
 }

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/localenv"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // TestNoSecretInAnyOutput runs every path — reads, errors, webhooks
@@ -139,7 +139,7 @@ func resign(t *testing.T, event []byte, base, key string) []byte {
 	if q, _ := e["rawQueryString"].(string); q != "" {
 		u += "?" + q
 	}
-	e["headers"].(map[string]any)["x-signalwire-signature"] = webhook.SignForm(key, u, form)
+	e["headers"].(map[string]any)["x-signalwire-signature"] = signing.Form(key, u, form)
 	b, _ := json.Marshal(e)
 	return b
 }

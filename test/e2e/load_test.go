@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
-	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/httpevent"
 	"github.com/signalwire-lambda/participants/test/localenv"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // TestMixedLoadLosesNothing runs a bounded, seeded mix through the real
@@ -262,18 +262,18 @@ func loadMix(n int, key, base string) []loadRequest {
 		case x < 85:
 			r.kind, r.shape = loadWebhook, hookShapes[rng.IntN(3)]
 			form := loadCallback(rng, i)
-			r.payload = loadWebhookEvent(r.shape, form.Encode(), webhook.SignForm(key, signURL, form), rng.IntN(3) == 0)
+			r.payload = loadWebhookEvent(r.shape, form.Encode(), signing.Form(key, signURL, form), rng.IntN(3) == 0)
 		default:
 			r.kind, r.shape = loadForged, hookShapes[rng.IntN(3)]
 			form := loadCallback(rng, i)
-			sig := webhook.SignForm(key, signURL, form)
+			sig := signing.Form(key, signURL, form)
 			switch i % 4 {
 			case 0: // replayed with a modified parameter
 				form.Set("Muted", strconv.FormatBool(form.Get("Muted") != "true"))
 			case 1:
-				sig = webhook.SignForm("PSK_attacker", signURL, form)
+				sig = signing.Form("PSK_attacker", signURL, form)
 			case 2:
-				sig = webhook.SignForm(key, "https://attacker.example/webhooks/signalwire", form)
+				sig = signing.Form(key, "https://attacker.example/webhooks/signalwire", form)
 			default:
 				sig = ""
 			}
@@ -290,7 +290,7 @@ func outageMix(n, from int, key, base string) []loadRequest {
 	reqs := make([]loadRequest, 0, n)
 	for i := range n {
 		form := loadCallback(rng, from+i)
-		sig := webhook.SignForm(key, base+"/webhooks/signalwire", form)
+		sig := signing.Form(key, base+"/webhooks/signalwire", form)
 		reqs = append(reqs, loadRequest{loadOutage, "http-api", loadWebhookEvent("http-api", form.Encode(), sig, false)})
 	}
 	return reqs

@@ -64,11 +64,11 @@ func (d *Destination) Last() (forward.Message, bool) {
 	return d.last, d.sends.Load() > 0
 }
 
-// Queue is a retry queue (app.Enqueuer) that accepts and counts.
+// Queue is a retry queue (the retry queue interface of package app) that accepts and counts.
 type Queue struct{ enqueued atomic.Int64 }
 
-// Enqueue implements app.Enqueuer: it counts and succeeds.
-func (q *Queue) Enqueue(context.Context, []byte, map[string]string) error {
+// Enqueue implements the retry queue: it counts and succeeds.
+func (q *Queue) Enqueue(context.Context, forward.Message) error {
 	q.enqueued.Add(1)
 	return nil
 }

@@ -92,13 +92,13 @@ func TestStartCreatesTheSecret(t *testing.T) {
 		t.Errorf("sandbox with the secret's credentials = %d", resp.StatusCode)
 	}
 
-	if err := env.RotateToken(timeout(t), "PTrotated"); err != nil {
+	if err := env.RotateToken(timeout(t), "PTrotated-localenv-token"); err != nil {
 		t.Fatal(err)
 	}
-	if got := getSecret(t, env); got["api_token"] != "PTrotated" || env.Secret().APIToken != "PTrotated" {
+	if got := getSecret(t, env); got["api_token"] != "PTrotated-localenv-token" || env.Secret().APIToken != "PTrotated-localenv-token" {
 		t.Errorf("after RotateToken, secret api_token = %q", got["api_token"])
 	}
-	if _, tok := env.Sandbox.Credentials(); tok != "PTrotated" {
+	if _, tok := env.Sandbox.Credentials(); tok != "PTrotated-localenv-token" {
 		t.Errorf("sandbox token = %q", tok)
 	}
 	if err := env.PutSecretString(timeout(t), "{not json"); err != nil {

@@ -35,9 +35,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/localenv"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 const (
@@ -930,7 +930,7 @@ func sendWebhook(t *testing.T, ctx context.Context, fn *localenv.RIE, webhookURL
 			"user-agent":             "SignalWire-Webhook/1.0",
 			"x-forwarded-proto":      "https",
 			"x-forwarded-port":       "443",
-			"x-signalwire-signature": webhook.SignForm(sandbox.SigningKey, webhookURL, form),
+			"x-signalwire-signature": signing.Form(sandbox.SigningKey, webhookURL, form),
 		},
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RouteKey:     "POST " + u.Path,

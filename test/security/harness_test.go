@@ -16,17 +16,18 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
-	"github.com/signalwire-lambda/participants/internal/problem"
+	"github.com/signalwire-lambda/participants/internal/retry"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/internal/trigger"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/fake"
 	"github.com/signalwire-lambda/participants/test/httpevent"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // publicBaseURL is the PUBLIC_BASE_URL of the function under test; webhooks
-// are signed for publicBaseURL + app.WebhookRoute.
+// are signed for publicBaseURL + webhookRoute.
 const publicBaseURL = "https://hooks.security.test"
 
 // staticCreds hands out the sandbox's credentials for a sandbox on host.
@@ -71,7 +72,7 @@ func newFn(t *testing.T) *fn {
 		Destinations:  []forward.Destination{f.dest},
 		Retry:         f.queue,
 		InlineBudget:  5 * time.Second,
-		Policy:        forward.Policy{MaxAttempts: 1},
+		Policy:        retry.Policy{MaxAttempts: 1},
 	})
 	f.router = trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(f.logs, "Security", "security"))
 	t.Cleanup(func() {
@@ -126,16 +127,16 @@ func (f *fn) http(t *testing.T, payload []byte) answer {
 
 // problemOf asserts a is an RFC 9457 problem with status, type kind and (when
 // field is not empty) that field, and returns it.
-func problemOf(t *testing.T, a answer, status int, kind, field string) problem.Problem {
+func problemOf(t *testing.T, a answer, status int, kind, field string) app.Problem {
 	t.Helper()
-	if a.Status != status || a.Headers["Content-Type"] != problem.ContentType {
-		t.Fatalf("answer %d %q, want %d %s: %s", a.Status, a.Headers["Content-Type"], status, problem.ContentType, truncate(a.Body))
+	if a.Status != status || a.Headers["Content-Type"] != problemContentType {
+		t.Fatalf("answer %d %q, want %d %s: %s", a.Status, a.Headers["Content-Type"], status, problemContentType, truncate(a.Body))
 	}
-	var p problem.Problem
+	var p app.Problem
 	if err := json.Unmarshal([]byte(a.Body), &p); err != nil {
 		t.Fatalf("problem body %q: %v", truncate(a.Body), err)
 	}
-	if p.Status != status || p.Type != problem.TypeBase+kind || p.Title == "" {
+	if p.Status != status || p.Type != problemTypeBase+kind || p.Title == "" {
 		t.Fatalf("problem %s, want status %d type %s", truncate(a.Body), status, kind)
 	}
 	if field != "" && p.Field != field {
@@ -262,11 +263,11 @@ func callbackForm(seq int) url.Values {
 func signedWebhook(form url.Values) req {
 	return req{
 		method: "POST",
-		path:   app.WebhookRoute,
+		path:   webhookRoute,
 		body:   form.Encode(),
 		headers: map[string]string{
 			"content-type":           webhook.FormContentType,
-			"x-signalwire-signature": webhook.SignForm(sandbox.SigningKey, publicBaseURL+app.WebhookRoute, form),
+			"x-signalwire-signature": signing.Form(sandbox.SigningKey, publicBaseURL+webhookRoute, form),
 		},
 	}
 }
@@ -285,3 +286,11 @@ func (r req) withHeader(k, v string) req {
 	r.headers = h
 	return r
 }
+
+// The webhook route and the problem media type and type prefix the
+// function answers with (docs/problems.md).
+const (
+	webhookRoute       = "/webhooks/signalwire"
+	problemContentType = "application/problem+json"
+	problemTypeBase    = "https://github.com/signalwire-lambda/participants/blob/main/docs/problems.md#"
+)

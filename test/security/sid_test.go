@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signalwire-lambda/participants/internal/app"
-	"github.com/signalwire-lambda/participants/internal/signalwire"
 	"github.com/signalwire-lambda/participants/test/sandbox"
 )
 
@@ -40,17 +38,17 @@ var hostileSIDs = []hostileSID{
 	{name: "overlong-10kB", value: strings.Repeat("ca110001", 10<<10/8)},
 }
 
-var sidFields = []string{signalwire.FieldAccountSID, signalwire.FieldConferenceSID, signalwire.FieldCallSID}
+var sidFields = []string{"account_sid", "conference_sid", "call_sid"}
 
 // sids returns the seeded participant's SIDs with field replaced by v.
 func sids(field, v string) (a, c, p string) {
 	a, c, p = sandbox.ProjectID, sandbox.ConferenceStandup, sandbox.CallAlice
 	switch field {
-	case signalwire.FieldAccountSID:
+	case "account_sid":
 		a = v
-	case signalwire.FieldConferenceSID:
+	case "conference_sid":
 		c = v
-	case signalwire.FieldCallSID:
+	case "call_sid":
 		p = v
 	}
 	return a, c, p
@@ -98,7 +96,7 @@ func TestHostileSIDsInRouteParameters(t *testing.T) {
 					params: map[string]string{"account_sid": a, "conference_sid": c, "call_sid": p}}
 				for shape, payload := range map[string][]byte{"http-api": r.httpAPI(t), "rest-api": r.restAPI(t)} {
 					before := f.edges()
-					problemOf(t, f.http(t, payload), http.StatusBadRequest, app.ProblemInvalidSID, field)
+					problemOf(t, f.http(t, payload), http.StatusBadRequest, "invalid-sid", field)
 					f.unchanged(t, before, h.name+" in "+field+" ("+shape+")")
 				}
 			}
@@ -122,7 +120,7 @@ func TestHostileSIDsInRawPath(t *testing.T) {
 			r := req{method: "GET", path: readPath(a, c, p)}
 			for shape, payload := range r.shapes(t) {
 				before := f.edges()
-				problemOf(t, f.http(t, payload), http.StatusBadRequest, app.ProblemInvalidSID, field)
+				problemOf(t, f.http(t, payload), http.StatusBadRequest, "invalid-sid", field)
 				f.unchanged(t, before, h.name+" in "+field+" ("+shape+")")
 			}
 		}
@@ -141,7 +139,7 @@ func TestTraversalChangingRouteShape(t *testing.T) {
 	} {
 		for shape, payload := range (req{method: "GET", path: path}).shapes(t) {
 			before := f.edges()
-			problemOf(t, f.http(t, payload), http.StatusNotFound, app.ProblemRouteNotFound, "")
+			problemOf(t, f.http(t, payload), http.StatusNotFound, "route-not-found", "")
 			f.unchanged(t, before, path+" ("+shape+")")
 		}
 	}

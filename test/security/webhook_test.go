@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signalwire-lambda/participants/internal/app"
 	"github.com/signalwire-lambda/participants/internal/webhook"
 	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // accepted asserts a genuine webhook went through: 200, one sandbox fetch,
@@ -26,7 +26,7 @@ func accepted(t *testing.T, f *fn, r req, what string) string {
 			before.upstream, after.upstream, before.forwarded, after.forwarded)
 	}
 	var out struct{ ID, Outcome string }
-	if err := json.Unmarshal([]byte(ans.Body), &out); err != nil || out.ID == "" || out.Outcome != string(app.OutcomeDelivered) {
+	if err := json.Unmarshal([]byte(ans.Body), &out); err != nil || out.ID == "" || out.Outcome != "delivered" {
 		t.Fatalf("%s: answer %s", what, ans.Body)
 	}
 	return out.ID
@@ -81,10 +81,10 @@ func TestForgedWebhooksAreRejected(t *testing.T) {
 		"signature with extra":     genuine.withHeader("x-signalwire-signature", sig+"A"),
 		"truncated signature":      genuine.withHeader("x-signalwire-signature", sig[:len(sig)-2]),
 		"lower-cased signature":    genuine.withHeader("x-signalwire-signature", strings.ToLower(sig)),
-		"another key":              genuine.withHeader("x-signalwire-signature", webhook.SignForm("PSK_attacker", publicBaseURL+app.WebhookRoute, form)),
-		"signed for another host":  genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, "https://attacker.example"+app.WebhookRoute, form)),
-		"signed for another path":  genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, publicBaseURL+"/other", form)),
-		"signed over the URL only": genuine.withHeader("x-signalwire-signature", webhook.SignForm(sandbox.SigningKey, publicBaseURL+app.WebhookRoute, nil)),
+		"another key":              genuine.withHeader("x-signalwire-signature", signing.Form("PSK_attacker", publicBaseURL+webhookRoute, form)),
+		"signed for another host":  genuine.withHeader("x-signalwire-signature", signing.Form(sandbox.SigningKey, "https://attacker.example"+webhookRoute, form)),
+		"signed for another path":  genuine.withHeader("x-signalwire-signature", signing.Form(sandbox.SigningKey, publicBaseURL+"/other", form)),
+		"signed over the URL only": genuine.withHeader("x-signalwire-signature", signing.Form(sandbox.SigningKey, publicBaseURL+webhookRoute, nil)),
 		"replay, CallSid changed":  modified(func(v url.Values) { v.Set("CallSid", sandbox.CallBob) }),
 		"replay, Muted flipped":    modified(func(v url.Values) { v.Set("Muted", "true") }),
 		"replay, param added":      modified(func(v url.Values) { v.Set("Extra", "1") }),
@@ -97,10 +97,10 @@ func TestForgedWebhooksAreRejected(t *testing.T) {
 		}(),
 	}
 	for name, r := range forgeries {
-		rejected(t, f, r, http.StatusForbidden, app.ProblemInvalidSignature, name)
+		rejected(t, f, r, http.StatusForbidden, "invalid-signature", name)
 	}
 	// A value appended to a signed parameter verifies under the "first
-	// value only" ordering (see webhook.FormOrderings), but only what was
+	// value only" ordering (see webhook.Verified), but only what was
 	// signed goes on: it is the genuine event again, under its id.
 	repeated := modified(func(v url.Values) { v.Add("StatusCallbackEvent", "participant-leave") })
 	if again := accepted(t, f, repeated, "replay, value repeated"); again != id {
@@ -113,7 +113,7 @@ func TestForgedWebhooksAreRejected(t *testing.T) {
 	// same name is just a parameter.
 	inBody := genuine.withHeader("x-signalwire-signature", "-")
 	inBody.body += "&X-SignalWire-Signature=" + url.QueryEscape(sig)
-	rejected(t, f, inBody, http.StatusForbidden, app.ProblemInvalidSignature, "signature in the body")
+	rejected(t, f, inBody, http.StatusForbidden, "invalid-signature", "signature in the body")
 }
 
 // TestOversizedWebhookBodies: bodies over webhook.MaxBodyBytes are refused
@@ -144,12 +144,12 @@ func TestOversizedWebhookBodies(t *testing.T) {
 		"MaxBodyBytes+1, plain": justOver, "MaxBodyBytes+1, base64": justOverB64,
 		"4×MaxBodyBytes of invalid base64": hugeInvalidB64, "1 MiB, plain": oneMiB,
 	} {
-		rejected(t, f, r, http.StatusRequestEntityTooLarge, app.ProblemPayloadTooLarge, name)
+		rejected(t, f, r, http.StatusRequestEntityTooLarge, "payload-too-large", name)
 	}
 	// At the limit the body is read and judged on its signature instead.
 	atLimit := justOver
 	atLimit.body = strings.Repeat("a", webhook.MaxBodyBytes)
-	rejected(t, f, atLimit, http.StatusForbidden, app.ProblemInvalidSignature, "MaxBodyBytes, unsigned")
+	rejected(t, f, atLimit, http.StatusForbidden, "invalid-signature", "MaxBodyBytes, unsigned")
 }
 
 // TestWebhookContentTypes: SignalWire's callbacks are form-encoded or JSON;
@@ -158,10 +158,10 @@ func TestOversizedWebhookBodies(t *testing.T) {
 func TestWebhookContentTypes(t *testing.T) {
 	f := newFn(t)
 	genuine := signedWebhook(callbackForm(4))
-	rejected(t, f, genuine.withHeader("content-type", "application/json"), http.StatusForbidden, app.ProblemInvalidSignature, "form as JSON")
+	rejected(t, f, genuine.withHeader("content-type", "application/json"), http.StatusForbidden, "invalid-signature", "form as JSON")
 	for _, ct := range []string{"-", "", "text/plain", "multipart/form-data; boundary=x",
 		"application/x-www-form-urlencoded-evil", "application/x-www-form-urlencoded; charset", "form"} {
-		rejected(t, f, genuine.withHeader("content-type", ct), http.StatusUnsupportedMediaType, app.ProblemUnsupportedMediaType, "content type "+ct)
+		rejected(t, f, genuine.withHeader("content-type", ct), http.StatusUnsupportedMediaType, "unsupported-media-type", "content type "+ct)
 	}
 	// Parameters and case do not matter: still processed.
 	accepted(t, f, genuine.withHeader("content-type", "Application/X-WWW-Form-Urlencoded; charset=UTF-8"), "charset parameter")
@@ -179,7 +179,7 @@ func TestMalformedWebhookBodies(t *testing.T) {
 	semicolon := genuine
 	semicolon.body += ";x=1"
 	for name, r := range map[string]req{"invalid base64": badB64, "bad percent-escape": badForm, "raw semicolon": semicolon} {
-		rejected(t, f, r, http.StatusBadRequest, app.ProblemBadRequest, name)
+		rejected(t, f, r, http.StatusBadRequest, "bad-request", name)
 	}
 }
 
@@ -191,7 +191,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	for _, m := range []string{"GET", "PUT", "PATCH", "DELETE", "OPTIONS", "post"} {
 		r := hook
 		r.method = m
-		rejected(t, f, r, http.StatusMethodNotAllowed, app.ProblemMethodNotAllowed, m+" webhook")
+		rejected(t, f, r, http.StatusMethodNotAllowed, "method-not-allowed", m+" webhook")
 	}
 	// HEAD gets the same answer without a body (RFC 9110, 9.3.2).
 	head := hook
@@ -207,7 +207,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE", "OPTIONS", "get"} {
 		r := read
 		r.method = m
-		rejected(t, f, r, http.StatusMethodNotAllowed, app.ProblemMethodNotAllowed, m+" read")
+		rejected(t, f, r, http.StatusMethodNotAllowed, "method-not-allowed", m+" read")
 	}
 }
 

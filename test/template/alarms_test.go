@@ -234,7 +234,7 @@ func TestAlarmsWatchTheEmittedMetrics(t *testing.T) {
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for id, reads := range map[string][]*app.App{
-		"CredentialsUnavailableAlarm": {app.New(credentials.NewCache(failingSecrets{}, "signalwire", time.Minute), nil, quiet)},
+		"CredentialsUnavailableAlarm": {app.New(credentials.New(failingSecrets{}, "signalwire", credentials.Options{TTL: time.Minute}), nil, quiet)},
 		"UpstreamErrorsAlarm": {
 			app.New(fixedCreds{credentials.Credentials{ProjectID: ref.AccountSID}}, failingUpstream{&signalwire.APIError{Kind: signalwire.KindUpstream, StatusCode: 503}}, quiet),
 			app.New(fixedCreds{credentials.Credentials{ProjectID: ref.AccountSID}}, failingUpstream{&signalwire.APIError{Kind: signalwire.KindNetwork, Err: errors.New("connection refused")}}, quiet),

@@ -1,4 +1,4 @@
-package problem
+package app
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestJSONIsRFC9457(t *testing.T) {
-	p := New("invalid-sid", 400, "call_sid is not a UUID")
+	p := newProblem("invalid-sid", 400, "call_sid is not a UUID")
 	p.Field = "call_sid"
 	var got map[string]any
 	if err := json.Unmarshal(p.JSON(), &got); err != nil {

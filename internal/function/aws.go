@@ -1,0 +1,221 @@
+package function
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
+	"github.com/aws/smithy-go/logging"
+	"github.com/signalwire-lambda/participants/internal/signalwire"
+)
+
+// preconnectingHTTP returns an HTTP client (a clone of
+// http.DefaultTransport trusting roots, nil: the system's) whose TLS
+// connections can be opened early, and the function that does it (nil when
+// a proxy is configured).
+func preconnectingHTTP(roots *x509.CertPool) (*http.Client, func(addr string)) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 10 // as the AWS SDK's own client
+	if roots != nil {
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	}
+	return &http.Client{Transport: tr}, signalwire.PreconnectingTransport(tr)
+}
+
+// endpointAddr resolves the host:port an SDK client sends to, as the SDK
+// will (its resolver r with the client's region and base endpoint, e.g.
+// AWS_ENDPOINT_URL_SQS); "" when unknown or not HTTPS.
+func endpointAddr[P any](ctx context.Context, r interface {
+	ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error)
+}, params P) string {
+	if ep, err := r.ResolveEndpoint(ctx, params); err == nil {
+		return httpsAddr(ep.URI)
+	}
+	return ""
+}
+
+// httpsAddr is an https URL's host:port, "" for any other scheme.
+func httpsAddr(u url.URL) string {
+	if u.Scheme != "https" || u.Host == "" {
+		return ""
+	}
+	return u.Host
+}
+
+// awsConfig builds the AWS SDK configuration from the environment Lambda
+// gives the function, instead of config.LoadDefaultConfig, which links the
+// STS, SSO, SSO OIDC and sign-in clients (about 440 KB of the bootstrap) for
+// credential providers a Lambda function never uses. Every AWS call goes
+// through one preconnecting HTTP client; warm opens its connections early.
+//
+// Read as LoadDefaultConfig reads them: AWS_REGION (else
+// AWS_DEFAULT_REGION); AWS_ACCESS_KEY_ID (or AWS_ACCESS_KEY),
+// AWS_SECRET_ACCESS_KEY (or AWS_SECRET_KEY), AWS_SESSION_TOKEN and
+// AWS_ACCOUNT_ID, the execution role's credentials; AWS_ENDPOINT_URL,
+// AWS_ENDPOINT_URL_<SERVICE> and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS;
+// AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT; AWS_MAX_ATTEMPTS and
+// AWS_RETRY_MODE; AWS_DEFAULTS_MODE (with AWS_EXECUTION_ENV);
+// AWS_SDK_UA_APP_ID; AWS_CA_BUNDLE; AWS_DISABLE_CLOCK_SKEW_CORRECTION;
+// AWS_AUTH_SCHEME_PREFERENCE. net/http reads HTTPS_PROXY and NO_PROXY.
+//
+// Not read, because they cannot apply on Lambda: the shared config and
+// credentials files and their profiles (AWS_PROFILE, AWS_DEFAULT_PROFILE,
+// AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE: SSO, assumed roles,
+// credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE,
+// AWS_ROLE_ARN, AWS_ROLE_SESSION_NAME: EKS), container credentials
+// (AWS_CONTAINER_CREDENTIALS_*: ECS), instance metadata (AWS_EC2_METADATA_*:
+// EC2), and settings of services the function does not call (AWS_S3_*,
+// AWS_ACCOUNT_ID_ENDPOINT_MODE, AWS_ENABLE_ENDPOINT_DISCOVERY,
+// AWS_DISABLE_REQUEST_COMPRESSION, AWS_REQUEST_MIN_COMPRESSION_SIZE_BYTES,
+// AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION).
+func awsConfig(getenv func(string) string) (cfg aws.Config, warm func(addr string), err error) {
+	env := func(keys ...string) string {
+		for _, k := range keys {
+			if v := getenv(k); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	src := endpointSources{getenv: getenv}
+	cfg = aws.Config{
+		Region:               env("AWS_REGION", "AWS_DEFAULT_REGION"),
+		AppID:                getenv("AWS_SDK_UA_APP_ID"),
+		Logger:               logging.NewStandardLogger(os.Stderr),
+		ConfigSources:        []any{&src},
+		AuthSchemePreference: schemeList(getenv("AWS_AUTH_SCHEME_PREFERENCE")),
+		DefaultsMode:         aws.DefaultsModeLegacy,
+	}
+	cfg.RuntimeEnvironment = aws.RuntimeEnvironment{EnvironmentIdentifier: aws.ExecutionEnvironmentID(getenv("AWS_EXECUTION_ENV")), Region: cfg.Region}
+	if id, key := env("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"), env("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"); id != "" && key != "" {
+		p := credentials.NewStaticCredentialsProvider(id, key, getenv("AWS_SESSION_TOKEN"))
+		p.Value.AccountID = getenv("AWS_ACCOUNT_ID")
+		cfg.Credentials = p
+	}
+	roots, err := readSettings(getenv, &cfg, &src)
+	if err != nil {
+		return aws.Config{}, nil, fmt.Errorf("AWS SDK settings: %w", err)
+	}
+	cfg.HTTPClient, warm = preconnectingHTTP(roots)
+	return cfg, warm, nil
+}
+
+// readSettings reads into cfg and src the settings that can be malformed,
+// and returns AWS_CA_BUNDLE's roots; the error names each malformed one.
+func readSettings(getenv func(string) string, cfg *aws.Config, src *endpointSources) (*x509.CertPool, error) {
+	var errs []error
+	flag := func(name string, set func(bool)) {
+		switch v := getenv(name); {
+		case strings.EqualFold(v, "true"):
+			set(true)
+		case strings.EqualFold(v, "false"):
+			set(false)
+		case v != "":
+			errs = append(errs, fmt.Errorf("%s is %q: want true or false", name, v))
+		}
+	}
+	flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", func(b bool) { src.ignore, src.ignoreSet = b, true })
+	flag("AWS_USE_FIPS_ENDPOINT", func(b bool) { src.fips = state(b, aws.FIPSEndpointStateEnabled, aws.FIPSEndpointStateDisabled) })
+	flag("AWS_USE_DUALSTACK_ENDPOINT", func(b bool) {
+		src.dualStack = state(b, aws.DualStackEndpointStateEnabled, aws.DualStackEndpointStateDisabled)
+	})
+	flag("AWS_DISABLE_CLOCK_SKEW_CORRECTION", func(b bool) { cfg.DisableClockSkewCorrection = b })
+	if v := getenv("AWS_ENDPOINT_URL"); v != "" && !src.ignore {
+		cfg.BaseEndpoint = aws.String(v)
+	}
+	if v := getenv("AWS_MAX_ATTEMPTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("AWS_MAX_ATTEMPTS is %q: want a positive integer", v))
+		}
+		cfg.RetryMaxAttempts = n
+	}
+	if v := getenv("AWS_RETRY_MODE"); v != "" {
+		m, err := aws.ParseRetryMode(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("AWS_RETRY_MODE: %w", err))
+		}
+		cfg.RetryMode = m
+	}
+	if v := getenv("AWS_DEFAULTS_MODE"); v != "" && !cfg.DefaultsMode.SetFromString(v) {
+		errs = append(errs, fmt.Errorf("AWS_DEFAULTS_MODE is %q: want auto, cross-region, in-region, legacy, mobile or standard", v))
+	}
+	var roots *x509.CertPool
+	if path := getenv("AWS_CA_BUNDLE"); path != "" {
+		var err error
+		if roots, err = caBundle(path); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return roots, errors.Join(errs...)
+}
+
+func state[S any](b bool, on, off S) S {
+	if b {
+		return on
+	}
+	return off
+}
+
+// schemeList splits AWS_AUTH_SCHEME_PREFERENCE ("sigv4a, sigv4").
+func schemeList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.Trim(s, " \t"); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// caBundle reads AWS_CA_BUNDLE's PEM file: the only roots the AWS calls
+// trust then, as with LoadDefaultConfig.
+func caBundle(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("AWS_CA_BUNDLE: no PEM certificate in the file")
+	}
+	return pool, nil
+}
+
+// endpointSources answers the SDK clients' questions about endpoints
+// (aws.Config.ConfigSources), as LoadDefaultConfig's environment source does.
+type endpointSources struct {
+	getenv            func(string) string
+	ignore, ignoreSet bool
+	fips              aws.FIPSEndpointState
+	dualStack         aws.DualStackEndpointState
+}
+
+func (s *endpointSources) GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error) {
+	return s.ignore, s.ignoreSet, nil
+}
+
+// GetServiceBaseEndpoint reads AWS_ENDPOINT_URL_<SERVICE>, the SDK id in
+// upper case with spaces as underscores (AWS_ENDPOINT_URL_SECRETS_MANAGER).
+func (s *endpointSources) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	v := s.getenv("AWS_ENDPOINT_URL_" + strings.ReplaceAll(strings.ToUpper(sdkID), " ", "_"))
+	return v, v != "", nil
+}
+
+func (s *endpointSources) GetUseFIPSEndpoint(context.Context) (aws.FIPSEndpointState, bool, error) {
+	return s.fips, s.fips != aws.FIPSEndpointStateUnset, nil
+}
+
+func (s *endpointSources) GetUseDualStackEndpoint(context.Context) (aws.DualStackEndpointState, bool, error) {
+	return s.dualStack, s.dualStack != aws.DualStackEndpointStateUnset, nil
+}
