@@ -87,6 +87,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		TTL: cfg.CredentialsTTL, ForwardSigningSecret: cfg.ForwardHTTPSURL != "", SpaceHost: cfg.SpaceHost, Log: log, Redact: secrets,
 	})
 	d.creds.Prefetch()
+	go func() { _, _ = x509.SystemCertPool() }() // the CA bundle (1.7 ms on Lambda) parsed before the handshakes need it
 	core := app.New(d.creds, sw, log)
 	hookOpts, warmups, err := d.webhookOptions(ctx)
 	if err != nil {
