@@ -57,6 +57,9 @@ func TestSampleStatistics(t *testing.T) {
 	if got := fmtRatio(3, 2, sample{1.4, 1.6}); got != "1.50× [1.40–1.60]" {
 		t.Errorf("fmtRatio %q", got)
 	}
+	if got := fmtRatioPrec(3, 2, sample{1.0104, 1.0112}, 3); got != "1.011× [1.010–1.011]" {
+		t.Errorf("fmtRatioPrec %q", got)
+	}
 	if got := ms(1500 * time.Microsecond); got[0] != 1.5 {
 		t.Errorf("ms %v", got)
 	}

@@ -120,7 +120,7 @@ func buildTable(o options, b builds, node *nodePeer, cold map[string]*coldResult
 				measure:  fmt.Sprintf("cold first response, %s, RTT %s, against the floor (hello + %d RTT)", routeLabel[route], rtt, n),
 				ours:     fmtMedian(co, 1, "ms"),
 				baseline: "floor " + fmtMedian(f, 1, "ms") + "; bare " + fmtRatio(cp.median(), f.median(), ratios(cp, f)),
-				ratio:    fmtRatio(co.median(), f.median(), paired),
+				ratio:    fmtRatioPrec(co.median(), f.median(), paired, 3),
 				target:   target,
 				status:   status,
 			})
@@ -175,7 +175,7 @@ func buildTable(o options, b builds, node *nodePeer, cold map[string]*coldResult
 				measure:  fmt.Sprintf("warm latency, %s, RTT %s (median of %d invocations per emulator)", routeLabel[route], rtt, warmPerColdRun),
 				ours:     fmtMedian(wo, 2, "ms"),
 				baseline: "bare " + fmtMedian(wp, 2, "ms"),
-				ratio:    fmtRatio(wo.median(), wp.median(), paired),
+				ratio:    fmtRatioPrec(wo.median(), wp.median(), paired, 3),
 				target:   target,
 				status:   status,
 			})
