@@ -102,12 +102,9 @@ function query(extra) {
     const c = pick(nameChoices);
     if (!names.includes(c)) names.push(c);
   }
-  const pairs = [];
-  for (const n of names) {
-    pairs.push([n, value(12)]);
-    if (chance(0.1)) pairs.push([n, value(6)]);
-  }
-  if (extra) pairs.splice(int(pairs.length + 1), 0, extra);
+  const groups = names.map((n) => (chance(0.1) ? [[n, value(12)], [n, value(6)]] : [[n, value(12)]]));
+  if (extra) groups.splice(int(groups.length + 1), 0, [extra]);
+  const pairs = groups.flat();
   return { q: pairs.map(([k, v]) => encode(k, e) + '=' + encode(v, e)).join('&'), e: name };
 }
 
