@@ -57,6 +57,9 @@ func TestSampleStatistics(t *testing.T) {
 	if got := fmtRatio(3, 2, sample{1.4, 1.6}); got != "1.50× [1.40–1.60]" {
 		t.Errorf("fmtRatio %q", got)
 	}
+	if got := fmtRatioPrec(3, 2, sample{1.0104, 1.0112}, 3); got != "1.011× [1.010–1.011]" {
+		t.Errorf("fmtRatioPrec %q", got)
+	}
 	if got := ms(1500 * time.Microsecond); got[0] != 1.5 {
 		t.Errorf("ms %v", got)
 	}
@@ -92,5 +95,13 @@ func TestProcCPU(t *testing.T) {
 	}
 	if d <= 0 {
 		t.Errorf("CPU time %v of this test process", d)
+	}
+}
+
+// TestFloor: each round's floor is that round's hello plus n round trips.
+func TestFloor(t *testing.T) {
+	got := floor([]time.Duration{5 * time.Millisecond, 6 * time.Millisecond}, 4, 20*time.Millisecond)
+	if len(got) != 2 || got[0] != 85 || got[1] != 86 {
+		t.Errorf("floor %v, want [85 86]", got)
 	}
 }

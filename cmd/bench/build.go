@@ -11,12 +11,17 @@ import (
 	"github.com/signalwire-lambda/participants/test/localenv"
 )
 
-// Variant names: the real function and the bare peer of the same job
-// (test/benchdata/bare).
+// Variant names: the real function, the bare peer of the same job
+// (test/benchdata/bare), and hello, the floor's fixed part
+// (test/benchdata/hello: a fixed answer).
 const (
-	ours = "ours"
-	bare = "bare"
+	ours  = "ours"
+	bare  = "bare"
+	hello = "hello"
 )
+
+// helloPackage is hello's main package, built for the host only.
+const helloPackage = "./test/benchdata/hello"
 
 // variants maps each variant to the main package it is built from.
 var variants = []struct{ name, pkg string }{
@@ -39,7 +44,8 @@ type builds struct {
 func (b builds) host(variant string) string { return b.binaries[variant][runtime.GOARCH] }
 
 // buildAll builds every variant for every size architecture and the host,
-// exactly like the bootstrap (localenv.BuildLambda), into dir/<variant>-<arch>/.
+// and hello for the host, exactly like the bootstrap (localenv.BuildLambda),
+// into dir/<variant>-<arch>/.
 func buildAll(ctx context.Context, dir string, progress func(string, ...any)) (builds, error) {
 	b := builds{binaries: map[string]map[string]string{}, sizes: map[string]map[string]int64{}}
 	arches := sizeArches
@@ -63,6 +69,12 @@ func buildAll(ctx context.Context, dir string, progress func(string, ...any)) (b
 			b.sizes[v.name][arch] = st.Size()
 		}
 	}
+	progress("building %s (%s) for linux/%s", hello, helloPackage, runtime.GOARCH)
+	bin, err := localenv.BuildLambda(ctx, helloPackage, filepath.Join(dir, hello+"-"+runtime.GOARCH), runtime.GOARCH)
+	if err != nil {
+		return b, err
+	}
+	b.binaries[hello] = map[string]string{runtime.GOARCH: bin}
 	return b, nil
 }
 

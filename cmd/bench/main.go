@@ -2,8 +2,9 @@
 // of the same job (test/benchdata/bare: the SDK's GetSecretValue, one
 // net/http GET with Basic auth, json.Decode into a struct; for a webhook
 // the same plus one SQS SendMessage), built and run in the same invocation,
-// and prints one table of medians, ranges and same-run ratios, each beside
-// its target and status:
+// and against the floor (hello-world's cold first response, test/benchdata/hello,
+// plus the round trips no implementation can skip), and prints one table of
+// medians, ranges and same-run ratios, each beside its target and status:
 //
 //  1. stripped bootstrap size (linux/arm64 and linux/amd64), both built
 //     like the bootstrap;
@@ -38,14 +39,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
+	"math/big"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -177,7 +186,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer env.Close()
-	specs, closeNet, err := rttSpecs(ctx, env, b, node, o.rtts, events)
+	specs, closeNet, err := rttSpecs(ctx, dir, env, b, node, o.rtts, events)
 	if err != nil {
 		return err
 	}
@@ -245,15 +254,20 @@ func specName(variant, route string, rtt time.Duration, suffix string) string {
 const noSpaceHost = "/no-space-host"
 
 // rttSpecs starts the simulated network for every RTT and returns the
-// cold-start specs: ours and the bare peer, read and webhook, at each RTT,
+// cold-start specs: hello once (the floor's fixed part), ours and the bare
+// peer, read and webhook, at each RTT,
 // plus ours' read without SIGNALWIRE_SPACE_HOST and, unless skipped, the
 // Node.js SDK peer's read (trusting the same CA file through
 // NODE_EXTRA_CA_CERTS). Each RTT has its own copy
 // of the secret, whose space_host is that RTT's proxy in front of the
 // sandbox. Both variants forward webhooks to the same SQS queue; ours has no
 // other destination.
-func rttSpecs(ctx context.Context, env *localenv.Env, b builds, node *nodePeer, rtts []time.Duration, events map[string][]byte) ([]coldSpec, func(), error) {
-	cert, err := loopbackCert()
+func rttSpecs(ctx context.Context, dir string, env *localenv.Env, b builds, node *nodePeer, rtts []time.Duration, events map[string][]byte) ([]coldSpec, func(), error) {
+	cert, certPEM, err := frontCert()
+	if err != nil {
+		return nil, nil, err
+	}
+	caFile, err := writeCAFile(dir, env.CAFile, certPEM)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -265,7 +279,9 @@ func rttSpecs(ctx context.Context, env *localenv.Env, b builds, node *nodePeer, 
 		}
 		nets = nil
 	}
-	var specs []coldSpec
+	// hello makes no connection: one spec for every RTT's floor.
+	specs := []coldSpec{{name: specName(hello, routeRead, 0, ""), bin: b.host(hello), env: env.FunctionEnv(localenv.WithVar("TZ", ":UTC")),
+		payload: events[routeRead], check: hasStatus(200)}}
 	for _, rtt := range rtts {
 		n, err := startUpstreams(rtt, env.Sandbox.Host(), kumo, cert)
 		if err != nil {
@@ -284,6 +300,8 @@ func rttSpecs(ctx context.Context, env *localenv.Env, b builds, node *nodePeer, 
 			return nil, nil, fmt.Errorf("bench: creating %s: %w", name, err)
 		}
 		base := []localenv.EnvOption{
+			localenv.WithVar("SSL_CERT_FILE", caFile),
+			localenv.WithVar("TZ", ":UTC"), // as Lambda sets it
 			localenv.WithVar("SIGNALWIRE_SECRET_ID", name),
 			localenv.WithVar("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://"+n.sm.Addr()),
 			localenv.WithVar("AWS_ENDPOINT_URL_SQS", "https://"+n.sqs.Addr()),
@@ -304,7 +322,7 @@ func rttSpecs(ctx context.Context, env *localenv.Env, b builds, node *nodePeer, 
 		specs = append(specs, coldSpec{name: specName(ours, routeRead, rtt, noSpaceHost),
 			bin: b.host(ours), env: env.FunctionEnv(base...), payload: events[routeRead], check: hasStatus(200)})
 		if node.skipped == "" {
-			nodeEnv := append(slices.Clone(base), localenv.WithVar("NODE_EXTRA_CA_CERTS", env.CAFile), localenv.WithVar("PATH", node.path))
+			nodeEnv := append(slices.Clone(base), localenv.WithVar("NODE_EXTRA_CA_CERTS", caFile), localenv.WithVar("PATH", node.path))
 			specs = append(specs, coldSpec{name: specName(nodeSDK, routeRead, rtt, ""), bin: node.bootstrap, proc: node.proc,
 				env: env.FunctionEnv(nodeEnv...), payload: events[routeRead], check: hasStatus(200), conns: n.signalwire.Conns})
 		}
@@ -312,16 +330,67 @@ func rttSpecs(ctx context.Context, env *localenv.Env, b builds, node *nodePeer, 
 	return specs, closeNet, nil
 }
 
-// loopbackCert is the certificate every httptest TLS server uses (valid for
-// 127.0.0.1), which the function trusts through localenv's SSL_CERT_FILE.
-func loopbackCert() (tls.Certificate, error) {
-	s := httptest.NewUnstartedServer(nil)
-	s.StartTLS()
-	defer s.Close()
-	if len(s.TLS.Certificates) == 0 {
-		return tls.Certificate{}, errNoCert
+// frontCert is the TLS fronts' certificate: a self-signed ECDSA P-256
+// certificate for 127.0.0.1, so that the fake endpoints' own handshake work
+// (one signature) stays small, as a real endpoint's does; an RSA-2048
+// signature costs about 1 ms of this machine's CPU on the cold path. It
+// returns the certificate and its PEM.
+func frontCert() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("bench: front key: %w", err)
 	}
-	return s.TLS.Certificates[0], nil
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "bench front"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("bench: front certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+// systemBundles are where a CA bundle may be; the first found is this
+// machine's.
+var systemBundles = []string{"/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt"}
+
+// systemBundle returns this machine's CA bundle and its number of
+// certificates (nil, 0 when it has none).
+func systemBundle() ([]byte, int) {
+	for _, f := range systemBundles {
+		if b, err := os.ReadFile(f); err == nil {
+			return b, bytes.Count(b, []byte("-----BEGIN CERTIFICATE-----"))
+		}
+	}
+	return nil, 0
+}
+
+// writeCAFile writes the functions' CA file into dir and returns its path:
+// the system bundle, so that loading the roots costs what it costs on
+// Lambda (provided.al2023 parses /etc/pki/tls/certs/ca-bundle.crt, about
+// 140 certificates, at the first TLS handshake), then the local
+// environment's CA (the sandbox and the receiver) and the TLS fronts'
+// certificate.
+func writeCAFile(dir, envCA string, front []byte) (string, error) {
+	all, _ := systemBundle()
+	b, err := os.ReadFile(envCA)
+	if err != nil {
+		return "", fmt.Errorf("bench: %w", err)
+	}
+	all = append(append(append(all, '\n'), b...), front...)
+	path := filepath.Join(dir, "ca-bundle.pem")
+	if err := os.WriteFile(path, all, 0o644); err != nil {
+		return "", fmt.Errorf("bench: %w", err)
+	}
+	return path, nil
 }
 
 // hostInfo describes the machine for the notes.

@@ -118,10 +118,11 @@ func addNodeRows(t *table, o options, b builds, node *nodePeer, cold map[string]
 	for _, rtt := range o.rtts {
 		c, n := cold[specName(ours, routeRead, rtt, "")], cold[specName(nodeSDK, routeRead, rtt, "")]
 		co, cn := ms(c.first...), ms(n.first...)
+		f := floor(cold[specName(hello, routeRead, 0, "")].first, floorRTTs[routeRead].cold, rtt)
 		t.add(row{
 			measure:  fmt.Sprintf("cold first response, read, RTT %s, against the Node.js SDK peer, n=%d", rtt, len(cn)),
 			ours:     fmtMedian(co, 1, "ms"),
-			baseline: "node " + fmtMedian(cn, 1, "ms"),
+			baseline: "node " + fmtMedian(cn, 1, "ms") + "; node ÷ floor " + fmtRatio(cn.median(), f.median(), ratios(cn, f)),
 			ratio:    fmtRatio(co.median(), cn.median(), ratios(co, cn)),
 			target:   info,
 			status:   info,

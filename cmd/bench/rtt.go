@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -216,5 +215,3 @@ func (u *upstreams) Close() {
 		f.Close()
 	}
 }
-
-var errNoCert = errors.New("bench: no certificate")

@@ -80,14 +80,18 @@ func fmtMedian(s sample, prec int, unit string) string {
 // pairs (measurements of the same round or run), the ratio shown is their
 // median, which resists the load drifting between rounds better than the
 // ratio of the two medians; without, it is num/den. "1.23× [1.10–1.40]".
-func fmtRatio(num, den float64, paired sample) string {
+func fmtRatio(num, den float64, paired sample) string { return fmtRatioPrec(num, den, paired, 2) }
+
+// fmtRatioPrec is fmtRatio with prec decimals (3 where a target such as
+// 1.01× would hide the verdict in the rounding).
+func fmtRatioPrec(num, den float64, paired sample, prec int) string {
 	r := headlineRatio(num, den, paired)
 	if math.IsNaN(r) {
 		return "n/a"
 	}
-	s := fmt.Sprintf("%.2f×", r)
+	s := fmt.Sprintf("%.*f×", prec, r)
 	if len(paired) > 1 {
-		s += fmt.Sprintf(" [%.2f–%.2f]", paired.min(), paired.max())
+		s += fmt.Sprintf(" [%.*f–%.*f]", prec, paired.min(), prec, paired.max())
 	}
 	return s
 }

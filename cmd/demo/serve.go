@@ -181,6 +181,7 @@ func samEnvVars(env *localenv.Env, g *gateway) map[string]map[string]string {
 		"SIGNALWIRE_SECRET_ID":           env.SecretName,
 		"LOG_LEVEL":                      "info",
 		"WEBHOOK_SIGNATURE_VERIFICATION": "on",
+		"WEBHOOK_MAX_AGE":                "off", // events/ are signed for a fixed date
 		"PUBLIC_BASE_URL":                "",
 		"FORWARD_HTTPS_URL":              g.recv + localenv.ReceiverPath,
 		"FORWARD_EVENT_BUS":              env.EventBusName,

@@ -61,6 +61,7 @@ const (
 	problemPayloadTooLarge        = "payload-too-large"
 	problemUnsupportedMediaType   = "unsupported-media-type"
 	problemInvalidSignature       = "invalid-signature"
+	problemWebhookExpired         = "webhook-expired"
 	problemUpstreamUnauthorized   = "upstream-unauthorized"
 	problemUpstreamRateLimited    = "upstream-rate-limited"
 	problemUpstreamError          = "upstream-error"

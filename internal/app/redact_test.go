@@ -57,7 +57,7 @@ func TestRejectedLineIsBounded(t *testing.T) {
 	}
 	req := signedPost(joinForm(call), "PSK_key")
 	req.URLPaths = []string{"/prod/webhooks/signalwire", "/webhooks/signalwire"}
-	req.QueryVariants = webhook.QueryOrderings(q)
+	req.QueryVariants = webhook.QueryCandidates(nil, q)
 	req.RawQuery = req.QueryVariants[0]
 	n := f.logs.Len()
 	if r := f.routes.Handle(f.ctx(), req); r.Status != 403 {

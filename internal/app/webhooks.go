@@ -41,6 +41,10 @@ type WebhookOptions struct {
 	InlineBudget    time.Duration
 	MaxReceiveCount int // the retry queue's redrive maxReceiveCount
 	Policy          retry.Policy
+	// MaxAge is the replay window (WEBHOOK_MAX_AGE): a callback whose
+	// signed timestamp is further than MaxAge from its arrival, either way,
+	// is refused; 0 turns the window off.
+	MaxAge time.Duration
 }
 
 // webhooks verifies, processes and forwards SignalWire status callbacks.
@@ -88,6 +92,9 @@ func (w *webhooks) Handle(ctx context.Context, r Request) Response {
 	if err != nil {
 		p := ProblemFor(err)
 		return w.reject(ctx, p, p.Detail)
+	}
+	if answer, expired := w.expired(ctx, src, in.receivedAt); expired {
+		return answer
 	}
 	return w.answer(ctx, w.process(ctx, in, src, false))
 }
@@ -182,6 +189,31 @@ func (w *webhooks) verifySignature(ctx context.Context, signed webhook.SignedReq
 		verified, err = verifyWithKeys(fresh.SigningKeys(), signed.Verify)
 	}
 	return verified, err
+}
+
+// metricWebhookExpired (EMF) counts callbacks refused by the replay window.
+const metricWebhookExpired = "WebhookExpired"
+
+// expired refuses (403 webhook-expired) a callback whose signed timestamp
+// (a form's Timestamp, a JSON body's timestamp) is more than MaxAge before
+// or after received, its arrival: a replay of a captured callback, or a
+// clock off by more than the window. A callback without one passes (its
+// envelope's occurred_at is received).
+func (w *webhooks) expired(ctx context.Context, src webhook.Source, received time.Time) (Response, bool) {
+	env := webhook.NewEnvelope(src, received)
+	age := received.Sub(env.OccurredAt)
+	if w.opts.MaxAge <= 0 || age.Abs() <= w.opts.MaxAge {
+		return Response{}, false
+	}
+	inv := obs.InvocationFrom(ctx)
+	inv.SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
+	inv.Batch().Add(metricWebhookExpired, obs.UnitCount, 1)
+	signed := env.OccurredAt.Format(time.RFC3339)
+	w.app.log.WarnContext(ctx, "webhook refused: its signed timestamp is outside the replay window", "type", env.Type,
+		"signed_at", signed, "age_seconds", int(age.Seconds()), "max_age_seconds", int(w.opts.MaxAge.Seconds()))
+	return ProblemResponse(newProblem(problemWebhookExpired, http.StatusForbidden, fmt.Sprintf(
+		"the callback was signed at %s, %s from its arrival: more than the %s WEBHOOK_MAX_AGE allows (a replay, or a clock that is off)",
+		signed, age.Abs().Round(time.Second), w.opts.MaxAge))), true
 }
 
 // verifyWithKeys tries every signing key (current, then previous), so the

@@ -29,10 +29,13 @@ type Config struct {
 	// that rewrite the path; it wins over PublicBaseURL.
 	PublicWebhookURL string
 	VerifySignatures bool
-	ForwardHTTPSURL  string
-	ForwardEventBus  string
-	ForwardQueueURL  string
-	RetryQueueURL    string
+	// WebhookMaxAge is the replay window of signed callback timestamps; 0
+	// (off) only in local runs, which replay the dated samples of events/.
+	WebhookMaxAge   time.Duration
+	ForwardHTTPSURL string
+	ForwardEventBus string
+	ForwardQueueURL string
+	RetryQueueURL   string
 	// DeadLetterQueueURL receives a destination's permanent failures at
 	// once; "" leaves them to the retry queue's redrive.
 	DeadLetterQueueURL string
@@ -73,6 +76,7 @@ var variables = []variable{
 	{name: "PUBLIC_WEBHOOK_URL", form: "an absolute https URL without query, e.g. https://example.ngrok.io/webhook",
 		set: func(c *Config, v string) error { return setURL(&c.PublicWebhookURL, v, c.Local, true) }},
 	{name: "WEBHOOK_SIGNATURE_VERIFICATION", def: "on", form: "on or off (off only when AWS_SAM_LOCAL=true)", set: setVerification},
+	{name: "WEBHOOK_MAX_AGE", def: "1h", form: "a Go duration between 1m and 24h, or off (only when AWS_SAM_LOCAL=true)", set: setWebhookMaxAge},
 	{name: "FORWARD_HTTPS_URL", form: "an absolute https URL",
 		set: func(c *Config, v string) error { return setURL(&c.ForwardHTTPSURL, v, c.Local, false) }},
 	{name: "FORWARD_EVENT_BUS", form: "an EventBridge bus name or ARN", set: setForwardEventBus},
@@ -133,6 +137,21 @@ func setSpaceHost(c *Config, v string) (err error) {
 	if c.SpaceHost, err = credentials.ParseSpaceHost(v); err != nil {
 		return fmt.Errorf("is %q: %w", v, err)
 	}
+	return nil
+}
+
+func setWebhookMaxAge(c *Config, v string) error {
+	if strings.EqualFold(v, "off") {
+		if !c.Local {
+			return errors.New("is off outside a local run (AWS_SAM_LOCAL is not true)")
+		}
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute || d > 24*time.Hour {
+		return fmt.Errorf("is %q", v)
+	}
+	c.WebhookMaxAge = d
 	return nil
 }
 

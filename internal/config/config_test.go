@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.SecretID != "sw/creds" || c.CredentialsTTL != 5*time.Minute || c.LogLevel != slog.LevelInfo ||
-		!c.VerifySignatures || c.MetricsNamespace != "SignalWireParticipants" || c.MaxReceiveCount != 5 || c.FunctionName != "fn" || c.Local || c.MetricsService != "fn" {
+		!c.VerifySignatures || c.WebhookMaxAge != time.Hour || c.MetricsNamespace != "SignalWireParticipants" || c.MaxReceiveCount != 5 || c.FunctionName != "fn" || c.Local || c.MetricsService != "fn" {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -99,7 +99,7 @@ func TestErrorsNameVariableAndForm(t *testing.T) {
 func TestErrorsInVariablesOrder(t *testing.T) {
 	bad := map[string]string{
 		"SIGNALWIRE_SPACE_HOST": "http://example.signalwire.com", "CREDENTIALS_TTL": "5", "LOG_LEVEL": "loud",
-		"PUBLIC_BASE_URL": "x", "PUBLIC_WEBHOOK_URL": "x", "WEBHOOK_SIGNATURE_VERIFICATION": "maybe",
+		"PUBLIC_BASE_URL": "x", "PUBLIC_WEBHOOK_URL": "x", "WEBHOOK_SIGNATURE_VERIFICATION": "maybe", "WEBHOOK_MAX_AGE": "48h",
 		"FORWARD_HTTPS_URL": "x", "FORWARD_EVENT_BUS": "bad bus!", "FORWARD_SQS_QUEUE_URL": "x", "RETRY_QUEUE_URL": "x",
 		"RETRY_MAX_RECEIVE_COUNT": "0", "DEAD_LETTER_QUEUE_URL": "x", "METRICS_NAMESPACE": "bad namespace",
 		"METRICS_SERVICE": strings.Repeat("s", 256),
@@ -125,6 +125,23 @@ func TestVerificationOffOnlyLocally(t *testing.T) {
 	c, err := Load(env(map[string]string{"SIGNALWIRE_SECRET_ID": "s", "WEBHOOK_SIGNATURE_VERIFICATION": "off", "AWS_SAM_LOCAL": "true", "FORWARD_HTTPS_URL": "http://127.0.0.1:9/in"}))
 	if err != nil || c.VerifySignatures || !c.Local {
 		t.Fatalf("local off: %+v %v", c, err)
+	}
+}
+
+// TestWebhookMaxAge: a Go duration from 1m to 24h; off only in local runs.
+func TestWebhookMaxAge(t *testing.T) {
+	for v, want := range map[string]time.Duration{"15m": 15 * time.Minute, "24h": 24 * time.Hour, "1m": time.Minute} {
+		if c, err := Load(env(map[string]string{"SIGNALWIRE_SECRET_ID": "s", "WEBHOOK_MAX_AGE": v})); err != nil || c.WebhookMaxAge != want {
+			t.Errorf("%s: %v, %v", v, c.WebhookMaxAge, err)
+		}
+	}
+	for _, v := range []string{"30s", "25h", "3600", "off", "-1h"} {
+		if _, err := Load(env(map[string]string{"SIGNALWIRE_SECRET_ID": "s", "WEBHOOK_MAX_AGE": v})); err == nil || !strings.Contains(err.Error(), "WEBHOOK_MAX_AGE") {
+			t.Errorf("%s accepted: %v", v, err)
+		}
+	}
+	if c, err := Load(env(map[string]string{"SIGNALWIRE_SECRET_ID": "s", "WEBHOOK_MAX_AGE": "off", "AWS_SAM_LOCAL": "true"})); err != nil || c.WebhookMaxAge != 0 {
+		t.Errorf("local off: %v, %v", c.WebhookMaxAge, err)
 	}
 }
 

@@ -43,8 +43,12 @@ func safeAttribute(s string) string {
 // destination accepts it, without changing its value: characters SQS refuses
 // inside strings (U+FFFE and U+FFFF, which encoding/json writes raw) become
 // \u escapes, an invalid UTF-8 byte \ufffd, and the HTML-safety escapes
-// \u003c, \u003e and \u0026 the characters themselves. It is idempotent.
+// \u003c, \u003e and \u0026 the characters themselves. It is idempotent,
+// and returns b itself when there is nothing to rewrite.
 func CompactJSON(b []byte) []byte {
+	if plainASCII(b) {
+		return b
+	}
 	out := make([]byte, 0, len(b))
 	inString := false
 	for i := 0; i < len(b); {
@@ -93,6 +97,16 @@ func appendStringEscape(out, b []byte, i int) ([]byte, int) {
 		}
 	}
 	return append(out, b[i], b[i+1]), i + 2
+}
+
+// plainASCII reports whether b is printable ASCII without a backslash.
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= utf8.RuneSelf || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendEscape appends the JSON \u escape of r (r ≤ U+FFFF: the characters

@@ -88,6 +88,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 		TTL: cfg.CredentialsTTL, ForwardSigningSecret: cfg.ForwardHTTPSURL != "", SpaceHost: cfg.SpaceHost, Log: log, Redact: secrets,
 	})
 	d.creds.Prefetch()
+	go func() { _, _ = x509.SystemCertPool() }() // the CA bundle (1.7 ms on Lambda) parsed before the handshakes need it
 	core := app.New(d.creds, sw, log)
 	hookOpts, warmups, err := d.webhookOptions(ctx)
 	if err != nil {
@@ -151,7 +152,8 @@ func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, [
 			warmups = append(warmups, func() { open(addr) })
 		}
 	}
-	opts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, Local: d.cfg.Local, MaxReceiveCount: d.cfg.MaxReceiveCount}
+	opts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, Local: d.cfg.Local,
+		MaxAge: d.cfg.WebhookMaxAge, MaxReceiveCount: d.cfg.MaxReceiveCount}
 	if d.cfg.ForwardHTTPSURL != "" {
 		opts.Destinations = append(opts.Destinations, forward.NewHTTPS(d.cfg.ForwardHTTPSURL, d.forwardHTTP, forwardSecrets{d.creds}, d.userAgent))
 		if u, err := url.Parse(d.cfg.ForwardHTTPSURL); err == nil {

@@ -1,9 +1,11 @@
 package trigger
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"maps"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,23 +45,26 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 	})
 }
 
-// restAPI adapts a REST API (payload 1.0) proxy event. REST APIs do not pass
-// the raw query string: it is rebuilt from the parameters, and the
-// signature is tried against their orderings.
+// restAPI adapts a REST API (payload format 1.0) proxy event. REST APIs
+// pass only the decoded query parameters: a webhook's candidate query
+// strings are rebuilt from them (webhook.QueryCandidates), the names first
+// in the order the event lists them, which Go maps lose.
 func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, error) {
-	var e events.APIGatewayProxyRequest
+	var e struct {
+		events.APIGatewayProxyRequest
+		Multi json.RawMessage `json:"multiValueQueryStringParameters"`
+	}
 	if err := json.Unmarshal(payload, &e); err != nil {
 		return r.badEvent(ctx, err)
 	}
+	names, q, err := restQuery(e.Multi, e.QueryStringParameters)
+	if err != nil {
+		return r.badEvent(ctx, err)
+	}
+	queries := []string{q.Encode()}
 	if e.HTTPMethod == http.MethodPost {
 		r.mayForward()
-	}
-	q := url.Values{}
-	maps.Copy(q, e.MultiValueQueryStringParameters)
-	for k, v := range e.QueryStringParameters {
-		if _, ok := q[k]; !ok {
-			q.Set(k, v)
-		}
+		queries = webhook.QueryCandidates(names, q)
 	}
 	paths := []string{e.RequestContext.Path, e.Path}
 	if e.RequestContext.Path == "" || e.RequestContext.Path == e.Path {
@@ -72,14 +77,45 @@ func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 		Headers:       lowerHeaders(e.Headers, e.MultiValueHeaders),
 		Host:          e.RequestContext.DomainName,
 		URLPaths:      paths,
-		RawQuery:      q.Encode(),
-		QueryVariants: webhook.QueryOrderings(q),
+		RawQuery:      queries[0],
+		QueryVariants: queries[1:],
 		Body:          e.Body,
 		Base64:        e.IsBase64Encoded,
 	})
 	return r.answer(ctx, resp, func(resp app.Response) any {
 		return events.APIGatewayProxyResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 	})
+}
+
+// restQuery reads a REST API event's query parameters: multi (its raw
+// multiValueQueryStringParameters) keeps the order of the names, single
+// (queryStringParameters) adds the names multi lacks.
+func restQuery(multi json.RawMessage, single map[string]string) ([]string, url.Values, error) {
+	var names []string
+	q := url.Values{}
+	if len(multi) > 0 && string(multi) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(multi))
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			return nil, nil, errors.New("multiValueQueryStringParameters is not an object")
+		}
+		for dec.More() {
+			t, _ := dec.Token()
+			name, _ := t.(string)
+			var vs []string
+			if err := dec.Decode(&vs); err != nil {
+				return nil, nil, fmt.Errorf("multiValueQueryStringParameters: %w", err)
+			}
+			if !q.Has(name) {
+				names, q[name] = append(names, name), vs
+			}
+		}
+	}
+	for k, v := range single {
+		if !q.Has(k) {
+			q.Set(k, v)
+		}
+	}
+	return names, q, nil
 }
 
 // answer renders resp in its trigger's shape. An answer over

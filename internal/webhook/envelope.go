@@ -1,12 +1,12 @@
 package webhook
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"maps"
 	"net/url"
 	"slices"
@@ -82,64 +82,96 @@ func NewEnvelope(src Source, receivedAt time.Time) Envelope {
 // differ in anything signed have different ids; byte-identical callbacks
 // cannot be told apart.
 func formEventID(form, query url.Values) string {
-	h := newIDHash("form")
-	idPairs(h, form, "")
-	idPairs(h, query, "")
-	return idSum(h)
+	in := newIDInput("form")
+	in.pairs(form, "")
+	in.pairs(query, "")
+	return in.id()
 }
 
 // jsonEventID is the id of a JSON callback: as formEventID's, over the raw
 // body, byte for byte, and the query without bodySHA256 (derived from the
 // body).
 func jsonEventID(rawBody []byte, query url.Values) string {
-	h := newIDHash("json")
-	idField(h, string(rawBody))
-	idPairs(h, query, bodyHashParam)
-	return idSum(h)
+	in := newIDInput("json")
+	in.field(string(rawBody))
+	in.pairs(query, bodyHashParam)
+	return in.id()
 }
 
-func newIDHash(kind string) hash.Hash {
-	h := sha256.New()
-	idField(h, "signalwire-webhook-v2")
-	idField(h, kind)
-	return h
+// idInput is the byte string an event id hashes (one buffer: no allocation
+// per field).
+type idInput []byte
+
+func newIDInput(kind string) idInput {
+	in := make(idInput, 0, 512)
+	in.field("signalwire-webhook-v2")
+	in.field(kind)
+	return in
 }
 
-// idField writes s length-prefixed.
-func idField(h hash.Hash, s string) {
-	h.Write(binary.AppendUvarint(nil, uint64(len(s))))
-	h.Write([]byte(s))
+// field appends s length-prefixed.
+func (in *idInput) field(s string) {
+	*in = append(binary.AppendUvarint(*in, uint64(len(s))), s...)
 }
 
-// idPairs writes the number of names, then each name (byte order) with the
+// pairs appends the number of names, then each name (byte order) with the
 // number of its values and the values in order; skip is left out.
-func idPairs(h hash.Hash, v url.Values, skip string) {
+func (in *idInput) pairs(v url.Values, skip string) {
 	names := slices.DeleteFunc(slices.Sorted(maps.Keys(v)), func(name string) bool { return skip != "" && name == skip })
-	idField(h, strconv.Itoa(len(names)))
+	in.field(strconv.Itoa(len(names)))
 	for _, name := range names {
-		idField(h, name)
-		idField(h, strconv.Itoa(len(v[name])))
+		in.field(name)
+		in.field(strconv.Itoa(len(v[name])))
 		for _, value := range v[name] {
-			idField(h, value)
+			in.field(value)
 		}
 	}
 }
 
-func idSum(h hash.Hash) string { return "evt_" + hex.EncodeToString(h.Sum(nil)[:16]) }
+func (in idInput) id() string {
+	sum := sha256.Sum256(in)
+	return "evt_" + hex.EncodeToString(sum[:16])
+}
 
 // MarshalJSON encodes the envelope with its times in UTC (RFC 3339) and an
-// empty Participant as null.
+// empty Participant as null: the bytes json.Marshal gives, without its
+// second pass over the source and the participant (JSON that json.Marshal,
+// or for a JSON callback json.Compact, wrote; only the HTML escapes
+// json.Marshal would add are added).
 func (e Envelope) MarshalJSON() ([]byte, error) {
-	type plain Envelope // no methods: no recursion
-	p := plain(e)
-	p.OccurredAt = p.OccurredAt.UTC()
-	p.ReceivedAt = p.ReceivedAt.UTC()
-	if len(p.Participant) == 0 {
-		p.Participant = json.RawMessage("null")
+	src, err := e.Source.MarshalJSON()
+	if err != nil {
+		return nil, err
 	}
-	b, err := json.Marshal(p)
+	head, err := json.Marshal(struct {
+		SchemaVersion int       `json:"schema_version"`
+		ID            string    `json:"id"`
+		Type          string    `json:"type"`
+		OccurredAt    time.Time `json:"occurred_at"`
+		ReceivedAt    time.Time `json:"received_at"`
+		Account       string    `json:"account,omitempty"`
+		Call          string    `json:"call,omitempty"`
+	}{e.SchemaVersion, e.ID, e.Type, e.OccurredAt.UTC(), e.ReceivedAt.UTC(), e.Account, e.Call})
 	if err != nil {
 		return nil, fmt.Errorf("marshal envelope: %w", err)
 	}
-	return b, nil
+	lookup, _ := json.Marshal(e.ParticipantLookup)
+	participant := []byte(e.Participant)
+	if len(participant) == 0 {
+		participant = []byte("null")
+	}
+	b := bytes.NewBuffer(make([]byte, 0, len(head)+len(src)+len(lookup)+len(participant)+48))
+	b.Write(head[:len(head)-1])
+	b.WriteString(`,"source":`)
+	if e.Source.payload == nil {
+		b.Write(src) // json.Marshal's, escapes included
+	} else {
+		json.HTMLEscape(b, src)
+	}
+	b.WriteString(`,"participant_lookup":`)
+	b.Write(lookup)
+	b.WriteString(`,"participant":`)
+	json.HTMLEscape(b, participant)
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }

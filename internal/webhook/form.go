@@ -49,8 +49,8 @@ func DecodeBody(body string, isBase64 bool) ([]byte, error) {
 // url.ParseQuery, it sets no limit on the number of pairs: the caller has
 // already capped the body at MaxBodyBytes.
 func ParseForm(body []byte) (url.Values, error) {
-	form := url.Values{}
 	rest := string(body)
+	form := make(url.Values, strings.Count(rest, "&")+1)
 	for n := 1; rest != ""; n++ {
 		var pair string
 		pair, rest, _ = strings.Cut(rest, "&")

@@ -172,18 +172,53 @@ func TestFormOrderings(t *testing.T) {
 	}
 }
 
-func TestQueryOrderings(t *testing.T) {
+// TestQueryCandidates: a REST API's decoded query is rebuilt in the order
+// given, then sorted, then (up to 4 names) every order, each in every
+// distinct encoding; at most 64.
+func TestQueryCandidates(t *testing.T) {
 	q := url.Values{"b": {"2"}, "a": {"1", "x y"}, "c": {"3"}}
-	got := QueryOrderings(q)
-	if len(got) != 6 || got[0] != "a=1&a=x+y&b=2&c=3" || !slices.Contains(got, "c=3&b=2&a=1&a=x+y") {
-		t.Errorf("QueryOrderings = %v", got)
+	got := QueryCandidates([]string{"b", "a", "c"}, q)
+	for i, want := range map[int]string{0: "b=2&a=1&a=x+y&c=3", 1: "b=2&a=1&a=x%20y&c=3", 2: "a=1&a=x+y&b=2&c=3"} {
+		if len(got) <= i || got[i] != want {
+			t.Errorf("QueryCandidates[%d] = %q, want %q (all: %q)", i, got[i], want, got)
+		}
+	}
+	if len(got) != 12 || !slices.Contains(got, "c=3&b=2&a=1&a=x%20y") {
+		t.Errorf("3 names, 2 encodings: %d candidates %q", len(got), got)
 	}
 	five := url.Values{"a": {"1"}, "b": {"1"}, "c": {"1"}, "d": {"1"}, "e": {"1"}}
-	if got := QueryOrderings(five); len(got) != 1 {
-		t.Errorf("5 names: %d orders, want the sorted one only", len(got))
+	if got := QueryCandidates([]string{"e", "a", "d", "b", "c"}, five); !slices.Equal(got, []string{"e=1&a=1&d=1&b=1&c=1", "a=1&b=1&c=1&d=1&e=1"}) {
+		t.Errorf("5 names: %q, want the order given, then sorted", got)
 	}
-	if got := QueryOrderings(nil); len(got) != 1 || got[0] != "" {
+	if got := QueryCandidates(nil, nil); len(got) != 1 || got[0] != "" {
 		t.Errorf("empty: %q", got)
+	}
+	// Every encoder's own output is among them; a name the order does not
+	// list comes after those it does.
+	v := "ü ~!*'()$,;:@/?&=+#%"
+	got = QueryCandidates([]string{"k"}, url.Values{"k": {v}, "z": {"1"}})
+	for name, want := range map[string]string{
+		"url.QueryEscape":    "k=" + url.QueryEscape(v),
+		"encodeURIComponent": "k=%C3%BC%20~!*'()%24%2C%3B%3A%40%2F%3F%26%3D%2B%23%25",
+		"URLSearchParams":    "k=%C3%BC+%7E%21*%27%28%29%24%2C%3B%3A%40%2F%3F%26%3D%2B%23%25",
+		"HttpUtility":        "k=%c3%bc+%7e!*%27()%24%2c%3b%3a%40%2f%3f%26%3d%2b%23%25",
+		"typed":              "k=ü%20~!*'()$,;:@/?%26%3D%2B%23%25",
+	} {
+		if !slices.Contains(got, want+"&z=1") {
+			t.Errorf("%s: %q not among %q", name, want+"&z=1", got)
+		}
+	}
+	// 48 distinct encodings in the order given (= sorted), then the other
+	// order until the bound.
+	if len(got) != 64 || got[0] != "k="+url.QueryEscape(v)+"&z=1" || !strings.HasPrefix(got[47], "k=") || !strings.HasPrefix(got[48], "z=1&k=") {
+		t.Errorf("%d candidates, first %q", len(got), got[0])
+	}
+	many := url.Values{}
+	for _, n := range []string{"a", "b", "c"} {
+		many[n] = []string{v}
+	}
+	if got := QueryCandidates([]string{"c", "a", "b"}, many); len(got) != 64 || !strings.HasPrefix(got[0], "c=") {
+		t.Errorf("bound: %d candidates, first %q", len(got), got[0])
 	}
 }
 

@@ -30,11 +30,11 @@ type RequestURL struct {
 	// Paths are the request paths seen: rawPath for HTTP APIs and Function
 	// URLs; for REST APIs both requestContext.path (stage included) and path.
 	Paths []string
-	// RawQuery is the query string as sent, without '?'. REST APIs expose
-	// only decoded parameters: the caller re-encodes them (QueryOrderings).
+	// RawQuery is the query string as sent, without '?'. For REST APIs, which
+	// expose only decoded parameters, it is QueryCandidates' first.
 	RawQuery string
 	// QueryVariants are other query strings that may be the one sent, tried
-	// after RawQuery.
+	// after RawQuery: for REST APIs, the rest of QueryCandidates.
 	QueryVariants []string
 	// Route is the function's route, for example "/webhooks/signalwire". With
 	// PublicBaseURL, the part of each path from Route onward is appended to the
@@ -123,28 +123,122 @@ func (r RequestURL) routeSuffix(p string) string {
 	return p
 }
 
-// maxQueryPermutationNames bounds QueryOrderings: 4 names give 24 orders.
-const maxQueryPermutationNames = 4
+// Bounds of QueryCandidates: every order of up to 4 names is tried (24),
+// and at most 64 query strings in all.
+const (
+	maxQueryPermutationNames = 4
+	maxQueryCandidates       = 64
+)
 
-// QueryOrderings returns the query strings a REST API request may have had,
-// given only its parameters (REST APIs pass them as maps, in no order): the
-// names sorted first, then, with at most 4 distinct names, every other order
-// of the names (each name's values kept in the order given). Values are
-// encoded as url.Values.Encode does; a query SignalWire encoded differently
-// only verifies through PUBLIC_WEBHOOK_URL or an HTTP API.
-func QueryOrderings(q url.Values) []string {
-	out := []string{q.Encode()}
-	if len(q) < 2 || len(q) > maxQueryPermutationNames {
-		return out
+// queryEncoding is one way of percent-encoding a query's names and values.
+type queryEncoding struct {
+	safe    string // left raw besides ASCII letters and digits
+	space   string // "+" or "%20"
+	hex     string // the hex digits: upper or lower case
+	rawUTF8 bool   // bytes of UTF-8 sequences left raw
+}
+
+// queryEncodings are the encodings QueryCandidates tries, url.QueryEscape's
+// first: each set of characters common encoders leave unescaped, with a
+// space as "+" or "%20", upper or lower case hex, UTF-8 escaped or raw.
+var queryEncodings = func() []queryEncoding {
+	safeSets := []string{
+		"-._~",             // Go url.QueryEscape; RFC 3986 unreserved: Python quote, PHP rawurlencode, .NET EscapeDataString
+		"-_.!~*'()",        // JavaScript encodeURIComponent
+		"*-._",             // WHATWG URLSearchParams, Java URLEncoder
+		"-_.",              // PHP urlencode
+		"-_.!*()",          // .NET HttpUtility.UrlEncode
+		"-._~!$'()*,;:@/?", // typed by hand: all RFC 3986 allows raw in a query value
 	}
-	var parts []string
-	for _, name := range slices.Sorted(maps.Keys(q)) {
-		if len(q[name]) > 0 {
-			parts = append(parts, url.Values{name: q[name]}.Encode())
+	var out []queryEncoding
+	for _, raw := range []bool{false, true} {
+		for _, hex := range []string{"0123456789ABCDEF", "0123456789abcdef"} {
+			for _, space := range []string{"+", "%20"} {
+				for _, safe := range safeSets {
+					out = append(out, queryEncoding{safe, space, hex, raw})
+				}
+			}
 		}
 	}
-	permute(parts, 0, func() { out = append(out, strings.Join(parts, "&")) })
-	return dedupe(out)
+	return out
+}()
+
+func (e queryEncoding) escape(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c >= 0x80 && e.rawUTF8, strings.IndexByte(e.safe, c) >= 0:
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteString(e.space)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(e.hex[c>>4])
+			b.WriteByte(e.hex[c&15])
+		}
+	}
+}
+
+// QueryCandidates returns the query strings SignalWire may have signed for
+// a REST API event, which hands the function only the decoded parameters q
+// (API Gateway decodes "+" and percent escapes): the names in order (the
+// order the event's JSON lists them), then sorted, then, for at most 4
+// names, every other order, a repeated name's values together in the order
+// given; each order in every distinct encoding of queryEncodings. At most
+// 64 strings, the first of them order encoded as url.QueryEscape does.
+func QueryCandidates(order []string, q url.Values) []string {
+	sorted := slices.Sorted(maps.Keys(q))
+	names := slices.DeleteFunc(slices.Clone(order), func(n string) bool { return !q.Has(n) })
+	for _, n := range sorted {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	// An encoding that writes every name's pairs as another does gives the
+	// same string in every order: only distinct ones are kept.
+	var encodings []map[string]string
+	seen := map[string]bool{}
+	for _, e := range queryEncodings {
+		pairs, all := make(map[string]string, len(q)), ""
+		for _, n := range names {
+			var b strings.Builder
+			for i, v := range q[n] {
+				if i > 0 {
+					b.WriteByte('&')
+				}
+				e.escape(&b, n)
+				b.WriteByte('=')
+				e.escape(&b, v)
+			}
+			pairs[n] = b.String()
+			all += pairs[n] + "&"
+		}
+		if !seen[all] {
+			seen[all] = true
+			encodings = append(encodings, pairs)
+		}
+	}
+	orders := [][]string{names, sorted}
+	if len(sorted) <= maxQueryPermutationNames {
+		p := slices.Clone(sorted)
+		permute(p, 0, func() { orders = append(orders, slices.Clone(p)) })
+	}
+	var out []string
+	clear(seen)
+	for _, o := range orders {
+		for _, pairs := range encodings {
+			parts := make([]string, len(o))
+			for i, n := range o {
+				parts[i] = pairs[n]
+			}
+			if s := strings.Join(parts, "&"); !seen[s] {
+				seen[s] = true
+				if out = append(out, s); len(out) == maxQueryCandidates {
+					return out
+				}
+			}
+		}
+	}
+	return out
 }
 
 // permute calls visit with s in each of its orders from index k on.

@@ -224,7 +224,7 @@ func (s Source) freeKey(key string, next map[string]int) string {
 
 // set stores the converted values of one parameter under key.
 func (s Source) set(key string, values []string) {
-	typed := inList(boolKeys, key) || inList(intKeys, key) || inList(timeKeys, key)
+	typed := typedKeys[key] != ""
 	switch {
 	case len(values) > 1 && typed:
 		s.fields[key] = nil
@@ -244,7 +244,7 @@ func (s Source) set(key string, values []string) {
 // nil) when the text does not convert.
 func convert(key, text string) (value any, ok bool) {
 	switch {
-	case inList(boolKeys, key):
+	case typedKeys[key] == boolKeys:
 		// Exactly true or false: a re-split form ("falseSequenceNumber7")
 		// must not convert.
 		switch {
@@ -256,13 +256,13 @@ func convert(key, text string) (value any, ok bool) {
 		return nil, false
 	case key == "sequence_number" && (text == "" || strings.TrimLeft(text, "0123456789") != ""):
 		return nil, false // strictly digits: no sign, no spaces
-	case inList(intKeys, key):
+	case typedKeys[key] == intKeys:
 		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
 		if err != nil {
 			return nil, false
 		}
 		return n, true
-	case inList(timeKeys, key):
+	case typedKeys[key] == timeKeys:
 		t, err := participant.ParseDate(text)
 		if err != nil {
 			return nil, false
@@ -272,15 +272,16 @@ func convert(key, text string) (value any, ok bool) {
 	return text, true
 }
 
-// inList reports whether key is one of the space-separated words of list.
-func inList(list, key string) bool {
-	for w := range strings.FieldsSeq(list) {
-		if w == key {
-			return true
+// typedKeys maps each word of boolKeys, intKeys and timeKeys to its list.
+var typedKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, list := range []string{boolKeys, intKeys, timeKeys} {
+		for w := range strings.FieldsSeq(list) {
+			m[w] = list
 		}
 	}
-	return false
-}
+	return m
+}()
 
 // snakeCase converts a parameter name to its snake_case key: "CallSid" ->
 // "call_sid", "SipResultCode" -> "sip_result_code", "bodySHA256" ->

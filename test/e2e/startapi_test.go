@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/signalwire-lambda/participants/test/localenv"
+	"github.com/signalwire-lambda/participants/test/sandbox"
+	"github.com/signalwire-lambda/participants/test/signing"
 )
 
 // startAPIEvent reads one of the events SAM CLI's start-api builds for curl
@@ -25,37 +29,63 @@ func startAPIEvent(t *testing.T, name string) []byte {
 	return b
 }
 
+// restamped returns a webhook event with its body's Timestamp now and, when
+// signedFor is set, signed again for that URL: deployed, WEBHOOK_MAX_AGE
+// cannot be off, and the samples are signed for a fixed date.
+func restamped(t *testing.T, event []byte, signedFor string) []byte {
+	t.Helper()
+	var e map[string]any
+	if err := json.Unmarshal(event, &e); err != nil {
+		t.Fatal(err)
+	}
+	form, err := url.ParseQuery(e["body"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form.Set("Timestamp", time.Now().UTC().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
+	e["body"] = form.Encode()
+	if signedFor != "" {
+		e["headers"].(map[string]any)["X-Signalwire-Signature"] = signing.Form(sandbox.SigningKey, signedFor, form)
+	}
+	b, _ := json.Marshal(e)
+	return b
+}
+
 // Under AWS_SAM_LOCAL=true the URL the client called (SAM's Host header and
 // X-Forwarded-Proto) verifies a webhook; deployed, only the URL rebuilt from
 // requestContext.domainName does, whatever the headers say.
 func TestStartAPIEvents(t *testing.T) {
+	const local, domainName = "http://127.0.0.1:3000/webhooks/signalwire", "https://localhost/webhooks/signalwire"
 	cases := []struct {
-		file            string
+		file, signedFor string
 		local, deployed int
 	}{
-		{"read-200.json", 200, 200},
-		{"read-404.json", 404, 404},
-		{"read-400.json", 400, 400},
-		{"webhook-local.json", 200, 403},
-		{"webhook-forged.json", 403, 403},
-		{"webhook-deployed.json", 200, 200},
+		{"read-200.json", "", 200, 200},
+		{"read-404.json", "", 404, 404},
+		{"read-400.json", "", 400, 400},
+		{"webhook-local.json", local, 200, 403},
+		{"webhook-forged.json", "", 403, 403},
+		{"webhook-deployed.json", domainName, 200, 200},
 	}
 	for _, mode := range []struct {
 		name string
 		opts []localenv.EnvOption
 	}{
 		{"AWS_SAM_LOCAL=true", nil},
-		{"deployed", []localenv.EnvOption{localenv.WithoutVar("AWS_SAM_LOCAL")}},
+		{"deployed", []localenv.EnvOption{localenv.WithoutVar("AWS_SAM_LOCAL"), localenv.WithoutVar("WEBHOOK_MAX_AGE")}},
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			// As in cmd/demo's env file for sam local: no PUBLIC_BASE_URL.
 			s := start(t, localenv.Options{}, append(mode.opts, localenv.WithVar("PUBLIC_BASE_URL", ""))...)
 			for _, c := range cases {
-				want := c.local
+				want, event := c.local, startAPIEvent(t, c.file)
 				if mode.opts != nil {
 					want = c.deployed
+					if strings.HasPrefix(c.file, "webhook-") {
+						event = restamped(t, event, c.signedFor)
+					}
 				}
-				if r := s.invokeHTTP(t, startAPIEvent(t, c.file)); r.StatusCode != want {
+				if r := s.invokeHTTP(t, event); r.StatusCode != want {
 					t.Errorf("%s: HTTP %d, want %d: %s", c.file, r.StatusCode, want, r.Body)
 				}
 			}

@@ -5,6 +5,7 @@ package layering
 import (
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,4 +97,30 @@ func TestCoreKnowsNothingOfLambda(t *testing.T) {
 			t.Errorf("%s knows Lambda: %s", pkg, strings.Join(path, " -> "))
 		}
 	}
+}
+
+// TestAWebhookTouchesAtMostTenPackages: an invocation enters through
+// internal/trigger, so every product package a webhook (or a read) runs
+// through is in trigger's import closure; the wiring (function, config)
+// runs at init only. Issue 17 bounds that closure at 10 packages.
+func TestAWebhookTouchesAtMostTenPackages(t *testing.T) {
+	graph := imports(t)
+	seen := map[string]bool{}
+	var visit func(p string)
+	visit = func(p string) {
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		for _, imp := range graph[p] {
+			if dep, ok := strings.CutPrefix(imp, module); ok {
+				visit(dep)
+			}
+		}
+	}
+	visit("internal/trigger")
+	if len(seen) > 10 || seen["internal/function"] || seen["internal/config"] {
+		t.Errorf("an invocation reaches %d product packages (at most 10, neither function nor config): %v", len(seen), slices.Sorted(maps.Keys(seen)))
+	}
+	t.Logf("an invocation reaches %d product packages: %v", len(seen), slices.Sorted(maps.Keys(seen)))
 }

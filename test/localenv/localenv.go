@@ -451,6 +451,9 @@ func (e *Env) FunctionEnv(opts ...EnvOption) []string {
 		{"SSL_CERT_DIR", filepath.Join(e.Dir, "no-cert-dir")},
 		{"SIGNALWIRE_SECRET_ID", e.SecretName},
 		{"LOG_LEVEL", e.logLevel},
+		// The samples of events/ and the tests' callbacks are signed for a
+		// fixed date: no replay window (allowed as AWS_SAM_LOCAL is true).
+		{"WEBHOOK_MAX_AGE", "off"},
 		{"PUBLIC_BASE_URL", e.PublicBaseURL},
 		{"FORWARD_HTTPS_URL", e.Receiver.URL()},
 		{"FORWARD_EVENT_BUS", e.EventBusName},

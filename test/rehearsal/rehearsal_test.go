@@ -913,13 +913,14 @@ func sendWebhook(t *testing.T, ctx context.Context, fn *localenv.RIE, webhookURL
 	if err != nil || u.Host == "" {
 		t.Fatalf("WebhookUrl %q: %v", webhookURL, err)
 	}
+	// Signed now: the stack's replay window (WEBHOOK_MAX_AGE) is on.
+	now := time.Now().UTC()
 	form := url.Values{
 		"AccountSid": {sandbox.ProjectID}, "ConferenceSid": {sandbox.ConferenceStandup}, "CallSid": {call},
 		"StatusCallbackEvent": {"participant-join"}, "SequenceNumber": {strconv.Itoa(seq)},
-		"Timestamp": {"Thu, 26 Nov 2026 10:15:00 +0000"}, "FriendlyName": {"daily-standup"},
+		"Timestamp": {now.Format(time.RFC1123Z)}, "FriendlyName": {"daily-standup"},
 		"Muted": {"false"}, "Hold": {"false"},
 	}
-	now := time.Now().UTC()
 	ev := events.APIGatewayV2HTTPRequest{
 		Version:  "2.0",
 		RouteKey: "POST " + u.Path,

@@ -191,6 +191,11 @@ func TestTemplateUnderSAMResolution(t *testing.T) {
 		if env["CREDENTIALS_TTL"] != "5m" {
 			t.Errorf("%s: CREDENTIALS_TTL = %q, want the parameter's default 5m", cmd, env["CREDENTIALS_TTL"])
 		}
+		// The samples of events/ are signed for a fixed date: env.json turns
+		// the replay window off (allowed under sam local only).
+		if env["WEBHOOK_MAX_AGE"] != "off" {
+			t.Errorf("%s: WEBHOOK_MAX_AGE = %q, want env.json's off", cmd, env["WEBHOOK_MAX_AGE"])
+		}
 		for _, k := range []string{"FORWARD_HTTPS_URL", "FORWARD_EVENT_BUS", "FORWARD_SQS_QUEUE_URL", "DEAD_LETTER_QUEUE_URL", "AWS_ENDPOINT_URL", "PUBLIC_WEBHOOK_URL"} {
 			if env[k] != "" {
 				t.Errorf("%s: %s = %q, want empty (SAM leaves Fn::If with AWS::NoValue unresolved; env.json empties the others)", cmd, k, env[k])
@@ -402,6 +407,7 @@ var shellEffects = map[string]struct {
 	"SIGNALWIRE_SECRET_ID":           {true, "the secret read"},
 	"SIGNALWIRE_SPACE_HOST":          {false, "a secret naming another Space host is refused: reads fail"},
 	"SSL_CERT_DIR":                   {false, "Go also parses that directory's certificates: a slower first TLS handshake"},
+	"WEBHOOK_MAX_AGE":                {true, "replay window; an invalid value fails init, and with one set the dated samples get 403"},
 	"WEBHOOK_SIGNATURE_VERIFICATION": {true, "off skips verification under sam local"},
 }
 

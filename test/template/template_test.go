@@ -29,6 +29,7 @@ var designEnvVars = []string{
 	"SIGNALWIRE_SECRET_ID",
 	"SIGNALWIRE_SPACE_HOST",
 	"SSL_CERT_DIR",
+	"WEBHOOK_MAX_AGE",
 	"WEBHOOK_SIGNATURE_VERIFICATION",
 }
 
@@ -148,6 +149,7 @@ func TestEnvironmentVariableValues(t *testing.T) {
 		"PUBLIC_BASE_URL":                `{"Ref": "PublicBaseUrl"}`,
 		"PUBLIC_WEBHOOK_URL":             `{"Ref": "PublicWebhookUrl"}`,
 		"WEBHOOK_SIGNATURE_VERIFICATION": `"on"`,
+		"WEBHOOK_MAX_AGE":                `{"Ref": "WebhookMaxAge"}`,
 		"FORWARD_HTTPS_URL":              `{"Fn::If": ["HasForwardHttps", {"Ref": "ForwardHttpsUrl"}, {"Ref": "AWS::NoValue"}]}`,
 		"FORWARD_EVENT_BUS":              `{"Fn::If": ["HasForwardEventBus", {"Ref": "ForwardEventBusName"}, {"Ref": "AWS::NoValue"}]}`,
 		"RETRY_QUEUE_URL":                `{"Ref": "RetryQueue"}`,
@@ -174,6 +176,7 @@ func TestEnvironmentVariableValues(t *testing.T) {
 			"PUBLIC_BASE_URL": "",
 			"PUBLIC_WEBHOOK_URL": "",
 			"WEBHOOK_SIGNATURE_VERIFICATION": "on",
+			"WEBHOOK_MAX_AGE": "1h",
 			"RETRY_QUEUE_URL": "ref:RetryQueue",
 			"RETRY_MAX_RECEIVE_COUNT": "5",
 			"DEAD_LETTER_QUEUE_URL": "ref:RetryDeadLetterQueue",
@@ -651,6 +654,7 @@ func TestParameters(t *testing.T) {
 		"AlarmFunctionThrottles":      "on",
 		"AlarmRetryQueueAge":          "on",
 		"Architecture":                "arm64",
+		"WebhookMaxAge":               "1h",
 	}
 	numeric := map[string]float64{
 		"WebhookThrottlingRateLimit":      20,
@@ -723,6 +727,10 @@ func TestParameters(t *testing.T) {
 		"CredentialsTtl": {
 			good: []string{"5m", "30s", "1h30m", "1.5s"},
 			bad:  []string{"", "5", "5 minutes", "-5m"},
+		},
+		"WebhookMaxAge": {
+			good: []string{"1h", "15m", "24h"},
+			bad:  []string{"", "3600", "off", "-1h"},
 		},
 		"PublicBaseUrl": {
 			good: []string{"", "https://hooks.example.com", "https://hooks.example.com/prod"},
