@@ -152,8 +152,7 @@ func (d destinations) webhookOptions(ctx context.Context) (app.WebhookOptions, [
 			warmups = append(warmups, func() { open(addr) })
 		}
 	}
-	opts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, Local: d.cfg.Local,
-		MaxAge: d.cfg.WebhookMaxAge, MaxReceiveCount: d.cfg.MaxReceiveCount}
+	opts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, Local: d.cfg.Local, MaxAge: d.cfg.WebhookMaxAge, MaxReceiveCount: d.cfg.MaxReceiveCount}
 	if d.cfg.ForwardHTTPSURL != "" {
 		opts.Destinations = append(opts.Destinations, forward.NewHTTPS(d.cfg.ForwardHTTPSURL, d.forwardHTTP, forwardSecrets{d.creds}, d.userAgent))
 		if u, err := url.Parse(d.cfg.ForwardHTTPSURL); err == nil {
