@@ -272,6 +272,10 @@ func rttSpecs(ctx context.Context, dir string, env *localenv.Env, b builds, node
 		return nil, nil, err
 	}
 	kumo := strings.TrimPrefix(env.KumoURL, "http://")
+	roots, getPath, err := probeSetup(env.CAFile, certPEM, events[routeRead])
+	if err != nil {
+		return nil, nil, err
+	}
 	var nets []*upstreams
 	closeNet := func() {
 		for _, n := range nets {
@@ -319,6 +323,10 @@ func rttSpecs(ctx context.Context, dir string, env *localenv.Env, b builds, node
 					bin: b.host(v), env: env.FunctionEnv(opts...), payload: events[route], check: hasStatus(200), conns: n.signalwire.Conns})
 			}
 		}
+		specs = append(specs, coldSpec{name: specName(probe, routeRead, rtt, ""), probe: &netProbe{
+			sm: n.sm.Addr(), space: n.signalwire.Addr(), secretID: name, getPath: getPath,
+			user: secret.ProjectID, pass: secret.APIToken, roots: roots,
+		}})
 		specs = append(specs, coldSpec{name: specName(ours, routeRead, rtt, noSpaceHost),
 			bin: b.host(ours), env: env.FunctionEnv(base...), payload: events[routeRead], check: hasStatus(200)})
 		if node.skipped == "" {

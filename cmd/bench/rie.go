@@ -37,6 +37,9 @@ type coldSpec struct {
 	proc proc
 	// conns, when set, counts the connections opened to SignalWire.
 	conns func() int64
+	// probe, when set, replaces the function: the bench's own least
+	// client of a cold read (bin and the rest unused).
+	probe *netProbe
 }
 
 // process identifies the spec's function process.
@@ -125,6 +128,13 @@ func measureCold(ctx context.Context, rieBin string, specs []coldSpec, runs int,
 
 // coldRun starts a fresh emulator, invokes it once cold and a few times warm.
 func coldRun(ctx context.Context, rieBin string, s coldSpec, logs io.Writer) (*coldResult, error) {
+	if s.probe != nil {
+		cold, warm, err := s.probe.run(ctx, warmPerColdRun)
+		if err != nil {
+			return nil, err
+		}
+		return &coldResult{first: []time.Duration{cold}, warm: []time.Duration{warm}}, nil
+	}
 	fn, err := localenv.StartRIE(ctx, rieBin, s.bin, s.env, localenv.RIEOptions{LogOutput: logs})
 	if err != nil {
 		return nil, err
