@@ -9,10 +9,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Header is the header SignalWire signs webhooks in; TwilioHeader is the
@@ -56,4 +59,45 @@ func WithBodySHA256(fullURL string, rawBody []byte) string {
 		sep = "&"
 	}
 	return fullURL + sep + "bodySHA256=" + hex.EncodeToString(sum[:])
+}
+
+// Restamp returns an API Gateway event of a form callback with its Timestamp
+// set to now and its X-SignalWire-Signature signed again with key for
+// fullURL: the sample events are signed for a fixed date, which the replay
+// window (WEBHOOK_MAX_AGE) refuses later.
+func Restamp(event []byte, key, fullURL string, now time.Time) ([]byte, error) {
+	var e map[string]any
+	if err := json.Unmarshal(event, &e); err != nil {
+		return nil, fmt.Errorf("signing: restamp: %w", err)
+	}
+	body, _ := e["body"].(string)
+	b64, _ := e["isBase64Encoded"].(bool)
+	if b64 {
+		raw, err := base64.StdEncoding.DecodeString(body)
+		if err != nil {
+			return nil, fmt.Errorf("signing: restamp: %w", err)
+		}
+		body = string(raw)
+	}
+	form, err := url.ParseQuery(body)
+	if err != nil {
+		return nil, fmt.Errorf("signing: restamp: %w", err)
+	}
+	headers, _ := e["headers"].(map[string]any)
+	if headers == nil {
+		return nil, fmt.Errorf("signing: restamp: no headers")
+	}
+	form.Set("Timestamp", now.UTC().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
+	body = form.Encode()
+	if b64 {
+		body = base64.StdEncoding.EncodeToString([]byte(body))
+	}
+	e["body"] = body
+	for h := range headers {
+		if strings.EqualFold(h, Header) {
+			delete(headers, h)
+		}
+	}
+	headers[strings.ToLower(Header)] = Form(key, fullURL, form)
+	return json.Marshal(e)
 }
