@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -117,7 +116,13 @@ func (in *idInput) field(s string) {
 // pairs appends the number of names, then each name (byte order) with the
 // number of its values and the values in order; skip is left out.
 func (in *idInput) pairs(v url.Values, skip string) {
-	names := slices.DeleteFunc(slices.Sorted(maps.Keys(v)), func(name string) bool { return skip != "" && name == skip })
+	names := make([]string, 0, len(v))
+	for name := range v {
+		if skip == "" || name != skip {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
 	in.field(strconv.Itoa(len(names)))
 	for _, name := range names {
 		in.field(name)

@@ -50,7 +50,9 @@ func DecodeBody(body string, isBase64 bool) ([]byte, error) {
 // already capped the body at MaxBodyBytes.
 func ParseForm(body []byte) (url.Values, error) {
 	rest := string(body)
-	form := make(url.Values, strings.Count(rest, "&")+1)
+	pairs := strings.Count(rest, "&") + 1
+	form := make(url.Values, pairs)
+	one := make([]string, pairs) // each name's first value, one allocation for all
 	for n := 1; rest != ""; n++ {
 		var pair string
 		pair, rest, _ = strings.Cut(rest, "&")
@@ -69,7 +71,12 @@ func ParseForm(body []byte) (url.Values, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parse form: pair %d: value: %w: %w", n, errMalformedBody, err)
 		}
-		form[name] = append(form[name], value)
+		if vs, ok := form[name]; ok {
+			form[name] = append(vs, value)
+		} else {
+			one[n-1] = value
+			form[name] = one[n-1 : n : n] // capacity 1: a repeat appends elsewhere
+		}
 	}
 	return form, nil
 }

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/signalwire-lambda/participants/internal/participant"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
@@ -83,8 +85,8 @@ type Source struct {
 // parameter sorts before "AccountSid" (SignalWire sends none that does);
 // one named "AccountSid" would repeat or break the real one.
 func Normalize(form url.Values, query url.Values) (Source, error) {
-	src := Source{fields: make(map[string]any, len(form)+1), unparsed: map[string]any{}, id: formEventID(form, query)}
-	var names []string
+	src := Source{fields: make(map[string]any, len(form)+1), id: formEventID(form, query)}
+	names := make([]string, 0, len(form))
 	for name, values := range form {
 		if len(values) > 0 {
 			names = append(names, name)
@@ -94,13 +96,9 @@ func Normalize(form url.Values, query url.Values) (Source, error) {
 	if len(names) > 0 && names[0] < firstName {
 		return Source{}, fmt.Errorf("normalize: parameter %.80q sorts before %s (the tail of a signed URL moved into the form?): %w", names[0], firstName, errInvalidWebhook)
 	}
-	next := map[string]int{} // per key, the next suffix to try
+	var next map[string]int // per key, the next suffix to try
 	for _, name := range names {
-		values := make([]string, len(form[name]))
-		for i, v := range form[name] {
-			values[i] = strings.ToValidUTF8(v, "\uFFFD") // as JSON encoding would
-		}
-		src.set(src.freeKey(snakeCase(name), next), values)
+		src.set(src.freeKey(snakeCase(name), &next), validUTF8(form[name]))
 	}
 	if q := query["ConferenceSid"]; src.str("conference_sid") == "" && len(q) > 0 {
 		if len(q) > 1 {
@@ -207,37 +205,63 @@ func isEventName(s string) bool {
 }
 
 // freeKey returns key, or key with the first free suffix "_2", "_3", ... when
-// key is taken or reserved. next remembers, per key, where the search for a
+// key is taken or reserved. *next remembers, per key, where the search for a
 // suffix resumes, so that many colliding names cost linear time.
-func (s Source) freeKey(key string, next map[string]int) string {
+func (s Source) freeKey(key string, next *map[string]int) string {
 	if _, taken := s.fields[key]; !taken && key != unparsedKey {
 		return key
 	}
-	for n := max(next[key], 2); ; n++ {
+	if *next == nil {
+		*next = map[string]int{}
+	}
+	for n := max((*next)[key], 2); ; n++ {
 		k := key + "_" + strconv.Itoa(n)
 		if _, taken := s.fields[k]; !taken {
-			next[key] = n + 1
+			(*next)[key] = n + 1
 			return k
 		}
 	}
 }
 
+// validUTF8 returns values with invalid UTF-8 replaced by U+FFFD, as JSON
+// encoding would: values itself when every one is valid.
+func validUTF8(values []string) []string {
+	for i, v := range values {
+		if !utf8.ValidString(v) {
+			out := slices.Clone(values)
+			for j := i; j < len(out); j++ {
+				out[j] = strings.ToValidUTF8(out[j], "\uFFFD")
+			}
+			return out
+		}
+	}
+	return values
+}
+
 // set stores the converted values of one parameter under key.
-func (s Source) set(key string, values []string) {
+func (s *Source) set(key string, values []string) {
 	typed := typedKeys[key] != ""
 	switch {
 	case len(values) > 1 && typed:
 		s.fields[key] = nil
-		s.unparsed[key] = values
+		s.keepUnparsed(key, values)
 	case len(values) > 1:
 		s.fields[key] = values
 	default:
 		v, ok := convert(key, values[0])
 		s.fields[key] = v
 		if !ok {
-			s.unparsed[key] = values[0]
+			s.keepUnparsed(key, values[0])
 		}
 	}
+}
+
+// keepUnparsed stores a value that did not convert.
+func (s *Source) keepUnparsed(key string, v any) {
+	if s.unparsed == nil {
+		s.unparsed = map[string]any{}
+	}
+	s.unparsed[key] = v
 }
 
 // convert returns the typed value of a source key; ok is false (and the value
@@ -286,8 +310,56 @@ var typedKeys = func() map[string]string {
 // snakeCase converts a parameter name to its snake_case key: "CallSid" ->
 // "call_sid", "SipResultCode" -> "sip_result_code", "bodySHA256" ->
 // "body_sha256". Runs of other characters than letters and digits become one
-// '_'; a name with no letter or digit becomes "param".
+// '_'; a name with no letter or digit becomes "param". An ASCII name is
+// converted byte by byte, and a key Normalize knows is returned without an
+// allocation.
 func snakeCase(name string) string {
+	var buf [64]byte
+	b := buf[:0]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			return snakeCaseRunes(name)
+		case 'A' <= c && c <= 'Z':
+			if i > 0 {
+				prev := name[i-1]
+				nextLower := i+1 < len(name) && 'a' <= name[i+1] && name[i+1] <= 'z'
+				if isLower(prev) || isDigit(prev) || isUpper(prev) && nextLower {
+					b = underscore(b)
+				}
+			}
+			b = append(b, c+'a'-'A')
+		case isLower(c) || isDigit(c):
+			b = append(b, c)
+		default:
+			b = underscore(b)
+		}
+	}
+	b = bytes.TrimRight(b, "_")
+	if k, ok := knownKeys[string(b)]; ok {
+		return k
+	}
+	if len(b) == 0 {
+		return "param"
+	}
+	return string(b)
+}
+
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// underscore appends '_' to a non-empty key not already ending in one.
+func underscore(b []byte) []byte {
+	if len(b) > 0 && b[len(b)-1] != '_' {
+		return append(b, '_')
+	}
+	return b
+}
+
+// snakeCaseRunes is snakeCase for a name with non-ASCII characters.
+func snakeCaseRunes(name string) string {
 	runes := []rune(name)
 	var b strings.Builder
 	underscore := func() {
@@ -318,6 +390,19 @@ func snakeCase(name string) string {
 	return "param"
 }
 
+// knownKeys holds the keys of the core fields, the typed keys and those of
+// the other parameters of a conference callback, each mapped to itself.
+var knownKeys = func() map[string]string {
+	m := map[string]string{"api_version": "api_version", "friendly_name": "friendly_name"}
+	for _, f := range coreFields {
+		m[f.key] = f.key
+	}
+	for k := range typedKeys {
+		m[k] = k
+	}
+	return m
+}()
+
 func (s Source) str(key string) string {
 	v, _ := s.fields[key].(string)
 	return v
@@ -342,17 +427,67 @@ func (s Source) MarshalJSON() ([]byte, error) {
 	if s.payload != nil {
 		return s.payload, nil
 	}
-	m := make(map[string]any, len(s.fields)+1)
-	for k, v := range s.fields {
-		m[k] = v
+	// encoding/json's bytes for the map of fields and unparsed (keys
+	// sorted, HTML escaped), without the map's reflection: each key and
+	// value encoded by one Encoder, a string that needs no escape as is.
+	keys := make([]string, 0, len(s.fields)+1)
+	for k := range s.fields {
+		keys = append(keys, k)
 	}
-	m[unparsedKey] = s.unparsed
-	if s.unparsed == nil {
-		m[unparsedKey] = map[string]any{}
+	keys = append(keys, unparsedKey)
+	slices.Sort(keys)
+	var buf bytes.Buffer
+	buf.Grow(64 * len(keys))
+	enc := json.NewEncoder(&buf)
+	encode := func(v any) error {
+		if str, ok := v.(string); ok && plainJSON(str) {
+			buf.WriteByte('"')
+			buf.WriteString(str)
+			buf.WriteByte('"')
+			return nil
+		}
+		if err := enc.Encode(v); err != nil {
+			return fmt.Errorf("marshal source: %w", err)
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		return nil
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("marshal source: %w", err)
+	buf.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		v := s.fields[k]
+		if k == unparsedKey {
+			v = s.unparsed
+			if s.unparsed == nil {
+				v = struct{}{}
+			}
+		}
+		if plainJSON(k) { // no interface conversion
+			buf.WriteByte('"')
+			buf.WriteString(k)
+			buf.WriteByte('"')
+		} else if err := encode(k); err != nil {
+			return nil, err
+		}
+		buf.WriteByte(':')
+		if err := encode(v); err != nil {
+			return nil, err
+		}
 	}
-	return b, nil
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// plainJSON reports whether s is encoded by encoding/json as itself between
+// quotes: printable ASCII without '"', '\\' or the HTML-escaped <, >, &.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20, c >= utf8.RuneSelf, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/url"
 	"reflect"
 	"strings"
@@ -320,6 +321,28 @@ func TestSnakeCase(t *testing.T) {
 	for in, want := range tests {
 		if got := snakeCase(in); got != want {
 			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+		if got := snakeCaseRunes(in); got != want {
+			t.Errorf("snakeCaseRunes(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// snakeCase's byte-wise ASCII path agrees with the rune-wise one.
+func TestSnakeCaseASCIIMatchesRunes(t *testing.T) {
+	const alphabet = "aZbY09_-. AbCSHA256Sid"
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		b := make([]byte, r.IntN(80))
+		for i := range b {
+			if r.IntN(8) == 0 {
+				b[i] = byte(r.IntN(128))
+			} else {
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			}
+		}
+		if got, want := snakeCase(string(b)), snakeCaseRunes(string(b)); got != want {
+			t.Fatalf("snakeCase(%q) = %q, the rune-wise %q", b, got, want)
 		}
 	}
 }
