@@ -207,24 +207,13 @@ func (w *webhooks) expired(ctx context.Context, src webhook.Source, received tim
 // time taken does not say which matched. It returns the first match, else
 // the current key's error.
 func verifyWithKeys(keys []string, verify func(key string) (webhook.Verified, error)) (webhook.Verified, error) {
-	if len(keys) == 0 {
-		keys = []string{""}
-	}
-	var match *webhook.Verified
-	var first error
-	for i, k := range keys {
-		v, err := verify(k)
-		if err == nil && match == nil {
-			match = &v
-		}
-		if i == 0 {
-			first = err
+	verified, err := verify(keys[0])
+	for _, k := range keys[1:] {
+		if v, kerr := verify(k); kerr == nil && err != nil {
+			verified, err = v, nil
 		}
 	}
-	if match != nil {
-		return *match, nil
-	}
-	return webhook.Verified{}, first
+	return verified, err
 }
 
 // answer renders a processed webhook: the envelope when no destination
