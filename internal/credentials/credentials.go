@@ -14,21 +14,11 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// The secret's JSON keys (docs/SECURITY.md).
-const (
-	keyProjectID                    = "project_id"
-	keyAPIToken                     = "api_token"
-	keySpaceHost                    = "space_host"
-	keySigningKey                   = "signing_key"
-	keyForwardSigningSecret         = "forward_signing_secret"
-	keyPreviousSigningKey           = "previous_signing_key"
-	keyPreviousForwardSigningSecret = "previous_forward_signing_secret"
+// The secret's JSON keys (docs/SECURITY.md); secretKeys hold secrets.
+var (
+	allKeys    = append([]string{"project_id", "space_host"}, secretKeys...)
+	secretKeys = []string{"api_token", "signing_key", "forward_signing_secret", "previous_signing_key", "previous_forward_signing_secret"}
 )
-
-var allKeys = []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
-
-// secretKeys are the keys whose values are secrets.
-var secretKeys = []string{keyAPIToken, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
 
 // minSecretLength is the fewest bytes a secret value may have. SignalWire's
 // are far longer (API tokens "PT" and 48 hex digits; signing keys "PSK_"
@@ -77,9 +67,9 @@ func parse(secret []byte, needForward bool) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
-	host, err := ParseSpaceHost(values[keySpaceHost])
+	host, err := ParseSpaceHost(values["space_host"])
 	if err != nil {
-		return Credentials{}, fmt.Errorf("%w: %s %v", errMalformed, keySpaceHost, err)
+		return Credentials{}, fmt.Errorf("%w: space_host %v", errMalformed, err)
 	}
 	for _, k := range secretKeys {
 		if v := values[k]; v != "" && len(v) < minSecretLength {
@@ -89,7 +79,7 @@ func parse(secret []byte, needForward bool) (Credentials, error) {
 	if needForward {
 		// A secret the HTTPS destination cannot use would accept every
 		// webhook and then fail every delivery: refuse it here (503).
-		for _, k := range []string{keyForwardSigningSecret, keyPreviousForwardSigningSecret} {
+		for _, k := range []string{"forward_signing_secret", "previous_forward_signing_secret"} {
 			if v := values[k]; v != "" {
 				if err := forward.ValidateSigningSecret(v); err != nil {
 					return Credentials{}, fmt.Errorf("%w: %s: %w", errMalformed, k, err)
@@ -98,13 +88,13 @@ func parse(secret []byte, needForward bool) (Credentials, error) {
 		}
 	}
 	return Credentials{
-		ProjectID:                    values[keyProjectID],
-		APIToken:                     values[keyAPIToken],
+		ProjectID:                    values["project_id"],
+		APIToken:                     values["api_token"],
 		SpaceHost:                    host,
-		SigningKey:                   values[keySigningKey],
-		ForwardSigningSecret:         values[keyForwardSigningSecret],
-		PreviousSigningKey:           values[keyPreviousSigningKey],
-		PreviousForwardSigningSecret: values[keyPreviousForwardSigningSecret],
+		SigningKey:                   values["signing_key"],
+		ForwardSigningSecret:         values["forward_signing_secret"],
+		PreviousSigningKey:           values["previous_signing_key"],
+		PreviousForwardSigningSecret: values["previous_forward_signing_secret"],
 	}, nil
 }
 
@@ -132,9 +122,9 @@ func stringValues(secret []byte, needForward bool) (map[string]string, error) {
 			wrongType = append(wrongType, k)
 		}
 	}
-	required := []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey}
+	required := []string{"project_id", "api_token", "space_host", "signing_key"}
 	if needForward {
-		required = append(required, keyForwardSigningSecret)
+		required = append(required, "forward_signing_secret")
 	}
 	for _, k := range required {
 		if values[k] == "" && !slices.Contains(wrongType, k) {

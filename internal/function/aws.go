@@ -2,7 +2,6 @@ package function
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -21,19 +20,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
-
-// preconnectingHTTP returns an HTTP client (a clone of
-// http.DefaultTransport trusting roots, nil: the system's) whose TLS
-// connections can be opened early, and the function that does it (nil when
-// a proxy is configured).
-func preconnectingHTTP(roots *x509.CertPool) (*http.Client, func(addr string)) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 10 // as the AWS SDK's own client
-	if roots != nil {
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
-	}
-	return &http.Client{Transport: tr}, signalwire.PreconnectingTransport(tr)
-}
 
 // reportingAWS logs each AWS call's attempt that got no answer, naming the
 // service, the endpoint host and the cause, as it fails.
@@ -67,31 +53,13 @@ func httpsAddr(u url.URL) string {
 }
 
 // awsConfig builds the AWS SDK configuration from the environment Lambda
-// gives the function, instead of config.LoadDefaultConfig, which links the
-// STS, SSO, SSO OIDC and sign-in clients (about 440 KB of the bootstrap) for
-// credential providers a Lambda function never uses. Every AWS call goes
-// through one preconnecting HTTP client; warm opens its connections early.
-//
-// Read as LoadDefaultConfig reads them: AWS_REGION (else
-// AWS_DEFAULT_REGION); AWS_ACCESS_KEY_ID (or AWS_ACCESS_KEY),
-// AWS_SECRET_ACCESS_KEY (or AWS_SECRET_KEY), AWS_SESSION_TOKEN and
-// AWS_ACCOUNT_ID, the execution role's credentials; AWS_ENDPOINT_URL,
-// AWS_ENDPOINT_URL_<SERVICE> and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS;
-// AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT; AWS_MAX_ATTEMPTS and
-// AWS_RETRY_MODE; AWS_DEFAULTS_MODE (with AWS_EXECUTION_ENV);
-// AWS_SDK_UA_APP_ID; AWS_CA_BUNDLE; AWS_DISABLE_CLOCK_SKEW_CORRECTION;
-// AWS_AUTH_SCHEME_PREFERENCE. net/http reads HTTPS_PROXY and NO_PROXY.
-//
-// Not read, because they cannot apply on Lambda: the shared config and
-// credentials files and their profiles (AWS_PROFILE, AWS_DEFAULT_PROFILE,
-// AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE: SSO, assumed roles,
-// credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE,
-// AWS_ROLE_ARN, AWS_ROLE_SESSION_NAME: EKS), container credentials
-// (AWS_CONTAINER_CREDENTIALS_*: ECS), instance metadata (AWS_EC2_METADATA_*:
-// EC2), and settings of services the function does not call (AWS_S3_*,
-// AWS_ACCOUNT_ID_ENDPOINT_MODE, AWS_ENABLE_ENDPOINT_DISCOVERY,
-// AWS_DISABLE_REQUEST_COMPRESSION, AWS_REQUEST_MIN_COMPRESSION_SIZE_BYTES,
-// AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION).
+// gives the function, reading every setting config.LoadDefaultConfig reads
+// from it (TestAWSConfigMatchesLoadDefaultConfig), but not LoadDefaultConfig
+// itself: it links the STS, SSO, SSO OIDC and sign-in clients (about 440 KB
+// of the bootstrap) for credential providers a Lambda function never uses
+// (shared config files and profiles, web identity, container and instance
+// credentials). Every AWS call goes through one preconnecting HTTP client;
+// warm opens its connections early.
 func awsConfig(getenv func(string) string) (cfg aws.Config, warm func(addr string), err error) {
 	env := func(keys ...string) string {
 		for _, k := range keys {
@@ -120,7 +88,7 @@ func awsConfig(getenv func(string) string) (cfg aws.Config, warm func(addr strin
 	if err != nil {
 		return aws.Config{}, nil, fmt.Errorf("AWS SDK settings: %w", err)
 	}
-	cfg.HTTPClient, warm = preconnectingHTTP(roots)
+	cfg.HTTPClient, warm = signalwire.PreconnectingClient(roots)
 	return cfg, warm, nil
 }
 

@@ -30,7 +30,6 @@ const (
 // other dials are ordinary. Never with a proxy: net/http would hand it the
 // proxy's address.
 type preconnector struct {
-	// tcp dials the TCP connections.
 	tcp  net.Dialer
 	conf *tls.Config
 
@@ -56,26 +55,24 @@ func newDialer(conf *tls.Config) *preconnector {
 	}
 }
 
-// PreconnectingTransport makes tr open its TLS connections itself, with
-// tr's TLS configuration (nil: TLS 1.2+, system roots) and the protocols tr
-// offers, and returns the function that opens one to a host[:port] (port
-// 443 by default) ahead of its first request. It returns nil and leaves tr
-// as it is when the environment configures a proxy.
-func PreconnectingTransport(tr *http.Transport) func(host string) {
+// PreconnectingClient returns an HTTP client (http.DefaultTransport's
+// settings, TLS 1.2+, trusting roots, nil: the system's) and the function
+// that opens one TLS connection to a host[:port] (port 443 by default)
+// ahead of its first request; that function is nil when the environment
+// configures a proxy.
+func PreconnectingClient(roots *x509.CertPool) (*http.Client, func(host string)) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 10 // as the AWS SDK's own client
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	client := &http.Client{Transport: tr}
 	if proxyConfigured() {
-		return nil
+		return client, nil
 	}
-	conf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if tr.TLSClientConfig != nil {
-		conf = tr.TLSClientConfig.Clone()
-	}
-	conf.NextProtos = []string{"http/1.1"}
-	if tr.ForceAttemptHTTP2 {
-		conf.NextProtos = []string{"h2", "http/1.1"}
-	}
+	conf := tr.TLSClientConfig.Clone()
+	conf.NextProtos = []string{"h2", "http/1.1"} // tr.ForceAttemptHTTP2
 	d := newDialer(conf)
 	tr.DialTLSContext = d.DialTLSContext
-	return func(host string) { d.Preconnect(hostPort(host)) }
+	return client, func(host string) { d.Preconnect(hostPort(host)) }
 }
 
 // proxyConfigured reports whether the environment sets an HTTP(S) proxy.
@@ -96,9 +93,8 @@ func hostPort(host string) string {
 	return net.JoinHostPort(strings.Trim(host, "[]"), "443")
 }
 
-// Preconnect starts opening one TLS connection to addr (host:port) in the
-// background, unless one is pending; a failed one is replaced by an
-// ordinary dial.
+// Preconnect starts opening a TLS connection to addr (host:port) unless one
+// is pending; a failed one is replaced by an ordinary dial.
 func (d *preconnector) Preconnect(addr string) {
 	d.mu.Lock()
 	if _, ok := d.pending[addr]; ok {
@@ -146,8 +142,7 @@ func (d *preconnector) DialTLSContext(ctx context.Context, network, addr string)
 	return d.dial(ctx, addr)
 }
 
-// dial opens a TCP connection and completes the TLS handshake, verifying
-// the server's certificate for the host against the system roots.
+// dial opens a TCP connection and completes the TLS handshake.
 func (d *preconnector) dial(ctx context.Context, addr string) (net.Conn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -169,26 +164,11 @@ func (d *preconnector) dial(ctx context.Context, addr string) (net.Conn, error) 
 	return c, nil
 }
 
-// defaultHTTPClient keeps connections alive across warm invocations; its
-// TLS connections (TLS 1.2+, h2 offered) can be opened ahead by the function
-// it returns (nil with a proxy).
-func defaultHTTPClient(rootCAs *x509.CertPool) (*http.Client, func(host string)) {
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          16,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: rootCAs},
-	}
-	preconnect := PreconnectingTransport(tr)
-	return &http.Client{
-		Transport: tr,
-		// A redirect would be a misconfigured Space host; never follow it
-		// with the credentials.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, preconnect
+// defaultHTTPClient is a PreconnectingClient that never follows a
+// redirect: that would be a misconfigured Space host, and the request
+// carries the credentials.
+func defaultHTTPClient(roots *x509.CertPool) (*http.Client, func(host string)) {
+	client, preconnect := PreconnectingClient(roots)
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return client, preconnect
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,27 +16,17 @@ type Kind int
 
 // The kinds of *APIError. The zero Kind is not used.
 const (
-	// KindNotFound: upstream 404 (or 410). For a participant this usually
-	// means it left or the conference ended.
-	KindNotFound Kind = iota + 1
-	// KindUnauthorized: upstream 401 or 403 (bad credentials, missing
-	// Voice scope).
-	KindUnauthorized
-	// KindRateLimited: upstream 429, after retries.
-	KindRateLimited
-	// KindUpstream: upstream 5xx, after retries.
-	KindUpstream
-	// KindTimeout: the context's deadline passed or it was canceled.
-	KindTimeout
-	// KindNetwork: a transport error (connection refused or reset, TLS,
-	// body cut short, ...), after retries.
-	KindNetwork
-	// KindBadResponse: a success status whose body is not a JSON object
-	// (HTML page, non-JSON body, truncated or invalid JSON, too big), or an
-	// unexpected status such as a redirect.
+	KindNotFound     Kind = iota + 1 // 404 or 410: for a participant, usually it left or the conference ended
+	KindUnauthorized                 // 401 or 403: bad credentials, missing Voice scope
+	KindRateLimited                  // 429, after retries
+	KindUpstream                     // 5xx, after retries
+	KindTimeout                      // the context's deadline passed or it was canceled
+	KindNetwork                      // a transport error (refused, reset, TLS, body cut short), after retries
+	// KindBadResponse: a success whose body is not a JSON object (HTML,
+	// invalid or truncated JSON, too big), or an unexpected status such as
+	// a redirect.
 	KindBadResponse
-	// kindBadRequest: upstream 400 or another 4xx not listed above.
-	kindBadRequest
+	kindBadRequest // 400 or another 4xx not listed above
 )
 
 // kindNames are the Kinds' String values, by Kind.
@@ -61,25 +52,14 @@ func (k Kind) phrase() string {
 // invalid input, which returns *InvalidSIDError or a plain error before
 // any request is sent).
 type APIError struct {
-	// Kind classifies the failure.
-	Kind Kind
-	// StatusCode is the HTTP status of the last response; 0 when none
-	// was received.
-	StatusCode int
-	// Code is SignalWire's error code from the body (e.g. 20404); 0 when
-	// absent.
-	Code int
-	// Message is SignalWire's error message from the body, or the HTTP
-	// status text when the body carried none (HTML page, empty body).
-	Message string
-	// MoreInfo is SignalWire's more_info link, when sent.
-	MoreInfo string
-	// Attempts is how many HTTP attempts were made.
-	Attempts int
-	// RetryAfter is the last response's Retry-After, uncapped; 0 if absent.
-	RetryAfter time.Duration
-	// Err is the underlying error (transport, context, decoding), if any.
-	Err error
+	Kind       Kind
+	StatusCode int           // of the last response; 0 when none was received
+	Code       int           // SignalWire's error code from the body (e.g. 20404); 0 when absent
+	Message    string        // SignalWire's message from the body, else the HTTP status text
+	MoreInfo   string        // SignalWire's more_info link, when sent
+	Attempts   int           // HTTP attempts made
+	RetryAfter time.Duration // the last response's Retry-After, uncapped; 0 if absent
+	Err        error         // the underlying error (transport, context, decoding), if any
 }
 
 // Error implements error, e.g.
@@ -171,7 +151,7 @@ func parseErrorBody(body []byte) errorBody {
 
 func errorFields(raw map[string]json.RawMessage) errorBody {
 	var out errorBody
-	out.code, _ = lenientInt(raw["code"])
+	out.code = lenientInt(raw["code"])
 	for _, key := range []string{"message", "detail", "title"} {
 		if s, ok := lenientString(raw[key]); ok && strings.TrimSpace(s) != "" {
 			out.message = s
@@ -182,21 +162,15 @@ func errorFields(raw map[string]json.RawMessage) errorBody {
 	return out
 }
 
-// lenientInt accepts an integral JSON number or a string holding one.
-func lenientInt(v json.RawMessage) (int, bool) {
+// lenientInt is an integral JSON number, or a string holding one, within
+// ±2^31; else 0.
+func lenientInt(v json.RawMessage) int {
 	if s, ok := lenientString(v); ok {
 		v = json.RawMessage(strings.TrimSpace(s))
 	}
-	var n json.Number
-	if err := json.Unmarshal(v, &n); err != nil {
-		return 0, false
+	var f float64
+	if json.Unmarshal(v, &f) != nil || f != math.Trunc(f) || math.Abs(f) > 1<<31 {
+		return 0
 	}
-	if i, err := strconv.Atoi(n.String()); err == nil {
-		return i, true
-	}
-	f, err := n.Float64()
-	if err != nil || f != float64(int64(f)) || f > 1<<31 || f < -(1<<31) {
-		return 0, false
-	}
-	return int(f), true
+	return int(f)
 }
