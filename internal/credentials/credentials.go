@@ -7,18 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// The secret's JSON keys (docs/SECURITY.md); secretKeys hold secrets.
-var (
-	allKeys    = append([]string{"project_id", "space_host"}, secretKeys...)
-	secretKeys = []string{"api_token", "signing_key", "forward_signing_secret", "previous_signing_key", "previous_forward_signing_secret"}
-)
+// allKeys are the secret's JSON keys (docs/SECURITY.md): the first four are
+// required, forward_signing_secret too with an HTTPS destination; all but
+// project_id and space_host hold secrets.
+var allKeys = []string{"project_id", "api_token", "space_host", "signing_key", "forward_signing_secret", "previous_signing_key", "previous_forward_signing_secret"}
 
 // minSecretLength is the fewest bytes a secret value may have. SignalWire's
 // are far longer (API tokens "PT" and 48 hex digits; signing keys "PSK_"
@@ -71,8 +69,8 @@ func parse(secret []byte, needForward bool) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, fmt.Errorf("%w: space_host %v", errMalformed, err)
 	}
-	for _, k := range secretKeys {
-		if v := values[k]; v != "" && len(v) < minSecretLength {
+	for _, k := range allKeys {
+		if v := values[k]; k != "project_id" && k != "space_host" && v != "" && len(v) < minSecretLength {
 			return Credentials{}, fmt.Errorf("%w: %s is shorter than %d characters", errMalformed, k, minSecretLength)
 		}
 	}
@@ -113,21 +111,16 @@ func stringValues(secret []byte, needForward bool) (map[string]string, error) {
 	}
 	values := map[string]string{}
 	var missing, wrongType []string
-	for _, k := range allKeys {
+	for i, k := range allKeys {
 		switch v := raw[k].(type) {
 		case nil:
 		case string:
 			values[k] = strings.TrimSpace(v)
 		default:
 			wrongType = append(wrongType, k)
+			continue
 		}
-	}
-	required := []string{"project_id", "api_token", "space_host", "signing_key"}
-	if needForward {
-		required = append(required, "forward_signing_secret")
-	}
-	for _, k := range required {
-		if values[k] == "" && !slices.Contains(wrongType, k) {
+		if values[k] == "" && (i < 4 || i == 4 && needForward) {
 			missing = append(missing, k)
 		}
 	}

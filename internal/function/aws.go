@@ -17,20 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/aws/smithy-go/logging"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
-
-// reportingAWS logs each AWS call's attempt that got no answer, naming the
-// service, the endpoint host and the cause, as it fails.
-type reportingAWS struct {
-	next aws.HTTPClient
-	log  *slog.Logger
-}
-
-func (r reportingAWS) Do(req *http.Request) (*http.Response, error) {
-	return obs.Reach(r.log, awsmiddleware.GetServiceID(req.Context()), req, r.next.Do)
-}
 
 // endpointAddr resolves the host:port an SDK client sends to, as the SDK
 // will (its resolver r with the client's region and base endpoint, e.g.
@@ -58,9 +48,10 @@ func httpsAddr(u url.URL) string {
 // itself: it links the STS, SSO, SSO OIDC and sign-in clients (about 440 KB
 // of the bootstrap) for credential providers a Lambda function never uses
 // (shared config files and profiles, web identity, container and instance
-// credentials). Every AWS call goes through one preconnecting HTTP client;
-// warm opens its connections early.
-func awsConfig(getenv func(string) string) (cfg aws.Config, warm func(addr string), err error) {
+// credentials). Every AWS call goes through one preconnecting HTTP client
+// (warm opens its connections early) that logs each attempt getting no
+// answer, naming the service, the endpoint host and the cause, as it fails.
+func awsConfig(getenv func(string) string, log *slog.Logger) (cfg aws.Config, warm func(addr string), err error) {
 	env := func(keys ...string) string {
 		for _, k := range keys {
 			if v := getenv(k); v != "" {
@@ -88,7 +79,10 @@ func awsConfig(getenv func(string) string) (cfg aws.Config, warm func(addr strin
 	if err != nil {
 		return aws.Config{}, nil, fmt.Errorf("AWS SDK settings: %w", err)
 	}
-	cfg.HTTPClient, warm = signalwire.PreconnectingClient(roots)
+	client, warm := signalwire.PreconnectingClient(roots)
+	cfg.HTTPClient = smithyhttp.ClientDoFunc(func(req *http.Request) (*http.Response, error) {
+		return obs.Reach(log, awsmiddleware.GetServiceID(req.Context()), req, client.Do)
+	})
 	return cfg, warm, nil
 }
 
@@ -134,9 +128,14 @@ func readSettings(getenv func(string) string, cfg *aws.Config, src *endpointSour
 	}
 	var roots *x509.CertPool
 	if path := getenv("AWS_CA_BUNDLE"); path != "" {
-		var err error
-		if roots, err = caBundle(path); err != nil {
-			errs = append(errs, err)
+		// The only roots the AWS calls trust then, as with LoadDefaultConfig.
+		pem, err := os.ReadFile(path)
+		roots = x509.NewCertPool()
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("AWS_CA_BUNDLE: %w", err))
+		case !roots.AppendCertsFromPEM(pem):
+			errs = append(errs, errors.New("AWS_CA_BUNDLE: no PEM certificate in the file"))
 		}
 	}
 	return roots, errors.Join(errs...)
@@ -158,20 +157,6 @@ func schemeList(v string) []string {
 		}
 	}
 	return out
-}
-
-// caBundle reads AWS_CA_BUNDLE's PEM file: the only roots the AWS calls
-// trust then, as with LoadDefaultConfig.
-func caBundle(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("AWS_CA_BUNDLE: no PEM certificate in the file")
-	}
-	return pool, nil
 }
 
 // endpointSources answers the SDK clients' questions about endpoints

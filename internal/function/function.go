@@ -73,10 +73,9 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if d.forwardHTTP == nil {
 		d.forwardHTTP, d.warmHTTPS = signalwire.PreconnectingClient(nil)
 	}
-	if d.aws, d.warmAWS, err = awsConfig(os.Getenv); err != nil {
+	if d.aws, d.warmAWS, err = awsConfig(os.Getenv, log); err != nil {
 		return nil, err
 	}
-	d.aws.HTTPClient = reportingAWS{d.aws.HTTPClient, log}
 	d.creds = credentials.New(secretsmanager.NewFromConfig(d.aws), cfg.SecretID, credentials.Options{
 		TTL: cfg.CredentialsTTL, ForwardSigningSecret: cfg.ForwardHTTPSURL != "", SpaceHost: cfg.SpaceHost, Log: log, Redact: secrets,
 	})

@@ -31,7 +31,7 @@ const (
 // proxy's address.
 type preconnector struct {
 	tcp  net.Dialer
-	conf *tls.Config
+	conf *tls.Config // its NextProtos match the transport's
 
 	mu      sync.Mutex
 	pending map[string]*predial // by "host:port"
@@ -43,16 +43,6 @@ type predial struct {
 	conn net.Conn
 	err  error
 	at   time.Time // when the handshake finished
-}
-
-// newDialer returns a preconnector dialing with conf, whose NextProtos must
-// match the transport's.
-func newDialer(conf *tls.Config) *preconnector {
-	return &preconnector{
-		tcp:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
-		conf:    conf,
-		pending: map[string]*predial{},
-	}
 }
 
 // PreconnectingClient returns an HTTP client (http.DefaultTransport's
@@ -70,7 +60,7 @@ func PreconnectingClient(roots *x509.CertPool) (*http.Client, func(host string))
 	}
 	conf := tr.TLSClientConfig.Clone()
 	conf.NextProtos = []string{"h2", "http/1.1"} // tr.ForceAttemptHTTP2
-	d := newDialer(conf)
+	d := &preconnector{tcp: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, conf: conf, pending: map[string]*predial{}}
 	tr.DialTLSContext = d.DialTLSContext
 	return client, func(host string) { d.Preconnect(hostPort(host)) }
 }

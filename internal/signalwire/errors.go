@@ -138,27 +138,21 @@ func parseErrorBody(body []byte) errorBody {
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return errorBody{}
 	}
-	out := errorFields(raw)
 	var items []map[string]json.RawMessage
-	if json.Unmarshal(raw["errors"], &items) == nil && len(items) > 0 {
-		inner := errorFields(items[0])
-		out.code = cmp.Or(out.code, inner.code)
-		out.message = cmp.Or(out.message, inner.message)
-		out.moreInfo = cmp.Or(out.moreInfo, inner.moreInfo)
+	if json.Unmarshal(raw["errors"], &items) != nil {
+		items = nil
 	}
-	return out
-}
-
-func errorFields(raw map[string]json.RawMessage) errorBody {
 	var out errorBody
-	out.code = lenientInt(raw["code"])
-	for _, key := range []string{"message", "detail", "title"} {
-		if s, ok := lenientString(raw[key]); ok && strings.TrimSpace(s) != "" {
-			out.message = s
-			break
+	for _, m := range append([]map[string]json.RawMessage{raw}, items[:min(len(items), 1)]...) {
+		out.code = cmp.Or(out.code, lenientInt(m["code"]))
+		for _, key := range []string{"message", "detail", "title"} {
+			if s, ok := lenientString(m[key]); ok && out.message == "" && strings.TrimSpace(s) != "" {
+				out.message = s
+			}
 		}
+		moreInfo, _ := lenientString(m["more_info"])
+		out.moreInfo = cmp.Or(out.moreInfo, moreInfo)
 	}
-	out.moreInfo, _ = lenientString(raw["more_info"])
 	return out
 }
 

@@ -75,16 +75,12 @@ func ValidateSID(field, value string) error {
 				return &InvalidSIDError{Field: field, Value: value, Reason: "must be a UUID (8-4-4-4-12 hex digits): expected '-' at byte " + strconv.Itoa(i)}
 			}
 		default:
-			if !isHex(c) {
+			if strings.IndexByte("0123456789abcdefABCDEF", c) < 0 {
 				return &InvalidSIDError{Field: field, Value: value, Reason: "must be a UUID (8-4-4-4-12 hex digits): not a hex digit at byte " + strconv.Itoa(i)}
 			}
 		}
 	}
 	return nil
-}
-
-func isHex(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
 }
 
 // ValidateSpaceHost checks that host is a bare host[:port] (an IP address,
@@ -111,11 +107,6 @@ func ValidateSpaceHost(host string) error {
 		}
 		return nil
 	}
-	return validateHostname(name)
-}
-
-// validateHostname checks the labels of a host name (see ValidateSpaceHost).
-func validateHostname(name string) error {
 	if name == "" || len(name) > 253 {
 		return errors.New("space host name must be 1-253 bytes")
 	}
