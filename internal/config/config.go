@@ -93,8 +93,7 @@ var (
 	busName = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`^([A-Za-z0-9._\-/]+|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]+)$`)
 	})
-	// logicalID is a CloudFormation logical id: what `sam local` puts in a
-	// variable whose value is a Ref to a resource it cannot create.
+	// logicalID: what `sam local` puts for a Ref to a resource it cannot create.
 	logicalID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`) })
 )
 
@@ -186,8 +185,7 @@ func setForwardEventBus(c *Config, v string) error {
 	return nil
 }
 
-// queueURL returns the setter of an SQS queue URL variable (name) stored
-// in *field(c).
+// queueURL returns the setter of the SQS queue URL variable name.
 func queueURL(name string, field func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		// Under `sam local`, a Ref to a queue SAM cannot create arrives as

@@ -28,13 +28,11 @@ type secretsAPI interface {
 const RefreshInterval = 5 * time.Second
 
 const (
-	defaultTTL   = 5 * time.Minute
-	maxStale     = time.Hour              // how long past its TTL a set is served while fetches fail
-	fetchTimeout = 5 * time.Second        // one GetSecretValue call, on a context detached from its caller
-	maxStaleWait = 500 * time.Millisecond // how long a caller past the TTL waits before being served the cached set
-	// maxRefreshAhead caps how long before expiry a background refresh
-	// starts (a fifth of the TTL otherwise).
-	maxRefreshAhead = time.Minute
+	defaultTTL      = 5 * time.Minute
+	maxStale        = time.Hour              // how long past its TTL a set is served while fetches fail
+	fetchTimeout    = 5 * time.Second        // one GetSecretValue call, on a context detached from its caller
+	maxStaleWait    = 500 * time.Millisecond // how long a caller past the TTL waits before being served the cached set
+	maxRefreshAhead = time.Minute            // caps how long before expiry a refresh starts (else a fifth of the TTL)
 )
 
 // EMF metrics (docs/OPERATIONS.md).
@@ -64,13 +62,9 @@ const (
 type Options struct {
 	TTL                  time.Duration // <= 0: 5 minutes
 	ForwardSigningSecret bool          // require and check forward_signing_secret
-	// SpaceHost is SIGNALWIRE_SPACE_HOST: a secret whose space_host differs
-	// is refused (the connection opened at init went there).
-	SpaceHost string
-	Log       *slog.Logger // failed fetches: the cause, never a value
-	// Redact learns every secret value of each set loaded (with its derived
-	// forms) before any caller sees it.
-	Redact *obs.Secrets
+	SpaceHost            string        // SIGNALWIRE_SPACE_HOST, where init connected: another space_host is refused
+	Log                  *slog.Logger  // failed fetches: the cause, never a value
+	Redact               *obs.Secrets  // learns each loaded set's secret values before any caller sees them
 }
 
 // Cache holds the parsed credentials for a TTL (Get) and replaces a
@@ -216,10 +210,9 @@ func (c *Cache) liveInflightLocked(now time.Time) *fetch {
 }
 
 // Refresh fetches the secret again after the set with version stale was
-// rejected (a rotation), or returns the newer set another caller already
-// loaded. When the last forced refresh, or a failed fetch, was less than
-// RefreshInterval ago, it returns the cached set unchanged (version ==
-// stale: nothing newer is known) without a call.
+// rejected (a rotation), or returns a newer set already loaded. Within
+// RefreshInterval of the last forced refresh or failed fetch, it returns the
+// cached set unchanged (version == stale) without a call.
 func (c *Cache) Refresh(ctx context.Context, stale uint64) (Credentials, uint64, error) {
 	now := time.Now()
 	c.mu.Lock()

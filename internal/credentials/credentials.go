@@ -18,11 +18,10 @@ import (
 // project_id and space_host hold secrets.
 var allKeys = []string{"project_id", "api_token", "space_host", "signing_key", "forward_signing_secret", "previous_signing_key", "previous_forward_signing_secret"}
 
-// minSecretLength is the fewest bytes a secret value may have. SignalWire's
-// are far longer (API tokens "PT" and 48 hex digits; signing keys "PSK_"
-// and a random string), and so is a Standard Webhooks secret (38); a
-// shorter one is a truncated paste or a placeholder, and one under 6 bytes
-// is one the log redactor leaves alone, so it could leak.
+// minSecretLength is the fewest bytes a secret value may have: SignalWire's
+// are far longer (API tokens "PT" and 48 hex digits, signing keys "PSK_..."),
+// and so is a Standard Webhooks secret (38); a shorter one is a truncated
+// paste or a placeholder, and under 6 bytes the log redactor leaves it alone.
 const minSecretLength = 16
 
 // Credentials are the values held in the secret; the Previous ones are

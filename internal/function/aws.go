@@ -22,9 +22,8 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// endpointAddr resolves the host:port an SDK client sends to, as the SDK
-// will (its resolver r with the client's region and base endpoint, e.g.
-// AWS_ENDPOINT_URL_SQS); "" when unknown or not HTTPS.
+// endpointAddr resolves, as the SDK will, the host:port a client sends to;
+// "" when unknown or not HTTPS.
 func endpointAddr[P any](ctx context.Context, r interface {
 	ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error)
 }, params P) string {
@@ -42,15 +41,13 @@ func httpsAddr(u url.URL) string {
 	return u.Host
 }
 
-// awsConfig builds the AWS SDK configuration from the environment Lambda
-// gives the function, reading every setting config.LoadDefaultConfig reads
-// from it (TestAWSConfigMatchesLoadDefaultConfig), but not LoadDefaultConfig
-// itself: it links the STS, SSO, SSO OIDC and sign-in clients (about 440 KB
-// of the bootstrap) for credential providers a Lambda function never uses
-// (shared config files and profiles, web identity, container and instance
-// credentials). Every AWS call goes through one preconnecting HTTP client
-// (warm opens its connections early) that logs each attempt getting no
-// answer, naming the service, the endpoint host and the cause, as it fails.
+// awsConfig reads from the environment every AWS SDK setting
+// config.LoadDefaultConfig reads (TestAWSConfigMatchesLoadDefaultConfig)
+// without it: it links the STS, SSO, SSO OIDC and sign-in clients (about
+// 440 KB of the bootstrap) for credential providers Lambda never uses. Every
+// AWS call goes through one preconnecting HTTP client (warm opens its
+// connections early) that logs each attempt getting no answer, naming the
+// service, the endpoint host and the cause.
 func awsConfig(getenv func(string) string, log *slog.Logger) (cfg aws.Config, warm func(addr string), err error) {
 	env := func(keys ...string) string {
 		for _, k := range keys {

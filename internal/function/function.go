@@ -1,7 +1,6 @@
-// Package function builds the Lambda handler from the environment: it reads
-// the configuration, builds the AWS and SignalWire clients once and wires
-// them into the core and the trigger router (docs/DESIGN.md, "Request
-// flows"). functions/participants/main.go hands New's result to lambda.Start.
+// Package function builds the Lambda handler from the environment: the
+// configuration, the AWS and SignalWire clients, wired into the core and the
+// trigger router (docs/DESIGN.md). functions/participants/main.go starts it.
 package function
 
 import (
@@ -43,10 +42,9 @@ func withSignalWireRootCAs(pool *x509.CertPool) option {
 // WithForwardHTTPClient replaces the HTTP client of the HTTPS destination.
 func WithForwardHTTPClient(c *http.Client) option { return func(w *wiring) { w.forwardHTTP = c } }
 
-// New reads the configuration through getenv and returns the handler; logs
-// and EMF metrics go to stdout. A configuration error is one line naming
-// the variable and the expected form. The AWS settings (region,
-// credentials, AWS_ENDPOINT_URL*) come from the process environment.
+// New reads the configuration through getenv (the AWS settings: the process
+// environment) and returns the handler; logs and EMF metrics go to stdout. A
+// configuration error is one line naming the variable and the expected form.
 func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts ...option) (*trigger.Router, error) {
 	var d wiring
 	for _, opt := range opts {
@@ -117,22 +115,18 @@ func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forwa
 
 // wiring is what the clients, destinations and queues are built from.
 type wiring struct {
-	cfg        config.Config
-	signalwire signalwire.Options
-	aws        aws.Config
-	// warmAWS and warmHTTPS open a connection early through the AWS and the
-	// HTTPS destination's client; nil: none (a proxy, an injected client).
-	warmAWS, warmHTTPS func(addr string)
+	cfg                config.Config
+	signalwire         signalwire.Options
+	aws                aws.Config
+	warmAWS, warmHTTPS func(addr string) // nil: none (a proxy, an injected client)
 	forwardHTTP        *http.Client
 	creds              *credentials.Cache
 	userAgent          string
 }
 
-// webhookOptions builds the webhook processor's options (the destinations,
-// the retry and dead-letter queues) and the warm-up that opens the
-// destinations' connections when the first webhook arrives (nil: none).
-// The forward constructors cannot fail here: config.Load checked the
-// names and the clients are not nil.
+// webhookOptions builds the webhook processor's options and the warm-up of
+// the destinations' connections (nil: none). The forward constructors cannot
+// fail here: config.Load checked the names and the clients are not nil.
 func (d wiring) webhookOptions(ctx context.Context) (app.WebhookOptions, func()) {
 	opts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, Local: d.cfg.Local, MaxAge: d.cfg.WebhookMaxAge, MaxReceiveCount: d.cfg.MaxReceiveCount}
 	var warmups []func()

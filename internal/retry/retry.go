@@ -1,6 +1,5 @@
-// Package retry is the one retry loop of the SignalWire client and the
-// destinations (bounded, full-jitter exponential backoff, no wait the
-// deadline cannot afford) and the one retryable-status rule.
+// Package retry is the one retry loop (full-jitter exponential backoff, no
+// wait the deadline cannot afford) and the one retryable-status rule.
 package retry
 
 import (

@@ -13,22 +13,18 @@ import (
 	"time"
 )
 
-// Preconnection bounds. A connection dialed ahead is handed to the first
-// request only while it is young: servers close connections that sent no
-// request after a while (often 10 s or more), and a request on a dead,
-// never-used connection is not retried by net/http. On a cold start the
-// first request follows init within milliseconds; after a proactive init
-// that waited longer, the preconnection is discarded and a new one dialed.
+// A connection dialed ahead is handed over only while young: servers close
+// idle connections (often after 10 s), and net/http does not retry a request
+// on a dead, never-used one. On a cold start the first request follows init
+// within milliseconds; after a longer proactive init a new one is dialed.
 const (
 	preconnectTimeout = 5 * time.Second
 	maxPreconnectAge  = 5 * time.Second
 	handshakeTimeout  = 10 * time.Second
 )
 
-// preconnector is a transport's DialTLSContext that can open one connection
-// per address ahead of the first request (Preconnect) and hand it over;
-// other dials are ordinary. Never with a proxy: net/http would hand it the
-// proxy's address.
+// preconnector is a DialTLSContext that can open one connection per address
+// ahead (Preconnect). Never with a proxy: net/http would dial the proxy.
 type preconnector struct {
 	tcp  net.Dialer
 	conf *tls.Config // its NextProtos match the transport's

@@ -22,14 +22,10 @@ const (
 	KindUpstream                     // 5xx, after retries
 	KindTimeout                      // the context's deadline passed or it was canceled
 	KindNetwork                      // a transport error (refused, reset, TLS, body cut short), after retries
-	// KindBadResponse: a success whose body is not a JSON object (HTML,
-	// invalid or truncated JSON, too big), or an unexpected status such as
-	// a redirect.
-	KindBadResponse
-	kindBadRequest // 400 or another 4xx not listed above
+	KindBadResponse                  // a success whose body is no JSON object (HTML, truncated, too big), or a redirect
+	kindBadRequest                   // 400 or another 4xx not listed above
 )
 
-// kindNames are the Kinds' String values, by Kind.
 var kindNames = [...]string{"", "not_found", "unauthorized", "rate_limited", "upstream", "timeout", "network", "bad_response", "bad_request"}
 
 // String returns a snake_case name, suitable as a metric dimension.
@@ -48,9 +44,8 @@ func (k Kind) phrase() string {
 	return strings.ReplaceAll(k.String(), "_", " ")
 }
 
-// APIError is the error of a failed GetParticipant call (other than
-// invalid input, which returns *InvalidSIDError or a plain error before
-// any request is sent).
+// APIError is the error of a failed call (invalid input returns an
+// *InvalidSIDError or a plain error before any request).
 type APIError struct {
 	Kind       Kind
 	StatusCode int           // of the last response; 0 when none was received
@@ -128,11 +123,10 @@ type errorBody struct {
 	moreInfo string
 }
 
-// parseErrorBody reads SignalWire's error body leniently:
-// {"code":20404,"message":"...","more_info":"...","status":404}, where code
-// may be a number or a numeric string, "detail" or "title" may stand for
-// "message", and {"errors":[{...}]} fills what the top level lacks from its
-// first element. Anything else (HTML, empty, other JSON) yields the zero value.
+// parseErrorBody reads {"code":20404,"message":"...","more_info":"..."}
+// leniently: code may be a numeric string, "detail" or "title" may stand for
+// "message", and the first of {"errors":[{...}]} fills what the top level
+// lacks. Anything else (HTML, empty, other JSON) yields the zero value.
 func parseErrorBody(body []byte) errorBody {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {

@@ -24,8 +24,7 @@ type ParticipantRef struct {
 	CallSID       string
 }
 
-// Validate checks the three SIDs in the order account, conference, call and
-// returns an *InvalidSIDError for the first one that is not a UUID.
+// Validate returns an *InvalidSIDError for the first SID that is not a UUID.
 func (r ParticipantRef) Validate() error {
 	if err := ValidateSID(fieldAccountSID, r.AccountSID); err != nil {
 		return err
@@ -36,8 +35,7 @@ func (r ParticipantRef) Validate() error {
 	return ValidateSID(fieldCallSID, r.CallSID)
 }
 
-// InvalidSIDError reports a SID that is not a UUID. Its message names the
-// field and the reason, and quotes the value truncated to 64 bytes.
+// InvalidSIDError reports a SID that is not a UUID.
 type InvalidSIDError struct {
 	Field  string // e.g. "call_sid"
 	Value  string // truncated to 64 bytes
@@ -52,10 +50,9 @@ func (e *InvalidSIDError) Error() string {
 	return fmt.Sprintf("signalwire: invalid %s: %s, got %q", e.Field, e.Reason, e.Value)
 }
 
-// ValidateSID checks that value is a UUID of 8-4-4-4-12 hex digits (either
-// case; version and variant bits unchecked), so url.PathEscape leaves it
-// unchanged and it can never alter the request path. The error is an
-// *InvalidSIDError naming field.
+// ValidateSID checks that value is a UUID (8-4-4-4-12 hex digits, version
+// and variant unchecked), which can never alter a request path; the error is
+// an *InvalidSIDError naming field.
 func ValidateSID(field, value string) error {
 	if value == "" {
 		return &InvalidSIDError{Field: field, Reason: "is empty"}
