@@ -13,9 +13,8 @@ import (
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
-// The wire formats of a webhook: DirectWebhook (a direct invocation's),
-// retryMessage (the retry queue) and deadLetterRecord (the dead-letter
-// queue; testdata pins both queues' formats). Readers ignore unknown fields.
+// The wire formats of a webhook (testdata pins the queues'); readers
+// ignore unknown fields.
 
 // DirectWebhook is a direct invocation's {"signalwire_webhook":{...}}: a
 // form callback (Form), or a JSON one (Body, byte for byte, and its
@@ -30,24 +29,20 @@ type DirectWebhook struct {
 
 // Kinds of retry message; a message without one (version 1) is kindWebhook.
 const (
-	// kindWebhook is a verified callback, as signed, not yet built.
-	kindWebhook = "webhook"
+	kindWebhook = "webhook" // a verified callback, as signed, not yet built
 	// kindDeliver is a built envelope, byte for byte, and the destinations
 	// that have not accepted it: every copy of one event id is the same.
 	kindDeliver = "deliver"
 )
 
-// messageVersion is the retry-queue format written: 2 adds v, kind,
-// form_base64, envelope, destinations and reason. Version 1 (a form, no
+// messageVersion is the retry-queue format written; version 1 (a form, no
 // kind) is still read.
 const messageVersion = 2
 
 const maxReasonBytes = 1024 // a dead-letter record's reason
 
 // retryMessage is a retry-queue message. A version 1 message carries its
-// form in Form; version 2 in FormBase64 (any byte exactly). TraceID
-// continues the accepting invocation's trace. EventType, ConferenceSID (the
-// FIFO group), Envelope and Destinations make a kindDeliver.
+// form in Form; version 2 in FormBase64 (any byte exactly).
 type retryMessage struct {
 	Version       int             `json:"v,omitempty"`
 	Kind          string          `json:"kind,omitempty"`
@@ -67,8 +62,8 @@ type retryMessage struct {
 	form, body []byte // decoded by decodeRetry
 }
 
-// deadLetterRecord is the retry message that could not be delivered, and
-// why; redriven to the retry queue, it is processed as that message.
+// deadLetterRecord is a retry message and why it could not be delivered;
+// redriven to the retry queue, it is processed as that message.
 type deadLetterRecord struct {
 	retryMessage
 	Reason string `json:"reason,omitempty"`
@@ -77,7 +72,7 @@ type deadLetterRecord struct {
 // errMalformedMessage marks a retry message that no attempt can process.
 var errMalformedMessage = errors.New("retry message is not a stored webhook")
 
-// decodeRetry reads a retry-queue message (version 1 or 2).
+// decodeRetry reads a retry-queue message.
 func decodeRetry(body string) (retryMessage, error) {
 	var m retryMessage
 	if err := json.Unmarshal([]byte(body), &m); err != nil {
@@ -108,29 +103,18 @@ func decodeRetry(body string) (retryMessage, error) {
 	return m, nil
 }
 
-// encodeMessage returns a queue message's body: compact, without HTML
-// escapes (the envelope is embedded as it was sent), valid for SQS.
+// encodeMessage returns an envelope or a queue message as it is sent:
+// compact, without HTML escapes (a message embeds the envelope as it was
+// sent), U+FFFE/U+FFFF escaped (SQS refuses them raw).
 func encodeMessage(v any) ([]byte, error) {
 	b, err := EncodeJSON(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode retry message: %w", err)
+		return nil, fmt.Errorf("encoding %T: %w", v, err)
 	}
 	return forward.CompactJSON(b), nil
 }
 
-// encodeEnvelope returns the envelope every destination, the retry queue
-// and the answer carry: compact, without HTML escapes, U+FFFE/U+FFFF
-// escaped (SQS refuses them raw).
-func encodeEnvelope(env webhook.Envelope) ([]byte, error) {
-	b, err := env.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	return forward.CompactJSON(b), nil
-}
-
-// inbound is a callback as signed, and when and in which trace it was
-// first received.
+// inbound is a callback as signed, as first received.
 type inbound struct {
 	body          []byte // the form as signed, or the JSON body
 	contentType   string
@@ -142,9 +126,9 @@ type inbound struct {
 	conferenceSID string // set by source: the retry messages' FIFO group
 }
 
-// storedInbound is the callback a direct invocation or a retry message
-// carries: a form, or a JSON body.
-func storedInbound(form, body []byte, contentType, query string, receivedAt time.Time, traceID string) (inbound, error) {
+// storedInbound is the callback of a direct invocation or a retry message,
+// and its source.
+func storedInbound(form, body []byte, contentType, query string, receivedAt time.Time, traceID string) (inbound, webhook.Source, error) {
 	in := inbound{query: query, receivedAt: receivedAt.UTC(), traceID: traceID}
 	switch {
 	case len(form) > 0 && len(body) == 0:
@@ -152,14 +136,14 @@ func storedInbound(form, body []byte, contentType, query string, receivedAt time
 	case len(form) == 0 && len(body) > 0 && contentType == webhook.JSONContentType:
 		in.body, in.contentType, in.isJSON = body, contentType, true
 	default:
-		return in, BadRequest("stored webhook: want a form, or a body with content type " + webhook.JSONContentType)
+		return in, webhook.Source{}, BadRequest("stored webhook: want a form, or a body with content type " + webhook.JSONContentType)
 	}
-	return in, nil
+	src, err := in.source()
+	return in, src, err
 }
 
-// source parses in by its media type and checks it (at most 64 KiB, SIDs
-// in the query are SIDs). What fails here can never be processed, so it is
-// never parked.
+// source parses in by its media type and checks it. What fails here can
+// never be processed, so it is never parked.
 func (in *inbound) source() (webhook.Source, error) {
 	if len(in.body) > webhook.MaxBodyBytes {
 		return webhook.Source{}, bodyTooLarge()
@@ -203,8 +187,8 @@ func (in inbound) message(id string) retryMessage {
 	return m
 }
 
-// deliverMessage is the kindDeliver retry message of msg, an envelope on
-// its way (its Destinations are set when it is parked).
+// deliverMessage is the kindDeliver retry message of msg, without its
+// Destinations.
 func deliverMessage(msg forward.Message, receivedAt time.Time, traceID string) retryMessage {
 	return retryMessage{Version: messageVersion, Kind: kindDeliver, ReceivedAt: receivedAt, EventID: msg.ID, TraceID: traceID,
 		EventType: msg.Type, ConferenceSID: msg.ConferenceSID, Envelope: msg.Body}

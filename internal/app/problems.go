@@ -22,11 +22,10 @@ const problemTypeBase = "https://github.com/signalwire-lambda/participants/blob/
 
 // Problem is one RFC 9457 problem details object; it travels as an error.
 type Problem struct {
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail,omitempty"`
-	Instance string `json:"instance,omitempty"`
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
 	// Extension members: the request field at fault, when to retry a 503.
 	Field             string `json:"field,omitempty"`
 	RetryAfterSeconds int    `json:"retry_after_seconds,omitempty"`

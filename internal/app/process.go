@@ -30,11 +30,9 @@ const (
 	carrierBytes = 3<<10 + 6*maxReasonBytes
 )
 
-// errEnvelopeTooLarge marks an envelope (with its participant) that does
-// not fit the destinations' message size: no attempt can deliver it.
+// errEnvelopeTooLarge marks an envelope no attempt can deliver.
 var errEnvelopeTooLarge = errors.New("the envelope does not fit the destinations' 256 KiB message limit")
 
-// result is what processing a webhook did.
 type result struct {
 	id       string
 	envelope []byte // as delivered; the answer when no destination takes it
@@ -44,14 +42,9 @@ type result struct {
 
 // Accept processes a direct invocation's webhook like a verified one and
 // returns its envelope. One that can never be processed is a problem error
-// (400 or 413) and is not parked; otherwise the error says the webhook is
-// neither processed nor queued.
+// and is not parked.
 func (w *webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome, error) {
-	in, err := storedInbound([]byte(d.Form), []byte(d.Body), d.ContentType, d.Query, d.ReceivedAt, obs.TraceID(ctx))
-	if err != nil {
-		return nil, "", err
-	}
-	src, err := in.source()
+	in, src, err := storedInbound([]byte(d.Form), []byte(d.Body), d.ContentType, d.Query, d.ReceivedAt, obs.TraceID(ctx))
 	if err != nil {
 		return nil, "", err
 	}
@@ -59,10 +52,8 @@ func (w *webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome
 	return r.envelope, r.outcome, r.err
 }
 
-// process builds a checked webhook's envelope and delivers it. Inline, it
-// works within the inline budget, keeps enqueueReserve to park what is
-// left, and a refusal (a problem: 413) is returned before acceptance; on
-// the retry consumer it works until parkReserve before the deadline, and a
+// process builds a checked webhook's envelope and delivers it. Inline, a
+// refusal (413) is returned before acceptance; on the retry consumer a
 // webhook no attempt can process is dead-lettered.
 func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, retrying bool) result {
 	budget, keep := w.opts.InlineBudget, enqueueReserve(ctx)
@@ -125,12 +116,12 @@ func reserve(ctx context.Context, budget, reserve time.Duration) (context.Contex
 }
 
 // build looks the participant up and encodes the envelope once, size
-// checked. With an error the message is not to be delivered.
+// checked.
 func (w *webhooks) build(ctx context.Context, src webhook.Source, receivedAt time.Time) (forward.Message, error) {
 	env := webhook.NewEnvelope(src, receivedAt)
 	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
 	lookupErr := w.lookup(ctx, &env, src)
-	body, err := encodeEnvelope(env)
+	body, err := encodeMessage(env)
 	if err != nil {
 		return forward.Message{ID: env.ID}, err
 	}
@@ -138,10 +129,9 @@ func (w *webhooks) build(ctx context.Context, src webhook.Source, receivedAt tim
 	return msg, errors.Join(checkSize(msg, len(env.Participant)), lookupErr)
 }
 
-// checkSize is the one size check, on the encoded envelope (participant is
-// its participant's size): one that cannot fit even without it is refused
-// (413) before acceptance; one its participant makes too large is
-// errEnvelopeTooLarge.
+// checkSize is the one size check, on the encoded envelope: one that
+// cannot fit even without its participant (of that size) is refused (413);
+// one its participant makes too large is errEnvelopeTooLarge.
 func checkSize(m forward.Message, participant int) error {
 	n := len(m.Body) + carrierBytes + 2*len(m.Type) + 6*len(m.ConferenceSID)
 	if bare := n - participant + participantReserve; bare > forward.MaxMessageBytes {
@@ -155,7 +145,7 @@ func checkSize(m forward.Message, participant int) error {
 }
 
 // lookup fetches the participant into env when src names a conference and
-// a call (a 404: participant null, the participant left).
+// a call.
 func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhook.Source) error {
 	env.ParticipantLookup = webhook.LookupSkipped
 	if src.ConferenceSID() == "" || src.CallSID() == "" {
@@ -180,77 +170,64 @@ func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 	return nil
 }
 
-// tally is where one round of attempts left an envelope.
-type tally struct {
-	delivered, deadLettered, pending []string
-	errs                             []error
-}
-
-func (t *tally) fail(name string, err error) {
-	t.pending = append(t.pending, name)
-	t.errs = append(t.errs, err)
-}
-
-// sort counts the outcomes of d's delivery and dead-letters, at once, each
-// permanent failure and each destination no longer configured (missing).
-func (w *webhooks) sort(ctx context.Context, d retryMessage, outcomes []forward.Outcome, missing []string) tally {
-	var t tally
+// settle counts the outcomes of d's delivery, dead-letters at once each
+// permanent failure and each destination no longer configured (missing),
+// and parks what is left pending as a kindDeliver for those destinations.
+// With mustProgress (a kindDeliver retried) and no progress, the message
+// itself is retried, so SQS's redrive still bounds the attempts. The error
+// says the event is neither settled nor parked.
+func (w *webhooks) settle(ctx context.Context, d retryMessage, outcomes []forward.Outcome, missing []string, mustProgress bool) (Outcome, error) {
+	var pending []string
+	var errs []error
+	progress, deadLettered := 0, false
+	fail := func(name string, err error) {
+		pending = append(pending, name)
+		errs = append(errs, err)
+	}
 	batch := obs.InvocationFrom(ctx).Batch()
 	for _, name := range missing {
 		d.Destinations = []string{name}
 		if err := w.deadLetter(ctx, deadLetter(d, "destination "+name+" is no longer configured"), d.ConferenceSID); err != nil {
-			t.fail(name, fmt.Errorf("destination %s is not configured", name))
+			fail(name, fmt.Errorf("destination %s is not configured", name))
 		} else {
-			t.deadLettered = append(t.deadLettered, name)
+			progress, deadLettered = progress+1, true
 		}
 	}
 	for _, o := range outcomes {
 		if o.Err == nil {
-			t.delivered = append(t.delivered, o.Destination)
+			progress++
 			batch.AddDim(obs.MetricForwarded, obs.UnitCount, 1, "Destination", o.Destination)
 			continue
 		}
 		batch.AddDim(obs.MetricForwardFailures, obs.UnitCount, 1, "Destination", o.Destination)
 		if !forward.Permanent(o.Err) {
-			t.fail(o.Destination, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
+			fail(o.Destination, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
 			continue
 		}
 		d.Destinations = []string{o.Destination}
 		if err := w.deadLetter(ctx, deadLetter(d, fmt.Sprintf("%s refused the event permanently: %v", o.Destination, o.Err)), d.ConferenceSID); err != nil {
 			w.app.log.ErrorContext(ctx, "dead-lettering a permanent failure failed; it goes to the retry queue", "event_id", d.EventID, "destination", o.Destination, "error", err.Error())
-			t.fail(o.Destination, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
+			fail(o.Destination, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
 			continue
 		}
-		t.deadLettered = append(t.deadLettered, o.Destination)
+		progress, deadLettered = progress+1, true
 		batch.AddDim(obs.MetricDeadLettered, obs.UnitCount, 1, "Destination", o.Destination)
 		w.app.log.ErrorContext(ctx, "destination refused the event permanently; sent to the dead-letter queue", "event_id", d.EventID, "destination", o.Destination, "reason", o.Err.Error())
 	}
-	return t
-}
-
-// settle parks what a delivery left pending as a kindDeliver for those
-// destinations. With mustProgress (a kindDeliver retried) and no progress,
-// the message itself is retried, so SQS's redrive still bounds the
-// attempts. The error says the event is neither settled nor parked.
-func (w *webhooks) settle(ctx context.Context, d retryMessage, outcomes []forward.Outcome, missing []string, mustProgress bool) (Outcome, error) {
-	t := w.sort(ctx, d, outcomes, missing)
-	if len(t.pending) == 0 {
-		if len(t.deadLettered) > 0 {
-			return outcomeDeadLettered, nil
-		}
-		w.app.log.InfoContext(ctx, "webhook delivered", "event_id", d.EventID, "destinations", len(t.delivered))
+	switch {
+	case len(pending) == 0 && deadLettered:
+		return outcomeDeadLettered, nil
+	case len(pending) == 0:
+		w.app.log.InfoContext(ctx, "webhook delivered", "event_id", d.EventID, "destinations", progress)
 		return outcomeDelivered, nil
+	case mustProgress && progress == 0:
+		return "", fmt.Errorf("forwarding: %w", errors.Join(errs...))
 	}
-	cause := errors.Join(t.errs...)
-	if mustProgress && len(t.delivered)+len(t.deadLettered) == 0 {
-		return "", fmt.Errorf("forwarding: %w", cause)
-	}
-	d.Destinations = t.pending
-	return w.park(ctx, d, d.ConferenceSID, "forwarding", cause)
+	d.Destinations = pending
+	return w.park(ctx, d, d.ConferenceSID, "forwarding", errors.Join(errs...))
 }
 
-// park puts m on the retry queue after what ("processing" or "forwarding")
-// failed with cause. It returns an error when m is not parked.
+// park puts m on the retry queue after what failed with cause.
 func (w *webhooks) park(ctx context.Context, m retryMessage, conferenceSID, what string, cause error) (Outcome, error) {
 	if w.opts.Retry == nil {
 		return "", fmt.Errorf("%s failed and no retry queue is configured: %w", what, cause)
@@ -263,7 +240,6 @@ func (w *webhooks) park(ctx context.Context, m retryMessage, conferenceSID, what
 	return outcomeQueued, nil
 }
 
-// deadLetter puts r on the dead-letter queue at once.
 func (w *webhooks) deadLetter(ctx context.Context, r deadLetterRecord, conferenceSID string) error {
 	if w.opts.DeadLetter == nil {
 		return errors.New("no dead-letter queue is configured")
@@ -284,7 +260,6 @@ func (w *webhooks) deadLetterWebhook(ctx context.Context, in inbound, id string,
 // maxAttrBytes caps the informational attributes of queue messages.
 const maxAttrBytes = 256
 
-// enqueue encodes v onto q with its event id and conference attributes.
 func enqueue(ctx context.Context, q enqueuer, v any, id, conferenceSID string) error {
 	b, err := encodeMessage(v)
 	if err != nil {
@@ -294,10 +269,7 @@ func enqueue(ctx context.Context, q enqueuer, v any, id, conferenceSID string) e
 }
 
 // ProcessRetry handles one retry-queue message; a nil error deletes it, an
-// error leaves it for the next receive (after MaxReceiveCount, SQS moves it
-// to the dead-letter queue). A kindWebhook is built and delivered, and what
-// is left parked as a kindDeliver of that envelope; a kindDeliver goes to
-// its destinations only, and what is left after progress is parked anew.
+// error leaves it for the next receive.
 func (w *webhooks) ProcessRetry(ctx context.Context, body string, receiveCount int) error {
 	m, err := decodeRetry(body)
 	if err == nil {
@@ -318,14 +290,8 @@ func (w *webhooks) ProcessRetry(ctx context.Context, body string, receiveCount i
 }
 
 func (w *webhooks) retryWebhook(ctx context.Context, m retryMessage) error {
-	in, err := storedInbound(m.form, m.body, m.ContentType, m.Query, m.ReceivedAt, m.TraceID)
-	var src webhook.Source
-	if err == nil {
-		src, err = in.source()
-	}
+	in, src, err := storedInbound(m.form, m.body, m.ContentType, m.Query, m.ReceivedAt, m.TraceID)
 	if err != nil {
-		// Cannot ever be processed: dead-letter it now rather than after
-		// every receive.
 		if w.deadLetterWebhook(ctx, in, m.EventID, err) != nil {
 			return fmt.Errorf("stored webhook: %w", err)
 		}

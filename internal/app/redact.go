@@ -59,8 +59,7 @@ func redactURL(u string) string {
 	return base + "?" + redactedQuery(query)
 }
 
-// redactedURLs is urls with their query values redacted: at most
-// maxLoggedURLs of them, each clipped, then how many more there were.
+// redactedURLs redacts and clips urls, at most maxLoggedURLs of them.
 func redactedURLs(urls []string) []string {
 	out := make([]string, 0, min(len(urls), maxLoggedURLs)+1)
 	for i, u := range urls {
@@ -73,8 +72,7 @@ func redactedURLs(urls []string) []string {
 	return out
 }
 
-// redactQueries replaces, in msg, every query string of urls by its
-// redacted form, and clips the result to maxLoggedReason bytes.
+// redactQueries redacts, in msg, every query string of urls, and clips it.
 func redactQueries(msg string, urls []string) string {
 	for _, u := range urls {
 		_, query, ok := strings.Cut(u, "?")

@@ -82,7 +82,7 @@ func TestEveryAcceptedWebhookFitsSQSAndEventBridge(t *testing.T) {
 			}
 			env := webhook.NewEnvelope(src, time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC))
 			before, _ := json.Marshal(env) // encoding/json as the envelope was written before
-			after, _ := encodeEnvelope(env)
+			after, _ := encodeMessage(env)
 
 			f := newHooks(t, nil)
 			f.dest.err = &forward.StatusError{StatusCode: 503} // park it with its envelope

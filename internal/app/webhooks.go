@@ -29,22 +29,15 @@ type WebhookOptions struct {
 	PublicWebhookURL string // PUBLIC_WEBHOOK_URL; wins over PublicBaseURL
 	Verify           bool   // off only in local runs
 	// Local (AWS_SAM_LOCAL=true only, never deployed) adds the URL the
-	// client called to the candidates: sam local start-api's Host,
-	// X-Forwarded-Proto and X-Forwarded-Port, which a client controls.
-	Local bool
-	// Destinations receive every envelope; none means the answer carries it.
-	Destinations []forward.Destination
-	Retry        enqueuer // nil: answer 503 instead of parking
-	DeadLetter   enqueuer // nil: permanent refusals go to the retry queue
-	// InlineBudget bounds the work before answering SignalWire; what does
-	// not finish in it is parked.
-	InlineBudget    time.Duration
-	MaxReceiveCount int // the retry queue's redrive maxReceiveCount
+	// client called to the candidates: headers a client controls.
+	Local           bool
+	Destinations    []forward.Destination // none: the answer carries the envelope
+	Retry           enqueuer              // nil: answer 503 instead of parking
+	DeadLetter      enqueuer              // nil: permanent refusals go to the retry queue
+	InlineBudget    time.Duration         // work before answering; the rest is parked
+	MaxReceiveCount int                   // the retry queue's redrive maxReceiveCount
 	Policy          retry.Policy
-	// MaxAge is the replay window (WEBHOOK_MAX_AGE): a callback whose
-	// signed timestamp is further than MaxAge from its arrival, either way,
-	// is refused; 0 turns the window off.
-	MaxAge time.Duration
+	MaxAge          time.Duration // WEBHOOK_MAX_AGE, the replay window; 0: off
 }
 
 // webhooks verifies, processes and forwards SignalWire status callbacks.
@@ -99,8 +92,8 @@ func (w *webhooks) Handle(ctx context.Context, r Request) Response {
 	return w.answer(ctx, w.process(ctx, in, src, false))
 }
 
-// readCallback decodes r's body and parses it by its media type. A body
-// that cannot be read is answered (ok false) with its 4xx problem.
+// readCallback decodes r's body and parses it by its media type; ok false
+// comes with the 4xx answer.
 func (w *webhooks) readCallback(ctx context.Context, r Request) (in inbound, rejected Response, ok bool) {
 	body, err := webhook.DecodeBody(r.Body, r.Base64)
 	switch {
@@ -125,10 +118,9 @@ func (w *webhooks) readCallback(ctx context.Context, r Request) (in inbound, rej
 	return in, Response{}, true
 }
 
-// verify checks in's signature on the raw body, before any JSON parsing.
-// Verified, in keeps only what the signature covers and ok is true.
-// Otherwise the answer is a 5xx when the secret cannot be read (SignalWire
-// retries those), else a 403.
+// verify checks in's signature on the raw body, before any JSON parsing;
+// verified, in keeps only what the signature covers. A secret that cannot
+// be read is a 5xx (SignalWire retries those), a bad signature a 403.
 func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer Response, ok bool) {
 	creds, version, err := w.app.creds.Get(ctx)
 	if err != nil {
@@ -142,8 +134,6 @@ func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 		return ProblemResponse(newProblem(problemInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
 	}
 	if verified.Form != nil {
-		// Only the values the signature covers go on (see
-		// webhook.Verified); the others were never signed.
 		in.form, in.body = verified.Form, []byte(verified.Form.Encode())
 	}
 	w.app.log.DebugContext(ctx, "webhook verified", "scheme", verified.Scheme)
@@ -191,14 +181,11 @@ func (w *webhooks) verifySignature(ctx context.Context, signed webhook.SignedReq
 	return verified, err
 }
 
-// metricWebhookExpired (EMF) counts callbacks refused by the replay window.
 const metricWebhookExpired = "WebhookExpired"
 
-// expired refuses (403 webhook-expired) a callback whose signed timestamp
-// (a form's Timestamp, a JSON body's timestamp) is more than MaxAge before
-// or after received, its arrival: a replay of a captured callback, or a
-// clock off by more than the window. A callback without one passes (its
-// envelope's occurred_at is received).
+// expired refuses (403) a callback whose signed timestamp is more than
+// MaxAge from its arrival, either way: a replay, or a clock that is off. A
+// callback without one passes.
 func (w *webhooks) expired(ctx context.Context, src webhook.Source, received time.Time) (Response, bool) {
 	env := webhook.NewEnvelope(src, received)
 	age := received.Sub(env.OccurredAt)
@@ -220,29 +207,18 @@ func (w *webhooks) expired(ctx context.Context, src webhook.Source, received tim
 // time taken does not say which matched. It returns the first match, else
 // the current key's error.
 func verifyWithKeys(keys []string, verify func(key string) (webhook.Verified, error)) (webhook.Verified, error) {
-	if len(keys) == 0 {
-		keys = []string{""}
-	}
-	var match *webhook.Verified
-	var first error
-	for i, k := range keys {
-		v, err := verify(k)
-		if err == nil && match == nil {
-			match = &v
-		}
-		if i == 0 {
-			first = err
+	verified, err := verify(keys[0])
+	for _, k := range keys[1:] {
+		if v, kerr := verify(k); kerr == nil && err != nil {
+			verified, err = v, nil
 		}
 	}
-	if match != nil {
-		return *match, nil
-	}
-	return webhook.Verified{}, first
+	return verified, err
 }
 
 // answer renders a processed webhook: the envelope when no destination
-// takes it, else its id and outcome; a refusal as its problem; a 503 when it
-// was neither processed nor queued, so that SignalWire sends it again.
+// takes it, else its id and outcome; a 503 when it was neither processed
+// nor queued, so that SignalWire sends it again.
 func (w *webhooks) answer(ctx context.Context, r result) Response {
 	var p Problem
 	switch {

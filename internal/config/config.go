@@ -16,37 +16,28 @@ import (
 	"github.com/signalwire-lambda/participants/internal/credentials"
 )
 
-// Config is the validated configuration.
+// Config is the validated configuration (docs/CONFIGURATION.md); "" or 0
+// is a setting not configured.
 type Config struct {
-	SecretID string
-	// SpaceHost is the Space host[:port], known before the secret so that
-	// init can open the connection early; "" when not configured.
-	SpaceHost      string
-	CredentialsTTL time.Duration
-	LogLevel       slog.Level
-	PublicBaseURL  string
-	// PublicWebhookURL is the webhook route's full public URL, for proxies
-	// that rewrite the path; it wins over PublicBaseURL.
-	PublicWebhookURL string
-	VerifySignatures bool
-	// WebhookMaxAge is the replay window of signed callback timestamps; 0
-	// (off) only in local runs, which replay the dated samples of events/.
-	WebhookMaxAge   time.Duration
-	ForwardHTTPSURL string
-	ForwardEventBus string
-	ForwardQueueURL string
-	RetryQueueURL   string
-	// DeadLetterQueueURL receives a destination's permanent failures at
-	// once; "" leaves them to the retry queue's redrive.
+	SecretID           string
+	SpaceHost          string // host[:port], known before the secret: init connects early
+	CredentialsTTL     time.Duration
+	LogLevel           slog.Level
+	PublicBaseURL      string
+	PublicWebhookURL   string // wins over PublicBaseURL
+	VerifySignatures   bool
+	WebhookMaxAge      time.Duration // 0 (off) only in local runs
+	ForwardHTTPSURL    string
+	ForwardEventBus    string
+	ForwardQueueURL    string
+	RetryQueueURL      string
 	DeadLetterQueueURL string
-	// MaxReceiveCount mirrors the retry queue's redrive policy, to log and
-	// count a message's last attempt.
-	MaxReceiveCount  int
-	MetricsNamespace string
-	MetricsService   string // the Service dimension (default: the function name)
-	FunctionName     string // AWS_LAMBDA_FUNCTION_NAME
-	Local            bool   // AWS_SAM_LOCAL=true: sam local and the README's local run
-	Warnings         []string
+	MaxReceiveCount    int // the retry queue's redrive maxReceiveCount
+	MetricsNamespace   string
+	MetricsService     string // the Service dimension (default: the function name)
+	FunctionName       string // AWS_LAMBDA_FUNCTION_NAME
+	Local              bool   // AWS_SAM_LOCAL=true: sam local and the README's local run
+	Warnings           []string
 }
 
 // variable is one environment variable; docs/CONFIGURATION.md's table
@@ -67,7 +58,8 @@ var variables = []variable{
 	{name: "SIGNALWIRE_SECRET_ID", required: true, form: "a Secrets Manager secret name or ARN",
 		set: func(c *Config, v string) error { c.SecretID = v; return nil }},
 	{name: "SIGNALWIRE_SPACE_HOST", form: "the Space host of the secret's space_host, e.g. example.signalwire.com", set: setSpaceHost},
-	{name: "CREDENTIALS_TTL", def: "5m", form: "a Go duration between 1s and 24h, e.g. 5m", set: setCredentialsTTL},
+	{name: "CREDENTIALS_TTL", def: "5m", form: "a Go duration between 1s and 24h, e.g. 5m",
+		set: func(c *Config, v string) error { return setDuration(&c.CredentialsTTL, v, time.Second) }},
 	{name: "LOG_LEVEL", def: "info", form: "one of debug, info, warn, error", override: "AWS_LAMBDA_LOG_LEVEL", set: setLogLevel},
 	{name: "PUBLIC_BASE_URL", form: "an absolute https URL without query, e.g. https://hooks.example.com/prod",
 		set: func(c *Config, v string) error {
@@ -101,8 +93,7 @@ var (
 	busName = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`^([A-Za-z0-9._\-/]+|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/[A-Za-z0-9._\-/]+)$`)
 	})
-	// logicalID is a CloudFormation logical id: what `sam local` puts in a
-	// variable whose value is a Ref to a resource it cannot create.
+	// logicalID: what `sam local` puts for a Ref to a resource it cannot create.
 	logicalID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`) })
 )
 
@@ -147,20 +138,16 @@ func setWebhookMaxAge(c *Config, v string) error {
 		}
 		return nil
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < time.Minute || d > 24*time.Hour {
-		return fmt.Errorf("is %q", v)
-	}
-	c.WebhookMaxAge = d
-	return nil
+	return setDuration(&c.WebhookMaxAge, v, time.Minute)
 }
 
-func setCredentialsTTL(c *Config, v string) error {
+// setDuration stores in *dst a duration from least to 24h.
+func setDuration(dst *time.Duration, v string, least time.Duration) error {
 	d, err := time.ParseDuration(v)
-	if err != nil || d < time.Second || d > 24*time.Hour {
+	if err != nil || d < least || d > 24*time.Hour {
 		return fmt.Errorf("is %q", v)
 	}
-	c.CredentialsTTL = d
+	*dst = d
 	return nil
 }
 
@@ -198,8 +185,7 @@ func setForwardEventBus(c *Config, v string) error {
 	return nil
 }
 
-// queueURL returns the setter of an SQS queue URL variable (name) stored
-// in *field(c).
+// queueURL returns the setter of the SQS queue URL variable name.
 func queueURL(name string, field func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		// Under `sam local`, a Ref to a queue SAM cannot create arrives as
@@ -224,16 +210,12 @@ func setMaxReceiveCount(c *Config, v string) error {
 
 func setMetricsNamespace(c *Config, v string) error {
 	c.MetricsNamespace = v
-	if len(v) > 255 || !validNamespace(v) {
+	// ^[A-Za-z0-9.\-_/#:]+$ without a regexp: every configuration checks
+	// it, the default included.
+	if v == "" || len(v) > 255 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/#:") != "" {
 		return fmt.Errorf("is %q", v)
 	}
 	return nil
-}
-
-// validNamespace is ^[A-Za-z0-9.\-_/#:]+$ without a regexp (every
-// configuration checks it, the default included).
-func validNamespace(s string) bool {
-	return s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_/#:") == ""
 }
 
 // setURL stores an absolute URL in *dst: plain http only when allowHTTP

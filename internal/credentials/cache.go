@@ -21,32 +21,21 @@ type secretsAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
-// RefreshInterval is the least time between two forced refreshes
-// (Refresh: a signature matching no key, a SignalWire 401, an HTTPS
-// destination's 401/403), whatever their cause, so at most 12
-// GetSecretValue calls a minute however much forged traffic arrives; and
-// the pause after a failed fetch.
+// RefreshInterval is the least time between two forced refreshes (a
+// signature matching no key, a SignalWire 401, an HTTPS destination's
+// 401/403), so forged traffic causes at most 12 GetSecretValue calls a
+// minute; and the pause after a failed fetch.
 const RefreshInterval = 5 * time.Second
 
 const (
-	defaultTTL = 5 * time.Minute
-	// maxStale is how long past its TTL a set is still served while Secrets
-	// Manager fails; beyond it callers get the error.
-	maxStale = time.Hour
-	// fetchTimeout bounds one GetSecretValue call, which runs on a context
-	// detached from the caller that started it.
-	fetchTimeout = 5 * time.Second
-	// maxStaleWait is how long the caller that starts a fetch past the TTL
-	// waits for it before it is served the cached set.
-	maxStaleWait = 500 * time.Millisecond
-	// maxRefreshAhead caps how long before expiry a background refresh
-	// starts (a fifth of the TTL otherwise).
-	maxRefreshAhead = time.Minute
+	defaultTTL      = 5 * time.Minute
+	maxStale        = time.Hour              // how long past its TTL a set is served while fetches fail
+	fetchTimeout    = 5 * time.Second        // one GetSecretValue call, on a context detached from its caller
+	maxStaleWait    = 500 * time.Millisecond // how long a caller past the TTL waits before being served the cached set
+	maxRefreshAhead = time.Minute            // caps how long before expiry a refresh starts (else a fifth of the TTL)
 )
 
-// EMF metrics (docs/OPERATIONS.md): failed fetches while a set was served
-// instead; requests served a set past its TTL; forced refreshes refused by
-// RefreshInterval; requests that got no credentials at all.
+// EMF metrics (docs/OPERATIONS.md).
 const (
 	metricRefreshFailures = "CredentialsRefreshFailures"
 	metricStaleServed     = "CredentialsStaleServed"
@@ -71,17 +60,11 @@ const (
 
 // Options configure a Cache.
 type Options struct {
-	TTL time.Duration // <= 0: 5 minutes
-	// ForwardSigningSecret requires forward_signing_secret (an HTTPS
-	// destination is configured) and checks it.
-	ForwardSigningSecret bool
-	// SpaceHost is SIGNALWIRE_SPACE_HOST: a secret whose space_host differs
-	// is refused (the connection opened at init went there).
-	SpaceHost string
-	Log       *slog.Logger // failed fetches: the cause, never a value
-	// Redact learns every secret value of each set loaded (its derived
-	// forms and the Basic credentials too) before any caller sees it.
-	Redact *obs.Secrets
+	TTL                  time.Duration // <= 0: 5 minutes
+	ForwardSigningSecret bool          // require and check forward_signing_secret
+	SpaceHost            string        // SIGNALWIRE_SPACE_HOST, where init connected: another space_host is refused
+	Log                  *slog.Logger  // failed fetches: the cause, never a value
+	Redact               *obs.Secrets  // learns each loaded set's secret values before any caller sees them
 }
 
 // Cache holds the parsed credentials for a TTL (Get) and replaces a
@@ -105,7 +88,7 @@ type Cache struct {
 	unreported int // failed background fetches, for the next invocation's metrics
 }
 
-type entry struct {
+type entry struct { // one loaded set
 	creds     Credentials
 	fetchedAt time.Time
 	version   uint64
@@ -186,9 +169,8 @@ func (c *Cache) get(ctx context.Context) (Credentials, uint64, error) {
 	return Credentials{}, 0, err
 }
 
-// cachedLocked serves the cached set e of the given age (under TTL +
-// maxStale), starting the fetch that replaces it when one is due. c.mu
-// must be held; cachedLocked unlocks it.
+// cachedLocked serves the cached set e (age under TTL + maxStale), starting
+// the fetch that replaces it when due. It unlocks c.mu, which must be held.
 func (c *Cache) cachedLocked(ctx context.Context, e *entry, now time.Time, age time.Duration) (Credentials, uint64, error) {
 	idle := c.liveInflightLocked(now) == nil && !now.Before(c.retryAt)
 	if age < c.opts.TTL {
@@ -228,10 +210,9 @@ func (c *Cache) liveInflightLocked(now time.Time) *fetch {
 }
 
 // Refresh fetches the secret again after the set with version stale was
-// rejected (a rotation), or returns the newer set another caller already
-// loaded. When the last forced refresh, or a failed fetch, was less than
-// RefreshInterval ago, it returns the cached set unchanged (version ==
-// stale: nothing newer is known) without a call.
+// rejected (a rotation), or returns a newer set already loaded. Within
+// RefreshInterval of the last forced refresh or failed fetch, it returns the
+// cached set unchanged (version == stale) without a call.
 func (c *Cache) Refresh(ctx context.Context, stale uint64) (Credentials, uint64, error) {
 	now := time.Now()
 	c.mu.Lock()
@@ -266,7 +247,6 @@ func sameHost(a, b string) bool {
 	return strings.EqualFold(strings.TrimSuffix(a, ":443"), strings.TrimSuffix(b, ":443"))
 }
 
-// wait returns the fetch's result, or the caller's context error.
 func (f *fetch) wait(ctx context.Context) (*entry, error) {
 	select {
 	case <-f.done:
@@ -311,7 +291,7 @@ func (c *Cache) startLocked(ctx context.Context) *fetch {
 	return f
 }
 
-// failedLocked records the failure err of fetch f. c.mu must be held.
+// failedLocked records fetch f's failure. c.mu must be held.
 func (c *Cache) failedLocked(f *fetch, err error) {
 	// A refresh ahead that outlived its invocation was frozen with the
 	// environment and timed out on thaw: no Secrets Manager failure.
@@ -332,7 +312,7 @@ func (c *Cache) failedLocked(f *fetch, err error) {
 	}
 }
 
-// reportLocked adds failed background fetches to the invocation's metrics.
+// reportLocked counts failed background fetches in the invocation's metrics.
 func (c *Cache) reportLocked(ctx context.Context) {
 	if c.unreported == 0 {
 		return
@@ -380,8 +360,7 @@ func (c *Cache) fetch(ctx context.Context) (Credentials, error) {
 	return creds, nil
 }
 
-// classify wraps an SDK error (never holding the secret's value) in the
-// error kind it is.
+// classify wraps an SDK error (it never holds the secret's value) in its kind.
 func (c *Cache) classify(err error) error {
 	var kind error = ErrUnavailable
 	var api smithy.APIError

@@ -7,34 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// The secret's JSON keys (docs/SECURITY.md).
-const (
-	keyProjectID                    = "project_id"
-	keyAPIToken                     = "api_token"
-	keySpaceHost                    = "space_host"
-	keySigningKey                   = "signing_key"
-	keyForwardSigningSecret         = "forward_signing_secret"
-	keyPreviousSigningKey           = "previous_signing_key"
-	keyPreviousForwardSigningSecret = "previous_forward_signing_secret"
-)
+// allKeys are the secret's JSON keys (docs/SECURITY.md): the first four are
+// required, forward_signing_secret too with an HTTPS destination; all but
+// project_id and space_host hold secrets.
+var allKeys = []string{"project_id", "api_token", "space_host", "signing_key", "forward_signing_secret", "previous_signing_key", "previous_forward_signing_secret"}
 
-var allKeys = []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
-
-// secretKeys are the keys whose values are secrets.
-var secretKeys = []string{keyAPIToken, keySigningKey, keyForwardSigningSecret, keyPreviousSigningKey, keyPreviousForwardSigningSecret}
-
-// minSecretLength is the fewest bytes a secret value may have. SignalWire's
-// are far longer (API tokens "PT" and 48 hex digits; signing keys "PSK_"
-// and a random string), and so is a Standard Webhooks secret (38); a
-// shorter one is a truncated paste or a placeholder, and one under 6 bytes
-// is one the log redactor leaves alone, so it could leak.
+// minSecretLength is the fewest bytes a secret value may have: SignalWire's
+// are far longer (API tokens "PT" and 48 hex digits, signing keys "PSK_..."),
+// and so is a Standard Webhooks secret (38); a shorter one is a truncated
+// paste or a placeholder, and under 6 bytes the log redactor leaves it alone.
 const minSecretLength = 16
 
 // Credentials are the values held in the secret; the Previous ones are
@@ -77,19 +64,19 @@ func parse(secret []byte, needForward bool) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
-	host, err := ParseSpaceHost(values[keySpaceHost])
+	host, err := ParseSpaceHost(values["space_host"])
 	if err != nil {
-		return Credentials{}, fmt.Errorf("%w: %s %v", errMalformed, keySpaceHost, err)
+		return Credentials{}, fmt.Errorf("%w: space_host %v", errMalformed, err)
 	}
-	for _, k := range secretKeys {
-		if v := values[k]; v != "" && len(v) < minSecretLength {
+	for _, k := range allKeys {
+		if v := values[k]; k != "project_id" && k != "space_host" && v != "" && len(v) < minSecretLength {
 			return Credentials{}, fmt.Errorf("%w: %s is shorter than %d characters", errMalformed, k, minSecretLength)
 		}
 	}
 	if needForward {
 		// A secret the HTTPS destination cannot use would accept every
 		// webhook and then fail every delivery: refuse it here (503).
-		for _, k := range []string{keyForwardSigningSecret, keyPreviousForwardSigningSecret} {
+		for _, k := range []string{"forward_signing_secret", "previous_forward_signing_secret"} {
 			if v := values[k]; v != "" {
 				if err := forward.ValidateSigningSecret(v); err != nil {
 					return Credentials{}, fmt.Errorf("%w: %s: %w", errMalformed, k, err)
@@ -98,13 +85,13 @@ func parse(secret []byte, needForward bool) (Credentials, error) {
 		}
 	}
 	return Credentials{
-		ProjectID:                    values[keyProjectID],
-		APIToken:                     values[keyAPIToken],
+		ProjectID:                    values["project_id"],
+		APIToken:                     values["api_token"],
 		SpaceHost:                    host,
-		SigningKey:                   values[keySigningKey],
-		ForwardSigningSecret:         values[keyForwardSigningSecret],
-		PreviousSigningKey:           values[keyPreviousSigningKey],
-		PreviousForwardSigningSecret: values[keyPreviousForwardSigningSecret],
+		SigningKey:                   values["signing_key"],
+		ForwardSigningSecret:         values["forward_signing_secret"],
+		PreviousSigningKey:           values["previous_signing_key"],
+		PreviousForwardSigningSecret: values["previous_forward_signing_secret"],
 	}, nil
 }
 
@@ -123,21 +110,16 @@ func stringValues(secret []byte, needForward bool) (map[string]string, error) {
 	}
 	values := map[string]string{}
 	var missing, wrongType []string
-	for _, k := range allKeys {
+	for i, k := range allKeys {
 		switch v := raw[k].(type) {
 		case nil:
 		case string:
 			values[k] = strings.TrimSpace(v)
 		default:
 			wrongType = append(wrongType, k)
+			continue
 		}
-	}
-	required := []string{keyProjectID, keyAPIToken, keySpaceHost, keySigningKey}
-	if needForward {
-		required = append(required, keyForwardSigningSecret)
-	}
-	for _, k := range required {
-		if values[k] == "" && !slices.Contains(wrongType, k) {
+		if values[k] == "" && (i < 4 || i == 4 && needForward) {
 			missing = append(missing, k)
 		}
 	}

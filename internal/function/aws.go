@@ -2,7 +2,6 @@ package function
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -18,37 +17,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/aws/smithy-go/logging"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// preconnectingHTTP returns an HTTP client (a clone of
-// http.DefaultTransport trusting roots, nil: the system's) whose TLS
-// connections can be opened early, and the function that does it (nil when
-// a proxy is configured).
-func preconnectingHTTP(roots *x509.CertPool) (*http.Client, func(addr string)) {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 10 // as the AWS SDK's own client
-	if roots != nil {
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
-	}
-	return &http.Client{Transport: tr}, signalwire.PreconnectingTransport(tr)
-}
-
-// reportingAWS logs each AWS call's attempt that got no answer, naming the
-// service, the endpoint host and the cause, as it fails.
-type reportingAWS struct {
-	next aws.HTTPClient
-	log  *slog.Logger
-}
-
-func (r reportingAWS) Do(req *http.Request) (*http.Response, error) {
-	return obs.Reach(r.log, awsmiddleware.GetServiceID(req.Context()), req, r.next.Do)
-}
-
-// endpointAddr resolves the host:port an SDK client sends to, as the SDK
-// will (its resolver r with the client's region and base endpoint, e.g.
-// AWS_ENDPOINT_URL_SQS); "" when unknown or not HTTPS.
+// endpointAddr resolves, as the SDK will, the host:port a client sends to;
+// "" when unknown or not HTTPS.
 func endpointAddr[P any](ctx context.Context, r interface {
 	ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error)
 }, params P) string {
@@ -66,33 +41,14 @@ func httpsAddr(u url.URL) string {
 	return u.Host
 }
 
-// awsConfig builds the AWS SDK configuration from the environment Lambda
-// gives the function, instead of config.LoadDefaultConfig, which links the
-// STS, SSO, SSO OIDC and sign-in clients (about 440 KB of the bootstrap) for
-// credential providers a Lambda function never uses. Every AWS call goes
-// through one preconnecting HTTP client; warm opens its connections early.
-//
-// Read as LoadDefaultConfig reads them: AWS_REGION (else
-// AWS_DEFAULT_REGION); AWS_ACCESS_KEY_ID (or AWS_ACCESS_KEY),
-// AWS_SECRET_ACCESS_KEY (or AWS_SECRET_KEY), AWS_SESSION_TOKEN and
-// AWS_ACCOUNT_ID, the execution role's credentials; AWS_ENDPOINT_URL,
-// AWS_ENDPOINT_URL_<SERVICE> and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS;
-// AWS_USE_FIPS_ENDPOINT and AWS_USE_DUALSTACK_ENDPOINT; AWS_MAX_ATTEMPTS and
-// AWS_RETRY_MODE; AWS_DEFAULTS_MODE (with AWS_EXECUTION_ENV);
-// AWS_SDK_UA_APP_ID; AWS_CA_BUNDLE; AWS_DISABLE_CLOCK_SKEW_CORRECTION;
-// AWS_AUTH_SCHEME_PREFERENCE. net/http reads HTTPS_PROXY and NO_PROXY.
-//
-// Not read, because they cannot apply on Lambda: the shared config and
-// credentials files and their profiles (AWS_PROFILE, AWS_DEFAULT_PROFILE,
-// AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE: SSO, assumed roles,
-// credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE,
-// AWS_ROLE_ARN, AWS_ROLE_SESSION_NAME: EKS), container credentials
-// (AWS_CONTAINER_CREDENTIALS_*: ECS), instance metadata (AWS_EC2_METADATA_*:
-// EC2), and settings of services the function does not call (AWS_S3_*,
-// AWS_ACCOUNT_ID_ENDPOINT_MODE, AWS_ENABLE_ENDPOINT_DISCOVERY,
-// AWS_DISABLE_REQUEST_COMPRESSION, AWS_REQUEST_MIN_COMPRESSION_SIZE_BYTES,
-// AWS_REQUEST_CHECKSUM_CALCULATION, AWS_RESPONSE_CHECKSUM_VALIDATION).
-func awsConfig(getenv func(string) string) (cfg aws.Config, warm func(addr string), err error) {
+// awsConfig reads from the environment every AWS SDK setting
+// config.LoadDefaultConfig reads (TestAWSConfigMatchesLoadDefaultConfig)
+// without it: it links the STS, SSO, SSO OIDC and sign-in clients (about
+// 440 KB of the bootstrap) for credential providers Lambda never uses. Every
+// AWS call goes through one preconnecting HTTP client (warm opens its
+// connections early) that logs each attempt getting no answer, naming the
+// service, the endpoint host and the cause.
+func awsConfig(getenv func(string) string, log *slog.Logger) (cfg aws.Config, warm func(addr string), err error) {
 	env := func(keys ...string) string {
 		for _, k := range keys {
 			if v := getenv(k); v != "" {
@@ -120,7 +76,10 @@ func awsConfig(getenv func(string) string) (cfg aws.Config, warm func(addr strin
 	if err != nil {
 		return aws.Config{}, nil, fmt.Errorf("AWS SDK settings: %w", err)
 	}
-	cfg.HTTPClient, warm = preconnectingHTTP(roots)
+	client, warm := signalwire.PreconnectingClient(roots)
+	cfg.HTTPClient = smithyhttp.ClientDoFunc(func(req *http.Request) (*http.Response, error) {
+		return obs.Reach(log, awsmiddleware.GetServiceID(req.Context()), req, client.Do)
+	})
 	return cfg, warm, nil
 }
 
@@ -166,9 +125,14 @@ func readSettings(getenv func(string) string, cfg *aws.Config, src *endpointSour
 	}
 	var roots *x509.CertPool
 	if path := getenv("AWS_CA_BUNDLE"); path != "" {
-		var err error
-		if roots, err = caBundle(path); err != nil {
-			errs = append(errs, err)
+		// The only roots the AWS calls trust then, as with LoadDefaultConfig.
+		pem, err := os.ReadFile(path)
+		roots = x509.NewCertPool()
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("AWS_CA_BUNDLE: %w", err))
+		case !roots.AppendCertsFromPEM(pem):
+			errs = append(errs, errors.New("AWS_CA_BUNDLE: no PEM certificate in the file"))
 		}
 	}
 	return roots, errors.Join(errs...)
@@ -190,20 +154,6 @@ func schemeList(v string) []string {
 		}
 	}
 	return out
-}
-
-// caBundle reads AWS_CA_BUNDLE's PEM file: the only roots the AWS calls
-// trust then, as with LoadDefaultConfig.
-func caBundle(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("AWS_CA_BUNDLE: no PEM certificate in the file")
-	}
-	return pool, nil
 }
 
 // endpointSources answers the SDK clients' questions about endpoints

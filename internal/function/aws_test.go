@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,7 +98,7 @@ func TestAWSConfigMatchesLoadDefaultConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, _, err := awsConfig(os.Getenv)
+			got, _, err := awsConfig(os.Getenv, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +118,7 @@ func TestAWSConfigMatchesLoadDefaultConfig(t *testing.T) {
 func TestAWSConfigRefusesBadSettings(t *testing.T) {
 	for k, v := range map[string]string{"AWS_USE_FIPS_ENDPOINT": "yes", "AWS_MAX_ATTEMPTS": "many", "AWS_RETRY_MODE": "eager",
 		"AWS_DEFAULTS_MODE": "fast", "AWS_CA_BUNDLE": filepath.Join(t.TempDir(), "missing.pem")} {
-		_, _, err := awsConfig(func(name string) string { return map[string]string{k: v, "AWS_REGION": "us-east-1"}[name] })
+		_, _, err := awsConfig(func(name string) string { return map[string]string{k: v, "AWS_REGION": "us-east-1"}[name] }, slog.New(slog.DiscardHandler))
 		if err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: err = %v, want one naming %s", k, v, err, k)
 		}
@@ -126,7 +127,7 @@ func TestAWSConfigRefusesBadSettings(t *testing.T) {
 	if err := os.WriteFile(empty, []byte("not a certificate"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := awsConfig(func(name string) string { return map[string]string{"AWS_CA_BUNDLE": empty}[name] }); err == nil {
+	if _, _, err := awsConfig(func(name string) string { return map[string]string{"AWS_CA_BUNDLE": empty}[name] }, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("a CA bundle without a certificate was accepted")
 	}
 }

@@ -1,6 +1,5 @@
-// Package retry is the one retry loop of the SignalWire client and the
-// destinations (bounded, full-jitter exponential backoff, no wait the
-// deadline cannot afford) and the one retryable-status rule.
+// Package retry is the one retry loop (full-jitter exponential backoff, no
+// wait the deadline cannot afford) and the one retryable-status rule.
 package retry
 
 import (
@@ -17,16 +16,13 @@ var ErrNoTimeLeft = errors.New("context deadline leaves no room for another atte
 
 // Policy bounds Do.
 type Policy struct {
-	// MaxAttempts is the total number of tries, retries included.
-	MaxAttempts int
+	MaxAttempts int // tries in all, retries included
 	// Base is the backoff ceiling before the first retry; it doubles for
 	// each later retry up to Max.
 	Base, Max time.Duration
-	// Reserve is the least time that must remain before the deadline after
-	// a wait for another attempt to start.
-	Reserve time.Duration
-	// Jitter picks the wait in [0, limit] (full jitter); nil picks
-	// uniformly at random. Results outside [0, limit] are clamped.
+	Reserve   time.Duration // the least time a wait must leave before the deadline
+	// Jitter picks the wait in [0, limit] (nil: uniformly at random);
+	// results outside [0, limit] are clamped.
 	Jitter func(limit time.Duration) time.Duration
 }
 
@@ -52,11 +48,15 @@ func Do(ctx context.Context, p Policy, retryable func(error) bool, try func(n in
 		if wait < 0 {
 			wait = p.backoff(n)
 		}
-		if !leaves(ctx, wait+p.Reserve) {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+p.Reserve {
 			return n, err, ErrNoTimeLeft
 		}
-		if err := sleep(ctx, wait); err != nil {
-			return n, last, err
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return n, err, context.Cause(ctx)
+		case <-t.C:
 		}
 	}
 }
@@ -76,40 +76,13 @@ func Status(code int) bool {
 // backoff returns the wait after failed attempt n: full jitter below
 // min(Max, Base·2^(n-1)).
 func (p Policy) backoff(n int) time.Duration {
-	limit := ceiling(p.Base, p.Max, n)
+	limit := p.Base
+	for i := 1; i < n && limit < p.Max; i++ {
+		limit *= 2
+	}
+	limit = min(limit, p.Max)
 	if p.Jitter == nil {
 		return rand.N(limit + 1)
 	}
 	return min(max(p.Jitter(limit), 0), limit)
-}
-
-// ceiling returns min(max, base·2^(n-1)) for failed attempt n (1-based).
-func ceiling(base, max time.Duration, n int) time.Duration {
-	c := base
-	for i := 1; i < n && c < max; i++ {
-		c *= 2
-	}
-	return min(c, max)
-}
-
-// leaves reports whether ctx's deadline, if it has one, is at least d away.
-func leaves(ctx context.Context, d time.Duration) bool {
-	deadline, ok := ctx.Deadline()
-	return !ok || time.Until(deadline) >= d
-}
-
-// sleep waits for d or until ctx is done; it returns the context's cause
-// when ctx ended the wait.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
 }

@@ -9,42 +9,16 @@ import (
 	"time"
 )
 
-func TestCeilingDoublesUpToMax(t *testing.T) {
-	base, max := 100*time.Millisecond, time.Second
+func TestBackoffCeilingDoublesUpToMax(t *testing.T) {
+	p := Policy{Base: 100 * time.Millisecond, Max: time.Second, Jitter: func(d time.Duration) time.Duration { return d }}
 	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
 	for n, w := range want {
-		if got := ceiling(base, max, n+1); got != w*time.Millisecond {
-			t.Errorf("ceiling(n=%d) = %v, want %v", n+1, got, w*time.Millisecond)
+		if got := p.backoff(n + 1); got != w*time.Millisecond {
+			t.Errorf("backoff(n=%d) = %v, want %v", n+1, got, w*time.Millisecond)
 		}
 	}
-	if got := ceiling(base, max, 0); got != base {
+	if got := p.backoff(0); got != p.Base {
 		t.Errorf("n=0: %v", got)
-	}
-}
-
-func TestLeaves(t *testing.T) {
-	if !leaves(context.Background(), time.Hour) {
-		t.Fatal("no deadline must leave room")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if !leaves(ctx, time.Second) || leaves(ctx, time.Hour) {
-		t.Fatal("a one-minute deadline leaves a second but not an hour")
-	}
-}
-
-func TestSleepStopsWithTheContext(t *testing.T) {
-	cause := errors.New("invocation over")
-	ctx, cancel := context.WithCancelCause(context.Background())
-	cancel(cause)
-	if err := sleep(ctx, time.Hour); !errors.Is(err, cause) {
-		t.Fatalf("err = %v, want the cause", err)
-	}
-	if err := sleep(context.Background(), time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	if err := sleep(ctx, 0); !errors.Is(err, context.Canceled) {
-		t.Fatalf("zero wait on a done context: %v", err)
 	}
 }
 
@@ -183,6 +157,14 @@ func TestDoStops(t *testing.T) {
 		n, last, stop := Do(ctx, p, isTransient, failing(&starts))
 		if n != 0 || last != nil || !errors.Is(stop, context.Canceled) || len(starts) != 0 {
 			t.Errorf("Do = %d, %v, %v after %d calls", n, last, stop, len(starts))
+		}
+	})
+	t.Run("canceled with a zero wait", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		try := func(int) (time.Duration, error) { cancel(); return 0, errTransient }
+		n, last, stop := Do(ctx, p, isTransient, try)
+		if n != 1 || last != errTransient || !errors.Is(stop, context.Canceled) {
+			t.Errorf("Do = %d, %v, %v", n, last, stop)
 		}
 	})
 	t.Run("canceled during the wait", func(t *testing.T) {

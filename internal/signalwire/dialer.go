@@ -13,26 +13,21 @@ import (
 	"time"
 )
 
-// Preconnection bounds. A connection dialed ahead is handed to the first
-// request only while it is young: servers close connections that sent no
-// request after a while (often 10 s or more), and a request on a dead,
-// never-used connection is not retried by net/http. On a cold start the
-// first request follows init within milliseconds; after a proactive init
-// that waited longer, the preconnection is discarded and a new one dialed.
+// A connection dialed ahead is handed over only while young: servers close
+// idle connections (often after 10 s), and net/http does not retry a request
+// on a dead, never-used one. On a cold start the first request follows init
+// within milliseconds; after a longer proactive init a new one is dialed.
 const (
 	preconnectTimeout = 5 * time.Second
 	maxPreconnectAge  = 5 * time.Second
 	handshakeTimeout  = 10 * time.Second
 )
 
-// preconnector is a transport's DialTLSContext that can open one connection
-// per address ahead of the first request (Preconnect) and hand it over;
-// other dials are ordinary. Never with a proxy: net/http would hand it the
-// proxy's address.
+// preconnector is a DialTLSContext that can open one connection per address
+// ahead (Preconnect). Never with a proxy: net/http would dial the proxy.
 type preconnector struct {
-	// tcp dials the TCP connections.
 	tcp  net.Dialer
-	conf *tls.Config
+	conf *tls.Config // its NextProtos match the transport's
 
 	mu      sync.Mutex
 	pending map[string]*predial // by "host:port"
@@ -46,36 +41,24 @@ type predial struct {
 	at   time.Time // when the handshake finished
 }
 
-// newDialer returns a preconnector dialing with conf, whose NextProtos must
-// match the transport's.
-func newDialer(conf *tls.Config) *preconnector {
-	return &preconnector{
-		tcp:     net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
-		conf:    conf,
-		pending: map[string]*predial{},
-	}
-}
-
-// PreconnectingTransport makes tr open its TLS connections itself, with
-// tr's TLS configuration (nil: TLS 1.2+, system roots) and the protocols tr
-// offers, and returns the function that opens one to a host[:port] (port
-// 443 by default) ahead of its first request. It returns nil and leaves tr
-// as it is when the environment configures a proxy.
-func PreconnectingTransport(tr *http.Transport) func(host string) {
+// PreconnectingClient returns an HTTP client (http.DefaultTransport's
+// settings, TLS 1.2+, trusting roots, nil: the system's) and the function
+// that opens one TLS connection to a host[:port] (port 443 by default)
+// ahead of its first request; that function is nil when the environment
+// configures a proxy.
+func PreconnectingClient(roots *x509.CertPool) (*http.Client, func(host string)) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 10 // as the AWS SDK's own client
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+	client := &http.Client{Transport: tr}
 	if proxyConfigured() {
-		return nil
+		return client, nil
 	}
-	conf := &tls.Config{MinVersion: tls.VersionTLS12}
-	if tr.TLSClientConfig != nil {
-		conf = tr.TLSClientConfig.Clone()
-	}
-	conf.NextProtos = []string{"http/1.1"}
-	if tr.ForceAttemptHTTP2 {
-		conf.NextProtos = []string{"h2", "http/1.1"}
-	}
-	d := newDialer(conf)
+	conf := tr.TLSClientConfig.Clone()
+	conf.NextProtos = []string{"h2", "http/1.1"} // tr.ForceAttemptHTTP2
+	d := &preconnector{tcp: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}, conf: conf, pending: map[string]*predial{}}
 	tr.DialTLSContext = d.DialTLSContext
-	return func(host string) { d.Preconnect(hostPort(host)) }
+	return client, func(host string) { d.Preconnect(hostPort(host)) }
 }
 
 // proxyConfigured reports whether the environment sets an HTTP(S) proxy.
@@ -96,9 +79,8 @@ func hostPort(host string) string {
 	return net.JoinHostPort(strings.Trim(host, "[]"), "443")
 }
 
-// Preconnect starts opening one TLS connection to addr (host:port) in the
-// background, unless one is pending; a failed one is replaced by an
-// ordinary dial.
+// Preconnect starts opening a TLS connection to addr (host:port) unless one
+// is pending; a failed one is replaced by an ordinary dial.
 func (d *preconnector) Preconnect(addr string) {
 	d.mu.Lock()
 	if _, ok := d.pending[addr]; ok {
@@ -146,8 +128,7 @@ func (d *preconnector) DialTLSContext(ctx context.Context, network, addr string)
 	return d.dial(ctx, addr)
 }
 
-// dial opens a TCP connection and completes the TLS handshake, verifying
-// the server's certificate for the host against the system roots.
+// dial opens a TCP connection and completes the TLS handshake.
 func (d *preconnector) dial(ctx context.Context, addr string) (net.Conn, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -169,26 +150,11 @@ func (d *preconnector) dial(ctx context.Context, addr string) (net.Conn, error) 
 	return c, nil
 }
 
-// defaultHTTPClient keeps connections alive across warm invocations; its
-// TLS connections (TLS 1.2+, h2 offered) can be opened ahead by the function
-// it returns (nil with a proxy).
-func defaultHTTPClient(rootCAs *x509.CertPool) (*http.Client, func(host string)) {
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          16,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: rootCAs},
-	}
-	preconnect := PreconnectingTransport(tr)
-	return &http.Client{
-		Transport: tr,
-		// A redirect would be a misconfigured Space host; never follow it
-		// with the credentials.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}, preconnect
+// defaultHTTPClient is a PreconnectingClient that never follows a
+// redirect: that would be a misconfigured Space host, and the request
+// carries the credentials.
+func defaultHTTPClient(roots *x509.CertPool) (*http.Client, func(host string)) {
+	client, preconnect := PreconnectingClient(roots)
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return client, preconnect
 }

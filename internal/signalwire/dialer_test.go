@@ -53,7 +53,7 @@ func (s *server) addr() string { return s.srv.Listener.Addr().String() }
 func (s *server) client() (*preconnector, *http.Client) {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.srv.Certificate())
-	d := newDialer(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
+	d := &preconnector{conf: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}}, pending: map[string]*predial{}}
 	return d, &http.Client{Transport: &http.Transport{DialTLSContext: d.DialTLSContext, ForceAttemptHTTP2: true}}
 }
 

@@ -1,8 +1,6 @@
-// Package signalwire is a client for the one call of SignalWire's
-// Compatibility (LaML) REST API this function needs, "Retrieve a
-// Participant": strict validation of what callers send (SIDs, the Space
-// host), bounded retries, upstream failures mapped to *APIError with a Kind,
-// lenient decoding of what SignalWire answers. Credentials are passed per
-// call (Auth), so a refresh needs no new Client. No error or log of this
-// package contains the API token.
+// Package signalwire is a client for the calls of SignalWire's
+// Compatibility (LaML) REST API this function needs: strict validation of
+// what callers send, bounded retries, failures mapped to *APIError, lenient
+// decoding of answers. Credentials are passed per call (Auth), so a refresh
+// needs no new Client; no error or log contains the API token.
 package signalwire

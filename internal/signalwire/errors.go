@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,30 +16,16 @@ type Kind int
 
 // The kinds of *APIError. The zero Kind is not used.
 const (
-	// KindNotFound: upstream 404 (or 410). For a participant this usually
-	// means it left or the conference ended.
-	KindNotFound Kind = iota + 1
-	// KindUnauthorized: upstream 401 or 403 (bad credentials, missing
-	// Voice scope).
-	KindUnauthorized
-	// KindRateLimited: upstream 429, after retries.
-	KindRateLimited
-	// KindUpstream: upstream 5xx, after retries.
-	KindUpstream
-	// KindTimeout: the context's deadline passed or it was canceled.
-	KindTimeout
-	// KindNetwork: a transport error (connection refused or reset, TLS,
-	// body cut short, ...), after retries.
-	KindNetwork
-	// KindBadResponse: a success status whose body is not a JSON object
-	// (HTML page, non-JSON body, truncated or invalid JSON, too big), or an
-	// unexpected status such as a redirect.
-	KindBadResponse
-	// kindBadRequest: upstream 400 or another 4xx not listed above.
-	kindBadRequest
+	KindNotFound     Kind = iota + 1 // 404 or 410: for a participant, usually it left or the conference ended
+	KindUnauthorized                 // 401 or 403: bad credentials, missing Voice scope
+	KindRateLimited                  // 429, after retries
+	KindUpstream                     // 5xx, after retries
+	KindTimeout                      // the context's deadline passed or it was canceled
+	KindNetwork                      // a transport error (refused, reset, TLS, body cut short), after retries
+	KindBadResponse                  // a success whose body is no JSON object (HTML, truncated, too big), or a redirect
+	kindBadRequest                   // 400 or another 4xx not listed above
 )
 
-// kindNames are the Kinds' String values, by Kind.
 var kindNames = [...]string{"", "not_found", "unauthorized", "rate_limited", "upstream", "timeout", "network", "bad_response", "bad_request"}
 
 // String returns a snake_case name, suitable as a metric dimension.
@@ -57,29 +44,17 @@ func (k Kind) phrase() string {
 	return strings.ReplaceAll(k.String(), "_", " ")
 }
 
-// APIError is the error of a failed GetParticipant call (other than
-// invalid input, which returns *InvalidSIDError or a plain error before
-// any request is sent).
+// APIError is the error of a failed call (invalid input returns an
+// *InvalidSIDError or a plain error before any request).
 type APIError struct {
-	// Kind classifies the failure.
-	Kind Kind
-	// StatusCode is the HTTP status of the last response; 0 when none
-	// was received.
-	StatusCode int
-	// Code is SignalWire's error code from the body (e.g. 20404); 0 when
-	// absent.
-	Code int
-	// Message is SignalWire's error message from the body, or the HTTP
-	// status text when the body carried none (HTML page, empty body).
-	Message string
-	// MoreInfo is SignalWire's more_info link, when sent.
-	MoreInfo string
-	// Attempts is how many HTTP attempts were made.
-	Attempts int
-	// RetryAfter is the last response's Retry-After, uncapped; 0 if absent.
-	RetryAfter time.Duration
-	// Err is the underlying error (transport, context, decoding), if any.
-	Err error
+	Kind       Kind
+	StatusCode int           // of the last response; 0 when none was received
+	Code       int           // SignalWire's error code from the body (e.g. 20404); 0 when absent
+	Message    string        // SignalWire's message from the body, else the HTTP status text
+	MoreInfo   string        // SignalWire's more_info link, when sent
+	Attempts   int           // HTTP attempts made
+	RetryAfter time.Duration // the last response's Retry-After, uncapped; 0 if absent
+	Err        error         // the underlying error (transport, context, decoding), if any
 }
 
 // Error implements error, e.g.
@@ -148,55 +123,42 @@ type errorBody struct {
 	moreInfo string
 }
 
-// parseErrorBody reads SignalWire's error body leniently:
-// {"code":20404,"message":"...","more_info":"...","status":404}, where code
-// may be a number or a numeric string, "detail" or "title" may stand for
-// "message", and {"errors":[{...}]} fills what the top level lacks from its
-// first element. Anything else (HTML, empty, other JSON) yields the zero value.
+// parseErrorBody reads {"code":20404,"message":"...","more_info":"..."}
+// leniently: code may be a numeric string, "detail" or "title" may stand for
+// "message", and the first of {"errors":[{...}]} fills what the top level
+// lacks. Anything else (HTML, empty, other JSON) yields the zero value.
 func parseErrorBody(body []byte) errorBody {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return errorBody{}
 	}
-	out := errorFields(raw)
 	var items []map[string]json.RawMessage
-	if json.Unmarshal(raw["errors"], &items) == nil && len(items) > 0 {
-		inner := errorFields(items[0])
-		out.code = cmp.Or(out.code, inner.code)
-		out.message = cmp.Or(out.message, inner.message)
-		out.moreInfo = cmp.Or(out.moreInfo, inner.moreInfo)
+	if json.Unmarshal(raw["errors"], &items) != nil {
+		items = nil
 	}
-	return out
-}
-
-func errorFields(raw map[string]json.RawMessage) errorBody {
 	var out errorBody
-	out.code, _ = lenientInt(raw["code"])
-	for _, key := range []string{"message", "detail", "title"} {
-		if s, ok := lenientString(raw[key]); ok && strings.TrimSpace(s) != "" {
-			out.message = s
-			break
+	for _, m := range append([]map[string]json.RawMessage{raw}, items[:min(len(items), 1)]...) {
+		out.code = cmp.Or(out.code, lenientInt(m["code"]))
+		for _, key := range []string{"message", "detail", "title"} {
+			if s, ok := lenientString(m[key]); ok && out.message == "" && strings.TrimSpace(s) != "" {
+				out.message = s
+			}
 		}
+		moreInfo, _ := lenientString(m["more_info"])
+		out.moreInfo = cmp.Or(out.moreInfo, moreInfo)
 	}
-	out.moreInfo, _ = lenientString(raw["more_info"])
 	return out
 }
 
-// lenientInt accepts an integral JSON number or a string holding one.
-func lenientInt(v json.RawMessage) (int, bool) {
+// lenientInt is an integral JSON number, or a string holding one, within
+// ±2^31; else 0.
+func lenientInt(v json.RawMessage) int {
 	if s, ok := lenientString(v); ok {
 		v = json.RawMessage(strings.TrimSpace(s))
 	}
-	var n json.Number
-	if err := json.Unmarshal(v, &n); err != nil {
-		return 0, false
+	var f float64
+	if json.Unmarshal(v, &f) != nil || f != math.Trunc(f) || math.Abs(f) > 1<<31 {
+		return 0
 	}
-	if i, err := strconv.Atoi(n.String()); err == nil {
-		return i, true
-	}
-	f, err := n.Float64()
-	if err != nil || f != float64(int64(f)) || f > 1<<31 || f < -(1<<31) {
-		return 0, false
-	}
-	return int(f), true
+	return int(f)
 }

@@ -11,11 +11,10 @@ import (
 	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
-// sidLen is the length in bytes of a canonical UUID: 8-4-4-4-12 hex digits.
-const sidLen = 36
-
-// maxQuotedValue bounds how much of a rejected value an error quotes.
-const maxQuotedValue = 64
+const (
+	sidLen         = 36 // a UUID: 8-4-4-4-12 hex digits
+	maxQuotedValue = 64 // how much of a rejected value an error quotes
+)
 
 // ParticipantRef names one participant: the account (the SignalWire Project
 // ID), the conference and the participant's call.
@@ -25,8 +24,7 @@ type ParticipantRef struct {
 	CallSID       string
 }
 
-// Validate checks the three SIDs in the order account, conference, call and
-// returns an *InvalidSIDError for the first one that is not a UUID.
+// Validate returns an *InvalidSIDError for the first SID that is not a UUID.
 func (r ParticipantRef) Validate() error {
 	if err := ValidateSID(fieldAccountSID, r.AccountSID); err != nil {
 		return err
@@ -37,15 +35,11 @@ func (r ParticipantRef) Validate() error {
 	return ValidateSID(fieldCallSID, r.CallSID)
 }
 
-// InvalidSIDError reports a SID that is not a UUID. Its message names the
-// field and the reason, and quotes the value truncated to 64 bytes.
+// InvalidSIDError reports a SID that is not a UUID.
 type InvalidSIDError struct {
-	// Field is the name of the offending field, e.g. "call_sid".
-	Field string
-	// Value is the rejected value, truncated to 64 bytes.
-	Value string
-	// Reason says what is wrong, e.g. "is empty".
-	Reason string
+	Field  string // e.g. "call_sid"
+	Value  string // truncated to 64 bytes
+	Reason string // e.g. "is empty"
 }
 
 // Error implements error.
@@ -56,13 +50,9 @@ func (e *InvalidSIDError) Error() string {
 	return fmt.Sprintf("signalwire: invalid %s: %s, got %q", e.Field, e.Reason, e.Value)
 }
 
-// ValidateSID checks that value is a UUID written as 8-4-4-4-12 hexadecimal
-// digits (upper or lower case) with hyphens: exactly 36 bytes, nothing
-// before or after. Version and variant bits are not checked. The error is
+// ValidateSID checks that value is a UUID (8-4-4-4-12 hex digits, version
+// and variant unchecked), which can never alter a request path; the error is
 // an *InvalidSIDError naming field.
-//
-// Every accepted value is unchanged by url.PathEscape, so it can never
-// alter the request path.
 func ValidateSID(field, value string) error {
 	if value == "" {
 		return &InvalidSIDError{Field: field, Reason: "is empty"}
@@ -82,7 +72,7 @@ func ValidateSID(field, value string) error {
 				return &InvalidSIDError{Field: field, Value: value, Reason: "must be a UUID (8-4-4-4-12 hex digits): expected '-' at byte " + strconv.Itoa(i)}
 			}
 		default:
-			if !isHex(c) {
+			if strings.IndexByte("0123456789abcdefABCDEF", c) < 0 {
 				return &InvalidSIDError{Field: field, Value: value, Reason: "must be a UUID (8-4-4-4-12 hex digits): not a hex digit at byte " + strconv.Itoa(i)}
 			}
 		}
@@ -90,22 +80,16 @@ func ValidateSID(field, value string) error {
 	return nil
 }
 
-func isHex(c byte) bool {
-	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
-}
-
-// ValidateSpaceHost checks that host is a bare "hostname" or "hostname:port"
-// (an IP address, or an IPv6 address in brackets, is accepted in place of
-// the hostname): no scheme, user info, path, query or fragment. The client
-// always uses https. Hostname labels are 1-63 bytes of letters, digits, '-'
-// and '_', not starting or ending with '-'; a trailing dot is rejected. The
-// error never quotes the value.
+// ValidateSpaceHost checks that host is a bare host[:port] (an IP address,
+// IPv6 in brackets, may stand for the name) whose labels are 1-63 bytes of
+// letters, digits, '-' and '_', not starting or ending with '-', with no
+// trailing dot. The error never quotes the value.
 func ValidateSpaceHost(host string) error {
 	if host == "" {
 		return errors.New("space host is empty")
 	}
 	u, err := url.Parse("https://" + host)
-	if err != nil || u.Host != host || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+	if err != nil || u.Host != host { // user info, a path, a query or a fragment is not in u.Host
 		return errors.New("space host must be a bare host[:port] (no scheme, user info, path, query or fragment)")
 	}
 	if p := u.Port(); p != "" || strings.HasSuffix(host, ":") {
@@ -120,11 +104,6 @@ func ValidateSpaceHost(host string) error {
 		}
 		return nil
 	}
-	return validateHostname(name)
-}
-
-// validateHostname checks the labels of a host name (see ValidateSpaceHost).
-func validateHostname(name string) error {
 	if name == "" || len(name) > 253 {
 		return errors.New("space host name must be 1-253 bytes")
 	}

@@ -162,13 +162,10 @@ const (
 	sqsMinMessageTime = time.Second
 )
 
-// sqs processes a retry-queue batch and reports each failed message, so one
-// bad message neither blocks nor repeats its neighbours (ReportBatchItemFailures).
-// With a deadline (Lambda's minus the margin) the batch answers by it, so
-// the invocation never ends in "Task timed out" (SQS would redeliver the
-// whole batch): each message gets a fair share of the time left (over the
-// rounds sqsParallelism makes, at least sqsMinMessageTime) and must finish
-// within it, or it is reported in batchItemFailures.
+// sqs processes a retry-queue batch and reports each failed message
+// (ReportBatchItemFailures). It answers by ctx's deadline, so the
+// invocation never ends in "Task timed out" (SQS would redeliver the whole
+// batch).
 func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e events.SQSEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
@@ -192,17 +189,16 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	return out, map[string]int{"records": len(e.Records), "failed": len(resp.BatchItemFailures)}, err
 }
 
-// recordDone is one record's result.
-type recordDone struct {
-	i   int
-	err error
-}
-
-// runRecords processes the records, sqsParallelism at a time, each with its
-// share of ctx's deadline (records[i] is record i's log identity), and
-// returns their errors by the deadline: a record still running then is
-// errUnfinished, and what it does later changes nothing.
+// runRecords processes the records, sqsParallelism at a time, each with a
+// fair share of the time left over the rounds (at least sqsMinMessageTime;
+// records[i] is record i's log identity), and returns their errors by the
+// deadline: a record still running then is errUnfinished, and what it does
+// later changes nothing.
 func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, records []*obs.Invocation) []error {
+	type recordDone struct {
+		i   int
+		err error
+	}
 	answerBy, bounded := ctx.Deadline()
 	done := make(chan recordDone, len(recs)) // never blocks a late finisher
 	go func() {
@@ -219,9 +215,8 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 					done <- recordDone{i, errNoTimeLeft}
 					continue
 				}
-				if share := max(left/time.Duration(max(rounds-i/sqsParallelism, 1)), sqsMinMessageTime); share < left {
-					msgCtx, msgCancel = context.WithDeadline(rctx, time.Now().Add(share))
-				}
+				share := max(left/time.Duration(rounds-i/sqsParallelism), sqsMinMessageTime)
+				msgCtx, msgCancel = context.WithDeadline(rctx, time.Now().Add(share))
 			}
 			go func() {
 				defer func() { msgCancel(); <-sem }()
@@ -260,12 +255,8 @@ func (r *Router) processRecord(ctx context.Context, rec events.SQSMessage) error
 	return r.hooks.ProcessRetry(ctx, rec.Body, n)
 }
 
-type constError string
-
-func (e constError) Error() string { return string(e) }
-
-const (
-	errNoRetryConsumer = constError("no retry consumer is configured")
-	errNoTimeLeft      = constError("not started: too little time left before the batch's deadline")
-	errUnfinished      = constError("not finished before the batch's deadline")
+var (
+	errNoRetryConsumer = errors.New("no retry consumer is configured")
+	errNoTimeLeft      = errors.New("not started: too little time left before the batch's deadline")
+	errUnfinished      = errors.New("not finished before the batch's deadline")
 )
