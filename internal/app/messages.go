@@ -107,7 +107,13 @@ func decodeRetry(body string) (retryMessage, error) {
 // compact, without HTML escapes (a message embeds the envelope as it was
 // sent), U+FFFE/U+FFFF escaped (SQS refuses them raw).
 func encodeMessage(v any) ([]byte, error) {
-	b, err := EncodeJSON(v)
+	var b []byte
+	var err error
+	if env, ok := v.(webhook.Envelope); ok {
+		b, err = env.MarshalJSON() // valid JSON: no second pass through encoding/json
+	} else {
+		b, err = EncodeJSON(v)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("encoding %T: %w", v, err)
 	}
