@@ -11,7 +11,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/retry"
 )
 
-// Deliver's defaults for zero (or negative) retry.Policy fields.
+// Deliver's defaults for zero or negative retry.Policy fields.
 const (
 	defaultMaxAttempts    = 3
 	defaultBaseBackoff    = 50 * time.Millisecond
@@ -28,12 +28,10 @@ func withDefaults(p retry.Policy) retry.Policy {
 	return p
 }
 
-// Outcome is what happened at one destination.
+// Outcome is what happened at one destination (Err nil: delivered).
 type Outcome struct {
-	// Destination is the destination's Name.
-	Destination string
-	// Err is nil when delivered, else the final failure.
-	Err error
+	Destination string // its Name
+	Err         error
 }
 
 // Deliver sends m to every destination concurrently and returns one Outcome
@@ -55,8 +53,8 @@ func Deliver(ctx context.Context, dests []Destination, m Message, p retry.Policy
 	return outcomes
 }
 
-// deliverOne tries one destination under the policy and returns the final
-// error, saying after how many attempts and why it stopped.
+// deliverOne tries one destination; the error says after how many attempts
+// and why it stopped.
 func deliverOne(ctx context.Context, d Destination, m Message, p retry.Policy) error {
 	n, err, stop := retry.Do(ctx, p, retryable, func(int) (time.Duration, error) { return -1, d.Send(ctx, m) })
 	switch {

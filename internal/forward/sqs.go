@@ -14,21 +14,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// SQS message attribute names.
 const (
+	// SQS message attribute names.
 	attributeEventID       = "event_id"
 	attributeEventType     = "event_type"
 	attributeConferenceSID = "conference_sid"
+	// defaultMessageGroupID is the FIFO group of a message without a conference SID.
+	defaultMessageGroupID = "signalwire-participants"
+	// maxFIFOIDLength is the longest MessageDeduplicationId / MessageGroupId SQS accepts.
+	maxFIFOIDLength = 128
 )
 
-// defaultMessageGroupID is the FIFO MessageGroupId of a message without a
-// conference SID.
-const defaultMessageGroupID = "signalwire-participants"
-
-// maxFIFOIDLength is the longest MessageDeduplicationId / MessageGroupId SQS accepts.
-const maxFIFOIDLength = 128
-
-// sqsAPI is the part of the SQS client this package uses.
+// sqsAPI is the part of the SQS client used.
 type sqsAPI interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
@@ -55,9 +52,8 @@ func NewQueue(client sqsAPI, queueURL string) (*Queue, error) {
 // Name returns "sqs".
 func (q *Queue) Name() string { return "sqs" }
 
-// Send sends m.Body as one message with the event_id and event_type
-// attributes. On a FIFO queue the deduplication id derives from m.ID and the
-// group id from m.ConferenceSID.
+// Send sends m.Body with the event_id and event_type attributes; on a FIFO
+// queue the deduplication id is m.ID, the group m.ConferenceSID.
 func (q *Queue) Send(ctx context.Context, m Message) error {
 	attrs := map[string]string{attributeEventID: m.ID, attributeEventType: m.Type}
 	if err := q.send(ctx, m.Body, attrs, m.ID, m.ConferenceSID); err != nil {
@@ -66,12 +62,10 @@ func (q *Queue) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
-// Enqueue parks m.Body with the event_id and conference_sid attributes
-// (when not empty). On a FIFO queue the deduplication id derives from m.ID
-// and the body's SHA-256 (one event is parked several times with different
-// bodies: the webhook, then the copy still owed to some destinations; the
-// event id alone made SQS drop the later ones), the group id from
-// m.ConferenceSID.
+// Enqueue parks m.Body with the event_id and conference_sid attributes. On
+// a FIFO queue the deduplication id is m.ID and the body's SHA-256 (one
+// event is parked with different bodies: the webhook, then the copy still
+// owed to some destinations; the id alone made SQS drop the later ones).
 func (q *Queue) Enqueue(ctx context.Context, m Message) error {
 	dedup := ""
 	if m.ID != "" {
@@ -84,7 +78,7 @@ func (q *Queue) Enqueue(ctx context.Context, m Message) error {
 	return nil
 }
 
-// send sends one message, adding FIFO ids when the queue is FIFO.
+// send sends one message, with FIFO ids on a FIFO queue; empty attributes are left out.
 func (q *Queue) send(ctx context.Context, body []byte, attrs map[string]string, dedupSource, groupSource string) error {
 	if len(body) == 0 {
 		return errors.New("empty message body")
@@ -120,11 +114,8 @@ func (q *Queue) send(ctx context.Context, body []byte, attrs map[string]string, 
 // fifoID turns s into a valid SQS MessageDeduplicationId / MessageGroupId:
 // s itself when it is at most 128 printable ASCII characters other than space
 // (the set SQS allows), otherwise the hex SHA-256 of s, which is stable and
-// fits. It returns "" for "".
+// fits.
 func fifoID(s string) string {
-	if s == "" {
-		return ""
-	}
 	if len(s) <= maxFIFOIDLength && strings.IndexFunc(s, func(r rune) bool { return r < 0x21 || r > 0x7e }) < 0 {
 		return s
 	}

@@ -28,8 +28,8 @@ const (
 	UnitMilliseconds = "Milliseconds"
 )
 
-// Metrics writes EMF lines to stdout (no API call). One is built at init;
-// each invocation collects into a Batch and flushes it once.
+// Metrics writes EMF lines (no API call); each invocation collects into a
+// Batch and flushes it once.
 type Metrics struct {
 	mu                 sync.Mutex
 	w                  io.Writer

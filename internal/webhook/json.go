@@ -16,25 +16,17 @@ import (
 // (RELAY / Calling API call_state_url, SWML).
 const JSONContentType = "application/json"
 
-// ParseJSON turns a verified JSON callback's raw body into a Source. The body
-// must be well-formed JSON in UTF-8; any shape is accepted, so that no
-// verified callback is dropped for being unfamiliar. The envelope's type is:
+// ParseJSON turns a verified JSON callback's raw body (well-formed JSON in
+// UTF-8, of any shape, so that no verified callback is dropped for being
+// unfamiliar) into a Source whose type is:
 //   - "signalwire.calling.call.state." + S for
-//     {"event_type":"calling.call.state","params":{"call_state":S,...},...}
-//     (RELAY / Calling API);
-//   - "signalwire.swml.call." + S for {"call":{"call_state":S,...},...} (SWML);
-//   - "signalwire.json.unknown" for anything else, or S not an event name
-//     (lowercase words joined by '-', '_' or '.').
+//     {"event_type":"calling.call.state","params":{"call_state":S}} (RELAY);
+//   - "signalwire.swml.call." + S for {"call":{"call_state":S}} (SWML);
+//   - "signalwire.json.unknown" otherwise, or for S not an event name.
 //
-// The Source's JSON is the payload, compacted, or {"payload": <value>} for a
-// payload that is not an object. The account is project_id (top level, else
-// call.project_id), the call is params.call_id (else call.call_id, else a
-// top-level call_id), both only when they are strings. The time is the
-// top-level "timestamp" (epoch seconds, with a fraction) when it is a number.
-// The conference is the callback URL's ConferenceSid query parameter (a JSON
-// callback names none itself), so a participant can be looked up when the
-// user adds ?ConferenceSid=... to the callback URL, as for call status
-// callbacks.
+// A payload that is not an object is wrapped as {"payload": <value>}. A
+// JSON callback names no conference: it is the callback URL's
+// ConferenceSid query parameter, which the user may add.
 func ParseJSON(body []byte, query url.Values) (Source, error) {
 	if !utf8.Valid(body) || !json.Valid(body) {
 		return Source{}, fmt.Errorf("parse JSON: not well-formed JSON in UTF-8: %w", errMalformedBody)
@@ -97,9 +89,8 @@ func firstString(msgs ...json.RawMessage) string {
 	return ""
 }
 
-// epochSeconds decodes a JSON number of seconds since the Unix epoch, with an
-// optional fraction (kept to the nanosecond when written in decimal), within
-// years 1970-9999.
+// epochSeconds decodes a JSON number of seconds since the Unix epoch, exact to
+// the nanosecond when written in decimal, within years 1970-9999.
 func epochSeconds(msg json.RawMessage) (time.Time, bool) {
 	msg = bytes.TrimSpace(msg)
 	if len(msg) == 0 || !(msg[0] >= '0' && msg[0] <= '9') {

@@ -19,17 +19,11 @@ import (
 // bodyHashParam is the query parameter of the bodySHA256 scheme.
 const bodyHashParam = "bodySHA256"
 
-// The signature schemes SignalWire uses (Verified.Scheme).
+// The signature schemes (Verified.Scheme), described at Verify.
 const (
-	// schemeForm: base64 HMAC-SHA1 over the URL and the sorted form
-	// parameters (Twilio's scheme, the Compatibility API's form callbacks).
-	schemeForm = "form"
-	// schemeBodySHA256: base64 HMAC-SHA1 over the URL alone, whose bodySHA256
-	// query parameter is the lowercase hex SHA-256 of the raw body.
+	schemeForm       = "form"
 	schemeBodySHA256 = "bodySHA256"
-	// schemeHex: lowercase hex HMAC-SHA1 over the URL followed by the raw
-	// body (SignalWire's own JSON callbacks: RELAY / Calling API, SWML).
-	schemeHex = "hex"
+	schemeHex        = "hex"
 )
 
 // SignatureFromHeaders returns the request's signature: X-SignalWire-Signature,
@@ -44,25 +38,19 @@ func SignatureFromHeaders(get func(string) string) string {
 
 // SignedRequest is what a webhook's signature covers and claims.
 type SignedRequest struct {
-	// CandidateURLs are the public URLs SignalWire may have called
-	// (RequestURL.Candidates).
-	CandidateURLs []string
-	// Body is the raw (decoded) request body.
-	Body []byte
-	// Form is the form parsed from Body; nil for a body that is not a form.
-	Form url.Values
-	// Signature is the signature sent (SignatureFromHeaders).
-	Signature string
+	CandidateURLs []string   // RequestURL.Candidates
+	Body          []byte     // the raw (decoded) body
+	Form          url.Values // parsed from Body; nil for a body that is not a form
+	Signature     string     // SignatureFromHeaders
 }
 
 // Verified is what a signature authenticated.
 type Verified struct {
-	// Scheme names the scheme that matched: "form", "bodySHA256" or "hex".
+	// Scheme is the scheme that matched: "form", "bodySHA256" or "hex".
 	Scheme string
-	// Form is set when the signature covers another ordering of the received
-	// form (see formOrderings) than the one received: the form as signed. A
-	// lossy ordering (a value dropped) means values were received that no
-	// signature covers, so only Form may be used. Nil otherwise.
+	// Form, when set, is the form as signed, another of formOrderings than
+	// the one received; only it may be used (a lossy ordering covers fewer
+	// values than were received).
 	Form url.Values
 }
 
@@ -74,14 +62,16 @@ type Verified struct {
 // it once per key.
 //
 // Three schemes are tried on each URL:
-//   - the form scheme, when r.Form is set; a repeated parameter is signed
-//     differently by different validators, so each of formOrderings is tried;
-//   - bodySHA256, when the URL carries that query parameter: the signature
-//     covers the URL alone and the lowercase hex SHA-256 of the body must
-//     equal the parameter;
-//   - hex, for a body that is a JSON object (its first byte after JSON
-//     whitespace is '{'): hex HMAC-SHA1 over the URL + the raw body, compared
-//     case-insensitively. The scheme puts no boundary between URL and body,
+//   - "form" (Twilio's, the Compatibility API's form callbacks), when r.Form
+//     is set: base64 HMAC-SHA1 over the URL and the sorted parameters, for
+//     each of formOrderings;
+//   - "bodySHA256", when the URL carries that query parameter: base64
+//     HMAC-SHA1 over the URL alone, and the lowercase hex SHA-256 of the body
+//     must equal the parameter;
+//   - "hex" (RELAY / Calling API, SWML), for a body that is a JSON object
+//     (its first byte after JSON whitespace is '{'): hex HMAC-SHA1 over the
+//     URL + the raw body, compared case-insensitively. The scheme puts no
+//     boundary between URL and body,
 //     so for any other body a request could move the tail of a signed URL (a
 //     bodySHA256 callback's trailing digits, a JSON number) into its body and
 //     verify with the same MAC as a new event. A body starting with '{'
@@ -114,8 +104,7 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 }
 
 // match tries every scheme against every URL with mac, the keyed HMAC.
-// hashMismatch reports a URL whose signature matched but whose bodySHA256
-// did not.
+// hashMismatch: a URL's signature matched but its bodySHA256 did not.
 func match(mac hash.Hash, signature string, urls []string, form url.Values, body []byte) (v Verified, hashMismatch, ok bool) {
 	var orderings []url.Values
 	if form != nil {
@@ -214,7 +203,7 @@ func bodyHash(rawURL string) (string, bool) {
 	return values.Get(bodyHashParam), values.Has(bodyHashParam)
 }
 
-// expandCandidates returns the distinct candidate URLs, each followed by its
+// expandCandidates returns the distinct URLs, each followed by its
 // default-port variant.
 func expandCandidates(candidates []string) []string {
 	var out []string
