@@ -19,7 +19,6 @@ const (
 	defaultAttemptReserve = 100 * time.Millisecond
 )
 
-// withDefaults is p with Deliver's defaults filled in.
 func withDefaults(p retry.Policy) retry.Policy {
 	p.MaxAttempts = cmp.Or(max(p.MaxAttempts, 0), defaultMaxAttempts)
 	p.Base = cmp.Or(max(p.Base, 0), defaultBaseBackoff)
@@ -34,12 +33,9 @@ type Outcome struct {
 	Err         error
 }
 
-// Deliver sends m to every destination concurrently and returns one Outcome
-// per destination, in their order. Each destination is tried up to
-// p.MaxAttempts times (default 3), retrying only transient failures, with
-// full jitter exponential backoff (default 50ms doubling to 500ms), and only
-// while ctx's deadline leaves room for the backoff plus p.Reserve (default
-// 100ms).
+// Deliver sends m to every destination concurrently and returns their
+// Outcomes, in order. Only transient failures are retried, under p (its
+// zero fields defaulted), while ctx's deadline leaves room.
 func Deliver(ctx context.Context, dests []Destination, m Message, p retry.Policy) []Outcome {
 	rp := withDefaults(p)
 	outcomes := make([]Outcome, len(dests))

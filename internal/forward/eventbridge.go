@@ -39,7 +39,6 @@ type eventBridgeAPI interface {
 	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
 
-// eventBridge delivers events to an EventBridge bus.
 type eventBridge struct {
 	client eventBridgeAPI
 	bus    string
@@ -56,7 +55,6 @@ func NewEventBridge(client eventBridgeAPI, bus string) (Destination, error) {
 	return &eventBridge{client: client, bus: bus}, nil
 }
 
-// Name returns "eventbridge".
 func (e *eventBridge) Name() string { return "eventbridge" }
 
 // Send puts m as one event whose Detail is m.Body; an entry the bus refuses

@@ -94,9 +94,6 @@ func retryable(err error) bool {
 // or timeout code; an EventBridge entry refused with a validation code. An
 // error joining several failures is permanent when all of them are.
 func Permanent(err error) bool {
-	if err == nil {
-		return false
-	}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		errs := joined.Unwrap()
 		return len(errs) > 0 && !slices.ContainsFunc(errs, func(e error) bool { return !Permanent(e) })

@@ -83,20 +83,17 @@ type httpsDest struct {
 }
 
 // NewHTTPS returns the destination POSTing to endpoint (https, or http on a
-// loopback host) with client (nil: a default one; copied, redirects never
-// followed), signed with source's secrets; during a rotation each request
-// carries both signatures. A 401 or 403 (the endpoint may already
-// verify with a newer secret) forces a refresh; when that brings new
-// secrets the message is sent once more, signed with them.
+// loopback host) with a copy of client (nil: a default one) that follows no
+// redirect, signed with source's secrets (both during a rotation). A 401 or
+// 403 forces a refresh; new secrets get the message sent once more.
 func NewHTTPS(endpoint string, client *http.Client, source SecretSource, userAgent string) Destination {
-	c := &http.Client{}
+	var c http.Client
 	if client != nil {
-		copied := *client
-		c = &copied
+		c = *client
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	safe, err := validateEndpoint(endpoint)
-	return &httpsDest{endpoint: endpoint, safeURL: safe, err: err, client: c, source: source, userAgent: userAgent}
+	return &httpsDest{endpoint: endpoint, safeURL: safe, err: err, client: &c, source: source, userAgent: userAgent}
 }
 
 // validateEndpoint returns the endpoint without user info, query or fragment.

@@ -107,12 +107,11 @@ type emfDirective struct {
 }
 
 func (m *Metrics) write(g *group) error {
-	dim := g.dim
 	dims := []string{"Service"}
 	line := map[string]any{"Service": m.service}
-	if dim[0] != "" {
-		dims = append(dims, dim[0])
-		line[dim[0]] = dim[1]
+	if g.dim[0] != "" {
+		dims = append(dims, g.dim[0])
+		line[g.dim[0]] = g.dim[1]
 	}
 	d := emfDirective{Namespace: m.namespace, Dimensions: [][]string{dims}}
 	for _, n := range slices.Sorted(maps.Keys(g.values)) {

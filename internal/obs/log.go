@@ -11,9 +11,8 @@ import (
 	"unicode/utf8"
 )
 
-// Invocation is what every log line of one invocation carries, filled as
-// it becomes known (the SIDs after routing, the upstream status after the
-// call: 0 for a transport error), and its metrics, flushed once at its end.
+// Invocation is what every log line of one invocation carries, filled as it
+// becomes known (UpstreamStatus 0: a transport error), and its metrics.
 type Invocation struct {
 	mu                                            sync.Mutex
 	RequestID, FunctionName                       string

@@ -28,16 +28,13 @@ const JSONContentType = "application/json"
 // JSON callback names no conference: it is the callback URL's
 // ConferenceSid query parameter, which the user may add.
 func ParseJSON(body []byte, query url.Values) (Source, error) {
-	if !utf8.Valid(body) || !json.Valid(body) {
+	var compact bytes.Buffer
+	if !utf8.Valid(body) || json.Compact(&compact, body) != nil {
 		return Source{}, fmt.Errorf("parse JSON: not well-formed JSON in UTF-8: %w", errMalformedBody)
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, body); err != nil {
-		return Source{}, fmt.Errorf("parse JSON: %w: %w", errMalformedBody, err)
-	}
 	src := Source{typ: typePrefix + "json.unknown", id: jsonEventID(body, query)}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil || top == nil {
+	top := object(body)
+	if top == nil {
 		src.payload = append(append([]byte(`{"payload":`), compact.Bytes()...), '}')
 	} else {
 		src.payload = compact.Bytes()
@@ -64,18 +61,14 @@ func ParseJSON(body []byte, query url.Values) (Source, error) {
 // object decodes a JSON object; nil when msg is not one.
 func object(msg json.RawMessage) map[string]json.RawMessage {
 	var m map[string]json.RawMessage
-	if len(msg) == 0 || json.Unmarshal(msg, &m) != nil {
-		return nil
-	}
+	_ = json.Unmarshal(msg, &m) // m stays nil unless msg is an object
 	return m
 }
 
 // str decodes a JSON string; "" when msg is not one.
 func str(msg json.RawMessage) string {
 	var s string
-	if len(msg) == 0 || msg[0] != '"' || json.Unmarshal(msg, &s) != nil {
-		return ""
-	}
+	_ = json.Unmarshal(msg, &s) // s stays "" unless msg is a string
 	return s
 }
 

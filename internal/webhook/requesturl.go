@@ -180,12 +180,9 @@ func QueryCandidates(order []string, q url.Values) []string {
 			names = append(names, n)
 		}
 	}
-	// An encoding that writes every name's pairs as another does gives the
-	// same string in every order: only distinct ones are kept.
-	var encodings []map[string]string
-	seen := map[string]bool{}
-	for _, e := range queryEncodings {
-		pairs, all := make(map[string]string, len(q)), ""
+	encodings := make([]map[string]string, len(queryEncodings)) // name: its pairs
+	for j, e := range queryEncodings {
+		pairs := make(map[string]string, len(q))
 		for _, n := range names {
 			var b strings.Builder
 			for i, v := range q[n] {
@@ -197,12 +194,8 @@ func QueryCandidates(order []string, q url.Values) []string {
 				e.escape(&b, v)
 			}
 			pairs[n] = b.String()
-			all += pairs[n] + "&"
 		}
-		if !seen[all] {
-			seen[all] = true
-			encodings = append(encodings, pairs)
-		}
+		encodings[j] = pairs
 	}
 	orders := [][]string{names, sorted}
 	if len(sorted) <= maxQueryPermutationNames {
@@ -210,7 +203,7 @@ func QueryCandidates(order []string, q url.Values) []string {
 		permute(p, 0, func() { orders = append(orders, slices.Clone(p)) })
 	}
 	var out []string
-	clear(seen)
+	seen := map[string]bool{}
 	for _, o := range orders {
 		for _, pairs := range encodings {
 			parts := make([]string, len(o))

@@ -54,33 +54,24 @@ type Verified struct {
 	Form url.Values
 }
 
-// Verify checks r.Signature with one signing key against every URL in
-// r.CandidateURLs, each also tried with its default port (:443 for https,
-// :80 for http) added or removed, and returns what the first match
-// authenticated. Every comparison is constant time; the work depends on the
-// request, never on the key. Callers holding several keys (a rotation) call
-// it once per key.
+// Verify checks r.Signature with one signing key (call it once per key of a
+// rotation) against every URL in r.CandidateURLs, each also with its default
+// port added or removed, and returns what the first match authenticated.
+// Every comparison is constant time; the work depends on the request, never
+// on the key. The schemes tried on each URL:
+//   - "form" (Twilio's; Compatibility API form callbacks), when r.Form is
+//     set: base64 HMAC-SHA1 over the URL and the sorted parameters, for each
+//     of formOrderings;
+//   - "bodySHA256", when the URL carries that parameter: base64 HMAC-SHA1
+//     over the URL alone, the parameter being the body's hex SHA-256;
+//   - "hex" (RELAY / Calling API, SWML): hex HMAC-SHA1 over the URL + the
+//     raw body, only for a body whose first byte after JSON whitespace is
+//     '{'. The scheme puts no boundary between URL and body, so any other
+//     body could be the tail of a signed URL (a bodySHA256 callback's
+//     digits, a JSON number) moved into the body, verifying as a new event.
 //
-// Three schemes are tried on each URL:
-//   - "form" (Twilio's, the Compatibility API's form callbacks), when r.Form
-//     is set: base64 HMAC-SHA1 over the URL and the sorted parameters, for
-//     each of formOrderings;
-//   - "bodySHA256", when the URL carries that query parameter: base64
-//     HMAC-SHA1 over the URL alone, and the lowercase hex SHA-256 of the body
-//     must equal the parameter;
-//   - "hex" (RELAY / Calling API, SWML), for a body that is a JSON object
-//     (its first byte after JSON whitespace is '{'): hex HMAC-SHA1 over the
-//     URL + the raw body, compared case-insensitively. The scheme puts no
-//     boundary between URL and body,
-//     so for any other body a request could move the tail of a signed URL (a
-//     bodySHA256 callback's trailing digits, a JSON number) into its body and
-//     verify with the same MAC as a new event. A body starting with '{'
-//     cannot be such a tail followed by nothing, nor a URL tail followed by a
-//     signed object.
-//
-// A failed verification wraps ErrInvalidSignature, unless the signature or
-// the key is missing. Errors name the URLs tried, never the key or an
-// expected signature.
+// A failure wraps ErrInvalidSignature unless the signature or key is
+// missing. Errors name the URLs tried, never the key or a signature.
 func (r SignedRequest) Verify(key string) (Verified, error) {
 	signature := strings.TrimSpace(r.Signature)
 	switch {
