@@ -65,29 +65,20 @@ func (r RequestURL) bases() []string {
 		}
 		base = cmp.Or(strings.ToLower(strings.TrimSpace(r.Scheme)), "https") + "://" + host
 	}
-	paths := r.paths()
-	if len(paths) == 0 {
-		return []string{base + r.route()}
-	}
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		if public != "" {
-			p = r.routeSuffix(p)
-		}
-		out[i] = base + p
-	}
-	return out
-}
-
-// paths returns the distinct non-empty paths, each with a leading '/'.
-func (r RequestURL) paths() []string {
 	var out []string
 	for _, p := range r.Paths {
-		if p != "" {
-			out = append(out, "/"+strings.TrimPrefix(p, "/"))
+		if p == "" {
+			continue
 		}
+		if p = "/" + strings.TrimPrefix(p, "/"); public != "" {
+			p = r.routeSuffix(p)
+		}
+		out = append(out, base+p)
 	}
-	return dedupe(out)
+	if len(out) == 0 {
+		return []string{base + r.route()}
+	}
+	return out
 }
 
 // route returns Route with one leading '/' and no trailing '/'; "" when unset.
@@ -101,10 +92,7 @@ func (r RequestURL) route() string {
 // routeSuffix returns the part of p from the first occurrence of Route that
 // ends on a segment boundary; p itself when there is none.
 func (r RequestURL) routeSuffix(p string) string {
-	route := r.route()
-	if route == "" {
-		return p
-	}
+	route := r.route() // "" matches at 0
 	for i := range len(p) {
 		if end := i + len(route); strings.HasPrefix(p[i:], route) && (end == len(p) || p[end] == '/') {
 			return p[i:]

@@ -137,9 +137,9 @@ func match(mac hash.Hash, signature string, urls []string, form url.Values, body
 	return Verified{}, hashMismatch, false
 }
 
-// writeSigned writes the form scheme's signed string: fullURL, then for each
-// parameter name in byte order ("Reason" before "ReasonConferenceEnded"), the
-// name followed by the value, once per value in the order received.
+// writeSigned writes the form scheme's signed string: fullURL, then each
+// name in byte order ("Reason" before "ReasonConferenceEnded") followed by
+// its value, once per value in the order received.
 func writeSigned(h hash.Hash, fullURL string, form url.Values) {
 	h.Write([]byte(fullURL))
 	for _, name := range slices.Sorted(maps.Keys(form)) {
@@ -150,22 +150,13 @@ func writeSigned(h hash.Hash, fullURL string, form url.Values) {
 	}
 }
 
-// formOrderings returns the forms a validator may have signed for form: the
-// values of each repeated parameter in the order received (SignalWire's and
-// Twilio's documented scheme), sorted, deduplicated then sorted, and only the
-// first value (twilio-go's RequestValidator). Reference validators disagree
-// on repeated parameters and SignalWire documents none of them, so each is
-// accepted; they differ only in how the values of one parameter are ordered
-// or repeated, never in which names or values were sent. Without repeated
-// parameters there is one ordering, form itself.
+// formOrderings returns the distinct forms a validator may have signed for
+// form: a repeated parameter's values in the order received (SignalWire's
+// and Twilio's documented scheme), sorted, deduplicated then sorted, and
+// only the first (twilio-go's RequestValidator). Reference validators
+// disagree on repeated parameters and SignalWire documents none, so each is
+// accepted; none changes which names or values were sent.
 func formOrderings(form url.Values) []url.Values {
-	repeated := false
-	for _, vs := range form {
-		repeated = repeated || len(vs) > 1
-	}
-	if !repeated {
-		return []url.Values{form}
-	}
 	sorted, dedup, first := url.Values{}, url.Values{}, url.Values{}
 	for name, vs := range form {
 		sorted[name] = slices.Sorted(slices.Values(vs))
