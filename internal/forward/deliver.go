@@ -29,7 +29,7 @@ func withDefaults(p retry.Policy) retry.Policy {
 
 // Outcome is what happened at one destination (Err nil: delivered).
 type Outcome struct {
-	Destination string // its Name
+	Destination string
 	Err         error
 }
 

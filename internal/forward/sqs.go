@@ -30,12 +30,11 @@ type sqsAPI interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
-// Queue is an SQS queue, FIFO when its URL ends in ".fifo": a destination
-// (Send) or the retry queue and its dead-letter queue (Enqueue).
+// Queue is an SQS queue (FIFO when its URL ends in ".fifo"): a destination,
+// or the retry or dead-letter queue.
 type Queue struct {
 	client sqsAPI
 	url    string
-	fifo   bool
 }
 
 // NewQueue returns the queue at queueURL.
@@ -46,7 +45,7 @@ func NewQueue(client sqsAPI, queueURL string) (*Queue, error) {
 	if queueURL == "" {
 		return nil, errors.New("sqs: empty queue URL")
 	}
-	return &Queue{client: client, url: queueURL, fifo: strings.HasSuffix(queueURL, ".fifo")}, nil
+	return &Queue{client: client, url: queueURL}, nil
 }
 
 // Name returns "sqs".
@@ -101,7 +100,7 @@ func (q *Queue) send(ctx context.Context, body []byte, attrs map[string]string, 
 		}
 		in.MessageAttributes[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(safeAttribute(value))}
 	}
-	if q.fifo {
+	if strings.HasSuffix(q.url, ".fifo") {
 		in.MessageDeduplicationId = aws.String(cmp.Or(fifoID(dedupSource), sha256Hex(body)))
 		in.MessageGroupId = aws.String(cmp.Or(fifoID(groupSource), defaultMessageGroupID))
 	}
@@ -111,10 +110,8 @@ func (q *Queue) send(ctx context.Context, body []byte, attrs map[string]string, 
 	return nil
 }
 
-// fifoID turns s into a valid SQS MessageDeduplicationId / MessageGroupId:
-// s itself when it is at most 128 printable ASCII characters other than space
-// (the set SQS allows), otherwise the hex SHA-256 of s, which is stable and
-// fits.
+// fifoID is s when SQS accepts it as a FIFO id (at most 128 printable ASCII
+// characters other than space), else its hex SHA-256, stable and fitting.
 func fifoID(s string) string {
 	if len(s) <= maxFIFOIDLength && strings.IndexFunc(s, func(r rune) bool { return r < 0x21 || r > 0x7e }) < 0 {
 		return s

@@ -14,9 +14,8 @@ import (
 	"syscall"
 )
 
-// netCause names why an HTTP round trip (net/http or the AWS SDK) got no
-// answer: "lookup" (the name does not resolve to an address), "refused"
-// (nothing listens), "TLS" (handshake or certificate), "timeout" or "other".
+// netCause names why an HTTP round trip got no answer: "lookup", "refused",
+// "TLS" (handshake or certificate), "timeout" or "other".
 func netCause(err error) string {
 	var (
 		dns   *net.DNSError

@@ -2,6 +2,7 @@ package obs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -25,9 +26,8 @@ const (
 	maxForms = 4096
 )
 
-// forms returns every form of value redacted: the value, its base64
-// encodings (both alphabets, with and without padding) and hex (both
-// cases), each also percent-escaped and JSON-escaped.
+// forms returns the value, its base64 (both alphabets, padded or not) and
+// hex (both cases), each also percent-escaped and JSON-escaped.
 func forms(value string) []string {
 	if len(value) < minLen {
 		return nil
@@ -86,7 +86,7 @@ func (s *Secrets) addForms(fs []string) {
 	}
 	added := false
 	for _, f := range fs {
-		if len(f) >= minLen && !s.forms[f] {
+		if !s.forms[f] { // every form is at least as long as its value
 			s.forms[f], added = true, true
 			s.order = append(s.order, f)
 		}
@@ -105,20 +105,14 @@ func (s *Secrets) addForms(fs []string) {
 	s.r.Store(strings.NewReplacer(pairs...))
 }
 
-// sortedForms is every form and its JSON-escaped text (for values encoded as
-// JSON before redaction), longest first so that a form containing another
-// is replaced whole.
+// sortedForms is every form and its JSON-escaped text (for values encoded
+// before redaction), longest first: a form containing another goes whole.
 func sortedForms(set map[string]bool) []string {
 	all := make([]string, 0, 2*len(set))
 	for f := range set {
 		all = append(all, f, jsonEscaped(f, false))
 	}
-	slices.SortFunc(all, func(a, b string) int {
-		if len(a) != len(b) {
-			return len(b) - len(a)
-		}
-		return strings.Compare(a, b)
-	})
+	slices.SortFunc(all, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
 	return slices.Compact(all)
 }
 
@@ -138,9 +132,8 @@ func RedactText(text, user, password string) string {
 	return s.String(text)
 }
 
-// Handler wraps h so that every value of a record (the message, strings,
-// errors, Stringers, bytes, groups, and maps, structs and slices as the
-// JSON h would write) is redacted before h sees it.
+// Handler wraps h so that every value of a record, of every kind, is
+// redacted before h sees it.
 func (s *Secrets) Handler(h slog.Handler) slog.Handler { return redactHandler{next: h, set: s} }
 
 type redactHandler struct {

@@ -155,11 +155,10 @@ func (e queryEncoding) escape(b *strings.Builder, s string) {
 }
 
 // QueryCandidates returns the query strings SignalWire may have signed for
-// a REST API event, which hands the function only the decoded parameters q:
-// the names in order (as the event's JSON lists them), then sorted, then,
-// for at most 4 names, every other order (a repeated name's values kept
-// together), each in every distinct encoding; at most 64 strings, the first
-// encoded as url.QueryEscape does.
+// a REST API event's decoded parameters q: the names in order (as the
+// event's JSON lists them), sorted, then for at most 4 names every order
+// (a name's values kept together), each in every encoding; at most 64
+// distinct strings, the first encoded as url.QueryEscape does.
 func QueryCandidates(order []string, q url.Values) []string {
 	sorted := slices.Sorted(maps.Keys(q))
 	names := slices.DeleteFunc(slices.Clone(order), func(n string) bool { return !q.Has(n) })
