@@ -11,22 +11,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/retry"
 )
 
-// Deliver's defaults for zero or negative retry.Policy fields.
-const (
-	defaultMaxAttempts    = 3
-	defaultBaseBackoff    = 50 * time.Millisecond
-	defaultMaxBackoff     = 500 * time.Millisecond
-	defaultAttemptReserve = 100 * time.Millisecond
-)
-
-func withDefaults(p retry.Policy) retry.Policy {
-	p.MaxAttempts = cmp.Or(max(p.MaxAttempts, 0), defaultMaxAttempts)
-	p.Base = cmp.Or(max(p.Base, 0), defaultBaseBackoff)
-	p.Max = max(cmp.Or(max(p.Max, 0), defaultMaxBackoff), p.Base)
-	p.Reserve = cmp.Or(max(p.Reserve, 0), defaultAttemptReserve)
-	return p
-}
-
 // Outcome is what happened at one destination (Err nil: delivered).
 type Outcome struct {
 	Destination string
@@ -34,15 +18,19 @@ type Outcome struct {
 }
 
 // Deliver sends m to every destination concurrently and returns their
-// Outcomes, in order. Only transient failures are retried, under p (its
-// zero fields defaulted), while ctx's deadline leaves room.
+// Outcomes, in order. Only transient failures are retried, under p (zero
+// or negative fields default to 3 attempts, backoff 50ms doubling to 500ms,
+// 100ms reserve), while ctx's deadline leaves room.
 func Deliver(ctx context.Context, dests []Destination, m Message, p retry.Policy) []Outcome {
-	rp := withDefaults(p)
+	p.MaxAttempts = cmp.Or(max(p.MaxAttempts, 0), 3)
+	p.Base = cmp.Or(max(p.Base, 0), 50*time.Millisecond)
+	p.Max = max(cmp.Or(max(p.Max, 0), 500*time.Millisecond), p.Base)
+	p.Reserve = cmp.Or(max(p.Reserve, 0), 100*time.Millisecond)
 	outcomes := make([]Outcome, len(dests))
 	var wg sync.WaitGroup
 	for i, d := range dests {
 		wg.Go(func() {
-			outcomes[i] = Outcome{Destination: d.Name(), Err: deliverOne(ctx, d, m, rp)}
+			outcomes[i] = Outcome{Destination: d.Name(), Err: deliverOne(ctx, d, m, p)}
 		})
 	}
 	wg.Wait()
