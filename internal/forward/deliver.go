@@ -11,52 +11,34 @@ import (
 	"github.com/signalwire-lambda/participants/internal/retry"
 )
 
-// Deliver's defaults for zero (or negative) retry.Policy fields.
-const (
-	defaultMaxAttempts    = 3
-	defaultBaseBackoff    = 50 * time.Millisecond
-	defaultMaxBackoff     = 500 * time.Millisecond
-	defaultAttemptReserve = 100 * time.Millisecond
-)
-
-// withDefaults is p with Deliver's defaults filled in.
-func withDefaults(p retry.Policy) retry.Policy {
-	p.MaxAttempts = cmp.Or(max(p.MaxAttempts, 0), defaultMaxAttempts)
-	p.Base = cmp.Or(max(p.Base, 0), defaultBaseBackoff)
-	p.Max = max(cmp.Or(max(p.Max, 0), defaultMaxBackoff), p.Base)
-	p.Reserve = cmp.Or(max(p.Reserve, 0), defaultAttemptReserve)
-	return p
-}
-
-// Outcome is what happened at one destination.
+// Outcome is what happened at one destination (Err nil: delivered).
 type Outcome struct {
-	// Destination is the destination's Name.
 	Destination string
-	// Err is nil when delivered, else the final failure.
-	Err error
+	Err         error
 }
 
-// Deliver sends m to every destination concurrently and returns one Outcome
-// per destination, in their order. Each destination is tried up to
-// p.MaxAttempts times (default 3), retrying only transient failures, with
-// full jitter exponential backoff (default 50ms doubling to 500ms), and only
-// while ctx's deadline leaves room for the backoff plus p.Reserve (default
-// 100ms).
+// Deliver sends m to every destination concurrently and returns their
+// Outcomes, in order. Only transient failures are retried, under p (zero
+// or negative fields default to 3 attempts, backoff 50ms doubling to 500ms,
+// 100ms reserve), while ctx's deadline leaves room.
 func Deliver(ctx context.Context, dests []Destination, m Message, p retry.Policy) []Outcome {
-	rp := withDefaults(p)
+	p.MaxAttempts = cmp.Or(max(p.MaxAttempts, 0), 3)
+	p.Base = cmp.Or(max(p.Base, 0), 50*time.Millisecond)
+	p.Max = max(cmp.Or(max(p.Max, 0), 500*time.Millisecond), p.Base)
+	p.Reserve = cmp.Or(max(p.Reserve, 0), 100*time.Millisecond)
 	outcomes := make([]Outcome, len(dests))
 	var wg sync.WaitGroup
 	for i, d := range dests {
 		wg.Go(func() {
-			outcomes[i] = Outcome{Destination: d.Name(), Err: deliverOne(ctx, d, m, rp)}
+			outcomes[i] = Outcome{Destination: d.Name(), Err: deliverOne(ctx, d, m, p)}
 		})
 	}
 	wg.Wait()
 	return outcomes
 }
 
-// deliverOne tries one destination under the policy and returns the final
-// error, saying after how many attempts and why it stopped.
+// deliverOne tries one destination; the error says after how many attempts
+// and why it stopped.
 func deliverOne(ctx context.Context, d Destination, m Message, p retry.Policy) error {
 	n, err, stop := retry.Do(ctx, p, retryable, func(int) (time.Duration, error) { return -1, d.Send(ctx, m) })
 	switch {

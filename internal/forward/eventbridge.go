@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
-// EventBridge event identity; rules match on these (docs/WEBHOOKS.md documents them).
+// EventBridge event identity, which rules match on (docs/WEBHOOKS.md).
 const (
 	eventBridgeSource    = "signalwire.participants"
 	detailTypeConference = "SignalWire Conference Event"
@@ -23,21 +23,15 @@ const (
 // type is eventType (Message.Type), chosen by the type's family so that a
 // rule on detail-type never mistakes a call event for a conference one.
 func eventBridgeDetailType(eventType string) string {
-	for _, f := range detailTypeFamilies {
-		if strings.HasPrefix(eventType, f.prefix) {
-			return f.detailType
-		}
+	switch {
+	case strings.HasPrefix(eventType, "signalwire.conference."):
+		return detailTypeConference
+	case strings.HasPrefix(eventType, "signalwire.call."),
+		strings.HasPrefix(eventType, "signalwire.calling.call."),
+		strings.HasPrefix(eventType, "signalwire.swml.call."):
+		return detailTypeCall
 	}
 	return detailTypeOther
-}
-
-// detailTypeFamilies maps envelope type prefixes (internal/webhook's
-// EventType and JSON types) to DetailTypes.
-var detailTypeFamilies = []struct{ prefix, detailType string }{
-	{"signalwire.conference.", detailTypeConference},
-	{"signalwire.call.", detailTypeCall},
-	{"signalwire.calling.call.", detailTypeCall},
-	{"signalwire.swml.call.", detailTypeCall},
 }
 
 // eventBridgeAPI is the part of the EventBridge client used.
@@ -45,7 +39,6 @@ type eventBridgeAPI interface {
 	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
 }
 
-// eventBridge delivers events to an EventBridge bus.
 type eventBridge struct {
 	client eventBridgeAPI
 	bus    string
@@ -62,12 +55,10 @@ func NewEventBridge(client eventBridgeAPI, bus string) (Destination, error) {
 	return &eventBridge{client: client, bus: bus}, nil
 }
 
-// Name returns "eventbridge".
 func (e *eventBridge) Name() string { return "eventbridge" }
 
-// Send puts m as one event whose Detail is m.Body. An entry the bus refuses
-// is returned as *entryError (ThrottlingException and InternalException
-// retryable).
+// Send puts m as one event whose Detail is m.Body; an entry the bus refuses
+// is an *entryError.
 func (e *eventBridge) Send(ctx context.Context, m Message) error {
 	if len(m.Body) == 0 {
 		return errors.New("eventbridge destination: empty message body")

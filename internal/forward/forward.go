@@ -17,52 +17,35 @@ import (
 	"github.com/signalwire-lambda/participants/internal/retry"
 )
 
-// Message is one event to deliver; Body is the JSON envelope.
+// Message is one event to deliver.
 type Message struct {
-	// ID identifies the event; it is the Standard Webhooks webhook-id and the
-	// SQS FIFO deduplication id, so redeliveries of one event share it.
-	ID string
-	// Type is the event type, e.g. "participant-join".
-	Type string
-	// ConferenceSID is the SignalWire conference the event belongs to; it
-	// groups FIFO messages so one conference's events stay in order.
-	ConferenceSID string
-	// Body is the JSON envelope, sent unchanged.
-	Body []byte
+	// ID is the Standard Webhooks webhook-id and the SQS FIFO deduplication
+	// id, so redeliveries of one event share it.
+	ID            string
+	Type          string // the envelope's type
+	ConferenceSID string // the FIFO group: one conference's events stay in order
+	Body          []byte // the JSON envelope, sent unchanged
 }
 
 // Destination is somewhere a Message can be delivered.
 type Destination interface {
-	// Name is a short, stable label for logs and metrics ("https", "eventbridge", "sqs").
-	Name() string
-	// Send delivers m once; it does not retry on its own account.
-	Send(ctx context.Context, m Message) error
+	Name() string                              // "https", "eventbridge" or "sqs", for logs and metrics
+	Send(ctx context.Context, m Message) error // once, no retry
 }
 
 // StatusError reports an HTTPS destination's answer that was not 2xx.
-type StatusError struct {
-	// StatusCode is the HTTP status the endpoint answered.
-	StatusCode int
-}
+type StatusError struct{ StatusCode int }
 
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("endpoint answered HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 }
 
-// HTTPStatusCode returns StatusCode.
+// HTTPStatusCode returns StatusCode, for retryable's status rule.
 func (e *StatusError) HTTPStatusCode() int { return e.StatusCode }
 
-// RetryableError reports whether the status is transient: 408, 429 and 5xx.
-func (e *StatusError) RetryableError() bool { return retry.Status(e.StatusCode) }
-
 // entryError reports an event EventBridge refused in an otherwise successful
-// PutEvents call (FailedEntryCount > 0).
-type entryError struct {
-	// Code is the entry's ErrorCode, e.g. "ThrottlingException".
-	Code string
-	// Message is the entry's ErrorMessage.
-	Message string
-}
+// PutEvents call: the entry's ErrorCode and ErrorMessage.
+type entryError struct{ Code, Message string }
 
 func (e *entryError) Error() string {
 	if e.Message == "" {
@@ -75,9 +58,9 @@ func (e *entryError) ErrorCode() string { return e.Code }
 
 func (e *entryError) RetryableError() bool { return retryableCode(e.Code) }
 
-// retryable reports whether err (or, for a joined error, any of its errors)
-// is a transient delivery failure: transport errors, the statuses
-// retry.Status accepts, AWS throttling and internal errors.
+// retryable reports whether err (or any error it joins) is a transient
+// delivery failure: transport errors, retry.Status, AWS throttling and
+// internal errors.
 func retryable(err error) bool {
 	if err == nil {
 		return false
@@ -106,19 +89,11 @@ func retryable(err error) bool {
 }
 
 // Permanent reports whether err is a destination's answer that another
-// attempt cannot change: an HTTP 3xx, or a 4xx other than 408 and 429 (see
-// [StatusError]); an AWS error the service attributes to the request
-// (client fault) that is not a throttling or timeout code, e.g. SQS
-// InvalidMessageContents, or EventBridge ValidationException; an
-// EventBridge entry refused with a validation code (see [entryError]).
-// Transport failures, timeouts, cancellation and errors that are not a
-// destination's answer (e.g. credentials that could not be loaded) are not
-// permanent. For an error joining several failures, Permanent reports
-// whether all of them are.
+// attempt cannot change: an HTTP 3xx, or a 4xx other than 408 and 429; a
+// client fault of the destination's own AWS call that is not a throttling
+// or timeout code; an EventBridge entry refused with a validation code. An
+// error joining several failures is permanent when all of them are.
 func Permanent(err error) bool {
-	if err == nil {
-		return false
-	}
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		errs := joined.Unwrap()
 		return len(errs) > 0 && !slices.ContainsFunc(errs, func(e error) bool { return !Permanent(e) })
@@ -149,18 +124,16 @@ func Permanent(err error) bool {
 	return false
 }
 
-// serviceAnswer marks an error returned by a destination's own AWS call
-// (SQS SendMessage, EventBridge PutEvents), as opposed to one from another
-// service on the way (e.g. Secrets Manager), which Permanent never
-// classifies as permanent.
+// serviceAnswer marks an error of a destination's own AWS call (SQS
+// SendMessage, EventBridge PutEvents), not of another service on the way
+// (e.g. Secrets Manager), which is never permanent.
 type serviceAnswer struct{ err error }
 
 func (e *serviceAnswer) Error() string { return e.err.Error() }
 func (e *serviceAnswer) Unwrap() error { return e.err }
 
-// permanentEntryCode reports whether an EventBridge entry's ErrorCode says
-// the event itself is refused (validation, size, authorization of its
-// source or detail type), so that sending it again cannot succeed.
+// permanentEntryCode reports whether an EventBridge entry's ErrorCode refuses
+// the event itself, so that sending it again cannot succeed.
 func permanentEntryCode(code string) bool {
 	switch code {
 	case "ValidationException", "InvalidArgument", "MalformedDetail", "InvalidEventPatternException",

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/obs"
@@ -23,18 +22,16 @@ import (
 // SigningSecretPrefix is the optional prefix of a Standard Webhooks secret.
 const SigningSecretPrefix = "whsec_"
 
-// Signing key size bounds recommended by the Standard Webhooks specification.
 const (
+	// Signing key sizes the Standard Webhooks specification recommends.
 	minSigningKeyBytes = 24
 	maxSigningKeyBytes = 64
+	// maxDrainBytes bounds the response body read so the connection can be
+	// reused without trusting the endpoint's body size.
+	maxDrainBytes = 16 << 10
 )
 
-// maxDrainBytes caps how much of a response body is read (and discarded) so
-// the connection can be reused without trusting the endpoint's body size.
-const maxDrainBytes = 16 << 10
-
-// errInvalidSigningSecret is wrapped by every secret error; they never
-// contain the secret.
+// errInvalidSigningSecret is wrapped by every secret error (none holds the secret).
 var errInvalidSigningSecret = errors.New("invalid webhook signing secret")
 
 // ValidateSigningSecret checks that s is a usable Standard Webhooks secret:
@@ -61,14 +58,12 @@ func decodeSigningSecret(s string) ([]byte, error) {
 	return key, nil
 }
 
-// Secrets are the HTTPS destination's Standard Webhooks secrets at one
-// version of the credentials they come from.
+// Secrets are the HTTPS destination's Standard Webhooks secrets: Current
+// signs every request, Previous (during a rotation) too; Version changes
+// whenever they may have.
 type Secrets struct {
-	// Current signs every request; Previous, when set (during a rotation),
-	// signs it too.
 	Current, Previous string
-	// Version changes whenever the secrets may have.
-	Version uint64
+	Version           uint64
 }
 
 // SecretSource yields the current Secrets and, when the endpoint rejects a
@@ -78,8 +73,6 @@ type SecretSource interface {
 	RefreshSecrets(ctx context.Context, stale uint64) (Secrets, error)
 }
 
-// httpsDest POSTs events to an endpoint, signed as Standard Webhooks
-// specifies with its source's secrets.
 type httpsDest struct {
 	endpoint  string
 	safeURL   string // no user info, query or fragment: fit for errors
@@ -87,32 +80,23 @@ type httpsDest struct {
 	client    *http.Client
 	source    SecretSource
 	userAgent string
-
-	mu      sync.Mutex
-	version uint64
-	keys    [][]byte // for version; current first; nil until first use
 }
 
 // NewHTTPS returns the destination POSTing to endpoint (https, or http on a
-// loopback host) with client (nil: a default one; copied, redirects never
-// followed), signed with source's secrets. The keys are decoded on first use
-// and again when the secrets' version changes; during a rotation each
-// request carries both signatures. A 401 or 403 (the endpoint may already
-// verify with a newer secret) forces a refresh; when that brings new
-// secrets the message is sent once more, signed with them.
+// loopback host) with a copy of client (nil: a default one) that follows no
+// redirect, signed with source's secrets (both during a rotation). A 401 or
+// 403 forces a refresh; new secrets get the message sent once more.
 func NewHTTPS(endpoint string, client *http.Client, source SecretSource, userAgent string) Destination {
-	c := &http.Client{}
+	var c http.Client
 	if client != nil {
-		copied := *client
-		c = &copied
+		c = *client
 	}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	safe, err := validateEndpoint(endpoint)
-	return &httpsDest{endpoint: endpoint, safeURL: safe, err: err, client: c, source: source, userAgent: userAgent}
+	return &httpsDest{endpoint: endpoint, safeURL: safe, err: err, client: &c, source: source, userAgent: userAgent}
 }
 
-// validateEndpoint checks the endpoint URL and returns a form of it safe to
-// put in errors.
+// validateEndpoint returns the endpoint without user info, query or fragment.
 func validateEndpoint(endpoint string) (string, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -136,8 +120,8 @@ func validateEndpoint(endpoint string) (string, error) {
 
 func (h *httpsDest) Name() string { return "https" }
 
-// Send POSTs m.Body once (twice after a signature rejection that a refresh
-// answers). Non-2xx answers are *StatusError.
+// Send POSTs m.Body once, twice after a signature rejection that a refresh
+// answers; a non-2xx answer is a *StatusError.
 func (h *httpsDest) Send(ctx context.Context, m Message) error {
 	if h.err != nil {
 		return h.err
@@ -159,13 +143,8 @@ func (h *httpsDest) Send(ctx context.Context, m Message) error {
 	return h.post(ctx, m, fresh)
 }
 
-// signingKeys returns the keys of s, decoding them when the version changed.
-func (h *httpsDest) signingKeys(s Secrets) ([][]byte, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.keys != nil && s.Version == h.version {
-		return h.keys, nil
-	}
+// signingKeys returns the keys of s, current first.
+func signingKeys(s Secrets) ([][]byte, error) {
 	key, err := decodeSigningSecret(s.Current)
 	if err != nil {
 		return nil, fmt.Errorf("https destination: %w", err)
@@ -180,7 +159,6 @@ func (h *httpsDest) signingKeys(s Secrets) ([][]byte, error) {
 			keys = append(keys, prev)
 		}
 	}
-	h.keys, h.version = keys, s.Version
 	return keys, nil
 }
 
@@ -189,7 +167,7 @@ func (h *httpsDest) post(ctx context.Context, m Message, s Secrets) error {
 	if m.ID == "" {
 		return errors.New("https destination: message has no id")
 	}
-	keys, err := h.signingKeys(s)
+	keys, err := signingKeys(s)
 	if err != nil {
 		return err
 	}

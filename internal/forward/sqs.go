@@ -14,31 +14,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// SQS message attribute names.
 const (
+	// SQS message attribute names.
 	attributeEventID       = "event_id"
 	attributeEventType     = "event_type"
 	attributeConferenceSID = "conference_sid"
+	// defaultMessageGroupID is the FIFO group of a message without a conference SID.
+	defaultMessageGroupID = "signalwire-participants"
+	// maxFIFOIDLength is the longest MessageDeduplicationId / MessageGroupId SQS accepts.
+	maxFIFOIDLength = 128
 )
 
-// defaultMessageGroupID is the FIFO MessageGroupId of a message without a
-// conference SID.
-const defaultMessageGroupID = "signalwire-participants"
-
-// maxFIFOIDLength is the longest MessageDeduplicationId / MessageGroupId SQS accepts.
-const maxFIFOIDLength = 128
-
-// sqsAPI is the part of the SQS client this package uses.
+// sqsAPI is the part of the SQS client used.
 type sqsAPI interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
-// Queue is an SQS queue, FIFO when its URL ends in ".fifo": a destination
-// (Send) or the retry queue and its dead-letter queue (Enqueue).
+// Queue is an SQS queue (FIFO when its URL ends in ".fifo"): a destination,
+// or the retry or dead-letter queue.
 type Queue struct {
 	client sqsAPI
 	url    string
-	fifo   bool
 }
 
 // NewQueue returns the queue at queueURL.
@@ -49,15 +45,14 @@ func NewQueue(client sqsAPI, queueURL string) (*Queue, error) {
 	if queueURL == "" {
 		return nil, errors.New("sqs: empty queue URL")
 	}
-	return &Queue{client: client, url: queueURL, fifo: strings.HasSuffix(queueURL, ".fifo")}, nil
+	return &Queue{client: client, url: queueURL}, nil
 }
 
 // Name returns "sqs".
 func (q *Queue) Name() string { return "sqs" }
 
-// Send sends m.Body as one message with the event_id and event_type
-// attributes. On a FIFO queue the deduplication id derives from m.ID and the
-// group id from m.ConferenceSID.
+// Send sends m.Body with the event_id and event_type attributes; on a FIFO
+// queue the deduplication id is m.ID, the group m.ConferenceSID.
 func (q *Queue) Send(ctx context.Context, m Message) error {
 	attrs := map[string]string{attributeEventID: m.ID, attributeEventType: m.Type}
 	if err := q.send(ctx, m.Body, attrs, m.ID, m.ConferenceSID); err != nil {
@@ -66,12 +61,10 @@ func (q *Queue) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
-// Enqueue parks m.Body with the event_id and conference_sid attributes
-// (when not empty). On a FIFO queue the deduplication id derives from m.ID
-// and the body's SHA-256 (one event is parked several times with different
-// bodies: the webhook, then the copy still owed to some destinations; the
-// event id alone made SQS drop the later ones), the group id from
-// m.ConferenceSID.
+// Enqueue parks m.Body with the event_id and conference_sid attributes. On
+// a FIFO queue the deduplication id is m.ID and the body's SHA-256 (one
+// event is parked with different bodies: the webhook, then the copy still
+// owed to some destinations; the id alone made SQS drop the later ones).
 func (q *Queue) Enqueue(ctx context.Context, m Message) error {
 	dedup := ""
 	if m.ID != "" {
@@ -84,7 +77,7 @@ func (q *Queue) Enqueue(ctx context.Context, m Message) error {
 	return nil
 }
 
-// send sends one message, adding FIFO ids when the queue is FIFO.
+// send sends one message, with FIFO ids on a FIFO queue; empty attributes are left out.
 func (q *Queue) send(ctx context.Context, body []byte, attrs map[string]string, dedupSource, groupSource string) error {
 	if len(body) == 0 {
 		return errors.New("empty message body")
@@ -107,7 +100,7 @@ func (q *Queue) send(ctx context.Context, body []byte, attrs map[string]string, 
 		}
 		in.MessageAttributes[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(safeAttribute(value))}
 	}
-	if q.fifo {
+	if strings.HasSuffix(q.url, ".fifo") {
 		in.MessageDeduplicationId = aws.String(cmp.Or(fifoID(dedupSource), sha256Hex(body)))
 		in.MessageGroupId = aws.String(cmp.Or(fifoID(groupSource), defaultMessageGroupID))
 	}
@@ -117,14 +110,9 @@ func (q *Queue) send(ctx context.Context, body []byte, attrs map[string]string, 
 	return nil
 }
 
-// fifoID turns s into a valid SQS MessageDeduplicationId / MessageGroupId:
-// s itself when it is at most 128 printable ASCII characters other than space
-// (the set SQS allows), otherwise the hex SHA-256 of s, which is stable and
-// fits. It returns "" for "".
+// fifoID is s when SQS accepts it as a FIFO id (at most 128 printable ASCII
+// characters other than space), else its hex SHA-256, stable and fitting.
 func fifoID(s string) string {
-	if s == "" {
-		return ""
-	}
 	if len(s) <= maxFIFOIDLength && strings.IndexFunc(s, func(r rune) bool { return r < 0x21 || r > 0x7e }) < 0 {
 		return s
 	}

@@ -28,8 +28,8 @@ const (
 	UnitMilliseconds = "Milliseconds"
 )
 
-// Metrics writes EMF lines to stdout (no API call). One is built at init;
-// each invocation collects into a Batch and flushes it once.
+// Metrics writes EMF lines (no API call); each invocation collects into a
+// Batch and flushes it once.
 type Metrics struct {
 	mu                 sync.Mutex
 	w                  io.Writer
@@ -107,12 +107,11 @@ type emfDirective struct {
 }
 
 func (m *Metrics) write(g *group) error {
-	dim := g.dim
 	dims := []string{"Service"}
 	line := map[string]any{"Service": m.service}
-	if dim[0] != "" {
-		dims = append(dims, dim[0])
-		line[dim[0]] = dim[1]
+	if g.dim[0] != "" {
+		dims = append(dims, g.dim[0])
+		line[g.dim[0]] = g.dim[1]
 	}
 	d := emfDirective{Namespace: m.namespace, Dimensions: [][]string{dims}}
 	for _, n := range slices.Sorted(maps.Keys(g.values)) {

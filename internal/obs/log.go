@@ -11,9 +11,8 @@ import (
 	"unicode/utf8"
 )
 
-// Invocation is what every log line of one invocation carries, filled as
-// it becomes known (the SIDs after routing, the upstream status after the
-// call: 0 for a transport error), and its metrics, flushed once at its end.
+// Invocation is what every log line of one invocation carries, filled as it
+// becomes known (UpstreamStatus 0: a transport error), and its metrics.
 type Invocation struct {
 	mu                                            sync.Mutex
 	RequestID, FunctionName                       string
@@ -47,9 +46,8 @@ func (i *Invocation) Batch() *Batch {
 	return i.Metrics
 }
 
-// Record returns the invocation as seen by one SQS record: the same
-// identity and metrics, its own message id, SIDs and upstream fields (so
-// records processed concurrently never log each other's).
+// Record returns the invocation as seen by one SQS record: the same identity
+// and metrics, its own message id, SIDs and upstream fields.
 func (i *Invocation) Record(messageID string) *Invocation {
 	if i == nil {
 		return &Invocation{MessageID: messageID}
@@ -98,8 +96,8 @@ func (i *Invocation) attrs() []slog.Attr {
 	return a
 }
 
-// NewLogger returns a JSON logger whose lines follow Lambda's JSON log
-// format (timestamp, level, message) and carry the invocation's fields.
+// NewLogger returns a logger in Lambda's JSON log format (timestamp, level,
+// message) whose lines carry the invocation's fields.
 func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level: level,
@@ -138,17 +136,14 @@ func (h invocationHandler) WithGroup(name string) slog.Handler {
 
 type traceIDKey struct{}
 
-// WithTraceID returns ctx carrying traceID as the X-Ray trace header the
-// invocation propagates downstream (the HTTPS destination's
-// X-Amzn-Trace-Id, a parked webhook): a retried webhook sets the trace of
-// the invocation that accepted it.
+// WithTraceID returns ctx carrying the X-Ray trace header propagated
+// downstream: a retried webhook's is that of the invocation that accepted it.
 func WithTraceID(ctx context.Context, traceID string) context.Context {
 	return context.WithValue(ctx, traceIDKey{}, traceID)
 }
 
 // TraceID returns the trace header set by WithTraceID, else the one
-// aws-lambda-go stored for the invocation (under its plain string key
-// "x-amzn-trace-id"), else "".
+// aws-lambda-go stored (under the plain string key "x-amzn-trace-id").
 func TraceID(ctx context.Context) string {
 	if v, ok := ctx.Value(traceIDKey{}).(string); ok {
 		return v
@@ -157,8 +152,7 @@ func TraceID(ctx context.Context) string {
 	return v
 }
 
-// Truncate cuts s to at most n bytes, on a rune boundary, so that a value
-// quoted in a log line, an error or a message attribute stays bounded.
+// Truncate cuts s to at most n bytes, on a rune boundary.
 func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -14,9 +14,8 @@ import (
 	"syscall"
 )
 
-// netCause names why an HTTP round trip (net/http or the AWS SDK) got no
-// answer: "lookup" (the name does not resolve to an address), "refused"
-// (nothing listens), "TLS" (handshake or certificate), "timeout" or "other".
+// netCause names why an HTTP round trip got no answer: "lookup", "refused",
+// "TLS" (handshake or certificate), "timeout" or "other".
 func netCause(err error) string {
 	var (
 		dns   *net.DNSError
@@ -41,10 +40,9 @@ func netCause(err error) string {
 	return "other"
 }
 
-// Reach sends req with do. When it gets no answer, Reach logs one warning
-// as it fails: "cannot reach " + service, the host and the cause (netCause;
-// a timeout while the name resolves or in the TLS handshake is "lookup" or
-// "TLS"). The caller's own cancellation is not logged.
+// Reach sends req with do and, when it gets no answer (but for the caller's
+// cancellation), logs "cannot reach " + service with the host and the
+// cause: netCause's, or "lookup"/"TLS" for a timeout in that stage.
 func Reach(log *slog.Logger, service string, req *http.Request, do func(*http.Request) (*http.Response, error)) (*http.Response, error) {
 	var stage atomic.Value
 	stage.Store("")

@@ -2,6 +2,7 @@ package obs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -15,21 +16,18 @@ import (
 	"sync/atomic"
 )
 
-// mask replaces a redacted value.
-const mask = "[redacted]"
+const (
+	mask = "[redacted]"
+	// minLen is the shortest value redacted: shorter ones (an empty key, a
+	// one-letter placeholder) would mask unrelated text.
+	minLen = 6
+	// maxForms bounds the forms a Secrets keeps (about 60 secret values);
+	// past it the oldest are dropped, never the values held now.
+	maxForms = 4096
+)
 
-// minLen is the shortest value redacted: shorter ones (an empty key, a
-// one-letter placeholder) would mask unrelated text.
-const minLen = 6
-
-// maxForms bounds the forms a Secrets keeps (about 60 secret values: that
-// many rotations of one container); past it the oldest are dropped, so the
-// values a secret holds now are always redacted.
-const maxForms = 4096
-
-// forms returns every form of value redacted: the value, its base64
-// encodings (both alphabets, with and without padding) and hex (both
-// cases), each also percent-escaped and JSON-escaped.
+// forms returns the value, its base64 (both alphabets, padded or not) and
+// hex (both cases), each also percent-escaped and JSON-escaped.
 func forms(value string) []string {
 	if len(value) < minLen {
 		return nil
@@ -54,16 +52,13 @@ func jsonEscaped(s string, escapeHTML bool) string {
 	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSuffix(b.String(), "\n"), `"`), `"`)
 }
 
-// Secrets is a concurrency-safe set of secret values to redact, with
-// every form derived from them. The zero value redacts nothing.
+// Secrets is a concurrency-safe set of secret values to redact in every
+// form. The zero value redacts nothing.
 type Secrets struct {
 	mu    sync.Mutex
 	forms map[string]bool
 	order []string // oldest first, to evict past maxForms
 	r     atomic.Pointer[strings.Replacer]
-	// numeric: some form is made of digits and . + - : only, so it could
-	// appear in the text of a number, duration or time.
-	numeric atomic.Bool
 }
 
 // Add registers values to redact.
@@ -91,12 +86,9 @@ func (s *Secrets) addForms(fs []string) {
 	}
 	added := false
 	for _, f := range fs {
-		if len(f) >= minLen && !s.forms[f] {
+		if !s.forms[f] { // every form is at least as long as its value
 			s.forms[f], added = true, true
 			s.order = append(s.order, f)
-			if strings.Trim(f, "0123456789.+-:") == "" {
-				s.numeric.Store(true)
-			}
 		}
 	}
 	if !added {
@@ -106,8 +98,6 @@ func (s *Secrets) addForms(fs []string) {
 		delete(s.forms, s.order[0])
 		s.order = s.order[1:]
 	}
-	// Each form also JSON-encoded once more (one holding a backslash or a
-	// quote), for values the handler encodes as JSON before redaction.
 	pairs := make([]string, 0, 4*len(s.forms))
 	for _, f := range sortedForms(s.forms) {
 		pairs = append(pairs, f, mask)
@@ -115,19 +105,14 @@ func (s *Secrets) addForms(fs []string) {
 	s.r.Store(strings.NewReplacer(pairs...))
 }
 
-// sortedForms is every form and its JSON-escaped text, longest first (a
-// form containing another is replaced whole), then in byte order.
+// sortedForms is every form and its JSON-escaped text (for values encoded
+// before redaction), longest first: a form containing another goes whole.
 func sortedForms(set map[string]bool) []string {
 	all := make([]string, 0, 2*len(set))
 	for f := range set {
 		all = append(all, f, jsonEscaped(f, false))
 	}
-	slices.SortFunc(all, func(a, b string) int {
-		if len(a) != len(b) {
-			return len(b) - len(a)
-		}
-		return strings.Compare(a, b)
-	})
+	slices.SortFunc(all, func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) })
 	return slices.Compact(all)
 }
 
@@ -139,8 +124,7 @@ func (s *Secrets) String(text string) string {
 	return text
 }
 
-// RedactText redacts password and the Basic credentials user:password, in
-// every form, from text.
+// RedactText redacts password and user:password, in every form, from text.
 func RedactText(text, user, password string) string {
 	var s Secrets
 	s.Add(password)
@@ -148,9 +132,8 @@ func RedactText(text, user, password string) string {
 	return s.String(text)
 }
 
-// Handler wraps h so that every value of a record (the message, strings,
-// errors, Stringers, bytes, groups, and maps, structs and slices as the
-// JSON h would write) is redacted before h sees it.
+// Handler wraps h so that every value of a record, of every kind, is
+// redacted before h sees it.
 func (s *Secrets) Handler(h slog.Handler) slog.Handler { return redactHandler{next: h, set: s} }
 
 type redactHandler struct {
@@ -184,9 +167,8 @@ func (h redactHandler) WithGroup(name string) slog.Handler {
 	return redactHandler{next: h.next.WithGroup(name), set: h.set}
 }
 
-// attr redacts one attribute, whatever its kind (LogValuers resolved);
-// numbers, durations and times only when a secret form could appear in
-// their text.
+// attr redacts one attribute, whatever its kind (LogValuers resolved),
+// numbers, durations and times included.
 func (h redactHandler) attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
@@ -212,9 +194,6 @@ func (h redactHandler) attr(a slog.Attr) slog.Attr {
 			return h.encoded(a.Key, x)
 		}
 	case slog.KindInt64, slog.KindUint64, slog.KindFloat64, slog.KindDuration, slog.KindTime:
-		if !h.set.numeric.Load() {
-			break
-		}
 		if b, err := json.Marshal(v.Any()); err == nil && h.set.String(string(b)) != string(b) {
 			return slog.String(a.Key, h.set.String(string(b)))
 		}
@@ -222,10 +201,9 @@ func (h redactHandler) attr(a slog.Attr) slog.Attr {
 	return slog.Attr{Key: a.Key, Value: v}
 }
 
-// encoded redacts a value the JSON handler would serialize itself: encoded
-// here as it would be (no HTML escaping), redacted, and passed on as JSON,
-// or as a string when redaction broke the JSON (a form inside an escape
-// sequence) or the value does not encode.
+// encoded redacts a value the JSON handler would encode: encoded here as it
+// would be, redacted, and passed on as JSON, or as a string when redaction
+// broke the JSON (a form inside an escape) or the value does not encode.
 func (h redactHandler) encoded(key string, x any) slog.Attr {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -16,36 +16,25 @@ import (
 // (RELAY / Calling API call_state_url, SWML).
 const JSONContentType = "application/json"
 
-// ParseJSON turns a verified JSON callback's raw body into a Source. The body
-// must be well-formed JSON in UTF-8; any shape is accepted, so that no
-// verified callback is dropped for being unfamiliar. The envelope's type is:
+// ParseJSON turns a verified JSON callback's raw body (well-formed JSON in
+// UTF-8, of any shape, so that no verified callback is dropped for being
+// unfamiliar) into a Source whose type is:
 //   - "signalwire.calling.call.state." + S for
-//     {"event_type":"calling.call.state","params":{"call_state":S,...},...}
-//     (RELAY / Calling API);
-//   - "signalwire.swml.call." + S for {"call":{"call_state":S,...},...} (SWML);
-//   - "signalwire.json.unknown" for anything else, or S not an event name
-//     (lowercase words joined by '-', '_' or '.').
+//     {"event_type":"calling.call.state","params":{"call_state":S}} (RELAY);
+//   - "signalwire.swml.call." + S for {"call":{"call_state":S}} (SWML);
+//   - "signalwire.json.unknown" otherwise, or for S not an event name.
 //
-// The Source's JSON is the payload, compacted, or {"payload": <value>} for a
-// payload that is not an object. The account is project_id (top level, else
-// call.project_id), the call is params.call_id (else call.call_id, else a
-// top-level call_id), both only when they are strings. The time is the
-// top-level "timestamp" (epoch seconds, with a fraction) when it is a number.
-// The conference is the callback URL's ConferenceSid query parameter (a JSON
-// callback names none itself), so a participant can be looked up when the
-// user adds ?ConferenceSid=... to the callback URL, as for call status
-// callbacks.
+// A payload that is not an object is wrapped as {"payload": <value>}. A
+// JSON callback names no conference: it is the callback URL's
+// ConferenceSid query parameter, which the user may add.
 func ParseJSON(body []byte, query url.Values) (Source, error) {
-	if !utf8.Valid(body) || !json.Valid(body) {
+	var compact bytes.Buffer
+	if !utf8.Valid(body) || json.Compact(&compact, body) != nil {
 		return Source{}, fmt.Errorf("parse JSON: not well-formed JSON in UTF-8: %w", errMalformedBody)
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, body); err != nil {
-		return Source{}, fmt.Errorf("parse JSON: %w: %w", errMalformedBody, err)
-	}
 	src := Source{typ: typePrefix + "json.unknown", id: jsonEventID(body, query)}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil || top == nil {
+	top := object(body)
+	if top == nil {
 		src.payload = append(append([]byte(`{"payload":`), compact.Bytes()...), '}')
 	} else {
 		src.payload = compact.Bytes()
@@ -72,18 +61,14 @@ func ParseJSON(body []byte, query url.Values) (Source, error) {
 // object decodes a JSON object; nil when msg is not one.
 func object(msg json.RawMessage) map[string]json.RawMessage {
 	var m map[string]json.RawMessage
-	if len(msg) == 0 || json.Unmarshal(msg, &m) != nil {
-		return nil
-	}
+	_ = json.Unmarshal(msg, &m) // m stays nil unless msg is an object
 	return m
 }
 
 // str decodes a JSON string; "" when msg is not one.
 func str(msg json.RawMessage) string {
 	var s string
-	if len(msg) == 0 || msg[0] != '"' || json.Unmarshal(msg, &s) != nil {
-		return ""
-	}
+	_ = json.Unmarshal(msg, &s) // s stays "" unless msg is a string
 	return s
 }
 
@@ -97,9 +82,8 @@ func firstString(msgs ...json.RawMessage) string {
 	return ""
 }
 
-// epochSeconds decodes a JSON number of seconds since the Unix epoch, with an
-// optional fraction (kept to the nanosecond when written in decimal), within
-// years 1970-9999.
+// epochSeconds decodes a JSON number of seconds since the Unix epoch, exact to
+// the nanosecond when written in decimal, within years 1970-9999.
 func epochSeconds(msg json.RawMessage) (time.Time, bool) {
 	msg = bytes.TrimSpace(msg)
 	if len(msg) == 0 || !(msg[0] >= '0' && msg[0] <= '9') {

@@ -8,45 +8,36 @@ import (
 	"strings"
 )
 
-// RequestURL describes what the function saw of a webhook request, from which
-// Candidates reconstructs the URL(s) SignalWire may have called. Behind API
-// Gateway that URL differs from what the function sees: REST APIs prefix the
-// stage in requestContext.path, HTTP APIs keep a named stage in rawPath, custom
-// domains add or strip base-path mappings, and ports may differ.
+// RequestURL is what the function saw of a webhook request. Behind API
+// Gateway the URL SignalWire called differs from it: REST APIs prefix the
+// stage in requestContext.path, HTTP APIs keep a named stage in rawPath,
+// custom domains add or strip base-path mappings, and ports may differ.
 type RequestURL struct {
-	// PublicURL is the configured full public URL of the webhook route,
-	// without query (PUBLIC_WEBHOOK_URL), for proxies that rewrite the path;
-	// when set it wins over everything else but the query.
+	// PublicURL (PUBLIC_WEBHOOK_URL), when set, is the only base URL.
 	PublicURL string
-	// PublicBaseURL is the configured public URL prefix (PUBLIC_BASE_URL), for
-	// example "https://hooks.example.com/prod"; when set it wins over Scheme
-	// and Host.
+	// PublicBaseURL (PUBLIC_BASE_URL), when set, replaces Scheme and Host;
+	// the part of each path from Route onward is appended to it.
 	PublicBaseURL string
-	// Scheme is the scheme SignalWire used; "" means https (API Gateway and
-	// Function URLs are HTTPS only).
+	// Scheme is the scheme SignalWire used; "" means https.
 	Scheme string
 	// Host is requestContext.domainName, or the Host header.
 	Host string
 	// Paths are the request paths seen: rawPath for HTTP APIs and Function
 	// URLs; for REST APIs both requestContext.path (stage included) and path.
 	Paths []string
-	// RawQuery is the query string as sent, without '?'. For REST APIs, which
-	// expose only decoded parameters, it is QueryCandidates' first.
+	// RawQuery is the query string without '?'; for REST APIs, which expose
+	// only decoded parameters, QueryCandidates' first.
 	RawQuery string
-	// QueryVariants are other query strings that may be the one sent, tried
-	// after RawQuery: for REST APIs, the rest of QueryCandidates.
+	// QueryVariants are tried after RawQuery: the rest of QueryCandidates.
 	QueryVariants []string
-	// Route is the function's route, for example "/webhooks/signalwire". With
-	// PublicBaseURL, the part of each path from Route onward is appended to the
-	// base; when Route is empty or not in a path, the whole path is.
+	// Route is the function's route, for example "/webhooks/signalwire".
 	Route string
 }
 
 // Candidates returns the distinct URLs SignalWire may have called, most likely
 // first: each base URL (PublicURL; else PublicBaseURL + the route suffix of
-// each path; else scheme://Host + each path; base + Route when there is no
-// path) with each query. It is nil when there is neither a public URL nor a
-// Host. Verify also tries each with its default port added or removed.
+// each path; else scheme://Host + each path; base + Route without a path)
+// with each query; nil without a public URL or a Host.
 func (r RequestURL) Candidates() []string {
 	bases := r.bases()
 	var out []string
@@ -61,7 +52,6 @@ func (r RequestURL) Candidates() []string {
 	return dedupe(out)
 }
 
-// bases returns the candidate URLs without their query.
 func (r RequestURL) bases() []string {
 	if u := strings.TrimSpace(r.PublicURL); u != "" {
 		return []string{u}
@@ -75,29 +65,20 @@ func (r RequestURL) bases() []string {
 		}
 		base = cmp.Or(strings.ToLower(strings.TrimSpace(r.Scheme)), "https") + "://" + host
 	}
-	paths := r.paths()
-	if len(paths) == 0 {
-		return []string{base + r.route()}
-	}
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		if public != "" {
-			p = r.routeSuffix(p)
-		}
-		out[i] = base + p
-	}
-	return out
-}
-
-// paths returns the distinct non-empty paths, each with a leading '/'.
-func (r RequestURL) paths() []string {
 	var out []string
 	for _, p := range r.Paths {
-		if p != "" {
-			out = append(out, "/"+strings.TrimPrefix(p, "/"))
+		if p == "" {
+			continue
 		}
+		if p = "/" + strings.TrimPrefix(p, "/"); public != "" {
+			p = r.routeSuffix(p)
+		}
+		out = append(out, base+p)
 	}
-	return dedupe(out)
+	if len(out) == 0 {
+		return []string{base + r.route()}
+	}
+	return out
 }
 
 // route returns Route with one leading '/' and no trailing '/'; "" when unset.
@@ -111,10 +92,7 @@ func (r RequestURL) route() string {
 // routeSuffix returns the part of p from the first occurrence of Route that
 // ends on a segment boundary; p itself when there is none.
 func (r RequestURL) routeSuffix(p string) string {
-	route := r.route()
-	if route == "" {
-		return p
-	}
+	route := r.route() // "" matches at 0
 	for i := range len(p) {
 		if end := i + len(route); strings.HasPrefix(p[i:], route) && (end == len(p) || p[end] == '/') {
 			return p[i:]
@@ -123,8 +101,7 @@ func (r RequestURL) routeSuffix(p string) string {
 	return p
 }
 
-// Bounds of QueryCandidates: every order of up to 4 names is tried (24),
-// and at most 64 query strings in all.
+// Bounds of QueryCandidates.
 const (
 	maxQueryPermutationNames = 4
 	maxQueryCandidates       = 64
@@ -139,8 +116,7 @@ type queryEncoding struct {
 }
 
 // queryEncodings are the encodings QueryCandidates tries, url.QueryEscape's
-// first: each set of characters common encoders leave unescaped, with a
-// space as "+" or "%20", upper or lower case hex, UTF-8 escaped or raw.
+// first: what common encoders leave raw, times space, hex case and UTF-8.
 var queryEncodings = func() []queryEncoding {
 	safeSets := []string{
 		"-._~",             // Go url.QueryEscape; RFC 3986 unreserved: Python quote, PHP rawurlencode, .NET EscapeDataString
@@ -179,12 +155,10 @@ func (e queryEncoding) escape(b *strings.Builder, s string) {
 }
 
 // QueryCandidates returns the query strings SignalWire may have signed for
-// a REST API event, which hands the function only the decoded parameters q
-// (API Gateway decodes "+" and percent escapes): the names in order (the
-// order the event's JSON lists them), then sorted, then, for at most 4
-// names, every other order, a repeated name's values together in the order
-// given; each order in every distinct encoding of queryEncodings. At most
-// 64 strings, the first of them order encoded as url.QueryEscape does.
+// a REST API event's decoded parameters q: the names in order (as the
+// event's JSON lists them), sorted, then for at most 4 names every order
+// (a name's values kept together), each in every encoding; at most 64
+// distinct strings, the first encoded as url.QueryEscape does.
 func QueryCandidates(order []string, q url.Values) []string {
 	sorted := slices.Sorted(maps.Keys(q))
 	names := slices.DeleteFunc(slices.Clone(order), func(n string) bool { return !q.Has(n) })
@@ -193,12 +167,9 @@ func QueryCandidates(order []string, q url.Values) []string {
 			names = append(names, n)
 		}
 	}
-	// An encoding that writes every name's pairs as another does gives the
-	// same string in every order: only distinct ones are kept.
-	var encodings []map[string]string
-	seen := map[string]bool{}
-	for _, e := range queryEncodings {
-		pairs, all := make(map[string]string, len(q)), ""
+	encodings := make([]map[string]string, len(queryEncodings)) // name: its pairs
+	for j, e := range queryEncodings {
+		pairs := make(map[string]string, len(q))
 		for _, n := range names {
 			var b strings.Builder
 			for i, v := range q[n] {
@@ -210,12 +181,8 @@ func QueryCandidates(order []string, q url.Values) []string {
 				e.escape(&b, v)
 			}
 			pairs[n] = b.String()
-			all += pairs[n] + "&"
 		}
-		if !seen[all] {
-			seen[all] = true
-			encodings = append(encodings, pairs)
-		}
+		encodings[j] = pairs
 	}
 	orders := [][]string{names, sorted}
 	if len(sorted) <= maxQueryPermutationNames {
@@ -223,7 +190,7 @@ func QueryCandidates(order []string, q url.Values) []string {
 		permute(p, 0, func() { orders = append(orders, slices.Clone(p)) })
 	}
 	var out []string
-	clear(seen)
+	seen := map[string]bool{}
 	for _, o := range orders {
 		for _, pairs := range encodings {
 			parts := make([]string, len(o))

@@ -19,17 +19,11 @@ import (
 // bodyHashParam is the query parameter of the bodySHA256 scheme.
 const bodyHashParam = "bodySHA256"
 
-// The signature schemes SignalWire uses (Verified.Scheme).
+// The signature schemes (Verified.Scheme), described at Verify.
 const (
-	// schemeForm: base64 HMAC-SHA1 over the URL and the sorted form
-	// parameters (Twilio's scheme, the Compatibility API's form callbacks).
-	schemeForm = "form"
-	// schemeBodySHA256: base64 HMAC-SHA1 over the URL alone, whose bodySHA256
-	// query parameter is the lowercase hex SHA-256 of the raw body.
+	schemeForm       = "form"
 	schemeBodySHA256 = "bodySHA256"
-	// schemeHex: lowercase hex HMAC-SHA1 over the URL followed by the raw
-	// body (SignalWire's own JSON callbacks: RELAY / Calling API, SWML).
-	schemeHex = "hex"
+	schemeHex        = "hex"
 )
 
 // SignatureFromHeaders returns the request's signature: X-SignalWire-Signature,
@@ -44,53 +38,40 @@ func SignatureFromHeaders(get func(string) string) string {
 
 // SignedRequest is what a webhook's signature covers and claims.
 type SignedRequest struct {
-	// CandidateURLs are the public URLs SignalWire may have called
-	// (RequestURL.Candidates).
-	CandidateURLs []string
-	// Body is the raw (decoded) request body.
-	Body []byte
-	// Form is the form parsed from Body; nil for a body that is not a form.
-	Form url.Values
-	// Signature is the signature sent (SignatureFromHeaders).
-	Signature string
+	CandidateURLs []string   // RequestURL.Candidates
+	Body          []byte     // the raw (decoded) body
+	Form          url.Values // parsed from Body; nil for a body that is not a form
+	Signature     string     // SignatureFromHeaders
 }
 
 // Verified is what a signature authenticated.
 type Verified struct {
-	// Scheme names the scheme that matched: "form", "bodySHA256" or "hex".
+	// Scheme is the scheme that matched: "form", "bodySHA256" or "hex".
 	Scheme string
-	// Form is set when the signature covers another ordering of the received
-	// form (see formOrderings) than the one received: the form as signed. A
-	// lossy ordering (a value dropped) means values were received that no
-	// signature covers, so only Form may be used. Nil otherwise.
+	// Form, when set, is the form as signed, another of formOrderings than
+	// the one received; only it may be used (a lossy ordering covers fewer
+	// values than were received).
 	Form url.Values
 }
 
-// Verify checks r.Signature with one signing key against every URL in
-// r.CandidateURLs, each also tried with its default port (:443 for https,
-// :80 for http) added or removed, and returns what the first match
-// authenticated. Every comparison is constant time; the work depends on the
-// request, never on the key. Callers holding several keys (a rotation) call
-// it once per key.
+// Verify checks r.Signature with one signing key (call it once per key of a
+// rotation) against every URL in r.CandidateURLs, each also with its default
+// port added or removed, and returns what the first match authenticated.
+// Every comparison is constant time; the work depends on the request, never
+// on the key. The schemes tried on each URL:
+//   - "form" (Twilio's; Compatibility API form callbacks), when r.Form is
+//     set: base64 HMAC-SHA1 over the URL and the sorted parameters, for each
+//     of formOrderings;
+//   - "bodySHA256", when the URL carries that parameter: base64 HMAC-SHA1
+//     over the URL alone, the parameter being the body's hex SHA-256;
+//   - "hex" (RELAY / Calling API, SWML): hex HMAC-SHA1 over the URL + the
+//     raw body, only for a body whose first byte after JSON whitespace is
+//     '{'. The scheme puts no boundary between URL and body, so any other
+//     body could be the tail of a signed URL (a bodySHA256 callback's
+//     digits, a JSON number) moved into the body, verifying as a new event.
 //
-// Three schemes are tried on each URL:
-//   - the form scheme, when r.Form is set; a repeated parameter is signed
-//     differently by different validators, so each of formOrderings is tried;
-//   - bodySHA256, when the URL carries that query parameter: the signature
-//     covers the URL alone and the lowercase hex SHA-256 of the body must
-//     equal the parameter;
-//   - hex, for a body that is a JSON object (its first byte after JSON
-//     whitespace is '{'): hex HMAC-SHA1 over the URL + the raw body, compared
-//     case-insensitively. The scheme puts no boundary between URL and body,
-//     so for any other body a request could move the tail of a signed URL (a
-//     bodySHA256 callback's trailing digits, a JSON number) into its body and
-//     verify with the same MAC as a new event. A body starting with '{'
-//     cannot be such a tail followed by nothing, nor a URL tail followed by a
-//     signed object.
-//
-// A failed verification wraps ErrInvalidSignature, unless the signature or
-// the key is missing. Errors name the URLs tried, never the key or an
-// expected signature.
+// A failure wraps ErrInvalidSignature unless the signature or key is
+// missing. Errors name the URLs tried, never the key or a signature.
 func (r SignedRequest) Verify(key string) (Verified, error) {
 	signature := strings.TrimSpace(r.Signature)
 	switch {
@@ -114,8 +95,7 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 }
 
 // match tries every scheme against every URL with mac, the keyed HMAC.
-// hashMismatch reports a URL whose signature matched but whose bodySHA256
-// did not.
+// hashMismatch: a URL's signature matched but its bodySHA256 did not.
 func match(mac hash.Hash, signature string, urls []string, form url.Values, body []byte) (v Verified, hashMismatch, ok bool) {
 	var orderings []url.Values
 	if form != nil {
@@ -157,9 +137,9 @@ func match(mac hash.Hash, signature string, urls []string, form url.Values, body
 	return Verified{}, hashMismatch, false
 }
 
-// writeSigned writes the form scheme's signed string: fullURL, then for each
-// parameter name in byte order ("Reason" before "ReasonConferenceEnded"), the
-// name followed by the value, once per value in the order received.
+// writeSigned writes the form scheme's signed string: fullURL, then each
+// name in byte order ("Reason" before "ReasonConferenceEnded") followed by
+// its value, once per value in the order received.
 func writeSigned(h hash.Hash, fullURL string, form url.Values) {
 	h.Write([]byte(fullURL))
 	for _, name := range slices.Sorted(maps.Keys(form)) {
@@ -170,22 +150,13 @@ func writeSigned(h hash.Hash, fullURL string, form url.Values) {
 	}
 }
 
-// formOrderings returns the forms a validator may have signed for form: the
-// values of each repeated parameter in the order received (SignalWire's and
-// Twilio's documented scheme), sorted, deduplicated then sorted, and only the
-// first value (twilio-go's RequestValidator). Reference validators disagree
-// on repeated parameters and SignalWire documents none of them, so each is
-// accepted; they differ only in how the values of one parameter are ordered
-// or repeated, never in which names or values were sent. Without repeated
-// parameters there is one ordering, form itself.
+// formOrderings returns the distinct forms a validator may have signed for
+// form: a repeated parameter's values in the order received (SignalWire's
+// and Twilio's documented scheme), sorted, deduplicated then sorted, and
+// only the first (twilio-go's RequestValidator). Reference validators
+// disagree on repeated parameters and SignalWire documents none, so each is
+// accepted; none changes which names or values were sent.
 func formOrderings(form url.Values) []url.Values {
-	repeated := false
-	for _, vs := range form {
-		repeated = repeated || len(vs) > 1
-	}
-	if !repeated {
-		return []url.Values{form}
-	}
 	sorted, dedup, first := url.Values{}, url.Values{}, url.Values{}
 	for name, vs := range form {
 		sorted[name] = slices.Sorted(slices.Values(vs))
@@ -214,7 +185,7 @@ func bodyHash(rawURL string) (string, bool) {
 	return values.Get(bodyHashParam), values.Has(bodyHashParam)
 }
 
-// expandCandidates returns the distinct candidate URLs, each followed by its
+// expandCandidates returns the distinct URLs, each followed by its
 // default-port variant.
 func expandCandidates(candidates []string) []string {
 	var out []string
