@@ -436,26 +436,13 @@ func (s Source) MarshalJSON() ([]byte, error) {
 	}
 	keys = append(keys, unparsedKey)
 	slices.Sort(keys)
-	var buf bytes.Buffer
-	buf.Grow(64 * len(keys))
-	enc := json.NewEncoder(&buf)
-	encode := func(v any) error {
-		if str, ok := v.(string); ok && plainJSON(str) {
-			buf.WriteByte('"')
-			buf.WriteString(str)
-			buf.WriteByte('"')
-			return nil
-		}
-		if err := enc.Encode(v); err != nil {
-			return fmt.Errorf("marshal source: %w", err)
-		}
-		buf.Truncate(buf.Len() - 1) // Encode's newline
-		return nil
-	}
-	buf.WriteByte('{')
+	w := jsonWriter{}
+	w.buf.Grow(64 * len(keys))
+	w.enc = json.NewEncoder(&w.buf)
+	w.buf.WriteByte('{')
 	for i, k := range keys {
 		if i > 0 {
-			buf.WriteByte(',')
+			w.buf.WriteByte(',')
 		}
 		v := s.fields[k]
 		if k == unparsedKey {
@@ -464,20 +451,44 @@ func (s Source) MarshalJSON() ([]byte, error) {
 				v = struct{}{}
 			}
 		}
-		if plainJSON(k) { // no interface conversion
-			buf.WriteByte('"')
-			buf.WriteString(k)
-			buf.WriteByte('"')
-		} else if err := encode(k); err != nil {
+		if err := w.str(k); err != nil {
 			return nil, err
 		}
-		buf.WriteByte(':')
-		if err := encode(v); err != nil {
+		w.buf.WriteByte(':')
+		if err := w.value(v); err != nil {
 			return nil, err
 		}
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	w.buf.WriteByte('}')
+	return w.buf.Bytes(), nil
+}
+
+// jsonWriter writes JSON values as encoding/json encodes them.
+type jsonWriter struct {
+	buf bytes.Buffer
+	enc *json.Encoder // into buf
+}
+
+// str writes s, as is between quotes when it needs no escape.
+func (w *jsonWriter) str(s string) error {
+	if !plainJSON(s) {
+		return w.value(s)
+	}
+	w.buf.WriteByte('"')
+	w.buf.WriteString(s)
+	w.buf.WriteByte('"')
+	return nil
+}
+
+func (w *jsonWriter) value(v any) error {
+	if s, ok := v.(string); ok && plainJSON(s) {
+		return w.str(s)
+	}
+	if err := w.enc.Encode(v); err != nil {
+		return fmt.Errorf("marshal source: %w", err)
+	}
+	w.buf.Truncate(w.buf.Len() - 1) // Encode's newline
+	return nil
 }
 
 // plainJSON reports whether s is encoded by encoding/json as itself between
