@@ -157,6 +157,13 @@ func writeSigned(h hash.Hash, fullURL string, form url.Values) {
 // disagree on repeated parameters and SignalWire documents none, so each is
 // accepted; none changes which names or values were sent.
 func formOrderings(form url.Values) []url.Values {
+	repeated := false
+	for _, vs := range form {
+		repeated = repeated || len(vs) > 1
+	}
+	if !repeated { // one ordering, form itself: no maps to build per webhook
+		return []url.Values{form}
+	}
 	sorted, dedup, first := url.Values{}, url.Values{}, url.Values{}
 	for name, vs := range form {
 		sorted[name] = slices.Sorted(slices.Values(vs))
