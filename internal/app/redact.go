@@ -15,7 +15,6 @@ import (
 const (
 	maxLoggedURLs     = 8
 	maxLoggedURLBytes = 512
-	maxLoggedReason   = 2048
 )
 
 // clip cuts s to at most n bytes on a rune boundary, marking the cut.
@@ -70,16 +69,4 @@ func redactedURLs(urls []string) []string {
 		out = append(out, clip(redactURL(u), maxLoggedURLBytes))
 	}
 	return out
-}
-
-// redactQueries redacts, in msg, every query string of urls, and clips it.
-func redactQueries(msg string, urls []string) string {
-	for _, u := range urls {
-		_, query, ok := strings.Cut(u, "?")
-		if !ok || query == "" {
-			continue
-		}
-		msg = strings.ReplaceAll(msg, "?"+query, "?"+redactedQuery(query))
-	}
-	return clip(msg, maxLoggedReason)
 }

@@ -130,7 +130,7 @@ func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 	verified, err := w.verifySignature(ctx, signed, creds, version)
 	if err != nil {
 		obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
-		w.app.log.WarnContext(ctx, "webhook rejected", "reason", redactQueries(err.Error(), signed.CandidateURLs), "candidate_urls", redactedURLs(signed.CandidateURLs))
+		w.app.log.WarnContext(ctx, "webhook rejected", "reason", err.Error(), "candidate_urls", redactedURLs(signed.CandidateURLs))
 		return ProblemResponse(newProblem(problemInvalidSignature, http.StatusForbidden, "missing or invalid X-SignalWire-Signature")), false
 	}
 	if verified.Form != nil {

@@ -91,7 +91,7 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 	case hashMismatch:
 		return Verified{}, fmt.Errorf("verify signature: body does not match the URL's %s: %w", bodyHashParam, ErrInvalidSignature)
 	}
-	return Verified{}, fmt.Errorf("verify signature: no match for %s: %w", strings.Join(urls, ", "), ErrInvalidSignature)
+	return Verified{}, fmt.Errorf("verify signature: no candidate URL matched (%d tried; the rejection log line lists them): %w", len(urls), ErrInvalidSignature)
 }
 
 // match tries every scheme against every URL with mac, the keyed HMAC.
