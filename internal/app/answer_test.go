@@ -21,6 +21,12 @@ func (u *scriptedUpstream) GetParticipant(ctx context.Context, auth signalwire.A
 	return signalwire.DecodeParticipant([]byte(u.body))
 }
 
+// ListParticipants lists the decoded body, once.
+func (u *scriptedUpstream) ListParticipants(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef, _ signalwire.ListFilter) ([]*signalwire.Participant, error) {
+	p, err := u.GetParticipant(ctx, auth, ref)
+	return []*signalwire.Participant{p}, err
+}
+
 const (
 	otherCall = "ca110001-5a4d-4b0c-9a11-0000000000ff"
 	otherConf = "cf000001-5a4d-4b0c-9a11-0000000000ff"

@@ -41,9 +41,10 @@ var errForeignAccount = errors.New("account_sid is not the project this function
 // secret, or a refresh within credentials.RefreshInterval of another).
 var errNoNewerCredentials = errors.New("no newer credentials after the rejection")
 
-// participantGetter is the one SignalWire call the core makes.
+// participantGetter is the SignalWire calls the core makes.
 type participantGetter interface {
 	GetParticipant(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef) (*signalwire.Participant, error)
+	ListParticipants(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef, f signalwire.ListFilter) ([]*signalwire.Participant, error)
 }
 
 // App is the core, built once at init and shared by every invocation.
@@ -59,52 +60,107 @@ func New(creds CredentialSource, upstream participantGetter, log *slog.Logger) *
 }
 
 // Participant reads one participant and normalizes it. The SIDs are
-// validated before anything else; a 401 from SignalWire refreshes the
-// credentials once and retries once.
+// validated before anything else.
 func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error) {
 	if err := ref.Validate(); err != nil {
 		return participant.Participant{}, err
 	}
-	inv := obs.InvocationFrom(ctx)
-	inv.SetSIDs(ref.AccountSID, ref.ConferenceSID, ref.CallSID)
-	creds, version, err := a.creds.Get(ctx)
-	if err != nil {
-		return participant.Participant{}, err
-	}
-	if !strings.EqualFold(ref.AccountSID, creds.ProjectID) {
-		// The Compatibility API's AccountSid is the Project ID: any other
-		// account is a 401 upstream, and each 401 would cost a refresh.
-		p := newProblem(problemAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
-		p.Field = "account_sid"
-		return participant.Participant{}, fmt.Errorf("%w: %w", errForeignAccount, p)
-	}
-	p, err := a.get(ctx, creds, ref)
-	if apiErr := (*signalwire.APIError)(nil); errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindUnauthorized {
-		a.log.WarnContext(ctx, "SignalWire rejected the credentials; refreshing them once", "error", err.Error())
-		fresh, v, rerr := a.creds.Refresh(ctx, version)
-		if rerr != nil {
-			return participant.Participant{}, errors.Join(err, rerr)
+	var p *signalwire.Participant
+	err := a.call(ctx, ref, func(auth signalwire.Auth) (err error) {
+		if p, err = a.upstream.GetParticipant(ctx, auth, ref); err == nil {
+			err = checkParticipantAnswer(ref, p)
 		}
-		if v != version {
-			inv.Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
-			p, err = a.get(ctx, fresh, ref)
-		} else {
-			err = fmt.Errorf("%w: %w", errNoNewerCredentials, err)
-		}
-	}
+		return err
+	})
 	if err != nil {
 		return participant.Participant{}, err
 	}
 	return participant.Normalize(p), nil
 }
 
-// get makes one client call and records its latency and error class.
-func (a *App) get(ctx context.Context, creds credentials.Credentials, ref signalwire.ParticipantRef) (*signalwire.Participant, error) {
-	start := time.Now()
-	p, err := a.upstream.GetParticipant(ctx, signalwire.Auth{ProjectID: creds.ProjectID, APIToken: creds.APIToken, SpaceHost: creds.SpaceHost}, ref)
-	if err == nil {
-		err = checkParticipantAnswer(ref, p)
+// List is the list route's answer (schema/participant-list.v1.schema.json).
+type List struct {
+	SchemaVersion int                       `json:"schema_version"`
+	Participants  []participant.Participant `json:"participants"`
+}
+
+// Participants lists a conference's active participants, every page, each
+// checked and normalized as Participant does one; the account and
+// conference SIDs are validated before anything else (ref.CallSID is
+// ignored).
+func (a *App) Participants(ctx context.Context, ref signalwire.ParticipantRef, f signalwire.ListFilter) (List, error) {
+	ref.CallSID = ""
+	if err := signalwire.ValidateSID("account_sid", ref.AccountSID); err != nil {
+		return List{}, err
 	}
+	if err := signalwire.ValidateSID("conference_sid", ref.ConferenceSID); err != nil {
+		return List{}, err
+	}
+	var ps []*signalwire.Participant
+	err := a.call(ctx, ref, func(auth signalwire.Auth) (err error) {
+		if ps, err = a.upstream.ListParticipants(ctx, auth, ref, f); err != nil {
+			return err
+		}
+		for i, p := range ps {
+			one := ref
+			if p != nil && p.CallSID != nil {
+				one.CallSID = *p.CallSID
+			}
+			if err := checkParticipantAnswer(one, p); err != nil {
+				return fmt.Errorf("participant %d of the list: %w", i, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return List{}, err
+	}
+	out := List{SchemaVersion: 1, Participants: make([]participant.Participant, 0, len(ps))}
+	for _, p := range ps {
+		out.Participants = append(out.Participants, participant.Normalize(p))
+	}
+	return out, nil
+}
+
+// call makes one SignalWire call for ref (fn) with the cached credentials:
+// an account other than the secret's project is answered without calling,
+// and a 401 refreshes the credentials once and calls once more.
+func (a *App) call(ctx context.Context, ref signalwire.ParticipantRef, fn func(signalwire.Auth) error) error {
+	inv := obs.InvocationFrom(ctx)
+	inv.SetSIDs(ref.AccountSID, ref.ConferenceSID, ref.CallSID)
+	creds, version, err := a.creds.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(ref.AccountSID, creds.ProjectID) {
+		// The Compatibility API's AccountSid is the Project ID: any other
+		// account is a 401 upstream, and each 401 would cost a refresh.
+		p := newProblem(problemAccountNotFound, http.StatusNotFound, "account_sid is not the SignalWire project this function serves")
+		p.Field = "account_sid"
+		return fmt.Errorf("%w: %w", errForeignAccount, p)
+	}
+	err = a.measure(ctx, creds, fn)
+	if apiErr := (*signalwire.APIError)(nil); errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindUnauthorized {
+		a.log.WarnContext(ctx, "SignalWire rejected the credentials; refreshing them once", "error", err.Error())
+		fresh, v, rerr := a.creds.Refresh(ctx, version)
+		if rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		if v == version {
+			// A rate-limited or unchanged refresh: no retry, and the
+			// caller is told when one may help (ProblemFor).
+			return fmt.Errorf("%w: %w", errNoNewerCredentials, err)
+		}
+		inv.Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
+		err = a.measure(ctx, fresh, fn)
+	}
+	return err
+}
+
+// measure makes one client call and records its latency and error class.
+func (a *App) measure(ctx context.Context, creds credentials.Credentials, fn func(signalwire.Auth) error) error {
+	start := time.Now()
+	err := fn(signalwire.Auth{ProjectID: creds.ProjectID, APIToken: creds.APIToken, SpaceHost: creds.SpaceHost})
 	ms := float64(time.Since(start).Microseconds()) / 1000
 	inv := obs.InvocationFrom(ctx)
 	batch := inv.Batch()
@@ -117,7 +173,7 @@ func (a *App) get(ctx context.Context, creds credentials.Credentials, ref signal
 	}
 	inv.SetUpstream(status, ms)
 	a.log.DebugContext(ctx, "upstream call")
-	return p, err
+	return err
 }
 
 func statusClass(code int) string {

@@ -88,6 +88,17 @@ func (f *fakeUpstream) GetParticipant(ctx context.Context, auth signalwire.Auth,
 	return &signalwire.Participant{AccountSID: &ref.AccountSID, ConferenceSID: &ref.ConferenceSID, CallSID: &ref.CallSID, Status: &status, Muted: &muted, DateCreated: &date}, nil
 }
 
+// ListParticipants lists one participant, answered as GetParticipant
+// answers call.
+func (f *fakeUpstream) ListParticipants(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef, _ signalwire.ListFilter) ([]*signalwire.Participant, error) {
+	ref.CallSID = call
+	p, err := f.GetParticipant(ctx, auth, ref)
+	if err != nil {
+		return nil, err
+	}
+	return []*signalwire.Participant{p}, nil
+}
+
 func newTestApp(up participantGetter, cr CredentialSource) (*App, *bytes.Buffer) {
 	var buf bytes.Buffer
 	return New(cr, up, obs.NewLogger(&buf, slog.LevelDebug)), &buf

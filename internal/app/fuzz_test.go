@@ -34,11 +34,18 @@ func (rt *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error)
 	// The participant asked for (the core refuses one that is not): the
 	// SIDs are the URL's .../Accounts/{a}/Conferences/{c}/Participants/{p}.json.
 	a, c, p := acct, conf, call
-	if segs := strings.Split(strings.TrimSuffix(r.URL.Path, ".json"), "/"); len(segs) == 10 {
+	segs := strings.Split(strings.TrimSuffix(r.URL.Path, ".json"), "/")
+	if len(segs) == 10 {
 		a, c, p = segs[5], segs[7], segs[9]
+	}
+	if len(segs) == 9 { // the list: a page of one
+		a, c = segs[5], segs[7]
 	}
 	body := `{"account_sid":"` + a + `","call_sid":"` + p + `","conference_sid":"` + c + `","status":"in-progress","muted":false,"hold":false,"coaching":false,` +
 		`"date_created":"Thu, 26 Nov 2026 10:15:00 +0000","date_updated":"Thu, 26 Nov 2026 10:15:00 +0000","uri":"/x.json"}`
+	if len(segs) == 9 {
+		body = `{"participants":[` + body + `],"next_page_uri":null}`
+	}
 	return &http.Response{
 		StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header:        http.Header{"Content-Type": {"application/json"}},
@@ -80,7 +87,10 @@ var hostileSegments = []string{
 //     Accounts/{a}/Conferences/{c}/Participants/{p}.json, with no query or
 //     fragment, a path that path.Clean leaves alone, SIDs that validate, and
 //     they are the path parameters (when all three are set) or the last
-//     segments of the path, byte for byte.
+//     segments of the path, byte for byte;
+//   - the list route (.../participants, or the path parameters without
+//     call_sid) is held to the same with two SIDs: one GET to
+//     .../Participants.json?PageSize=100.
 func FuzzReadRoute(f *testing.F) {
 	valid := readPath(acct, conf, call)
 	for _, p := range []string{valid, "/Prod" + valid, valid + "/", "//" + valid, "/webhooks/signalwire", "/", "", "accounts/a/conferences/b/participants/c"} {
@@ -90,6 +100,9 @@ func FuzzReadRoute(f *testing.F) {
 	f.Add("POST", valid, "", "", "", false)
 	f.Add("GET", "/anything", acct, conf, call, true)
 	f.Add("GET", valid, acct, "", call, true)
+	f.Add("GET", "/x", acct, conf, "", true)
+	f.Add("GET", readPath(acct, conf, "")[:len(readPath(acct, conf, ""))-1], "", "", "", false)
+	f.Add("GET", "/accounts/"+acct+"/conferences/"+hostileSegments[3]+"/participants", "", "", "", false)
 	for _, s := range hostileSegments {
 		f.Add("GET", readPath(acct, conf, s), "", "", "", false)
 		f.Add("GET", readPath(s, conf, call), "", "", "", false)
@@ -105,7 +118,7 @@ func FuzzReadRoute(f *testing.F) {
 		if withParams {
 			req.PathParams = map[string]string{"account_sid": pa, "conference_sid": pc, "call_sid": pp}
 		}
-		ref, routed := readRoute(req)
+		ref, list, routed := readRoute(req)
 		resp := NewRoutes(a, nil).Handle(context.Background(), req)
 		sent := rt.take()
 		if method == http.MethodHead {
@@ -131,13 +144,16 @@ func FuzzReadRoute(f *testing.F) {
 			return
 		}
 		// Route parsing: the ref is the parameters or the path's last segments.
-		if withParams && pa != "" && pc != "" && pp != "" {
-			if ref != (signalwire.ParticipantRef{AccountSID: pa, ConferenceSID: pc, CallSID: pp}) {
-				t.Fatalf("path parameters %q %q %q gave %+v", pa, pc, pp, ref)
+		if withParams && pa != "" && pc != "" {
+			if ref != (signalwire.ParticipantRef{AccountSID: pa, ConferenceSID: pc, CallSID: pp}) || list != (pp == "") {
+				t.Fatalf("path parameters %q %q %q gave %+v (list %v)", pa, pc, pp, ref, list)
 			}
 		} else {
 			suffix := "accounts/" + ref.AccountSID + "/conferences/" + ref.ConferenceSID + "/participants/" + ref.CallSID
-			if strings.ContainsRune(ref.AccountSID+ref.ConferenceSID+ref.CallSID, '/') ||
+			if list {
+				suffix = "accounts/" + ref.AccountSID + "/conferences/" + ref.ConferenceSID + "/participants"
+			}
+			if (list && ref.CallSID != "") || strings.ContainsRune(ref.AccountSID+ref.ConferenceSID+ref.CallSID, '/') ||
 				!strings.HasSuffix(strings.TrimSuffix(rawPath, "/"), suffix) {
 				t.Fatalf("path %q gave %+v", rawPath, ref)
 			}
@@ -148,7 +164,11 @@ func FuzzReadRoute(f *testing.F) {
 			}
 			return
 		}
-		if verr := ref.Validate(); verr != nil {
+		verr := ref.Validate()
+		if list {
+			verr = errors.Join(signalwire.ValidateSID("account_sid", ref.AccountSID), signalwire.ValidateSID("conference_sid", ref.ConferenceSID))
+		}
+		if verr != nil {
 			var sidErr *signalwire.InvalidSIDError
 			if !errors.As(verr, &sidErr) {
 				t.Fatalf("Validate returned %T", verr)
@@ -172,16 +192,22 @@ func FuzzReadRoute(f *testing.F) {
 			t.Fatalf("valid ref %+v: %d calls, answer %d %s", ref, len(sent), resp.Status, resp.Body)
 		}
 		u := sent[0].URL
-		want := "/api/laml/2010-04-01/Accounts/" + ref.AccountSID + "/Conferences/" + ref.ConferenceSID + "/Participants/" + ref.CallSID + ".json"
+		want, query, n := "/api/laml/2010-04-01/Accounts/"+ref.AccountSID+"/Conferences/"+ref.ConferenceSID+"/Participants/"+ref.CallSID+".json", "", 10
+		if list {
+			want, query, n = "/api/laml/2010-04-01/Accounts/"+ref.AccountSID+"/Conferences/"+ref.ConferenceSID+"/Participants.json", "PageSize=100", 9
+		}
 		if sent[0].Method != http.MethodGet || u.Scheme != "https" || u.Host != fuzzSpaceHost || u.User != nil ||
-			u.RawQuery != "" || u.Fragment != "" || u.EscapedPath() != want || u.Path != want || path.Clean(u.Path) != u.Path {
+			u.RawQuery != query || u.Fragment != "" || u.EscapedPath() != want || u.Path != want || path.Clean(u.Path) != u.Path {
 			t.Fatalf("ref %+v sent %s %s", ref, sent[0].Method, u)
 		}
 		segs := strings.Split(strings.TrimSuffix(u.Path, ".json"), "/")
-		if len(segs) != 10 {
+		if len(segs) != n {
 			t.Fatalf("sent %s: %d segments", u, len(segs))
 		}
 		for i, field := range map[int]string{5: "account_sid", 7: "conference_sid", 9: "call_sid"} {
+			if i >= n {
+				continue
+			}
 			if err := signalwire.ValidateSID(field, segs[i]); err != nil {
 				t.Fatalf("sent %s: %v", u, err)
 			}

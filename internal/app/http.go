@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -47,7 +48,7 @@ type Response struct {
 // Routes answers the function's HTTP routes: the read route (App) and the
 // webhook route (webhooks). The trigger package's HTTP adapters call Handle.
 type Routes struct {
-	*App  // Participant, for the direct invocation
+	*App  // Participant and Participants, for the direct invocation
 	hooks *webhooks
 }
 
@@ -67,11 +68,15 @@ func (rt *Routes) Handle(ctx context.Context, r Request) Response {
 }
 
 func (rt *Routes) route(ctx context.Context, r Request) Response {
-	if ref, ok := readRoute(r); ok {
+	if ref, list, ok := readRoute(r); ok {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return methodNotAllowed("GET, HEAD")
 		}
-		return rt.read(ctx, ref)
+		if list {
+			return rt.list(ctx, ref, r.RawQuery)
+		}
+		p, err := rt.Participant(ctx, ref)
+		return rt.jsonResponse(ctx, p, err)
 	}
 	if strings.HasSuffix(r.Path, webhookRoute) {
 		if r.Method != http.MethodPost {
@@ -83,16 +88,38 @@ func (rt *Routes) route(ctx context.Context, r Request) Response {
 		return rt.hooks.Handle(ctx, r)
 	}
 	return ProblemResponse(newProblem(problemRouteNotFound, http.StatusNotFound,
-		"no route for "+r.Method+" "+obs.Truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid} or POST "+webhookRoute))
+		"no route for "+r.Method+" "+obs.Truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants[/{call_sid}] or POST "+webhookRoute))
 }
 
-// read answers the read route for ref.
-func (a *App) read(ctx context.Context, ref signalwire.ParticipantRef) Response {
-	p, err := a.Participant(ctx, ref)
+// list answers the list route: the optional muted and hold parameters
+// (true or false) filter it.
+func (a *App) list(ctx context.Context, ref signalwire.ParticipantRef, rawQuery string) Response {
+	var f signalwire.ListFilter
+	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return a.errorResponse(ctx, err)
+		return a.errorResponse(ctx, BadRequest("the query string is malformed"))
 	}
-	body, err := EncodeJSON(p)
+	for name, dst := range map[string]**bool{"muted": &f.Muted, "hold": &f.Hold} {
+		if vs, ok := q[name]; ok {
+			if len(vs) != 1 || (vs[0] != "true" && vs[0] != "false") {
+				p := BadRequest(name + " must be true or false, once")
+				p.Field = name
+				return a.errorResponse(ctx, p)
+			}
+			b := vs[0] == "true"
+			*dst = &b
+		}
+	}
+	l, err := a.Participants(ctx, ref, f)
+	return a.jsonResponse(ctx, l, err)
+}
+
+// jsonResponse answers v as JSON, or err as a problem.
+func (a *App) jsonResponse(ctx context.Context, v any, err error) Response {
+	var body []byte
+	if err == nil {
+		body, err = EncodeJSON(v)
+	}
 	if err != nil {
 		return a.errorResponse(ctx, err)
 	}
@@ -118,7 +145,7 @@ func EncodeJSON(v any) ([]byte, error) {
 // AnswerTooLarge is the 502 problem that replaces an answer over
 // MaxAnswerBytes.
 func AnswerTooLarge(size int) Problem {
-	return newProblem(problemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit; SignalWire's data is not usable", size))
+	return newProblem(problemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit, and is never sent in part; SignalWire's data is not usable (a list can be narrowed with muted or hold)", size))
 }
 
 // errorResponse logs a failure at the level it deserves and renders it.
@@ -148,19 +175,24 @@ func methodNotAllowed(allow string) Response {
 	return r
 }
 
-// readRoute recognises the read route: API Gateway's path parameters, else
-// a path ending in accounts/{a}/conferences/{c}/participants/{p}. Segments
-// stay encoded, so an encoded slash or dot segment fails SID validation
-// instead of changing the upstream path.
-func readRoute(r Request) (signalwire.ParticipantRef, bool) {
+// readRoute recognises the read route, and the list route (list true, no
+// CallSID): API Gateway's path parameters, else a path ending in
+// accounts/{a}/conferences/{c}/participants/{p}[/], or .../participants (the
+// list). Segments stay encoded, so an encoded slash or dot segment fails SID
+// validation instead of changing the upstream path.
+func readRoute(r Request) (ref signalwire.ParticipantRef, list, ok bool) {
 	pp := r.PathParams
-	if a, c, p := pp["account_sid"], pp["conference_sid"], pp["call_sid"]; a != "" && c != "" && p != "" {
-		return signalwire.ParticipantRef{AccountSID: a, ConferenceSID: c, CallSID: p}, true
+	if a, c, p := pp["account_sid"], pp["conference_sid"], pp["call_sid"]; a != "" && c != "" {
+		return signalwire.ParticipantRef{AccountSID: a, ConferenceSID: c, CallSID: p}, p == "", true
 	}
 	segs := strings.Split(strings.TrimSuffix(r.Path, "/"), "/")
 	n := len(segs)
-	if n < 6 || segs[n-6] != "accounts" || segs[n-4] != "conferences" || segs[n-2] != "participants" {
-		return signalwire.ParticipantRef{}, false
+	if n >= 6 && segs[n-6] == "accounts" && segs[n-4] == "conferences" && segs[n-2] == "participants" {
+		return signalwire.ParticipantRef{AccountSID: segs[n-5], ConferenceSID: segs[n-3], CallSID: segs[n-1]}, false, true
 	}
-	return signalwire.ParticipantRef{AccountSID: segs[n-5], ConferenceSID: segs[n-3], CallSID: segs[n-1]}, true
+	// No trailing slash: ".../participants/" is a read without a call SID.
+	if n >= 5 && segs[n-5] == "accounts" && segs[n-3] == "conferences" && segs[n-1] == "participants" && !strings.HasSuffix(r.Path, "/") {
+		return signalwire.ParticipantRef{AccountSID: segs[n-4], ConferenceSID: segs[n-2]}, true, true
+	}
+	return signalwire.ParticipantRef{}, false, false
 }

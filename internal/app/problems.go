@@ -110,6 +110,9 @@ func ProblemFor(err error) Problem {
 		return p
 	case errors.Is(err, credentials.ErrUnavailable):
 		return newProblem(problemCredentialsUnavailable, http.StatusServiceUnavailable, "the function could not load its SignalWire credentials; see its logs")
+	case errors.Is(err, signalwire.ErrListTooLong):
+		return newProblem(problemUpstreamError, http.StatusBadGateway, "SignalWire "+signalwire.ErrListTooLong.Error()+
+			", over what the function answers at once; it never answers part of a list: narrow it with muted or hold")
 	case errors.As(err, &apiErr):
 		return upstreamProblem(apiErr)
 	case errors.Is(err, context.DeadlineExceeded):

@@ -199,6 +199,11 @@ func (bigUpstream) GetParticipant(ctx context.Context, auth signalwire.Auth, ref
 	return p, nil
 }
 
+func (u bigUpstream) ListParticipants(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef, _ signalwire.ListFilter) ([]*signalwire.Participant, error) {
+	p, err := u.GetParticipant(ctx, auth, ref)
+	return []*signalwire.Participant{p}, err
+}
+
 // TestParticipantThatDoesNotFitIsDeadLettered: an accepted webhook whose
 // participant makes the envelope too large for SQS/EventBridge is
 // dead-lettered at once with the reason, not retried.

@@ -149,21 +149,28 @@ func (c *Client) GetParticipant(ctx context.Context, auth Auth, ref ParticipantR
 	if err := ref.Validate(); err != nil {
 		return nil, err
 	}
+	var p *Participant
+	err := c.get(ctx, auth, participantURL(auth.SpaceHost, ref), func(body []byte) (err error) {
+		p, err = DecodeParticipant(body)
+		return err
+	})
+	return p, err
+}
+
+// get GETs target with GetParticipant's checks and retries, and hands a
+// success's body to decode; a decode error is a KindBadResponse *APIError.
+func (c *Client) get(ctx context.Context, auth Auth, target string, decode func([]byte) error) error {
 	if err := ValidateSpaceHost(auth.SpaceHost); err != nil {
-		return nil, fmt.Errorf("signalwire: GET participant: %w", err)
+		return fmt.Errorf("signalwire: GET participant: %w", err)
 	}
 	if auth.ProjectID == "" || auth.APIToken == "" {
-		return nil, errors.New("signalwire: GET participant: project id and api token are required")
+		return errors.New("signalwire: GET participant: project id and api token are required")
 	}
 	if strings.Contains(auth.ProjectID, ":") {
-		return nil, errors.New("signalwire: GET participant: project id must not contain ':'")
+		return errors.New("signalwire: GET participant: project id must not contain ':'")
 	}
-	target := participantURL(auth.SpaceHost, ref)
-	var p *Participant
 	n, last, stop := retry.Do(ctx, c.retry, retryable, func(n int) (time.Duration, error) {
-		var apiErr *APIError
-		var retryAfter time.Duration
-		p, apiErr, retryAfter = c.roundTrip(ctx, auth, target)
+		apiErr, retryAfter := c.roundTrip(ctx, auth, target, decode)
 		if apiErr == nil {
 			return 0, nil
 		}
@@ -177,11 +184,11 @@ func (c *Client) GetParticipant(ctx context.Context, auth Auth, ref ParticipantR
 	lastErr, _ := last.(*APIError)
 	switch {
 	case stop != nil && !errors.Is(stop, retry.ErrNoTimeLeft):
-		return nil, timeoutError(stop, nil, n, lastErr)
+		return timeoutError(stop, nil, n, lastErr)
 	case last != nil:
-		return nil, last
+		return last
 	}
-	return p, nil
+	return nil
 }
 
 // retryable reports whether the failure of one attempt may be retried: a
@@ -193,11 +200,11 @@ func retryable(err error) bool {
 
 // roundTrip makes one HTTP attempt. On failure it returns the attempt's
 // *APIError and the Retry-After it carried (negative when absent).
-func (c *Client) roundTrip(ctx context.Context, auth Auth, target string) (*Participant, *APIError, time.Duration) {
+func (c *Client) roundTrip(ctx context.Context, auth Auth, target string, decode func([]byte) error) (*APIError, time.Duration) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		// Unreachable with a validated host and SIDs.
-		return nil, &APIError{Kind: kindBadRequest, Err: fmt.Errorf("building request: %w", err)}, -1
+		return &APIError{Kind: kindBadRequest, Err: fmt.Errorf("building request: %w", err)}, -1
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -205,33 +212,31 @@ func (c *Client) roundTrip(ctx context.Context, auth Auth, target string) (*Part
 
 	resp, err := obs.Reach(c.log, "SignalWire", req, c.http.Do)
 	if err != nil {
-		return nil, transportError(ctx, err, 0), -1
+		return transportError(ctx, err, 0), -1
 	}
 	defer closeBody(resp.Body)
 	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		p, apiErr := c.decodeSuccess(ctx, resp)
-		return p, apiErr, retryAfter
+		return c.decodeSuccess(ctx, resp, decode), retryAfter
 	}
-	return nil, c.errorResponse(ctx, resp, retryAfter), retryAfter
+	return c.errorResponse(ctx, resp, retryAfter), retryAfter
 }
 
-// decodeSuccess reads and decodes a 2xx response's participant.
-func (c *Client) decodeSuccess(ctx context.Context, resp *http.Response) (*Participant, *APIError) {
+// decodeSuccess reads a 2xx response's body and decodes it.
+func (c *Client) decodeSuccess(ctx context.Context, resp *http.Response, decode func([]byte) error) *APIError {
 	status := resp.StatusCode
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
-		return nil, transportError(ctx, fmt.Errorf("reading response body: %w", err), status)
+		return transportError(ctx, fmt.Errorf("reading response body: %w", err), status)
 	}
 	if int64(len(body)) > c.maxBody {
-		return nil, &APIError{Kind: KindBadResponse, StatusCode: status, Err: fmt.Errorf("response exceeds %d bytes", c.maxBody)}
+		return &APIError{Kind: KindBadResponse, StatusCode: status, Err: fmt.Errorf("response exceeds %d bytes", c.maxBody)}
 	}
-	p, err := DecodeParticipant(body)
-	if err != nil {
-		return nil, &APIError{Kind: KindBadResponse, StatusCode: status,
+	if err := decode(body); err != nil {
+		return &APIError{Kind: KindBadResponse, StatusCode: status,
 			Err: fmt.Errorf("decoding body (content type %q): %w", obs.Truncate(resp.Header.Get("Content-Type"), maxQuotedValue), err)}
 	}
-	return p, nil
+	return nil
 }
 
 // errorResponse reads an error status's body into an *APIError.

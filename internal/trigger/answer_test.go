@@ -26,6 +26,11 @@ func (c bigCore) Participant(ctx context.Context, ref signalwire.ParticipantRef)
 	return participant.Participant{SchemaVersion: 1, Extra: map[string]json.RawMessage{"label": raw}}, nil
 }
 
+func (c bigCore) Participants(ctx context.Context, ref signalwire.ParticipantRef, _ signalwire.ListFilter) (app.List, error) {
+	p, err := c.Participant(ctx, ref)
+	return app.List{SchemaVersion: 1, Participants: []participant.Participant{p}}, err
+}
+
 // TestNoAnswerOverLambdasLimit (issue 14 §3): an answer that would exceed
 // Lambda's 6 MB synchronous response limit becomes a 502 problem in the
 // trigger's shape (HTTP API, REST API, Function URL) or an UpstreamError
@@ -61,16 +66,18 @@ func TestNoAnswerOverLambdasLimit(t *testing.T) {
 			}
 		})
 	}
-	t.Run("direct", func(t *testing.T) {
-		r, _ := newRouter(bigCore{body: strings.Repeat("\"", 3_100_000)}, nil)
-		out, err := r.Invoke(context.Background(), readEvent(t, "direct-read.json"))
-		var lerr messages.InvokeResponse_Error
-		if !errors.As(err, &lerr) || lerr.Type != "UpstreamError" || len(out) != 0 {
-			t.Fatalf("%d bytes, error %v", len(out), err)
-		}
-		r, _ = newRouter(bigCore{body: strings.Repeat("<", 1_000_000)}, nil)
-		if out, err = r.Invoke(context.Background(), readEvent(t, "direct-read.json")); err != nil || len(out) > 1_010_000 {
-			t.Fatalf("%d bytes, error %v", len(out), err)
-		}
-	})
+	for _, name := range []string{"direct-read.json", "direct-list.json"} {
+		t.Run(name, func(t *testing.T) {
+			r, _ := newRouter(bigCore{body: strings.Repeat("\"", 3_100_000)}, nil)
+			out, err := r.Invoke(context.Background(), readEvent(t, name))
+			var lerr messages.InvokeResponse_Error
+			if !errors.As(err, &lerr) || lerr.Type != "UpstreamError" || len(out) != 0 {
+				t.Fatalf("%d bytes, error %v", len(out), err)
+			}
+			r, _ = newRouter(bigCore{body: strings.Repeat("<", 1_000_000)}, nil)
+			if out, err = r.Invoke(context.Background(), readEvent(t, name)); err != nil || len(out) > 1_010_000 {
+				t.Fatalf("%d bytes, error %v", len(out), err)
+			}
+		})
+	}
 }

@@ -35,6 +35,11 @@ func (d *deadlineRecorder) Participant(ctx context.Context, ref signalwire.Parti
 	return participant.Participant{SchemaVersion: 1}, nil
 }
 
+func (d *deadlineRecorder) Participants(ctx context.Context, ref signalwire.ParticipantRef, _ signalwire.ListFilter) (app.List, error) {
+	d.record(ctx)
+	return app.List{SchemaVersion: 1}, nil
+}
+
 func (d *deadlineRecorder) Accept(ctx context.Context, job app.DirectWebhook) ([]byte, app.Outcome, error) {
 	d.record(ctx)
 	return []byte(`{"id":"evt_x"}`), "returned", nil
@@ -49,7 +54,7 @@ func (d *deadlineRecorder) ProcessRetry(ctx context.Context, body string, n int)
 // deadline itself, but the deadline minus the margin, whatever the trigger
 // (issue 10 §4: the runtime killed the invocation before the 504 was written).
 func TestEveryTriggerWorksAheadOfTheDeadline(t *testing.T) {
-	for _, name := range []string{"http-api-read.json", "rest-api-read.json", "function-url-read.json", "direct-read.json", "sqs-retry-batch.json", "webhook-participant-join.json"} {
+	for _, name := range []string{"http-api-read.json", "rest-api-read.json", "function-url-read.json", "direct-read.json", "direct-list.json", "sqs-retry-batch.json", "webhook-participant-join.json"} {
 		t.Run(name, func(t *testing.T) {
 			rec := &deadlineRecorder{}
 			r, _ := newRouter(rec, rec)

@@ -92,6 +92,14 @@ func (u *countingUpstream) GetParticipant(ctx context.Context, auth signalwire.A
 	return &signalwire.Participant{AccountSID: &ref.AccountSID, ConferenceSID: &ref.ConferenceSID, CallSID: &ref.CallSID, Status: &status, DateCreated: &date}, nil
 }
 
+// ListParticipants lists one participant; like GetParticipant, it keeps the
+// refs that were not valid SIDs.
+func (u *countingUpstream) ListParticipants(ctx context.Context, auth signalwire.Auth, ref signalwire.ParticipantRef, _ signalwire.ListFilter) ([]*signalwire.Participant, error) {
+	ref.CallSID = "ca110001-5a4d-4b0c-9a11-000000000001"
+	p, err := u.GetParticipant(ctx, auth, ref)
+	return []*signalwire.Participant{p}, err
+}
+
 func (u *countingUpstream) badRefs() []signalwire.ParticipantRef {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -476,9 +484,11 @@ func isReadAnswer(a httpAnswer) bool {
 func checkDirect(t *testing.T, payload, out []byte, err error, fetches int64) {
 	t.Helper()
 	var in struct {
-		AccountSID    string `json:"account_sid"`
-		ConferenceSID string `json:"conference_sid"`
-		CallSID       string `json:"call_sid"`
+		AccountSID    string  `json:"account_sid"`
+		ConferenceSID string  `json:"conference_sid"`
+		CallSID       *string `json:"call_sid"`
+		Muted         *bool   `json:"muted"`
+		Hold          *bool   `json:"hold"`
 	}
 	var le messages.InvokeResponse_Error
 	if json.Unmarshal(payload, &in) != nil {
@@ -487,8 +497,14 @@ func checkDirect(t *testing.T, payload, out []byte, err error, fetches int64) {
 		}
 		return
 	}
-	ref := signalwire.ParticipantRef{AccountSID: in.AccountSID, ConferenceSID: in.ConferenceSID, CallSID: in.CallSID}
-	if verr := ref.Validate(); verr != nil {
+	// Without call_sid, the list: two SIDs to validate.
+	ref := signalwire.ParticipantRef{AccountSID: in.AccountSID, ConferenceSID: in.ConferenceSID}
+	verr := errors.Join(signalwire.ValidateSID("account_sid", ref.AccountSID), signalwire.ValidateSID("conference_sid", ref.ConferenceSID))
+	if in.CallSID != nil {
+		ref.CallSID = *in.CallSID
+		verr = ref.Validate()
+	}
+	if verr != nil {
 		var sidErr *signalwire.InvalidSIDError
 		errors.As(verr, &sidErr)
 		if !errors.As(err, &le) || le.Type != "InvalidSid" || fetches != 0 || !strings.Contains(le.Message, sidErr.Field) {

@@ -38,6 +38,7 @@ const (
 type core interface {
 	Handle(ctx context.Context, r app.Request) app.Response
 	Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error)
+	Participants(ctx context.Context, ref signalwire.ParticipantRef, f signalwire.ListFilter) (app.List, error)
 }
 
 // processor is what the SQS and direct adapters need from the webhook processor.
@@ -169,17 +170,28 @@ func (r *Router) dispatch(ctx context.Context, kind string, payload []byte, e *e
 	return nil, "rejected", lambdaError(app.BadRequest("unrecognised event: expected an API Gateway (HTTP or REST API), Function URL or SQS event, {\"account_sid\":..,\"conference_sid\":..,\"call_sid\":..} or {\"signalwire_webhook\":{\"form\":..}}"))
 }
 
-// direct handles {"account_sid":..,"conference_sid":..,"call_sid":..}.
+// direct handles {"account_sid":..,"conference_sid":..,"call_sid":..}, and
+// without call_sid the list, filtered by the optional booleans muted and hold.
 func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var in struct {
-		AccountSID    string `json:"account_sid"`
-		ConferenceSID string `json:"conference_sid"`
-		CallSID       string `json:"call_sid"`
+		AccountSID    string  `json:"account_sid"`
+		ConferenceSID string  `json:"conference_sid"`
+		CallSID       *string `json:"call_sid"`
+		Muted         *bool   `json:"muted"`
+		Hold          *bool   `json:"hold"`
 	}
 	if err := json.Unmarshal(payload, &in); err != nil {
-		return r.fail(ctx, "direct invocation failed", app.BadRequest("the direct invocation payload must be {\"account_sid\":string,\"conference_sid\":string,\"call_sid\":string}"))
+		return r.fail(ctx, "direct invocation failed", app.BadRequest("the direct invocation payload must be {\"account_sid\":string,\"conference_sid\":string,\"call_sid\":string}, or without call_sid (the list) with optional \"muted\" and \"hold\" booleans"))
 	}
-	p, err := r.core.Participant(ctx, signalwire.ParticipantRef{AccountSID: in.AccountSID, ConferenceSID: in.ConferenceSID, CallSID: in.CallSID})
+	ref := signalwire.ParticipantRef{AccountSID: in.AccountSID, ConferenceSID: in.ConferenceSID}
+	var p any
+	var err error
+	if in.CallSID == nil {
+		p, err = r.core.Participants(ctx, ref, signalwire.ListFilter{Muted: in.Muted, Hold: in.Hold})
+	} else {
+		ref.CallSID = *in.CallSID
+		p, err = r.core.Participant(ctx, ref)
+	}
 	if err != nil {
 		return r.fail(ctx, "direct invocation failed", err)
 	}

@@ -22,10 +22,11 @@ import (
 )
 
 type fakeCore struct {
-	mu   sync.Mutex
-	reqs []app.Request
-	refs []signalwire.ParticipantRef
-	err  error
+	mu      sync.Mutex
+	reqs    []app.Request
+	refs    []signalwire.ParticipantRef
+	filters []signalwire.ListFilter
+	err     error
 }
 
 func (f *fakeCore) Handle(ctx context.Context, r app.Request) app.Response {
@@ -42,6 +43,12 @@ func (f *fakeCore) Participant(ctx context.Context, ref signalwire.ParticipantRe
 	}
 	s := "in-progress"
 	return participant.Participant{SchemaVersion: 1, Status: &s}, nil
+}
+
+func (f *fakeCore) Participants(ctx context.Context, ref signalwire.ParticipantRef, lf signalwire.ListFilter) (app.List, error) {
+	f.filters = append(f.filters, lf)
+	p, err := f.Participant(ctx, ref)
+	return app.List{SchemaVersion: 1, Participants: []participant.Participant{p}}, err
 }
 
 type fakeRetry struct{ fail map[string]bool }
@@ -77,6 +84,10 @@ func TestDecodeEverySampleEvent(t *testing.T) {
 		"rest-api-read.json":     restAPI,
 		"function-url-read.json": functionURL,
 		"direct-read.json":       direct,
+		"http-api-list.json":     httpAPI,
+		"rest-api-list.json":     restAPI,
+		"function-url-list.json": functionURL,
+		"direct-list.json":       direct,
 	}
 	for name, kind := range want {
 		if got := kindOf(readEvent(t, name)); got != kind {
@@ -167,6 +178,20 @@ func TestDirectInvocation(t *testing.T) {
 	var le messages.InvokeResponse_Error
 	if !errors.As(err, &le) || le.Type != "ParticipantNotFound" {
 		t.Fatalf("err = %#v, want errorType ParticipantNotFound", err)
+	}
+	// Without call_sid: the list, with the optional filters.
+	core.err = nil
+	out, err = r.Invoke(context.Background(), readEvent(t, "direct-list.json"))
+	if err != nil || !strings.HasPrefix(string(out), `{"schema_version":1,"participants":[{`) || len(core.refs) != 3 || core.refs[2].CallSID != "" || core.filters[0] != (signalwire.ListFilter{}) {
+		t.Fatalf("list: out %s err %v refs %+v", out, err, core.refs)
+	}
+	if _, err = r.Invoke(context.Background(), []byte(`{"account_sid":"a","conference_sid":"c","muted":true,"call_sid":null}`)); err != nil || core.filters[1].Muted == nil || !*core.filters[1].Muted || core.filters[1].Hold != nil {
+		t.Fatalf("filters %+v, err %v", core.filters, err)
+	}
+	for _, bad := range []string{`{"account_sid":"a","conference_sid":"c","muted":"yes"}`, `{"account_sid":"a","conference_sid":"c","hold":1}`} {
+		if _, err = r.Invoke(context.Background(), []byte(bad)); !errors.As(err, &le) || le.Type != "BadRequest" || len(core.filters) != 2 {
+			t.Fatalf("%s: err = %#v", bad, err)
+		}
 	}
 	_, err = r.Invoke(context.Background(), []byte(`{"account_sid":5}`))
 	if !errors.As(err, &le) || le.Type != "BadRequest" {

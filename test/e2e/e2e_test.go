@@ -19,9 +19,33 @@ import (
 
 func compileSchemas(t *testing.T) (participant, envelope *jsonschema.Schema) {
 	t.Helper()
+	c := schemaCompiler(t)
+	var err error
+	if participant, err = c.Compile("https://github.com/signalwire-lambda/participants/schema/participant.v1.schema.json"); err != nil {
+		t.Fatal(err)
+	}
+	if envelope, err = c.Compile("https://github.com/signalwire-lambda/participants/schema/envelope.v1.schema.json"); err != nil {
+		t.Fatal(err)
+	}
+	return participant, envelope
+}
+
+// compileListSchema compiles the list route's answer schema.
+func compileListSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	s, err := schemaCompiler(t).Compile("https://github.com/signalwire-lambda/participants/schema/participant-list.v1.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// schemaCompiler has every schema in schema/ added, by its $id.
+func schemaCompiler(t *testing.T) *jsonschema.Compiler {
+	t.Helper()
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
-	for _, name := range []string{"participant.v1.schema.json", "envelope.v1.schema.json"} {
+	for _, name := range []string{"participant.v1.schema.json", "envelope.v1.schema.json", "participant-list.v1.schema.json"} {
 		f, err := os.Open(filepath.Join(moduleRoot, "schema", name))
 		if err != nil {
 			t.Fatal(err)
@@ -35,14 +59,7 @@ func compileSchemas(t *testing.T) (participant, envelope *jsonschema.Schema) {
 			t.Fatal(err)
 		}
 	}
-	var err error
-	if participant, err = c.Compile("https://github.com/signalwire-lambda/participants/schema/participant.v1.schema.json"); err != nil {
-		t.Fatal(err)
-	}
-	if envelope, err = c.Compile("https://github.com/signalwire-lambda/participants/schema/envelope.v1.schema.json"); err != nil {
-		t.Fatal(err)
-	}
-	return participant, envelope
+	return c
 }
 
 func mustValidate(t *testing.T, s *jsonschema.Schema, body string) map[string]any {
@@ -77,6 +94,7 @@ func problemType(t *testing.T, r httpResponse) string {
 func TestEveryEventFile(t *testing.T) {
 	s := start(t, localenv.Options{})
 	pSchema, eSchema := compileSchemas(t)
+	lSchema := compileListSchema(t)
 	files, _ := filepath.Glob(filepath.Join(moduleRoot, "events", "*.json"))
 	seen := map[string]bool{}
 	check := map[string]func(t *testing.T, out []byte){
@@ -89,6 +107,15 @@ func TestEveryEventFile(t *testing.T) {
 		"http-api-read.json":     readCheck(pSchema, sandbox.CallAlice, "in-progress"),
 		"rest-api-read.json":     readCheck(pSchema, sandbox.CallCoach, "in-progress"),
 		"function-url-read.json": readCheck(pSchema, sandbox.CallDave, "ringing"),
+		"http-api-list.json":     listCheck(lSchema, sandbox.CallAlice, sandbox.CallBob, sandbox.CallCarol, sandbox.CallDave),
+		"rest-api-list.json":     listCheck(lSchema, sandbox.CallAlice, sandbox.CallCarol, sandbox.CallDave),
+		"function-url-list.json": listCheck(lSchema, sandbox.CallAgent, sandbox.CallCoach, sandbox.CallCustomer),
+		"direct-list.json": func(t *testing.T, out []byte) {
+			l := mustValidate(t, lSchema, string(out))
+			if ps := l["participants"].([]any); len(ps) != 1 || ps[0].(map[string]any)["call_sid"] != sandbox.CallErin {
+				t.Fatalf("direct list: %s", out)
+			}
+		},
 		"http-api-invalid-sid.json": func(t *testing.T, out []byte) {
 			r := httpOf(t, out)
 			if r.StatusCode != 400 || !strings.HasSuffix(problemType(t, r), "invalid-sid") {
@@ -191,6 +218,23 @@ func readCheck(s *jsonschema.Schema, call, status string) func(t *testing.T, out
 		}
 		if _, err := time.Parse(time.RFC3339, p["date_created"].(string)); err != nil {
 			t.Fatalf("date_created %v", p["date_created"])
+		}
+	}
+}
+
+// listCheck wants a 200 list of exactly calls, in order.
+func listCheck(s *jsonschema.Schema, calls ...string) func(t *testing.T, out []byte) {
+	return func(t *testing.T, out []byte) {
+		r := httpOf(t, out)
+		if r.StatusCode != 200 || r.Headers["Content-Type"] != "application/json" {
+			t.Fatalf("%d %s", r.StatusCode, r.Body)
+		}
+		var got []any
+		for _, p := range mustValidate(t, s, r.Body)["participants"].([]any) {
+			got = append(got, p.(map[string]any)["call_sid"])
+		}
+		if fmt.Sprint(got) != fmt.Sprint(calls) {
+			t.Fatalf("listed %v, want %v", got, calls)
 		}
 	}
 }

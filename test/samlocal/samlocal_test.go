@@ -286,9 +286,17 @@ func TestSAMLocalInvokeEveryEvent(t *testing.T) {
 				t.Fatalf("direct read: %s", out)
 			}
 		},
-		"http-api-read.json":                      status(200, `"call_sid"`),
-		"rest-api-read.json":                      status(200, `"call_sid"`),
-		"function-url-read.json":                  status(200, `"call_sid"`),
+		"http-api-read.json":     status(200, `"call_sid"`),
+		"rest-api-read.json":     status(200, `"call_sid"`),
+		"function-url-read.json": status(200, `"call_sid"`),
+		"direct-list.json": func(t *testing.T, out []byte) {
+			if !strings.HasPrefix(string(out), `{"schema_version":1,"participants":[{`) {
+				t.Fatalf("direct list: %s", out)
+			}
+		},
+		"http-api-list.json":                      status(200, `"participants":[{`),
+		"rest-api-list.json":                      status(200, `"participants":[{`),
+		"function-url-list.json":                  status(200, `"participants":[{`),
 		"http-api-invalid-sid.json":               status(400, "invalid-sid"),
 		"http-api-not-found.json":                 status(404, "participant-not-found"),
 		"webhook-participant-join.json":           status(200, `"participant_lookup":"found"`),

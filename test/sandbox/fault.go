@@ -56,7 +56,7 @@ type Fault struct {
 	// HTML200 answers 200 with an HTML page (text/html), as a captive proxy
 	// or a misrouted request would.
 	HTML200 bool
-	// WrongContentType answers normally (valid participant JSON) but with
+	// WrongContentType answers normally (the participant or the list) but with
 	// Content-Type text/plain.
 	WrongContentType bool
 }

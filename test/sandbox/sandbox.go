@@ -1,9 +1,10 @@
 // Package sandbox is a local stand-in for SignalWire's Compatibility (LaML)
 // REST API, for the demo, the end-to-end tests, the benchmarks and the fault
 // tests. It serves HTTPS on 127.0.0.1 and answers only "Retrieve a
-// Participant":
+// Participant" and "List All Active Participants" (list.go):
 //
 //	GET /api/laml/2010-04-01/Accounts/{AccountSid}/Conferences/{ConferenceSid}/Participants/{CallSid}[.json]
+//	GET /api/laml/2010-04-01/Accounts/{AccountSid}/Conferences/{ConferenceSid}/Participants[.json]
 //
 // with SignalWire-shaped bodies and errors:
 //
@@ -12,7 +13,8 @@
 //     credentials): 401, code 20003, as the real API answers credentials
 //     that do not own the account;
 //   - unknown conference or participant, and every other path: 404, code 20404;
-//   - a method other than GET on the participant route: 405, code 20004.
+//   - a method other than GET on either route: 405, code 20004;
+//   - a list query parameter it cannot read (Muted, Hold, PageSize, Page): 400, code 20001.
 //
 // Tests can rotate the token, add and remove participants, and queue faults
 // (see Fault) that the next requests consume in order.
@@ -62,6 +64,7 @@ type config struct {
 	token     string
 	confs     []Conference
 	latency   time.Duration
+	maxPage   int
 }
 
 // WithCredentials replaces the project ID and API token the sandbox accepts.
@@ -81,10 +84,17 @@ func WithLatency(d time.Duration) Option {
 	return func(c *config) { c.latency = d }
 }
 
+// WithMaxPageSize caps the list's page size at n (default 1000, Twilio's
+// maximum), as an upstream that pages smaller than asked would.
+func WithMaxPageSize(n int) Option {
+	return func(c *config) { c.maxPage = n }
+}
+
 // Server is a running sandbox. All its methods are safe for concurrent use.
 type Server struct {
 	ts      *httptest.Server
 	latency time.Duration
+	maxPage int
 
 	mu        sync.Mutex
 	projectID string
@@ -107,12 +117,13 @@ type conference struct {
 // New starts a sandbox on a random 127.0.0.1 port, serving HTTPS with
 // httptest's self-signed certificate. Close it when done.
 func New(opts ...Option) *Server {
-	cfg := config{projectID: ProjectID, token: APIToken, confs: Seed()}
+	cfg := config{projectID: ProjectID, token: APIToken, confs: Seed(), maxPage: maxPageSize}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	s := &Server{
 		latency:   cfg.latency,
+		maxPage:   max(cfg.maxPage, 1),
 		projectID: cfg.projectID,
 		token:     cfg.token,
 		confs:     make(map[string]*conference),
@@ -273,57 +284,48 @@ func ParticipantPath(accountSid, conferenceSid, callSid string) string {
 }
 
 // RenderParticipant renders p as SignalWire does: the 13 documented fields in
-// the reference's order, then p.Extra's fields sorted by name.
+// the reference's order, then p.Extra's other fields sorted by name. An
+// Extra field with a documented name replaces that field's value, as sent:
+// SignalWire's sloppy values ("muted":"TRUE", a number for a date) in place.
 func RenderParticipant(accountSid, conferenceSid string, p Participant) []byte {
-	var toCoach *string
+	var toCoach any
 	if p.CallSidToCoach != "" {
-		toCoach = &p.CallSidToCoach
+		toCoach = p.CallSidToCoach
 	}
-	w := wireParticipant{
-		AccountSid:             accountSid,
-		CallSid:                p.CallSid,
-		CallSidToCoach:         toCoach,
-		Coaching:               p.Coaching,
-		ConferenceSid:          conferenceSid,
-		DateCreated:            p.DateCreated,
-		DateUpdated:            p.DateUpdated,
-		EndConferenceOnExit:    p.EndConferenceOnExit,
-		Hold:                   p.Hold,
-		Muted:                  p.Muted,
-		StartConferenceOnEnter: p.StartConferenceOnEnter,
-		Status:                 p.Status,
-		URI:                    ParticipantPath(accountSid, conferenceSid, p.CallSid) + ".json",
+	fields := []struct {
+		name  string
+		value any
+	}{
+		{"account_sid", accountSid}, {"call_sid", p.CallSid}, {"call_sid_to_coach", toCoach},
+		{"coaching", p.Coaching}, {"conference_sid", conferenceSid}, {"date_created", p.DateCreated},
+		{"date_updated", p.DateUpdated}, {"end_conference_on_exit", p.EndConferenceOnExit}, {"hold", p.Hold},
+		{"muted", p.Muted}, {"start_conference_on_enter", p.StartConferenceOnEnter}, {"status", p.Status},
+		{"uri", ParticipantPath(accountSid, conferenceSid, p.CallSid) + ".json"},
 	}
-	b := mustJSON(w)
-	if len(p.Extra) == 0 {
-		return b
-	}
+	extra := maps.Clone(p.Extra)
 	var buf bytes.Buffer
-	buf.Write(b[:len(b)-1])
-	for _, k := range slices.Sorted(maps.Keys(p.Extra)) {
-		buf.WriteByte(',')
-		buf.Write(mustJSON(k))
+	member := func(name string, value any) {
+		if buf.Len() == 0 {
+			buf.WriteByte('{')
+		} else {
+			buf.WriteByte(',')
+		}
+		buf.Write(mustJSON(name))
 		buf.WriteByte(':')
-		buf.Write(mustJSON(p.Extra[k]))
+		buf.Write(mustJSON(value))
+	}
+	for _, f := range fields {
+		if v, ok := extra[f.name]; ok {
+			f.value = v
+			delete(extra, f.name)
+		}
+		member(f.name, f.value)
+	}
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
+		member(k, extra[k])
 	}
 	buf.WriteByte('}')
 	return buf.Bytes()
-}
-
-type wireParticipant struct {
-	AccountSid             string  `json:"account_sid"`
-	CallSid                string  `json:"call_sid"`
-	CallSidToCoach         *string `json:"call_sid_to_coach"`
-	Coaching               bool    `json:"coaching"`
-	ConferenceSid          string  `json:"conference_sid"`
-	DateCreated            string  `json:"date_created"`
-	DateUpdated            string  `json:"date_updated"`
-	EndConferenceOnExit    bool    `json:"end_conference_on_exit"`
-	Hold                   bool    `json:"hold"`
-	Muted                  bool    `json:"muted"`
-	StartConferenceOnEnter bool    `json:"start_conference_on_enter"`
-	Status                 string  `json:"status"`
-	URI                    string  `json:"uri"`
 }
 
 // ErrorBody returns a SignalWire error body: {"code","message","more_info","status"}.
@@ -395,7 +397,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // answer computes the normal (fault-free) response to r.
 func (s *Server) answer(r *http.Request) (int, http.Header, []byte) {
 	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
-	account, conf, call, ok := parseParticipantPath(r.URL.Path)
+	account, conf, call, ok := parsePath(r.URL.Path)
 	if !ok {
 		return http.StatusNotFound, h, notFound(r.URL.Path)
 	}
@@ -423,6 +425,9 @@ func (s *Server) answer(r *http.Request) (int, http.Header, []byte) {
 		return http.StatusUnauthorized, h, ErrorBody(http.StatusUnauthorized, CodeAuthentication,
 			"Authentication Error - invalid username")
 	}
+	if call == "" {
+		return s.list(r, h, account, conf)
+	}
 	if !found {
 		return http.StatusNotFound, h, notFound(r.URL.Path)
 	}
@@ -435,21 +440,24 @@ func notFound(path string) []byte {
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// parseParticipantPath splits a participant path into its ids.
-func parseParticipantPath(path string) (account, conf, call string, ok bool) {
-	rest, ok := strings.CutPrefix(path, BasePath+"/Accounts/")
+// parsePath splits a participant path into its ids, or a list path into
+// its ids and an empty call.
+func parsePath(path string) (account, conf, call string, ok bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(path, ".json"), BasePath+"/Accounts/")
 	if !ok {
 		return "", "", "", false
 	}
 	parts := strings.Split(rest, "/")
-	if len(parts) != 5 || parts[1] != "Conferences" || parts[3] != "Participants" {
+	if (len(parts) != 4 && len(parts) != 5) || parts[1] != "Conferences" || parts[3] != "Participants" {
 		return "", "", "", false
 	}
-	account, conf, call = parts[0], parts[2], strings.TrimSuffix(parts[4], ".json")
-	if account == "" || conf == "" || call == "" {
-		return "", "", "", false
+	if len(parts) == 5 {
+		if call = parts[4]; call == "" {
+			return "", "", "", false
+		}
 	}
-	return account, conf, call, true
+	account, conf = parts[0], parts[2]
+	return account, conf, call, account != "" && conf != ""
 }
 
 func writeResponse(w http.ResponseWriter, status int, header http.Header, body []byte) {

@@ -78,7 +78,10 @@ type Participant struct {
 	DateCreated string
 	DateUpdated string
 	// Extra holds undocumented fields rendered after the 13 documented ones
-	// (SignalWire's examples are not strict), e.g. label and queue_time.
+	// (SignalWire's examples are not strict), e.g. label and queue_time. A
+	// documented name replaces that field's value as rendered (a sloppy
+	// value such as "muted": "TRUE"); the list's filters still use Muted
+	// and Hold.
 	Extra map[string]any
 }
 

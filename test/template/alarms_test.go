@@ -214,6 +214,10 @@ func (f failingUpstream) GetParticipant(context.Context, signalwire.Auth, signal
 	return nil, f.err
 }
 
+func (f failingUpstream) ListParticipants(context.Context, signalwire.Auth, signalwire.ParticipantRef, signalwire.ListFilter) ([]*signalwire.Participant, error) {
+	return nil, f.err
+}
+
 // TestAlarmsWatchTheEmittedMetrics: the alarms on the function's own EMF
 // metrics read exactly the metrics (namespace, name, dimension names and
 // values) that the code writes, configured from the rendered template, for

@@ -25,6 +25,7 @@ const (
 	roleID     = "ParticipantsFunctionRole"
 	apiID      = "HttpApi"
 	readPath   = "/accounts/{account_sid}/conferences/{conference_sid}/participants/{call_sid}"
+	listPath   = "/accounts/{account_sid}/conferences/{conference_sid}/participants"
 	hookPath   = "/webhooks/signalwire"
 
 	// testSecretArn is a well-formed Secrets Manager ARN for rendering.

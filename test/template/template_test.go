@@ -211,11 +211,12 @@ func TestEnvironmentVariableValues(t *testing.T) {
 
 func TestEvents(t *testing.T) {
 	fn := function(t)
-	if got := keys(fn.Events); !slices.Equal(got, []string{"ReadParticipant", "RetryQueueEvent", "SignalWireWebhook"}) {
+	if got := keys(fn.Events); !slices.Equal(got, []string{"ListParticipants", "ReadParticipant", "RetryQueueEvent", "SignalWireWebhook"}) {
 		t.Fatalf("events = %v", got)
 	}
 	for id, want := range map[string]struct{ path, method string }{
 		"ReadParticipant":   {readPath, "GET"},
+		"ListParticipants":  {listPath, "GET"},
 		"SignalWireWebhook": {hookPath, "POST"},
 	} {
 		ev := fn.Events[id]
@@ -243,7 +244,7 @@ func TestEvents(t *testing.T) {
 	}
 
 	raw := rawTemplate(t)
-	for _, id := range []string{"ReadParticipant", "SignalWireWebhook"} {
+	for _, id := range []string{"ReadParticipant", "ListParticipants", "SignalWireWebhook"} {
 		assertJSON(t, id+".ApiId", dig(t, raw, "Resources", functionID, "Properties", "Events", id, "Properties", "ApiId"), `{"Ref": "`+apiID+`"}`)
 	}
 
@@ -307,8 +308,10 @@ func TestRouteAuthorization(t *testing.T) {
 	assertJSON(t, "ReadRouteAuthorization.AllowedValues", dig(t, raw, "Parameters", "ReadRouteAuthorization", "AllowedValues"), `["AWS_IAM", "NONE"]`)
 	assertJSON(t, "ReadRouteAuthorization.Default", dig(t, raw, "Parameters", "ReadRouteAuthorization", "Default"), `"AWS_IAM"`)
 	body := []string{"Resources", apiID, "Properties", "DefinitionBody", "paths"}
-	assertJSON(t, "read route security", dig(t, raw, append(body, readPath, "get", "security")...),
-		`{"Fn::If": ["ReadRouteIsPublic", [], [{"AWS_IAM": []}]]}`)
+	for _, path := range []string{readPath, listPath} {
+		assertJSON(t, path+" security", dig(t, raw, append(body, path, "get", "security")...),
+			`{"Fn::If": ["ReadRouteIsPublic", [], [{"AWS_IAM": []}]]}`)
+	}
 
 	for _, tt := range []struct {
 		param    string // "" means the default
@@ -325,6 +328,7 @@ func TestRouteAuthorization(t *testing.T) {
 			}
 			doc := render(t, params)
 			assertJSON(t, "read route security", dig(t, doc, append(body, readPath, "get", "security")...), tt.wantRead)
+			assertJSON(t, "list route security", dig(t, doc, append(body, listPath, "get", "security")...), tt.wantRead)
 			assertJSON(t, "webhook route security", dig(t, doc, append(body, hookPath, "post", "security")...), `[]`)
 			want := tt.param
 			if want == "" {
