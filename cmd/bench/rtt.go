@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,9 +102,7 @@ func delayCopy(dst, src net.Conn, oneWay, firstExtra time.Duration) {
 		}
 	}()
 	for c := range ch {
-		if w := time.Until(c.at); w > 0 {
-			time.Sleep(w)
-		}
+		waitUntil(c.at)
 		if _, err := dst.Write(c.b); err != nil {
 			for range ch { // drain so the reader ends
 			}
@@ -114,6 +113,22 @@ func delayCopy(dst, src net.Conn, oneWay, firstExtra time.Duration) {
 		_ = cw.CloseWrite()
 	} else {
 		_ = dst.Close()
+	}
+}
+
+// spinWindow is how long before a chunk is due waitUntil stops sleeping and
+// spins: time.Sleep wakes up 0.1-0.3 ms late here (more under load), an
+// overshoot every round trip would add to the simulated network, and so to
+// every peer and to the measured floor, but not to the nominal floor.
+const spinWindow = 500 * time.Microsecond
+
+// waitUntil returns at t, within microseconds on an idle machine.
+func waitUntil(t time.Time) {
+	if w := time.Until(t) - spinWindow; w > 0 {
+		time.Sleep(w)
+	}
+	for time.Now().Before(t) {
+		runtime.Gosched()
 	}
 }
 
