@@ -8,10 +8,8 @@ import "errors"
 
 // Every error this package returns wraps exactly one of these.
 var (
-	// ErrBodyTooLarge: the body exceeds MaxBodyBytes (413).
-	ErrBodyTooLarge = errors.New("webhook: body too large")
-	// ErrInvalidSignature: a signature was sent but matches no candidate URL (403).
-	ErrInvalidSignature = errors.New("webhook: invalid signature")
+	ErrBodyTooLarge     = errors.New("webhook: body too large")    // over MaxBodyBytes (413)
+	ErrInvalidSignature = errors.New("webhook: invalid signature") // sent, matching no candidate URL (403)
 
 	errMalformedBody    = errors.New("webhook: malformed body")
 	errMissingSignature = errors.New("webhook: missing signature")

@@ -12,21 +12,16 @@ import (
 	"unicode/utf8"
 )
 
-// JSONContentType is the media type of SignalWire's own JSON callbacks
-// (RELAY / Calling API call_state_url, SWML).
-const JSONContentType = "application/json"
-
-// ParseJSON turns a verified JSON callback's raw body (well-formed JSON in
-// UTF-8, of any shape, so that no verified callback is dropped for being
-// unfamiliar) into a Source whose type is:
+// ParseJSON turns a verified JSON callback's raw body (well-formed UTF-8 JSON
+// of any shape: no verified callback is dropped for being unfamiliar) into a
+// Source whose type is:
 //   - "signalwire.calling.call.state." + S for
 //     {"event_type":"calling.call.state","params":{"call_state":S}} (RELAY);
 //   - "signalwire.swml.call." + S for {"call":{"call_state":S}} (SWML);
 //   - "signalwire.json.unknown" otherwise, or for S not an event name.
 //
-// A payload that is not an object is wrapped as {"payload": <value>}. A
-// JSON callback names no conference: it is the callback URL's
-// ConferenceSid query parameter, which the user may add.
+// A payload that is not an object is wrapped as {"payload": <value>}. The
+// conference is the query's ConferenceSid, which the user may add.
 func ParseJSON(body []byte, query url.Values) (Source, error) {
 	var compact bytes.Buffer
 	if !utf8.Valid(body) || json.Compact(&compact, body) != nil {
@@ -61,14 +56,14 @@ func ParseJSON(body []byte, query url.Values) (Source, error) {
 // object decodes a JSON object; nil when msg is not one.
 func object(msg json.RawMessage) map[string]json.RawMessage {
 	var m map[string]json.RawMessage
-	_ = json.Unmarshal(msg, &m) // m stays nil unless msg is an object
+	_ = json.Unmarshal(msg, &m)
 	return m
 }
 
 // str decodes a JSON string; "" when msg is not one.
 func str(msg json.RawMessage) string {
 	var s string
-	_ = json.Unmarshal(msg, &s) // s stays "" unless msg is a string
+	_ = json.Unmarshal(msg, &s)
 	return s
 }
 

@@ -169,10 +169,10 @@ func QueryCandidates(order []string, q url.Values) []string {
 	}
 	encodings := make([]map[string]string, len(queryEncodings)) // name: its pairs
 	for j, e := range queryEncodings {
-		pairs := make(map[string]string, len(q))
-		for _, n := range names {
+		encodings[j] = make(map[string]string, len(q))
+		for n, vs := range q {
 			var b strings.Builder
-			for i, v := range q[n] {
+			for i, v := range vs {
 				if i > 0 {
 					b.WriteByte('&')
 				}
@@ -180,9 +180,8 @@ func QueryCandidates(order []string, q url.Values) []string {
 				b.WriteByte('=')
 				e.escape(&b, v)
 			}
-			pairs[n] = b.String()
+			encodings[j][n] = b.String()
 		}
-		encodings[j] = pairs
 	}
 	orders := [][]string{names, sorted}
 	if len(sorted) <= maxQueryPermutationNames {
@@ -190,15 +189,13 @@ func QueryCandidates(order []string, q url.Values) []string {
 		permute(p, 0, func() { orders = append(orders, slices.Clone(p)) })
 	}
 	var out []string
-	seen := map[string]bool{}
 	for _, o := range orders {
 		for _, pairs := range encodings {
 			parts := make([]string, len(o))
 			for i, n := range o {
 				parts[i] = pairs[n]
 			}
-			if s := strings.Join(parts, "&"); !seen[s] {
-				seen[s] = true
+			if s := strings.Join(parts, "&"); !slices.Contains(out, s) {
 				if out = append(out, s); len(out) == maxQueryCandidates {
 					return out
 				}
