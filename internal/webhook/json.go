@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -40,8 +41,8 @@ func ParseJSON(body []byte, query url.Values) (Source, error) {
 		case call != nil && isEventName(str(call["call_state"])):
 			src.typ = typePrefix + "swml.call." + str(call["call_state"])
 		}
-		src.account = firstString(top["project_id"], call["project_id"])
-		src.call = firstString(params["call_id"], call["call_id"], top["call_id"])
+		src.account = cmp.Or(str(top["project_id"]), str(call["project_id"]))
+		src.call = cmp.Or(str(params["call_id"]), str(call["call_id"]), str(top["call_id"]))
 		src.occurred, src.hasTime = epochSeconds(top["timestamp"])
 	}
 	switch q := query["ConferenceSid"]; {
@@ -65,16 +66,6 @@ func str(msg json.RawMessage) string {
 	var s string
 	_ = json.Unmarshal(msg, &s)
 	return s
-}
-
-// firstString returns the first non-empty JSON string among msgs.
-func firstString(msgs ...json.RawMessage) string {
-	for _, m := range msgs {
-		if s := str(m); s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // epochSeconds decodes a JSON number of seconds since the Unix epoch, exact to

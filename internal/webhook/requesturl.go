@@ -13,25 +13,18 @@ import (
 // stage in requestContext.path, HTTP APIs keep a named stage in rawPath,
 // custom domains add or strip base-path mappings, and ports may differ.
 type RequestURL struct {
-	// PublicURL (PUBLIC_WEBHOOK_URL), when set, is the only base URL.
-	PublicURL string
+	PublicURL string // PUBLIC_WEBHOOK_URL: when set, the only base URL
 	// PublicBaseURL (PUBLIC_BASE_URL), when set, replaces Scheme and Host;
 	// the part of each path from Route onward is appended to it.
 	PublicBaseURL string
-	// Scheme is the scheme SignalWire used; "" means https.
-	Scheme string
-	// Host is requestContext.domainName, or the Host header.
-	Host string
-	// Paths are the request paths seen: rawPath for HTTP APIs and Function
-	// URLs; for REST APIs both requestContext.path (stage included) and path.
-	Paths []string
-	// RawQuery is the query string without '?'; for REST APIs, which expose
-	// only decoded parameters, QueryCandidates' first.
-	RawQuery string
-	// QueryVariants are tried after RawQuery: the rest of QueryCandidates.
-	QueryVariants []string
-	// Route is the function's route, for example "/webhooks/signalwire".
-	Route string
+	Scheme        string // the scheme SignalWire used; "" means https
+	Host          string // requestContext.domainName, or the Host header
+	// Paths: rawPath for HTTP APIs and Function URLs; for REST APIs both
+	// requestContext.path (stage included) and path.
+	Paths         []string
+	RawQuery      string   // without '?'; for REST APIs (decoded parameters only), QueryCandidates' first
+	QueryVariants []string // tried after RawQuery: the rest of QueryCandidates
+	Route         string   // the function's route, "/webhooks/signalwire"
 }
 
 // Candidates returns the distinct URLs SignalWire may have called, most likely
