@@ -17,13 +17,9 @@ import (
 )
 
 const (
-	mask = "[redacted]"
-	// minLen is the shortest value redacted: shorter ones (an empty key, a
-	// one-letter placeholder) would mask unrelated text.
-	minLen = 6
-	// maxForms bounds the forms a Secrets keeps (about 60 secret values);
-	// past it the oldest are dropped, never the values held now.
-	maxForms = 4096
+	mask     = "[redacted]"
+	minLen   = 6    // the shortest value redacted: shorter ones (an empty key, a placeholder) would mask unrelated text
+	maxForms = 4096 // about 60 secret values; past it the oldest forms go, never those of the values held now
 )
 
 // forms returns the value, its base64 (both alphabets, padded or not) and

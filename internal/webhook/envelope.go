@@ -16,42 +16,32 @@ import (
 // typePrefix starts every envelope type.
 const typePrefix = "signalwire."
 
-// Values of Envelope.ParticipantLookup.
+// Values of Envelope.ParticipantLookup; Participant is null unless found.
 const (
-	// LookupFound: the participant was read; Participant holds it.
-	LookupFound = "found"
-	// LookupNotFound: SignalWire answered 404 (the participant left or the
-	// conference ended); Participant is null.
-	LookupNotFound = "not_found"
-	// LookupSkipped: there was no conference and call to look up (or the
-	// caller chose not to); Participant is null.
-	LookupSkipped = "skipped"
+	LookupFound    = "found"
+	LookupNotFound = "not_found" // SignalWire answered 404: the participant left or the conference ended
+	LookupSkipped  = "skipped"   // no conference and call to look up
 )
 
 // Envelope is the event delivered downstream, schema v1. Its times are UTC.
 type Envelope struct {
 	SchemaVersion int    `json:"schema_version"` // always 1
 	ID            string `json:"id"`             // the same for a duplicate delivery (see formEventID)
-	// Type is, for example, "signalwire.conference.participant-join",
-	// "signalwire.call.completed" or, for JSON callbacks,
-	// "signalwire.calling.call.state.answered" (see ParseJSON).
+	// Type is "signalwire.conference.participant-join",
+	// "signalwire.call.completed", "signalwire.calling.call.state.answered"...
 	Type       string    `json:"type"`
 	OccurredAt time.Time `json:"occurred_at"` // the webhook's time, else ReceivedAt
 	ReceivedAt time.Time `json:"received_at"` // when the function received it
-	// Account and Call are AccountSid and CallSid, or a JSON callback's
-	// project_id and call_id; omitted when the callback names none.
-	Account string `json:"account,omitempty"`
-	Call    string `json:"call,omitempty"`
-	Source  Source `json:"source"`
-	// ParticipantLookup is LookupFound, LookupNotFound or LookupSkipped;
-	// Participant is the participant.v1 JSON when found, else empty (null).
-	ParticipantLookup string          `json:"participant_lookup"`
-	Participant       json.RawMessage `json:"participant"`
+	// Account and Call: AccountSid and CallSid, or project_id and call_id.
+	Account           string          `json:"account,omitempty"`
+	Call              string          `json:"call,omitempty"`
+	Source            Source          `json:"source"`
+	ParticipantLookup string          `json:"participant_lookup"` // LookupFound...
+	Participant       json.RawMessage `json:"participant"`        // participant.v1 JSON when found, else empty (null)
 }
 
-// NewEnvelope builds the envelope of a normalized webhook received at
-// receivedAt, with ParticipantLookup set to LookupSkipped and no participant;
-// the caller records the lookup's outcome.
+// NewEnvelope builds the envelope of a webhook received at receivedAt, its
+// lookup LookupSkipped until the caller records the outcome.
 func NewEnvelope(src Source, receivedAt time.Time) Envelope {
 	receivedAt = receivedAt.UTC()
 	occurredAt := receivedAt
@@ -71,15 +61,10 @@ func NewEnvelope(src Source, receivedAt time.Time) Envelope {
 	}
 }
 
-// formEventID is the event id of a form callback: "evt_" + 32 lowercase hex
-// digits, the first 128 bits of a SHA-256 over everything the signature
-// covered except the host and path (which differ between the URLs a webhook
-// may be verified against), in an unambiguous encoding: every name and value
-// length-prefixed, names sorted in byte order, each name's values in the
-// order signed, then the callback URL's query the same way. So a retry of one
-// callback (the same signed parameters) has the same id, and callbacks that
-// differ in anything signed have different ids; byte-identical callbacks
-// cannot be told apart.
+// formEventID is a form callback's event id: "evt_" + the first 128 bits (hex)
+// of a SHA-256 over what the signature covered but the host and path (which
+// differ between candidate URLs), length-prefixed: the form, then the query.
+// A retry has the same id; callbacks differing in anything signed do not.
 func formEventID(form, query url.Values) string {
 	in := newIDInput("form")
 	in.pairs(form, "")
@@ -87,18 +72,16 @@ func formEventID(form, query url.Values) string {
 	return in.id()
 }
 
-// jsonEventID is the id of a JSON callback: as formEventID's, over the raw
-// body, byte for byte, and the query without bodySHA256 (derived from the
-// body).
+// jsonEventID is as formEventID, over the raw body and the query without
+// bodySHA256 (derived from the body).
 func jsonEventID(rawBody []byte, query url.Values) string {
 	in := newIDInput("json")
 	in.field(string(rawBody))
-	in.pairs(query, bodyHashParam)
+	in.pairs(query, schemeBodySHA256)
 	return in.id()
 }
 
-// idInput is the byte string an event id hashes (one buffer: no allocation
-// per field).
+// idInput is the byte string an event id hashes.
 type idInput []byte
 
 func newIDInput(kind string) idInput {
@@ -113,8 +96,8 @@ func (in *idInput) field(s string) {
 	*in = append(binary.AppendUvarint(*in, uint64(len(s))), s...)
 }
 
-// pairs appends the number of names, then each name (byte order) with the
-// number of its values and the values in order; skip is left out.
+// pairs appends the names (but skip) in byte order, each with its values, all
+// counted.
 func (in *idInput) pairs(v url.Values, skip string) {
 	names := make([]string, 0, len(v))
 	for name := range v {
@@ -138,11 +121,9 @@ func (in idInput) id() string {
 	return "evt_" + hex.EncodeToString(sum[:16])
 }
 
-// MarshalJSON encodes the envelope with its times in UTC (RFC 3339) and an
-// empty Participant as null: the bytes json.Marshal gives, without its
-// second pass over the source and the participant (JSON that json.Marshal,
-// or for a JSON callback json.Compact, wrote; only the HTML escapes
-// json.Marshal would add are added).
+// MarshalJSON writes the bytes json.Marshal would (times in UTC, an empty
+// Participant as null) without its second pass over the source and the
+// participant, which are valid JSON already: it only adds the HTML escapes.
 func (e Envelope) MarshalJSON() ([]byte, error) {
 	src, err := e.Source.MarshalJSON()
 	if err != nil {
@@ -169,7 +150,7 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 	b.Write(head[:len(head)-1])
 	b.WriteString(`,"source":`)
 	if e.Source.payload == nil {
-		b.Write(src) // json.Marshal's, escapes included
+		b.Write(src) // escaped already
 	} else {
 		json.HTMLEscape(b, src)
 	}

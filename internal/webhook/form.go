@@ -1,28 +1,43 @@
+// Package webhook verifies a SignalWire callback ([RequestURL.Candidates],
+// [SignedRequest.Verify]), parses it into a [Source] ([Normalize], [ParseJSON])
+// and wraps that into the schema v1 [Envelope]. It is pure: no AWS, no HTTP
+// server, no clock.
 package webhook
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 )
 
-// MaxBodyBytes caps the (decoded) webhook body. SignalWire's status callbacks are
-// a few hundred bytes to a few KiB.
+// Every error this package returns wraps exactly one of these.
+var (
+	ErrBodyTooLarge     = errors.New("webhook: body too large")    // over MaxBodyBytes (413)
+	ErrInvalidSignature = errors.New("webhook: invalid signature") // sent, matching no candidate URL (403)
+
+	errMalformedBody    = errors.New("webhook: malformed body")
+	errMissingSignature = errors.New("webhook: missing signature")
+	errNoSigningKey     = errors.New("webhook: no signing key configured")
+	errInvalidWebhook   = errors.New("webhook: invalid webhook parameters")
+)
+
+// The media types of status callbacks and of JSON callbacks (RELAY, SWML).
+const (
+	FormContentType = "application/x-www-form-urlencoded"
+	JSONContentType = "application/json"
+)
+
+// MaxBodyBytes caps the decoded body; status callbacks are a few KiB at most.
 const MaxBodyBytes = 64 << 10
 
-// FormContentType is the media type of SignalWire's status callbacks.
-const FormContentType = "application/x-www-form-urlencoded"
-
-// DecodeBody returns the raw body of an API Gateway / Function URL event, whose
-// body is base64 (standard, padded) when isBase64 is true. A body over
-// MaxBodyBytes fails with ErrBodyTooLarge (an encoded one too long to fit
-// before decoding).
+// DecodeBody returns an event's raw body, base64 (standard, padded) when
+// isBase64. A body over MaxBodyBytes fails with ErrBodyTooLarge, an encoded
+// one already when too long to fit.
 func DecodeBody(body string, isBase64 bool) ([]byte, error) {
 	limit := MaxBodyBytes
 	if isBase64 {
-		// Any padded base64 string longer than the encoding of MaxBodyBytes
-		// bytes decodes to more than MaxBodyBytes bytes.
 		limit = base64.StdEncoding.EncodedLen(MaxBodyBytes)
 	}
 	if len(body) > limit {
@@ -41,13 +56,11 @@ func DecodeBody(body string, isBase64 bool) ([]byte, error) {
 	return raw, nil
 }
 
-// ParseForm parses an application/x-www-form-urlencoded body strictly: a bad
-// percent-escape or a raw ';' (which some parsers treat as a separator) is an
-// error. '+' decodes to a space, empty pairs ("a=1&&b=2") are skipped, a name
-// without '=' has the empty value, and the values of a repeated name keep the
-// order received. An empty body yields an empty, non-nil form. Unlike
-// url.ParseQuery, it sets no limit on the number of pairs: the caller has
-// already capped the body at MaxBodyBytes.
+// ParseForm parses a form body strictly: a bad percent-escape or a raw ';'
+// (a separator to some parsers) is an error. Empty pairs are skipped, a name
+// without '=' has the empty value, a repeated name's values keep their order,
+// and an empty body yields an empty, non-nil form. Unlike url.ParseQuery it
+// sets no limit on pairs: the body is capped at MaxBodyBytes already.
 func ParseForm(body []byte) (url.Values, error) {
 	rest := string(body)
 	pairs := strings.Count(rest, "&") + 1

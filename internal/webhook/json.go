@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -12,21 +13,16 @@ import (
 	"unicode/utf8"
 )
 
-// JSONContentType is the media type of SignalWire's own JSON callbacks
-// (RELAY / Calling API call_state_url, SWML).
-const JSONContentType = "application/json"
-
-// ParseJSON turns a verified JSON callback's raw body (well-formed JSON in
-// UTF-8, of any shape, so that no verified callback is dropped for being
-// unfamiliar) into a Source whose type is:
+// ParseJSON turns a verified JSON callback's raw body (well-formed UTF-8 JSON
+// of any shape: no verified callback is dropped for being unfamiliar) into a
+// Source whose type is:
 //   - "signalwire.calling.call.state." + S for
 //     {"event_type":"calling.call.state","params":{"call_state":S}} (RELAY);
 //   - "signalwire.swml.call." + S for {"call":{"call_state":S}} (SWML);
 //   - "signalwire.json.unknown" otherwise, or for S not an event name.
 //
-// A payload that is not an object is wrapped as {"payload": <value>}. A
-// JSON callback names no conference: it is the callback URL's
-// ConferenceSid query parameter, which the user may add.
+// A payload that is not an object is wrapped as {"payload": <value>}. The
+// conference is the query's ConferenceSid, which the user may add.
 func ParseJSON(body []byte, query url.Values) (Source, error) {
 	var compact bytes.Buffer
 	if !utf8.Valid(body) || json.Compact(&compact, body) != nil {
@@ -45,8 +41,8 @@ func ParseJSON(body []byte, query url.Values) (Source, error) {
 		case call != nil && isEventName(str(call["call_state"])):
 			src.typ = typePrefix + "swml.call." + str(call["call_state"])
 		}
-		src.account = firstString(top["project_id"], call["project_id"])
-		src.call = firstString(params["call_id"], call["call_id"], top["call_id"])
+		src.account = cmp.Or(str(top["project_id"]), str(call["project_id"]))
+		src.call = cmp.Or(str(params["call_id"]), str(call["call_id"]), str(top["call_id"]))
 		src.occurred, src.hasTime = epochSeconds(top["timestamp"])
 	}
 	switch q := query["ConferenceSid"]; {
@@ -61,25 +57,15 @@ func ParseJSON(body []byte, query url.Values) (Source, error) {
 // object decodes a JSON object; nil when msg is not one.
 func object(msg json.RawMessage) map[string]json.RawMessage {
 	var m map[string]json.RawMessage
-	_ = json.Unmarshal(msg, &m) // m stays nil unless msg is an object
+	_ = json.Unmarshal(msg, &m)
 	return m
 }
 
 // str decodes a JSON string; "" when msg is not one.
 func str(msg json.RawMessage) string {
 	var s string
-	_ = json.Unmarshal(msg, &s) // s stays "" unless msg is a string
+	_ = json.Unmarshal(msg, &s)
 	return s
-}
-
-// firstString returns the first non-empty JSON string among msgs.
-func firstString(msgs ...json.RawMessage) string {
-	for _, m := range msgs {
-		if s := str(m); s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // epochSeconds decodes a JSON number of seconds since the Unix epoch, exact to

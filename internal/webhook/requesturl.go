@@ -13,25 +13,18 @@ import (
 // stage in requestContext.path, HTTP APIs keep a named stage in rawPath,
 // custom domains add or strip base-path mappings, and ports may differ.
 type RequestURL struct {
-	// PublicURL (PUBLIC_WEBHOOK_URL), when set, is the only base URL.
-	PublicURL string
+	PublicURL string // PUBLIC_WEBHOOK_URL: when set, the only base URL
 	// PublicBaseURL (PUBLIC_BASE_URL), when set, replaces Scheme and Host;
 	// the part of each path from Route onward is appended to it.
 	PublicBaseURL string
-	// Scheme is the scheme SignalWire used; "" means https.
-	Scheme string
-	// Host is requestContext.domainName, or the Host header.
-	Host string
-	// Paths are the request paths seen: rawPath for HTTP APIs and Function
-	// URLs; for REST APIs both requestContext.path (stage included) and path.
-	Paths []string
-	// RawQuery is the query string without '?'; for REST APIs, which expose
-	// only decoded parameters, QueryCandidates' first.
-	RawQuery string
-	// QueryVariants are tried after RawQuery: the rest of QueryCandidates.
-	QueryVariants []string
-	// Route is the function's route, for example "/webhooks/signalwire".
-	Route string
+	Scheme        string // the scheme SignalWire used; "" means https
+	Host          string // requestContext.domainName, or the Host header
+	// Paths: rawPath for HTTP APIs and Function URLs; for REST APIs both
+	// requestContext.path (stage included) and path.
+	Paths         []string
+	RawQuery      string   // without '?'; for REST APIs (decoded parameters only), QueryCandidates' first
+	QueryVariants []string // tried after RawQuery: the rest of QueryCandidates
+	Route         string   // the function's route, "/webhooks/signalwire"
 }
 
 // Candidates returns the distinct URLs SignalWire may have called, most likely
@@ -169,10 +162,10 @@ func QueryCandidates(order []string, q url.Values) []string {
 	}
 	encodings := make([]map[string]string, len(queryEncodings)) // name: its pairs
 	for j, e := range queryEncodings {
-		pairs := make(map[string]string, len(q))
-		for _, n := range names {
+		encodings[j] = make(map[string]string, len(q))
+		for n, vs := range q {
 			var b strings.Builder
-			for i, v := range q[n] {
+			for i, v := range vs {
 				if i > 0 {
 					b.WriteByte('&')
 				}
@@ -180,9 +173,8 @@ func QueryCandidates(order []string, q url.Values) []string {
 				b.WriteByte('=')
 				e.escape(&b, v)
 			}
-			pairs[n] = b.String()
+			encodings[j][n] = b.String()
 		}
-		encodings[j] = pairs
 	}
 	orders := [][]string{names, sorted}
 	if len(sorted) <= maxQueryPermutationNames {
@@ -190,15 +182,13 @@ func QueryCandidates(order []string, q url.Values) []string {
 		permute(p, 0, func() { orders = append(orders, slices.Clone(p)) })
 	}
 	var out []string
-	seen := map[string]bool{}
 	for _, o := range orders {
 		for _, pairs := range encodings {
 			parts := make([]string, len(o))
 			for i, n := range o {
 				parts[i] = pairs[n]
 			}
-			if s := strings.Join(parts, "&"); !seen[s] {
-				seen[s] = true
+			if s := strings.Join(parts, "&"); !slices.Contains(out, s) {
 				if out = append(out, s); len(out) == maxQueryCandidates {
 					return out
 				}

@@ -16,10 +16,8 @@ import (
 	"strings"
 )
 
-// bodyHashParam is the query parameter of the bodySHA256 scheme.
-const bodyHashParam = "bodySHA256"
-
-// The signature schemes (Verified.Scheme), described at Verify.
+// The signature schemes (Verified.Scheme), described at Verify;
+// schemeBodySHA256 is also its query parameter.
 const (
 	schemeForm       = "form"
 	schemeBodySHA256 = "bodySHA256"
@@ -46,32 +44,28 @@ type SignedRequest struct {
 
 // Verified is what a signature authenticated.
 type Verified struct {
-	// Scheme is the scheme that matched: "form", "bodySHA256" or "hex".
-	Scheme string
-	// Form, when set, is the form as signed, another of formOrderings than
-	// the one received; only it may be used (a lossy ordering covers fewer
-	// values than were received).
+	Scheme string // "form", "bodySHA256" or "hex"
+	// Form, when set, is the form as signed (another of formOrderings than
+	// the one received); only it may be used: a lossy ordering covers fewer
+	// values than were received.
 	Form url.Values
 }
 
 // Verify checks r.Signature with one signing key (call it once per key of a
 // rotation) against every URL in r.CandidateURLs, each also with its default
-// port added or removed, and returns what the first match authenticated.
-// Every comparison is constant time; the work depends on the request, never
-// on the key. The schemes tried on each URL:
-//   - "form" (Twilio's; Compatibility API form callbacks), when r.Form is
-//     set: base64 HMAC-SHA1 over the URL and the sorted parameters, for each
-//     of formOrderings;
-//   - "bodySHA256", when the URL carries that parameter: base64 HMAC-SHA1
-//     over the URL alone, the parameter being the body's hex SHA-256;
-//   - "hex" (RELAY / Calling API, SWML): hex HMAC-SHA1 over the URL + the
-//     raw body, only for a body whose first byte after JSON whitespace is
-//     '{'. The scheme puts no boundary between URL and body, so any other
-//     body could be the tail of a signed URL (a bodySHA256 callback's
-//     digits, a JSON number) moved into the body, verifying as a new event.
+// port toggled, and returns what the first match authenticated. Comparisons
+// are constant time; the work never depends on the key. Schemes per URL:
+//   - "form" (Compatibility API), when r.Form is set: base64 HMAC-SHA1 over
+//     the URL and the sorted parameters, for each of formOrderings;
+//   - "bodySHA256", when the URL carries that parameter (the body's hex
+//     SHA-256): base64 HMAC-SHA1 over the URL alone;
+//   - "hex" (RELAY, SWML): hex HMAC-SHA1 over the URL + the raw body, only
+//     for a body starting with '{' after JSON whitespace: with no boundary
+//     between URL and body, any other body could be a signed URL's tail (a
+//     bodySHA256 digest, a JSON number) moved into the body.
 //
 // A failure wraps ErrInvalidSignature unless the signature or key is
-// missing. Errors name the URLs tried, never the key or a signature.
+// missing; errors never quote the key or a signature.
 func (r SignedRequest) Verify(key string) (Verified, error) {
 	signature := strings.TrimSpace(r.Signature)
 	switch {
@@ -81,15 +75,12 @@ func (r SignedRequest) Verify(key string) (Verified, error) {
 		return Verified{}, fmt.Errorf("verify signature: %w", errNoSigningKey)
 	}
 	urls := expandCandidates(r.CandidateURLs)
-	if len(urls) == 0 {
-		return Verified{}, fmt.Errorf("verify signature: no candidate URL: %w", ErrInvalidSignature)
-	}
 	v, hashMismatch, ok := match(hmac.New(sha1.New, []byte(key)), signature, urls, r.Form, r.Body)
 	switch {
 	case ok:
 		return v, nil
 	case hashMismatch:
-		return Verified{}, fmt.Errorf("verify signature: body does not match the URL's %s: %w", bodyHashParam, ErrInvalidSignature)
+		return Verified{}, fmt.Errorf("verify signature: body does not match the URL's %s: %w", schemeBodySHA256, ErrInvalidSignature)
 	}
 	return Verified{}, fmt.Errorf("verify signature: no candidate URL matched (%d tried; the rejection log line lists them): %w", len(urls), ErrInvalidSignature)
 }
@@ -137,9 +128,9 @@ func match(mac hash.Hash, signature string, urls []string, form url.Values, body
 	return Verified{}, hashMismatch, false
 }
 
-// writeSigned writes the form scheme's signed string: fullURL, then each
-// name in byte order ("Reason" before "ReasonConferenceEnded") followed by
-// its value, once per value in the order received.
+// writeSigned writes the form scheme's signed string: fullURL, then per name
+// in byte order ("Reason" before "ReasonConferenceEnded") name+value, once per
+// value in the order received.
 func writeSigned(h hash.Hash, fullURL string, form url.Values) {
 	h.Write([]byte(fullURL))
 	for _, name := range slices.Sorted(maps.Keys(form)) {
@@ -150,11 +141,10 @@ func writeSigned(h hash.Hash, fullURL string, form url.Values) {
 	}
 }
 
-// formOrderings returns the distinct forms a validator may have signed for
-// form: a repeated parameter's values in the order received (SignalWire's
-// and Twilio's documented scheme), sorted, deduplicated then sorted, and
-// only the first (twilio-go's RequestValidator). Reference validators
-// disagree on repeated parameters and SignalWire documents none, so each is
+// formOrderings returns the distinct forms a validator may have signed: a
+// repeated parameter's values as received (the documented scheme), sorted,
+// sorted and deduplicated, and only the first (twilio-go). Reference
+// validators disagree on repeats and SignalWire documents none, so each is
 // accepted; none changes which names or values were sent.
 func formOrderings(form url.Values) []url.Values {
 	repeated := false
@@ -189,11 +179,10 @@ func bodyHash(rawURL string) (string, bool) {
 	}
 	query, _, _ = strings.Cut(query, "#")
 	values, _ := url.ParseQuery(query) // keeps the pairs it could parse
-	return values.Get(bodyHashParam), values.Has(bodyHashParam)
+	return values.Get(schemeBodySHA256), values.Has(schemeBodySHA256)
 }
 
-// expandCandidates returns the distinct URLs, each followed by its
-// default-port variant.
+// expandCandidates returns the distinct URLs, each then its default-port variant.
 func expandCandidates(candidates []string) []string {
 	var out []string
 	for _, u := range candidates {
@@ -208,9 +197,8 @@ func expandCandidates(candidates []string) []string {
 	return dedupe(out)
 }
 
-// toggleDefaultPort adds the scheme's default port to rawURL when it has no
-// port, or removes it when it has the default one. It works on the string, so
-// the rest of the URL is kept byte for byte.
+// toggleDefaultPort adds the scheme's default port to rawURL, or removes it;
+// working on the string keeps the rest of the URL byte for byte.
 func toggleDefaultPort(rawURL string) (string, bool) {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	port := map[string]string{"https": "443", "http": "80"}[strings.ToLower(scheme)]

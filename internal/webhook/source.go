@@ -17,73 +17,56 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// The source keys (snake_case parameter names) with a non-string type. Every
-// other parameter is kept as a string. schema/envelope.v1.schema.json lists the
-// same keys; a test keeps the two in step.
+// The source keys with a non-string type (booleans, integers, RFC 2822 dates
+// made RFC 3339 UTC); a test keeps schema/envelope.v1.schema.json in step.
 const (
-	// boolKeys are converted from "true" / "false" to JSON booleans.
 	boolKeys = "coaching end_conference_on_exit hold muted start_conference_on_enter"
-	// intKeys are converted from decimal strings to JSON integers.
-	intKeys = "call_duration dial_call_duration duration queue_time recording_channels recording_duration recording_file_size sequence_number sip_result_code"
-	// timeKeys are converted from RFC 2822 dates to RFC 3339 UTC strings.
+	intKeys  = "call_duration dial_call_duration duration queue_time recording_channels recording_duration recording_file_size sequence_number sip_result_code"
 	timeKeys = "timestamp"
 )
 
-// firstName is the first name, in byte order, of every form callback.
-const firstName = "AccountSid"
+const (
+	firstName   = "AccountSid" // the first name, in byte order, of every form callback
+	unparsedKey = "unparsed"   // the reserved key of the values that did not convert
+)
 
-// unparsedKey is the reserved source key holding the values that did not
-// convert.
-const unparsedKey = "unparsed"
-
-// Source is a webhook's parameters, normalized. In JSON it is an object with
-// one member per received parameter, keyed by its snake_case name
-// ("StatusCallbackEvent" -> "status_callback_event"), plus "unparsed":
-//   - keys in boolKeys hold a boolean, in intKeys an integer, in timeKeys an
-//     RFC 3339 UTC string; every other key holds the string received;
-//   - a value that does not convert is null, and the value received is kept in
-//     unparsed under the same key;
-//   - a repeated parameter holds the array of its strings in the order
-//     received (a typed one is null, with the array in unparsed);
-//   - two names with the same snake_case key (or the key "unparsed") are told
-//     apart, in byte order of their names, by suffixes "_2", "_3", ...
+// Source is a webhook's parameters, normalized (Normalize), or a JSON
+// callback's payload (ParseJSON). In JSON it is an object with one member per
+// parameter, keyed by its snake_case name, plus "unparsed":
+//   - a typed key holds its type (see boolKeys), any other the string received;
+//   - a value that does not convert is null, the text kept in unparsed;
+//   - a repeated parameter holds its strings as received (a typed one is
+//     null, the array in unparsed);
+//   - names with the same key (or "unparsed") get, in byte order, suffixes
+//     "_2", "_3", ...
 //
-// Invalid UTF-8 in values is replaced by U+FFFD. A JSON callback's Source
-// (ParseJSON) is its payload instead. Build one with Normalize or ParseJSON.
+// Invalid UTF-8 in values is replaced by U+FFFD.
 type Source struct {
-	fields   map[string]any // nil, bool, int64, string or []string
-	unparsed map[string]any // string or []string
-	payload  []byte         // a JSON callback's source JSON; nil for a form
-	// id and typ are the envelope's (see formEventID and NewEnvelope).
-	id, typ                   string
+	fields                    map[string]any // nil, bool, int64, string or []string
+	unparsed                  map[string]any // string or []string
+	payload                   []byte         // a JSON callback's source JSON; nil for a form
+	id, typ                   string         // the envelope's
 	account, conference, call string
 	occurred                  time.Time // the callback's time, when hasTime
 	hasTime                   bool
 }
 
-// Normalize converts a webhook's form parameters into a Source. ConferenceSid
-// is taken from the callback URL's query when the form has none (call status
-// callbacks carry none; users add ?ConferenceSid=...); other query parameters
-// are ignored. form must be the form as signed.
+// Normalize converts a webhook's form, as signed, into a Source. ConferenceSid
+// is taken from the callback URL's query when the form has none (users add
+// ?ConferenceSid=... to call status callbacks); other query parameters are
+// ignored.
 //
-// The core fields must parse strictly, or Normalize fails: the signed string
-// joins names and values with no separator, so a captured form can be
-// re-split at other boundaries ("Muted=falseSequenceNumber7" without
-// SequenceNumber) and still verify; the core fields are what such a re-split
-// cannot keep well-formed. They are: AccountSid (required), ConferenceSid,
-// CallSid and ParentCallSid (UUIDs, or Twilio-style SIDs: two letters and 32
-// hex digits; ParentCallSid may be empty), StatusCallbackEvent and CallStatus
-// (at least one; lowercase words joined by '-', '_' or '.'), SequenceNumber
-// (decimal digits), Timestamp (an RFC 2822 date) and the boolKeys (true or
-// false); none may be repeated. Other parameters are carried as sent.
+// The core fields (coreFields) must parse strictly and not repeat, or
+// Normalize fails: the signed string joins names and values with no
+// separator, so a captured form re-split at other boundaries
+// ("Muted=falseSequenceNumber7" without SequenceNumber) still verifies, and
+// strict core fields are what such a re-split cannot keep well-formed.
+// Other parameters are carried as sent.
 //
-// No parameter name may sort before AccountSid in byte order (AccountSid,
-// required, is then the first name signed): the signed string has no
-// boundary between the URL and the first name either, so the tail of a
-// captured callback's query ("&tag=abc") can be moved into a new first
-// parameter ("&tag=" = "abc") and the shorter URL still verifies. Such a
-// parameter sorts before "AccountSid" (SignalWire sends none that does);
-// one named "AccountSid" would repeat or break the real one.
+// No name may sort before AccountSid (required): there is no boundary between
+// the URL and the first name either, so a captured query's tail ("&tag=abc")
+// moved into a new first parameter ("&tag=" = "abc") would still verify with
+// the shorter URL; such a name sorts before "AccountSid".
 func Normalize(form url.Values, query url.Values) (Source, error) {
 	src := Source{fields: make(map[string]any, len(form)+1), id: formEventID(form, query)}
 	names := make([]string, 0, len(form))
@@ -119,8 +102,9 @@ func Normalize(form url.Values, query url.Values) (Source, error) {
 	return src, nil
 }
 
-// coreFields are the snake_case keys Normalize parses strictly, with the
-// parameter name used in errors. The boolKeys are core too.
+// coreFields are the keys Normalize parses strictly, with the names errors
+// use: SIDs (ParentCallSid may be empty), event names (one at least),
+// SequenceNumber (digits), Timestamp and the boolKeys.
 var coreFields = [...]struct{ key, name string }{
 	{"account_sid", "AccountSid"}, {"conference_sid", "ConferenceSid"}, {"call_sid", "CallSid"},
 	{"parent_call_sid", "ParentCallSid"},
@@ -130,9 +114,7 @@ var coreFields = [...]struct{ key, name string }{
 	{"muted", "Muted"}, {"start_conference_on_enter", "StartConferenceOnEnter"},
 }
 
-// checkCore enforces Normalize's rules on the core fields and sets s.typ:
-// "signalwire.conference." + StatusCallbackEvent, else "signalwire.call." +
-// CallStatus.
+// checkCore enforces Normalize's rules on the core fields and sets s.typ.
 func (s *Source) checkCore() error {
 	for _, f := range coreFields {
 		v, present := s.fields[f.key]
@@ -204,9 +186,9 @@ func isEventName(s string) bool {
 	return !sep
 }
 
-// freeKey returns key, or key with the first free suffix "_2", "_3", ... when
-// key is taken or reserved. *next remembers, per key, where the search for a
-// suffix resumes, so that many colliding names cost linear time.
+// freeKey returns key, or when taken or reserved key with the first free
+// suffix "_2", "_3", ...; *next (per key, where the search resumes) keeps
+// many colliding names linear.
 func (s Source) freeKey(key string, next *map[string]int) string {
 	if _, taken := s.fields[key]; !taken && key != unparsedKey {
 		return key
@@ -224,7 +206,7 @@ func (s Source) freeKey(key string, next *map[string]int) string {
 }
 
 // validUTF8 returns values with invalid UTF-8 replaced by U+FFFD, as JSON
-// encoding would: values itself when every one is valid.
+// encoding would (values itself when valid).
 func validUTF8(values []string) []string {
 	for i, v := range values {
 		if !utf8.ValidString(v) {
@@ -256,7 +238,6 @@ func (s *Source) set(key string, values []string) {
 	}
 }
 
-// keepUnparsed stores a value that did not convert.
 func (s *Source) keepUnparsed(key string, v any) {
 	if s.unparsed == nil {
 		s.unparsed = map[string]any{}
@@ -264,14 +245,12 @@ func (s *Source) keepUnparsed(key string, v any) {
 	s.unparsed[key] = v
 }
 
-// convert returns the typed value of a source key; ok is false (and the value
-// nil) when the text does not convert.
+// convert returns the typed value of a source key; nil, false when the text
+// does not convert.
 func convert(key, text string) (value any, ok bool) {
 	switch {
 	case typedKeys[key] == boolKeys:
-		// Exactly true or false: a re-split form ("falseSequenceNumber7")
-		// must not convert.
-		switch {
+		switch { // nothing else: a re-split form ("falseSequenceNumber7") must not convert
 		case strings.EqualFold(text, "true"):
 			return true, true
 		case strings.EqualFold(text, "false"):
@@ -307,12 +286,10 @@ var typedKeys = func() map[string]string {
 	return m
 }()
 
-// snakeCase converts a parameter name to its snake_case key: "CallSid" ->
-// "call_sid", "SipResultCode" -> "sip_result_code", "bodySHA256" ->
-// "body_sha256". Runs of other characters than letters and digits become one
-// '_'; a name with no letter or digit becomes "param". An ASCII name is
-// converted byte by byte, and a key Normalize knows is returned without an
-// allocation.
+// snakeCase converts a parameter name to its key: "CallSid" -> "call_sid",
+// "SipResultCode" -> "sip_result_code", "bodySHA256" -> "body_sha256"; runs of
+// other characters than letters and digits become one '_', and a name with
+// none becomes "param". A known ASCII key costs no allocation.
 func snakeCase(name string) string {
 	var buf [64]byte
 	b := buf[:0]
@@ -390,8 +367,7 @@ func snakeCaseRunes(name string) string {
 	return "param"
 }
 
-// knownKeys holds the keys of the core fields, the typed keys and those of
-// the other parameters of a conference callback, each mapped to itself.
+// knownKeys maps the keys of a conference callback to themselves.
 var knownKeys = func() map[string]string {
 	m := map[string]string{"api_version": "api_version", "friendly_name": "friendly_name"}
 	for _, f := range coreFields {
@@ -408,28 +384,23 @@ func (s Source) str(key string) string {
 	return v
 }
 
-// AccountSID returns AccountSid (the project id); for a JSON callback, its
-// project_id.
+// AccountSID returns AccountSid (the project id), or a JSON callback's project_id.
 func (s Source) AccountSID() string { return s.account }
 
-// ConferenceSID returns ConferenceSid, from the form or else the callback
-// URL's query; "" when neither had one.
+// ConferenceSID returns ConferenceSid, from the form or else the query.
 func (s Source) ConferenceSID() string { return s.conference }
 
-// CallSID returns CallSid ("" for conference-start and conference-end); for a
-// JSON callback, its call_id.
+// CallSID returns CallSid ("" for conference-start and -end), or a JSON
+// callback's call_id.
 func (s Source) CallSID() string { return s.call }
 
-// MarshalJSON encodes a form callback's Source as one JSON object, keys
-// sorted, with an "unparsed" object (empty when every value converted); a
-// JSON callback's, as its payload (see ParseJSON).
+// MarshalJSON writes a JSON callback's payload, else the bytes encoding/json
+// gives for the map of fields plus unparsed (keys sorted, HTML escaped)
+// without the map's reflection: one Encoder, a string needing no escape as is.
 func (s Source) MarshalJSON() ([]byte, error) {
 	if s.payload != nil {
 		return s.payload, nil
 	}
-	// encoding/json's bytes for the map of fields and unparsed (keys
-	// sorted, HTML escaped), without the map's reflection: each key and
-	// value encoded by one Encoder, a string that needs no escape as is.
 	keys := make([]string, 0, len(s.fields)+1)
 	for k := range s.fields {
 		keys = append(keys, k)
@@ -463,7 +434,6 @@ func (s Source) MarshalJSON() ([]byte, error) {
 	return w.buf.Bytes(), nil
 }
 
-// jsonWriter writes JSON values as encoding/json encodes them.
 type jsonWriter struct {
 	buf bytes.Buffer
 	enc *json.Encoder // into buf
