@@ -45,14 +45,8 @@ type eventBridge struct {
 }
 
 // NewEventBridge returns a destination putting events on bus (a name or ARN).
-func NewEventBridge(client eventBridgeAPI, bus string) (Destination, error) {
-	if client == nil {
-		return nil, errors.New("eventbridge destination: nil client")
-	}
-	if bus == "" {
-		return nil, errors.New("eventbridge destination: empty event bus name")
-	}
-	return &eventBridge{client: client, bus: bus}, nil
+func NewEventBridge(client eventBridgeAPI, bus string) Destination {
+	return &eventBridge{client: client, bus: bus}
 }
 
 func (e *eventBridge) Name() string { return "eventbridge" }

@@ -38,15 +38,7 @@ type Queue struct {
 }
 
 // NewQueue returns the queue at queueURL.
-func NewQueue(client sqsAPI, queueURL string) (*Queue, error) {
-	if client == nil {
-		return nil, errors.New("sqs: nil client")
-	}
-	if queueURL == "" {
-		return nil, errors.New("sqs: empty queue URL")
-	}
-	return &Queue{client: client, url: queueURL}, nil
-}
+func NewQueue(client sqsAPI, queueURL string) *Queue { return &Queue{client: client, url: queueURL} }
 
 // Name returns "sqs".
 func (q *Queue) Name() string { return "sqs" }

@@ -125,8 +125,7 @@ type wiring struct {
 }
 
 // webhookOptions builds the webhook processor's options and the warm-up of
-// the destinations' connections (nil: none). The forward constructors cannot
-// fail here: config.Load checked the names and the clients are not nil.
+// the destinations' connections (nil: none).
 func (d wiring) webhookOptions(ctx context.Context) (app.WebhookOptions, func()) {
 	opts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, Local: d.cfg.Local, MaxAge: d.cfg.WebhookMaxAge, MaxReceiveCount: d.cfg.MaxReceiveCount}
 	var warmups []func()
@@ -144,20 +143,18 @@ func (d wiring) webhookOptions(ctx context.Context) (app.WebhookOptions, func())
 	// one attempt each; the queues keep the SDK's standard retries.
 	if bus := d.cfg.ForwardEventBus; bus != "" {
 		eb := eventbridge.NewFromConfig(d.aws, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
-		dest, _ := forward.NewEventBridge(eb, bus)
 		o := eb.Options()
-		add(dest, d.warmAWS, endpointAddr(ctx, o.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}))
+		add(forward.NewEventBridge(eb, bus), d.warmAWS, endpointAddr(ctx, o.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}))
 	}
 	if queue := d.cfg.ForwardQueueURL; queue != "" {
 		q := sqs.NewFromConfig(d.aws, func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
-		dest, _ := forward.NewQueue(q, queue)
-		add(dest, d.warmAWS, endpointAddr(ctx, q.Options().EndpointResolverV2, sqs.EndpointParameters{Region: aws.String(q.Options().Region), Endpoint: q.Options().BaseEndpoint}))
+		add(forward.NewQueue(q, queue), d.warmAWS, endpointAddr(ctx, q.Options().EndpointResolverV2, sqs.EndpointParameters{Region: aws.String(q.Options().Region), Endpoint: q.Options().BaseEndpoint}))
 	}
 	if u := d.cfg.RetryQueueURL; u != "" {
-		opts.Retry, _ = forward.NewQueue(sqs.NewFromConfig(d.aws), u)
+		opts.Retry = forward.NewQueue(sqs.NewFromConfig(d.aws), u)
 	}
 	if u := d.cfg.DeadLetterQueueURL; u != "" {
-		opts.DeadLetter, _ = forward.NewQueue(sqs.NewFromConfig(d.aws), u)
+		opts.DeadLetter = forward.NewQueue(sqs.NewFromConfig(d.aws), u)
 	}
 	if len(warmups) == 0 {
 		return opts, nil
