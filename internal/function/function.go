@@ -33,12 +33,6 @@ func WithSignalWireHTTPClient(c *http.Client) option {
 	return func(w *wiring) { w.signalwire.HTTPClient = c }
 }
 
-// withSignalWireRootCAs makes the function's own SignalWire client (and so
-// the connection opened at init) trust pool instead of the system roots.
-func withSignalWireRootCAs(pool *x509.CertPool) option {
-	return func(w *wiring) { w.signalwire.RootCAs = pool }
-}
-
 // WithForwardHTTPClient replaces the HTTP client of the HTTPS destination.
 func WithForwardHTTPClient(c *http.Client) option { return func(w *wiring) { w.forwardHTTP = c } }
 
