@@ -28,9 +28,6 @@ func validSQSText(s string) bool {
 // safeAttribute returns s with every character SQS does not accept (and
 // every invalid UTF-8 byte) replaced by U+FFFD.
 func safeAttribute(s string) string {
-	if validSQSText(s) {
-		return s
-	}
 	return strings.Map(func(r rune) rune {
 		if !sqsAllowed(r) {
 			return utf8.RuneError

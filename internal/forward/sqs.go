@@ -40,7 +40,6 @@ type Queue struct {
 // NewQueue returns the queue at queueURL.
 func NewQueue(client sqsAPI, queueURL string) *Queue { return &Queue{client: client, url: queueURL} }
 
-// Name returns "sqs".
 func (q *Queue) Name() string { return "sqs" }
 
 // Send sends m.Body with the event_id and event_type attributes; on a FIFO

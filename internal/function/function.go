@@ -59,9 +59,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	d.userAgent = "signalwire-participants-lambda/" + v // one name for SignalWire and the HTTPS destination
 	d.signalwire.UserAgent, d.signalwire.Log = d.userAgent, log
 	sw := signalwire.NewClient(d.signalwire)
-	if cfg.SpaceHost != "" {
-		sw.Preconnect(cfg.SpaceHost)
-	}
+	sw.Preconnect(cfg.SpaceHost) // none when unset
 	if d.forwardHTTP == nil {
 		d.forwardHTTP, d.warmHTTPS = signalwire.PreconnectingClient(nil)
 	}
@@ -85,11 +83,9 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	}
 	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService)
 	router := trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, metrics)
-	if warm != nil {
-		// While the first webhook waits for the secret and the participant:
-		// a cold read does not pay for the destinations' connections.
-		router.BeforeFirstWebhook(warm)
-	}
+	// While the first webhook waits for the secret and the participant: a
+	// cold read does not pay for the destinations' connections.
+	router.BeforeFirstWebhook(warm)
 	return router, nil
 }
 
