@@ -30,7 +30,7 @@ type option func(*wiring)
 // WithSignalWireHTTPClient replaces the HTTP client used for SignalWire
 // (tests and benchmarks that trust a local sandbox's certificate).
 func WithSignalWireHTTPClient(c *http.Client) option {
-	return func(w *wiring) { w.signalwire.HTTPClient = c }
+	return func(w *wiring) { w.signalwireHTTP = c }
 }
 
 // WithForwardHTTPClient replaces the HTTP client of the HTTPS destination.
@@ -57,8 +57,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	// fetch the secret now, concurrently, waiting for none of them.
 	v := version()
 	d.userAgent = "signalwire-participants-lambda/" + v // one name for SignalWire and the HTTPS destination
-	d.signalwire.UserAgent, d.signalwire.Log = d.userAgent, log
-	sw := signalwire.NewClient(d.signalwire)
+	sw := signalwire.NewClient(signalwire.Options{HTTPClient: d.signalwireHTTP, UserAgent: d.userAgent, Log: log})
 	sw.Preconnect(cfg.SpaceHost) // none when unset
 	if d.forwardHTTP == nil {
 		d.forwardHTTP, d.warmHTTPS = signalwire.PreconnectingClient(nil)
@@ -106,10 +105,10 @@ func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forwa
 // wiring is what the clients, destinations and queues are built from.
 type wiring struct {
 	cfg                config.Config
-	signalwire         signalwire.Options
 	aws                aws.Config
 	warmAWS, warmHTTPS func(addr string) // nil: none (a proxy, an injected client)
 	forwardHTTP        *http.Client
+	signalwireHTTP     *http.Client // nil: signalwire's default, preconnecting one
 	creds              *credentials.Cache
 	userAgent          string
 }
