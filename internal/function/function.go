@@ -33,9 +33,6 @@ func WithSignalWireHTTPClient(c *http.Client) option {
 	return func(w *wiring) { w.signalwireHTTP = c }
 }
 
-// WithForwardHTTPClient replaces the HTTP client of the HTTPS destination.
-func WithForwardHTTPClient(c *http.Client) option { return func(w *wiring) { w.forwardHTTP = c } }
-
 // New reads the configuration through getenv (the AWS settings: the process
 // environment) and returns the handler; logs and EMF metrics go to stdout. A
 // configuration error is one line naming the variable and the expected form.
@@ -59,9 +56,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	d.userAgent = "signalwire-participants-lambda/" + v // one name for SignalWire and the HTTPS destination
 	sw := signalwire.NewClient(signalwire.Options{HTTPClient: d.signalwireHTTP, UserAgent: d.userAgent, Log: log})
 	sw.Preconnect(cfg.SpaceHost) // none when unset
-	if d.forwardHTTP == nil {
-		d.forwardHTTP, d.warmHTTPS = signalwire.PreconnectingClient(nil)
-	}
+	d.forwardHTTP, d.warmHTTPS = signalwire.PreconnectingClient(nil)
 	if d.aws, d.warmAWS, err = awsConfig(os.Getenv, log); err != nil {
 		return nil, err
 	}
@@ -106,7 +101,7 @@ func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forwa
 type wiring struct {
 	cfg                config.Config
 	aws                aws.Config
-	warmAWS, warmHTTPS func(addr string) // nil: none (a proxy, an injected client)
+	warmAWS, warmHTTPS func(addr string) // nil: none (a proxy)
 	forwardHTTP        *http.Client
 	signalwireHTTP     *http.Client // nil: signalwire's default, preconnecting one
 	creds              *credentials.Cache
