@@ -28,7 +28,7 @@ import (
 type option func(*wiring)
 
 // WithSignalWireHTTPClient replaces the HTTP client used for SignalWire
-// (tests and benchmarks that trust a local sandbox's certificate).
+// (tests, and benchmarks that answer from memory).
 func WithSignalWireHTTPClient(c *http.Client) option {
 	return func(w *wiring) { w.signalwireHTTP = c }
 }
@@ -75,8 +75,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if !cfg.VerifySignatures {
 		log.Warn("WEBHOOK SIGNATURE VERIFICATION IS OFF: the webhook route accepts unsigned requests. This is allowed only in local runs (AWS_SAM_LOCAL=true).")
 	}
-	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService)
-	router := trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, metrics)
+	router := trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService))
 	// While the first webhook waits for the secret and the participant: a
 	// cold read does not pay for the destinations' connections.
 	router.BeforeFirstWebhook(warm)
