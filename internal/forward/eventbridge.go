@@ -51,8 +51,7 @@ func NewEventBridge(client eventBridgeAPI, bus string) Destination {
 
 func (e *eventBridge) Name() string { return "eventbridge" }
 
-// Send puts m as one event whose Detail is m.Body; an entry the bus refuses
-// is an *entryError.
+// Send puts m as one event whose Detail is m.Body; a refused entry is an *entryError.
 func (e *eventBridge) Send(ctx context.Context, m Message) error {
 	if len(m.Body) == 0 {
 		return errors.New("eventbridge destination: empty message body")

@@ -69,8 +69,7 @@ func (q *Queue) send(ctx context.Context, what string, body []byte, attrs map[st
 		return errors.New(what + ": empty message body")
 	}
 	if !validSQSText(string(body)) {
-		// Bodies are JSON: escape what SQS refuses (e.g. U+FFFF) without
-		// changing the value.
+		// JSON: escape what SQS refuses (e.g. U+FFFF), the value unchanged.
 		body = CompactJSON(body)
 	}
 	in := &sqs.SendMessageInput{

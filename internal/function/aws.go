@@ -42,13 +42,11 @@ func httpsAddr(u url.URL) string {
 	return u.Host
 }
 
-// awsConfig reads from the environment every AWS SDK setting
-// config.LoadDefaultConfig reads (TestAWSConfigMatchesLoadDefaultConfig)
-// without it: it links the STS, SSO, SSO OIDC and sign-in clients (about
-// 440 KB of the bootstrap) for credential providers Lambda never uses. Every
-// AWS call goes through one preconnecting HTTP client (warm opens its
-// connections early) that logs each attempt getting no answer, naming the
-// service, the endpoint host and the cause.
+// awsConfig reads every AWS SDK setting config.LoadDefaultConfig reads
+// (TestAWSConfigMatchesLoadDefaultConfig) without linking it and its STS,
+// SSO, SSO OIDC and sign-in clients (about 440 KB of the bootstrap). Every AWS
+// call goes through one preconnecting HTTP client (warm opens connections
+// early) that logs each attempt getting no answer (obs.Reach).
 func awsConfig(getenv func(string) string, log *slog.Logger) (cfg aws.Config, warm func(addr string), err error) {
 	src := endpointSources{getenv: getenv}
 	cfg = aws.Config{

@@ -82,8 +82,7 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	return router, nil
 }
 
-// forwardSecrets is the HTTPS destination's forward.SecretSource over the
-// credentials.
+// forwardSecrets is the HTTPS destination's forward.SecretSource.
 type forwardSecrets struct{ creds app.CredentialSource }
 
 func (f forwardSecrets) Secrets(ctx context.Context) (forward.Secrets, error) {
