@@ -51,10 +51,7 @@ func TestEventBridgeDetailTypePerFamily(t *testing.T) {
 				t.Fatalf("%s, %d messages", r.Body, len(f.dest.msgs))
 			}
 			bus := &capturingBus{}
-			dest, err := forward.NewEventBridge(bus, "b")
-			if err != nil {
-				t.Fatal(err)
-			}
+			dest := forward.NewEventBridge(bus, "b")
 			m := f.dest.msgs[0]
 			if err := dest.Send(t.Context(), m); err != nil {
 				t.Fatal(err)

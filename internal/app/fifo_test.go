@@ -40,10 +40,7 @@ func (q *fifoSQS) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...
 // destination never got the event.
 func TestFIFORetryQueueKeepsEveryParkedMessage(t *testing.T) {
 	fifo := &fifoSQS{}
-	queue, err := forward.NewQueue(fifo, "https://sqs.us-east-1.amazonaws.com/1/retry.fifo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	queue := forward.NewQueue(fifo, "https://sqs.us-east-1.amazonaws.com/1/retry.fifo")
 	ok, down := &namedDest{name: "ok"}, &namedDest{name: "down"}
 	down.fail = &forward.StatusError{StatusCode: 503}
 	f := newHooks(t, func(o *WebhookOptions) { o.Retry, o.Destinations = queue, []forward.Destination{ok, down} })

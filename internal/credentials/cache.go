@@ -28,7 +28,6 @@ type secretsAPI interface {
 const RefreshInterval = 5 * time.Second
 
 const (
-	defaultTTL      = 5 * time.Minute
 	maxStale        = time.Hour              // how long past its TTL a set is served while fetches fail
 	fetchTimeout    = 5 * time.Second        // one GetSecretValue call, on a context detached from its caller
 	maxStaleWait    = 500 * time.Millisecond // how long a caller past the TTL waits before being served the cached set
@@ -60,7 +59,7 @@ const (
 
 // Options configure a Cache.
 type Options struct {
-	TTL                  time.Duration // <= 0: 5 minutes
+	TTL                  time.Duration // CREDENTIALS_TTL
 	ForwardSigningSecret bool          // require and check forward_signing_secret
 	SpaceHost            string        // SIGNALWIRE_SPACE_HOST, where init connected: another space_host is refused
 	Log                  *slog.Logger  // failed fetches: the cause, never a value
@@ -104,9 +103,6 @@ type fetch struct {
 
 // New returns a cache for secretID.
 func New(api secretsAPI, secretID string, opts Options) *Cache {
-	if opts.TTL <= 0 {
-		opts.TTL = defaultTTL
-	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/signalwire-lambda/participants/internal/obs"
 )
@@ -31,7 +32,7 @@ func TestLogsRedactDerivedSecretForms(t *testing.T) {
 	b, _ := json.Marshal(map[string]string{"project_id": c.ProjectID, "api_token": c.APIToken, "space_host": "example.signalwire.com",
 		"signing_key": c.SigningKey, "previous_signing_key": c.PreviousSigningKey,
 		"forward_signing_secret": c.ForwardSigningSecret, "previous_forward_signing_secret": c.PreviousForwardSigningSecret})
-	if _, _, err := New(newFake(string(b)), "sw", Options{ForwardSigningSecret: true, Redact: secrets}).Get(context.Background()); err != nil {
+	if _, _, err := New(newFake(string(b)), "sw", Options{TTL: time.Hour, ForwardSigningSecret: true, Redact: secrets}).Get(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(c.ProjectID + ":" + c.APIToken))

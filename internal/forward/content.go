@@ -19,18 +19,13 @@ func sqsAllowed(r rune) bool {
 		(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
-// validSQSText reports whether s is valid UTF-8 made only of characters
-// sqsAllowed accepts.
+// validSQSText reports whether s is valid UTF-8 of sqsAllowed characters only.
 func validSQSText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return !sqsAllowed(r) })
 }
 
-// safeAttribute returns s with every character SQS does not accept (and
-// every invalid UTF-8 byte) replaced by U+FFFD.
+// safeAttribute replaces each character SQS refuses (and invalid UTF-8 byte) with U+FFFD.
 func safeAttribute(s string) string {
-	if validSQSText(s) {
-		return s
-	}
 	return strings.Map(func(r rune) rune {
 		if !sqsAllowed(r) {
 			return utf8.RuneError

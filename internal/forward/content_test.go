@@ -104,10 +104,7 @@ func TestSafeAttribute(t *testing.T) {
 // SQS valid, the body's value unchanged.
 func TestSQSSendsOnlyValidCharacters(t *testing.T) {
 	f := &fakeSQS{}
-	q, err := forward.NewQueue(f, "https://sqs.us-east-1.amazonaws.com/123456789012/retry")
-	if err != nil {
-		t.Fatal(err)
-	}
+	q := forward.NewQueue(f, "https://sqs.us-east-1.amazonaws.com/123456789012/retry")
 	body, _ := json.Marshal(map[string]string{"friendly_name": "standup\uffff room"})
 	if err := q.Enqueue(t.Context(), forward.Message{ID: "evt_1", ConferenceSID: "room\x01A", Body: body}); err != nil {
 		t.Fatal(err)
@@ -162,7 +159,7 @@ func TestPermanent(t *testing.T) {
 
 func TestEventBridgeValidationEntryIsPermanent(t *testing.T) {
 	f := &fakeEventBridge{out: &eventbridge.PutEventsOutput{FailedEntryCount: 1, Entries: []types.PutEventsResultEntry{{ErrorCode: aws.String("ValidationException"), ErrorMessage: aws.String("bad detail")}}}}
-	d, _ := forward.NewEventBridge(f, "bus")
+	d := forward.NewEventBridge(f, "bus")
 	body, _ := json.Marshal(map[string]string{"x": "a\uffff"})
 	err := d.Send(t.Context(), forward.Message{ID: "evt_1", Type: "t", Body: body})
 	if !forward.Permanent(err) || forward.Retryable(err) {

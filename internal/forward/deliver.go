@@ -37,8 +37,7 @@ func Deliver(ctx context.Context, dests []Destination, m Message, p retry.Policy
 	return outcomes
 }
 
-// deliverOne tries one destination; the error says after how many attempts
-// and why it stopped.
+// deliverOne tries one destination; the error says how many attempts and why it stopped.
 func deliverOne(ctx context.Context, d Destination, m Message, p retry.Policy) error {
 	n, err, stop := retry.Do(ctx, p, retryable, func(int) (time.Duration, error) { return -1, d.Send(ctx, m) })
 	switch {

@@ -45,20 +45,13 @@ type eventBridge struct {
 }
 
 // NewEventBridge returns a destination putting events on bus (a name or ARN).
-func NewEventBridge(client eventBridgeAPI, bus string) (Destination, error) {
-	if client == nil {
-		return nil, errors.New("eventbridge destination: nil client")
-	}
-	if bus == "" {
-		return nil, errors.New("eventbridge destination: empty event bus name")
-	}
-	return &eventBridge{client: client, bus: bus}, nil
+func NewEventBridge(client eventBridgeAPI, bus string) Destination {
+	return &eventBridge{client: client, bus: bus}
 }
 
 func (e *eventBridge) Name() string { return "eventbridge" }
 
-// Send puts m as one event whose Detail is m.Body; an entry the bus refuses
-// is an *entryError.
+// Send puts m as one event whose Detail is m.Body; a refused entry is an *entryError.
 func (e *eventBridge) Send(ctx context.Context, m Message) error {
 	if len(m.Body) == 0 {
 		return errors.New("eventbridge destination: empty message body")

@@ -43,10 +43,7 @@ func TestEventBridgeAgainstKumo(t *testing.T) {
 		_, _ = env.eb.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String(bus)})
 	})
 
-	dest, err := forward.NewEventBridge(env.eb, bus)
-	if err != nil {
-		t.Fatalf("NewEventBridge: %v", err)
-	}
+	dest := forward.NewEventBridge(env.eb, bus)
 	if dest.Name() != "eventbridge" {
 		t.Errorf("Name = %q", dest.Name())
 	}
@@ -179,11 +176,8 @@ func TestEventBridgeFailedEntries(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := &fakeEventBridge{out: tc.out}
-			dest, err := forward.NewEventBridge(fake, "arn:aws:events:us-east-1:123456789012:event-bus/participants")
-			if err != nil {
-				t.Fatalf("NewEventBridge: %v", err)
-			}
-			err = dest.Send(t.Context(), testMessage())
+			dest := forward.NewEventBridge(fake, "arn:aws:events:us-east-1:123456789012:event-bus/participants")
+			err := dest.Send(t.Context(), testMessage())
 			var ee *forward.EntryError
 			if !errors.As(err, &ee) || ee.Code != tc.code {
 				t.Fatalf("Send = %v, want *EntryError %s", err, tc.code)
@@ -200,25 +194,13 @@ func TestEventBridgeFailedEntries(t *testing.T) {
 
 func TestEventBridgeClientError(t *testing.T) {
 	fake := &fakeEventBridge{err: &smithy.OperationError{ServiceID: "EventBridge", OperationName: "PutEvents", Err: &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "Event bus participants does not exist."}}}
-	dest, err := forward.NewEventBridge(fake, "participants")
-	if err != nil {
-		t.Fatalf("NewEventBridge: %v", err)
-	}
-	err = dest.Send(t.Context(), testMessage())
+	dest := forward.NewEventBridge(fake, "participants")
+	err := dest.Send(t.Context(), testMessage())
 	var apiErr smithy.APIError
 	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "ResourceNotFoundException" {
 		t.Fatalf("Send = %v, want the API error wrapped", err)
 	}
 	if forward.Retryable(err) {
 		t.Errorf("Retryable(%v) = true, want false", err)
-	}
-}
-
-func TestNewEventBridgeValidation(t *testing.T) {
-	if _, err := forward.NewEventBridge(nil, "bus"); err == nil {
-		t.Error("nil client accepted")
-	}
-	if _, err := forward.NewEventBridge(&fakeEventBridge{}, ""); err == nil {
-		t.Error("empty bus accepted")
 	}
 }

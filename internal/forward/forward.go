@@ -54,8 +54,6 @@ func (e *entryError) Error() string {
 	return "event bus rejected the event: " + e.Code + ": " + e.Message
 }
 
-func (e *entryError) ErrorCode() string { return e.Code }
-
 func (e *entryError) RetryableError() bool { return retryableCode(e.Code) }
 
 // retryable reports whether err (or any error it joins) is a transient

@@ -83,14 +83,11 @@ type httpsDest struct {
 }
 
 // NewHTTPS returns the destination POSTing to endpoint (https, or http on a
-// loopback host) with a copy of client (nil: a default one) that follows no
-// redirect, signed with source's secrets (both during a rotation). A 401 or
-// 403 forces a refresh; new secrets get the message sent once more.
+// loopback host) with a copy of client that follows no redirect, signed with
+// source's secrets (both during a rotation). A 401 or 403 forces a refresh;
+// new secrets get the message sent once more.
 func NewHTTPS(endpoint string, client *http.Client, source SecretSource, userAgent string) Destination {
-	var c http.Client
-	if client != nil {
-		c = *client
-	}
+	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	safe, err := validateEndpoint(endpoint)
 	return &httpsDest{endpoint: endpoint, safeURL: safe, err: err, client: &c, source: source, userAgent: userAgent}

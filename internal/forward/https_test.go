@@ -154,8 +154,11 @@ func (f fixedSecrets) RefreshSecrets(context.Context, uint64) (forward.Secrets, 
 	return forward.Secrets(f), nil
 }
 
-// newHTTPS is the HTTPS destination signing with s.
+// newHTTPS is the HTTPS destination signing with s (client nil: a default one).
 func newHTTPS(endpoint string, client *http.Client, s forward.Secrets) forward.Destination {
+	if client == nil {
+		client = &http.Client{}
+	}
 	return forward.NewHTTPS(endpoint, client, fixedSecrets(s), "")
 }
 

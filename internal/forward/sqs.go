@@ -38,27 +38,15 @@ type Queue struct {
 }
 
 // NewQueue returns the queue at queueURL.
-func NewQueue(client sqsAPI, queueURL string) (*Queue, error) {
-	if client == nil {
-		return nil, errors.New("sqs: nil client")
-	}
-	if queueURL == "" {
-		return nil, errors.New("sqs: empty queue URL")
-	}
-	return &Queue{client: client, url: queueURL}, nil
-}
+func NewQueue(client sqsAPI, queueURL string) *Queue { return &Queue{client: client, url: queueURL} }
 
-// Name returns "sqs".
 func (q *Queue) Name() string { return "sqs" }
 
 // Send sends m.Body with the event_id and event_type attributes; on a FIFO
 // queue the deduplication id is m.ID, the group m.ConferenceSID.
 func (q *Queue) Send(ctx context.Context, m Message) error {
 	attrs := map[string]string{attributeEventID: m.ID, attributeEventType: m.Type}
-	if err := q.send(ctx, m.Body, attrs, m.ID, m.ConferenceSID); err != nil {
-		return fmt.Errorf("sqs destination: %w", err)
-	}
-	return nil
+	return q.send(ctx, "sqs destination", m.Body, attrs, m.ID, m.ConferenceSID)
 }
 
 // Enqueue parks m.Body with the event_id and conference_sid attributes. On
@@ -71,20 +59,17 @@ func (q *Queue) Enqueue(ctx context.Context, m Message) error {
 		dedup = m.ID + "/" + sha256Hex(m.Body)
 	}
 	attrs := map[string]string{attributeEventID: m.ID, attributeConferenceSID: m.ConferenceSID}
-	if err := q.send(ctx, m.Body, attrs, dedup, m.ConferenceSID); err != nil {
-		return fmt.Errorf("retry queue: %w", err)
-	}
-	return nil
+	return q.send(ctx, "retry queue", m.Body, attrs, dedup, m.ConferenceSID)
 }
 
-// send sends one message, with FIFO ids on a FIFO queue; empty attributes are left out.
-func (q *Queue) send(ctx context.Context, body []byte, attrs map[string]string, dedupSource, groupSource string) error {
+// send sends one message, with FIFO ids on a FIFO queue; empty attributes
+// are left out. Its errors start with what (the queue's role).
+func (q *Queue) send(ctx context.Context, what string, body []byte, attrs map[string]string, dedupSource, groupSource string) error {
 	if len(body) == 0 {
-		return errors.New("empty message body")
+		return errors.New(what + ": empty message body")
 	}
 	if !validSQSText(string(body)) {
-		// Bodies are JSON: escape what SQS refuses (e.g. U+FFFF) without
-		// changing the value.
+		// JSON: escape what SQS refuses (e.g. U+FFFF), the value unchanged.
 		body = CompactJSON(body)
 	}
 	in := &sqs.SendMessageInput{
@@ -105,7 +90,7 @@ func (q *Queue) send(ctx context.Context, body []byte, attrs map[string]string, 
 		in.MessageGroupId = aws.String(cmp.Or(fifoID(groupSource), defaultMessageGroupID))
 	}
 	if _, err := q.client.SendMessage(ctx, in); err != nil {
-		return fmt.Errorf("send message to %s: %w", q.url, &serviceAnswer{err})
+		return fmt.Errorf("%s: send message to %s: %w", what, q.url, &serviceAnswer{err})
 	}
 	return nil
 }

@@ -87,10 +87,7 @@ func stringAttr(m types.Message, name string) string {
 func TestSQSStandardQueueAgainstKumo(t *testing.T) {
 	env := newKumo(t)
 	url := createQueue(t, env, "forward-test-standard")
-	dest, err := forward.NewQueue(env.sqs, url)
-	if err != nil {
-		t.Fatalf("NewQueue: %v", err)
-	}
+	dest := forward.NewQueue(env.sqs, url)
 	if dest.Name() != "sqs" {
 		t.Errorf("Name = %q", dest.Name())
 	}
@@ -129,10 +126,7 @@ func TestSQSStandardQueueAgainstKumo(t *testing.T) {
 func TestSQSFIFOQueueAgainstKumo(t *testing.T) {
 	env := newKumo(t)
 	url := createQueue(t, env, "forward-test-events.fifo")
-	dest, err := forward.NewQueue(env.sqs, url)
-	if err != nil {
-		t.Fatalf("NewQueue: %v", err)
-	}
+	dest := forward.NewQueue(env.sqs, url)
 	m := testMessage()
 	// A redelivery of the same event must be deduplicated by the queue.
 	for range 2 {
@@ -209,10 +203,7 @@ func TestSQSFIFOIdentifiers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := &fakeSQS{}
-			dest, err := forward.NewQueue(fake, fifoURL)
-			if err != nil {
-				t.Fatalf("NewQueue: %v", err)
-			}
+			dest := forward.NewQueue(fake, fifoURL)
 			m := forward.Message{ID: tc.id, Type: "participant-leave", ConferenceSID: tc.conference, Body: []byte(`{}`)}
 			if err := dest.Send(t.Context(), m); err != nil {
 				t.Fatalf("Send: %v", err)
@@ -241,10 +232,7 @@ func TestSQSFIFOIdentifiers(t *testing.T) {
 
 func TestSQSSkipsEmptyAttributesAndRejectsEmptyBody(t *testing.T) {
 	fake := &fakeSQS{}
-	dest, err := forward.NewQueue(fake, "https://sqs.us-east-1.amazonaws.com/123456789012/events")
-	if err != nil {
-		t.Fatalf("NewQueue: %v", err)
-	}
+	dest := forward.NewQueue(fake, "https://sqs.us-east-1.amazonaws.com/123456789012/events")
 	if err := dest.Send(t.Context(), forward.Message{ID: "evt_1", Body: []byte(`{}`)}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -260,21 +248,6 @@ func TestSQSSkipsEmptyAttributesAndRejectsEmptyBody(t *testing.T) {
 	}
 }
 
-func TestNewSQSAndQueueValidation(t *testing.T) {
-	if _, err := forward.NewQueue(nil, "u"); err == nil {
-		t.Error("NewQueue accepted a nil client")
-	}
-	if _, err := forward.NewQueue(&fakeSQS{}, ""); err == nil {
-		t.Error("NewQueue accepted an empty URL")
-	}
-	if _, err := forward.NewQueue(nil, "u"); err == nil {
-		t.Error("NewQueue accepted a nil client")
-	}
-	if _, err := forward.NewQueue(&fakeSQS{}, ""); err == nil {
-		t.Error("NewQueue accepted an empty URL")
-	}
-}
-
 func TestEnqueueAgainstKumo(t *testing.T) {
 	env := newKumo(t)
 	attrs := map[string]string{"event_id": "evt_retry_1", "conference_sid": "CFabc"}
@@ -283,10 +256,7 @@ func TestEnqueueAgainstKumo(t *testing.T) {
 
 	t.Run("standard", func(t *testing.T) {
 		url := createQueue(t, env, "forward-test-retry")
-		q, err := forward.NewQueue(env.sqs, url)
-		if err != nil {
-			t.Fatalf("NewQueue: %v", err)
-		}
+		q := forward.NewQueue(env.sqs, url)
 		if err := q.Enqueue(t.Context(), m); err != nil {
 			t.Fatalf("Enqueue: %v", err)
 		}
@@ -309,10 +279,7 @@ func TestEnqueueAgainstKumo(t *testing.T) {
 
 	t.Run("fifo", func(t *testing.T) {
 		url := createQueue(t, env, "forward-test-retry.fifo")
-		q, err := forward.NewQueue(env.sqs, url)
-		if err != nil {
-			t.Fatalf("NewQueue: %v", err)
-		}
+		q := forward.NewQueue(env.sqs, url)
 		before := len(env.rec.calls("SendMessage"))
 		for range 2 {
 			if err := q.Enqueue(t.Context(), m); err != nil {
@@ -338,10 +305,7 @@ func TestEnqueueAgainstKumo(t *testing.T) {
 
 	t.Run("fifo without event id", func(t *testing.T) {
 		fake := &fakeSQS{}
-		q, err := forward.NewQueue(fake, "https://sqs.us-east-1.amazonaws.com/123456789012/retry.fifo")
-		if err != nil {
-			t.Fatalf("NewQueue: %v", err)
-		}
+		q := forward.NewQueue(fake, "https://sqs.us-east-1.amazonaws.com/123456789012/retry.fifo")
 		if err := q.Enqueue(t.Context(), forward.Message{Body: body}); err != nil {
 			t.Fatalf("Enqueue: %v", err)
 		}
@@ -363,11 +327,8 @@ func TestEnqueueAgainstKumo(t *testing.T) {
 
 func TestEnqueueWrapsClientError(t *testing.T) {
 	boom := errors.New("boom")
-	q, err := forward.NewQueue(&fakeSQS{err: boom}, "https://sqs.us-east-1.amazonaws.com/123456789012/retry")
-	if err != nil {
-		t.Fatalf("NewQueue: %v", err)
-	}
-	err = q.Enqueue(t.Context(), forward.Message{Body: []byte(`{}`)})
+	q := forward.NewQueue(&fakeSQS{err: boom}, "https://sqs.us-east-1.amazonaws.com/123456789012/retry")
+	err := q.Enqueue(t.Context(), forward.Message{Body: []byte(`{}`)})
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "retry queue") {
 		t.Errorf("Enqueue = %v, want boom wrapped with context", err)
 	}
@@ -412,11 +373,8 @@ func TestRetryableWithRealSDKErrors(t *testing.T) {
 				o.BaseEndpoint = aws.String(srv.URL)
 				o.RetryMaxAttempts = 1
 			})
-			dest, err := forward.NewQueue(client, srv.URL+"/000000000000/q")
-			if err != nil {
-				t.Fatalf("NewQueue: %v", err)
-			}
-			err = dest.Send(t.Context(), testMessage())
+			dest := forward.NewQueue(client, srv.URL+"/000000000000/q")
+			err := dest.Send(t.Context(), testMessage())
 			if err == nil {
 				t.Fatal("Send = nil, want an error")
 			}
@@ -437,11 +395,8 @@ func TestRetryableWithRealSDKErrors(t *testing.T) {
 			o.BaseEndpoint = aws.String(url)
 			o.RetryMaxAttempts = 1
 		})
-		dest, err := forward.NewQueue(client, url+"/000000000000/q")
-		if err != nil {
-			t.Fatalf("NewQueue: %v", err)
-		}
-		err = dest.Send(t.Context(), testMessage())
+		dest := forward.NewQueue(client, url+"/000000000000/q")
+		err := dest.Send(t.Context(), testMessage())
 		if err == nil || !forward.Retryable(err) || forward.Permanent(err) {
 			t.Errorf("Send = %v, want a retryable, not permanent, transport error", err)
 		}

@@ -1,6 +1,7 @@
 package function
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -41,25 +42,15 @@ func httpsAddr(u url.URL) string {
 	return u.Host
 }
 
-// awsConfig reads from the environment every AWS SDK setting
-// config.LoadDefaultConfig reads (TestAWSConfigMatchesLoadDefaultConfig)
-// without it: it links the STS, SSO, SSO OIDC and sign-in clients (about
-// 440 KB of the bootstrap) for credential providers Lambda never uses. Every
-// AWS call goes through one preconnecting HTTP client (warm opens its
-// connections early) that logs each attempt getting no answer, naming the
-// service, the endpoint host and the cause.
+// awsConfig reads every AWS SDK setting config.LoadDefaultConfig reads
+// (TestAWSConfigMatchesLoadDefaultConfig) without linking it and its STS,
+// SSO, SSO OIDC and sign-in clients (about 440 KB of the bootstrap). Every AWS
+// call goes through one preconnecting HTTP client (warm opens connections
+// early) that logs each attempt getting no answer (obs.Reach).
 func awsConfig(getenv func(string) string, log *slog.Logger) (cfg aws.Config, warm func(addr string), err error) {
-	env := func(keys ...string) string {
-		for _, k := range keys {
-			if v := getenv(k); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
 	src := endpointSources{getenv: getenv}
 	cfg = aws.Config{
-		Region:               env("AWS_REGION", "AWS_DEFAULT_REGION"),
+		Region:               cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION")),
 		AppID:                getenv("AWS_SDK_UA_APP_ID"),
 		Logger:               logging.NewStandardLogger(os.Stderr),
 		ConfigSources:        []any{&src},
@@ -67,7 +58,8 @@ func awsConfig(getenv func(string) string, log *slog.Logger) (cfg aws.Config, wa
 		DefaultsMode:         aws.DefaultsModeLegacy,
 	}
 	cfg.RuntimeEnvironment = aws.RuntimeEnvironment{EnvironmentIdentifier: aws.ExecutionEnvironmentID(getenv("AWS_EXECUTION_ENV")), Region: cfg.Region}
-	if id, key := env("AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY"), env("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"); id != "" && key != "" {
+	id, key := cmp.Or(getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_ACCESS_KEY")), cmp.Or(getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SECRET_KEY"))
+	if id != "" && key != "" {
 		p := credentials.NewStaticCredentialsProvider(id, key, getenv("AWS_SESSION_TOKEN"))
 		p.Value.AccountID = getenv("AWS_ACCOUNT_ID")
 		cfg.Credentials = p

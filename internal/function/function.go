@@ -28,19 +28,10 @@ import (
 type option func(*wiring)
 
 // WithSignalWireHTTPClient replaces the HTTP client used for SignalWire
-// (tests and benchmarks that trust a local sandbox's certificate).
+// (tests, and benchmarks that answer from memory).
 func WithSignalWireHTTPClient(c *http.Client) option {
-	return func(w *wiring) { w.signalwire.HTTPClient = c }
+	return func(w *wiring) { w.signalwireHTTP = c }
 }
-
-// withSignalWireRootCAs makes the function's own SignalWire client (and so
-// the connection opened at init) trust pool instead of the system roots.
-func withSignalWireRootCAs(pool *x509.CertPool) option {
-	return func(w *wiring) { w.signalwire.RootCAs = pool }
-}
-
-// WithForwardHTTPClient replaces the HTTP client of the HTTPS destination.
-func WithForwardHTTPClient(c *http.Client) option { return func(w *wiring) { w.forwardHTTP = c } }
 
 // New reads the configuration through getenv (the AWS settings: the process
 // environment) and returns the handler; logs and EMF metrics go to stdout. A
@@ -63,14 +54,9 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	// fetch the secret now, concurrently, waiting for none of them.
 	v := version()
 	d.userAgent = "signalwire-participants-lambda/" + v // one name for SignalWire and the HTTPS destination
-	d.signalwire.UserAgent, d.signalwire.Log = d.userAgent, log
-	sw := signalwire.NewClient(d.signalwire)
-	if cfg.SpaceHost != "" {
-		sw.Preconnect(cfg.SpaceHost)
-	}
-	if d.forwardHTTP == nil {
-		d.forwardHTTP, d.warmHTTPS = signalwire.PreconnectingClient(nil)
-	}
+	sw := signalwire.NewClient(signalwire.Options{HTTPClient: d.signalwireHTTP, UserAgent: d.userAgent, Log: log})
+	sw.Preconnect(cfg.SpaceHost) // none when unset
+	d.forwardHTTP, d.warmHTTPS = signalwire.PreconnectingClient(nil)
 	if d.aws, d.warmAWS, err = awsConfig(os.Getenv, log); err != nil {
 		return nil, err
 	}
@@ -89,18 +75,14 @@ func New(ctx context.Context, getenv func(string) string, stdout io.Writer, opts
 	if !cfg.VerifySignatures {
 		log.Warn("WEBHOOK SIGNATURE VERIFICATION IS OFF: the webhook route accepts unsigned requests. This is allowed only in local runs (AWS_SAM_LOCAL=true).")
 	}
-	metrics := obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService)
-	router := trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, metrics)
-	if warm != nil {
-		// While the first webhook waits for the secret and the participant:
-		// a cold read does not pay for the destinations' connections.
-		router.BeforeFirstWebhook(warm)
-	}
+	router := trigger.NewRouter(app.NewRoutes(core, hooks), hooks, log, obs.NewMetrics(stdout, cfg.MetricsNamespace, cfg.MetricsService))
+	// While the first webhook waits for the secret and the participant: a
+	// cold read does not pay for the destinations' connections.
+	router.BeforeFirstWebhook(warm)
 	return router, nil
 }
 
-// forwardSecrets is the HTTPS destination's forward.SecretSource over the
-// credentials.
+// forwardSecrets is the HTTPS destination's forward.SecretSource.
 type forwardSecrets struct{ creds app.CredentialSource }
 
 func (f forwardSecrets) Secrets(ctx context.Context) (forward.Secrets, error) {
@@ -116,17 +98,16 @@ func (f forwardSecrets) RefreshSecrets(ctx context.Context, stale uint64) (forwa
 // wiring is what the clients, destinations and queues are built from.
 type wiring struct {
 	cfg                config.Config
-	signalwire         signalwire.Options
 	aws                aws.Config
-	warmAWS, warmHTTPS func(addr string) // nil: none (a proxy, an injected client)
+	warmAWS, warmHTTPS func(addr string) // nil: none (a proxy)
 	forwardHTTP        *http.Client
+	signalwireHTTP     *http.Client // nil: signalwire's default, preconnecting one
 	creds              *credentials.Cache
 	userAgent          string
 }
 
 // webhookOptions builds the webhook processor's options and the warm-up of
-// the destinations' connections (nil: none). The forward constructors cannot
-// fail here: config.Load checked the names and the clients are not nil.
+// the destinations' connections (nil: none).
 func (d wiring) webhookOptions(ctx context.Context) (app.WebhookOptions, func()) {
 	opts := app.WebhookOptions{PublicBaseURL: d.cfg.PublicBaseURL, PublicWebhookURL: d.cfg.PublicWebhookURL, Verify: d.cfg.VerifySignatures, Local: d.cfg.Local, MaxAge: d.cfg.WebhookMaxAge, MaxReceiveCount: d.cfg.MaxReceiveCount}
 	var warmups []func()
@@ -144,20 +125,18 @@ func (d wiring) webhookOptions(ctx context.Context) (app.WebhookOptions, func())
 	// one attempt each; the queues keep the SDK's standard retries.
 	if bus := d.cfg.ForwardEventBus; bus != "" {
 		eb := eventbridge.NewFromConfig(d.aws, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
-		dest, _ := forward.NewEventBridge(eb, bus)
 		o := eb.Options()
-		add(dest, d.warmAWS, endpointAddr(ctx, o.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}))
+		add(forward.NewEventBridge(eb, bus), d.warmAWS, endpointAddr(ctx, o.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}))
 	}
 	if queue := d.cfg.ForwardQueueURL; queue != "" {
 		q := sqs.NewFromConfig(d.aws, func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
-		dest, _ := forward.NewQueue(q, queue)
-		add(dest, d.warmAWS, endpointAddr(ctx, q.Options().EndpointResolverV2, sqs.EndpointParameters{Region: aws.String(q.Options().Region), Endpoint: q.Options().BaseEndpoint}))
+		add(forward.NewQueue(q, queue), d.warmAWS, endpointAddr(ctx, q.Options().EndpointResolverV2, sqs.EndpointParameters{Region: aws.String(q.Options().Region), Endpoint: q.Options().BaseEndpoint}))
 	}
 	if u := d.cfg.RetryQueueURL; u != "" {
-		opts.Retry, _ = forward.NewQueue(sqs.NewFromConfig(d.aws), u)
+		opts.Retry = forward.NewQueue(sqs.NewFromConfig(d.aws), u)
 	}
 	if u := d.cfg.DeadLetterQueueURL; u != "" {
-		opts.DeadLetter, _ = forward.NewQueue(sqs.NewFromConfig(d.aws), u)
+		opts.DeadLetter = forward.NewQueue(sqs.NewFromConfig(d.aws), u)
 	}
 	if len(warmups) == 0 {
 		return opts, nil

@@ -3,13 +3,15 @@ package function
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,12 +61,24 @@ func sandboxSecret(sb *sandbox.Server) string {
 	return string(b)
 }
 
-func sandboxPool(t *testing.T, sb *sandbox.Server) *x509.CertPool {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(sb.Certificate()) {
-		t.Fatal("sandbox certificate")
+// TestMain makes the system roots (SSL_CERT_FILE, read on first use) trust
+// the certificate of every httptest TLS server, the sandbox's included, so
+// that the function's own SignalWire client, and the connection it opens
+// at init, reach the sandbox.
+func TestMain(m *testing.M) {
+	srv := httptest.NewTLSServer(nil)
+	srv.Close()
+	f, err := os.CreateTemp("", "httptest-ca-*.pem")
+	if err == nil {
+		err = errors.Join(pem.Encode(f, &pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), f.Close())
 	}
-	return pool
+	if err != nil {
+		log.Fatal(err)
+	}
+	os.Setenv("SSL_CERT_FILE", f.Name())
+	code := m.Run()
+	_ = os.Remove(f.Name())
+	os.Exit(code)
 }
 
 // directRead invokes the router with a direct read of Alice.
@@ -97,7 +111,7 @@ func TestInitFetchesTheSecretWhileConnectingToTheSpace(t *testing.T) {
 		return sandboxSecret(sb), ""
 	})
 	env := map[string]string{"SIGNALWIRE_SECRET_ID": "sw", "SIGNALWIRE_SPACE_HOST": sb.Host()}
-	r, err := New(context.Background(), func(k string) string { return env[k] }, io.Discard, withSignalWireRootCAs(sandboxPool(t, sb)))
+	r, err := New(context.Background(), func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +149,7 @@ func TestInitDoesNotWaitForSecretsManager(t *testing.T) {
 	}
 	defer blackhole.Close()
 	env := map[string]string{"SIGNALWIRE_SECRET_ID": "sw", "SIGNALWIRE_SPACE_HOST": blackhole.Addr().String()}
-	r, err := New(context.Background(), func(k string) string { return env[k] }, io.Discard, withSignalWireRootCAs(sandboxPool(t, sb)))
+	r, err := New(context.Background(), func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +188,7 @@ func TestFirstInvocationRetriesAfterAFailedInitFetch(t *testing.T) {
 		return sandboxSecret(sb), ""
 	})
 	env := map[string]string{"SIGNALWIRE_SECRET_ID": "sw", "SIGNALWIRE_SPACE_HOST": sb.Host()}
-	r, err := New(context.Background(), func(k string) string { return env[k] }, io.Discard, withSignalWireRootCAs(sandboxPool(t, sb)))
+	r, err := New(context.Background(), func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,8 +84,7 @@ func (p *inProc) build(t *testing.T, envOpts ...localenv.EnvOption) {
 			t.Setenv(k, v)
 		}
 	}
-	r, err := function.New(context.Background(), func(k string) string { return vars[k] }, p.logs,
-		function.WithSignalWireHTTPClient(p.env.Sandbox.Client()), function.WithForwardHTTPClient(p.env.Receiver.Client()))
+	r, err := function.New(context.Background(), func(k string) string { return vars[k] }, p.logs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"net/http"
@@ -41,6 +42,17 @@ func TestMain(m *testing.M) {
 			return 1, err
 		}
 		defer os.RemoveAll(dir)
+		// The in-process handler (the fault matrix) reaches the sandbox and
+		// the receiver, httptest TLS servers, through the system roots.
+		ts := httptest.NewTLSServer(nil)
+		ts.Close()
+		ca := filepath.Join(dir, "httptest-ca.pem")
+		if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600); err != nil {
+			return 1, err
+		}
+		if err := os.Setenv("SSL_CERT_FILE", ca); err != nil {
+			return 1, err
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		if moduleRoot, err = localenv.ModuleRoot(); err != nil {
