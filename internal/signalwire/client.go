@@ -1,3 +1,8 @@
+// Package signalwire is a client for the calls of SignalWire's
+// Compatibility (LaML) REST API this function needs: strict validation of
+// what callers send, bounded retries, failures mapped to *APIError, lenient
+// decoding of answers. Credentials are passed per call (Auth), so a refresh
+// needs no new Client; no error or log contains the API token.
 package signalwire
 
 import (
@@ -22,24 +27,14 @@ import (
 // function adds "/" + its version.
 const defaultUserAgent = "signalwire-participants-lambda"
 
-// Defaults of zero (or negative) Options fields.
+// The bounds of a call: a longer response body is KindBadResponse, and an
+// honoured Retry-After is capped; the error body parsed and the unread body
+// discarded (so the connection can be reused) are bounded too.
 const (
-	defaultMaxBodyBytes  int64 = 1 << 20
-	defaultMaxAttempts         = 4
-	defaultBaseBackoff         = 100 * time.Millisecond
-	defaultMaxBackoff          = 2 * time.Second
-	defaultMaxRetryAfter       = 5 * time.Second
-)
-
-// minAttemptBudget is the least time an attempt must have left before the
-// context's deadline for a retry to be worth starting.
-const minAttemptBudget = 50 * time.Millisecond
-
-// maxErrorBodyBytes bounds the error body parsed, maxDrainBytes the unread
-// body discarded so the connection can be reused.
-const (
-	maxErrorBodyBytes = 64 << 10
-	maxDrainBytes     = 64 << 10
+	maxBodyBytes      int64 = 1 << 20
+	maxRetryAfter           = 5 * time.Second
+	maxErrorBodyBytes       = 64 << 10
+	maxDrainBytes           = 64 << 10
 )
 
 // apiBasePath is the Compatibility API base. The older "/2010-04-01" base
@@ -72,19 +67,6 @@ type Options struct {
 	HTTPClient *http.Client
 	// RootCAs replaces the system roots of the default client.
 	RootCAs *x509.CertPool
-	// MaxBodyBytes caps a response body (default 1 MiB); a longer one is
-	// KindBadResponse.
-	MaxBodyBytes int64
-	// MaxAttempts is the total number of tries (default 4).
-	MaxAttempts int
-	// BaseBackoff and MaxBackoff bound the full-jitter backoff ceiling,
-	// doubling from BaseBackoff to MaxBackoff (defaults 100ms, 2s).
-	BaseBackoff, MaxBackoff time.Duration
-	// MaxRetryAfter caps an honoured Retry-After (default 5s).
-	MaxRetryAfter time.Duration
-	// Jitter picks the wait in [0, limit], safe for concurrent use (nil:
-	// uniformly at random).
-	Jitter func(limit time.Duration) time.Duration
 	// UserAgent is sent as User-Agent.
 	UserAgent string
 	// Log, when set, gets a line for each attempt that got no answer
@@ -95,35 +77,26 @@ type Options struct {
 // Client calls SignalWire's Compatibility REST API. Build it once with
 // NewClient and share it: it is safe for concurrent use.
 type Client struct {
-	http          *http.Client
-	log           *slog.Logger
-	maxBody       int64
-	retry         retry.Policy
-	maxRetryAfter time.Duration
-	userAgent     string
+	http      *http.Client
+	log       *slog.Logger
+	retry     retry.Policy
+	userAgent string
 	// preconnect opens the default client's first TLS connection ahead
 	// (Preconnect); nil when Options.HTTPClient was given or a proxy is
 	// configured.
 	preconnect func(host string)
 }
 
-// NewClient returns a Client configured by opts.
+// NewClient returns a Client configured by opts. A call makes at most 4
+// attempts, with a full-jitter backoff doubling from 100ms to 2s, and retries
+// only while the deadline leaves 50ms for another attempt.
 func NewClient(opts Options) *Client {
 	c := &Client{
-		http:          opts.HTTPClient,
-		log:           cmp.Or(opts.Log, slog.New(slog.DiscardHandler)),
-		maxBody:       cmp.Or(max(opts.MaxBodyBytes, 0), defaultMaxBodyBytes),
-		maxRetryAfter: cmp.Or(max(opts.MaxRetryAfter, 0), defaultMaxRetryAfter),
-		userAgent:     cmp.Or(opts.UserAgent, defaultUserAgent),
-		retry: retry.Policy{
-			MaxAttempts: cmp.Or(max(opts.MaxAttempts, 0), defaultMaxAttempts),
-			Base:        cmp.Or(max(opts.BaseBackoff, 0), defaultBaseBackoff),
-			Max:         cmp.Or(max(opts.MaxBackoff, 0), defaultMaxBackoff),
-			Reserve:     minAttemptBudget,
-			Jitter:      opts.Jitter,
-		},
+		http:      opts.HTTPClient,
+		log:       cmp.Or(opts.Log, slog.New(slog.DiscardHandler)),
+		userAgent: cmp.Or(opts.UserAgent, defaultUserAgent),
+		retry:     retry.Policy{MaxAttempts: 4, Base: 100 * time.Millisecond, Max: 2 * time.Second, Reserve: 50 * time.Millisecond},
 	}
-	c.retry.Max = max(c.retry.Max, c.retry.Base)
 	if c.http == nil {
 		c.http, c.preconnect = defaultHTTPClient(opts.RootCAs)
 	}
@@ -177,7 +150,7 @@ func (c *Client) get(ctx context.Context, auth Auth, target string, decode func(
 		apiErr.Attempts = n
 		redactError(apiErr, auth)
 		if retryAfter >= 0 {
-			retryAfter = min(retryAfter, c.maxRetryAfter)
+			retryAfter = min(retryAfter, maxRetryAfter)
 		}
 		return retryAfter, apiErr
 	})
@@ -225,12 +198,12 @@ func (c *Client) roundTrip(ctx context.Context, auth Auth, target string, decode
 // decodeSuccess reads a 2xx response's body and decodes it.
 func (c *Client) decodeSuccess(ctx context.Context, resp *http.Response, decode func([]byte) error) *APIError {
 	status := resp.StatusCode
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {
 		return transportError(ctx, fmt.Errorf("reading response body: %w", err), status)
 	}
-	if int64(len(body)) > c.maxBody {
-		return &APIError{Kind: KindBadResponse, StatusCode: status, Err: fmt.Errorf("response exceeds %d bytes", c.maxBody)}
+	if int64(len(body)) > maxBodyBytes {
+		return &APIError{Kind: KindBadResponse, StatusCode: status, Err: fmt.Errorf("response exceeds %d bytes", maxBodyBytes)}
 	}
 	if err := decode(body); err != nil {
 		return &APIError{Kind: KindBadResponse, StatusCode: status,
@@ -242,7 +215,7 @@ func (c *Client) decodeSuccess(ctx context.Context, resp *http.Response, decode 
 // errorResponse reads an error status's body into an *APIError.
 func (c *Client) errorResponse(ctx context.Context, resp *http.Response, retryAfter time.Duration) *APIError {
 	status := resp.StatusCode
-	body, readErr := io.ReadAll(io.LimitReader(resp.Body, min(c.maxBody, maxErrorBodyBytes)))
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 	if readErr != nil && ctx.Err() != nil {
 		return transportError(ctx, fmt.Errorf("reading error body: %w", readErr), status)
 	}

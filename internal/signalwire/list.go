@@ -14,7 +14,7 @@ import (
 )
 
 // The list's bounds: pages of listPageSize (a page of participants of a few
-// KiB each stays under DefaultMaxBodyBytes), at most maxListPages pages and
+// KiB each stays under maxBodyBytes), at most maxListPages pages and
 // maxListParticipants participants.
 const (
 	listPageSize        = 100
