@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -98,18 +97,12 @@ func NewClient(opts Options) *Client {
 		retry:     retry.Policy{MaxAttempts: 4, Base: 100 * time.Millisecond, Max: 2 * time.Second, Reserve: 50 * time.Millisecond},
 	}
 	if c.http == nil {
-		c.http, c.preconnect = defaultHTTPClient(opts.RootCAs)
+		c.http, c.preconnect = PreconnectingClient(opts.RootCAs)
+		// A redirect would be a misconfigured Space host, and the request
+		// carries the credentials.
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
 	return c
-}
-
-// participantURL builds the resource URL (the SIDs are validated, escaped
-// anyway).
-func participantURL(host string, ref ParticipantRef) string {
-	return "https://" + host + apiBasePath +
-		"/Accounts/" + url.PathEscape(ref.AccountSID) +
-		"/Conferences/" + url.PathEscape(ref.ConferenceSID) +
-		"/Participants/" + url.PathEscape(ref.CallSID) + ".json"
 }
 
 // GetParticipant retrieves one conference participant ("Retrieve a
@@ -122,8 +115,10 @@ func (c *Client) GetParticipant(ctx context.Context, auth Auth, ref ParticipantR
 	if err := ref.Validate(); err != nil {
 		return nil, err
 	}
+	target := "https://" + auth.SpaceHost + apiBasePath + "/Accounts/" + ref.AccountSID +
+		"/Conferences/" + ref.ConferenceSID + "/Participants/" + ref.CallSID + ".json" // the SIDs are validated UUIDs
 	var p *Participant
-	err := c.get(ctx, auth, participantURL(auth.SpaceHost, ref), func(body []byte) (err error) {
+	err := c.get(ctx, auth, target, func(body []byte) (err error) {
 		p, err = DecodeParticipant(body)
 		return err
 	})
@@ -149,19 +144,13 @@ func (c *Client) get(ctx context.Context, auth Auth, target string, decode func(
 		}
 		apiErr.Attempts = n
 		redactError(apiErr, auth)
-		if retryAfter >= 0 {
-			retryAfter = min(retryAfter, maxRetryAfter)
-		}
-		return retryAfter, apiErr
+		return min(retryAfter, maxRetryAfter), apiErr // still negative when absent
 	})
-	lastErr, _ := last.(*APIError)
-	switch {
-	case stop != nil && !errors.Is(stop, retry.ErrNoTimeLeft):
+	if stop != nil && !errors.Is(stop, retry.ErrNoTimeLeft) {
+		lastErr, _ := last.(*APIError)
 		return timeoutError(stop, nil, n, lastErr)
-	case last != nil:
-		return last
 	}
-	return nil
+	return last
 }
 
 // retryable reports whether the failure of one attempt may be retried: a
@@ -264,9 +253,6 @@ func timeoutError(ctxErr, cause error, attempts int, last *APIError) *APIError {
 // redactError removes the API token and every form derived from it
 // (obs.RedactText) from the upstream text an error carries.
 func redactError(e *APIError, auth Auth) {
-	if auth.APIToken == "" {
-		return
-	}
 	e.Message = obs.RedactText(e.Message, auth.ProjectID, auth.APIToken)
 	e.MoreInfo = obs.RedactText(e.MoreInfo, auth.ProjectID, auth.APIToken)
 	if e.Err != nil {

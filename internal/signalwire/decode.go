@@ -92,7 +92,7 @@ type decoder struct {
 func field[T any](d *decoder, name string, parse func(json.RawMessage) (T, bool)) *T {
 	v, ok := d.raw[name]
 	delete(d.raw, name)
-	if !ok || isNull(v) {
+	if !ok || string(bytes.TrimSpace(v)) == "null" {
 		return nil
 	}
 	if t, ok := parse(v); ok {
@@ -117,10 +117,6 @@ func describeJSONError(err error) error {
 		return fmt.Errorf("got a JSON %s: %w", typ.Value, err)
 	}
 	return err
-}
-
-func isNull(v json.RawMessage) bool {
-	return string(bytes.TrimSpace(v)) == "null"
 }
 
 // lenientString accepts a JSON string. One without escapes or control
@@ -155,15 +151,9 @@ func plainJSONString(b []byte) bool {
 
 // lenientBool accepts JSON booleans and the strings "true" and "false".
 func lenientBool(v json.RawMessage) (bool, bool) {
-	switch string(bytes.TrimSpace(v)) {
-	case "true":
-		return true, true
-	case "false":
-		return false, true
-	}
 	s, ok := lenientString(v)
 	if !ok {
-		return false, false
+		s = string(v) // another JSON value: only the literals true and false match
 	}
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true":

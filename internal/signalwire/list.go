@@ -2,6 +2,7 @@ package signalwire
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,10 +40,7 @@ type ListFilter struct {
 // object, or a next_page_uri elsewhere is a KindBadResponse *APIError;
 // a list over the bounds is an error wrapping ErrListTooLong.
 func (c *Client) ListParticipants(ctx context.Context, auth Auth, ref ParticipantRef, f ListFilter) ([]*Participant, error) {
-	if err := ValidateSID(fieldAccountSID, ref.AccountSID); err != nil {
-		return nil, err
-	}
-	if err := ValidateSID(fieldConferenceSID, ref.ConferenceSID); err != nil {
+	if err := cmp.Or(ValidateSID(fieldAccountSID, ref.AccountSID), ValidateSID(fieldConferenceSID, ref.ConferenceSID)); err != nil {
 		return nil, err
 	}
 	path := apiBasePath + "/Accounts/" + ref.AccountSID + "/Conferences/" + ref.ConferenceSID + "/Participants.json"
