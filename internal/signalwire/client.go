@@ -176,16 +176,19 @@ func (c *Client) roundTrip(ctx context.Context, auth Auth, target string, decode
 	if err != nil {
 		return transportError(ctx, err, 0), -1
 	}
-	defer closeBody(resp.Body)
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBytes)) // so the connection can be reused
+		_ = resp.Body.Close()
+	}()
 	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return c.decodeSuccess(ctx, resp, decode), retryAfter
+		return decodeSuccess(ctx, resp, decode), retryAfter
 	}
-	return c.errorResponse(ctx, resp, retryAfter), retryAfter
+	return errorResponse(ctx, resp, retryAfter), retryAfter
 }
 
 // decodeSuccess reads a 2xx response's body and decodes it.
-func (c *Client) decodeSuccess(ctx context.Context, resp *http.Response, decode func([]byte) error) *APIError {
+func decodeSuccess(ctx context.Context, resp *http.Response, decode func([]byte) error) *APIError {
 	status := resp.StatusCode
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {
@@ -202,7 +205,7 @@ func (c *Client) decodeSuccess(ctx context.Context, resp *http.Response, decode 
 }
 
 // errorResponse reads an error status's body into an *APIError.
-func (c *Client) errorResponse(ctx context.Context, resp *http.Response, retryAfter time.Duration) *APIError {
+func errorResponse(ctx context.Context, resp *http.Response, retryAfter time.Duration) *APIError {
 	status := resp.StatusCode
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 	if readErr != nil && ctx.Err() != nil {
@@ -260,13 +263,6 @@ func redactError(e *APIError, auth Auth) {
 			e.Err = errors.New(obs.RedactText(msg, auth.ProjectID, auth.APIToken))
 		}
 	}
-}
-
-// closeBody discards a bounded remainder, so the connection can be reused,
-// and closes the body.
-func closeBody(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrainBytes))
-	_ = body.Close()
 }
 
 // parseRetryAfter reads a Retry-After header: delta-seconds or an HTTP-date.
