@@ -111,7 +111,7 @@ func FuzzReadRoute(f *testing.F) {
 	}
 
 	rt := &recordingTransport{}
-	client := signalwire.NewClient(signalwire.Options{HTTPClient: &http.Client{Transport: rt}, MaxAttempts: 1})
+	client := signalwire.NewClient(signalwire.Options{HTTPClient: &http.Client{Transport: rt}})
 	a := New(&fakeCreds{}, client, obs.NewLogger(io.Discard, slog.LevelDebug))
 	f.Fuzz(func(t *testing.T, method, rawPath, pa, pc, pp string, withParams bool) {
 		req := Request{Method: method, Path: rawPath, Headers: map[string]string{}}

@@ -64,13 +64,8 @@ func Do(ctx context.Context, p Policy, retryable func(error) bool, try func(n in
 // Status reports whether an HTTP status is worth another attempt: 408, 429
 // and 5xx except 501.
 func Status(code int) bool {
-	switch {
-	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests:
-		return true
-	case code == http.StatusNotImplemented:
-		return false
-	}
-	return code >= 500 && code <= 599
+	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests ||
+		code >= 500 && code <= 599 && code != http.StatusNotImplemented
 }
 
 // backoff returns the wait after failed attempt n: full jitter below

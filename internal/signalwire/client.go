@@ -1,3 +1,8 @@
+// Package signalwire is a client for the calls of SignalWire's
+// Compatibility (LaML) REST API this function needs: strict validation of
+// what callers send, bounded retries, failures mapped to *APIError, lenient
+// decoding of answers. Credentials are passed per call (Auth), so a refresh
+// needs no new Client; no error or log contains the API token.
 package signalwire
 
 import (
@@ -9,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -22,24 +26,14 @@ import (
 // function adds "/" + its version.
 const defaultUserAgent = "signalwire-participants-lambda"
 
-// Defaults of zero (or negative) Options fields.
+// The bounds of a call: a longer response body is KindBadResponse, and an
+// honoured Retry-After is capped; the error body parsed and the unread body
+// discarded (so the connection can be reused) are bounded too.
 const (
-	defaultMaxBodyBytes  int64 = 1 << 20
-	defaultMaxAttempts         = 4
-	defaultBaseBackoff         = 100 * time.Millisecond
-	defaultMaxBackoff          = 2 * time.Second
-	defaultMaxRetryAfter       = 5 * time.Second
-)
-
-// minAttemptBudget is the least time an attempt must have left before the
-// context's deadline for a retry to be worth starting.
-const minAttemptBudget = 50 * time.Millisecond
-
-// maxErrorBodyBytes bounds the error body parsed, maxDrainBytes the unread
-// body discarded so the connection can be reused.
-const (
-	maxErrorBodyBytes = 64 << 10
-	maxDrainBytes     = 64 << 10
+	maxBodyBytes      int64 = 1 << 20
+	maxRetryAfter           = 5 * time.Second
+	maxErrorBodyBytes       = 64 << 10
+	maxDrainBytes           = 64 << 10
 )
 
 // apiBasePath is the Compatibility API base. The older "/2010-04-01" base
@@ -72,19 +66,6 @@ type Options struct {
 	HTTPClient *http.Client
 	// RootCAs replaces the system roots of the default client.
 	RootCAs *x509.CertPool
-	// MaxBodyBytes caps a response body (default 1 MiB); a longer one is
-	// KindBadResponse.
-	MaxBodyBytes int64
-	// MaxAttempts is the total number of tries (default 4).
-	MaxAttempts int
-	// BaseBackoff and MaxBackoff bound the full-jitter backoff ceiling,
-	// doubling from BaseBackoff to MaxBackoff (defaults 100ms, 2s).
-	BaseBackoff, MaxBackoff time.Duration
-	// MaxRetryAfter caps an honoured Retry-After (default 5s).
-	MaxRetryAfter time.Duration
-	// Jitter picks the wait in [0, limit], safe for concurrent use (nil:
-	// uniformly at random).
-	Jitter func(limit time.Duration) time.Duration
 	// UserAgent is sent as User-Agent.
 	UserAgent string
 	// Log, when set, gets a line for each attempt that got no answer
@@ -95,48 +76,33 @@ type Options struct {
 // Client calls SignalWire's Compatibility REST API. Build it once with
 // NewClient and share it: it is safe for concurrent use.
 type Client struct {
-	http          *http.Client
-	log           *slog.Logger
-	maxBody       int64
-	retry         retry.Policy
-	maxRetryAfter time.Duration
-	userAgent     string
+	http      *http.Client
+	log       *slog.Logger
+	retry     retry.Policy
+	userAgent string
 	// preconnect opens the default client's first TLS connection ahead
 	// (Preconnect); nil when Options.HTTPClient was given or a proxy is
 	// configured.
 	preconnect func(host string)
 }
 
-// NewClient returns a Client configured by opts.
+// NewClient returns a Client configured by opts. A call makes at most 4
+// attempts, with a full-jitter backoff doubling from 100ms to 2s, and retries
+// only while the deadline leaves 50ms for another attempt.
 func NewClient(opts Options) *Client {
 	c := &Client{
-		http:          opts.HTTPClient,
-		log:           cmp.Or(opts.Log, slog.New(slog.DiscardHandler)),
-		maxBody:       cmp.Or(max(opts.MaxBodyBytes, 0), defaultMaxBodyBytes),
-		maxRetryAfter: cmp.Or(max(opts.MaxRetryAfter, 0), defaultMaxRetryAfter),
-		userAgent:     cmp.Or(opts.UserAgent, defaultUserAgent),
-		retry: retry.Policy{
-			MaxAttempts: cmp.Or(max(opts.MaxAttempts, 0), defaultMaxAttempts),
-			Base:        cmp.Or(max(opts.BaseBackoff, 0), defaultBaseBackoff),
-			Max:         cmp.Or(max(opts.MaxBackoff, 0), defaultMaxBackoff),
-			Reserve:     minAttemptBudget,
-			Jitter:      opts.Jitter,
-		},
+		http:      opts.HTTPClient,
+		log:       cmp.Or(opts.Log, slog.New(slog.DiscardHandler)),
+		userAgent: cmp.Or(opts.UserAgent, defaultUserAgent),
+		retry:     retry.Policy{MaxAttempts: 4, Base: 100 * time.Millisecond, Max: 2 * time.Second, Reserve: 50 * time.Millisecond},
 	}
-	c.retry.Max = max(c.retry.Max, c.retry.Base)
 	if c.http == nil {
-		c.http, c.preconnect = defaultHTTPClient(opts.RootCAs)
+		c.http, c.preconnect = PreconnectingClient(opts.RootCAs)
+		// A redirect would be a misconfigured Space host, and the request
+		// carries the credentials.
+		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
 	return c
-}
-
-// participantURL builds the resource URL (the SIDs are validated, escaped
-// anyway).
-func participantURL(host string, ref ParticipantRef) string {
-	return "https://" + host + apiBasePath +
-		"/Accounts/" + url.PathEscape(ref.AccountSID) +
-		"/Conferences/" + url.PathEscape(ref.ConferenceSID) +
-		"/Participants/" + url.PathEscape(ref.CallSID) + ".json"
 }
 
 // GetParticipant retrieves one conference participant ("Retrieve a
@@ -149,8 +115,10 @@ func (c *Client) GetParticipant(ctx context.Context, auth Auth, ref ParticipantR
 	if err := ref.Validate(); err != nil {
 		return nil, err
 	}
+	target := "https://" + auth.SpaceHost + apiBasePath + "/Accounts/" + ref.AccountSID +
+		"/Conferences/" + ref.ConferenceSID + "/Participants/" + ref.CallSID + ".json" // the SIDs are validated UUIDs
 	var p *Participant
-	err := c.get(ctx, auth, participantURL(auth.SpaceHost, ref), func(body []byte) (err error) {
+	err := c.get(ctx, auth, target, func(body []byte) (err error) {
 		p, err = DecodeParticipant(body)
 		return err
 	})
@@ -176,19 +144,13 @@ func (c *Client) get(ctx context.Context, auth Auth, target string, decode func(
 		}
 		apiErr.Attempts = n
 		redactError(apiErr, auth)
-		if retryAfter >= 0 {
-			retryAfter = min(retryAfter, c.maxRetryAfter)
-		}
-		return retryAfter, apiErr
+		return min(retryAfter, maxRetryAfter), apiErr // still negative when absent
 	})
-	lastErr, _ := last.(*APIError)
-	switch {
-	case stop != nil && !errors.Is(stop, retry.ErrNoTimeLeft):
+	if stop != nil && !errors.Is(stop, retry.ErrNoTimeLeft) {
+		lastErr, _ := last.(*APIError)
 		return timeoutError(stop, nil, n, lastErr)
-	case last != nil:
-		return last
 	}
-	return nil
+	return last
 }
 
 // retryable reports whether the failure of one attempt may be retried: a
@@ -214,23 +176,26 @@ func (c *Client) roundTrip(ctx context.Context, auth Auth, target string, decode
 	if err != nil {
 		return transportError(ctx, err, 0), -1
 	}
-	defer closeBody(resp.Body)
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrainBytes)) // so the connection can be reused
+		_ = resp.Body.Close()
+	}()
 	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return c.decodeSuccess(ctx, resp, decode), retryAfter
+		return decodeSuccess(ctx, resp, decode), retryAfter
 	}
-	return c.errorResponse(ctx, resp, retryAfter), retryAfter
+	return errorResponse(ctx, resp, retryAfter), retryAfter
 }
 
 // decodeSuccess reads a 2xx response's body and decodes it.
-func (c *Client) decodeSuccess(ctx context.Context, resp *http.Response, decode func([]byte) error) *APIError {
+func decodeSuccess(ctx context.Context, resp *http.Response, decode func([]byte) error) *APIError {
 	status := resp.StatusCode
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {
 		return transportError(ctx, fmt.Errorf("reading response body: %w", err), status)
 	}
-	if int64(len(body)) > c.maxBody {
-		return &APIError{Kind: KindBadResponse, StatusCode: status, Err: fmt.Errorf("response exceeds %d bytes", c.maxBody)}
+	if int64(len(body)) > maxBodyBytes {
+		return &APIError{Kind: KindBadResponse, StatusCode: status, Err: fmt.Errorf("response exceeds %d bytes", maxBodyBytes)}
 	}
 	if err := decode(body); err != nil {
 		return &APIError{Kind: KindBadResponse, StatusCode: status,
@@ -240,9 +205,9 @@ func (c *Client) decodeSuccess(ctx context.Context, resp *http.Response, decode 
 }
 
 // errorResponse reads an error status's body into an *APIError.
-func (c *Client) errorResponse(ctx context.Context, resp *http.Response, retryAfter time.Duration) *APIError {
+func errorResponse(ctx context.Context, resp *http.Response, retryAfter time.Duration) *APIError {
 	status := resp.StatusCode
-	body, readErr := io.ReadAll(io.LimitReader(resp.Body, min(c.maxBody, maxErrorBodyBytes)))
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 	if readErr != nil && ctx.Err() != nil {
 		return transportError(ctx, fmt.Errorf("reading error body: %w", readErr), status)
 	}
@@ -291,9 +256,6 @@ func timeoutError(ctxErr, cause error, attempts int, last *APIError) *APIError {
 // redactError removes the API token and every form derived from it
 // (obs.RedactText) from the upstream text an error carries.
 func redactError(e *APIError, auth Auth) {
-	if auth.APIToken == "" {
-		return
-	}
 	e.Message = obs.RedactText(e.Message, auth.ProjectID, auth.APIToken)
 	e.MoreInfo = obs.RedactText(e.MoreInfo, auth.ProjectID, auth.APIToken)
 	if e.Err != nil {
@@ -301,13 +263,6 @@ func redactError(e *APIError, auth Auth) {
 			e.Err = errors.New(obs.RedactText(msg, auth.ProjectID, auth.APIToken))
 		}
 	}
-}
-
-// closeBody discards a bounded remainder, so the connection can be reused,
-// and closes the body.
-func closeBody(body io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrainBytes))
-	_ = body.Close()
 }
 
 // parseRetryAfter reads a Retry-After header: delta-seconds or an HTTP-date.

@@ -120,7 +120,7 @@ func (r *recorder) waits() []time.Duration {
 }
 
 // client builds a Client talking to f, its attempts recorded by rec when
-// it is not nil; jitter is 0 unless opts sets it.
+// it is not nil, with no jitter (tests may change c.retry).
 func (f *fakeAPI) client(opts Options, rec *recorder) *Client {
 	var tr http.RoundTripper = roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		w := httptest.NewRecorder()
@@ -133,12 +133,15 @@ func (f *fakeAPI) client(opts Options, rec *recorder) *Client {
 	if rec != nil {
 		tr = rec.wrap(tr)
 	}
-	if opts.Jitter == nil {
-		opts.Jitter = func(time.Duration) time.Duration { return 0 }
-	}
 	opts.HTTPClient = &http.Client{Transport: tr}
-	return NewClient(opts)
+	c := NewClient(opts)
+	c.retry.Jitter = noJitter
+	return c
 }
+
+func noJitter(time.Duration) time.Duration { return 0 }
+
+func fullJitter(d time.Duration) time.Duration { return d }
 
 // bubble runs a test in a synctest bubble.
 func bubble(f func(t *testing.T)) func(t *testing.T) {
@@ -423,8 +426,9 @@ func TestGetParticipantRateLimited(t *testing.T) {
 	t.Run("retry-after 0: no wait", bubble(func(t *testing.T) {
 		f := newMemAPI(rateLimitedThenOK("0", 1))
 		rec := &recorder{}
-		opts := Options{BaseBackoff: time.Hour, MaxBackoff: time.Hour, Jitter: func(d time.Duration) time.Duration { return d }}
-		if _, err := f.client(opts, rec).GetParticipant(context.Background(), f.auth(), testRef()); err != nil {
+		c := f.client(Options{}, rec)
+		c.retry.Base, c.retry.Max, c.retry.Jitter = time.Hour, time.Hour, fullJitter
+		if _, err := c.GetParticipant(context.Background(), f.auth(), testRef()); err != nil {
 			t.Fatal(err)
 		}
 		if fmt.Sprint(rec.waits()) != "[0s]" {
@@ -444,28 +448,29 @@ func TestGetParticipantRateLimited(t *testing.T) {
 		}
 	}))
 
-	t.Run("retry-after capped by MaxRetryAfter", bubble(func(t *testing.T) {
+	t.Run("retry-after capped at 5s", bubble(func(t *testing.T) {
 		f := newMemAPI(rateLimitedThenOK("3600", 2))
 		rec := &recorder{}
-		if _, err := f.client(Options{MaxRetryAfter: 1500 * time.Millisecond}, rec).GetParticipant(context.Background(), f.auth(), testRef()); err != nil {
+		if _, err := f.client(Options{}, rec).GetParticipant(context.Background(), f.auth(), testRef()); err != nil {
 			t.Fatal(err)
 		}
-		if fmt.Sprint(rec.waits()) != "[1.5s 1.5s]" {
-			t.Errorf("waits %v, want [1.5s 1.5s]", rec.waits())
+		if fmt.Sprint(rec.waits()) != "[5s 5s]" {
+			t.Errorf("waits %v, want [5s 5s]", rec.waits())
 		}
 	}))
 
 	t.Run("without retry-after: jittered exponential backoff, then give up", bubble(func(t *testing.T) {
 		f := newMemAPI(rateLimitedThenOK("", 100))
 		rec := &recorder{}
-		opts := Options{Jitter: func(d time.Duration) time.Duration { return d / 2 }, BaseBackoff: 100 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}
-		p, err := f.client(opts, rec).GetParticipant(context.Background(), f.auth(), testRef())
+		c := f.client(Options{}, rec)
+		c.retry.Jitter = func(d time.Duration) time.Duration { return d / 2 }
+		p, err := c.GetParticipant(context.Background(), f.auth(), testRef())
 		e := asAPIError(t, err)
 		if p != nil || e.Kind != KindRateLimited || e.StatusCode != 429 || e.Code != 20429 || e.Attempts != 4 || e.RetryAfter != 0 {
 			t.Errorf("got %+v", e)
 		}
-		if fmt.Sprint(rec.waits()) != "[50ms 100ms 150ms]" {
-			t.Errorf("waits %v, want [50ms 100ms 150ms]", rec.waits())
+		if fmt.Sprint(rec.waits()) != "[50ms 100ms 200ms]" {
+			t.Errorf("waits %v, want [50ms 100ms 200ms]", rec.waits())
 		}
 		if f.requests.Load() != 4 || !equalInts(rec.statuses(), []int{429, 429, 429, 429}) {
 			t.Errorf("requests %d, statuses %v", f.requests.Load(), rec.statuses())
@@ -478,7 +483,9 @@ func TestGetParticipantRateLimited(t *testing.T) {
 	t.Run("last retry-after carried", bubble(func(t *testing.T) {
 		f := newMemAPI(rateLimitedThenOK("1", 100))
 		e := asAPIError(t, func() error {
-			_, err := f.client(Options{MaxAttempts: 2}, nil).GetParticipant(context.Background(), f.auth(), testRef())
+			c := f.client(Options{}, nil)
+			c.retry.MaxAttempts = 2
+			_, err := c.GetParticipant(context.Background(), f.auth(), testRef())
 			return err
 		}())
 		if e.RetryAfter != time.Second || e.Attempts != 2 {
@@ -486,10 +493,12 @@ func TestGetParticipantRateLimited(t *testing.T) {
 		}
 	}))
 
-	t.Run("real sleep with a tiny cap", func(t *testing.T) {
-		f := newFakeAPI(t, rateLimitedThenOK("1", 1))
+	t.Run("real sleep", func(t *testing.T) {
+		f := newFakeAPI(t, rateLimitedThenOK("", 1))
 		rec := &recorder{}
-		if _, err := f.client(Options{MaxRetryAfter: time.Millisecond}, rec).GetParticipant(context.Background(), f.auth(), testRef()); err != nil {
+		c := f.client(Options{}, rec)
+		c.retry.Base, c.retry.Jitter = time.Millisecond, fullJitter
+		if _, err := c.GetParticipant(context.Background(), f.auth(), testRef()); err != nil {
 			t.Fatal(err)
 		}
 		if !equalInts(rec.statuses(), []int{429, 200}) {
@@ -531,11 +540,12 @@ func TestGetParticipantExhaustsRetries(t *testing.T) {
 				writeJSON(w, http.StatusServiceUnavailable, []byte(`{"code":20504,"message":"Internal error","status":503}`))
 			})
 			rec := &recorder{}
-			_, err := f.client(Options{MaxAttempts: maxAttempts}, rec).GetParticipant(context.Background(), f.auth(), testRef())
-			want := maxAttempts
-			if want == 0 {
-				want = defaultMaxAttempts
+			c := f.client(Options{}, rec)
+			want := 4 // the default
+			if maxAttempts > 0 {
+				c.retry.MaxAttempts, want = maxAttempts, maxAttempts
 			}
+			_, err := c.GetParticipant(context.Background(), f.auth(), testRef())
 			e := asAPIError(t, err)
 			if e.Kind != KindUpstream || e.StatusCode != 503 || e.Code != 20504 || e.Attempts != want {
 				t.Errorf("got %+v, want upstream 503 after %d attempts", e, want)
@@ -550,10 +560,10 @@ func TestGetParticipantExhaustsRetries(t *testing.T) {
 func TestGetParticipantDeadlineTooShortToRetry(t *testing.T) {
 	cases := map[string]struct {
 		retryAfter string
-		opts       Options
+		backoff    time.Duration
 	}{
-		"retry-after beyond deadline": {"3600", Options{MaxRetryAfter: time.Hour}},
-		"backoff beyond deadline":     {"", Options{BaseBackoff: time.Hour, MaxBackoff: time.Hour, Jitter: func(d time.Duration) time.Duration { return d }}},
+		"retry-after beyond deadline": {"3600", 0}, // capped at 5s
+		"backoff beyond deadline":     {"", time.Hour},
 	}
 	for name, tc := range cases {
 		t.Run(name, bubble(func(t *testing.T) {
@@ -564,9 +574,12 @@ func TestGetParticipantDeadlineTooShortToRetry(t *testing.T) {
 				writeJSON(w, http.StatusServiceUnavailable, []byte(`{"code":20504,"message":"busy","status":503}`))
 			})
 			rec := &recorder{}
-			c := f.client(tc.opts, rec)
+			c := f.client(Options{}, rec)
+			if tc.backoff > 0 {
+				c.retry.Base, c.retry.Max, c.retry.Jitter = tc.backoff, tc.backoff, fullJitter
+			}
 			start := time.Now()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_, err := c.GetParticipant(ctx, f.auth(), testRef())
 			e := asAPIError(t, err)
@@ -629,10 +642,10 @@ func TestGetParticipantNetworkErrorsExhausted(t *testing.T) {
 		hijackPartial(t, w, false)
 	})
 	rec := &recorder{}
-	_, err := f.client(Options{MaxAttempts: 3}, rec).GetParticipant(context.Background(), f.auth(), testRef())
+	_, err := f.client(Options{}, rec).GetParticipant(context.Background(), f.auth(), testRef())
 	e := asAPIError(t, err)
-	if e.Kind != KindNetwork || e.Attempts != 3 || e.Err == nil || f.requests.Load() != 3 {
-		t.Errorf("got %+v after %d requests, want a network error after 3", e, f.requests.Load())
+	if e.Kind != KindNetwork || e.Attempts != 4 || e.Err == nil || f.requests.Load() != 4 {
+		t.Errorf("got %+v after %d requests, want a network error after 4", e, f.requests.Load())
 	}
 }
 
@@ -643,7 +656,8 @@ func TestGetParticipantConnectionRefused(t *testing.T) {
 	}
 	host := l.Addr().String()
 	_ = l.Close() // nothing listens there now
-	c := NewClient(Options{MaxAttempts: 2, Jitter: func(time.Duration) time.Duration { return 0 }})
+	c := NewClient(Options{})
+	c.retry.MaxAttempts, c.retry.Jitter = 2, noJitter
 	_, err = c.GetParticipant(context.Background(), Auth{ProjectID: testProjectID, APIToken: testToken, SpaceHost: host}, testRef())
 	e := asAPIError(t, err)
 	if e.Kind != KindNetwork || e.Attempts != 2 || e.StatusCode != 0 {
@@ -717,21 +731,16 @@ func TestGetParticipantBodyOverCap(t *testing.T) {
 		_, _ = bw.WriteString(`"}`)
 		_ = bw.Flush()
 	})
-	for _, tc := range []struct {
-		max  int64
-		want string
-	}{{0, "response exceeds 1048576 bytes"}, {4096, "response exceeds 4096 bytes"}} {
-		p, err := f.client(Options{MaxBodyBytes: tc.max}, nil).GetParticipant(context.Background(), f.auth(), testRef())
-		if p != nil {
-			t.Fatalf("got %+v, want nil", p)
-		}
-		e := asAPIError(t, err)
-		if e.Kind != KindBadResponse || e.Attempts != 1 || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("got %v (%+v), want bad_response %q", err, e, tc.want)
-		}
+	p, err := f.client(Options{}, nil).GetParticipant(context.Background(), f.auth(), testRef())
+	if p != nil {
+		t.Fatalf("got %+v, want nil", p)
 	}
-	if f.requests.Load() != 2 {
-		t.Errorf("server saw %d requests, want 2 (no retries)", f.requests.Load())
+	e := asAPIError(t, err)
+	if e.Kind != KindBadResponse || e.Attempts != 1 || !strings.Contains(err.Error(), "response exceeds 1048576 bytes") {
+		t.Errorf("got %v (%+v), want bad_response over 1 MiB", err, e)
+	}
+	if f.requests.Load() != 1 {
+		t.Errorf("server saw %d requests, want 1 (no retries)", f.requests.Load())
 	}
 }
 
@@ -785,7 +794,8 @@ func TestGetParticipantContextCanceled(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		// Cancel as the wait is drawn, just before it starts.
-		c := f.client(Options{BaseBackoff: time.Hour, MaxBackoff: time.Hour, Jitter: func(d time.Duration) time.Duration { cancel(); return d / 2 }}, nil)
+		c := f.client(Options{}, nil)
+		c.retry.Base, c.retry.Max, c.retry.Jitter = time.Hour, time.Hour, func(d time.Duration) time.Duration { cancel(); return d / 2 }
 		start := time.Now()
 		_, err := c.GetParticipant(ctx, f.auth(), testRef())
 		e := asAPIError(t, err)
@@ -813,14 +823,14 @@ func TestGetParticipantTokenNeverInErrors(t *testing.T) {
 		},
 		"dropped connection": func(w http.ResponseWriter, _ *http.Request, _ int) { hijackPartial(t, w, false) },
 		"too big": func(w http.ResponseWriter, _ *http.Request, _ int) {
-			writeJSON(w, 200, []byte(`{"label":"`+strings.Repeat(testToken, 100)+`"}`))
+			writeJSON(w, 200, []byte(`{"label":"`+strings.Repeat(testToken, 30000)+`"}`)) // over 1 MiB
 		},
 	}
 	for name, h := range handlers {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeAPI(t, h)
 			rec := &recorder{}
-			_, err := f.client(Options{MaxBodyBytes: 1024}, rec).GetParticipant(context.Background(), f.auth(), testRef())
+			_, err := f.client(Options{}, rec).GetParticipant(context.Background(), f.auth(), testRef())
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -891,7 +901,8 @@ func TestGetParticipantConcurrentUse(t *testing.T) {
 		}
 		writeJSON(w, http.StatusOK, fixture)
 	})
-	c := f.client(Options{MaxAttempts: 10}, &recorder{})
+	c := f.client(Options{}, &recorder{})
+	c.retry.MaxAttempts = 10
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for i := 0; i < 8; i++ {
@@ -934,15 +945,9 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestNewClientDefaults(t *testing.T) {
-	c := NewClient(Options{MaxBackoff: time.Millisecond})
-	if c.maxBody != 1<<20 || c.retry.MaxAttempts != 4 || c.retry.Base != 100*time.Millisecond || c.maxRetryAfter != 5*time.Second || c.retry.Reserve != minAttemptBudget {
-		t.Errorf("defaults: %+v", c)
-	}
-	if c.retry.Max != c.retry.Base {
-		t.Errorf("MaxBackoff below BaseBackoff: got %v, want it raised to %v", c.retry.Max, c.retry.Base)
-	}
-	if d := NewClient(Options{}).retry.Max; d != 2*time.Second {
-		t.Errorf("default MaxBackoff = %v", d)
+	c := NewClient(Options{})
+	if p := c.retry; p.MaxAttempts != 4 || p.Base != 100*time.Millisecond || p.Max != 2*time.Second || p.Reserve != 50*time.Millisecond || p.Jitter != nil {
+		t.Errorf("default retry policy: %+v", p)
 	}
 	if c.http.Timeout != 0 {
 		t.Errorf("default client has a Timeout %v; the context bounds calls", c.http.Timeout)

@@ -10,10 +10,8 @@ import (
 )
 
 // Participant is SignalWire's answer to "Retrieve a Participant", decoded
-// leniently (see DecodeParticipant). A nil pointer means the field was
-// absent or null. Dates are kept as sent (RFC 2822 in the reference; the
-// participant package converts them); Status is an open set, passed
-// through.
+// by DecodeParticipant. Dates are kept as sent (RFC 2822 in the reference;
+// the participant package converts them); Status is an open set.
 type Participant struct {
 	AccountSID, CallSID, CallSIDToCoach, ConferenceSID *string
 	DateCreated, DateUpdated, Status, URI              *string
@@ -37,18 +35,11 @@ const (
 
 // DecodeParticipant decodes a participant leniently: one odd field never
 // fails the whole response. It returns an error only when body is not a
-// JSON object (a leading UTF-8 byte order mark is ignored).
-//
-// The rules, field by field:
-//   - a JSON null, or an absent field, leaves the pointer nil;
-//   - string fields (ids, dates, status, uri) accept only JSON strings,
-//     kept exactly as sent: ids that are not UUIDs, unknown status values
-//     and dates in any format pass through. Any other JSON type (a number
-//     included) is put in Invalid unchanged, so its original type is kept;
-//   - boolean fields accept JSON true/false and the strings "true"/"false"
-//     (any letter case, surrounding spaces ignored); anything else goes to
-//     Invalid;
-//   - fields the reference does not document go to Extra unchanged.
+// JSON object (a leading UTF-8 byte order mark is ignored). A null or absent
+// field stays nil; string fields (ids, dates, status, uri) accept only JSON
+// strings, kept as sent; boolean fields accept true/false and the strings
+// "true"/"false" (any case, spaces ignored). A documented field of another
+// type goes to Invalid unchanged, an undocumented one to Extra.
 func DecodeParticipant(body []byte) (*Participant, error) {
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	var raw map[string]json.RawMessage
@@ -92,7 +83,7 @@ type decoder struct {
 func field[T any](d *decoder, name string, parse func(json.RawMessage) (T, bool)) *T {
 	v, ok := d.raw[name]
 	delete(d.raw, name)
-	if !ok || isNull(v) {
+	if !ok || string(bytes.TrimSpace(v)) == "null" {
 		return nil
 	}
 	if t, ok := parse(v); ok {
@@ -117,10 +108,6 @@ func describeJSONError(err error) error {
 		return fmt.Errorf("got a JSON %s: %w", typ.Value, err)
 	}
 	return err
-}
-
-func isNull(v json.RawMessage) bool {
-	return string(bytes.TrimSpace(v)) == "null"
 }
 
 // lenientString accepts a JSON string. One without escapes or control
@@ -155,15 +142,9 @@ func plainJSONString(b []byte) bool {
 
 // lenientBool accepts JSON booleans and the strings "true" and "false".
 func lenientBool(v json.RawMessage) (bool, bool) {
-	switch string(bytes.TrimSpace(v)) {
-	case "true":
-		return true, true
-	case "false":
-		return false, true
-	}
 	s, ok := lenientString(v)
 	if !ok {
-		return false, false
+		s = string(v) // another JSON value: only the literals true and false match
 	}
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true":

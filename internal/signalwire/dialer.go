@@ -149,12 +149,3 @@ func (d *preconnector) dial(ctx context.Context, addr string) (net.Conn, error) 
 	}
 	return c, nil
 }
-
-// defaultHTTPClient is a PreconnectingClient that never follows a
-// redirect: that would be a misconfigured Space host, and the request
-// carries the credentials.
-func defaultHTTPClient(roots *x509.CertPool) (*http.Client, func(host string)) {
-	client, preconnect := PreconnectingClient(roots)
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return client, preconnect
-}

@@ -2,6 +2,7 @@ package signalwire
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +15,7 @@ import (
 )
 
 // The list's bounds: pages of listPageSize (a page of participants of a few
-// KiB each stays under DefaultMaxBodyBytes), at most maxListPages pages and
+// KiB each stays under maxBodyBytes), at most maxListPages pages and
 // maxListParticipants participants.
 const (
 	listPageSize        = 100
@@ -39,10 +40,7 @@ type ListFilter struct {
 // object, or a next_page_uri elsewhere is a KindBadResponse *APIError;
 // a list over the bounds is an error wrapping ErrListTooLong.
 func (c *Client) ListParticipants(ctx context.Context, auth Auth, ref ParticipantRef, f ListFilter) ([]*Participant, error) {
-	if err := ValidateSID(fieldAccountSID, ref.AccountSID); err != nil {
-		return nil, err
-	}
-	if err := ValidateSID(fieldConferenceSID, ref.ConferenceSID); err != nil {
+	if err := cmp.Or(ValidateSID(fieldAccountSID, ref.AccountSID), ValidateSID(fieldConferenceSID, ref.ConferenceSID)); err != nil {
 		return nil, err
 	}
 	path := apiBasePath + "/Accounts/" + ref.AccountSID + "/Conferences/" + ref.ConferenceSID + "/Participants.json"

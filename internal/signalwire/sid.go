@@ -1,6 +1,7 @@
 package signalwire
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -26,13 +27,7 @@ type ParticipantRef struct {
 
 // Validate returns an *InvalidSIDError for the first SID that is not a UUID.
 func (r ParticipantRef) Validate() error {
-	if err := ValidateSID(fieldAccountSID, r.AccountSID); err != nil {
-		return err
-	}
-	if err := ValidateSID(fieldConferenceSID, r.ConferenceSID); err != nil {
-		return err
-	}
-	return ValidateSID(fieldCallSID, r.CallSID)
+	return cmp.Or(ValidateSID(fieldAccountSID, r.AccountSID), ValidateSID(fieldConferenceSID, r.ConferenceSID), ValidateSID(fieldCallSID, r.CallSID))
 }
 
 // InvalidSIDError reports a SID that is not a UUID.

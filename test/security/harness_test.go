@@ -64,7 +64,7 @@ func newFn(t *testing.T) *fn {
 	}}
 	f := &fn{sb: sb, dest: &fake.Destination{}, queue: &fake.Queue{}, logs: &fake.Buffer{}}
 	log := obs.NewLogger(f.logs, slog.LevelDebug)
-	client := signalwire.NewClient(signalwire.Options{HTTPClient: sb.Client(), MaxAttempts: 1})
+	client := signalwire.NewClient(signalwire.Options{HTTPClient: sb.Client()})
 	core := app.New(creds, client, log)
 	hooks := app.NewWebhooks(core, app.WebhookOptions{
 		PublicBaseURL: publicBaseURL,
