@@ -106,8 +106,7 @@ type emfDirective struct {
 	Metrics    []emfMetric
 }
 
-// emfMetric encodes as the map {"Name":..,"Unit":..} would, without one.
-type emfMetric struct{ Name, Unit string }
+type emfMetric struct{ Name, Unit string } // as {"Name":..,"Unit":..}, without a map
 
 func (m *Metrics) write(g *group) error {
 	dims := []string{"Service"}
