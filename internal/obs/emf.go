@@ -103,8 +103,10 @@ type emfMeta struct {
 type emfDirective struct {
 	Namespace  string
 	Dimensions [][]string
-	Metrics    []map[string]string // Name, Unit
+	Metrics    []emfMetric
 }
+
+type emfMetric struct{ Name, Unit string } // as {"Name":..,"Unit":..}, without a map
 
 func (m *Metrics) write(g *group) error {
 	dims := []string{"Service"}
@@ -115,7 +117,7 @@ func (m *Metrics) write(g *group) error {
 	}
 	d := emfDirective{Namespace: m.namespace, Dimensions: [][]string{dims}}
 	for _, n := range slices.Sorted(maps.Keys(g.values)) {
-		d.Metrics = append(d.Metrics, map[string]string{"Name": n, "Unit": g.units[n]})
+		d.Metrics = append(d.Metrics, emfMetric{Name: n, Unit: g.units[n]})
 		if v := g.values[n]; len(v) == 1 {
 			line[n] = v[0]
 		} else {

@@ -42,9 +42,11 @@ const (
 // type goes to Invalid unchanged, an undocumented one to Extra.
 func DecodeParticipant(body []byte) (*Participant, error) {
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return nil, fmt.Errorf("participant is not a JSON object: %w", describeJSONError(err))
+	raw, ok := flatObject(body)
+	if !ok {
+		if err := json.Unmarshal(body, &raw); err != nil {
+			return nil, fmt.Errorf("participant is not a JSON object: %w", describeJSONError(err))
+		}
 	}
 	if raw == nil { // the body was the JSON literal null
 		return nil, errors.New("participant is not a JSON object: got null")
@@ -70,6 +72,52 @@ func DecodeParticipant(body []byte) (*Participant, error) {
 		p.Extra = raw // what is left: the undocumented fields
 	}
 	return p, nil
+}
+
+// flatObject reads what SignalWire sends, an object of plain strings (see
+// plainJSONString), booleans and nulls, as json.Unmarshal would, without its
+// two passes over body; the values alias body. ok is false for any other
+// body, valid or not.
+func flatObject(b []byte) (raw map[string]json.RawMessage, ok bool) {
+	const ws = " \t\r\n"
+	raw = make(map[string]json.RawMessage, 16)
+	for sep := byte('{'); ; sep = ',' {
+		if b = bytes.TrimLeft(b, ws); len(b) == 0 || b[0] != sep {
+			return nil, false
+		}
+		b = bytes.TrimLeft(b[1:], ws)
+		n := plainValue(b)
+		if n < 2 || b[0] != '"' {
+			return nil, false
+		}
+		key := b[1 : n-1]
+		if b = bytes.TrimLeft(b[n:], ws); len(b) == 0 || b[0] != ':' {
+			return nil, false
+		}
+		b = bytes.TrimLeft(b[1:], ws)
+		if n = plainValue(b); n == 0 {
+			return nil, false
+		}
+		raw[string(key)] = json.RawMessage(b[:n])
+		if b = bytes.TrimLeft(b[n:], ws); len(b) > 0 && b[0] == '}' {
+			return raw, len(bytes.TrimLeft(b[1:], ws)) == 0
+		}
+	}
+}
+
+// plainValue returns the length of the plain string, true, false or null b
+// starts with; 0 for anything else.
+func plainValue(b []byte) int {
+	for _, lit := range []string{"true", "false", "null"} {
+		if bytes.HasPrefix(b, []byte(lit)) {
+			return len(lit)
+		}
+	}
+	end := bytes.IndexByte(b[min(1, len(b)):], '"') + 1
+	if len(b) == 0 || b[0] != '"' || end == 0 || !plainJSONString(b[1:end]) {
+		return 0
+	}
+	return end + 1
 }
 
 // decoder takes the documented fields out of raw, collecting the unusable

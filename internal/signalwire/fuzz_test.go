@@ -117,3 +117,32 @@ func FuzzValidateSID(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFlatObject: the fast path reads every body it accepts as
+// json.Unmarshal does.
+func FuzzFlatObject(f *testing.F) {
+	for _, s := range []string{
+		`{"a":"b"}`, ` { "a" : true , "b":false,"c":null } `, `{"a":"b","a":"c"}`, `{"a":"b",}`, `{}`, `{"a":"b"}x`,
+		`{"a":"\u0041"}`, "{\"a\":\"\xff\"}", `{"a":1}`, `{"a":"b"`, `{"a":tru}`, `{"a":nullx}`, `{"":""}`, "{\"a\":\"\t\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, ok := flatObject(body)
+		if !ok {
+			return
+		}
+		var want map[string]json.RawMessage
+		if err := json.Unmarshal(body, &want); err != nil {
+			t.Fatalf("accepted %q, which json.Unmarshal refuses: %v", body, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: got %q, want %q", body, got, want)
+		}
+		for k, v := range want {
+			if !bytes.Equal(got[k], v) {
+				t.Fatalf("%q: got %q, want %q", body, got, want)
+			}
+		}
+	})
+}

@@ -92,6 +92,11 @@ func match(mac hash.Hash, signature string, urls []string, form url.Values, body
 	if form != nil {
 		orderings = formOrderings(form)
 	}
+	params := make([][]byte, len(orderings)) // each ordering's signed parameters, built once for every URL
+	for i, f := range orderings {
+		params[i] = appendSigned(make([]byte, 0, len(body)), f) // the names and values are at most the body
+	}
+	signed := make([]byte, 0, 256+len(body)) // one buffer, one Write: sha1 hashes it in bulk
 	got := []byte(signature)
 	gotHex := []byte(strings.ToLower(signature))
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
@@ -105,9 +110,8 @@ func match(mac hash.Hash, signature string, urls []string, form url.Values, body
 	}
 	for _, u := range urls {
 		for i, f := range orderings {
-			mac.Reset()
-			writeSigned(mac, u, f)
-			if hmac.Equal(base64.StdEncoding.AppendEncode(nil, mac.Sum(nil)), got) {
+			signed = append(append(signed[:0], u...), params[i]...)
+			if hmac.Equal(base64.StdEncoding.AppendEncode(nil, sum(signed)), got) {
 				if i == 0 {
 					f = nil // the form as received
 				}
@@ -128,17 +132,16 @@ func match(mac hash.Hash, signature string, urls []string, form url.Values, body
 	return Verified{}, hashMismatch, false
 }
 
-// writeSigned writes the form scheme's signed string: fullURL, then per name
-// in byte order ("Reason" before "ReasonConferenceEnded") name+value, once per
-// value in the order received.
-func writeSigned(h hash.Hash, fullURL string, form url.Values) {
-	h.Write([]byte(fullURL))
+// appendSigned appends the form scheme's signed string after the URL: per
+// name in byte order ("Reason" before "ReasonConferenceEnded") name+value,
+// once per value in the order received.
+func appendSigned(b []byte, form url.Values) []byte {
 	for _, name := range slices.Sorted(maps.Keys(form)) {
 		for _, value := range form[name] {
-			h.Write([]byte(name))
-			h.Write([]byte(value))
+			b = append(append(b, name...), value...)
 		}
 	}
+	return b
 }
 
 // formOrderings returns the distinct forms a validator may have signed: a
