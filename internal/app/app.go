@@ -166,13 +166,11 @@ func (a *App) measure(ctx context.Context, creds credentials.Credentials, fn fun
 	batch := inv.Batch()
 	batch.Add(obs.MetricUpstreamLatency, obs.UnitMilliseconds, ms)
 	status := 200
-	var apiErr *signalwire.APIError
-	if err != nil && errors.As(err, &apiErr) {
+	if apiErr := (*signalwire.APIError)(nil); errors.As(err, &apiErr) {
 		status = apiErr.StatusCode
 		batch.AddDim(obs.MetricUpstreamErrors, obs.UnitCount, 1, "StatusClass", statusClass(apiErr.StatusCode))
 	}
 	inv.SetUpstream(status, ms)
-	a.log.DebugContext(ctx, "upstream call")
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -148,15 +149,21 @@ func AnswerTooLarge(size int) Problem {
 	return newProblem(problemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit, and is never sent in part; SignalWire's data is not usable (a list can be narrowed with muted or hold)", size))
 }
 
-// errorResponse logs a failure at the level it deserves and renders it.
+// errorResponse logs a failure (LogProblem) and renders it.
 func (a *App) errorResponse(ctx context.Context, err error) Response {
+	return ProblemResponse(LogProblem(ctx, a.log, "request failed", err))
+}
+
+// LogProblem logs err's problem (ProblemFor) as msg, at error level for a
+// 5xx, else info (the caller's input can never be processed), and returns it.
+func LogProblem(ctx context.Context, log *slog.Logger, msg string, err error) Problem {
 	p := ProblemFor(err)
+	level := slog.LevelInfo
 	if p.Status >= 500 {
-		a.log.ErrorContext(ctx, "request failed", "status", p.Status, "problem", p.Type, "error", err.Error())
-	} else {
-		a.log.InfoContext(ctx, "request rejected", "status", p.Status, "problem", p.Type, "error", err.Error())
+		level = slog.LevelError
 	}
-	return ProblemResponse(p)
+	log.Log(ctx, level, msg, "status", p.Status, "problem", p.Type, "error", err.Error())
+	return p
 }
 
 // ProblemResponse renders p as an application/problem+json response.

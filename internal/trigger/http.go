@@ -19,7 +19,7 @@ import (
 )
 
 // serveV2 serves a decoded payload 2.0 event and answers in its trigger's
-// response type (the same JSON shape for both).
+// response type.
 func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV2HTTPRequest) ([]byte, any, error) {
 	if e.RequestContext.HTTP.Method == http.MethodPost {
 		r.mayForward()
@@ -34,15 +34,17 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 		Body:     e.Body,
 		Base64:   e.IsBase64Encoded,
 	}
-	if kind == functionURL {
-		return r.answer(ctx, r.core.Handle(ctx, req), func(resp app.Response) any {
-			return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
-		})
+	shape := func(resp app.Response) any {
+		return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 	}
-	req.PathParams = e.PathParameters
-	return r.answer(ctx, r.core.Handle(ctx, req), func(resp app.Response) any {
-		return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
-	})
+	if kind != functionURL {
+		req.PathParams, shape = e.PathParameters, v2Response
+	}
+	return r.answer(ctx, r.core.Handle(ctx, req), shape)
+}
+
+func v2Response(resp app.Response) any {
+	return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 }
 
 // restAPI adapts a REST API (payload format 1.0) proxy event. REST APIs
@@ -134,9 +136,7 @@ func (r *Router) answer(ctx context.Context, resp app.Response, shape func(app.R
 // decode: a 400 in the shape every HTTP trigger accepts.
 func (r *Router) badEvent(ctx context.Context, err error) ([]byte, any, error) {
 	r.log.WarnContext(ctx, "malformed event", "error", err.Error())
-	resp := app.ProblemResponse(app.BadRequest("the event does not match its trigger's format"))
-	out, merr := json.Marshal(events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
-	return out, resp.Status, merr
+	return r.answer(ctx, app.ProblemResponse(app.BadRequest("the event does not match its trigger's format")), v2Response)
 }
 
 func lowerHeaders(single map[string]string, multi map[string][]string) map[string]string {

@@ -229,16 +229,10 @@ func (r *Router) webhookJob(ctx context.Context, job []byte) ([]byte, any, error
 	return out, outcome, nil
 }
 
-// fail logs a direct invocation's failure (an error for a 5xx, else info:
-// the caller's input can never be processed) and returns its Lambda error.
+// fail logs a direct invocation's failure and returns its Lambda error.
 func (r *Router) fail(ctx context.Context, msg string, err error) ([]byte, any, error) {
-	prob := app.ProblemFor(err)
-	level := slog.LevelInfo
-	if prob.Status >= 500 {
-		level = slog.LevelError
-	}
-	r.log.Log(ctx, level, msg, "status", prob.Status, "problem", prob.Type, "error", err.Error())
-	return nil, prob.Status, lambdaError(prob)
+	p := app.LogProblem(ctx, r.log, msg, err)
+	return nil, p.Status, lambdaError(p)
 }
 
 // lambdaError is the error a direct invocation returns for p: aws-lambda-go
