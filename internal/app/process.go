@@ -180,19 +180,21 @@ func (w *webhooks) settle(ctx context.Context, d retryMessage, outcomes []forwar
 	var pending []string
 	var errs []error
 	progress, deadLettered := 0, false
-	fail := func(name string, err error) {
-		pending = append(pending, name)
-		errs = append(errs, err)
-	}
-	batch := obs.InvocationFrom(ctx).Batch()
-	for _, name := range missing {
+	// deadLetterTo dead-letters d's copy for one destination.
+	deadLetterTo := func(name, reason string) error {
 		d.Destinations = []string{name}
-		if err := w.deadLetter(ctx, deadLetter(d, "destination "+name+" is no longer configured"), d.ConferenceSID); err != nil {
-			fail(name, fmt.Errorf("destination %s is not configured", name))
-		} else {
+		err := w.deadLetter(ctx, deadLetter(d, reason), d.ConferenceSID)
+		if err == nil {
 			progress, deadLettered = progress+1, true
 		}
+		return err
 	}
+	for _, name := range missing {
+		if deadLetterTo(name, "destination "+name+" is no longer configured") != nil {
+			pending, errs = append(pending, name), append(errs, fmt.Errorf("destination %s is not configured", name))
+		}
+	}
+	batch := obs.InvocationFrom(ctx).Batch()
 	for _, o := range outcomes {
 		if o.Err == nil {
 			progress++
@@ -200,19 +202,16 @@ func (w *webhooks) settle(ctx context.Context, d retryMessage, outcomes []forwar
 			continue
 		}
 		batch.AddDim(obs.MetricForwardFailures, obs.UnitCount, 1, "Destination", o.Destination)
-		if !forward.Permanent(o.Err) {
-			fail(o.Destination, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
-			continue
+		if forward.Permanent(o.Err) {
+			if err := deadLetterTo(o.Destination, fmt.Sprintf("%s refused the event permanently: %v", o.Destination, o.Err)); err != nil {
+				w.app.log.ErrorContext(ctx, "dead-lettering a permanent failure failed; it goes to the retry queue", "event_id", d.EventID, "destination", o.Destination, "error", err.Error())
+			} else {
+				batch.AddDim(obs.MetricDeadLettered, obs.UnitCount, 1, "Destination", o.Destination)
+				w.app.log.ErrorContext(ctx, "destination refused the event permanently; sent to the dead-letter queue", "event_id", d.EventID, "destination", o.Destination, "reason", o.Err.Error())
+				continue
+			}
 		}
-		d.Destinations = []string{o.Destination}
-		if err := w.deadLetter(ctx, deadLetter(d, fmt.Sprintf("%s refused the event permanently: %v", o.Destination, o.Err)), d.ConferenceSID); err != nil {
-			w.app.log.ErrorContext(ctx, "dead-lettering a permanent failure failed; it goes to the retry queue", "event_id", d.EventID, "destination", o.Destination, "error", err.Error())
-			fail(o.Destination, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
-			continue
-		}
-		progress, deadLettered = progress+1, true
-		batch.AddDim(obs.MetricDeadLettered, obs.UnitCount, 1, "Destination", o.Destination)
-		w.app.log.ErrorContext(ctx, "destination refused the event permanently; sent to the dead-letter queue", "event_id", d.EventID, "destination", o.Destination, "reason", o.Err.Error())
+		pending, errs = append(pending, o.Destination), append(errs, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
 	}
 	switch {
 	case len(pending) == 0 && deadLettered:

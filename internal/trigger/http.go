@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -189,52 +190,33 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	return out, map[string]int{"records": len(e.Records), "failed": len(resp.BatchItemFailures)}, err
 }
 
-// runRecords processes the records, sqsParallelism at a time, each with a
-// fair share of the time left over the rounds (at least sqsMinMessageTime;
-// records[i] is record i's log identity), and returns their errors by the
-// deadline: a record still running then is errUnfinished, and what it does
-// later changes nothing.
+// runRecords processes the records, sqsParallelism at a time (records[i] is
+// record i's log identity), and returns their errors by the deadline: a
+// record still running then is errUnfinished, and what it does later
+// changes nothing.
 func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, records []*obs.Invocation) []error {
 	type recordDone struct {
 		i   int
 		err error
 	}
-	answerBy, bounded := ctx.Deadline()
 	done := make(chan recordDone, len(recs)) // never blocks a late finisher
 	go func() {
 		sem := make(chan struct{}, sqsParallelism)
 		rounds := (len(recs) + sqsParallelism - 1) / sqsParallelism
 		for i, rec := range recs {
 			sem <- struct{}{}
-			rctx := obs.WithInvocation(ctx, records[i])
-			msgCtx, msgCancel := rctx, context.CancelFunc(func() {})
-			if bounded {
-				left := time.Until(answerBy)
-				if left < sqsMinMessageTime {
-					<-sem
-					done <- recordDone{i, errNoTimeLeft}
-					continue
-				}
-				share := max(left/time.Duration(rounds-i/sqsParallelism), sqsMinMessageTime)
-				msgCtx, msgCancel = context.WithDeadline(rctx, time.Now().Add(share))
-			}
 			go func() {
-				defer func() { msgCancel(); <-sem }()
-				done <- recordDone{i, r.processRecord(msgCtx, rec)}
+				defer func() { <-sem }()
+				done <- recordDone{i, r.processRecord(obs.WithInvocation(ctx, records[i]), rec, rounds-i/sqsParallelism)}
 			}()
 		}
 	}()
-	errs := make([]error, len(recs))
-	for i := range errs {
-		errs[i] = errUnfinished
-	}
+	errs := slices.Repeat([]error{errUnfinished}, len(recs))
 	var timeout <-chan time.Time
-	if bounded {
+	if answerBy, ok := ctx.Deadline(); ok {
 		// Messages honour their deadlines; this bounds the wait even if one
 		// does not, inside the router's margin.
-		t := time.NewTimer(time.Until(answerBy) + minMargin/4)
-		defer t.Stop()
-		timeout = t.C
+		timeout = time.After(time.Until(answerBy) + minMargin/4)
 	}
 	for range recs {
 		select {
@@ -247,7 +229,18 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 	return errs
 }
 
-func (r *Router) processRecord(ctx context.Context, rec events.SQSMessage) error {
+// processRecord processes one record, with a fair share of the time left
+// over the roundsLeft rounds, at least sqsMinMessageTime.
+func (r *Router) processRecord(ctx context.Context, rec events.SQSMessage, roundsLeft int) error {
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if left < sqsMinMessageTime {
+			return errNoTimeLeft
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, max(left/time.Duration(roundsLeft), sqsMinMessageTime))
+		defer cancel()
+	}
 	if r.hooks == nil {
 		return errNoRetryConsumer
 	}
