@@ -1,11 +1,8 @@
-// Package app is the processing core, shared by every trigger: the read
-// route (App.Participant: one SignalWire call, credentials refreshed once on
-// a 401), the webhook route (webhooks.go verifies, process.go builds the
-// envelope once, delivers it, dead-letters permanent refusals and parks the
-// rest; messages.go holds the queues' wire formats) and one mapping of
-// errors to RFC 9457 problems (problems.go). It speaks the neutral Request
-// and Response of http.go; package trigger translates Lambda's events.
-// docs/DESIGN.md ("Request flows") walks through a read and a webhook.
+// Package app is the processing core every trigger shares: the read routes
+// (app.go), the webhook route (webhooks.go verifies, process.go builds,
+// delivers, dead-letters and parks; messages.go holds the queues' formats)
+// and the RFC 9457 problems (problems.go), over the neutral Request and
+// Response of http.go. docs/DESIGN.md ("Request flows") walks through them.
 package app
 
 import (
@@ -32,13 +29,11 @@ type CredentialSource interface {
 }
 
 // errForeignAccount is wrapped by the error of a read whose account_sid is
-// not the secret's project: SignalWire would answer 401 (and a refresh would
-// not help), so it is answered without calling it.
+// not the secret's project, answered without calling SignalWire.
 var errForeignAccount = errors.New("account_sid is not the project this function serves")
 
 // errNoNewerCredentials is wrapped by the error of a read SignalWire
-// rejected (401) when the forced refresh brought nothing newer (the same
-// secret, or a refresh within credentials.RefreshInterval of another).
+// rejected (401) when the forced refresh brought nothing newer.
 var errNoNewerCredentials = errors.New("no newer credentials after the rejection")
 
 // participantGetter is the SignalWire calls the core makes.
@@ -59,8 +54,7 @@ func New(creds CredentialSource, upstream participantGetter, log *slog.Logger) *
 	return &App{creds: creds, upstream: upstream, log: log}
 }
 
-// Participant reads one participant and normalizes it. The SIDs are
-// validated before anything else.
+// Participant validates ref's SIDs, reads the participant and normalizes it.
 func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error) {
 	if err := ref.Validate(); err != nil {
 		return participant.Participant{}, err
@@ -84,10 +78,8 @@ type List struct {
 	Participants  []participant.Participant `json:"participants"`
 }
 
-// Participants lists a conference's active participants, every page, each
-// checked and normalized as Participant does one; the account and
-// conference SIDs are validated before anything else (ref.CallSID is
-// ignored).
+// Participants lists a conference's active participants (every page; ref's
+// CallSID is ignored), validated, checked and normalized as Participant does.
 func (a *App) Participants(ctx context.Context, ref signalwire.ParticipantRef, f signalwire.ListFilter) (List, error) {
 	ref.CallSID = ""
 	if err := signalwire.ValidateSID("account_sid", ref.AccountSID); err != nil {

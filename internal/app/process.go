@@ -63,17 +63,13 @@ func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, 
 	work, cancel := reserve(ctx, budget, keep)
 	defer cancel()
 	msg, err := w.build(work, src, in.receivedAt)
+	r := result{id: msg.ID, envelope: msg.Body}
 	var p Problem
 	switch refused := errors.As(err, &p); {
 	case refused && !retrying:
-		return result{id: msg.ID, err: err}
-	case refused || errors.Is(err, errEnvelopeTooLarge):
-		if w.deadLetterWebhook(ctx, in, msg.ID, err) == nil {
-			return result{id: msg.ID, envelope: msg.Body, outcome: outcomeDeadLettered}
-		}
-	}
-	r := result{id: msg.ID, envelope: msg.Body}
-	switch {
+		r.err = err
+	case (refused || errors.Is(err, errEnvelopeTooLarge)) && w.deadLetterWebhook(ctx, in, msg.ID, err) == nil:
+		r.outcome = outcomeDeadLettered
 	case err != nil && retrying:
 		r.err = err // the message stays on the queue
 	case err != nil:
@@ -81,8 +77,8 @@ func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, 
 	case len(w.opts.Destinations) == 0:
 		r.outcome = outcomeReturned
 	default:
-		d := deliverMessage(msg, in.receivedAt, in.traceID)
-		r.outcome, r.err = w.settle(ctx, d, forward.Deliver(work, w.opts.Destinations, msg, w.opts.Policy), nil, false)
+		outcomes := forward.Deliver(work, w.opts.Destinations, msg, w.opts.Policy)
+		r.outcome, r.err = w.settle(ctx, deliverMessage(msg, in.receivedAt, in.traceID), outcomes, nil, false)
 	}
 	return r
 }
@@ -314,10 +310,6 @@ func (w *webhooks) retryDeliver(ctx context.Context, m retryMessage) error {
 	}
 	work, cancel := reserve(ctx, 0, parkReserve)
 	defer cancel()
-	var outcomes []forward.Outcome
-	if len(dests) > 0 {
-		outcomes = forward.Deliver(work, dests, msg, w.opts.Policy)
-	}
-	_, err := w.settle(ctx, d, outcomes, missing, true)
+	_, err := w.settle(ctx, d, forward.Deliver(work, dests, msg, w.opts.Policy), missing, true)
 	return err
 }
