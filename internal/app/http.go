@@ -15,7 +15,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// webhookRoute is the path suffix of the webhook route.
 const webhookRoute = "/webhooks/signalwire"
 
 // Request is an HTTP request as every HTTP trigger (HTTP API, REST API,
@@ -26,9 +25,8 @@ type Request struct {
 	PathParams map[string]string // API Gateway's route parameters
 	Headers    map[string]string // lower-case names
 	Host       string            // the domain name the caller used
-	// URLPaths and QueryVariants are the paths and other query strings the
-	// caller may have used, for signature checks (a REST API: with and
-	// without its stage prefix, and every order of the parameters).
+	// For signature checks, the paths and other query strings the caller may
+	// have used (a REST API: with and without its stage, every query order).
 	URLPaths      []string
 	RawQuery      string
 	QueryVariants []string
@@ -53,13 +51,11 @@ type Routes struct {
 	hooks *webhooks
 }
 
-// NewRoutes returns the HTTP routes served by a and hooks; a nil hooks
-// leaves the webhook route disabled (404).
+// NewRoutes returns the routes of a and hooks (nil: the webhook route is a 404).
 func NewRoutes(a *App, hooks *webhooks) *Routes { return &Routes{App: a, hooks: hooks} }
 
-// Handle routes an HTTP request to the read or the webhook route. The
-// answer to a HEAD request has the headers of the GET answer and no body
-// (RFC 9110, 9.3.2).
+// Handle routes an HTTP request to the read or the webhook route; a HEAD
+// answer is the GET answer without its body (RFC 9110, 9.3.2).
 func (rt *Routes) Handle(ctx context.Context, r Request) Response {
 	resp := rt.route(ctx, r)
 	if r.Method == http.MethodHead {
@@ -143,8 +139,7 @@ func EncodeJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// AnswerTooLarge is the 502 problem that replaces an answer over
-// MaxAnswerBytes.
+// AnswerTooLarge is the 502 problem replacing an answer over MaxAnswerBytes.
 func AnswerTooLarge(size int) Problem {
 	return newProblem(problemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit, and is never sent in part; SignalWire's data is not usable (a list can be narrowed with muted or hold)", size))
 }
@@ -182,11 +177,10 @@ func methodNotAllowed(allow string) Response {
 	return r
 }
 
-// readRoute recognises the read route, and the list route (list true, no
-// CallSID): API Gateway's path parameters, else a path ending in
-// accounts/{a}/conferences/{c}/participants/{p}[/], or .../participants (the
-// list). Segments stay encoded, so an encoded slash or dot segment fails SID
-// validation instead of changing the upstream path.
+// readRoute recognises the read and list (list true, no CallSID) routes: API
+// Gateway's path parameters, else a path ending in accounts/{a}/conferences/
+// {c}/participants[/{p}[/]]. Segments stay encoded, so an encoded slash or
+// dot segment fails SID validation instead of changing the upstream path.
 func readRoute(r Request) (ref signalwire.ParticipantRef, list, ok bool) {
 	pp := r.PathParams
 	if a, c, p := pp["account_sid"], pp["conference_sid"], pp["call_sid"]; a != "" && c != "" {

@@ -132,8 +132,7 @@ type inbound struct {
 	conferenceSID string // set by source: the retry messages' FIFO group
 }
 
-// storedInbound is the callback of a direct invocation or a retry message,
-// and its source.
+// storedInbound is a direct invocation's or retry message's callback and source.
 func storedInbound(form, body []byte, contentType, query string, receivedAt time.Time, traceID string) (inbound, webhook.Source, error) {
 	in := inbound{query: query, receivedAt: receivedAt.UTC(), traceID: traceID}
 	switch {
@@ -193,8 +192,7 @@ func (in inbound) message(id string) retryMessage {
 	return m
 }
 
-// deliverMessage is the kindDeliver retry message of msg, without its
-// Destinations.
+// deliverMessage is the kindDeliver retry message of msg, without Destinations.
 func deliverMessage(msg forward.Message, receivedAt time.Time, traceID string) retryMessage {
 	return retryMessage{Version: messageVersion, Kind: kindDeliver, ReceivedAt: receivedAt, EventID: msg.ID, TraceID: traceID,
 		EventType: msg.Type, ConferenceSID: msg.ConferenceSID, Envelope: msg.Body}

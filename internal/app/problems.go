@@ -13,7 +13,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// problemContentType is the media type of a problem details body.
 const problemContentType = "application/problem+json"
 
 // problemTypeBase prefixes every problem type: each kind is an anchor of

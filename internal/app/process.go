@@ -41,8 +41,7 @@ type result struct {
 }
 
 // Accept processes a direct invocation's webhook like a verified one and
-// returns its envelope. One that can never be processed is a problem error
-// and is not parked.
+// returns its envelope; one that can never be processed is a Problem.
 func (w *webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome, error) {
 	in, src, err := storedInbound([]byte(d.Form), []byte(d.Body), d.ContentType, d.Query, d.ReceivedAt, obs.TraceID(ctx))
 	if err != nil {
@@ -84,8 +83,7 @@ func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, 
 }
 
 // enqueueReserve is what inline processing leaves before ctx's deadline to
-// park: a second, or half of what is left, so that a 1 s function still
-// tries to deliver before it parks.
+// park: a second, or half of what is left (a 1 s function still delivers).
 func enqueueReserve(ctx context.Context) time.Duration {
 	dl, ok := ctx.Deadline()
 	if !ok {
@@ -111,8 +109,7 @@ func reserve(ctx context.Context, budget, reserve time.Duration) (context.Contex
 	return context.WithDeadline(ctx, end)
 }
 
-// build looks the participant up and encodes the envelope once, size
-// checked.
+// build looks the participant up and encodes the envelope once, size checked.
 func (w *webhooks) build(ctx context.Context, src webhook.Source, receivedAt time.Time) (forward.Message, error) {
 	env := webhook.NewEnvelope(src, receivedAt)
 	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
@@ -140,8 +137,7 @@ func checkSize(m forward.Message, participant int) error {
 	return nil
 }
 
-// lookup fetches the participant into env when src names a conference and
-// a call.
+// lookup fetches the participant into env when src names a conference and call.
 func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhook.Source) error {
 	env.ParticipantLookup = webhook.LookupSkipped
 	if src.ConferenceSID() == "" || src.CallSID() == "" {
@@ -166,12 +162,11 @@ func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 	return nil
 }
 
-// settle counts the outcomes of d's delivery, dead-letters at once each
-// permanent failure and each destination no longer configured (missing),
-// and parks what is left pending as a kindDeliver for those destinations.
-// With mustProgress (a kindDeliver retried) and no progress, the message
-// itself is retried, so SQS's redrive still bounds the attempts. The error
-// says the event is neither settled nor parked.
+// settle counts d's delivery outcomes, dead-letters each permanent failure
+// and each destination no longer configured (missing) and parks the rest as
+// a kindDeliver. With mustProgress (a kindDeliver retried) and no progress,
+// the message itself is retried, so SQS's redrive bounds the attempts. The
+// error says the event is neither settled nor parked.
 func (w *webhooks) settle(ctx context.Context, d retryMessage, outcomes []forward.Outcome, missing []string, mustProgress bool) (Outcome, error) {
 	var pending []string
 	var errs []error
