@@ -6,6 +6,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,10 +83,7 @@ type List struct {
 // CallSID is ignored), validated, checked and normalized as Participant does.
 func (a *App) Participants(ctx context.Context, ref signalwire.ParticipantRef, f signalwire.ListFilter) (List, error) {
 	ref.CallSID = ""
-	if err := signalwire.ValidateSID("account_sid", ref.AccountSID); err != nil {
-		return List{}, err
-	}
-	if err := signalwire.ValidateSID("conference_sid", ref.ConferenceSID); err != nil {
+	if err := cmp.Or(signalwire.ValidateSID("account_sid", ref.AccountSID), signalwire.ValidateSID("conference_sid", ref.ConferenceSID)); err != nil {
 		return List{}, err
 	}
 	var ps []*signalwire.Participant

@@ -167,7 +167,8 @@ func ProblemResponse(p Problem) Response {
 	if p.RetryAfterSeconds > 0 {
 		h["Retry-After"] = strconv.Itoa(p.RetryAfterSeconds)
 	}
-	return Response{Status: p.Status, Headers: h, Body: p.JSON()}
+	body, _ := json.Marshal(p) // every field is a plain string or int
+	return Response{Status: p.Status, Headers: h, Body: body}
 }
 
 // methodNotAllowed answers 405 with the Allow header RFC 9110 requires.

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,12 +38,6 @@ func (p Problem) Error() string {
 		return p.Title
 	}
 	return p.Title + ": " + p.Detail
-}
-
-// JSON returns the problem's JSON body.
-func (p Problem) JSON() []byte {
-	b, _ := json.Marshal(p) // every field is a plain string or int
-	return b
 }
 
 // Problem types (the suffixes of their type URIs) and the Lambda error
