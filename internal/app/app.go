@@ -153,12 +153,11 @@ func (a *App) measure(ctx context.Context, creds credentials.Credentials, fn fun
 	err := fn(signalwire.Auth{ProjectID: creds.ProjectID, APIToken: creds.APIToken, SpaceHost: creds.SpaceHost})
 	ms := float64(time.Since(start).Microseconds()) / 1000
 	inv := obs.InvocationFrom(ctx)
-	batch := inv.Batch()
-	batch.Add(obs.MetricUpstreamLatency, obs.UnitMilliseconds, ms)
+	inv.Batch().Add(obs.MetricUpstreamLatency, obs.UnitMilliseconds, ms)
 	status := 200
 	if apiErr := (*signalwire.APIError)(nil); errors.As(err, &apiErr) {
 		status = apiErr.StatusCode
-		batch.AddDim(obs.MetricUpstreamErrors, obs.UnitCount, 1, "StatusClass", statusClass(apiErr.StatusCode))
+		inv.Batch().AddDim(obs.MetricUpstreamErrors, obs.UnitCount, 1, "StatusClass", statusClass(apiErr.StatusCode))
 	}
 	inv.SetUpstream(status, ms)
 	return err

@@ -171,8 +171,6 @@ func (w *webhooks) candidates(r Request) []string {
 	return out
 }
 
-const metricWebhookExpired = "WebhookExpired"
-
 // expired refuses (403) a callback signed more than MaxAge from its arrival,
 // either way (a replay, or a clock that is off); one without a time passes.
 func (w *webhooks) expired(ctx context.Context, src webhook.Source, received time.Time) (Response, bool) {
@@ -183,7 +181,7 @@ func (w *webhooks) expired(ctx context.Context, src webhook.Source, received tim
 	}
 	inv := obs.InvocationFrom(ctx)
 	inv.SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
-	inv.Batch().Add(metricWebhookExpired, obs.UnitCount, 1)
+	inv.Batch().Add("WebhookExpired", obs.UnitCount, 1)
 	signed := env.OccurredAt.Format(time.RFC3339)
 	w.app.log.WarnContext(ctx, "webhook refused: its signed timestamp is outside the replay window", "type", env.Type,
 		"signed_at", signed, "age_seconds", int(age.Seconds()), "max_age_seconds", int(w.opts.MaxAge.Seconds()))

@@ -19,8 +19,7 @@ import (
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
-// serveV2 serves a decoded payload 2.0 event and answers in its trigger's
-// response type.
+// serveV2 serves a decoded payload 2.0 event in its trigger's response type.
 func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV2HTTPRequest) ([]byte, any, error) {
 	if e.RequestContext.HTTP.Method == http.MethodPost {
 		r.mayForward()
@@ -48,10 +47,9 @@ func v2Response(resp app.Response) any {
 	return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 }
 
-// restAPI adapts a REST API (payload format 1.0) proxy event. REST APIs
-// pass only the decoded query parameters: a webhook's candidate query
-// strings are rebuilt from them (webhook.QueryCandidates), the names first
-// in the order the event lists them, which Go maps lose.
+// restAPI adapts a REST API (payload format 1.0) proxy event. It has only
+// the decoded query parameters: a webhook's candidate query strings are
+// rebuilt from them (webhook.QueryCandidates), names in the event's order.
 func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e struct {
 		events.APIGatewayProxyRequest
@@ -164,9 +162,8 @@ const (
 )
 
 // sqs processes a retry-queue batch and reports each failed message
-// (ReportBatchItemFailures). It answers by ctx's deadline, so the
-// invocation never ends in "Task timed out" (SQS would redeliver the whole
-// batch).
+// (ReportBatchItemFailures) by ctx's deadline: on "Task timed out", SQS
+// would redeliver the whole batch.
 func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e events.SQSEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
@@ -191,9 +188,8 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 }
 
 // runRecords processes the records, sqsParallelism at a time (records[i] is
-// record i's log identity), and returns their errors by the deadline: a
-// record still running then is errUnfinished, and what it does later
-// changes nothing.
+// record i's log identity), and returns their errors by the deadline: one
+// still running then is errUnfinished, whatever it does later.
 func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, records []*obs.Invocation) []error {
 	type recordDone struct {
 		i   int
