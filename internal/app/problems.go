@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -133,8 +134,5 @@ func upstreamProblem(e *signalwire.APIError) Problem {
 // ErrorType is the errorType a direct invocation gets for p ("Error" for a
 // kind without one; the README lists them).
 func ErrorType(p Problem) string {
-	if t, ok := errorTypes[strings.TrimPrefix(p.Type, problemTypeBase)]; ok {
-		return t
-	}
-	return "Error"
+	return cmp.Or(errorTypes[strings.TrimPrefix(p.Type, problemTypeBase)], "Error")
 }

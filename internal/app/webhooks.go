@@ -59,7 +59,6 @@ func NewWebhooks(a *App, opts WebhookOptions) *webhooks {
 // Outcome says what happened to an accepted webhook.
 type Outcome string
 
-// Outcomes of processing a webhook.
 const (
 	outcomeDelivered Outcome = "delivered" // every destination has it
 	outcomeReturned  Outcome = "returned"  // no destination: the answer carries it

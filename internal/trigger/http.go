@@ -21,9 +21,6 @@ import (
 
 // serveV2 serves a decoded payload 2.0 event in its trigger's response type.
 func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV2HTTPRequest) ([]byte, any, error) {
-	if e.RequestContext.HTTP.Method == http.MethodPost {
-		r.mayForward()
-	}
 	req := app.Request{
 		Method:   e.RequestContext.HTTP.Method,
 		Path:     e.RawPath,
@@ -64,7 +61,6 @@ func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 	}
 	queries := []string{q.Encode()}
 	if e.HTTPMethod == http.MethodPost {
-		r.mayForward()
 		queries = webhook.QueryCandidates(names, q)
 	}
 	paths := []string{e.RequestContext.Path, e.Path}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,7 +123,7 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	work, cancel := withMargin(ctx)
 	e, kind, err := decode(payload)
 	inv.SetTrigger(kind)
-	if kind == sqsTrigger || kind == directWebhook {
+	if kind == sqsTrigger || kind == directWebhook || e.RequestContext.HTTP.Method == http.MethodPost || e.HTTPMethod == http.MethodPost {
 		r.mayForward()
 	}
 	out, outcome, err := r.dispatch(work, kind, payload, e, err)
