@@ -21,9 +21,8 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// CredentialSource yields SignalWire credentials and replaces a rejected set.
-// Refresh is rate limited by the source: a version equal to stale means
-// nothing newer is known (yet).
+// CredentialSource yields SignalWire credentials and replaces a rejected set;
+// Refresh is rate limited (a version equal to stale: nothing newer, yet).
 type CredentialSource interface {
 	Get(ctx context.Context) (credentials.Credentials, uint64, error)
 	Refresh(ctx context.Context, stale uint64) (credentials.Credentials, uint64, error)
@@ -112,9 +111,8 @@ func (a *App) Participants(ctx context.Context, ref signalwire.ParticipantRef, f
 	return out, nil
 }
 
-// call makes one SignalWire call for ref (fn) with the cached credentials:
-// an account other than the secret's project is answered without calling,
-// and a 401 refreshes the credentials once and calls once more.
+// call makes fn's SignalWire call for ref with the cached credentials (none
+// for an account but the secret's project); a 401 refreshes them, once.
 func (a *App) call(ctx context.Context, ref signalwire.ParticipantRef, fn func(signalwire.Auth) error) error {
 	inv := obs.InvocationFrom(ctx)
 	inv.SetSIDs(ref.AccountSID, ref.ConferenceSID, ref.CallSID)

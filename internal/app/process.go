@@ -24,9 +24,8 @@ const (
 	// participantReserve is the room kept for the participant (SignalWire's
 	// are under 1 KiB): an envelope that leaves less is refused (413).
 	participantReserve = 16 << 10
-	// carrierBytes bounds what the largest message carrying an envelope
-	// adds to it besides the event type and conference SID: a kindDeliver's
-	// dead-letter record, with its reason and the queue's attributes.
+	// carrierBytes bounds what the largest carrier of an envelope adds besides
+	// type and conference SID: a kindDeliver's dead-letter record, attributes.
 	carrierBytes = 3<<10 + 6*maxReasonBytes
 )
 
@@ -51,9 +50,8 @@ func (w *webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome
 	return r.envelope, r.outcome, r.err
 }
 
-// process builds a checked webhook's envelope and delivers it. Inline, a
-// refusal (413) is returned before acceptance; on the retry consumer a
-// webhook no attempt can process is dead-lettered.
+// process builds a checked webhook's envelope and delivers it: inline, a
+// refusal (413) is returned; what no attempt can deliver is dead-lettered.
 func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, retrying bool) result {
 	budget, keep := w.opts.InlineBudget, enqueueReserve(ctx)
 	if retrying {
@@ -95,16 +93,13 @@ func enqueueReserve(ctx context.Context) time.Duration {
 // reserve returns a context that ends reserve before ctx's deadline, or
 // after budget (when positive), whichever comes first.
 func reserve(ctx context.Context, budget, reserve time.Duration) (context.Context, context.CancelFunc) {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		if budget <= 0 {
-			return context.WithCancel(ctx)
-		}
-		return context.WithTimeout(ctx, budget)
+	end, ok := ctx.Deadline()
+	end = end.Add(-reserve)
+	if b := time.Now().Add(budget); budget > 0 && (!ok || b.Before(end)) {
+		end, ok = b, true
 	}
-	end := dl.Add(-reserve)
-	if b := time.Now().Add(budget); budget > 0 && b.Before(end) {
-		end = b
+	if !ok {
+		return context.WithCancel(ctx)
 	}
 	return context.WithDeadline(ctx, end)
 }
