@@ -88,8 +88,7 @@ func (rt *Routes) route(ctx context.Context, r Request) Response {
 		"no route for "+r.Method+" "+obs.Truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants[/{call_sid}] or POST "+webhookRoute))
 }
 
-// list answers the list route: the optional muted and hold parameters
-// (true or false) filter it.
+// list answers the list route, filtered by the optional muted and hold.
 func (a *App) list(ctx context.Context, ref signalwire.ParticipantRef, rawQuery string) Response {
 	var f signalwire.ListFilter
 	q, err := url.ParseQuery(rawQuery)

@@ -16,9 +16,8 @@ import (
 // The wire formats of a webhook (testdata pins the queues'); readers
 // ignore unknown fields.
 
-// DirectWebhook is a direct invocation's {"signalwire_webhook":{...}}: a
-// form callback (Form), or a JSON one (Body, byte for byte, and its
-// ContentType), with the callback URL's raw Query.
+// DirectWebhook is a direct invocation's {"signalwire_webhook":{...}}: a form
+// callback, or a JSON Body (byte for byte) and ContentType, and the raw Query.
 type DirectWebhook struct {
 	Form        string    `json:"form,omitempty"`
 	Body        string    `json:"body,omitempty"`
@@ -35,8 +34,7 @@ const (
 	kindDeliver = "deliver"
 )
 
-// messageVersion is the retry-queue format written; version 1 (a form, no
-// kind) is still read.
+// messageVersion is the retry-queue format written; version 1 is still read.
 const messageVersion = 2
 
 const maxReasonBytes = 1024 // a dead-letter record's reason
@@ -147,7 +145,7 @@ func storedInbound(form, body []byte, contentType, query string, receivedAt time
 	return in, src, err
 }
 
-// source parses in by its media type and checks it. What fails here can
+// source parses in by its media type and checks it: what fails here can
 // never be processed, so it is never parked.
 func (in *inbound) source() (webhook.Source, error) {
 	if len(in.body) > webhook.MaxBodyBytes {

@@ -41,8 +41,8 @@ func (p Problem) Error() string {
 	return p.Title + ": " + p.Detail
 }
 
-// Problem types (the suffixes of their type URIs) and the Lambda error
-// types direct invocations get for them. docs/problems.md documents each.
+// Problem types (their type URIs' suffixes, each in docs/problems.md) and the
+// Lambda errorTypes direct invocations get for them.
 const (
 	problemInvalidSID             = "invalid-sid"
 	problemBadRequest             = "bad-request"

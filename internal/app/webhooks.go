@@ -90,8 +90,7 @@ func (w *webhooks) Handle(ctx context.Context, r Request) Response {
 	return w.answer(ctx, w.process(ctx, in, src, false))
 }
 
-// readCallback decodes r's body and parses it by its media type; ok false
-// comes with the 4xx answer.
+// readCallback decodes r's body and parses it by its media type, else answers 4xx.
 func (w *webhooks) readCallback(ctx context.Context, r Request) (in inbound, rejected Response, ok bool) {
 	body, err := webhook.DecodeBody(r.Body, r.Base64)
 	switch {
@@ -150,8 +149,7 @@ func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 	return Response{}, true
 }
 
-// candidates returns the URLs SignalWire may have called for r and, with
-// Local only, the URL the client called.
+// candidates are the URLs SignalWire may have called for r (Local: and the client's).
 func (w *webhooks) candidates(r Request) []string {
 	u := webhook.RequestURL{
 		PublicURL: w.opts.PublicWebhookURL, PublicBaseURL: w.opts.PublicBaseURL,
@@ -189,9 +187,8 @@ func (w *webhooks) expired(ctx context.Context, src webhook.Source, received tim
 		signed, age.Abs().Round(time.Second), w.opts.MaxAge))), true
 }
 
-// verifyWithKeys tries every signing key (current, then previous), so the
-// time taken does not say which matched. It returns the first match, else
-// the current key's error.
+// verifyWithKeys tries all signing keys, current then previous (the time
+// taken does not say which matched): the first match, else the current's error.
 func verifyWithKeys(keys []string, verify func(key string) (webhook.Verified, error)) (webhook.Verified, error) {
 	verified, err := verify(keys[0])
 	for _, k := range keys[1:] {
