@@ -17,8 +17,7 @@ import (
 
 const webhookRoute = "/webhooks/signalwire"
 
-// Request is an HTTP request as every HTTP trigger (HTTP API, REST API,
-// Function URL) delivers it, translated by the trigger package.
+// Request is an HTTP request of any HTTP trigger, as package trigger translates it.
 type Request struct {
 	Method     string
 	Path       string            // raw, still percent-encoded
@@ -44,8 +43,7 @@ type Response struct {
 	Body    []byte
 }
 
-// Routes answers the function's HTTP routes: the read route (App) and the
-// webhook route (webhooks). The trigger package's HTTP adapters call Handle.
+// Routes answers the function's HTTP routes: the read routes (App) and the webhook route.
 type Routes struct {
 	*App  // Participant and Participants, for the direct invocation
 	hooks *webhooks

@@ -187,11 +187,8 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 // record i's log identity), and returns their errors by the deadline: one
 // still running then is errUnfinished, whatever it does later.
 func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, records []*obs.Invocation) []error {
-	type recordDone struct {
-		i   int
-		err error
-	}
-	done := make(chan recordDone, len(recs)) // never blocks a late finisher
+	results := make([]error, len(recs)) // each written before its index is sent
+	done := make(chan int, len(recs))   // never blocks a late finisher
 	go func() {
 		sem := make(chan struct{}, sqsParallelism)
 		rounds := (len(recs) + sqsParallelism - 1) / sqsParallelism
@@ -199,7 +196,8 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 			sem <- struct{}{}
 			go func() {
 				defer func() { <-sem }()
-				done <- recordDone{i, r.processRecord(obs.WithInvocation(ctx, records[i]), rec, rounds-i/sqsParallelism)}
+				results[i] = r.processRecord(obs.WithInvocation(ctx, records[i]), rec, rounds-i/sqsParallelism)
+				done <- i
 			}()
 		}
 	}()
@@ -212,8 +210,8 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 	}
 	for range recs {
 		select {
-		case d := <-done:
-			errs[d.i] = d.err
+		case i := <-done:
+			errs[i] = results[i]
 		case <-timeout:
 			return errs
 		}
