@@ -2,7 +2,6 @@ package app
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,15 +23,11 @@ const (
 // and a webhook's lookup fails and is retried rather than delivering a
 // wrong participant as "found".
 func checkParticipantAnswer(ref signalwire.ParticipantRef, p *signalwire.Participant) error {
-	if err := answerProblem(ref, p); err != nil {
-		return &signalwire.APIError{Kind: signalwire.KindBadResponse, StatusCode: 200, Attempts: 1, Err: err}
+	bad := func(format string, a ...any) error {
+		return &signalwire.APIError{Kind: signalwire.KindBadResponse, StatusCode: 200, Attempts: 1, Err: fmt.Errorf(format, a...)}
 	}
-	return nil
-}
-
-func answerProblem(ref signalwire.ParticipantRef, p *signalwire.Participant) error {
 	if p == nil {
-		return errors.New("no participant in the answer")
+		return bad("no participant in the answer")
 	}
 	total := 0
 	for _, f := range []struct {
@@ -47,20 +42,20 @@ func answerProblem(ref signalwire.ParticipantRef, p *signalwire.Participant) err
 			continue
 		}
 		if len(*f.v) > maxParticipantFieldBytes {
-			return fmt.Errorf("the answer's %s is %d bytes (limit %d)", f.name, len(*f.v), maxParticipantFieldBytes)
+			return bad("the answer's %s is %d bytes (limit %d)", f.name, len(*f.v), maxParticipantFieldBytes)
 		}
 		total += len(f.name) + len(*f.v)
 	}
 	for _, m := range []map[string]json.RawMessage{p.Extra, p.Invalid} {
 		for k, v := range m {
 			if len(k) > maxParticipantFieldBytes || len(v) > maxParticipantFieldBytes {
-				return fmt.Errorf("the answer's field %s is %d bytes (limit %d)", quoteShort(k), len(k)+len(v), maxParticipantFieldBytes)
+				return bad("the answer's field %s is %d bytes (limit %d)", quoteShort(k), len(k)+len(v), maxParticipantFieldBytes)
 			}
 			total += len(k) + len(v)
 		}
 	}
 	if total > maxParticipantBytes {
-		return fmt.Errorf("the answer's fields total %d bytes (limit %d)", total, maxParticipantBytes)
+		return bad("the answer's fields total %d bytes (limit %d)", total, maxParticipantBytes)
 	}
 	for _, f := range []struct {
 		name, want string
@@ -72,9 +67,9 @@ func answerProblem(ref signalwire.ParticipantRef, p *signalwire.Participant) err
 	} {
 		switch {
 		case f.got == nil:
-			return fmt.Errorf("the answer has no %s: not the participant requested", f.name)
+			return bad("the answer has no %s: not the participant requested", f.name)
 		case !strings.EqualFold(*f.got, f.want):
-			return fmt.Errorf("the answer's %s is %s, not the one requested", f.name, quoteShort(*f.got))
+			return bad("the answer's %s is %s, not the one requested", f.name, quoteShort(*f.got))
 		}
 	}
 	return nil

@@ -1,14 +1,12 @@
-// Package app is the processing core, shared by every trigger: the read
-// route (App.Participant: one SignalWire call, credentials refreshed once on
-// a 401), the webhook route (webhooks.go verifies, process.go builds the
-// envelope once, delivers it, dead-letters permanent refusals and parks the
-// rest; messages.go holds the queues' wire formats) and one mapping of
-// errors to RFC 9457 problems (problems.go). It speaks the neutral Request
-// and Response of http.go; package trigger translates Lambda's events.
-// docs/DESIGN.md ("Request flows") walks through a read and a webhook.
+// Package app is the processing core every trigger shares: the read routes
+// (app.go), the webhook route (webhooks.go verifies, process.go builds,
+// delivers, dead-letters and parks; messages.go holds the queues' formats)
+// and the RFC 9457 problems (problems.go), over the neutral Request and
+// Response of http.go. docs/DESIGN.md ("Request flows") walks through them.
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,22 +21,19 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// CredentialSource yields SignalWire credentials and replaces a rejected set.
-// Refresh is rate limited by the source: a version equal to stale means
-// nothing newer is known (yet).
+// CredentialSource yields SignalWire credentials and replaces a rejected set;
+// Refresh is rate limited (a version equal to stale: nothing newer, yet).
 type CredentialSource interface {
 	Get(ctx context.Context) (credentials.Credentials, uint64, error)
 	Refresh(ctx context.Context, stale uint64) (credentials.Credentials, uint64, error)
 }
 
 // errForeignAccount is wrapped by the error of a read whose account_sid is
-// not the secret's project: SignalWire would answer 401 (and a refresh would
-// not help), so it is answered without calling it.
+// not the secret's project, answered without calling SignalWire.
 var errForeignAccount = errors.New("account_sid is not the project this function serves")
 
 // errNoNewerCredentials is wrapped by the error of a read SignalWire
-// rejected (401) when the forced refresh brought nothing newer (the same
-// secret, or a refresh within credentials.RefreshInterval of another).
+// rejected (401) when the forced refresh brought nothing newer.
 var errNoNewerCredentials = errors.New("no newer credentials after the rejection")
 
 // participantGetter is the SignalWire calls the core makes.
@@ -59,8 +54,7 @@ func New(creds CredentialSource, upstream participantGetter, log *slog.Logger) *
 	return &App{creds: creds, upstream: upstream, log: log}
 }
 
-// Participant reads one participant and normalizes it. The SIDs are
-// validated before anything else.
+// Participant validates ref's SIDs, reads the participant and normalizes it.
 func (a *App) Participant(ctx context.Context, ref signalwire.ParticipantRef) (participant.Participant, error) {
 	if err := ref.Validate(); err != nil {
 		return participant.Participant{}, err
@@ -84,16 +78,11 @@ type List struct {
 	Participants  []participant.Participant `json:"participants"`
 }
 
-// Participants lists a conference's active participants, every page, each
-// checked and normalized as Participant does one; the account and
-// conference SIDs are validated before anything else (ref.CallSID is
-// ignored).
+// Participants lists a conference's active participants (every page; ref's
+// CallSID is ignored), validated, checked and normalized as Participant does.
 func (a *App) Participants(ctx context.Context, ref signalwire.ParticipantRef, f signalwire.ListFilter) (List, error) {
 	ref.CallSID = ""
-	if err := signalwire.ValidateSID("account_sid", ref.AccountSID); err != nil {
-		return List{}, err
-	}
-	if err := signalwire.ValidateSID("conference_sid", ref.ConferenceSID); err != nil {
+	if err := cmp.Or(signalwire.ValidateSID("account_sid", ref.AccountSID), signalwire.ValidateSID("conference_sid", ref.ConferenceSID)); err != nil {
 		return List{}, err
 	}
 	var ps []*signalwire.Participant
@@ -122,9 +111,8 @@ func (a *App) Participants(ctx context.Context, ref signalwire.ParticipantRef, f
 	return out, nil
 }
 
-// call makes one SignalWire call for ref (fn) with the cached credentials:
-// an account other than the secret's project is answered without calling,
-// and a 401 refreshes the credentials once and calls once more.
+// call makes fn's SignalWire call for ref with the cached credentials (none
+// for an account but the secret's project); a 401 refreshes them, once.
 func (a *App) call(ctx context.Context, ref signalwire.ParticipantRef, fn func(signalwire.Auth) error) error {
 	inv := obs.InvocationFrom(ctx)
 	inv.SetSIDs(ref.AccountSID, ref.ConferenceSID, ref.CallSID)
@@ -163,16 +151,13 @@ func (a *App) measure(ctx context.Context, creds credentials.Credentials, fn fun
 	err := fn(signalwire.Auth{ProjectID: creds.ProjectID, APIToken: creds.APIToken, SpaceHost: creds.SpaceHost})
 	ms := float64(time.Since(start).Microseconds()) / 1000
 	inv := obs.InvocationFrom(ctx)
-	batch := inv.Batch()
-	batch.Add(obs.MetricUpstreamLatency, obs.UnitMilliseconds, ms)
+	inv.Batch().Add(obs.MetricUpstreamLatency, obs.UnitMilliseconds, ms)
 	status := 200
-	var apiErr *signalwire.APIError
-	if err != nil && errors.As(err, &apiErr) {
+	if apiErr := (*signalwire.APIError)(nil); errors.As(err, &apiErr) {
 		status = apiErr.StatusCode
-		batch.AddDim(obs.MetricUpstreamErrors, obs.UnitCount, 1, "StatusClass", statusClass(apiErr.StatusCode))
+		inv.Batch().AddDim(obs.MetricUpstreamErrors, obs.UnitCount, 1, "StatusClass", statusClass(apiErr.StatusCode))
 	}
 	inv.SetUpstream(status, ms)
-	a.log.DebugContext(ctx, "upstream call")
 	return err
 }
 

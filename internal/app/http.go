@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,20 +15,17 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// webhookRoute is the path suffix of the webhook route.
 const webhookRoute = "/webhooks/signalwire"
 
-// Request is an HTTP request as every HTTP trigger (HTTP API, REST API,
-// Function URL) delivers it, translated by the trigger package.
+// Request is an HTTP request of any HTTP trigger, as package trigger translates it.
 type Request struct {
 	Method     string
 	Path       string            // raw, still percent-encoded
 	PathParams map[string]string // API Gateway's route parameters
 	Headers    map[string]string // lower-case names
 	Host       string            // the domain name the caller used
-	// URLPaths and QueryVariants are the paths and other query strings the
-	// caller may have used, for signature checks (a REST API: with and
-	// without its stage prefix, and every order of the parameters).
+	// For signature checks, the paths and other query strings the caller may
+	// have used (a REST API: with and without its stage, every query order).
 	URLPaths      []string
 	RawQuery      string
 	QueryVariants []string
@@ -45,20 +43,17 @@ type Response struct {
 	Body    []byte
 }
 
-// Routes answers the function's HTTP routes: the read route (App) and the
-// webhook route (webhooks). The trigger package's HTTP adapters call Handle.
+// Routes answers the function's HTTP routes: the read routes (App) and the webhook route.
 type Routes struct {
 	*App  // Participant and Participants, for the direct invocation
 	hooks *webhooks
 }
 
-// NewRoutes returns the HTTP routes served by a and hooks; a nil hooks
-// leaves the webhook route disabled (404).
+// NewRoutes returns the routes of a and hooks (nil: the webhook route is a 404).
 func NewRoutes(a *App, hooks *webhooks) *Routes { return &Routes{App: a, hooks: hooks} }
 
-// Handle routes an HTTP request to the read or the webhook route. The
-// answer to a HEAD request has the headers of the GET answer and no body
-// (RFC 9110, 9.3.2).
+// Handle routes an HTTP request to the read or the webhook route; a HEAD
+// answer is the GET answer without its body (RFC 9110, 9.3.2).
 func (rt *Routes) Handle(ctx context.Context, r Request) Response {
 	resp := rt.route(ctx, r)
 	if r.Method == http.MethodHead {
@@ -91,8 +86,7 @@ func (rt *Routes) route(ctx context.Context, r Request) Response {
 		"no route for "+r.Method+" "+obs.Truncate(r.Path, 200)+"; use GET /accounts/{account_sid}/conferences/{conference_sid}/participants[/{call_sid}] or POST "+webhookRoute))
 }
 
-// list answers the list route: the optional muted and hold parameters
-// (true or false) filter it.
+// list answers the list route, filtered by the optional muted and hold.
 func (a *App) list(ctx context.Context, ref signalwire.ParticipantRef, rawQuery string) Response {
 	var f signalwire.ListFilter
 	q, err := url.ParseQuery(rawQuery)
@@ -142,21 +136,26 @@ func EncodeJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// AnswerTooLarge is the 502 problem that replaces an answer over
-// MaxAnswerBytes.
+// AnswerTooLarge is the 502 problem replacing an answer over MaxAnswerBytes.
 func AnswerTooLarge(size int) Problem {
 	return newProblem(problemUpstreamError, http.StatusBadGateway, fmt.Sprintf("the answer would be %d bytes, over Lambda's response limit, and is never sent in part; SignalWire's data is not usable (a list can be narrowed with muted or hold)", size))
 }
 
-// errorResponse logs a failure at the level it deserves and renders it.
+// errorResponse logs a failure (LogProblem) and renders it.
 func (a *App) errorResponse(ctx context.Context, err error) Response {
+	return ProblemResponse(LogProblem(ctx, a.log, "request failed", err))
+}
+
+// LogProblem logs err's problem (ProblemFor) as msg, at error level for a
+// 5xx, else info (the caller's input can never be processed), and returns it.
+func LogProblem(ctx context.Context, log *slog.Logger, msg string, err error) Problem {
 	p := ProblemFor(err)
+	level := slog.LevelInfo
 	if p.Status >= 500 {
-		a.log.ErrorContext(ctx, "request failed", "status", p.Status, "problem", p.Type, "error", err.Error())
-	} else {
-		a.log.InfoContext(ctx, "request rejected", "status", p.Status, "problem", p.Type, "error", err.Error())
+		level = slog.LevelError
 	}
-	return ProblemResponse(p)
+	log.Log(ctx, level, msg, "status", p.Status, "problem", p.Type, "error", err.Error())
+	return p
 }
 
 // ProblemResponse renders p as an application/problem+json response.
@@ -165,7 +164,8 @@ func ProblemResponse(p Problem) Response {
 	if p.RetryAfterSeconds > 0 {
 		h["Retry-After"] = strconv.Itoa(p.RetryAfterSeconds)
 	}
-	return Response{Status: p.Status, Headers: h, Body: p.JSON()}
+	body, _ := json.Marshal(p) // every field is a plain string or int
+	return Response{Status: p.Status, Headers: h, Body: body}
 }
 
 // methodNotAllowed answers 405 with the Allow header RFC 9110 requires.
@@ -175,11 +175,10 @@ func methodNotAllowed(allow string) Response {
 	return r
 }
 
-// readRoute recognises the read route, and the list route (list true, no
-// CallSID): API Gateway's path parameters, else a path ending in
-// accounts/{a}/conferences/{c}/participants/{p}[/], or .../participants (the
-// list). Segments stay encoded, so an encoded slash or dot segment fails SID
-// validation instead of changing the upstream path.
+// readRoute recognises the read and list (list true, no CallSID) routes: API
+// Gateway's path parameters, else a path ending in accounts/{a}/conferences/
+// {c}/participants[/{p}[/]]. Segments stay encoded, so an encoded slash or
+// dot segment fails SID validation instead of changing the upstream path.
 func readRoute(r Request) (ref signalwire.ParticipantRef, list, ok bool) {
 	pp := r.PathParams
 	if a, c, p := pp["account_sid"], pp["conference_sid"], pp["call_sid"]; a != "" && c != "" {

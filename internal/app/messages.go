@@ -16,9 +16,8 @@ import (
 // The wire formats of a webhook (testdata pins the queues'); readers
 // ignore unknown fields.
 
-// DirectWebhook is a direct invocation's {"signalwire_webhook":{...}}: a
-// form callback (Form), or a JSON one (Body, byte for byte, and its
-// ContentType), with the callback URL's raw Query.
+// DirectWebhook is a direct invocation's {"signalwire_webhook":{...}}: a form
+// callback, or a JSON Body (byte for byte) and ContentType, and the raw Query.
 type DirectWebhook struct {
 	Form        string    `json:"form,omitempty"`
 	Body        string    `json:"body,omitempty"`
@@ -35,8 +34,7 @@ const (
 	kindDeliver = "deliver"
 )
 
-// messageVersion is the retry-queue format written; version 1 (a form, no
-// kind) is still read.
+// messageVersion is the retry-queue format written; version 1 is still read.
 const messageVersion = 2
 
 const maxReasonBytes = 1024 // a dead-letter record's reason
@@ -132,8 +130,7 @@ type inbound struct {
 	conferenceSID string // set by source: the retry messages' FIFO group
 }
 
-// storedInbound is the callback of a direct invocation or a retry message,
-// and its source.
+// storedInbound is a direct invocation's or retry message's callback and source.
 func storedInbound(form, body []byte, contentType, query string, receivedAt time.Time, traceID string) (inbound, webhook.Source, error) {
 	in := inbound{query: query, receivedAt: receivedAt.UTC(), traceID: traceID}
 	switch {
@@ -148,7 +145,7 @@ func storedInbound(form, body []byte, contentType, query string, receivedAt time
 	return in, src, err
 }
 
-// source parses in by its media type and checks it. What fails here can
+// source parses in by its media type and checks it: what fails here can
 // never be processed, so it is never parked.
 func (in *inbound) source() (webhook.Source, error) {
 	if len(in.body) > webhook.MaxBodyBytes {
@@ -193,8 +190,7 @@ func (in inbound) message(id string) retryMessage {
 	return m
 }
 
-// deliverMessage is the kindDeliver retry message of msg, without its
-// Destinations.
+// deliverMessage is the kindDeliver retry message of msg, without Destinations.
 func deliverMessage(msg forward.Message, receivedAt time.Time, traceID string) retryMessage {
 	return retryMessage{Version: messageVersion, Kind: kindDeliver, ReceivedAt: receivedAt, EventID: msg.ID, TraceID: traceID,
 		EventType: msg.Type, ConferenceSID: msg.ConferenceSID, Envelope: msg.Body}

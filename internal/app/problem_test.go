@@ -10,7 +10,7 @@ func TestJSONIsRFC9457(t *testing.T) {
 	p := newProblem("invalid-sid", 400, "call_sid is not a UUID")
 	p.Field = "call_sid"
 	var got map[string]any
-	if err := json.Unmarshal(p.JSON(), &got); err != nil {
+	if err := json.Unmarshal(ProblemResponse(p).Body, &got); err != nil {
 		t.Fatal(err)
 	}
 	if got["status"] != float64(400) || got["title"] != "Bad Request" || got["field"] != "call_sid" {

@@ -1,8 +1,8 @@
 package app
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,7 +13,6 @@ import (
 	"github.com/signalwire-lambda/participants/internal/signalwire"
 )
 
-// problemContentType is the media type of a problem details body.
 const problemContentType = "application/problem+json"
 
 // problemTypeBase prefixes every problem type: each kind is an anchor of
@@ -42,14 +41,8 @@ func (p Problem) Error() string {
 	return p.Title + ": " + p.Detail
 }
 
-// JSON returns the problem's JSON body.
-func (p Problem) JSON() []byte {
-	b, _ := json.Marshal(p) // every field is a plain string or int
-	return b
-}
-
-// Problem types (the suffixes of their type URIs) and the Lambda error
-// types direct invocations get for them. docs/problems.md documents each.
+// Problem types (their type URIs' suffixes, each in docs/problems.md) and the
+// Lambda errorTypes direct invocations get for them.
 const (
 	problemInvalidSID             = "invalid-sid"
 	problemBadRequest             = "bad-request"
@@ -141,8 +134,5 @@ func upstreamProblem(e *signalwire.APIError) Problem {
 // ErrorType is the errorType a direct invocation gets for p ("Error" for a
 // kind without one; the README lists them).
 func ErrorType(p Problem) string {
-	if t, ok := errorTypes[strings.TrimPrefix(p.Type, problemTypeBase)]; ok {
-		return t
-	}
-	return "Error"
+	return cmp.Or(errorTypes[strings.TrimPrefix(p.Type, problemTypeBase)], "Error")
 }

@@ -24,9 +24,8 @@ const (
 	// participantReserve is the room kept for the participant (SignalWire's
 	// are under 1 KiB): an envelope that leaves less is refused (413).
 	participantReserve = 16 << 10
-	// carrierBytes bounds what the largest message carrying an envelope
-	// adds to it besides the event type and conference SID: a kindDeliver's
-	// dead-letter record, with its reason and the queue's attributes.
+	// carrierBytes bounds what the largest carrier of an envelope adds besides
+	// type and conference SID: a kindDeliver's dead-letter record, attributes.
 	carrierBytes = 3<<10 + 6*maxReasonBytes
 )
 
@@ -41,8 +40,7 @@ type result struct {
 }
 
 // Accept processes a direct invocation's webhook like a verified one and
-// returns its envelope. One that can never be processed is a problem error
-// and is not parked.
+// returns its envelope; one that can never be processed is a Problem.
 func (w *webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome, error) {
 	in, src, err := storedInbound([]byte(d.Form), []byte(d.Body), d.ContentType, d.Query, d.ReceivedAt, obs.TraceID(ctx))
 	if err != nil {
@@ -52,9 +50,8 @@ func (w *webhooks) Accept(ctx context.Context, d DirectWebhook) ([]byte, Outcome
 	return r.envelope, r.outcome, r.err
 }
 
-// process builds a checked webhook's envelope and delivers it. Inline, a
-// refusal (413) is returned before acceptance; on the retry consumer a
-// webhook no attempt can process is dead-lettered.
+// process builds a checked webhook's envelope and delivers it: inline, a
+// refusal (413) is returned; what no attempt can deliver is dead-lettered.
 func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, retrying bool) result {
 	budget, keep := w.opts.InlineBudget, enqueueReserve(ctx)
 	if retrying {
@@ -63,17 +60,13 @@ func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, 
 	work, cancel := reserve(ctx, budget, keep)
 	defer cancel()
 	msg, err := w.build(work, src, in.receivedAt)
+	r := result{id: msg.ID, envelope: msg.Body}
 	var p Problem
 	switch refused := errors.As(err, &p); {
 	case refused && !retrying:
-		return result{id: msg.ID, err: err}
-	case refused || errors.Is(err, errEnvelopeTooLarge):
-		if w.deadLetterWebhook(ctx, in, msg.ID, err) == nil {
-			return result{id: msg.ID, envelope: msg.Body, outcome: outcomeDeadLettered}
-		}
-	}
-	r := result{id: msg.ID, envelope: msg.Body}
-	switch {
+		r.err = err
+	case (refused || errors.Is(err, errEnvelopeTooLarge)) && w.deadLetterWebhook(ctx, in, msg.ID, err) == nil:
+		r.outcome = outcomeDeadLettered
 	case err != nil && retrying:
 		r.err = err // the message stays on the queue
 	case err != nil:
@@ -81,15 +74,14 @@ func (w *webhooks) process(ctx context.Context, in inbound, src webhook.Source, 
 	case len(w.opts.Destinations) == 0:
 		r.outcome = outcomeReturned
 	default:
-		d := deliverMessage(msg, in.receivedAt, in.traceID)
-		r.outcome, r.err = w.settle(ctx, d, forward.Deliver(work, w.opts.Destinations, msg, w.opts.Policy), nil, false)
+		outcomes := forward.Deliver(work, w.opts.Destinations, msg, w.opts.Policy)
+		r.outcome, r.err = w.settle(ctx, deliverMessage(msg, in.receivedAt, in.traceID), outcomes, nil, false)
 	}
 	return r
 }
 
 // enqueueReserve is what inline processing leaves before ctx's deadline to
-// park: a second, or half of what is left, so that a 1 s function still
-// tries to deliver before it parks.
+// park: a second, or half of what is left (a 1 s function still delivers).
 func enqueueReserve(ctx context.Context) time.Duration {
 	dl, ok := ctx.Deadline()
 	if !ok {
@@ -101,22 +93,18 @@ func enqueueReserve(ctx context.Context) time.Duration {
 // reserve returns a context that ends reserve before ctx's deadline, or
 // after budget (when positive), whichever comes first.
 func reserve(ctx context.Context, budget, reserve time.Duration) (context.Context, context.CancelFunc) {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		if budget <= 0 {
-			return context.WithCancel(ctx)
-		}
-		return context.WithTimeout(ctx, budget)
+	end, ok := ctx.Deadline()
+	end = end.Add(-reserve)
+	if b := time.Now().Add(budget); budget > 0 && (!ok || b.Before(end)) {
+		end, ok = b, true
 	}
-	end := dl.Add(-reserve)
-	if b := time.Now().Add(budget); budget > 0 && b.Before(end) {
-		end = b
+	if !ok {
+		return context.WithCancel(ctx)
 	}
 	return context.WithDeadline(ctx, end)
 }
 
-// build looks the participant up and encodes the envelope once, size
-// checked.
+// build looks the participant up and encodes the envelope once, size checked.
 func (w *webhooks) build(ctx context.Context, src webhook.Source, receivedAt time.Time) (forward.Message, error) {
 	env := webhook.NewEnvelope(src, receivedAt)
 	obs.InvocationFrom(ctx).SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
@@ -144,8 +132,7 @@ func checkSize(m forward.Message, participant int) error {
 	return nil
 }
 
-// lookup fetches the participant into env when src names a conference and
-// a call.
+// lookup fetches the participant into env when src names a conference and call.
 func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhook.Source) error {
 	env.ParticipantLookup = webhook.LookupSkipped
 	if src.ConferenceSID() == "" || src.CallSID() == "" {
@@ -170,29 +157,30 @@ func (w *webhooks) lookup(ctx context.Context, env *webhook.Envelope, src webhoo
 	return nil
 }
 
-// settle counts the outcomes of d's delivery, dead-letters at once each
-// permanent failure and each destination no longer configured (missing),
-// and parks what is left pending as a kindDeliver for those destinations.
-// With mustProgress (a kindDeliver retried) and no progress, the message
-// itself is retried, so SQS's redrive still bounds the attempts. The error
-// says the event is neither settled nor parked.
+// settle counts d's delivery outcomes, dead-letters each permanent failure
+// and each destination no longer configured (missing) and parks the rest as
+// a kindDeliver. With mustProgress (a kindDeliver retried) and no progress,
+// the message itself is retried, so SQS's redrive bounds the attempts. The
+// error says the event is neither settled nor parked.
 func (w *webhooks) settle(ctx context.Context, d retryMessage, outcomes []forward.Outcome, missing []string, mustProgress bool) (Outcome, error) {
 	var pending []string
 	var errs []error
 	progress, deadLettered := 0, false
-	fail := func(name string, err error) {
-		pending = append(pending, name)
-		errs = append(errs, err)
-	}
-	batch := obs.InvocationFrom(ctx).Batch()
-	for _, name := range missing {
+	// deadLetterTo dead-letters d's copy for one destination.
+	deadLetterTo := func(name, reason string) error {
 		d.Destinations = []string{name}
-		if err := w.deadLetter(ctx, deadLetter(d, "destination "+name+" is no longer configured"), d.ConferenceSID); err != nil {
-			fail(name, fmt.Errorf("destination %s is not configured", name))
-		} else {
+		err := w.deadLetter(ctx, deadLetter(d, reason), d.ConferenceSID)
+		if err == nil {
 			progress, deadLettered = progress+1, true
 		}
+		return err
 	}
+	for _, name := range missing {
+		if deadLetterTo(name, "destination "+name+" is no longer configured") != nil {
+			pending, errs = append(pending, name), append(errs, fmt.Errorf("destination %s is not configured", name))
+		}
+	}
+	batch := obs.InvocationFrom(ctx).Batch()
 	for _, o := range outcomes {
 		if o.Err == nil {
 			progress++
@@ -200,19 +188,16 @@ func (w *webhooks) settle(ctx context.Context, d retryMessage, outcomes []forwar
 			continue
 		}
 		batch.AddDim(obs.MetricForwardFailures, obs.UnitCount, 1, "Destination", o.Destination)
-		if !forward.Permanent(o.Err) {
-			fail(o.Destination, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
-			continue
+		if forward.Permanent(o.Err) {
+			if err := deadLetterTo(o.Destination, fmt.Sprintf("%s refused the event permanently: %v", o.Destination, o.Err)); err != nil {
+				w.app.log.ErrorContext(ctx, "dead-lettering a permanent failure failed; it goes to the retry queue", "event_id", d.EventID, "destination", o.Destination, "error", err.Error())
+			} else {
+				batch.AddDim(obs.MetricDeadLettered, obs.UnitCount, 1, "Destination", o.Destination)
+				w.app.log.ErrorContext(ctx, "destination refused the event permanently; sent to the dead-letter queue", "event_id", d.EventID, "destination", o.Destination, "reason", o.Err.Error())
+				continue
+			}
 		}
-		d.Destinations = []string{o.Destination}
-		if err := w.deadLetter(ctx, deadLetter(d, fmt.Sprintf("%s refused the event permanently: %v", o.Destination, o.Err)), d.ConferenceSID); err != nil {
-			w.app.log.ErrorContext(ctx, "dead-lettering a permanent failure failed; it goes to the retry queue", "event_id", d.EventID, "destination", o.Destination, "error", err.Error())
-			fail(o.Destination, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
-			continue
-		}
-		progress, deadLettered = progress+1, true
-		batch.AddDim(obs.MetricDeadLettered, obs.UnitCount, 1, "Destination", o.Destination)
-		w.app.log.ErrorContext(ctx, "destination refused the event permanently; sent to the dead-letter queue", "event_id", d.EventID, "destination", o.Destination, "reason", o.Err.Error())
+		pending, errs = append(pending, o.Destination), append(errs, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
 	}
 	switch {
 	case len(pending) == 0 && deadLettered:
@@ -315,10 +300,6 @@ func (w *webhooks) retryDeliver(ctx context.Context, m retryMessage) error {
 	}
 	work, cancel := reserve(ctx, 0, parkReserve)
 	defer cancel()
-	var outcomes []forward.Outcome
-	if len(dests) > 0 {
-		outcomes = forward.Deliver(work, dests, msg, w.opts.Policy)
-	}
-	_, err := w.settle(ctx, d, outcomes, missing, true)
+	_, err := w.settle(ctx, d, forward.Deliver(work, dests, msg, w.opts.Policy), missing, true)
 	return err
 }

@@ -8,10 +8,9 @@ import (
 	"github.com/signalwire-lambda/participants/internal/obs"
 )
 
-// Bounds of what a rejection line shows of the URLs tried: a forged request
-// with an 8 KB query on a REST API (24 query orders, two paths, each with
-// and without the default port) made one "webhook rejected" line of
-// 1.1 MB; a flood of them would cost far more in logs than in requests.
+// Bounds of what a rejection line shows of the URLs tried: a forged 8 KB
+// query on a REST API (24 query orders, two paths, with and without the
+// default port) made a 1.1 MB "webhook rejected" line.
 const (
 	maxLoggedURLs     = 8
 	maxLoggedURLBytes = 512
@@ -30,20 +29,16 @@ func clip(s string, n int) string {
 func redactedQuery(rawQuery string) string {
 	parts := strings.Split(rawQuery, "&")
 	for i, part := range parts {
-		if part == "" {
-			continue
-		}
 		if name, _, ok := strings.Cut(part, "="); ok {
 			parts[i] = name + "=[redacted]"
-		} else {
+		} else if part != "" {
 			parts[i] = "[redacted]"
 		}
 	}
 	return strings.Join(parts, "&")
 }
 
-// redactURL returns u with its query values redacted, and without user
-// information or fragment.
+// redactURL returns u without user information, fragment or query values.
 func redactURL(u string) string {
 	base, query, hasQuery := strings.Cut(u, "?")
 	base, _, _ = strings.Cut(base, "#")

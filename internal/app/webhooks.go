@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signalwire-lambda/participants/internal/credentials"
 	"github.com/signalwire-lambda/participants/internal/forward"
 	"github.com/signalwire-lambda/participants/internal/obs"
 	"github.com/signalwire-lambda/participants/internal/retry"
@@ -60,7 +59,6 @@ func NewWebhooks(a *App, opts WebhookOptions) *webhooks {
 // Outcome says what happened to an accepted webhook.
 type Outcome string
 
-// Outcomes of processing a webhook.
 const (
 	outcomeDelivered Outcome = "delivered" // every destination has it
 	outcomeReturned  Outcome = "returned"  // no destination: the answer carries it
@@ -92,8 +90,7 @@ func (w *webhooks) Handle(ctx context.Context, r Request) Response {
 	return w.answer(ctx, w.process(ctx, in, src, false))
 }
 
-// readCallback decodes r's body and parses it by its media type; ok false
-// comes with the 4xx answer.
+// readCallback decodes r's body and parses it by its media type, else answers 4xx.
 func (w *webhooks) readCallback(ctx context.Context, r Request) (in inbound, rejected Response, ok bool) {
 	body, err := webhook.DecodeBody(r.Body, r.Base64)
 	switch {
@@ -119,15 +116,27 @@ func (w *webhooks) readCallback(ctx context.Context, r Request) (in inbound, rej
 }
 
 // verify checks in's signature on the raw body, before any JSON parsing;
-// verified, in keeps only what the signature covers. A secret that cannot
-// be read is a 5xx (SignalWire retries those), a bad signature a 403.
+// verified, in keeps only what the signature covers. An unreadable secret is
+// a 5xx (SignalWire retries those), a bad signature a 403, after one try with
+// a fresh secret: the key may have been rotated since it was cached (forced
+// refreshes are rate limited, so forged requests cannot drive them).
 func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer Response, ok bool) {
 	creds, version, err := w.app.creds.Get(ctx)
 	if err != nil {
 		return w.app.errorResponse(ctx, err), false
 	}
 	signed := webhook.SignedRequest{CandidateURLs: w.candidates(r), Body: in.body, Form: in.form, Signature: webhook.SignatureFromHeaders(r.Header)}
-	verified, err := w.verifySignature(ctx, signed, creds, version)
+	verified, err := verifyWithKeys(creds.SigningKeys(), signed.Verify)
+	if errors.Is(err, webhook.ErrInvalidSignature) {
+		fresh, v, rerr := w.app.creds.Refresh(ctx, version)
+		switch {
+		case rerr != nil:
+			w.app.log.WarnContext(ctx, "refreshing the secret after a signature mismatch failed; the cached signing keys decide", "error", rerr.Error())
+		case v != version:
+			obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
+			verified, err = verifyWithKeys(fresh.SigningKeys(), signed.Verify)
+		}
+	}
 	if err != nil {
 		obs.InvocationFrom(ctx).Batch().Add(obs.MetricWebhookRejected, obs.UnitCount, 1)
 		w.app.log.WarnContext(ctx, "webhook rejected", "reason", err.Error(), "candidate_urls", redactedURLs(signed.CandidateURLs))
@@ -140,8 +149,7 @@ func (w *webhooks) verify(ctx context.Context, r Request, in *inbound) (answer R
 	return Response{}, true
 }
 
-// candidates returns the URLs SignalWire may have called for r and, with
-// Local only, the URL the client called.
+// candidates are the URLs SignalWire may have called for r (Local: and the client's).
 func (w *webhooks) candidates(r Request) []string {
 	u := webhook.RequestURL{
 		PublicURL: w.opts.PublicWebhookURL, PublicBaseURL: w.opts.PublicBaseURL,
@@ -160,32 +168,8 @@ func (w *webhooks) candidates(r Request) []string {
 	return out
 }
 
-// verifySignature checks signed against creds' signing keys and, when none
-// matches, once more against a fresh secret: the key may have been rotated
-// since it was cached, and SignalWire does not retry a 403. The cache
-// rate-limits forced refreshes, so forged requests cannot drive Secrets
-// Manager calls.
-func (w *webhooks) verifySignature(ctx context.Context, signed webhook.SignedRequest, creds credentials.Credentials, version uint64) (webhook.Verified, error) {
-	verified, err := verifyWithKeys(creds.SigningKeys(), signed.Verify)
-	if !errors.Is(err, webhook.ErrInvalidSignature) {
-		return verified, err
-	}
-	fresh, v, rerr := w.app.creds.Refresh(ctx, version)
-	switch {
-	case rerr != nil:
-		w.app.log.WarnContext(ctx, "refreshing the secret after a signature mismatch failed; the cached signing keys decide", "error", rerr.Error())
-	case v != version:
-		obs.InvocationFrom(ctx).Batch().Add(obs.MetricCredentialsRefresh, obs.UnitCount, 1)
-		verified, err = verifyWithKeys(fresh.SigningKeys(), signed.Verify)
-	}
-	return verified, err
-}
-
-const metricWebhookExpired = "WebhookExpired"
-
-// expired refuses (403) a callback whose signed timestamp is more than
-// MaxAge from its arrival, either way: a replay, or a clock that is off. A
-// callback without one passes.
+// expired refuses (403) a callback signed more than MaxAge from its arrival,
+// either way (a replay, or a clock that is off); one without a time passes.
 func (w *webhooks) expired(ctx context.Context, src webhook.Source, received time.Time) (Response, bool) {
 	env := webhook.NewEnvelope(src, received)
 	age := received.Sub(env.OccurredAt)
@@ -194,7 +178,7 @@ func (w *webhooks) expired(ctx context.Context, src webhook.Source, received tim
 	}
 	inv := obs.InvocationFrom(ctx)
 	inv.SetSIDs(src.AccountSID(), src.ConferenceSID(), src.CallSID())
-	inv.Batch().Add(metricWebhookExpired, obs.UnitCount, 1)
+	inv.Batch().Add("WebhookExpired", obs.UnitCount, 1)
 	signed := env.OccurredAt.Format(time.RFC3339)
 	w.app.log.WarnContext(ctx, "webhook refused: its signed timestamp is outside the replay window", "type", env.Type,
 		"signed_at", signed, "age_seconds", int(age.Seconds()), "max_age_seconds", int(w.opts.MaxAge.Seconds()))
@@ -203,9 +187,8 @@ func (w *webhooks) expired(ctx context.Context, src webhook.Source, received tim
 		signed, age.Abs().Round(time.Second), w.opts.MaxAge))), true
 }
 
-// verifyWithKeys tries every signing key (current, then previous), so the
-// time taken does not say which matched. It returns the first match, else
-// the current key's error.
+// verifyWithKeys tries all signing keys, current then previous (the time
+// taken does not say which matched): the first match, else the current's error.
 func verifyWithKeys(keys []string, verify func(key string) (webhook.Verified, error)) (webhook.Verified, error) {
 	verified, err := verify(keys[0])
 	for _, k := range keys[1:] {
@@ -216,9 +199,9 @@ func verifyWithKeys(keys []string, verify func(key string) (webhook.Verified, er
 	return verified, err
 }
 
-// answer renders a processed webhook: the envelope when no destination
-// takes it, else its id and outcome; a 503 when it was neither processed
-// nor queued, so that SignalWire sends it again.
+// answer renders a processed webhook: the envelope when no destination takes
+// it, else its id and outcome; a 503, which SignalWire retries, when it was
+// neither processed nor queued.
 func (w *webhooks) answer(ctx context.Context, r result) Response {
 	var p Problem
 	switch {

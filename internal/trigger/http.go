@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,12 +19,8 @@ import (
 	"github.com/signalwire-lambda/participants/internal/webhook"
 )
 
-// serveV2 serves a decoded payload 2.0 event and answers in its trigger's
-// response type (the same JSON shape for both).
+// serveV2 serves a decoded payload 2.0 event in its trigger's response type.
 func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV2HTTPRequest) ([]byte, any, error) {
-	if e.RequestContext.HTTP.Method == http.MethodPost {
-		r.mayForward()
-	}
 	req := app.Request{
 		Method:   e.RequestContext.HTTP.Method,
 		Path:     e.RawPath,
@@ -34,21 +31,22 @@ func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV
 		Body:     e.Body,
 		Base64:   e.IsBase64Encoded,
 	}
-	if kind == functionURL {
-		return r.answer(ctx, r.core.Handle(ctx, req), func(resp app.Response) any {
-			return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
-		})
+	shape := func(resp app.Response) any {
+		return events.LambdaFunctionURLResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
 	}
-	req.PathParams = e.PathParameters
-	return r.answer(ctx, r.core.Handle(ctx, req), func(resp app.Response) any {
-		return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
-	})
+	if kind != functionURL {
+		req.PathParams, shape = e.PathParameters, v2Response
+	}
+	return r.answer(ctx, r.core.Handle(ctx, req), shape)
 }
 
-// restAPI adapts a REST API (payload format 1.0) proxy event. REST APIs
-// pass only the decoded query parameters: a webhook's candidate query
-// strings are rebuilt from them (webhook.QueryCandidates), the names first
-// in the order the event lists them, which Go maps lose.
+func v2Response(resp app.Response) any {
+	return events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)}
+}
+
+// restAPI adapts a REST API (payload format 1.0) proxy event. It has only
+// the decoded query parameters: a webhook's candidate query strings are
+// rebuilt from them (webhook.QueryCandidates), names in the event's order.
 func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e struct {
 		events.APIGatewayProxyRequest
@@ -63,7 +61,6 @@ func (r *Router) restAPI(ctx context.Context, payload []byte) ([]byte, any, erro
 	}
 	queries := []string{q.Encode()}
 	if e.HTTPMethod == http.MethodPost {
-		r.mayForward()
 		queries = webhook.QueryCandidates(names, q)
 	}
 	paths := []string{e.RequestContext.Path, e.Path}
@@ -134,9 +131,7 @@ func (r *Router) answer(ctx context.Context, resp app.Response, shape func(app.R
 // decode: a 400 in the shape every HTTP trigger accepts.
 func (r *Router) badEvent(ctx context.Context, err error) ([]byte, any, error) {
 	r.log.WarnContext(ctx, "malformed event", "error", err.Error())
-	resp := app.ProblemResponse(app.BadRequest("the event does not match its trigger's format"))
-	out, merr := json.Marshal(events.APIGatewayV2HTTPResponse{StatusCode: resp.Status, Headers: resp.Headers, Body: string(resp.Body)})
-	return out, resp.Status, merr
+	return r.answer(ctx, app.ProblemResponse(app.BadRequest("the event does not match its trigger's format")), v2Response)
 }
 
 func lowerHeaders(single map[string]string, multi map[string][]string) map[string]string {
@@ -163,9 +158,8 @@ const (
 )
 
 // sqs processes a retry-queue batch and reports each failed message
-// (ReportBatchItemFailures). It answers by ctx's deadline, so the
-// invocation never ends in "Task timed out" (SQS would redeliver the whole
-// batch).
+// (ReportBatchItemFailures) by ctx's deadline: on "Task timed out", SQS
+// would redeliver the whole batch.
 func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	var e events.SQSEvent
 	if err := json.Unmarshal(payload, &e); err != nil {
@@ -189,57 +183,35 @@ func (r *Router) sqs(ctx context.Context, payload []byte) ([]byte, any, error) {
 	return out, map[string]int{"records": len(e.Records), "failed": len(resp.BatchItemFailures)}, err
 }
 
-// runRecords processes the records, sqsParallelism at a time, each with a
-// fair share of the time left over the rounds (at least sqsMinMessageTime;
-// records[i] is record i's log identity), and returns their errors by the
-// deadline: a record still running then is errUnfinished, and what it does
-// later changes nothing.
+// runRecords processes the records, sqsParallelism at a time (records[i] is
+// record i's log identity), and returns their errors by the deadline: one
+// still running then is errUnfinished, whatever it does later.
 func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, records []*obs.Invocation) []error {
-	type recordDone struct {
-		i   int
-		err error
-	}
-	answerBy, bounded := ctx.Deadline()
-	done := make(chan recordDone, len(recs)) // never blocks a late finisher
+	results := make([]error, len(recs)) // each written before its index is sent
+	done := make(chan int, len(recs))   // never blocks a late finisher
 	go func() {
 		sem := make(chan struct{}, sqsParallelism)
 		rounds := (len(recs) + sqsParallelism - 1) / sqsParallelism
 		for i, rec := range recs {
 			sem <- struct{}{}
-			rctx := obs.WithInvocation(ctx, records[i])
-			msgCtx, msgCancel := rctx, context.CancelFunc(func() {})
-			if bounded {
-				left := time.Until(answerBy)
-				if left < sqsMinMessageTime {
-					<-sem
-					done <- recordDone{i, errNoTimeLeft}
-					continue
-				}
-				share := max(left/time.Duration(rounds-i/sqsParallelism), sqsMinMessageTime)
-				msgCtx, msgCancel = context.WithDeadline(rctx, time.Now().Add(share))
-			}
 			go func() {
-				defer func() { msgCancel(); <-sem }()
-				done <- recordDone{i, r.processRecord(msgCtx, rec)}
+				defer func() { <-sem }()
+				results[i] = r.processRecord(obs.WithInvocation(ctx, records[i]), rec, rounds-i/sqsParallelism)
+				done <- i
 			}()
 		}
 	}()
-	errs := make([]error, len(recs))
-	for i := range errs {
-		errs[i] = errUnfinished
-	}
+	errs := slices.Repeat([]error{errUnfinished}, len(recs))
 	var timeout <-chan time.Time
-	if bounded {
+	if answerBy, ok := ctx.Deadline(); ok {
 		// Messages honour their deadlines; this bounds the wait even if one
 		// does not, inside the router's margin.
-		t := time.NewTimer(time.Until(answerBy) + minMargin/4)
-		defer t.Stop()
-		timeout = t.C
+		timeout = time.After(time.Until(answerBy) + minMargin/4)
 	}
 	for range recs {
 		select {
-		case d := <-done:
-			errs[d.i] = d.err
+		case i := <-done:
+			errs[i] = results[i]
 		case <-timeout:
 			return errs
 		}
@@ -247,7 +219,18 @@ func (r *Router) runRecords(ctx context.Context, recs []events.SQSMessage, recor
 	return errs
 }
 
-func (r *Router) processRecord(ctx context.Context, rec events.SQSMessage) error {
+// processRecord processes one record, with a fair share of the time left
+// over the roundsLeft rounds, at least sqsMinMessageTime.
+func (r *Router) processRecord(ctx context.Context, rec events.SQSMessage, roundsLeft int) error {
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if left < sqsMinMessageTime {
+			return errNoTimeLeft
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, max(left/time.Duration(roundsLeft), sqsMinMessageTime))
+		defer cancel()
+	}
 	if r.hooks == nil {
 		return errNoRetryConsumer
 	}

@@ -1,7 +1,6 @@
-// Package trigger adapts Lambda events to the processing core: it tells the
-// triggers apart (HTTP API, REST API, Function URL, SQS, direct invocation),
-// translates each into the core's neutral request and renders the answer in
-// that trigger's shape.
+// Package trigger adapts Lambda events (HTTP API, REST API, Function URL,
+// SQS, direct invocation) to the processing core and renders its answers in
+// each trigger's shape.
 package trigger
 
 import (
@@ -9,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,26 +55,19 @@ type Router struct {
 	log     *slog.Logger
 	metrics *obs.Metrics
 	warm    atomic.Bool
-
-	beforeFirstWebhook     func()
-	beforeFirstWebhookOnce sync.Once
+	// mayForward runs on each invocation that may forward (BeforeFirstWebhook).
+	mayForward func()
 }
 
 // BeforeFirstWebhook sets f to run once, in the background, when the first
 // invocation that may forward arrives (a POST, a direct webhook, an SQS
 // batch): a cold read never pays for the destinations' connections and a
 // cold webhook finds them open. Call it before the first Invoke.
-func (r *Router) BeforeFirstWebhook(f func()) { r.beforeFirstWebhook = f }
-
-func (r *Router) mayForward() {
-	if r.beforeFirstWebhook != nil {
-		r.beforeFirstWebhookOnce.Do(func() { go r.beforeFirstWebhook() })
-	}
-}
+func (r *Router) BeforeFirstWebhook(f func()) { r.mayForward = sync.OnceFunc(func() { go f() }) }
 
 // NewRouter returns the handler. hooks may be nil when webhooks are not processed.
 func NewRouter(c core, hooks processor, log *slog.Logger, metrics *obs.Metrics) *Router {
-	return &Router{core: c, hooks: hooks, log: log, metrics: metrics}
+	return &Router{core: c, hooks: hooks, log: log, metrics: metrics, mayForward: func() {}}
 }
 
 // event is any payload decoded once: a payload 2.0 event (the common case)
@@ -90,8 +83,7 @@ type event struct {
 }
 
 // decode reads payload once and names its trigger (unknown when it is not
-// JSON). err is set only for a payload 2.0 event that does not match its
-// type.
+// JSON); err is set only for a payload 2.0 event that does not match its type.
 func decode(payload []byte) (e *event, kind string, err error) {
 	e = &event{}
 	err = json.Unmarshal(payload, e)
@@ -120,11 +112,10 @@ func decode(payload []byte) (e *event, kind string, err error) {
 // Invoke handles one invocation of any trigger.
 func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	start := time.Now()
-	inv := &obs.Invocation{FunctionName: lambdacontext.FunctionName, ColdStart: !r.warm.Swap(true), Metrics: r.metrics.NewBatch()}
+	inv := &obs.Invocation{FunctionName: lambdacontext.FunctionName, ColdStart: !r.warm.Swap(true), Metrics: r.metrics.NewBatch(), TraceID: obs.TraceID(ctx)}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		inv.RequestID = lc.AwsRequestID
 	}
-	inv.TraceID = obs.TraceID(ctx)
 	ctx = obs.WithTraceID(obs.WithInvocation(ctx, inv), inv.TraceID)
 	if inv.ColdStart {
 		inv.Metrics.Add(obs.MetricColdStart, obs.UnitCount, 1)
@@ -132,7 +123,7 @@ func (r *Router) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	work, cancel := withMargin(ctx)
 	e, kind, err := decode(payload)
 	inv.SetTrigger(kind)
-	if kind == sqsTrigger || kind == directWebhook {
+	if kind == sqsTrigger || kind == directWebhook || e.RequestContext.HTTP.Method == http.MethodPost || e.HTTPMethod == http.MethodPost {
 		r.mayForward()
 	}
 	out, outcome, err := r.dispatch(work, kind, payload, e, err)
@@ -206,8 +197,8 @@ func (r *Router) direct(ctx context.Context, payload []byte) ([]byte, any, error
 	return out, 200, nil
 }
 
-// webhookJob handles {"signalwire_webhook":{...}} (job is the object): a
-// webhook handed over by an IAM-authorised caller. It returns the envelope.
+// webhookJob handles {"signalwire_webhook":{...}} (job is the object), a
+// webhook handed over by an IAM-authorised caller, and returns the envelope.
 func (r *Router) webhookJob(ctx context.Context, job []byte) ([]byte, any, error) {
 	var in app.DirectWebhook
 	if err := json.Unmarshal(job, &in); err != nil || (in.Form == "" && in.Body == "") {
@@ -229,16 +220,10 @@ func (r *Router) webhookJob(ctx context.Context, job []byte) ([]byte, any, error
 	return out, outcome, nil
 }
 
-// fail logs a direct invocation's failure (an error for a 5xx, else info:
-// the caller's input can never be processed) and returns its Lambda error.
+// fail logs a direct invocation's failure and returns its Lambda error.
 func (r *Router) fail(ctx context.Context, msg string, err error) ([]byte, any, error) {
-	prob := app.ProblemFor(err)
-	level := slog.LevelInfo
-	if prob.Status >= 500 {
-		level = slog.LevelError
-	}
-	r.log.Log(ctx, level, msg, "status", prob.Status, "problem", prob.Type, "error", err.Error())
-	return nil, prob.Status, lambdaError(prob)
+	p := app.LogProblem(ctx, r.log, msg, err)
+	return nil, p.Status, lambdaError(p)
 }
 
 // lambdaError is the error a direct invocation returns for p: aws-lambda-go
@@ -248,11 +233,9 @@ func lambdaError(p app.Problem) error {
 }
 
 // The margin Invoke keeps before Lambda's deadline (a tenth of the time
-// left, within these bounds), so that the answer, the log line and the
-// metrics are written even when an upstream hangs. That takes well under a
-// millisecond on an idle CPU, but a 128 MB function gets a slice of a vCPU
-// and may be throttled for tens of milliseconds: 200 ms covers that several
-// times over and leaves a 1 s function 800 ms of work.
+// left, within these bounds) to write the answer, log line and metrics even
+// when an upstream hangs: a 128 MB function's slice of a vCPU may be
+// throttled for tens of milliseconds; a 1 s function keeps 800 ms of work.
 const (
 	minMargin = 200 * time.Millisecond
 	maxMargin = time.Second
@@ -262,8 +245,7 @@ func margin(left time.Duration) time.Duration {
 	return min(max(left/10, minMargin), maxMargin)
 }
 
-// withMargin returns a context whose deadline is ctx's minus the margin of
-// the time left (ctx itself when it has none).
+// withMargin returns ctx with its deadline (if any) moved earlier by the margin.
 func withMargin(ctx context.Context) (context.Context, context.CancelFunc) {
 	dl, ok := ctx.Deadline()
 	if !ok {
