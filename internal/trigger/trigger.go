@@ -62,8 +62,12 @@ type Router struct {
 // BeforeFirstWebhook sets f to run once, in the background, when the first
 // invocation that may forward arrives (a POST, a direct webhook, an SQS
 // batch): a cold read never pays for the destinations' connections and a
-// cold webhook finds them open. Call it before the first Invoke.
-func (r *Router) BeforeFirstWebhook(f func()) { r.mayForward = sync.OnceFunc(func() { go f() }) }
+// cold webhook finds them open. Call it before the first Invoke; nil: nothing.
+func (r *Router) BeforeFirstWebhook(f func()) {
+	if f != nil {
+		r.mayForward = sync.OnceFunc(func() { go f() })
+	}
+}
 
 // NewRouter returns the handler. hooks may be nil when webhooks are not processed.
 func NewRouter(c core, hooks processor, log *slog.Logger, metrics *obs.Metrics) *Router {

@@ -332,6 +332,17 @@ func TestBeforeFirstWebhookRunsOnceForWhatMayForward(t *testing.T) {
 	}
 }
 
+// TestBeforeFirstWebhookNil: a nil hook (no destination to warm) is no hook;
+// a POST does not crash the function.
+func TestBeforeFirstWebhookNil(t *testing.T) {
+	r, _ := newRouter(&fakeCore{}, fakeRetry{})
+	r.BeforeFirstWebhook(nil)
+	post := `{"version":"2.0","rawPath":"/webhooks/signalwire","requestContext":{"domainName":"h.example.com","http":{"method":"POST"}},"body":"a=b"}`
+	if _, err := r.Invoke(context.Background(), []byte(post)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // kindOf is the trigger decode names for payload.
 func kindOf(payload []byte) string {
 	_, kind, _ := decode(payload)
