@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -117,15 +118,17 @@ func delayCopy(dst, src net.Conn, oneWay, firstExtra time.Duration) {
 }
 
 // spinWindow is how long before a chunk is due waitUntil stops sleeping and
-// spins: time.Sleep wakes up 0.1-0.3 ms late here (more under load), an
-// overshoot every round trip would add to the simulated network, and so to
-// every peer and to the measured floor, but not to the nominal floor.
-const spinWindow = 500 * time.Microsecond
+// spins. time.Sleep wakes up to 1 ms late here (the netpoller's timeout is in
+// milliseconds), an overshoot each hop would add to the simulated network,
+// and so to every peer and the measured floor but not the nominal one;
+// nanosleep(2) is late by about 0.1 ms.
+const spinWindow = 200 * time.Microsecond
 
 // waitUntil returns at t, within microseconds on an idle machine.
 func waitUntil(t time.Time) {
-	if w := time.Until(t) - spinWindow; w > 0 {
-		time.Sleep(w)
+	for w := time.Until(t) - spinWindow; w > 0; w = time.Until(t) - spinWindow {
+		ts := syscall.NsecToTimespec(int64(w))
+		_ = syscall.Nanosleep(&ts, nil) // blocks this thread only; EINTR: sleep the rest
 	}
 	for time.Now().Before(t) {
 		runtime.Gosched()
