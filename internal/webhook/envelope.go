@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -139,7 +138,7 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 		Call          string    `json:"call,omitempty"`
 	}{e.SchemaVersion, e.ID, e.Type, e.OccurredAt.UTC(), e.ReceivedAt.UTC(), e.Account, e.Call})
 	if err != nil {
-		return nil, fmt.Errorf("marshal envelope: %w", err)
+		return nil, err // a time outside years 0-9999; callers name the envelope
 	}
 	lookup, _ := json.Marshal(e.ParticipantLookup)
 	participant := []byte(e.Participant)
