@@ -128,7 +128,7 @@ func (a *App) call(ctx context.Context, ref signalwire.ParticipantRef, fn func(s
 		return fmt.Errorf("%w: %w", errForeignAccount, p)
 	}
 	err = a.measure(ctx, creds, fn)
-	if apiErr := (*signalwire.APIError)(nil); errors.As(err, &apiErr) && apiErr.Kind == signalwire.KindUnauthorized {
+	if apiErr, ok := errors.AsType[*signalwire.APIError](err); ok && apiErr.Kind == signalwire.KindUnauthorized {
 		a.log.WarnContext(ctx, "SignalWire rejected the credentials; refreshing them once", "error", err.Error())
 		fresh, v, rerr := a.creds.Refresh(ctx, version)
 		if rerr != nil {
@@ -153,7 +153,7 @@ func (a *App) measure(ctx context.Context, creds credentials.Credentials, fn fun
 	inv := obs.InvocationFrom(ctx)
 	inv.Batch().Add(obs.MetricUpstreamLatency, obs.UnitMilliseconds, ms)
 	status := 200
-	if apiErr := (*signalwire.APIError)(nil); errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*signalwire.APIError](err); ok {
 		status = apiErr.StatusCode
 		inv.Batch().AddDim(obs.MetricUpstreamErrors, obs.UnitCount, 1, "StatusClass", statusClass(apiErr.StatusCode))
 	}

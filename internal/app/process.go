@@ -189,13 +189,13 @@ func (w *webhooks) settle(ctx context.Context, d retryMessage, outcomes []forwar
 		}
 		batch.AddDim(obs.MetricForwardFailures, obs.UnitCount, 1, "Destination", o.Destination)
 		if forward.Permanent(o.Err) {
-			if err := deadLetterTo(o.Destination, fmt.Sprintf("%s refused the event permanently: %v", o.Destination, o.Err)); err != nil {
-				w.app.log.ErrorContext(ctx, "dead-lettering a permanent failure failed; it goes to the retry queue", "event_id", d.EventID, "destination", o.Destination, "error", err.Error())
-			} else {
+			err := deadLetterTo(o.Destination, fmt.Sprintf("%s refused the event permanently: %v", o.Destination, o.Err))
+			if err == nil {
 				batch.AddDim(obs.MetricDeadLettered, obs.UnitCount, 1, "Destination", o.Destination)
 				w.app.log.ErrorContext(ctx, "destination refused the event permanently; sent to the dead-letter queue", "event_id", d.EventID, "destination", o.Destination, "reason", o.Err.Error())
 				continue
 			}
+			w.app.log.ErrorContext(ctx, "dead-lettering a permanent failure failed; it goes to the retry queue", "event_id", d.EventID, "destination", o.Destination, "error", err.Error())
 		}
 		pending, errs = append(pending, o.Destination), append(errs, fmt.Errorf("forward to %s: %w", o.Destination, o.Err))
 	}

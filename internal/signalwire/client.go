@@ -8,7 +8,6 @@ package signalwire
 import (
 	"cmp"
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -64,8 +63,6 @@ type Options struct {
 	// HTTP/2 when offered, no redirects, no timeout (the context bounds
 	// each call), its first connection opened ahead by Preconnect.
 	HTTPClient *http.Client
-	// RootCAs replaces the system roots of the default client.
-	RootCAs *x509.CertPool
 	// UserAgent is sent as User-Agent.
 	UserAgent string
 	// Log, when set, gets a line for each attempt that got no answer
@@ -97,7 +94,7 @@ func NewClient(opts Options) *Client {
 		retry:     retry.Policy{MaxAttempts: 4, Base: 100 * time.Millisecond, Max: 2 * time.Second, Reserve: 50 * time.Millisecond},
 	}
 	if c.http == nil {
-		c.http, c.preconnect = PreconnectingClient(opts.RootCAs)
+		c.http, c.preconnect = PreconnectingClient(nil)
 		// A redirect would be a misconfigured Space host, and the request
 		// carries the credentials.
 		c.http.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

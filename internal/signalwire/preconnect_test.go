@@ -38,7 +38,8 @@ func TestPreconnectOpensTheConnectionTheFirstCallUses(t *testing.T) {
 	pool.AddCert(srv.Certificate())
 	t.Setenv("HTTPS_PROXY", "")
 	t.Setenv("https_proxy", "")
-	c := NewClient(Options{RootCAs: pool})
+	c := NewClient(Options{})
+	c.http, c.preconnect = PreconnectingClient(pool) // the default client, trusting srv
 	auth := Auth{ProjectID: testProjectID, APIToken: testToken, SpaceHost: srv.Listener.Addr().String()}
 	c.Preconnect(auth.SpaceHost)
 	select {
