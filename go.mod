@@ -20,6 +20,7 @@ require (
 	github.com/awslabs/goformation/v7 v7.14.9
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	github.com/sivchari/kumo v0.33.1
+	github.com/valyala/fastjson v1.6.10
 )
 
 require (

@@ -20,7 +20,7 @@ import (
 )
 
 // serveV2 serves a decoded payload 2.0 event in its trigger's response type.
-func (r *Router) serveV2(ctx context.Context, kind string, e *events.APIGatewayV2HTTPRequest) ([]byte, any, error) {
+func (r *Router) serveV2(ctx context.Context, kind string, e *event) ([]byte, any, error) {
 	req := app.Request{
 		Method:   e.RequestContext.HTTP.Method,
 		Path:     e.RawPath,

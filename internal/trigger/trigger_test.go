@@ -266,8 +266,8 @@ func TestInvocationLogAndColdStartMetric(t *testing.T) {
 }
 
 // TestDecodeReadsThePayloadOnce: one decode names the trigger and, for a
-// payload 2.0 event, holds the whole event its adapter serves; a payload
-// 2.0 event that does not match its type is a 400 in its shape.
+// payload 2.0 event, holds what its adapter serves; a payload 2.0 event
+// whose fields read have another type is a 400 in its shape.
 func TestDecodeReadsThePayloadOnce(t *testing.T) {
 	for s, want := range map[string]string{
 		``: unknown, `{}`: unknown, `{"version":"2.0"}`: unknown, `{"version":"2.0","requestContext":{"http":{}}}`: unknown,
@@ -276,6 +276,7 @@ func TestDecodeReadsThePayloadOnce(t *testing.T) {
 		`{"version":"2.0","requestContext":{"domainName":"x.lambda-url.us-east-1.on.aws","http":{"method":"POST"}}}`: functionURL,
 		`{"version":"2.0","httpMethod":"GET","requestContext":{"http":{"method":"GET"}}}`:                            httpAPI,
 		`{"httpMethod":"GET","requestContext":{"http":"x"}}`:                                                         restAPI,
+		`{"version":"2.0","requestContext":{"http":{"method":"GET"},"timeEpoch":"x"},"cookies":5}`:                   httpAPI, // fields nothing reads are not type-checked
 	} {
 		if _, kind, err := decode([]byte(s)); kind != want || err != nil {
 			t.Errorf("%s: %s (%v), want %s", s, kind, err, want)
