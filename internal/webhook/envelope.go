@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -121,42 +120,54 @@ func (in idInput) id() string {
 }
 
 // MarshalJSON writes the bytes json.Marshal would (times in UTC, an empty
-// Participant as null) without its second pass over the source and the
-// participant, which are valid JSON already: it only adds the HTML escapes.
+// Participant as null) without its reflection and its second pass over the
+// source and the participant, which are valid JSON already: it only adds
+// the HTML escapes.
 func (e Envelope) MarshalJSON() ([]byte, error) {
-	src, err := e.Source.MarshalJSON()
-	if err != nil {
-		return nil, err
-	}
-	head, err := json.Marshal(struct {
-		SchemaVersion int       `json:"schema_version"`
-		ID            string    `json:"id"`
-		Type          string    `json:"type"`
-		OccurredAt    time.Time `json:"occurred_at"`
-		ReceivedAt    time.Time `json:"received_at"`
-		Account       string    `json:"account,omitempty"`
-		Call          string    `json:"call,omitempty"`
-	}{e.SchemaVersion, e.ID, e.Type, e.OccurredAt.UTC(), e.ReceivedAt.UTC(), e.Account, e.Call})
+	occurred, err := e.OccurredAt.UTC().MarshalJSON()
 	if err != nil {
 		return nil, err // a time outside years 0-9999; callers name the envelope
 	}
-	lookup, _ := json.Marshal(e.ParticipantLookup)
-	participant := []byte(e.Participant)
-	if len(participant) == 0 {
-		participant = []byte("null")
+	received, err := e.ReceivedAt.UTC().MarshalJSON()
+	if err != nil {
+		return nil, err
 	}
-	b := bytes.NewBuffer(make([]byte, 0, len(head)+len(src)+len(lookup)+len(participant)+48))
-	b.Write(head[:len(head)-1])
-	b.WriteString(`,"source":`)
+	w := newJSONWriter(1024 + len(e.Source.payload) + len(e.Participant))
+	w.buf.WriteString(`{"schema_version":`)
+	w.buf.WriteString(strconv.Itoa(e.SchemaVersion))
+	w.buf.WriteString(`,"id":`)
+	w.str(e.ID)
+	w.buf.WriteString(`,"type":`)
+	w.str(e.Type)
+	w.buf.WriteString(`,"occurred_at":`)
+	w.buf.Write(occurred)
+	w.buf.WriteString(`,"received_at":`)
+	w.buf.Write(received)
+	if e.Account != "" {
+		w.buf.WriteString(`,"account":`)
+		w.str(e.Account)
+	}
+	if e.Call != "" {
+		w.buf.WriteString(`,"call":`)
+		w.str(e.Call)
+	}
+	w.buf.WriteString(`,"source":`)
 	if e.Source.payload == nil {
-		b.Write(src) // escaped already
+		err = e.Source.writeFields(w) // escaped already
 	} else {
-		json.HTMLEscape(b, src)
+		json.HTMLEscape(&w.buf, e.Source.payload)
 	}
-	b.WriteString(`,"participant_lookup":`)
-	b.Write(lookup)
-	b.WriteString(`,"participant":`)
-	json.HTMLEscape(b, participant)
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	if err != nil {
+		return nil, err
+	}
+	w.buf.WriteString(`,"participant_lookup":`)
+	w.str(e.ParticipantLookup)
+	w.buf.WriteString(`,"participant":`)
+	if len(e.Participant) == 0 {
+		w.buf.WriteString("null")
+	} else {
+		json.HTMLEscape(&w.buf, e.Participant)
+	}
+	w.buf.WriteByte('}')
+	return w.buf.Bytes(), nil
 }

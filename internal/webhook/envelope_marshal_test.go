@@ -71,3 +71,16 @@ func TestEnvelopeMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvelopeTimeOutOfRange: a time json.Marshal refuses (outside years
+// 0-9999) is an error, as it was through json.Marshal.
+func TestEnvelopeTimeOutOfRange(t *testing.T) {
+	env := NewEnvelope(Source{}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	for _, set := range []func(time.Time){func(x time.Time) { env.OccurredAt = x }, func(x time.Time) { env.ReceivedAt = x }} {
+		set(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+		if _, err := env.MarshalJSON(); err == nil {
+			t.Error("an envelope with a year-10000 time encoded")
+		}
+		set(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	}
+}

@@ -401,15 +401,21 @@ func (s Source) MarshalJSON() ([]byte, error) {
 	if s.payload != nil {
 		return s.payload, nil
 	}
+	w := newJSONWriter(64 * (len(s.fields) + 1))
+	if err := s.writeFields(w); err != nil {
+		return nil, err
+	}
+	return w.buf.Bytes(), nil
+}
+
+// writeFields writes the map of fields plus unparsed, as MarshalJSON.
+func (s Source) writeFields(w *jsonWriter) error {
 	keys := make([]string, 0, len(s.fields)+1)
 	for k := range s.fields {
 		keys = append(keys, k)
 	}
 	keys = append(keys, unparsedKey)
 	slices.Sort(keys)
-	w := jsonWriter{}
-	w.buf.Grow(64 * len(keys))
-	w.enc = json.NewEncoder(&w.buf)
 	w.buf.WriteByte('{')
 	for i, k := range keys {
 		if i > 0 {
@@ -422,16 +428,14 @@ func (s Source) MarshalJSON() ([]byte, error) {
 				v = struct{}{}
 			}
 		}
-		if err := w.str(k); err != nil {
-			return nil, err
-		}
+		w.str(k)
 		w.buf.WriteByte(':')
 		if err := w.value(v); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	w.buf.WriteByte('}')
-	return w.buf.Bytes(), nil
+	return nil
 }
 
 type jsonWriter struct {
@@ -439,20 +443,30 @@ type jsonWriter struct {
 	enc *json.Encoder // into buf
 }
 
-// str writes s, as is between quotes when it needs no escape.
-func (w *jsonWriter) str(s string) error {
+func newJSONWriter(size int) *jsonWriter {
+	w := &jsonWriter{}
+	w.buf.Grow(size)
+	w.enc = json.NewEncoder(&w.buf)
+	return w
+}
+
+// str writes s as encoding/json does, as is between quotes when it needs no
+// escape.
+func (w *jsonWriter) str(s string) {
 	if !plainJSON(s) {
-		return w.value(s)
+		_ = w.enc.Encode(s) // a string always encodes
+		w.buf.Truncate(w.buf.Len() - 1)
+		return
 	}
 	w.buf.WriteByte('"')
 	w.buf.WriteString(s)
 	w.buf.WriteByte('"')
-	return nil
 }
 
 func (w *jsonWriter) value(v any) error {
-	if s, ok := v.(string); ok && plainJSON(s) {
-		return w.str(s)
+	if s, ok := v.(string); ok {
+		w.str(s)
+		return nil
 	}
 	if err := w.enc.Encode(v); err != nil {
 		return fmt.Errorf("marshal source: %w", err)
