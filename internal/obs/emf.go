@@ -1,10 +1,11 @@
 package obs
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
-	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -45,54 +46,117 @@ func NewMetrics(w io.Writer, namespace, service string) *Metrics {
 // *Batch ignores everything.
 type Batch struct {
 	mu     sync.Mutex
-	groups map[string]*group // by extra dimension "name=value" ("=": none)
+	groups []*group // in the order of their first metric
 }
 
+// group is the metrics of one dimension set, in the order first added.
 type group struct {
-	dim    [2]string
-	values map[string][]float64
-	units  map[string]string
+	dim     [2]string // the extra dimension's name and value; "" for none
+	metrics []metric
+}
+
+type metric struct {
+	name, unit string
+	values     []float64
 }
 
 // NewBatch starts an empty batch.
-func (m *Metrics) NewBatch() *Batch { return &Batch{groups: map[string]*group{}} }
+func (m *Metrics) NewBatch() *Batch { return &Batch{} }
 
 // Add records value for metric under the Service dimension.
 func (b *Batch) Add(metric, unit string, value float64) { b.AddDim(metric, unit, value, "", "") }
 
 // AddDim records value under the Service dimension plus one more.
-func (b *Batch) AddDim(metric, unit string, value float64, dimName, dimValue string) {
+func (b *Batch) AddDim(name, unit string, value float64, dimName, dimValue string) {
 	if b == nil {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	key := dimName + "=" + dimValue
-	g := b.groups[key]
-	if g == nil {
-		g = &group{dim: [2]string{dimName, dimValue}, values: map[string][]float64{}, units: map[string]string{}}
-		b.groups[key] = g
+	i := slices.IndexFunc(b.groups, func(g *group) bool { return g.dim == [2]string{dimName, dimValue} })
+	if i < 0 {
+		i = len(b.groups)
+		b.groups = append(b.groups, &group{dim: [2]string{dimName, dimValue}})
 	}
-	g.values[metric] = append(g.values[metric], value)
-	g.units[metric] = unit
+	g := b.groups[i]
+	j := slices.IndexFunc(g.metrics, func(m metric) bool { return m.name == name })
+	if j < 0 {
+		j = len(g.metrics)
+		g.metrics = append(g.metrics, metric{name: name})
+	}
+	g.metrics[j].unit = unit
+	g.metrics[j].values = append(g.metrics[j].values, value)
 }
 
-// Flush writes the batch as EMF lines (one per dimension set, in order)
-// and empties it.
+// Flush writes the batch as EMF lines (one per dimension set, sorted by
+// "name=value" of the extra dimension) and empties it.
 func (m *Metrics) Flush(b *Batch) error {
 	if b == nil {
 		return nil
 	}
 	b.mu.Lock()
 	groups := b.groups
-	b.groups = map[string]*group{}
+	b.groups = nil
 	b.mu.Unlock()
-	for _, k := range slices.Sorted(maps.Keys(groups)) {
-		if err := m.write(groups[k]); err != nil {
+	slices.SortFunc(groups, func(x, y *group) int { return strings.Compare(x.dim[0]+"="+x.dim[1], y.dim[0]+"="+y.dim[1]) })
+	for _, g := range groups {
+		if err := m.write(g); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// write writes g as one EMF line: the bytes json.Marshal gives for the map
+// of the dimensions, the metrics and "_aws" (keys sorted), without the map.
+func (m *Metrics) write(g *group) error {
+	type field struct {
+		key   string
+		value any
+	}
+	fields := []field{{"Service", m.service}}
+	dims := []string{"Service"}
+	if g.dim[0] != "" {
+		fields = append(fields, field{g.dim[0], g.dim[1]})
+		dims = append(dims, g.dim[0])
+	}
+	d := emfDirective{Namespace: m.namespace, Dimensions: [][]string{dims}}
+	slices.SortFunc(g.metrics, func(x, y metric) int { return strings.Compare(x.name, y.name) })
+	for _, mt := range g.metrics {
+		d.Metrics = append(d.Metrics, emfMetric{Name: mt.name, Unit: mt.unit})
+		if len(mt.values) == 1 {
+			fields = append(fields, field{mt.name, mt.values[0]})
+		} else {
+			fields = append(fields, field{mt.name, mt.values})
+		}
+	}
+	fields = append(fields, field{"_aws", emfMeta{Timestamp: time.Now().UnixMilli(), CloudWatchMetrics: []emfDirective{d}}})
+	slices.SortStableFunc(fields, func(x, y field) int { return strings.Compare(x.key, y.key) })
+	var buf bytes.Buffer
+	buf.Grow(512)
+	enc := json.NewEncoder(&buf)
+	buf.WriteByte('{')
+	for i, f := range fields {
+		if i+1 < len(fields) && fields[i+1].key == f.key {
+			continue // a dimension named as a metric: the map kept the last
+		}
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		for _, v := range []any{f.key, f.value} {
+			if err := enc.Encode(v); err != nil {
+				return err
+			}
+			buf.Truncate(buf.Len() - 1) // Encode's newline
+			buf.WriteByte(':')
+		}
+		buf.Truncate(buf.Len() - 1)
+	}
+	buf.WriteString("}\n")
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, err := m.w.Write(buf.Bytes())
+	return err
 }
 
 type emfMeta struct {
@@ -107,30 +171,3 @@ type emfDirective struct {
 }
 
 type emfMetric struct{ Name, Unit string } // as {"Name":..,"Unit":..}, without a map
-
-func (m *Metrics) write(g *group) error {
-	dims := []string{"Service"}
-	line := map[string]any{"Service": m.service}
-	if g.dim[0] != "" {
-		dims = append(dims, g.dim[0])
-		line[g.dim[0]] = g.dim[1]
-	}
-	d := emfDirective{Namespace: m.namespace, Dimensions: [][]string{dims}}
-	for _, n := range slices.Sorted(maps.Keys(g.values)) {
-		d.Metrics = append(d.Metrics, emfMetric{Name: n, Unit: g.units[n]})
-		if v := g.values[n]; len(v) == 1 {
-			line[n] = v[0]
-		} else {
-			line[n] = v
-		}
-	}
-	line["_aws"] = emfMeta{Timestamp: time.Now().UnixMilli(), CloudWatchMetrics: []emfDirective{d}}
-	b, err := json.Marshal(line)
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, err = m.w.Write(append(b, '\n'))
-	return err
-}

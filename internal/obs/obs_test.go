@@ -76,3 +76,19 @@ func testEMFShape(t *testing.T) {
 	var nilBatch *Batch
 	nilBatch.Add("x", UnitCount, 1) // must not panic
 }
+
+// TestEMFKeyCollision: a dimension named as a metric is written once, the
+// metric's value winning, as json.Marshal of the line's map wrote it.
+func TestEMFKeyCollision(t *testing.T) {
+	var buf bytes.Buffer
+	m := NewMetrics(&buf, "NS", "svc")
+	b := m.NewBatch()
+	b.AddDim("Forwarded", UnitCount, 2, "Forwarded", "sqs")
+	if err := m.Flush(b); err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil || line["Forwarded"] != float64(2) || strings.Count(buf.String(), `"Forwarded":`) != 1 {
+		t.Fatalf("line %s (%v)", buf.Bytes(), err)
+	}
+}
