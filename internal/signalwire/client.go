@@ -6,6 +6,7 @@
 package signalwire
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -187,10 +188,12 @@ func (c *Client) roundTrip(ctx context.Context, auth Auth, target string, decode
 // decodeSuccess reads a 2xx response's body and decodes it.
 func decodeSuccess(ctx context.Context, resp *http.Response, decode func([]byte) error) *APIError {
 	status := resp.StatusCode
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	if err != nil {
+	// Sized by the Content-Length, if any, up to 64 KiB (io.ReadAll grows from 512 bytes).
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(resp.ContentLength, 0), 64<<10)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBodyBytes+1)); err != nil {
 		return transportError(ctx, fmt.Errorf("reading response body: %w", err), status)
 	}
+	body := buf.Bytes()
 	if int64(len(body)) > maxBodyBytes {
 		return &APIError{Kind: KindBadResponse, StatusCode: status, Err: fmt.Errorf("response exceeds %d bytes", maxBodyBytes)}
 	}
