@@ -464,8 +464,18 @@ func (w *jsonWriter) str(s string) {
 }
 
 func (w *jsonWriter) value(v any) error {
-	if s, ok := v.(string); ok {
-		w.str(s)
+	switch x := v.(type) {
+	case string:
+		w.str(x)
+		return nil
+	case bool:
+		w.buf.WriteString(strconv.FormatBool(x))
+		return nil
+	case int64:
+		w.buf.WriteString(strconv.FormatInt(x, 10))
+		return nil
+	case nil:
+		w.buf.WriteString("null")
 		return nil
 	}
 	if err := w.enc.Encode(v); err != nil {
