@@ -144,7 +144,8 @@ var parsers fastjson.ParserPool
 // differently: invalid UTF-8, surrogate escapes, a null, a value of another
 // type, the other triggers' fields. json.Unmarshal decides those.
 func decodeV2(payload []byte) (e *event, ok bool) {
-	if !utf8.Valid(payload) || bytes.Contains(payload, []byte(`\ud`)) || bytes.Contains(payload, []byte(`\uD`)) || bytes.IndexByte(payload, '\\') >= 0 && rawControl(payload) {
+	if !utf8.Valid(payload) || bytes.Contains(payload, []byte(`\ud`)) || bytes.Contains(payload, []byte(`\uD`)) ||
+		bytes.IndexByte(payload, '\\') >= 0 && rawControl(payload) {
 		return nil, false
 	}
 	p := parsers.Get()
@@ -153,67 +154,64 @@ func decodeV2(payload []byte) (e *event, ok bool) {
 	if err != nil || v.Type() != fastjson.TypeObject || fastjson.ValidateBytes(payload) != nil {
 		return nil, false
 	}
-	e, ok = &event{}, true
-	str := func(v *fastjson.Value, dst *string) {
-		if b, err := v.StringBytes(); err == nil {
-			*dst = string(b)
-		} else {
-			ok = false
-		}
-	}
-	strs := func(v *fastjson.Value, dst *map[string]string) {
-		o, err := v.Object()
-		if err != nil {
-			ok = false
-			return
-		}
-		if *dst == nil {
-			*dst = make(map[string]string, o.Len())
-		}
-		o.Visit(func(k []byte, v *fastjson.Value) {
-			if b, err := v.StringBytes(); err == nil {
-				(*dst)[string(k)] = string(b)
-			} else {
-				ok = false
+	d := &v2Decoder{ok: true}
+	d.visit(v, d.top, "version", "rawPath", "rawQueryString", "body", "isBase64Encoded", "headers", "pathParameters",
+		"requestContext", "httpMethod", "Records", "account_sid", "signalwire_webhook")
+	return &d.e, d.ok
+}
+
+// v2Decoder fills e from fastjson values; ok turns false at the first
+// value decodeV2 leaves to json.Unmarshal.
+type v2Decoder struct {
+	e  event
+	ok bool
+}
+
+func (d *v2Decoder) top(name string, v *fastjson.Value) {
+	switch e := &d.e; name {
+	case "version":
+		d.str(v, &e.Version)
+	case "rawPath":
+		d.str(v, &e.RawPath)
+	case "rawQueryString":
+		d.str(v, &e.RawQueryString)
+	case "body":
+		d.str(v, &e.Body)
+	case "isBase64Encoded":
+		b, err := v.Bool()
+		e.IsBase64Encoded, d.ok = b, d.ok && err == nil
+	case "headers":
+		d.strs(v, &e.Headers)
+	case "pathParameters":
+		d.strs(v, &e.PathParameters)
+	case "requestContext":
+		d.visit(v, func(name string, v *fastjson.Value) {
+			if name == "domainName" {
+				d.str(v, &e.RequestContext.DomainName)
+				return
 			}
-		})
+			d.visit(v, func(_ string, v *fastjson.Value) { d.str(v, &e.RequestContext.HTTP.Method) }, "method")
+		}, "domainName", "http")
+	default: // another trigger's field
+		d.ok = false
 	}
-	visit(v, &ok, func(name string, v *fastjson.Value) {
-		switch name {
-		case "version":
-			str(v, &e.Version)
-		case "rawPath":
-			str(v, &e.RawPath)
-		case "rawQueryString":
-			str(v, &e.RawQueryString)
-		case "body":
-			str(v, &e.Body)
-		case "isBase64Encoded":
-			b, err := v.Bool()
-			e.IsBase64Encoded, ok = b, ok && err == nil
-		case "headers":
-			strs(v, &e.Headers)
-		case "pathParameters":
-			strs(v, &e.PathParameters)
-		case "requestContext":
-			visit(v, &ok, func(name string, v *fastjson.Value) {
-				switch name {
-				case "domainName":
-					str(v, &e.RequestContext.DomainName)
-				case "http":
-					visit(v, &ok, func(name string, v *fastjson.Value) {
-						if name == "method" {
-							str(v, &e.RequestContext.HTTP.Method)
-						}
-					}, "method")
-				}
-			}, "domainName", "http")
-		default: // another trigger's field
-			ok = false
-		}
-	}, "version", "rawPath", "rawQueryString", "body", "isBase64Encoded", "headers", "pathParameters", "requestContext",
-		"httpMethod", "Records", "account_sid", "signalwire_webhook")
-	return e, ok
+}
+
+func (d *v2Decoder) str(v *fastjson.Value, dst *string) {
+	b, err := v.StringBytes()
+	*dst, d.ok = string(b), d.ok && err == nil
+}
+
+// strs merges object v of strings into *dst, as json.Unmarshal does.
+func (d *v2Decoder) strs(v *fastjson.Value, dst *map[string]string) {
+	if o, err := v.Object(); err == nil && *dst == nil {
+		*dst = make(map[string]string, o.Len())
+	}
+	d.visit(v, func(key string, v *fastjson.Value) {
+		var s string
+		d.str(v, &s)
+		(*dst)[key] = s
+	})
 }
 
 // rawControl reports whether a string in JSON text b holds a control
@@ -236,16 +234,19 @@ func rawControl(b []byte) bool {
 	return false
 }
 
-// visit calls f with each key of object v that is one of names, matched as
-// json.Unmarshal matches a struct's fields, and its value; it clears ok
-// when v is not an object.
-func visit(v *fastjson.Value, ok *bool, f func(name string, v *fastjson.Value), names ...string) {
+// visit calls f with each key of object v that is one of names (every key
+// when there are none), matched as json.Unmarshal matches a struct's
+// fields, and its value; it clears d.ok when v is not an object.
+func (d *v2Decoder) visit(v *fastjson.Value, f func(name string, v *fastjson.Value), names ...string) {
 	o, err := v.Object()
 	if err != nil {
-		*ok = false
+		d.ok = false
 		return
 	}
 	o.Visit(func(k []byte, v *fastjson.Value) {
+		if len(names) == 0 {
+			f(string(k), v)
+		}
 		for _, name := range names {
 			if bytes.EqualFold(k, []byte(name)) {
 				f(name, v)
