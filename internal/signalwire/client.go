@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/signalwire-lambda/participants/internal/obs"
@@ -82,6 +83,7 @@ type Client struct {
 	// (Preconnect); nil when Options.HTTPClient was given or a proxy is
 	// configured.
 	preconnect func(host string)
+	validHost  atomic.Pointer[string] // the last space host ValidateSpaceHost accepted
 }
 
 // NewClient returns a Client configured by opts. A call makes at most 4
@@ -126,8 +128,11 @@ func (c *Client) GetParticipant(ctx context.Context, auth Auth, ref ParticipantR
 // get GETs target with GetParticipant's checks and retries, and hands a
 // success's body to decode; a decode error is a KindBadResponse *APIError.
 func (c *Client) get(ctx context.Context, auth Auth, target string, decode func([]byte) error) error {
-	if err := ValidateSpaceHost(auth.SpaceHost); err != nil {
-		return fmt.Errorf("signalwire: GET participant: %w", err)
+	if h := c.validHost.Load(); h == nil || *h != auth.SpaceHost {
+		if err := ValidateSpaceHost(auth.SpaceHost); err != nil {
+			return fmt.Errorf("signalwire: GET participant: %w", err)
+		}
+		c.validHost.Store(&auth.SpaceHost)
 	}
 	if auth.ProjectID == "" || auth.APIToken == "" {
 		return errors.New("signalwire: GET participant: project id and api token are required")

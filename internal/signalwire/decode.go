@@ -44,12 +44,17 @@ func DecodeParticipant(body []byte) (*Participant, error) {
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	raw, ok := flatObject(body)
 	if !ok {
-		if err := json.Unmarshal(body, &raw); err != nil {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err != nil {
 			return nil, fmt.Errorf("participant is not a JSON object: %w", describeJSONError(err))
 		}
-	}
-	if raw == nil { // the body was the JSON literal null
-		return nil, errors.New("participant is not a JSON object: got null")
+		if m == nil { // the body was the JSON literal null
+			return nil, errors.New("participant is not a JSON object: got null")
+		}
+		raw = make([]member, 0, len(m))
+		for k, v := range m {
+			raw = append(raw, member{k, v})
+		}
 	}
 	d := decoder{raw: raw}
 	p := &Participant{
@@ -68,19 +73,30 @@ func DecodeParticipant(body []byte) (*Participant, error) {
 		StartConferenceOnEnter: field(&d, "start_conference_on_enter", lenientBool),
 		Invalid:                d.invalid,
 	}
-	if len(raw) > 0 {
-		p.Extra = raw // what is left: the undocumented fields
+	for _, m := range d.raw { // what is left: the undocumented fields, the last of a repeated name
+		if m.value != nil {
+			if p.Extra == nil {
+				p.Extra = make(map[string]json.RawMessage)
+			}
+			p.Extra[m.key] = m.value
+		}
 	}
 	return p, nil
 }
 
+// member is a name and its value in a JSON object, the value nil once taken.
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
 // flatObject reads what SignalWire sends, an object of plain strings (see
 // plainJSONString), booleans and nulls, as json.Unmarshal would, without its
-// two passes over body; the values alias body. ok is false for any other
-// body, valid or not.
-func flatObject(b []byte) (raw map[string]json.RawMessage, ok bool) {
+// two passes over body: its members in order, the values aliasing body. ok
+// is false for any other body, valid or not.
+func flatObject(b []byte) (raw []member, ok bool) {
 	const ws = " \t\r\n"
-	raw = make(map[string]json.RawMessage, 16)
+	raw = make([]member, 0, 16)
 	for sep := byte('{'); ; sep = ',' {
 		if b = bytes.TrimLeft(b, ws); len(b) == 0 || b[0] != sep {
 			return nil, false
@@ -98,7 +114,7 @@ func flatObject(b []byte) (raw map[string]json.RawMessage, ok bool) {
 		if n = plainValue(b); n == 0 {
 			return nil, false
 		}
-		raw[string(key)] = json.RawMessage(b[:n])
+		raw = append(raw, member{string(key), json.RawMessage(b[:n])})
 		if b = bytes.TrimLeft(b[n:], ws); len(b) > 0 && b[0] == '}' {
 			return raw, len(bytes.TrimLeft(b[1:], ws)) == 0
 		}
@@ -123,15 +139,20 @@ func plainValue(b []byte) int {
 // decoder takes the documented fields out of raw, collecting the unusable
 // ones in invalid.
 type decoder struct {
-	raw     map[string]json.RawMessage
+	raw     []member
 	invalid map[string]json.RawMessage
 }
 
-// field takes name out of d.raw and parses it; nil when absent or null.
+// field takes name out of d.raw (its last value, as json.Unmarshal keeps)
+// and parses it; nil when absent or null.
 func field[T any](d *decoder, name string, parse func(json.RawMessage) (T, bool)) *T {
-	v, ok := d.raw[name]
-	delete(d.raw, name)
-	if !ok || string(bytes.TrimSpace(v)) == "null" {
+	var v json.RawMessage
+	for i := range d.raw {
+		if d.raw[i].key == name && d.raw[i].value != nil {
+			v, d.raw[i].value = d.raw[i].value, nil
+		}
+	}
+	if v == nil || string(bytes.TrimSpace(v)) == "null" {
 		return nil
 	}
 	if t, ok := parse(v); ok {

@@ -219,3 +219,17 @@ func TestLenientStringMatchesUnmarshal(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeParticipantRepeatedNames: a repeated name keeps its last value,
+// documented or not, as json.Unmarshal keeps it, on both decoding paths.
+func TestDecodeParticipantRepeatedNames(t *testing.T) {
+	for _, body := range []string{
+		`{"status":"a","label":"x","status":"b","label":"y"}`,       // the flat fast path
+		`{"status":"a","label":"x","status":"b","label":"y","n":1}`, // json.Unmarshal
+	} {
+		p, err := DecodeParticipant([]byte(body))
+		if err != nil || p.Status == nil || *p.Status != "b" || string(p.Extra["label"]) != `"y"` {
+			t.Errorf("%s: %+v (%v)", body, p, err)
+		}
+	}
+}
