@@ -135,6 +135,13 @@ func (m *Metrics) write(g *group) error {
 	var buf bytes.Buffer
 	buf.Grow(512)
 	enc := json.NewEncoder(&buf)
+	encode := func(v any) error {
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		return nil
+	}
 	buf.WriteByte('{')
 	for i, f := range fields {
 		if i+1 < len(fields) && fields[i+1].key == f.key {
@@ -143,14 +150,11 @@ func (m *Metrics) write(g *group) error {
 		if buf.Len() > 1 {
 			buf.WriteByte(',')
 		}
-		for _, v := range []any{f.key, f.value} {
-			if err := enc.Encode(v); err != nil {
-				return err
-			}
-			buf.Truncate(buf.Len() - 1) // Encode's newline
-			buf.WriteByte(':')
+		_ = encode(f.key) // a string always encodes
+		buf.WriteByte(':')
+		if err := encode(f.value); err != nil {
+			return err
 		}
-		buf.Truncate(buf.Len() - 1)
 	}
 	buf.WriteString("}\n")
 	m.mu.Lock()

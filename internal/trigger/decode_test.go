@@ -2,7 +2,6 @@ package trigger
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -18,10 +17,7 @@ func TestDecodeV2ReadsEverySamplePayload2Event(t *testing.T) {
 	}
 	n := 0
 	for _, name := range names {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := readEvent(t, filepath.Base(name))
 		var want event
 		if json.Unmarshal(b, &want) != nil || want.Version != "2.0" {
 			continue

@@ -246,6 +246,7 @@ func (d *v2Decoder) visit(v *fastjson.Value, f func(name string, v *fastjson.Val
 	o.Visit(func(k []byte, v *fastjson.Value) {
 		if len(names) == 0 {
 			f(string(k), v)
+			return
 		}
 		for _, name := range names {
 			if bytes.EqualFold(k, []byte(name)) {
