@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -34,6 +32,7 @@ func startLatencyProxy(target string, rtt time.Duration) (*latencyProxy, error) 
 	if err != nil {
 		return nil, fmt.Errorf("bench: latency proxy: %w", err)
 	}
+	stampListener(ln)
 	p := &latencyProxy{ln: ln, target: target, rtt: rtt}
 	p.wg.Add(1)
 	go p.serve()
@@ -79,7 +78,7 @@ func (p *latencyProxy) relay(client net.Conn) {
 	_ = server.Close()
 }
 
-// delayCopy copies src to dst, each chunk written oneWay after it was read
+// delayCopy copies src to dst, each chunk written oneWay after it was sent
 // (the first one firstExtra later still), keeping order, then half-closes dst.
 func delayCopy(dst, src net.Conn, oneWay, firstExtra time.Duration) {
 	type chunk struct {
@@ -90,11 +89,12 @@ func delayCopy(dst, src net.Conn, oneWay, firstExtra time.Duration) {
 	go func() {
 		defer close(ch)
 		extra := firstExtra
+		read := stampedReader(src)
 		for {
 			buf := make([]byte, 32<<10)
-			n, err := src.Read(buf)
+			n, sent, err := read(buf)
 			if n > 0 {
-				ch <- chunk{buf[:n], time.Now().Add(oneWay + extra)}
+				ch <- chunk{buf[:n], sent.Add(oneWay + extra)}
 				extra = 0
 			}
 			if err != nil {
@@ -114,23 +114,6 @@ func delayCopy(dst, src net.Conn, oneWay, firstExtra time.Duration) {
 		_ = cw.CloseWrite()
 	} else {
 		_ = dst.Close()
-	}
-}
-
-// spinWindow is how long before a chunk is due waitUntil stops sleeping and
-// spins. A 10 ms time.Sleep woke 0.2-0.7 ms late here, nanosleep(2) about
-// 0.1 ms: an overshoot each hop would add to the simulated network, and so
-// to every peer and the measured floor but not to the nominal one.
-const spinWindow = 200 * time.Microsecond
-
-// waitUntil returns at t, within microseconds on an idle machine.
-func waitUntil(t time.Time) {
-	for w := time.Until(t) - spinWindow; w > 0; w = time.Until(t) - spinWindow {
-		ts := syscall.NsecToTimespec(int64(w))
-		_ = syscall.Nanosleep(&ts, nil) // blocks this thread only; EINTR: sleep the rest
-	}
-	for time.Now().Before(t) {
-		runtime.Gosched()
 	}
 }
 
