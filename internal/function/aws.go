@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -32,6 +34,22 @@ func endpointAddr[P any](ctx context.Context, r interface {
 		return httpsAddr(ep.URI)
 	}
 	return ""
+}
+
+// sqsAddr and eventBridgeAddr are the host:port a client's requests go to:
+// the endpoint parameters its SDK binds (region, endpoint, FIPS, dual-stack).
+func sqsAddr(ctx context.Context, o sqs.Options) string {
+	fips, dualStack := endpointFlags(o.EndpointOptions.UseFIPSEndpoint, o.EndpointOptions.UseDualStackEndpoint)
+	return endpointAddr(ctx, o.EndpointResolverV2, sqs.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint, UseFIPS: fips, UseDualStack: dualStack})
+}
+
+func eventBridgeAddr(ctx context.Context, o eventbridge.Options) string {
+	fips, dualStack := endpointFlags(o.EndpointOptions.UseFIPSEndpoint, o.EndpointOptions.UseDualStackEndpoint)
+	return endpointAddr(ctx, o.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint, UseFIPS: fips, UseDualStack: dualStack})
+}
+
+func endpointFlags(fips aws.FIPSEndpointState, dualStack aws.DualStackEndpointState) (*bool, *bool) {
+	return aws.Bool(fips == aws.FIPSEndpointStateEnabled), aws.Bool(dualStack == aws.DualStackEndpointStateEnabled)
 }
 
 // httpsAddr is an https URL's host:port, "" for any other scheme.

@@ -2,7 +2,9 @@ package function
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,8 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // clientView is what a service client built from a configuration uses:
@@ -62,9 +66,9 @@ func views(t *testing.T, cfg aws.Config) map[string]clientView {
 		t.Fatal(err)
 	}
 	return map[string]clientView{
-		"sqs":            view(q.Region, q.BaseEndpoint, q.EndpointOptions, q.AppID, q.RetryMaxAttempts, q.RetryMode, q.DefaultsMode, endpointAddr(ctx, q.EndpointResolverV2, sqs.EndpointParameters{Region: aws.String(q.Region), Endpoint: q.BaseEndpoint})),
+		"sqs":            view(q.Region, q.BaseEndpoint, q.EndpointOptions, q.AppID, q.RetryMaxAttempts, q.RetryMode, q.DefaultsMode, sqsAddr(ctx, q)),
 		"secretsmanager": view(sm.Region, sm.BaseEndpoint, sm.EndpointOptions, sm.AppID, sm.RetryMaxAttempts, sm.RetryMode, sm.DefaultsMode, smEndpoint.URI.String()),
-		"eventbridge":    view(eb.Region, eb.BaseEndpoint, eb.EndpointOptions, eb.AppID, eb.RetryMaxAttempts, eb.RetryMode, eb.DefaultsMode, endpointAddr(ctx, eb.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(eb.Region), Endpoint: eb.BaseEndpoint})),
+		"eventbridge":    view(eb.Region, eb.BaseEndpoint, eb.EndpointOptions, eb.AppID, eb.RetryMaxAttempts, eb.RetryMode, eb.DefaultsMode, eventBridgeAddr(ctx, eb)),
 	}
 }
 
@@ -129,5 +133,48 @@ func TestAWSConfigRefusesBadSettings(t *testing.T) {
 	}
 	if _, _, err := awsConfig(func(name string) string { return map[string]string{"AWS_CA_BUNDLE": empty}[name] }, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("a CA bundle without a certificate was accepted")
+	}
+}
+
+// TestDestinationPreconnectIsWhereTheSDKSends: the connection a destination
+// gets ahead (Router.BeforeFirstWebhook) is to the host its SDK client then
+// sends to, FIPS and dual-stack endpoints included.
+func TestDestinationPreconnectIsWhereTheSDKSends(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		"default":    {},
+		"fips":       {"AWS_USE_FIPS_ENDPOINT": "true"},
+		"dual stack": {"AWS_USE_DUALSTACK_ENDPOINT": "true"},
+		"both":       {"AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true"},
+		"endpoint":   {"AWS_ENDPOINT_URL": "https://aws.local:8443"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			getenv := func(k string) string {
+				if v, ok := env[k]; ok {
+					return v
+				}
+				return map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret-example"}[k]
+			}
+			cfg, _, err := awsConfig(getenv, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent string
+			cfg.HTTPClient = smithyhttp.ClientDoFunc(func(r *http.Request) (*http.Response, error) {
+				sent = r.URL.Host
+				return nil, errors.New("not sent")
+			})
+			cfg.RetryMaxAttempts = 1
+			ctx := context.Background()
+			q := sqs.NewFromConfig(cfg)
+			_, _ = q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String("https://sqs.us-east-1.amazonaws.com/000000000000/q"), MessageBody: aws.String("{}")})
+			if got := sqsAddr(ctx, q.Options()); got != sent {
+				t.Errorf("SQS: preconnect to %q, the SDK sends to %q", got, sent)
+			}
+			eb := eventbridge.NewFromConfig(cfg)
+			_, _ = eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{Source: aws.String("s"), DetailType: aws.String("d"), Detail: aws.String("{}")}}})
+			if got := eventBridgeAddr(ctx, eb.Options()); got != sent {
+				t.Errorf("EventBridge: preconnect to %q, the SDK sends to %q", got, sent)
+			}
+		})
 	}
 }

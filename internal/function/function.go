@@ -125,12 +125,11 @@ func (d wiring) webhookOptions(ctx context.Context) (app.WebhookOptions, func())
 	// one attempt each; the queues keep the SDK's standard retries.
 	if bus := d.cfg.ForwardEventBus; bus != "" {
 		eb := eventbridge.NewFromConfig(d.aws, func(o *eventbridge.Options) { o.RetryMaxAttempts = 1 })
-		o := eb.Options()
-		add(forward.NewEventBridge(eb, bus), d.warmAWS, endpointAddr(ctx, o.EndpointResolverV2, eventbridge.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}))
+		add(forward.NewEventBridge(eb, bus), d.warmAWS, eventBridgeAddr(ctx, eb.Options()))
 	}
 	if queue := d.cfg.ForwardQueueURL; queue != "" {
 		q := sqs.NewFromConfig(d.aws, func(o *sqs.Options) { o.RetryMaxAttempts = 1 })
-		add(forward.NewQueue(q, queue), d.warmAWS, endpointAddr(ctx, q.Options().EndpointResolverV2, sqs.EndpointParameters{Region: aws.String(q.Options().Region), Endpoint: q.Options().BaseEndpoint}))
+		add(forward.NewQueue(q, queue), d.warmAWS, sqsAddr(ctx, q.Options()))
 	}
 	if u := d.cfg.RetryQueueURL; u != "" {
 		opts.Retry = forward.NewQueue(sqs.NewFromConfig(d.aws), u)
