@@ -187,12 +187,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// 2 and 3 under the RIE, against kumo and the sandbox behind the simulated network.
 	progress("starting kumo, the SignalWire sandbox and the simulated network")
-	env, err := localenv.Start(ctx, localenv.Options{})
+	cert, certPEM, err := frontCert()
+	if err != nil {
+		return err
+	}
+	env, err := localenv.Start(ctx, localenv.Options{Sandbox: []sandbox.Option{sandbox.WithCertificate(cert)}})
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	specs, closeNet, err := rttSpecs(ctx, dir, env, b, node, o.rtts, events)
+	specs, closeNet, err := rttSpecs(ctx, dir, env, b, node, o.rtts, events, cert, certPEM)
 	if err != nil {
 		return err
 	}
@@ -268,11 +272,7 @@ const noSpaceHost = "/no-space-host"
 // of the secret, whose space_host is that RTT's proxy in front of the
 // sandbox. Both variants forward webhooks to the same SQS queue; ours has no
 // other destination.
-func rttSpecs(ctx context.Context, dir string, env *localenv.Env, b builds, node *nodePeer, rtts []time.Duration, events map[string][]byte) ([]coldSpec, func(), error) {
-	cert, certPEM, err := frontCert()
-	if err != nil {
-		return nil, nil, err
-	}
+func rttSpecs(ctx context.Context, dir string, env *localenv.Env, b builds, node *nodePeer, rtts []time.Duration, events map[string][]byte, cert tls.Certificate, certPEM []byte) ([]coldSpec, func(), error) {
 	caFile, err := writeCAFile(dir, env.CAFile, certPEM)
 	if err != nil {
 		return nil, nil, err
@@ -344,7 +344,8 @@ func rttSpecs(ctx context.Context, dir string, env *localenv.Env, b builds, node
 	return specs, closeNet, nil
 }
 
-// frontCert is the TLS fronts' certificate: a self-signed ECDSA P-256
+// frontCert is the certificate of the TLS fronts and of the SignalWire
+// sandbox under the bench: a self-signed ECDSA P-256
 // certificate for 127.0.0.1, so that the fake endpoints' own handshake work
 // (one signature) stays small, as a real endpoint's does; an RSA-2048
 // signature costs about 1 ms of this machine's CPU on the cold path. It

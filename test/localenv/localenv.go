@@ -19,6 +19,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -112,7 +113,7 @@ type Env struct {
 	// Receiver is the HTTPS destination (FORWARD_HTTPS_URL).
 	Receiver *Receiver
 	// Dir is the Env's temporary directory (removed by Close); CAFile, in
-	// it, holds the certificate of the sandbox and the receiver.
+	// it, holds the certificates of the sandbox and the receiver.
 	Dir    string
 	CAFile string
 
@@ -181,10 +182,12 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	e.Kumo = kumo.NewServer()
 	e.KumoURL = e.Kumo.URL
 	e.Sandbox = sandbox.New(opts.Sandbox...)
-	if err := e.Sandbox.WriteCACert(e.CAFile); err != nil {
-		return nil, fmt.Errorf("localenv: %w", err)
-	}
 	e.Receiver = NewReceiver()
+	// Both certificates: the sandbox's may be its own (sandbox.WithCertificate).
+	ca := append(e.Sandbox.Certificate(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: e.Receiver.ts.Certificate().Raw})...)
+	if err := os.WriteFile(e.CAFile, ca, 0o600); err != nil {
+		return nil, fmt.Errorf("localenv: CA file: %w", err)
+	}
 	e.cfg = AWSConfig()
 	e.sm = secretsmanager.NewFromConfig(e.cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(e.KumoURL) })
 	e.sqs = sqs.NewFromConfig(e.cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(e.KumoURL) })

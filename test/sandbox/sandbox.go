@@ -23,6 +23,7 @@ package sandbox
 import (
 	"bytes"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -60,6 +61,7 @@ const (
 type Option func(*config)
 
 type config struct {
+	cert      *tls.Certificate
 	projectID string
 	token     string
 	confs     []Conference
@@ -82,6 +84,13 @@ func WithConferences(confs ...Conference) Option {
 // and upstream processing time in benchmarks. It honours request cancellation.
 func WithLatency(d time.Duration) Option {
 	return func(c *config) { c.latency = d }
+}
+
+// WithCertificate serves TLS with cert instead of httptest's RSA-2048
+// certificate (cmd/bench: a real Space signs on its own hardware, not on
+// the cores the function under test runs on).
+func WithCertificate(cert tls.Certificate) Option {
+	return func(c *config) { c.cert = &cert }
 }
 
 // WithMaxPageSize caps the list's page size at n (default 1000, Twilio's
@@ -145,6 +154,9 @@ func New(opts ...Option) *Server {
 	}
 	// TLS handshake and hijack noise is expected in fault tests.
 	s.ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if cfg.cert != nil {
+		s.ts.TLS = &tls.Config{Certificates: []tls.Certificate{*cfg.cert}}
+	}
 	s.ts.StartTLS()
 	return s
 }
@@ -164,8 +176,9 @@ func (s *Server) Certificate() []byte {
 }
 
 // WriteCACert writes the sandbox's certificate, PEM-encoded, to path, so that
-// a separate process can trust it (SSL_CERT_FILE). Every httptest TLS server
-// in this process uses the same certificate.
+// a separate process can trust it (SSL_CERT_FILE). Unless WithCertificate
+// is given, every httptest TLS server in this process uses the same
+// certificate.
 func (s *Server) WriteCACert(path string) error {
 	if err := os.WriteFile(path, s.Certificate(), 0o600); err != nil {
 		return fmt.Errorf("sandbox: write CA certificate: %w", err)
