@@ -1,8 +1,16 @@
 package localenv_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -378,5 +386,39 @@ func TestReceiver(t *testing.T) {
 	r.Reset()
 	if len(r.Requests()) != 0 {
 		t.Error("Reset kept requests")
+	}
+}
+
+// TestCAFileTrustsTheSandboxAndTheReceiver: with the sandbox on its own
+// certificate (sandbox.WithCertificate, as cmd/bench runs it), the CA file
+// a function gets still trusts both the sandbox and the HTTPS receiver.
+func TestCAFileTrustsTheSandboxAndTheReceiver(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := start(t, localenv.Options{Sandbox: []sandbox.Option{sandbox.WithCertificate(tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key})}})
+	ca, err := os.ReadFile(env.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca)
+	for name, addr := range map[string]string{"sandbox": env.Sandbox.Host(), "receiver": strings.Split(env.Receiver.URL(), "/")[2]} {
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if name == "sandbox" && !bytes.Equal(c.ConnectionState().PeerCertificates[0].Raw, der) {
+			t.Error("the sandbox does not serve the certificate it was given")
+		}
+		_ = c.Close()
 	}
 }
