@@ -17,9 +17,16 @@ import (
 func stampListener(ln net.Listener) {
 	if tl, ok := ln.(*net.TCPListener); ok {
 		if raw, err := tl.SyscallConn(); err == nil {
-			_ = raw.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1) })
+			timestampsOn(raw)
 		}
 	}
+}
+
+// timestampsOn asks for receive timestamps on raw's socket.
+func timestampsOn(raw syscall.RawConn) bool {
+	var serr error
+	err := raw.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1) })
+	return err == nil && serr == nil
 }
 
 // stampedReader returns a read of c that also gives when the data reached
@@ -37,13 +44,7 @@ func stampedReader(c net.Conn) func([]byte) (int, time.Time, error) {
 		return plain
 	}
 	raw, err := tc.SyscallConn()
-	if err != nil {
-		return plain
-	}
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
-	}); err != nil || serr != nil {
+	if err != nil || !timestampsOn(raw) {
 		return plain
 	}
 	oob := make([]byte, syscall.CmsgSpace(int(unsafe.Sizeof(syscall.Timespec{}))))
