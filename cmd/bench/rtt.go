@@ -117,6 +117,14 @@ func delayCopy(dst, src net.Conn, oneWay, firstExtra time.Duration) {
 	}
 }
 
+// plainReader returns a read of c that gives the time of the read.
+func plainReader(c net.Conn) func([]byte) (int, time.Time, error) {
+	return func(b []byte) (int, time.Time, error) {
+		n, err := c.Read(b)
+		return n, time.Now(), err
+	}
+}
+
 // tlsFront terminates TLS (with cert) on 127.0.0.1 and relays the plain
 // bytes to target: Secrets Manager and SQS over TLS, as the real services
 // are, in front of kumo's plain HTTP. HTTP/1.1 only, like the AWS JSON

@@ -35,17 +35,13 @@ func timestampsOn(raw syscall.RawConn) bool {
 // under test starts on both cores) is still delayed from the moment it was
 // sent, as a network would. Without a timestamp, the time of the read.
 func stampedReader(c net.Conn) func([]byte) (int, time.Time, error) {
-	plain := func(b []byte) (int, time.Time, error) {
-		n, err := c.Read(b)
-		return n, time.Now(), err
-	}
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
-		return plain
+		return plainReader(c)
 	}
 	raw, err := tc.SyscallConn()
 	if err != nil || !timestampsOn(raw) {
-		return plain
+		return plainReader(c)
 	}
 	oob := make([]byte, syscall.CmsgSpace(int(unsafe.Sizeof(syscall.Timespec{}))))
 	return func(b []byte) (int, time.Time, error) {
